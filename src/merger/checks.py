@@ -1,0 +1,113 @@
+"""Integrity checks over a whole register: the invariants every accepted change must keep."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from merger.errors import Violation
+from merger.graph import LEVEL_ORDER, Snapshot, V
+
+ONE_DAY = timedelta(days=1)
+TOLERANCE = 1e-9
+
+
+def _overlaps(versions: list[V]) -> list[tuple[V, V]]:
+    ordered = sorted(versions, key=lambda v: v.valid_from or date.min)
+    out = []
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        if a.valid_to is None or (b.valid_from or date.min) <= a.valid_to:
+            out.append((a, b))
+    return out
+
+
+def check(snap: Snapshot) -> list[Violation]:
+    """Every violation found, by rule; an empty list means the register is sound."""
+    out: list[Violation] = []
+    add = out.append
+
+    for versions in snap.by_unit.values():
+        for a, b in _overlaps(versions):
+            add(Violation("overlapping-identity", f"{a.key} and {b.key} of one unit overlap", [a.key, b.key]))
+    by_code: dict[tuple[str, str], list[V]] = defaultdict(list)
+    for v in snap.versions.values():
+        by_code[(v.kind, v.code)].append(v)
+    for versions in by_code.values():
+        for a, b in _overlaps(versions):
+            if a.unit_id != b.unit_id:
+                add(Violation("overlapping-code", f"code {a.code} held by {a.key} and {b.key} at once",
+                              [a.key, b.key]))
+
+    for link in snap.links:
+        ev, p, s = link.event, link.pred, link.succ
+        if p is not None and s is not None:
+            if p.id == s.id:
+                add(Violation("own-successor", f"{p.key} is its own successor ({ev.key})", [p.key]))
+            if p.valid_to is None or s.valid_from != p.valid_to + ONE_DAY:
+                add(Violation("successor-gap",
+                              f"{s.key} does not start the day {p.key} ends ({ev.key})", [p.key, s.key]))
+        if p is not None and p.valid_to is not None and p.valid_to + ONE_DAY != ev.effective:
+            add(Violation("event-date", f"{p.key} ends {p.valid_to}, but {ev.key} takes effect {ev.effective}",
+                          [p.key, ev.key]))
+        if s is not None and s.valid_from != ev.effective:
+            add(Violation("event-date", f"{s.key} starts {s.valid_from}, but {ev.key} takes effect {ev.effective}",
+                          [s.key, ev.key]))
+
+    for v in snap.versions.values():
+        if v.valid_to is not None and not snap.out_links.get(v.id):
+            add(Violation("no-fate", f"{v.key} ({v.full_name}) ends {v.valid_to} with no recorded fate", [v.key]))
+        if v.valid_from is not None and not snap.in_links.get(v.id):
+            add(Violation("no-origin", f"{v.key} ({v.full_name}) starts {v.valid_from} with no predecessor "
+                          "or establishment", [v.key]))
+        out.extend(_parent_violations(snap, v))
+
+    shares: dict[tuple[int, str], list[float | None]] = defaultdict(list)
+    for link in snap.links:
+        if link.pred is not None and link.share_basis:
+            shares[(link.pred.id, link.share_basis)].append(link.share)
+    for (vid, basis), values in shares.items():
+        total = sum(x for x in values if x is not None)
+        v = snap.versions[vid]
+        if any(x is not None and not 0 < x <= 1 for x in values) or total > 1 + TOLERANCE:
+            add(Violation("shares", f"{basis} shares of {v.key} sum to {total:g} (must not exceed 1)", [v.key]))
+        all_given = len(values) == len(snap.out_links.get(vid, [])) and None not in values
+        if all_given and abs(total - 1) > TOLERANCE:
+            add(Violation("shares", f"{basis} shares of {v.key} sum to {total:g}, not 1", [v.key]))
+
+    import networkx as nx
+
+    g = snap.to_networkx()
+    if not nx.is_directed_acyclic_graph(g):
+        cycle = nx.find_cycle(g)
+        keys = [snap.versions[u].key for u, *_ in cycle]
+        add(Violation("cycle", "lineage cycle: " + " -> ".join(keys), keys))
+    return out
+
+
+def _parent_violations(snap: Snapshot, v: V) -> list[Violation]:
+    if v.parent_unit_id is None:
+        return []
+    parents = snap.by_unit.get(v.parent_unit_id, [])
+    out = []
+    if not parents:
+        return [Violation("parent", f"{v.key} has a parent that does not exist", [v.key])]
+    for p in parents:
+        if v.kind == p.kind and LEVEL_ORDER.get(p.level, 9) >= LEVEL_ORDER.get(v.level, 9):
+            out.append(Violation("parent-level", f"{v.key} ({v.level}) has parent {p.key} ({p.level})",
+                                 [v.key, p.key]))
+            break
+    # The parent's versions, end to end, must cover the child's whole period.
+    cursor = v.valid_from
+    for p in sorted(parents, key=lambda p: p.valid_from or date.min):
+        if p.valid_to is not None and cursor is not None and p.valid_to < cursor:
+            continue
+        if (p.valid_from is not None) and (cursor is None or p.valid_from > cursor):
+            break
+        if p.valid_to is None:
+            return out
+        cursor = p.valid_to + ONE_DAY
+        if v.valid_to is not None and cursor > v.valid_to:
+            return out
+    out.append(Violation("parent-validity", f"the parent of {v.key} is not valid throughout {v.period()}",
+                         [v.key]))
+    return out

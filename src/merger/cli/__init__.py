@@ -1,0 +1,41 @@
+"""The ``merger`` command line: parse, make one library call, render.
+
+Only light modules are imported here: the library (and with it SQLAlchemy, networkx and, for
+the geo commands, geopandas) is imported inside each command, so ``merger --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from merger.cli.common import app
+
+# Each module adds its commands to ``app`` when imported.
+from merger.cli import register_cmds  # noqa: E402,F401  isort: skip
+
+
+def main() -> None:
+    """Entry point: domain errors are one line and exit 1; usage errors exit 2; no tracebacks."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        print("Aborted.", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 — the promise is: never a traceback
+        if os.environ.get("MERGER_DEBUG"):
+            raise
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"Error: internal error: {type(exc).__name__}: {first} (set MERGER_DEBUG=1 for details)",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+__all__ = ["app", "main", "typer"]

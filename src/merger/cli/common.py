@@ -1,0 +1,158 @@
+"""What every command shares: the app, the --db option, dates, errors and output formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from merger.register import Register
+
+app = typer.Typer(
+    name="merger",
+    help=(
+        "A versioned register of administrative reorganisations: Vietnam's 1 July 2025 reform "
+        "(63 -> 34 provinces, districts abolished, 10,035 -> 3,321 communes) as a lineage graph.\n\n"
+        "Examples:\n\n"
+        "  merger counts --within \"Hải Phòng\"\n\n"
+        "  merger lineage \"An Lư, Thủy Nguyên\"\n\n"
+        "  merger units --as-of 2025-07-01 --within \"Hải Phòng\" --type \"đặc khu\""
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class State:
+    """Per-invocation settings from the global options (no module-level register)."""
+
+    def __init__(self, db: str | None):
+        self.db = db
+        self._register: Register | None = None
+
+    def register(self) -> Register:
+        if self._register is None:
+            from merger.register import Register
+
+            with errors():
+                self._register = Register.open(self.db, progress=_build_progress())
+        return self._register
+
+
+def _build_progress():  # type: ignore[no-untyped-def]
+    """A progress line while the embedded register is built on first use."""
+
+    def show(label: str, step: int, total: int) -> None:
+        if step == 1:
+            print("Building the register from the bundled data (first use)…", file=sys.stderr)
+        if step == total:
+            print("Register built.", file=sys.stderr)
+
+    return show
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="MERGER_DB",
+            help="Register to use: a SQLite file path or a database URL "
+            "(default: register.sqlite in your user data folder, built on first use).",
+            show_envvar=True,
+        ),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        from merger import __version__
+
+        print(f"merger {__version__}")
+        raise typer.Exit()
+    ctx.obj = State(db)
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):
+        obj = State(None)
+        ctx.find_root().obj = obj
+    return obj
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, starting with "Error:", and a non-zero exit."""
+    print(f"Error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Turn the library's domain errors into the CLI's one-line errors."""
+    from merger.errors import MergerError
+
+    try:
+        yield
+    except MergerError as exc:
+        fail(str(exc))
+
+
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+
+
+def parse_date(value: str | None, option: str = "date") -> date | None:
+    """ISO dates (2025-07-01) or Vietnamese day-first dates (1/7/2025)."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if _DMY.match(text):
+            d, m, y = _DMY.match(text).groups()  # type: ignore[union-attr]
+            return date(int(y), int(m), int(d))
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (use 2025-07-01 or 1/7/2025)", param_hint=option) from None
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def emit_csv(header: list[str], rows: list[list[Any]]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    sys.stdout.write(buf.getvalue())
+
+
+def check_formats(as_json: bool, as_csv: bool) -> None:
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV for spreadsheets.")]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="The date to read the register at (2025-07-01 or 1/7/2025).")
+]

@@ -1,0 +1,378 @@
+"""Reading the register: counts, lineage, show, units, search, check, init, import-sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from merger.cli.common import (
+    AsOfOpt,
+    CsvOpt,
+    JsonOpt,
+    app,
+    check_formats,
+    console,
+    emit_csv,
+    emit_json,
+    errors,
+    fail,
+    parse_date,
+    state,
+)
+
+LEVEL_NAMES = {"province": "Provinces", "district": "District level", "commune": "Communes",
+               "village": "Villages", "agency": "Agencies"}
+
+
+@app.command()
+def counts(
+    ctx: typer.Context,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit "
+                                               "(through the lineage on the other date).")] = None,
+    before: Annotated[str, typer.Option(help="The 'before' date.")] = "2025-06-30",
+    after: Annotated[str, typer.Option(help="The 'after' date.")] = "2025-07-01",
+    kind: Annotated[str, typer.Option(help="admin (units) or agency.")] = "admin",
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Units before and after, by level and type, with the change.
+
+    Examples:
+
+      merger counts
+
+      merger counts --within "Hải Phòng" --csv
+
+      merger counts --before 2025-01-01 --after 2026-01-01
+    """
+    check_formats(as_json, as_csv)
+    b, a = parse_date(before, "--before"), parse_date(after, "--after")
+    reg = state(ctx).register()
+    with errors():
+        result = reg.counts(before=b, after=a, within=within, kind=kind)  # type: ignore[arg-type]
+    rows = [[r.level, r.type or "", r.before, r.after, r.change] for r in result.rows]
+    if as_json:
+        emit_json(dict(before=str(result.before), after=str(result.after), within=result.within,
+                       rows=[dict(level=r[0], type=r[1] or None, before=r[2], after=r[3], change=r[4])
+                             for r in rows]))
+        return
+    if as_csv:
+        emit_csv(["level", "type", "before", "after", "change"], rows)
+        return
+    from rich.table import Table
+
+    title = f"Units {result.before} → {result.after}" + (f" within {result.within}" if result.within else "")
+    table = Table(title=title)
+    table.add_column("Level / type")
+    table.add_column(str(result.before), justify="right")
+    table.add_column(str(result.after), justify="right")
+    table.add_column("Change", justify="right")
+    for r in result.rows:
+        label = f"[bold]{LEVEL_NAMES.get(r.level, r.level)}[/bold]" if r.type is None else f"  {r.type}"
+        change = f"{r.change:+,}" if r.change else "0"
+        style = "red" if r.change < 0 else ("green" if r.change > 0 else "")
+        table.add_row(label, f"{r.before:,}", f"{r.after:,}", f"[{style}]{change}[/{style}]" if style else change)
+    console().print(table)
+
+
+@app.command()
+def lineage(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="Name (\"Hòa Bình, Vĩnh Bảo\"), code (11533) or key (11533@2025-07-01).")],
+    forward: Annotated[bool | None, typer.Option("--forward/--backward", help="What it became / what formed it "
+                                                 "(default: forward for a unit that has ended).")] = None,
+    as_of: AsOfOpt = None,
+    depth: Annotated[int | None, typer.Option(help="Follow at most this many events.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What an old unit became, or which old units formed a new one.
+
+    Examples:
+
+      merger lineage "An Lư"
+
+      merger lineage "Phường Hòa Bình" --as-of 2025-07-01
+
+      merger lineage 11533 --as-of 2025-06-30 --json
+    """
+    direction = None if forward is None else ("forward" if forward else "backward")
+    reg = state(ctx).register()
+    with errors():
+        tree = reg.lineage(unit, direction=direction, as_of=parse_date(as_of, "--as-of"),  # type: ignore[arg-type]
+                           depth=depth)
+    from merger import lineage as lin
+
+    snap = reg.snapshot
+    if as_json:
+        emit_json(dict(direction=tree.direction, lineage=lin.to_dict(snap, tree.root)))
+        return
+    from rich.tree import Tree
+
+    def head(v) -> str:  # type: ignore[no-untyped-def]
+        return f"[bold]{v.full_name}[/bold] [dim]{snap.path(v).removeprefix(v.full_name).lstrip(', ')}[/dim] " \
+               f"[cyan]{v.key}[/cyan]"
+
+    root_v = tree.root.version
+    assert root_v is not None
+    arrow = "→" if tree.direction == "forward" else "←"
+    title = "became" if tree.direction == "forward" else "formed from"
+    rt = Tree(f"{head(root_v)} [dim]({root_v.period()}) — {title}:[/dim]")
+
+    def grow(branch: Tree, node: lin.Node) -> None:
+        for child in node.children:
+            assert child.link is not None
+            what = lin.describe_link(child.link)
+            evidence = f" [yellow]({child.link.event.evidence})[/yellow]" if child.link.event.evidence else ""
+            if child.version is None:
+                sub = branch.add(f"{arrow} [red]dissolved[/red] [dim]{what}[/dim]{evidence}")
+            else:
+                sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
+            if child.truncated:
+                sub.add("[dim]… (use a larger --depth)[/dim]")
+            grow(sub, child)
+
+    grow(rt, tree.root)
+    if not tree.root.children:
+        rt.add("[dim](no recorded events in this direction)[/dim]")
+    console().print(rt)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="Name, code or key.")],
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every version of a unit, and the events that created and ended each.
+
+    Examples:
+
+      merger show "Hải Phòng"
+
+      merger show 11533 --as-of 2025-06-30
+    """
+    reg = state(ctx).register()
+    with errors():
+        history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
+    from merger.lineage import describe_link
+
+    stats = reg.snapshot.statistics
+    if as_json:
+        emit_json(dict(unit=history.unit_key, versions=[dict(
+            key=h.version.key, code=h.version.code, name=h.version.full_name, type=h.version.type,
+            level=h.version.level, parent=h.parent.full_name if h.parent else None,
+            valid_from=h.version.valid_from, valid_to=h.version.valid_to, evidence=h.version.evidence,
+            statistics=stats(h.version),
+            created_by=[dict(event=link.event.key, type=link.event.type, basis=link.event.basis(),
+                             predecessor=link.pred.key if link.pred else None, relation=link.relation)
+                        for link in h.created_by],
+            ended_by=[dict(event=link.event.key, type=link.event.type, basis=link.event.basis(),
+                           successor=link.succ.key if link.succ else None, relation=link.relation)
+                      for link in h.ended_by],
+        ) for h in history.versions]))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Unit {history.unit_key}", show_lines=True)
+    for col in ("Key", "Code", "Name", "Type", "Parent", "Valid from", "Valid to", "Created by", "Ended by"):
+        table.add_column(col)
+    for h in history.versions:
+        v = h.version
+
+        def summarise(links, other) -> str:  # type: ignore[no-untyped-def]
+            if not links:
+                return ""
+            first = links[0]
+            names = ", ".join(sorted({(other(x).full_name if other(x) else "—") for x in links}))
+            return f"{describe_link(first)}\n{'from' if other is _pred else 'to'}: {names}"
+
+        name = v.full_name + (f"\n[yellow]evidence: {v.evidence}[/yellow]" if v.evidence else "")
+        st = stats(v)
+        if st and st.get("area_km2") is not None:
+            name += f"\n[dim]{st['area_km2']:,} km²" + (f", pop. {st['population']:,}" if st.get("population") else "") + "[/dim]"
+        table.add_row(v.key, v.code, name, v.type, h.parent.full_name if h.parent else "—",
+                      str(v.valid_from or "…"), str(v.valid_to or ""),
+                      summarise(h.created_by, _pred), summarise(h.ended_by, _succ))
+    console().print(table)
+
+
+def _pred(link):  # type: ignore[no-untyped-def]
+    return link.pred
+
+
+def _succ(link):  # type: ignore[no-untyped-def]
+    return link.succ
+
+
+@app.command()
+def units(
+    ctx: typer.Context,
+    as_of: Annotated[str, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025).")] = "2025-07-01",
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.")] = None,
+    level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.")] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """The units valid on a date.
+
+    Examples:
+
+      merger units --as-of 2025-06-30 --within "Hải Phòng" --level district
+
+      merger units --within "Hải Phòng" --type "đặc khu" --csv
+    """
+    check_formats(as_json, as_csv)
+    reg = state(ctx).register()
+    day = parse_date(as_of, "--as-of")
+    assert day is not None
+    kind = "agency" if level == "agency" else "admin"
+    with errors():
+        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=kind)
+    snap = reg.snapshot
+    rows = [[v.code, v.full_name, v.type, v.level, (snap.parent_of(v, day).full_name if snap.parent_of(v, day) else ""),
+             str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
+    header = ["code", "name", "type", "level", "parent", "valid_from", "valid_to", "key"]
+    if as_json:
+        emit_json([dict(zip(header, r, strict=True)) for r in rows])
+        return
+    if as_csv:
+        emit_csv(header, rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows):,} units valid on {day}" + (f" within {within}" if within else ""))
+    for col in ("Code", "Name", "Type", "Parent", "Valid from", "Valid to"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r[0], r[1], r[2], r[4], r[5] or "…", r[6])
+    console().print(table)
+
+
+@app.command("search")
+def search_cmd(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="Part of a name (any case, with or without marks) or a code.")],
+    as_of: AsOfOpt = None,
+    limit: Annotated[int, typer.Option(help="At most this many results.")] = 50,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Units whose name contains TEXT, with parent, code and period.
+
+    Examples:
+
+      merger search "hoa binh"
+
+      merger search 115 --as-of 2025-07-01
+    """
+    check_formats(as_json, as_csv)
+    reg = state(ctx).register()
+    with errors():
+        found = reg.search(text, limit=limit, as_of=parse_date(as_of, "--as-of"))
+    snap = reg.snapshot
+    rows = [[v.code, v.full_name, v.level, ", ".join(a.full_name for a in snap.ancestors(v)),
+             str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
+    header = ["code", "name", "level", "parents", "valid_from", "valid_to", "key"]
+    if as_json:
+        emit_json([dict(zip(header, r, strict=True)) for r in rows])
+        return
+    if as_csv:
+        emit_csv(header, rows)
+        return
+    if not rows:
+        fail(f"nothing matches {text!r}")
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} match(es) for {text!r}")
+    for col in ("Code", "Name", "Parents", "Valid from", "Valid to", "Key"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r[0], r[1], r[3], r[4] or "…", r[5], r[6])
+    console().print(table)
+
+
+@app.command()
+def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Run every integrity check on the register; exit 1 if anything is violated.
+
+    Examples:
+
+      merger check
+
+      merger check --json
+    """
+    reg = state(ctx).register()
+    with errors():
+        found = reg.check()
+    if as_json:
+        emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in found])
+    elif not found:
+        snap = reg.snapshot
+        console().print(f"[green]OK[/green]: {len(snap.versions):,} versions, {len(snap.events):,} events, "
+                        f"{len(snap.links):,} links; no violations.")
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"{len(found)} violation(s)")
+        table.add_column("Rule")
+        table.add_column("Problem")
+        for v in found[:500]:
+            table.add_row(v.rule, v.message)
+        console().print(table)
+    if found:
+        raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild an embedded register from the bundled data "
+                                        "(its recorded events are lost: export them first).")] = False,
+) -> None:
+    """Build the register from the bundled data (done automatically on first use).
+
+    Examples:
+
+      merger init
+
+      merger --db postgresql+psycopg://merger@127.0.0.1/merger init
+    """
+    from merger import store
+    from merger.register import Register
+
+    st = state(ctx)
+    url = store.resolve_url(st.db)
+    if force and url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm", ".snapshot"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    with errors():
+        reg = Register.open(st.db)
+        snap = reg.snapshot
+    console().print(f"Register ready at {store.redact(url)}: {len(snap.versions):,} versions, "
+                    f"{len(snap.events):,} events, {len(snap.links):,} links.")
+
+
+@app.command("import-sources", hidden=False)
+def import_sources(
+    sources: Annotated[Path, typer.Argument(help="The raw sources folder (../shared/data/sources).")],
+    out: Annotated[Path, typer.Option(help="Where to write the curated files.")] = Path("data/units"),
+) -> None:
+    """For maintainers: rebuild data/units/ from the official raw sources, reporting every fix.
+
+    Example:
+
+      merger import-sources ../shared/data/sources --out data/units
+    """
+    from merger.importers import nso
+
+    with errors():
+        report = nso.run(sources, out)
+    c = console()
+    for line in report.lines():
+        c.print(f"• {line}", markup=False, highlight=False)
+    c.print(", ".join(f"{k}={v:,}" for k, v in sorted(report.figures.items())))

@@ -1,0 +1,99 @@
+"""Before/after counts of units by level and type, nationally or within a unit's territory."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from merger.graph import Snapshot, V
+
+TYPE_ORDER = {
+    "province": ("tỉnh", "thành phố trực thuộc trung ương"),
+    "district": ("quận", "huyện", "thị xã", "thành phố"),
+    "commune": ("xã", "phường", "thị trấn", "đặc khu"),
+    "village": ("thôn", "tổ dân phố"),
+}
+LEVELS = ("province", "district", "commune", "village", "agency")
+
+
+@dataclass
+class CountRow:
+    level: str
+    type: str | None  # None: the level's total
+    before: int
+    after: int
+
+    @property
+    def change(self) -> int:
+        return self.after - self.before
+
+
+@dataclass
+class Counts:
+    before: date
+    after: date
+    within: str | None
+    rows: list[CountRow]
+
+    def total(self, level: str) -> CountRow:
+        return next(r for r in self.rows if r.level == level and r.type is None)
+
+    def get(self, level: str, type_: str) -> CountRow | None:
+        return next((r for r in self.rows if r.level == level and r.type == type_), None)
+
+
+def inside(snap: Snapshot, unit_id: int, day: date, kind: str | None) -> list[V]:
+    """Versions valid on ``day`` that are the unit itself or lie under it by parent chain."""
+    out = []
+    for v in snap.valid_on(day, kind=None):
+        if v.unit_id == unit_id:
+            out.append(v)
+            continue
+        if kind is not None and v.kind != kind:
+            continue
+        if any(a.unit_id == unit_id for a in snap.ancestors(v, day)):
+            out.append(v)
+    return out
+
+
+def territory(snap: Snapshot, unit_id: int, anchor: date, other: date, kind: str | None) -> tuple[list[V], list[V]]:
+    """The unit's territory on ``anchor`` (by parent chain) and on ``other`` (through lineage).
+
+    On the other date, a version belongs if lineage links it to a version inside the unit on
+    the anchor date, or if it is the parent (at that date) of one that does.
+    """
+    here = inside(snap, unit_id, anchor, kind)
+    forward = other > anchor
+    there: dict[int, V] = {}
+    for v in here:
+        reached = snap.descendants_on(v, other) if forward else snap.ancestors_on(v, other)
+        for r in reached.values():
+            there[r.id] = r
+            for a in snap.ancestors(r, other):
+                there[a.id] = a
+    return here, [v for v in there.values() if kind is None or v.kind == kind]
+
+
+def count(snap: Snapshot, before: date, after: date, within: V | None = None, kind: str = "admin") -> Counts:
+    if within is None:
+        b, a = snap.valid_on(before, kind), snap.valid_on(after, kind)
+        label = None
+    else:
+        anchor_after = snap.unit_version(within.unit_id, after) is not None
+        if anchor_after:
+            a, b = territory(snap, within.unit_id, after, before, kind)
+        else:
+            b, a = territory(snap, within.unit_id, before, after, kind)
+        label = within.full_name
+    cb = Counter((v.level, v.type) for v in b if v.kind == kind)
+    ca = Counter((v.level, v.type) for v in a if v.kind == kind)
+    rows: list[CountRow] = []
+    for level in LEVELS:
+        types = [t for t in TYPE_ORDER.get(level, ()) if (level, t) in cb or (level, t) in ca]
+        types += sorted({t for (lv, t) in set(cb) | set(ca) if lv == level and t not in types})
+        if not types:
+            continue
+        rows.append(CountRow(level, None, sum(cb[(level, t)] for t in types), sum(ca[(level, t)] for t in types)))
+        rows.extend(CountRow(level, t, cb[(level, t)], ca[(level, t)]) for t in types)
+    return Counts(before, after, label, rows)

@@ -1,0 +1,71 @@
+"""Domain errors. Library code raises these; only the CLI turns them into exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class MergerError(Exception):
+    """Base class: a refusal the user can act on (printed as one line, exit 1)."""
+
+
+class NotFound(MergerError):
+    """A name, code or key that matches nothing; carries the closest suggestions."""
+
+    def __init__(self, query: str, suggestions: list[str] | None = None, what: str = "unit"):
+        self.query = query
+        self.suggestions = suggestions or []
+        hint = f"; did you mean: {', '.join(self.suggestions)}" if self.suggestions else ""
+        super().__init__(f"no {what} matches {query!r}{hint}")
+
+
+@dataclass
+class Candidate:
+    """One possible reading of an ambiguous name, described for a person to pick from."""
+
+    key: str
+    label: str
+
+
+class Ambiguous(MergerError):
+    """A name that matches several units; the candidates say how to tell them apart."""
+
+    def __init__(self, query: str, candidates: list[Candidate]):
+        self.query = query
+        self.candidates = candidates
+        listed = "; ".join(c.label for c in candidates)
+        super().__init__(
+            f"{query!r} is ambiguous ({len(candidates)} units): {listed}. "
+            "Qualify it by parent (e.g. 'Hòa Bình, Vĩnh Bảo'), give the code, or use --as-of."
+        )
+
+
+@dataclass
+class Violation:
+    """One broken invariant or rule, with the objects it concerns."""
+
+    rule: str
+    message: str
+    subjects: list[str] = field(default_factory=list)
+
+
+class ValidationFailed(MergerError):
+    """An event or import that would break the register's rules; nothing was written."""
+
+    def __init__(self, violations: list[Violation]):
+        self.violations = violations
+        first = violations[0].message if violations else "invalid"
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        super().__init__(f"{first}{more}")
+
+
+class DataError(MergerError):
+    """Bundled or imported data that cannot be read as documented."""
+
+
+class StoreError(MergerError):
+    """The register database cannot be opened or used as asked."""
+
+
+class BadInput(MergerError):
+    """A malformed argument value (date, share, option combination)."""

@@ -1,0 +1,285 @@
+"""The lineage graph: an in-memory snapshot of versions, events and links.
+
+Every read command works on a ``Snapshot``: plain objects and adjacency maps, cheap to pickle,
+so a CLI call loads it from a cache file next to the register instead of re-reading the
+database (and without importing the ORM). ``to_networkx`` gives the same graph to networkx for
+the graph algorithms (cycles, reachability), imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from merger.names import fold, spelling
+
+if TYPE_CHECKING:
+    import networkx as nx
+    from sqlalchemy.engine import Connection
+
+SNAPSHOT_FORMAT = 1
+LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3, "agency": 1}
+
+
+@dataclass(slots=True)
+class Act:
+    id: int
+    number: str
+    kind: str
+    issuer: str
+    title: str
+    date_signed: date | None
+    effective_date: date | None
+    source: str
+
+
+@dataclass(slots=True)
+class V:
+    """One version of a unit: what it was called, where it sat, and when."""
+
+    id: int
+    key: str
+    unit_id: int
+    unit_key: str
+    kind: str
+    code: str
+    name: str
+    full_name: str
+    type: str
+    level: str
+    parent_unit_id: int | None
+    valid_from: date | None
+    valid_to: date | None
+    evidence: str | None
+    source: str
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+    def period(self) -> str:
+        start = self.valid_from.isoformat() if self.valid_from else "…"
+        end = self.valid_to.isoformat() if self.valid_to else ""
+        return f"{start} – {end}".rstrip()
+
+
+@dataclass(slots=True)
+class E:
+    id: int
+    key: str
+    type: str
+    effective: date
+    act: Act | None
+    clause: str | None
+    note: str
+    source: str
+    evidence: str | None
+    recorded_at: datetime
+    recorded_by: str
+
+    def basis(self) -> str:
+        """The legal basis as people cite it: "khoản 3 Điều 1, 1669/NQ-UBTVQH15"."""
+        if self.act is None:
+            return ""
+        return f"khoản {self.clause} Điều 1, {self.act.number}" if self.clause else self.act.number
+
+
+@dataclass(slots=True)
+class L:
+    id: int
+    event: E
+    pred: V | None
+    succ: V | None
+    portion: str
+    relation: str
+    share: float | None
+    share_basis: str | None
+    note: str
+
+
+@dataclass
+class Snapshot:
+    generation: str
+    versions: dict[int, V]
+    events: dict[int, E]
+    links: list[L]
+    stats: dict[int, dict[str, Any]]
+    by_key: dict[str, V] = field(default_factory=dict)
+    by_unit: dict[int, list[V]] = field(default_factory=lambda: defaultdict(list))
+    out_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
+    in_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
+    event_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
+    by_fold: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
+    by_code: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        for v in self.versions.values():
+            self.by_key[v.key] = v
+            self.by_unit[v.unit_id].append(v)
+            self.by_fold[fold(v.name)].append(v)
+            self.by_code[v.code].append(v)
+        for vs in self.by_unit.values():
+            vs.sort(key=lambda v: (v.valid_from or date.min))
+        for link in self.links:
+            if link.pred is not None:
+                self.out_links[link.pred.id].append(link)
+            if link.succ is not None:
+                self.in_links[link.succ.id].append(link)
+            self.event_links[link.event.id].append(link)
+
+    # --- time ------------------------------------------------------------------------------
+
+    def valid_on(self, day: date, kind: str | None = "admin") -> list[V]:
+        return [v for v in self.versions.values() if v.valid_on(day) and (kind is None or v.kind == kind)]
+
+    def unit_version(self, unit_id: int, day: date) -> V | None:
+        for v in self.by_unit.get(unit_id, ()):
+            if v.valid_on(day):
+                return v
+        return None
+
+    def parent_of(self, v: V, day: date | None = None) -> V | None:
+        """The parent version on ``day`` (default: the child's last day, or its first)."""
+        if v.parent_unit_id is None:
+            return None
+        if day is None:
+            day = v.valid_to or v.valid_from or date.today()
+        found = self.unit_version(v.parent_unit_id, day)
+        if found is None:  # e.g. a child whose parent was re-versioned mid-way: take the latest
+            versions = self.by_unit.get(v.parent_unit_id) or []
+            found = versions[-1] if versions else None
+        return found
+
+    def ancestors(self, v: V, day: date | None = None) -> list[V]:
+        out: list[V] = []
+        seen: set[int] = set()
+        cur = self.parent_of(v, day)
+        while cur is not None and cur.id not in seen:
+            out.append(cur)
+            seen.add(cur.id)
+            cur = self.parent_of(cur, day)
+        return out
+
+    def path(self, v: V, day: date | None = None) -> str:
+        """"Phường Hòa Bình, Thành phố Hải Phòng": a version with its parents, for people."""
+        return ", ".join([v.full_name] + [a.full_name for a in self.ancestors(v, day)])
+
+    def label(self, v: V) -> str:
+        parents = self.ancestors(v)
+        parent = f" in {parents[0].full_name}" if parents else ""
+        return f"{v.full_name}{parent} (code {v.code}, {v.period()})"
+
+    # --- lineage ---------------------------------------------------------------------------
+
+    def successors(self, v: V) -> list[L]:
+        return self.out_links.get(v.id, [])
+
+    def predecessors(self, v: V) -> list[L]:
+        return self.in_links.get(v.id, [])
+
+    def descendants_on(self, v: V, day: date) -> dict[int, V]:
+        """Versions valid on ``day`` reached forward from ``v`` (``v`` itself if still valid)."""
+        return self._reach(v, day, forward=True)
+
+    def ancestors_on(self, v: V, day: date) -> dict[int, V]:
+        """Versions valid on ``day`` reached backward from ``v``."""
+        return self._reach(v, day, forward=False)
+
+    def _reach(self, v: V, day: date, forward: bool) -> dict[int, V]:
+        found: dict[int, V] = {}
+        stack, seen = [v], {v.id}
+        while stack:
+            cur = stack.pop()
+            if cur.valid_on(day):
+                found[cur.id] = cur
+                continue
+            links = self.out_links.get(cur.id, []) if forward else self.in_links.get(cur.id, [])
+            for link in links:
+                nxt = link.succ if forward else link.pred
+                if nxt is not None and nxt.id not in seen:
+                    seen.add(nxt.id)
+                    stack.append(nxt)
+        return found
+
+    def statistics(self, v: V) -> dict[str, Any] | None:
+        return self.stats.get(v.id)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """Versions as nodes, links as edges (keyed by link id), for networkx algorithms."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph()
+        for v in self.versions.values():
+            g.add_node(v.id, key=v.key, level=v.level)
+        for link in self.links:
+            if link.pred is not None and link.succ is not None:
+                g.add_edge(link.pred.id, link.succ.id, key=link.id, event=link.event.key)
+        return g
+
+    def spelled(self, v: V) -> str:
+        return spelling(v.name)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load(conn: Connection, generation: str) -> Snapshot:
+    """Read the whole register once (core queries, no ORM objects)."""
+    from sqlalchemy import select
+
+    from merger.model import Event, LegalAct, Link, Statistic, Unit, Version
+
+    acts = {
+        r.id: Act(r.id, r.number, r.kind, r.issuer, r.title, r.date_signed, r.effective_date, r.source)
+        for r in conn.execute(select(LegalAct))
+    }
+    units = {r.id: (r.key, r.kind) for r in conn.execute(select(Unit.id, Unit.key, Unit.kind))}
+    versions = {
+        r.id: V(r.id, r.key, r.unit_id, units[r.unit_id][0], units[r.unit_id][1], r.code, r.name,
+                r.full_name, r.type, r.level, r.parent_unit_id, r.valid_from, r.valid_to,
+                r.evidence, r.source)
+        for r in conn.execute(select(Version))
+    }
+    events = {
+        r.id: E(r.id, r.key, r.type, r.effective, acts.get(r.act_id) if r.act_id else None, r.clause,
+                r.note, r.source, r.evidence, r.recorded_at, r.recorded_by)
+        for r in conn.execute(select(Event))
+    }
+    links = [
+        L(r.id, events[r.event_id], versions.get(r.predecessor_id) if r.predecessor_id else None,
+          versions.get(r.successor_id) if r.successor_id else None, r.portion, r.relation, r.share,
+          r.share_basis, r.note)
+        for r in conn.execute(select(Link).order_by(Link.id))
+    ]
+    stats = {
+        r.version_id: dict(area_km2=r.area_km2, population=r.population, seat=r.seat, lon=r.lon,
+                           lat=r.lat, source=r.source)
+        for r in conn.execute(select(Statistic))
+    }
+    return Snapshot(generation, versions, events, links, stats)
+
+
+def save_cache(snapshot: Snapshot, path: Path) -> None:
+    """Write the cache atomically; a reader never sees half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    payload = (SNAPSHOT_FORMAT, snapshot.generation, snapshot.versions, snapshot.events,
+               snapshot.links, snapshot.stats)
+    with tmp.open("wb") as fh:
+        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def read_cache(path: Path, generation: str) -> Snapshot | None:
+    try:
+        with path.open("rb") as fh:
+            fmt, gen, versions, events, links, stats = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+        return None
+    if fmt != SNAPSHOT_FORMAT or gen != generation:
+        return None
+    return Snapshot(gen, versions, events, links, stats)

@@ -1,0 +1,139 @@
+"""Lineage: what a unit became, or what formed it, followed through chains of events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from merger.graph import L, Snapshot, V
+
+Direction = Literal["forward", "backward"]
+
+RELATION_LABELS = {
+    "whole": "whole unit",
+    "part": "part",
+    "part_area": "part of the area",
+    "part_area_all_population": "part of the area, all of the population",
+    "part_population": "part of the population",
+    "unchanged": "unchanged",
+    "renamed": "renamed",
+    "reclassified": "type changed",
+    "renamed_from_part": "renamed, from part",
+    "renamed_reclassified_from_part": "renamed and type changed, from part",
+    "remainder": "remainder after a part went elsewhere",
+    "district_to_special_zone": "whole district became special zone",
+    "commune_to_special_zone": "whole commune became special zone",
+    "district_area": "territory managed by the district",
+    "dissolved": "dissolved",
+}
+
+EVENT_LABELS = {
+    "merge": "merge",
+    "split": "split",
+    "transfer": "partial transfer",
+    "rename": "rename",
+    "reclassify": "reclassification",
+    "dissolve": "dissolution",
+    "establish": "establishment",
+    "move": "unchanged, re-parented",
+    "continue": "unchanged, new version",
+}
+
+
+def describe_link(link: L) -> str:
+    """"merge · part of the area · 2025-07-01 · khoản 3 Điều 1, 1669/NQ-UBTVQH15"."""
+    ev = link.event
+    kind = EVENT_LABELS.get(ev.type, ev.type)
+    if link.relation in ("district_to_special_zone", "commune_to_special_zone"):
+        kind = "district turned special zone" if link.relation.startswith("district") else kind
+    parts = [kind, RELATION_LABELS.get(link.relation, link.relation), ev.effective.isoformat()]
+    if ev.basis():
+        parts.append(ev.basis())
+    if link.share is not None:
+        parts.append(f"share {link.share:g} of {link.share_basis}")
+    return " · ".join(parts)
+
+
+@dataclass
+class Node:
+    version: V | None  # None for "dissolved" (no successor)
+    link: L | None = None
+    children: list[Node] = field(default_factory=list)
+    truncated: bool = False
+
+
+@dataclass
+class Lineage:
+    root: Node
+    direction: Direction
+
+    def count(self) -> int:
+        def n(node: Node) -> int:
+            return 1 + sum(n(c) for c in node.children)
+
+        return n(self.root) - 1
+
+
+def pick_version(versions: list[V], as_of: date | None, direction: Direction | None) -> tuple[V, Direction]:
+    """The version a lineage starts from, and the direction that makes sense for it.
+
+    A unit that has ended is followed forward (what did it become?); one still in force is
+    followed backward (what formed it?).
+    """
+    if as_of is not None:
+        start = next((v for v in versions if v.valid_on(as_of)), None)
+        if start is None:
+            raise ValueError(f"not valid on {as_of}")
+    elif direction == "forward":
+        start = versions[0]
+    else:
+        start = versions[-1]
+    if direction is None:
+        direction = "forward" if start.valid_to is not None else "backward"
+    return start, direction
+
+
+def trace(snap: Snapshot, start: V, direction: Direction, depth: int | None = None) -> Lineage:
+    """The lineage tree from ``start``; ``depth`` limits the number of event steps."""
+
+    def grow(node: Node, v: V, level: int, seen: frozenset[int]) -> None:
+        links = snap.successors(v) if direction == "forward" else snap.predecessors(v)
+        if depth is not None and level >= depth:
+            node.truncated = bool(links)
+            return
+        for link in sorted(links, key=lambda x: (x.event.effective, x.id)):
+            nxt = link.succ if direction == "forward" else link.pred
+            child = Node(nxt, link)
+            node.children.append(child)
+            if nxt is not None and nxt.id not in seen:
+                grow(child, nxt, level + 1, seen | {nxt.id})
+
+    root = Node(start)
+    grow(root, start, 0, frozenset({start.id}))
+    return Lineage(root, direction)
+
+
+def to_dict(snap: Snapshot, node: Node) -> dict[str, Any]:
+    """JSON-ready lineage, one object per version reached."""
+    out: dict[str, Any] = {}
+    if node.version is not None:
+        v = node.version
+        parent = snap.parent_of(v)
+        out.update(key=v.key, code=v.code, name=v.full_name, type=v.type, level=v.level,
+                   parent=parent.full_name if parent else None,
+                   valid_from=v.valid_from.isoformat() if v.valid_from else None,
+                   valid_to=v.valid_to.isoformat() if v.valid_to else None)
+    else:
+        out["key"] = None
+    if node.link is not None:
+        ev = node.link.event
+        out["via"] = dict(event=ev.key, type=ev.type, effective=ev.effective.isoformat(),
+                          act=ev.act.number if ev.act else None, clause=ev.clause,
+                          portion=node.link.portion, relation=node.link.relation,
+                          share=node.link.share, share_basis=node.link.share_basis,
+                          evidence=ev.evidence, note=node.link.note)
+    out["children"] = [to_dict(snap, c) for c in node.children]
+    if node.truncated:
+        out["truncated"] = True
+    return out

@@ -1,0 +1,154 @@
+"""How Vietnamese users type unit names: case, diacritics, type words and abbreviations.
+
+``fold`` maps every spelling of a name to one key ("Hòa"/"Hoà"/"HOA"/"hoa" -> "hoa", đ -> d).
+``parse_query`` splits "P. Hòa Bình, Vĩnh Bảo / Hải Phòng" into a type, a name and qualifiers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_WS = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]")
+
+# Type words (folded) with the lower-case type(s) they denote. Longest first when matching.
+TYPE_WORDS: dict[str, tuple[str, ...]] = {
+    "thanh pho truc thuoc trung uong": ("thành phố trực thuộc trung ương",),
+    "thanh pho": ("thành phố", "thành phố trực thuộc trung ương"),
+    "thi tran": ("thị trấn",),
+    "thi xa": ("thị xã",),
+    "dac khu": ("đặc khu",),
+    "phuong": ("phường",),
+    "quan": ("quận",),
+    "huyen": ("huyện",),
+    "tinh": ("tỉnh",),
+    "xa": ("xã",),
+    "thu do": ("thành phố trực thuộc trung ương",),
+    "thon": ("thôn",),
+    "to dan pho": ("tổ dân phố",),
+}
+ABBREVIATIONS: dict[str, str] = {
+    "tp": "thanh pho",
+    "tx": "thi xa",
+    "tt": "thi tran",
+    "dk": "dac khu",
+    "p": "phuong",
+    "q": "quan",
+    "h": "huyen",
+    "x": "xa",
+    "t": "tinh",
+}
+_TYPE_KEYS = sorted(TYPE_WORDS, key=len, reverse=True)
+
+
+def strip_marks(text: str) -> str:
+    """Remove Vietnamese diacritics; đ/Đ are letters of their own, so map them explicitly."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+# Old-style tone placement ("hoà", "thuỷ") and new-style ("hòa", "thủy") are one spelling.
+_TONE_PAIRS = {
+    "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
+    "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
+    "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
+}
+_TONE_RE = re.compile("|".join(_TONE_PAIRS))
+
+
+def spelling(text: str) -> str:
+    """Comparison key that keeps the marks: case and tone placement are all it forgets.
+
+    "Cẩm Giang" and "Cẩm Giàng" are two communes of Hải Phòng; ``fold`` cannot tell them apart.
+    """
+    text = _WS.sub(" ", unicodedata.normalize("NFC", text).casefold()).strip().replace("’", "'")
+    return _TONE_RE.sub(lambda m: _TONE_PAIRS[m.group(0)], text)
+
+
+def fold(text: str) -> str:
+    """The comparison key of a name: no marks, lower case, no punctuation, single spaces."""
+    text = strip_marks(unicodedata.normalize("NFC", text)).casefold()
+    text = _PUNCT.sub(" ", text)
+    return _WS.sub(" ", text).strip()
+
+
+def tidy(text: str) -> str:
+    """A name as displayed: NFC, single spaces, no stray edges."""
+    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+@dataclass(frozen=True)
+class NamePart:
+    """One comma- or slash-separated part of a query: optional types and a folded bare name."""
+
+    types: tuple[str, ...] | None
+    name: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: readings of the target (most specific first) and of each qualifier."""
+
+    target: tuple[NamePart, ...]
+    qualifiers: tuple[tuple[NamePart, ...], ...]
+
+
+def _marked(word: str) -> str:
+    return _WS.sub(" ", unicodedata.normalize("NFC", word).casefold()).strip()
+
+
+# The type words as written with their marks: "phường" is a type, "phương" is a name.
+_MARKED_TYPES = {_marked(t): key for key, types in TYPE_WORDS.items() for t in types}
+_MARKED_TYPES.update({"thủ đô": "thu do", "thôn": "thon", "tổ dân phố": "to dan pho"})
+
+
+def split_type(text: str) -> tuple[NamePart, ...]:
+    """Readings of one part: a type word or abbreviation ("P.", "Phường", "TP") and a name.
+
+    A type word written with its marks is certain. Written without marks it may be the start
+    of a name ("Quan Sơn", "Phuong Trung"), so the untyped reading is offered too.
+    """
+    raw = unicodedata.normalize("NFC", text).strip()
+    folded = fold(raw)
+    m = re.match(r"^([A-Za-zĐđ]{1,2})\s*\.\s*(.+)$", raw)
+    if m and fold(m.group(1)) in ABBREVIATIONS:
+        word = ABBREVIATIONS[fold(m.group(1))]
+        return (NamePart(TYPE_WORDS[word], fold(m.group(2))),)
+    marked = _marked(_PUNCT.sub(" ", raw))
+    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+        if marked.startswith(word + " "):
+            rest = fold(raw)[len(fold(word)) + 1 :]
+            return (NamePart(TYPE_WORDS[_MARKED_TYPES[word]], rest),)
+    readings: list[NamePart] = []
+    for key in _TYPE_KEYS:
+        if folded.startswith(key + " "):
+            readings.append(NamePart(TYPE_WORDS[key], folded[len(key) + 1 :]))
+            break
+    first, _, rest = folded.partition(" ")
+    if not readings and rest and first in ABBREVIATIONS and len(first) > 1:
+        readings.append(NamePart(TYPE_WORDS[ABBREVIATIONS[first]], rest))
+    readings.append(NamePart(None, folded))
+    return tuple(readings)
+
+
+def parse_query(text: str) -> Query:
+    """Parse "name[, parent[, grandparent]]" (commas or slashes), innermost first."""
+    parts = [p for p in re.split(r"[,/;]", text) if p.strip()]
+    if not parts:
+        return Query((NamePart(None, ""),), ())
+    target, *quals = (split_type(p) for p in parts)
+    return Query(target, tuple(quals))
+
+
+def bare_name(full_name: str, type_: str) -> str:
+    """The name without its type word: ("Phường Hòa Bình", "phường") -> "Hòa Bình"."""
+    name = tidy(full_name)
+    folded = fold(name)
+    candidates = [k for k, types in TYPE_WORDS.items() if type_ in types]
+    for key in sorted(candidates, key=len, reverse=True):
+        if folded.startswith(key + " "):
+            return " ".join(name.split(" ")[len(key.split(" ")) :])
+    return name

@@ -1,0 +1,198 @@
+"""The library's front door: ``Register.open(db)`` and one method per question.
+
+Reads go through a cached ``Snapshot`` (see graph.py); the database engine, and with it the
+ORM, is only created when the snapshot must be rebuilt or something is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from merger import checks, counts, graph, lineage, search, store
+from merger.errors import BadInput, MergerError, NotFound, StoreError, Violation
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+REFORM_BEFORE = date(2025, 6, 30)
+REFORM_AFTER = date(2025, 7, 1)
+
+
+@dataclass
+class VersionHistory:
+    version: graph.V
+    parent: graph.V | None
+    created_by: list[graph.L]
+    ended_by: list[graph.L]
+
+
+@dataclass
+class UnitHistory:
+    unit_key: str
+    versions: list[VersionHistory]
+
+
+class Register:
+    """A register database plus its lineage snapshot. Pass it in; there is no global one."""
+
+    def __init__(self, url: str, engine: Engine | None = None):
+        self.url = url
+        self._engine = engine
+        self._snapshot: graph.Snapshot | None = None
+
+    # --- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, db: str | None = None, *, build: bool = True,
+             progress: store.Progress | None = None) -> Register:
+        """Open the register named by ``db`` / $MERGER_DB / the default file, building it on first use."""
+        url = store.resolve_url(db)
+        reg = cls(url)
+        path = reg.sqlite_path
+        if path is not None and path.exists() and reg._sqlite_generation() is not None:
+            return reg  # an existing embedded register: no engine needed to read it
+        if path is not None and not path.exists() and not build:
+            raise StoreError(f"no register at {path}; run 'merger init' first")
+        reg._engine = store.open_engine(url, build=build, progress=progress)
+        return reg
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = store.open_engine(self.url, build=False)
+        return self._engine
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return Path(self.url.removeprefix("sqlite:///")) if self.url.startswith("sqlite:///") else None
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # --- the snapshot --------------------------------------------------------------------
+
+    def _sqlite_generation(self) -> str | None:
+        """The register's generation read with the stdlib driver: fast, no ORM import."""
+        path = self.sqlite_path
+        assert path is not None
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            try:
+                rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return None
+        if int(rows.get("schema_version", "0")) > store.SCHEMA_VERSION:
+            raise StoreError(f"this register has schema version {rows['schema_version']}, newer than "
+                             f"this program's ({store.SCHEMA_VERSION}); upgrade merger")
+        return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
+
+    def generation(self) -> str:
+        if self.sqlite_path is not None:
+            found = self._sqlite_generation()
+            if found is not None:
+                return found
+        with self.engine.connect() as conn:
+            rows = store.meta(conn)
+        return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
+
+    def cache_path(self) -> Path:
+        path = self.sqlite_path
+        if path is not None:
+            return path.with_name(path.name + ".snapshot")
+        from platformdirs import user_cache_dir
+
+        digest = hashlib.sha256(store.redact(self.url).encode()).hexdigest()[:16]
+        folder = Path(user_cache_dir("merger", appauthor=False))
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{digest}.snapshot"
+
+    @property
+    def snapshot(self) -> graph.Snapshot:
+        """The lineage snapshot, from the cache file when it matches the register's generation."""
+        gen = self.generation()
+        if self._snapshot is not None and self._snapshot.generation == gen:
+            return self._snapshot
+        cache = self.cache_path()
+        snap = graph.read_cache(cache, gen)
+        if snap is None:
+            with self.engine.connect() as conn:
+                snap = graph.load(conn, gen)
+            try:
+                graph.save_cache(snap, cache)
+            except OSError:
+                pass  # a read-only location only costs speed
+        self._snapshot = snap
+        return snap
+
+    def invalidate(self) -> None:
+        self._snapshot = None
+
+    # --- questions -----------------------------------------------------------------------
+
+    def resolve(self, query: str, *, as_of: date | None = None, levels: set[str] | None = None,
+                kind: str | None = None, containers: bool = False) -> search.Match:
+        return search.resolve(self.snapshot, query, as_of=as_of, levels=levels, kind=kind,
+                              containers=containers)
+
+    def show(self, query: str, *, as_of: date | None = None) -> UnitHistory:
+        snap = self.snapshot
+        match = self.resolve(query, as_of=as_of)
+        out = []
+        for v in snap.by_unit[match.unit_id]:
+            out.append(VersionHistory(v, snap.parent_of(v), snap.predecessors(v), snap.successors(v)))
+        return UnitHistory(match.version.unit_key, out)
+
+    def lineage(self, query: str, *, direction: lineage.Direction | None = None,
+                as_of: date | None = None, depth: int | None = None) -> lineage.Lineage:
+        if depth is not None and depth < 1:
+            raise BadInput("--depth must be at least 1")
+        snap = self.snapshot
+        match = self.resolve(query, as_of=as_of)
+        try:
+            start, direction = lineage.pick_version(snap.by_unit[match.unit_id], as_of, direction)
+        except ValueError as exc:
+            raise NotFound(f"{query} {exc}") from None
+        return lineage.trace(snap, start, direction, depth)
+
+    def counts(self, *, before: date = REFORM_BEFORE, after: date = REFORM_AFTER,
+               within: str | None = None, kind: str = "admin") -> counts.Counts:
+        snap = self.snapshot
+        unit = None
+        if within:
+            unit = self.resolve(within, containers=True).version
+        return counts.count(snap, before, after, unit, kind)
+
+    def units(self, *, as_of: date, within: str | None = None, level: str | None = None,
+              type_: str | None = None, kind: str | None = "admin") -> list[graph.V]:
+        snap = self.snapshot
+        if within:
+            unit = self.resolve(within, containers=True)
+            found = [v for v in counts.inside(snap, unit.unit_id, as_of, kind) if v.unit_id != unit.unit_id]
+        else:
+            found = snap.valid_on(as_of, kind)
+        if level:
+            found = [v for v in found if v.level == level]
+        if type_:
+            from merger.names import fold
+
+            found = [v for v in found if fold(v.type) == fold(type_)]
+        return sorted(found, key=lambda v: (counts.LEVELS.index(v.level) if v.level in counts.LEVELS else 9,
+                                            v.code))
+
+    def search(self, text: str, *, limit: int = 50, as_of: date | None = None) -> list[graph.V]:
+        return search.search(self.snapshot, text, limit=limit, as_of=as_of)
+
+    def check(self) -> list[Violation]:
+        return checks.check(self.snapshot)
+
+
+__all__ = ["Register", "MergerError", "UnitHistory", "VersionHistory"]

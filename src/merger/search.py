@@ -1,0 +1,146 @@
+"""Finding units by name, code or key, the way people write them.
+
+A name matches every version that ever carried it; qualifiers ("Hòa Bình, Vĩnh Bảo") must
+match a parent of that version at its time. Several units matching is an error that lists
+them, never a guess; nothing matching lists the closest names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date
+
+from merger.errors import Ambiguous, BadInput, Candidate, NotFound
+from merger.graph import Snapshot, V
+from merger.names import NamePart, fold, parse_query, spelling
+
+
+@dataclass
+class Match:
+    """A resolved unit: every matching version of it, and the one meant."""
+
+    unit_id: int
+    versions: list[V]
+    version: V
+
+
+def _part_matches(v: V, readings: tuple[NamePart, ...]) -> bool:
+    return any(fold(v.name) == r.name and (r.types is None or v.type in r.types) for r in readings)
+
+
+def _candidates(snap: Snapshot, query: str) -> list[V]:
+    q = query.strip()
+    if q in snap.by_key:
+        return [snap.by_key[q]]
+    if q.isdigit():
+        for width in (len(q), 2, 3, 5):
+            found = snap.by_code.get(q.zfill(width))
+            if found:
+                return list(found)
+        return []
+    parsed = parse_query(q)
+    found: list[V] = []
+    seen: set[int] = set()
+    for reading in parsed.target:
+        for v in snap.by_fold.get(reading.name, ()):
+            if v.id in seen or (reading.types is not None and v.type not in reading.types):
+                continue
+            if parsed.qualifiers:
+                chain = snap.ancestors(v)
+                if not all(any(_part_matches(a, qual) for a in chain) for qual in parsed.qualifiers):
+                    continue
+            seen.add(v.id)
+            found.append(v)
+    return found
+
+
+def _exact_spelling(query: str, versions: list[V]) -> list[V]:
+    """Among folded matches, those spelled exactly as typed (with marks), if the query has marks."""
+    target = query.split(",")[0].split("/")[0]
+    if fold(target) == target.casefold().strip():
+        return versions  # typed without marks: nothing to prefer
+    want = spelling(target)
+    return [v for v in versions if spelling(v.full_name) == want or spelling(v.name) == want]
+
+
+def resolve(
+    snap: Snapshot,
+    query: str,
+    *,
+    as_of: date | None = None,
+    levels: set[str] | None = None,
+    kind: str | None = None,
+    containers: bool = False,
+) -> Match:
+    """The one unit ``query`` names (on ``as_of`` if given), or a NotFound/Ambiguous error.
+
+    ``containers`` prefers units that have children (for ``--within``) when a name is shared.
+    """
+    if not query.strip():
+        raise BadInput("empty unit name")
+    versions = _candidates(snap, query)
+    if as_of is not None:
+        versions = [v for v in versions if v.valid_on(as_of)]
+    if levels:
+        versions = [v for v in versions if v.level in levels]
+    if kind:
+        versions = [v for v in versions if v.kind == kind]
+    if not versions:
+        raise NotFound(query + (f" on {as_of}" if as_of else ""), suggest(snap, query))
+    units = _group(versions)
+    if len(units) > 1:
+        exact = _exact_spelling(query, versions)
+        if exact and len(_group(exact)) < len(units):
+            versions, units = exact, _group(exact)
+    if len(units) > 1 and containers:
+        parents = {v.parent_unit_id for v in snap.versions.values()}
+        holding = [v for v in versions if v.unit_id in parents]
+        if holding and len(_group(holding)) < len(units):
+            versions, units = holding, _group(holding)
+    if len(units) > 1:
+        cands = [
+            Candidate(key=vs[-1].key, label=describe(snap, vs[-1]))
+            for vs in sorted(units.values(), key=lambda vs: (vs[-1].level, vs[-1].valid_from or date.min))
+        ]
+        raise Ambiguous(query, cands)
+    unit_id, matched = next(iter(units.items()))
+    return Match(unit_id, matched, matched[-1])
+
+
+def _group(versions: list[V]) -> dict[int, list[V]]:
+    out: dict[int, list[V]] = {}
+    for v in sorted(versions, key=lambda v: v.valid_from or date.min):
+        out.setdefault(v.unit_id, []).append(v)
+    return out
+
+
+def describe(snap: Snapshot, v: V) -> str:
+    """"Xã Hòa Bình, Huyện Vĩnh Bảo, Thành phố Hải Phòng [11857, … – 2025-06-30]"."""
+    return f"{snap.path(v)} [{v.code}, {v.period()}]"
+
+
+def suggest(snap: Snapshot, query: str, n: int = 5) -> list[str]:
+    """Closest known names to a query that matched nothing."""
+    target = parse_query(query).target[-1].name if query.strip() else ""
+    names = difflib.get_close_matches(target, list(snap.by_fold), n=n, cutoff=0.6)
+    out: list[str] = []
+    for name in names:
+        v = snap.by_fold[name][-1]
+        out.append(v.full_name)
+    return list(dict.fromkeys(out))
+
+
+def search(snap: Snapshot, text: str, *, limit: int = 50, as_of: date | None = None) -> list[V]:
+    """Versions whose name contains ``text`` (folded) or whose code starts with it."""
+    q = fold(text)
+    if not q:
+        raise BadInput("empty search text")
+    hits = [
+        v for v in snap.versions.values()
+        if (q in fold(v.full_name) or v.code.startswith(text.strip()))
+        and (as_of is None or v.valid_on(as_of))
+    ]
+    hits.sort(key=lambda v: (fold(v.name) != q, v.level != "province", v.level, fold(v.name),
+                             v.valid_from or date.min))
+    return hits[:limit]

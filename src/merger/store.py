@@ -1,0 +1,233 @@
+"""The store: opening a register database and building it from the bundled data.
+
+SQLite (embedded, the default) and PostgreSQL share one schema through sqlmodel. A register
+that does not exist yet is built from data/units/ in one transaction, so a failed build leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from merger import bundle
+from merger.errors import DataError, StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+# Bumped with every schema change (and an Alembic migration).
+SCHEMA_VERSION = 1
+
+ENV_VAR = "MERGER_DB"
+
+Progress = Callable[[str, int, int], None]
+
+
+def default_path() -> Path:
+    """The embedded register lives in the user's data directory."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("merger", appauthor=False)) / "register.sqlite"
+
+
+def resolve_url(db: str | None) -> str:
+    """``--db`` wins, then $MERGER_DB, then the default file; a bare path means SQLite."""
+    value = db or os.environ.get(ENV_VAR) or str(default_path())
+    if "://" not in value:
+        path = Path(value).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    return value
+
+
+def redact(url: str) -> str:
+    """The URL as it may be shown: never with its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.exc import ArgumentError
+    from sqlmodel import create_engine
+
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError, ModuleNotFoundError) as exc:
+        raise StoreError(f"cannot use database {redact(url)}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        sa_event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def is_initialised(engine: Engine) -> bool:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return inspect(engine).has_table("meta")
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the register at {redact(str(engine.url))}: {exc.orig}") from None
+
+
+def meta(conn: Connection) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from merger.model import Meta
+
+    return dict(conn.execute(select(Meta.key, Meta.value)).all())  # type: ignore[arg-type]
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a register written by a newer program rather than misread it."""
+    with engine.connect() as conn:
+        found = int(meta(conn).get("schema_version", "0"))
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"this register has schema version {found}, newer than this program's "
+            f"({SCHEMA_VERSION}); upgrade merger"
+        )
+
+
+def _date(value: str) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _utc(value: str) -> datetime:
+    from datetime import UTC
+
+    found = datetime.fromisoformat(value)
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
+def _float(value: str) -> float | None:
+    return float(value) if value else None
+
+
+def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress | None = None) -> dict[str, int]:
+    """Create the schema and load the bundled files, all in one transaction."""
+    from sqlalchemy import func, insert, select, text
+    from sqlmodel import SQLModel
+
+    from merger.model import Event, LegalAct, Link, Meta, Statistic, Unit, Version
+
+    folder = folder or bundle.units_dir()
+    if not (folder / "versions.csv").exists():
+        raise DataError(f"no bundled data in {folder} (expected versions.csv)")
+    rows = {name: bundle.read(folder, name) for name in bundle.BUNDLE_FILES}
+    counts: dict[str, int] = {}
+    step = [0]
+
+    def tick(label: str) -> None:
+        step[0] += 1
+        if progress:
+            progress(label, step[0], 6)
+
+    with engine.begin() as conn:
+        SQLModel.metadata.create_all(conn)
+        if conn.execute(select(func.count()).select_from(Version)).scalar():
+            raise StoreError("the register already holds data; build into an empty database")
+        act_id = {r["number"]: i for i, r in enumerate(rows["acts"], start=1)}
+        conn.execute(insert(LegalAct), [
+            dict(id=act_id[r["number"]], number=r["number"], kind=r["kind"], issuer=r["issuer"],
+                 title=r["title"], date_signed=_date(r["date_signed"]),
+                 effective_date=_date(r["effective_date"]), source=r["source"])
+            for r in rows["acts"]
+        ])
+        tick("acts")
+        unit_id: dict[str, int] = {}
+        for r in rows["versions"]:
+            unit_id.setdefault(r["unit"], len(unit_id) + 1)
+        conn.execute(insert(Unit), [dict(id=i, key=k, kind="admin") for k, i in unit_id.items()])
+        version_id = {r["key"]: i for i, r in enumerate(rows["versions"], start=1)}
+        conn.execute(insert(Version), [
+            dict(id=version_id[r["key"]], key=r["key"], unit_id=unit_id[r["unit"]], code=r["code"],
+                 name=r["name"], full_name=r["full_name"], type=r["type"], level=r["level"],
+                 parent_unit_id=unit_id[r["parent_unit"]] if r["parent_unit"] else None,
+                 valid_from=_date(r["valid_from"]), valid_to=_date(r["valid_to"]),
+                 evidence=r.get("evidence") or None, source=r["source"])
+            for r in rows["versions"]
+        ])
+        tick("versions")
+        event_id = {r["key"]: i for i, r in enumerate(rows["events"], start=1)}
+        conn.execute(insert(Event), [
+            dict(id=event_id[r["key"]], key=r["key"], type=r["type"], effective=_date(r["effective"]),
+                 act_id=act_id[r["act"]] if r["act"] else None, clause=r["clause"] or None,
+                 note=r["note"], source=r["source"], evidence=r["evidence"] or None,
+                 recorded_at=_utc(r["recorded_at"]), recorded_by=r["recorded_by"])
+            for r in rows["events"]
+        ])
+        tick("events")
+        conn.execute(insert(Link), [
+            dict(id=i, event_id=event_id[r["event"]],
+                 predecessor_id=version_id[r["predecessor"]] if r["predecessor"] else None,
+                 successor_id=version_id[r["successor"]] if r["successor"] else None,
+                 portion=r["portion"], relation=r["relation"], share=_float(r["share"]),
+                 share_basis=r["share_basis"] or None, note=r["note"])
+            for i, r in enumerate(rows["links"], start=1)
+        ])
+        tick("links")
+        conn.execute(insert(Statistic), [
+            dict(version_id=version_id[r["version"]], area_km2=_float(r["area_km2"]),
+                 population=int(r["population"]) if r["population"] else None, seat=r["seat"],
+                 lon=_float(r["lon"]), lat=_float(r["lat"]), source=r["source"])
+            for r in rows["statistics"]
+        ])
+        tick("statistics")
+        conn.execute(insert(Meta), [
+            dict(key="schema_version", value=str(SCHEMA_VERSION)),
+            dict(key="bundle_digest", value=bundle.digest(folder)),
+            dict(key="built_at", value=datetime.now().replace(microsecond=0).isoformat()),
+        ])
+        if conn.dialect.name == "postgresql":
+            for table in ("legal_act", "unit", "version", "event", "link"):
+                conn.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                ))
+        tick("done")
+        counts = {name: len(r) for name, r in rows.items()}
+    return counts
+
+
+def open_engine(db: str | None = None, *, build: bool = True, progress: Progress | None = None) -> Engine:
+    """Open (and on first use, build) the register named by ``db``."""
+    url = resolve_url(db)
+    engine = make_engine(url)
+    if not is_initialised(engine):
+        if not build:
+            raise StoreError(f"no register at {redact(url)}; run 'merger init' first")
+        try:
+            load_bundle(engine, progress=progress)
+        except BaseException:
+            engine.dispose()
+            if url.startswith("sqlite:///"):
+                _remove_sqlite(url)
+            raise
+    check_schema(engine)
+    return engine
+
+
+def _remove_sqlite(url: str) -> None:
+    """A half-built embedded register is removed, so the next run starts clean."""
+    path = Path(url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
