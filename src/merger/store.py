@@ -146,7 +146,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
         if conn.execute(select(func.count()).select_from(Version)).scalar():
             raise StoreError("the register already holds data; build into an empty database")
         act_id = {r["number"]: i for i, r in enumerate(rows["acts"], start=1)}
-        conn.execute(insert(LegalAct), [
+        _insert(conn, insert(LegalAct), [
             dict(id=act_id[r["number"]], number=r["number"], kind=r["kind"], issuer=r["issuer"],
                  title=r["title"], date_signed=_date(r["date_signed"]),
                  effective_date=_date(r["effective_date"]), source=r["source"])
@@ -156,9 +156,9 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
         unit_id: dict[str, int] = {}
         for r in rows["versions"]:
             unit_id.setdefault(r["unit"], len(unit_id) + 1)
-        conn.execute(insert(Unit), [dict(id=i, key=k, kind="admin") for k, i in unit_id.items()])
+        _insert(conn, insert(Unit), [dict(id=i, key=k, kind="admin") for k, i in unit_id.items()])
         version_id = {r["key"]: i for i, r in enumerate(rows["versions"], start=1)}
-        conn.execute(insert(Version), [
+        _insert(conn, insert(Version), [
             dict(id=version_id[r["key"]], key=r["key"], unit_id=unit_id[r["unit"]], code=r["code"],
                  name=r["name"], full_name=r["full_name"], type=r["type"], level=r["level"],
                  parent_unit_id=unit_id[r["parent_unit"]] if r["parent_unit"] else None,
@@ -168,7 +168,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
         ])
         tick("versions")
         event_id = {r["key"]: i for i, r in enumerate(rows["events"], start=1)}
-        conn.execute(insert(Event), [
+        _insert(conn, insert(Event), [
             dict(id=event_id[r["key"]], key=r["key"], type=r["type"], effective=_date(r["effective"]),
                  act_id=act_id[r["act"]] if r["act"] else None, clause=r["clause"] or None,
                  note=r["note"], source=r["source"], evidence=r["evidence"] or None,
@@ -176,7 +176,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
             for r in rows["events"]
         ])
         tick("events")
-        conn.execute(insert(Link), [
+        _insert(conn, insert(Link), [
             dict(id=i, event_id=event_id[r["event"]],
                  predecessor_id=version_id[r["predecessor"]] if r["predecessor"] else None,
                  successor_id=version_id[r["successor"]] if r["successor"] else None,
@@ -185,14 +185,14 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
             for i, r in enumerate(rows["links"], start=1)
         ])
         tick("links")
-        conn.execute(insert(Statistic), [
+        _insert(conn, insert(Statistic), [
             dict(version_id=version_id[r["version"]], area_km2=_float(r["area_km2"]),
                  population=int(r["population"]) if r["population"] else None, seat=r["seat"],
                  lon=_float(r["lon"]), lat=_float(r["lat"]), source=r["source"])
             for r in rows["statistics"]
         ])
         tick("statistics")
-        conn.execute(insert(Meta), [
+        _insert(conn, insert(Meta), [
             dict(key="schema_version", value=str(SCHEMA_VERSION)),
             dict(key="bundle_digest", value=bundle.digest(folder)),
             dict(key="built_at", value=datetime.now().replace(microsecond=0).isoformat()),
@@ -206,6 +206,12 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
         tick("done")
         counts = {name: len(r) for name, r in rows.items()}
     return counts
+
+
+def _insert(conn: Connection, statement, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    """executemany, skipped for an empty table (an empty parameter list is a bare INSERT)."""
+    if rows:
+        conn.execute(statement, rows)
 
 
 def open_engine(db: str | None = None, *, build: bool = True, progress: Progress | None = None) -> Engine:
