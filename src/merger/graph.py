@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import networkx as nx
     from sqlalchemy.engine import Connection
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3, "agency": 1}
 
 
@@ -56,6 +56,7 @@ class V:
     valid_to: date | None
     evidence: str | None
     source: str
+    folded: str = ""  # fold(name), kept so lookups need not recompute it
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
@@ -116,12 +117,13 @@ class Snapshot:
     event_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
     by_fold: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
     by_code: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
+    raw: tuple = ()  # the rows it was assembled from, for the cache file
 
     def __post_init__(self) -> None:
         for v in self.versions.values():
             self.by_key[v.key] = v
             self.by_unit[v.unit_id].append(v)
-            self.by_fold[fold(v.name)].append(v)
+            self.by_fold[v.folded or fold(v.name)].append(v)
             self.by_code[v.code].append(v)
         for vs in self.by_unit.values():
             vs.sort(key=lambda v: (v.valid_from or date.min))
@@ -226,34 +228,31 @@ class Snapshot:
 
 
 # --- loading ----------------------------------------------------------------------------------
+# The cache holds plain tuples (fast to pickle and unpickle); objects are assembled on load.
 
 
-def load(conn: Connection, generation: str) -> Snapshot:
-    """Read the whole register once (core queries, no ORM objects)."""
+def _raw(conn: Connection) -> tuple:
     from sqlalchemy import select
 
     from merger.model import Event, LegalAct, Link, Statistic, Unit, Version
 
-    acts = {
-        r.id: Act(r.id, r.number, r.kind, r.issuer, r.title, r.date_signed, r.effective_date, r.source)
-        for r in conn.execute(select(LegalAct))
-    }
+    acts = [tuple(r) for r in conn.execute(select(
+        LegalAct.id, LegalAct.number, LegalAct.kind, LegalAct.issuer, LegalAct.title, LegalAct.date_signed,
+        LegalAct.effective_date, LegalAct.source))]
     units = {r.id: (r.key, r.kind) for r in conn.execute(select(Unit.id, Unit.key, Unit.kind))}
-    versions = {
-        r.id: V(r.id, r.key, r.unit_id, units[r.unit_id][0], units[r.unit_id][1], r.code, r.name,
-                r.full_name, r.type, r.level, r.parent_unit_id, r.valid_from, r.valid_to,
-                r.evidence, r.source)
-        for r in conn.execute(select(Version))
-    }
-    events = {
-        r.id: E(r.id, r.key, r.type, r.effective, acts.get(r.act_id) if r.act_id else None, r.clause,
-                r.note, r.source, r.evidence, r.recorded_at, r.recorded_by)
-        for r in conn.execute(select(Event))
-    }
+    versions = [
+        (r.id, r.key, r.unit_id, units[r.unit_id][0], units[r.unit_id][1], r.code, r.name, r.full_name,
+         r.type, r.level, r.parent_unit_id, r.valid_from, r.valid_to, r.evidence, r.source, fold(r.name))
+        for r in conn.execute(select(Version).order_by(Version.id))
+    ]
+    events = [
+        (r.id, r.key, r.type, r.effective, r.act_id, r.clause, r.note, r.source, r.evidence,
+         r.recorded_at, r.recorded_by)
+        for r in conn.execute(select(Event).order_by(Event.id))
+    ]
     links = [
-        L(r.id, events[r.event_id], versions.get(r.predecessor_id) if r.predecessor_id else None,
-          versions.get(r.successor_id) if r.successor_id else None, r.portion, r.relation, r.share,
-          r.share_basis, r.note)
+        (r.id, r.event_id, r.predecessor_id, r.successor_id, r.portion, r.relation, r.share,
+         r.share_basis, r.note)
         for r in conn.execute(select(Link).order_by(Link.id))
     ]
     stats = {
@@ -261,25 +260,45 @@ def load(conn: Connection, generation: str) -> Snapshot:
                            lat=r.lat, source=r.source)
         for r in conn.execute(select(Statistic))
     }
-    return Snapshot(generation, versions, events, links, stats)
+    return acts, versions, events, links, stats
+
+
+def _assemble(generation: str, raw: tuple) -> Snapshot:
+    acts_raw, versions_raw, events_raw, links_raw, stats = raw
+    acts = {r[0]: Act(*r) for r in acts_raw}
+    versions = {r[0]: V(*r) for r in versions_raw}
+    events = {}
+    for r in events_raw:
+        events[r[0]] = E(r[0], r[1], r[2], r[3], acts.get(r[4]) if r[4] else None, *r[5:])
+    vget = versions.get
+    links = [
+        L(r[0], events[r[1]], vget(r[2]) if r[2] else None, vget(r[3]) if r[3] else None, *r[4:])
+        for r in links_raw
+    ]
+    snap = Snapshot(generation, versions, events, links, stats)
+    snap.raw = raw
+    return snap
+
+
+def load(conn: Connection, generation: str) -> Snapshot:
+    """Read the whole register once (core queries, no ORM objects)."""
+    return _assemble(generation, _raw(conn))
 
 
 def save_cache(snapshot: Snapshot, path: Path) -> None:
     """Write the cache atomically; a reader never sees half a file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    payload = (SNAPSHOT_FORMAT, snapshot.generation, snapshot.versions, snapshot.events,
-               snapshot.links, snapshot.stats)
     with tmp.open("wb") as fh:
-        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((SNAPSHOT_FORMAT, snapshot.generation, snapshot.raw), fh, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
 
 
 def read_cache(path: Path, generation: str) -> Snapshot | None:
     try:
         with path.open("rb") as fh:
-            fmt, gen, versions, events, links, stats = pickle.load(fh)
+            fmt, gen, raw = pickle.load(fh)
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
         return None
     if fmt != SNAPSHOT_FORMAT or gen != generation:
         return None
-    return Snapshot(gen, versions, events, links, stats)
+    return _assemble(gen, raw)

@@ -43,10 +43,26 @@ ABBREVIATIONS: dict[str, str] = {
 _TYPE_KEYS = sorted(TYPE_WORDS, key=len, reverse=True)
 
 
+def _mark_table() -> dict[int, str]:
+    """Precomposed Latin letters -> base letter, so folding is one str.translate call."""
+    table = {ord("đ"): "d", ord("Đ"): "D"}
+    for cp in range(0xC0, 0x2000):
+        ch = chr(cp)
+        base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+        if base != ch and base.isascii() and base:
+            table[cp] = base
+    return table
+
+
+_MARKS = _mark_table()
+
+
 def strip_marks(text: str) -> str:
-    """Remove Vietnamese diacritics; đ/Đ are letters of their own, so map them explicitly."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
+    """Remove Vietnamese diacritics; đ/Đ are letters of their own, so they are mapped explicitly."""
+    text = unicodedata.normalize("NFC", text).translate(_MARKS)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)  # stray combining marks, rare letters
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -70,7 +86,7 @@ def spelling(text: str) -> str:
 
 def fold(text: str) -> str:
     """The comparison key of a name: no marks, lower case, no punctuation, single spaces."""
-    text = strip_marks(unicodedata.normalize("NFC", text)).casefold()
+    text = strip_marks(text).casefold()
     text = _PUNCT.sub(" ", text)
     return _WS.sub(" ", text).strip()
 

@@ -19,14 +19,16 @@ from merger.cli import register_cmds  # noqa: E402,F401  isort: skip
 
 def main() -> None:
     """Entry point: domain errors are one line and exit 1; usage errors exit 2; no tracebacks."""
+    import click
+
     try:
-        app(standalone_mode=False)
-    except typer.Exit as exc:
+        code = app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.TyperException as exc:
+    except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt):
         print("Aborted.", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 — the promise is: never a traceback
@@ -36,6 +38,7 @@ def main() -> None:
         print(f"Error: internal error: {type(exc).__name__}: {first} (set MERGER_DEBUG=1 for details)",
               file=sys.stderr)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main", "typer"]

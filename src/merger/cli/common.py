@@ -13,6 +13,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import typer.core
+
+# Plain click help: typer's rich help formatter (and its markdown parser) would double the
+# start-up time of every `--help`, and the CLI reference in docs/ is this plain text.
+typer.core.HAS_RICH = False
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,13 +29,14 @@ app = typer.Typer(
     help=(
         "A versioned register of administrative reorganisations: Vietnam's 1 July 2025 reform "
         "(63 -> 34 provinces, districts abolished, 10,035 -> 3,321 communes) as a lineage graph.\n\n"
-        "Examples:\n\n"
-        "  merger counts --within \"Hải Phòng\"\n\n"
-        "  merger lineage \"An Lư, Thủy Nguyên\"\n\n"
+        "\b\nExamples:\n"
+        "  merger counts --within \"Hải Phòng\"\n"
+        "  merger lineage \"An Lư, Thủy Nguyên\"\n"
         "  merger units --as-of 2025-07-01 --within \"Hải Phòng\" --type \"đặc khu\""
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: importing rich's help formatter would double start-up time
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

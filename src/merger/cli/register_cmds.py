@@ -39,12 +39,10 @@ def counts(
 ) -> None:
     """Units before and after, by level and type, with the change.
 
+    \b
     Examples:
-
       merger counts
-
       merger counts --within "Hải Phòng" --csv
-
       merger counts --before 2025-01-01 --after 2026-01-01
     """
     check_formats(as_json, as_csv)
@@ -89,12 +87,14 @@ def lineage(
 ) -> None:
     """What an old unit became, or which old units formed a new one.
 
+    UNIT is a name, qualified by parents if needed ("Hòa Bình, Vĩnh Bảo", "Hoa Binh / Kim Thanh /
+    Hai Phong"), a code (11533, read with --as-of when codes were reused) or a key
+    (11533@2025-07-01). Chains of several events are followed.
+
+    \b
     Examples:
-
       merger lineage "An Lư"
-
       merger lineage "Phường Hòa Bình" --as-of 2025-07-01
-
       merger lineage 11533 --as-of 2025-06-30 --json
     """
     direction = None if forward is None else ("forward" if forward else "backward")
@@ -148,10 +148,11 @@ def show(
 ) -> None:
     """Every version of a unit, and the events that created and ended each.
 
+    UNIT is a name (with parents if needed), a code or a key, as for `merger lineage`.
+
+    \b
     Examples:
-
       merger show "Hải Phòng"
-
       merger show 11533 --as-of 2025-06-30
     """
     reg = state(ctx).register()
@@ -219,10 +220,9 @@ def units(
 ) -> None:
     """The units valid on a date.
 
+    \b
     Examples:
-
       merger units --as-of 2025-06-30 --within "Hải Phòng" --level district
-
       merger units --within "Hải Phòng" --type "đặc khu" --csv
     """
     check_formats(as_json, as_csv)
@@ -263,10 +263,9 @@ def search_cmd(
 ) -> None:
     """Units whose name contains TEXT, with parent, code and period.
 
+    \b
     Examples:
-
       merger search "hoa binh"
-
       merger search 115 --as-of 2025-07-01
     """
     check_formats(as_json, as_csv)
@@ -299,10 +298,9 @@ def search_cmd(
 def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Run every integrity check on the register; exit 1 if anything is violated.
 
+    \b
     Examples:
-
       merger check
-
       merger check --json
     """
     reg = state(ctx).register()
@@ -335,10 +333,9 @@ def init(
 ) -> None:
     """Build the register from the bundled data (done automatically on first use).
 
+    \b
     Examples:
-
       merger init
-
       merger --db postgresql+psycopg://merger@127.0.0.1/merger init
     """
     from merger import store
@@ -364,8 +361,8 @@ def import_sources(
 ) -> None:
     """For maintainers: rebuild data/units/ from the official raw sources, reporting every fix.
 
+    \b
     Example:
-
       merger import-sources ../shared/data/sources --out data/units
     """
     from merger.importers import nso
