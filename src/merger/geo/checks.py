@@ -1,0 +1,223 @@
+"""Boundary checks in metres (UTM 48N): overlaps, gaps inside the parent, missing and invalid
+geometries, and computed areas against the official (sapnhap) figures.
+
+The tolerances are documented in docs/boundaries.md; anything beyond them is a problem
+(``merger boundaries check`` exits 1), everything else is still reported as it is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from merger import counts
+from merger.errors import Violation
+from merger.graph import LEVEL_ORDER, V
+
+if TYPE_CHECKING:
+    from merger.geo.data import Boundaries
+    from merger.register import Register
+
+NOISE_M2 = 1.0  # differences below a square metre are rounding, not data
+
+
+@dataclass
+class Tolerances:
+    overlap_m2: float = 10_000.0  # 1 ha between two units of one level
+    gap_share: float = 0.005  # 0.5 % of the parent's area uncovered by, or outside, its children
+    area_rel: float = 0.05  # 5 % between computed and official area
+
+
+@dataclass
+class Overlap:
+    level: str
+    a: str
+    a_name: str
+    b: str
+    b_name: str
+    area_m2: float
+    lon: float
+    lat: float
+    exceeds: bool
+
+
+@dataclass
+class Piece:
+    area_km2: float
+    lon: float
+    lat: float
+    near: str  # the nearest child unit's name
+    on_outline: bool  # touches the parent's outer boundary (coast, border) rather than interior
+
+
+@dataclass
+class Gap:
+    parent: str
+    parent_name: str
+    kind: str  # "uncovered" (in the parent, in no child) or "outside" (in a child, not in the parent)
+    area_km2: float
+    share: float
+    pieces: int
+    by_unit: dict[str, float]  # km² per nearest child
+    largest: list[Piece]
+    exceeds: bool
+
+
+@dataclass
+class AreaRow:
+    key: str
+    name: str
+    level: str
+    computed_km2: float
+    official_km2: float
+    rel_diff: float
+    exceeds: bool
+
+
+@dataclass
+class BoundaryReport:
+    as_of: date
+    within: str | None
+    tolerances: Tolerances
+    checked: dict[str, int] = field(default_factory=dict)  # level -> units in scope
+    uncovered_levels: dict[str, int] = field(default_factory=dict)  # levels with no geometry at all
+    overlaps: list[Overlap] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    missing: list[tuple[str, str, str]] = field(default_factory=list)  # key, name, level
+    invalid: list[tuple[str, str, str]] = field(default_factory=list)  # key, name, reason
+    areas: list[AreaRow] = field(default_factory=list)
+
+    def problems(self) -> list[Violation]:
+        out = [Violation("overlap", f"{o.a_name} and {o.b_name} overlap by {o.area_m2:,.0f} m²", [o.a, o.b])
+               for o in self.overlaps if o.exceeds]
+        out += [Violation(f"gap-{g.kind}", f"{g.parent_name}: {g.area_km2:,.2f} km² ({g.share:.1%}) {g.kind}",
+                          [g.parent]) for g in self.gaps if g.exceeds]
+        out += [Violation("no-geometry", f"{name} has no geometry", [key]) for key, name, _ in self.missing]
+        out += [Violation("invalid", f"{name}: {reason}", [key]) for key, name, reason in self.invalid]
+        out += [Violation("area", f"{a.name}: {a.computed_km2:,.2f} km² computed vs {a.official_km2:,.2f} "
+                          f"official ({a.rel_diff:+.1%})", [a.key]) for a in self.areas if a.exceeds]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["as_of"] = self.as_of.isoformat()
+        d["missing"] = [dict(key=k, name=n, level=lv) for k, n, lv in self.missing]
+        d["invalid"] = [dict(key=k, name=n, reason=r) for k, n, r in self.invalid]
+        d["problems"] = [asdict(v) for v in self.problems()]
+        return d
+
+
+def scope(register: Register, boundaries: Boundaries, day: date, within: str | None) -> list[V]:
+    """The versions to check: ``within`` and everything under it on ``day``; without it, every
+    province that has a geometry on that day and everything under those."""
+    snap = register.snapshot
+    if within:
+        roots = [register.resolve(within, containers=True)]
+        unit_ids = [m.unit_id for m in roots]
+    else:
+        unit_ids = [v.unit_id for v in snap.valid_on(day) if v.level == "province" and v.key in boundaries]
+    found: dict[int, V] = {}
+    for uid in unit_ids:
+        for v in counts.inside(snap, uid, day, "admin"):
+            found[v.id] = v
+    return sorted(found.values(), key=lambda v: (LEVEL_ORDER.get(v.level, 9), v.code))
+
+
+def check(register: Register, boundaries: Boundaries, *, as_of: date, within: str | None = None,
+          tolerances: Tolerances | None = None) -> BoundaryReport:
+    import shapely
+
+    tol = tolerances or Tolerances()
+    snap = register.snapshot
+    units = scope(register, boundaries, as_of, within)
+    report = BoundaryReport(as_of, within, tol)
+    levels: dict[str, list[V]] = defaultdict(list)
+    for v in units:
+        levels[v.level].append(v)
+    checked = [lv for lv, vs in levels.items() if any(v.key in boundaries for v in vs)]
+    for lv, vs in levels.items():
+        (report.checked if lv in checked else report.uncovered_levels)[lv] = len(vs)
+    with_geom = [v for v in units if v.level in checked and v.key in boundaries]
+    report.missing = [(v.key, v.full_name, v.level) for v in units if v.level in checked and v.key not in boundaries]
+    metric = dict(zip([v.key for v in with_geom], boundaries.metric([v.key for v in with_geom]), strict=True))
+    for v in with_geom:
+        g = metric[v.key]
+        if not shapely.is_valid(g):
+            report.invalid.append((v.key, v.full_name, shapely.is_valid_reason(g)))
+            metric[v.key] = shapely.make_valid(g)
+    by_id = {v.key: v for v in with_geom}
+    # overlaps, per level
+    for lv in checked:
+        keys = [v.key for v in with_geom if v.level == lv]
+        geoms = [metric[k] for k in keys]
+        tree = shapely.STRtree(geoms)
+        left, right = tree.query(geoms, predicate="intersects")
+        for i, j in zip(left, right, strict=True):
+            if i >= j:
+                continue
+            inter = shapely.intersection(geoms[i], geoms[j])
+            if inter.area <= NOISE_M2:
+                continue
+            pt = _lonlat(inter.representative_point())
+            a, b = by_id[keys[i]], by_id[keys[j]]
+            report.overlaps.append(Overlap(lv, a.key, a.full_name, b.key, b.full_name, round(inter.area, 1),
+                                           pt[0], pt[1], inter.area > tol.overlap_m2))
+    # gaps: each parent with a geometry against the union of its children at the next checked level
+    order = sorted(checked, key=lambda lv: LEVEL_ORDER.get(lv, 9))
+    for upper, lower in zip(order, order[1:], strict=False):
+        for parent in [v for v in with_geom if v.level == upper]:
+            kids = [v for v in with_geom if v.level == lower
+                    and any(a.unit_id == parent.unit_id for a in snap.ancestors(v, as_of))]
+            if kids:
+                report.gaps.extend(_gaps(parent, kids, metric, tol))
+    # areas against the official figures
+    for v in with_geom:
+        st = snap.stats.get(v.id) or {}
+        official = st.get("area_km2")
+        if official:
+            comp = metric[v.key].area / 1e6
+            rel = (comp - official) / official
+            report.areas.append(AreaRow(v.key, v.full_name, v.level, round(comp, 3), official, round(rel, 4),
+                                        abs(rel) > tol.area_rel))
+    report.overlaps.sort(key=lambda o: -o.area_m2)
+    report.areas.sort(key=lambda a: -abs(a.rel_diff))
+    return report
+
+
+def _lonlat(point: Any) -> tuple[float, float]:
+    from merger.geo.data import to_lonlat
+
+    p = to_lonlat([point])[0]
+    return round(p.x, 5), round(p.y, 5)
+
+
+def _gaps(parent: V, kids: list[V], metric: dict[str, Any], tol: Tolerances) -> list[Gap]:
+    import shapely
+
+    outline = metric[parent.key]
+    union = shapely.union_all([metric[k.key] for k in kids])
+    kid_geoms = [metric[k.key] for k in kids]
+    tree = shapely.STRtree(kid_geoms)
+    boundary = outline.boundary
+    out = []
+    for kind, diff in (("uncovered", outline.difference(union)), ("outside", union.difference(outline))):
+        parts = [p for p in shapely.get_parts(diff) if p.area > NOISE_M2]
+        total = sum(p.area for p in parts)
+        by_unit: dict[str, float] = defaultdict(float)
+        pieces = []
+        for p in parts:
+            near = kids[int(tree.nearest(p))].full_name
+            by_unit[near] += p.area / 1e6
+            pieces.append((p, near))
+        pieces.sort(key=lambda x: -x[0].area)
+        largest = []
+        for p, near in pieces[:10]:
+            lon, lat = _lonlat(p.representative_point())
+            largest.append(Piece(round(p.area / 1e6, 4), lon, lat, near, bool(p.distance(boundary) < 1.0)))
+        share = total / outline.area if outline.area else 0.0
+        out.append(Gap(parent.key, parent.full_name, kind, round(total / 1e6, 3), round(share, 5), len(parts),
+                       {k: round(a, 3) for k, a in sorted(by_unit.items(), key=lambda x: -x[1])}, largest,
+                       share > tol.gap_share))
+    return out

@@ -1,0 +1,122 @@
+"""Which unit, at each level, contains a point on a date.
+
+Geometry answers where it exists. Where a level has no geometry on that date (the old communes,
+before 1 July 2025), lineage narrows it down: the point lies in the later commune whose geometry
+contains it, so it was in one of that commune's predecessors, and in the old district found by
+geometry. When exactly one old commune satisfies both, it is the answer ("lineage"); otherwise
+the candidates are listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from merger.graph import V
+
+if TYPE_CHECKING:
+    from merger.geo.data import Boundaries
+    from merger.register import Register
+
+LEVELS = ("province", "district", "commune")
+
+
+@dataclass
+class Hit:
+    level: str
+    key: str | None
+    name: str | None
+    how: str  # "geometry", "lineage" (one candidate left), "candidates", "none"
+    candidates: list[str] = field(default_factory=list)  # keys, when the lineage leaves several
+
+
+class Locator:
+    """Spatial indexes of the versions valid on one date, for one or many points."""
+
+    def __init__(self, register: Register, boundaries: Boundaries, day: date):
+        import shapely
+
+        self.register, self.boundaries, self.day = register, boundaries, day
+        snap = register.snapshot
+        self.versions: dict[str, list[V]] = {}
+        self.trees: dict[str, Any] = {}
+        valid = [snap.by_key[k] for k in boundaries.features if k in snap.by_key]
+        for lv in LEVELS:
+            vs = [v for v in valid if v.level == lv and v.valid_on(day)]
+            if vs:
+                self.versions[lv] = vs
+                self.trees[lv] = shapely.STRtree([boundaries.features[v.key].geometry for v in vs])
+        # later commune geometries, for lineage inference where a level has none on this day
+        later = [v for v in valid if v.level == "commune" and v.valid_from is not None and v.valid_from > day]
+        self.later = later
+        self.later_tree = shapely.STRtree([boundaries.features[v.key].geometry for v in later]) if later else None
+        self._memo: dict[tuple[str | None, str | None], Hit] = {}
+
+    def _query(self, tree: Any, points: Any) -> Any:
+        """The first geometry index containing each point (-1 for none)."""
+        import numpy as np
+
+        out = np.full(len(points), -1, dtype=np.int64)
+        pi, gi = tree.query(points, predicate="intersects")
+        # keep the first hit per point (shared edges: the lower index wins, deterministically)
+        order = np.lexsort((gi, pi))
+        pi, gi = pi[order], gi[order]
+        first = np.ones(len(pi), dtype=bool)
+        first[1:] = pi[1:] != pi[:-1]
+        out[pi[first]] = gi[first]
+        return out
+
+    def locate_many(self, lons: Any, lats: Any) -> list[list[Hit]]:
+        """Hits per point, province first; vectorised over the points."""
+        import numpy as np
+        import shapely
+
+        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+        found = {lv: self._query(self.trees[lv], points) for lv in self.trees}
+        later = self._query(self.later_tree, points) if self.later_tree is not None and "commune" not in self.trees \
+            else None
+        out: list[list[Hit]] = []
+        for n in range(len(points)):
+            hits = []
+            for lv in LEVELS:
+                if lv in found:
+                    i = int(found[lv][n])
+                    v = self.versions[lv][i] if i >= 0 else None
+                    hits.append(Hit(lv, v.key if v else None, v.full_name if v else None,
+                                    "geometry" if v else "none"))
+                elif lv == "commune" and later is not None:
+                    d = next((h.key for h in hits if h.level == "district"), None)
+                    j = int(later[n])
+                    hits.append(self._infer(self.later[j].key if j >= 0 else None, d))
+            out.append(hits)
+        return out
+
+    def _infer(self, later_key: str | None, district_key: str | None) -> Hit:
+        """The old commune, from the later commune containing the point and the old district."""
+        memo = self._memo.get((later_key, district_key))
+        if memo is not None:
+            return memo
+        snap = self.register.snapshot
+        if later_key is None:
+            hit = Hit("commune", None, None, "none")
+        else:
+            cands = [v for v in snap.ancestors_on(snap.by_key[later_key], self.day).values() if v.level == "commune"]
+            if district_key is not None:
+                d = snap.by_key[district_key]
+                cands = [v for v in cands if v.parent_unit_id == d.unit_id]
+            cands.sort(key=lambda v: v.code)
+            if len(cands) == 1:
+                hit = Hit("commune", cands[0].key, cands[0].full_name, "lineage")
+            elif cands:
+                hit = Hit("commune", None, None, "candidates", [v.key for v in cands])
+            else:
+                hit = Hit("commune", None, None, "none")
+        self._memo[(later_key, district_key)] = hit
+        return hit
+
+
+def locate(register: Register, boundaries: Boundaries, lon: float, lat: float, as_of: date) -> list[Hit]:
+    """The unit at each level containing (lon, lat) on ``as_of``."""
+    return Locator(register, boundaries, as_of).locate_many([lon], [lat])[0]
+

@@ -1,0 +1,148 @@
+"""A map of one unit version: its neighbours, labels, a scale bar, a legend, and the outlines of
+the units it came from on the other side of the reform (for a new Hải Phòng commune, the old
+districts it overlaps). Drawn in UTM 48N so the scale bar is true; matplotlib's Agg backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from merger.errors import BadInput
+
+if TYPE_CHECKING:
+    from merger.geo.data import Boundaries
+    from merger.graph import V
+    from merger.register import Register
+
+NEIGHBOUR_RADIUS_M = 1_500.0
+MIN_DRAWN_SHARE = 0.01
+PRED_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+@dataclass
+class MapInfo:
+    path: Path
+    unit: str
+    neighbours: list[str] = field(default_factory=list)
+    predecessors: list[str] = field(default_factory=list)  # keys of the outlines drawn
+
+
+def _nice_length(span_m: float) -> float:
+    target = span_m / 5
+    for step in (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000):
+        if step >= target:
+            return float(step)
+    return 200_000.0
+
+
+def render(register: Register, boundaries: Boundaries, version: V, out: Path, *, as_of: date | None = None,
+           dpi: int = 150) -> MapInfo:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.patheffects as pe
+    import matplotlib.pyplot as plt
+    import shapely
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
+
+    from merger.geo.overlap import overlap
+
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise BadInput(f"--out must end in .png or .svg, not {out.suffix or 'nothing'!r}")
+    if version.key not in boundaries:
+        raise BadInput(f"{version.full_name} ({version.key}) has no geometry; see 'merger boundaries check'")
+    snap = register.snapshot
+    day = as_of or version.valid_from or version.valid_to or date.today()
+    geom = boundaries.metric([version.key])[0]
+    same = [v for v in snap.valid_on(day) if v.level == version.level and v.key in boundaries and v.id != version.id]
+    same_geoms = boundaries.metric([v.key for v in same])
+    zone = geom.buffer(NEIGHBOUR_RADIUS_M)
+    neigh = [(v, g) for v, g in zip(same, same_geoms, strict=True) if g.intersects(zone)]
+    rows = [r for r in overlap(register, version, boundaries) if r.key is not None]
+    # slivers where two datasets' edges disagree would only clutter the map
+    preds = [r for r in rows if r.share_of_unit >= MIN_DRAWN_SHARE or r.in_lineage]
+    pred_geoms = boundaries.metric([r.key for r in preds])  # type: ignore[misc]
+
+    minx, miny, maxx, maxy = geom.bounds
+    pad = max(maxx - minx, maxy - miny) * 0.25 + 500
+    view = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    view_box = shapely.box(*view)
+
+    aspect = (view[3] - view[1]) / (view[2] - view[0])
+    fig, ax = plt.subplots(figsize=(10, min(max(10 * aspect, 5.0), 14.0) + 0.25 * (len(preds) + 3)))
+    halo = [pe.withStroke(linewidth=3, foreground="white")]
+
+    def draw(g: Any, **kw: Any) -> None:
+        for poly in shapely.get_parts(g):
+            if poly.is_empty:
+                continue
+            xs, ys = poly.exterior.xy
+            if kw.get("fill", True):
+                ax.fill(xs, ys, facecolor=kw["face"], edgecolor="none", zorder=kw.get("z", 1))
+                for hole in poly.interiors:
+                    hx, hy = hole.xy
+                    ax.fill(hx, hy, facecolor="white", edgecolor="none", zorder=kw.get("z", 1))
+            ax.plot(xs, ys, color=kw["edge"], linewidth=kw.get("lw", 0.8), linestyle=kw.get("ls", "-"),
+                    zorder=kw.get("z", 1) + 0.5)
+
+    for v, g in neigh:
+        draw(g.intersection(view_box.buffer(pad)), face="#eeeeee", edge="#888888", lw=0.7, z=1)
+        p = g.intersection(view_box).representative_point() if g.intersects(view_box) else None
+        if p is not None and not p.is_empty:
+            ax.text(p.x, p.y, v.full_name, fontsize=7.5, ha="center", va="center", color="#444444",
+                    path_effects=halo, zorder=6)
+    draw(geom, face="#ffe9a8", edge="#b35900", lw=1.8, z=2)
+    handles: list[Any] = [Patch(facecolor="#ffe9a8", edgecolor="#b35900", label=f"{version.full_name} ({version.period()})"),
+                          Patch(facecolor="#eeeeee", edgecolor="#888888", label="neighbouring units, same date")]
+    drawn = []
+    others = [snap.by_key[r.key] for r in preds]  # type: ignore[index]
+    preds_end = ", ".join(sorted({f"until {w.valid_to}" if w.valid_to else f"from {w.valid_from}" for w in others}))
+    for n, (row, g) in enumerate(zip(preds, pred_geoms, strict=True)):
+        colour = PRED_COLOURS[n % len(PRED_COLOURS)]
+        draw(g, fill=False, edge=colour, lw=2.2, ls="--", z=4)
+        label = (f"{row.name}, {preds_end}: {row.area_km2:,.2f} km² = {row.share_of_unit:.0%} of the unit"
+                 + ("" if row.in_lineage else " (not in the recorded lineage)"))
+        handles.append(Line2D([0], [0], color=colour, lw=2.2, ls="--", label=label))
+        drawn.append(row.key)
+        inside = g.intersection(view_box)
+        if not inside.is_empty:
+            q = inside.boundary.interpolate(0.1, normalized=True)
+            ax.text(q.x, q.y, row.name, fontsize=8, color=colour, fontweight="bold", path_effects=halo, zorder=7)
+    c = geom.representative_point()
+    ax.text(c.x, c.y, version.full_name, fontsize=12, fontweight="bold", ha="center", va="center",
+            color="#5a2d00", path_effects=halo, zorder=8)
+
+    # scale bar, bottom left, in metres (UTM)
+    length = _nice_length(view[2] - view[0])
+    x0, y0 = view[0] + (view[2] - view[0]) * 0.04, view[1] + (view[3] - view[1]) * 0.04
+    h = (view[3] - view[1]) * 0.012
+    for k in range(2):
+        ax.add_patch(Rectangle((x0 + k * length / 2, y0), length / 2, h, facecolor="black" if k == 0 else "white",
+                               edgecolor="black", zorder=9))
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(x0, y0 + h * 1.8, "0", ha="center", fontsize=9, path_effects=halo, zorder=9)
+    ax.text(x0 + length, y0 + h * 1.8, text, ha="center", fontsize=9, path_effects=halo, zorder=9)
+    ax.text(view[2] - (view[2] - view[0]) * 0.04, view[3] - (view[3] - view[1]) * 0.06, "N\n↑", ha="center",
+            fontsize=12, fontweight="bold", path_effects=halo, zorder=9)
+
+    ax.set_xlim(view[0], view[2])
+    ax.set_ylim(view[1], view[3])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{snap.path(version, day)}\n{version.key}, on {day.isoformat()}", fontsize=12)
+    if drawn:
+        handles.insert(2, Patch(facecolor="none", edgecolor="none",
+                                label="Dashed outlines: units on the other side of the reform that it overlaps"))
+    sources = sorted({boundaries.features[k].source for k in [version.key, *drawn]})
+    handles.append(Patch(facecolor="none", edgecolor="none", label="EPSG:32648 (UTM 48N). Boundaries: "
+                         + ", ".join(sources) + " (data/boundaries/README.md). Made with merger."))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), fontsize=8.5, frameon=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return MapInfo(out, version.key, [v.key for v, _ in neigh], drawn)

@@ -1,0 +1,148 @@
+"""Overlay of a unit's geometry with the units of the other side of the reform.
+
+``overlap(register, version)`` answers "how much of this new commune came from each old
+district" (or, for an old unit, where its territory went) in km² and shares, computed in UTM
+48N. ``geometry_weights`` derives area shares for partial-transfer links whose predecessor and
+successor both have geometries; ``store_weights`` records them on the links with basis
+"geometry".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from merger.errors import BadInput
+from merger.graph import V
+
+if TYPE_CHECKING:
+    from merger.geo.data import Boundaries
+    from merger.graph import L
+    from merger.register import Register
+
+MIN_SHARE = 0.0005  # pieces below 0.05 % of the unit are edge slivers between two datasets
+
+
+@dataclass
+class OverlapRow:
+    key: str | None  # None: the part of the unit no geometry of the other side covers
+    name: str
+    level: str
+    area_km2: float
+    share_of_unit: float  # of the unit's own area
+    share_of_other: float | None  # of the other unit's area
+    in_lineage: bool  # the register's lineage also links the two (through their communes)
+
+
+def _resolve(register: Register, version: V | str) -> V:
+    if isinstance(version, V):
+        return version
+    return register.resolve(version).version
+
+
+def _lineage_units(register: Register, v: V, backward: bool) -> set[int]:
+    """Unit ids on the other side of the reform that lineage links to ``v`` or to a unit under it,
+    with their parents (so an old district counts when one of its communes is a predecessor)."""
+    from merger.counts import inside
+
+    snap = register.snapshot
+    here = v.valid_from if backward else v.valid_to
+    day = here - timedelta(days=1) if backward else here + timedelta(days=1)  # type: ignore[operator]
+    out: set[int] = set()
+    for start in inside(snap, v.unit_id, here, "admin"):  # type: ignore[arg-type]
+        found = snap.ancestors_on(start, day) if backward else snap.descendants_on(start, day)
+        for w in found.values():
+            out.add(w.unit_id)
+            out.update(a.unit_id for a in snap.ancestors(w, day))
+    return out
+
+
+def overlap(register: Register, version: V | str, boundaries: Boundaries | None = None,
+            level: str | None = None) -> list[OverlapRow]:
+    """For a new unit, the area it took from each old unit with a geometry (default: the old
+    districts); for an old unit, the area each new unit took from it. Largest first."""
+    import shapely
+
+    from merger.geo import data
+
+    v = _resolve(register, version)
+    b = boundaries if boundaries is not None else data.load(register)
+    if v.key not in b:
+        raise BadInput(f"{v.full_name} ({v.key}) has no geometry; see 'merger boundaries check'")
+    snap = register.snapshot
+    if v.valid_from is not None:
+        day, backward = v.valid_from - timedelta(days=1), True
+    elif v.valid_to is not None:
+        day, backward = v.valid_to + timedelta(days=1), False
+    else:
+        raise BadInput(f"{v.full_name} has neither a start nor an end in the register: nothing to overlay")
+    others = [w for w in snap.valid_on(day) if w.key in b and w.kind == "admin"]
+    if level is None:
+        levels = {w.level for w in others}
+        level = "district" if "district" in levels else ("commune" if "commune" in levels else None)
+    others = [w for w in others if w.level == level]
+    if not others:
+        return []
+    geom = b.metric([v.key])[0]
+    other_geoms = b.metric([w.key for w in others])
+    tree = shapely.STRtree(other_geoms)
+    linked = _lineage_units(register, v, backward)
+    rows = []
+    covered = 0.0
+    for i in tree.query(geom, predicate="intersects"):
+        w, g = others[int(i)], other_geoms[int(i)]
+        area = shapely.intersection(geom, g).area
+        if area / geom.area < MIN_SHARE:
+            continue
+        covered += area
+        rows.append(OverlapRow(w.key, w.full_name, w.level, round(area / 1e6, 3), round(area / geom.area, 4),
+                               round(area / g.area, 4), w.unit_id in linked))
+    rows.sort(key=lambda r: -r.area_km2)
+    rest = geom.area - covered
+    if rest / geom.area >= MIN_SHARE:
+        rows.append(OverlapRow(None, "(no geometry on the other side)", level, round(rest / 1e6, 3),
+                               round(rest / geom.area, 4), None, False))
+    return rows
+
+
+@dataclass
+class Weight:
+    link: L
+    share: float  # of the predecessor's area that went to the successor
+
+
+def geometry_weights(register: Register, boundaries: Boundaries) -> list[Weight]:
+    """Area shares for every partial link whose predecessor and successor both have geometries."""
+    import shapely
+
+    out = []
+    for link in register.snapshot.links:
+        if link.portion != "part" or link.pred is None or link.succ is None:
+            continue
+        if link.pred.key not in boundaries or link.succ.key not in boundaries:
+            continue
+        pg, sg = boundaries.metric([link.pred.key, link.succ.key])
+        if pg.area > 0:
+            out.append(Weight(link, round(shapely.intersection(pg, sg).area / pg.area, 4)))
+    return out
+
+
+def store_weights(register: Register, weights: list[Weight]) -> int:
+    """Record the shares on the links (basis "geometry") and bump the register's generation."""
+    if not weights:
+        return 0
+    from sqlalchemy import select, update
+
+    from merger.model import Link, Meta
+
+    with register.engine.begin() as conn:
+        for w in weights:
+            conn.execute(update(Link).where(Link.id == w.link.id).values(share=w.share, share_basis="geometry"))
+        row = conn.execute(select(Meta.value).where(Meta.key == "generation")).scalar_one_or_none()
+        if row is None:
+            conn.execute(Meta.__table__.insert().values(key="generation", value="1"))
+        else:
+            conn.execute(update(Meta).where(Meta.key == "generation").values(value=str(int(row) + 1)))
+    register.invalidate()
+    return len(weights)
