@@ -57,22 +57,27 @@ def inside(snap: Snapshot, unit_id: int, day: date, kind: str | None) -> list[V]
     return out
 
 
-def territory(snap: Snapshot, unit_id: int, anchor: date, other: date, kind: str | None) -> tuple[list[V], list[V]]:
-    """The unit's territory on ``anchor`` (by parent chain) and on ``other`` (through lineage).
+def territory_on(snap: Snapshot, unit: V, day: date, kind: str | None) -> list[V]:
+    """The versions valid on ``day`` that make up ``unit``'s territory.
 
-    On the other date, a version belongs if lineage links it to a version inside the unit on
-    the anchor date, or if it is the parent (at that date) of one that does.
+    On a day the unit version is valid, that is the unit and what lies under it by parent chain.
+    On any other day it is read through the lineage: the versions linked to those, plus the
+    parents (on that day) of the ones that are linked.
     """
-    here = inside(snap, unit_id, anchor, kind)
-    forward = other > anchor
+    anchor = day if unit.valid_on(day) else (unit.valid_from or unit.valid_to)
+    assert anchor is not None
+    here = inside(snap, unit.unit_id, anchor, kind)
+    if anchor == day:
+        return here
+    forward = day > anchor
     there: dict[int, V] = {}
     for v in here:
-        reached = snap.descendants_on(v, other) if forward else snap.ancestors_on(v, other)
+        reached = snap.descendants_on(v, day) if forward else snap.ancestors_on(v, day)
         for r in reached.values():
             there[r.id] = r
-            for a in snap.ancestors(r, other):
+            for a in snap.ancestors(r, day):
                 there[a.id] = a
-    return here, [v for v in there.values() if kind is None or v.kind == kind]
+    return [v for v in there.values() if kind is None or v.kind == kind]
 
 
 def count(snap: Snapshot, before: date, after: date, within: V | None = None, kind: str = "admin") -> Counts:
@@ -80,11 +85,7 @@ def count(snap: Snapshot, before: date, after: date, within: V | None = None, ki
         b, a = snap.valid_on(before, kind), snap.valid_on(after, kind)
         label = None
     else:
-        anchor_after = snap.unit_version(within.unit_id, after) is not None
-        if anchor_after:
-            a, b = territory(snap, within.unit_id, after, before, kind)
-        else:
-            b, a = territory(snap, within.unit_id, before, after, kind)
+        b, a = territory_on(snap, within, before, kind), territory_on(snap, within, after, kind)
         label = within.full_name
     cb = Counter((v.level, v.type) for v in b if v.kind == kind)
     ca = Counter((v.level, v.type) for v in a if v.kind == kind)

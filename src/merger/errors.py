@@ -33,11 +33,16 @@ class Ambiguous(MergerError):
     def __init__(self, query: str, candidates: list[Candidate]):
         self.query = query
         self.candidates = candidates
-        listed = "; ".join(c.label for c in candidates)
+        shown = candidates[: self.SHOWN]
+        listed = "; ".join(c.label for c in shown)
+        more = (f"; and {len(candidates) - len(shown)} more (merger search {query!r} lists them)"
+                if len(candidates) > len(shown) else "")
         super().__init__(
-            f"{query!r} is ambiguous ({len(candidates)} units): {listed}. "
-            "Qualify it by parent (e.g. 'Hòa Bình, Vĩnh Bảo'), give the code, or use --as-of."
+            f"{query!r} is ambiguous ({len(candidates)} units): {listed}{more}. "
+            "Qualify it by parent (e.g. 'Hòa Bình, Vĩnh Bảo'), give the code or key, or use --as-of."
         )
+
+    SHOWN = 12
 
 
 @dataclass

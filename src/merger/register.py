@@ -100,7 +100,7 @@ class Register:
             found = self._sqlite_generation()
             if found is not None:
                 return found
-        with self.engine.connect() as conn:
+        with store.db_errors(self.url), self.engine.connect() as conn:
             rows = store.meta(conn)
         return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
 
@@ -124,7 +124,7 @@ class Register:
         cache = self.cache_path()
         snap = graph.read_cache(cache, gen)
         if snap is None:
-            with self.engine.connect() as conn:
+            with store.db_errors(self.url), self.engine.connect() as conn:
                 snap = graph.load(conn, gen)
             try:
                 graph.save_cache(snap, cache)
@@ -176,7 +176,7 @@ class Register:
         snap = self.snapshot
         if within:
             unit = self.resolve(within, containers=True)
-            found = [v for v in counts.inside(snap, unit.unit_id, as_of, kind) if v.unit_id != unit.unit_id]
+            found = [v for v in counts.territory_on(snap, unit.version, as_of, kind) if v.unit_id != unit.unit_id]
         else:
             found = snap.valid_on(as_of, kind)
         if level:

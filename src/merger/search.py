@@ -46,13 +46,25 @@ def _candidates(snap: Snapshot, query: str) -> list[V]:
         for v in snap.by_fold.get(reading.name, ()):
             if v.id in seen or (reading.types is not None and v.type not in reading.types):
                 continue
-            if parsed.qualifiers:
-                chain = snap.ancestors(v)
-                if not all(any(_part_matches(a, qual) for a in chain) for qual in parsed.qualifiers):
-                    continue
+            if parsed.qualifiers and not _qualified(snap, v, parsed.qualifiers):
+                continue
             seen.add(v.id)
             found.append(v)
     return found
+
+
+def _qualified(snap: Snapshot, v: V, qualifiers: tuple[tuple[NamePart, ...], ...]) -> bool:
+    """Every qualifier names a parent of ``v``: at its own time, or where its territory is now.
+
+    People write old addresses with today's province ("Hòa Bình / Kim Thành / Hải Phòng", although
+    Kim Thành belonged to Hải Dương), so the parents of its successors count too.
+    """
+    chains = [snap.ancestors(v)]
+    if v.valid_to is not None:
+        for later in snap.descendants_on(v, date.max).values():
+            chains.append([later, *snap.ancestors(later)])
+    names = [a for chain in chains for a in chain]
+    return all(any(_part_matches(a, qual) for a in names) for qual in qualifiers)
 
 
 def _exact_spelling(query: str, versions: list[V]) -> list[V]:
@@ -93,6 +105,12 @@ def resolve(
         exact = _exact_spelling(query, versions)
         if exact and len(_group(exact)) < len(units):
             versions, units = exact, _group(exact)
+    if len(units) > 1 and not any(r.types for r in parse_query(query).target[:1]):
+        # A name shared by a province and smaller units means the province ("hai phong"), unless
+        # a type word or a parent says otherwise.
+        provinces = [v for v in versions if v.level == "province"]
+        if provinces and len(_group(provinces)) == 1:
+            versions, units = provinces, _group(provinces)
     if len(units) > 1 and containers:
         parents = {v.parent_unit_id for v in snap.versions.values()}
         holding = [v for v in versions if v.unit_id in parents]

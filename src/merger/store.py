@@ -8,7 +8,8 @@ nothing behind.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,7 +56,12 @@ def redact(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -75,17 +81,29 @@ def make_engine(url: str) -> Engine:
         raise StoreError(f"cannot use database {redact(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         sa_event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite would commit DDL on its own; take transactions in hand so a build or a write
+        # is all-or-nothing (and writers can BEGIN IMMEDIATE).
+        sa_event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def is_initialised(engine: Engine) -> bool:
     from sqlalchemy import inspect
-    from sqlalchemy.exc import OperationalError
+
+    with db_errors(str(engine.url)):
+        return inspect(engine).has_table("meta")
+
+
+@contextmanager
+def db_errors(url: str) -> Iterator[None]:
+    """Database driver errors become one StoreError line, with the URL's password hidden."""
+    from sqlalchemy.exc import DBAPIError
 
     try:
-        return inspect(engine).has_table("meta")
-    except OperationalError as exc:
-        raise StoreError(f"cannot open the register at {redact(str(engine.url))}: {exc.orig}") from None
+        yield
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise StoreError(f"cannot use the register at {redact(url)}: {reason}") from None
 
 
 def meta(conn: Connection) -> dict[str, str]:
@@ -217,16 +235,19 @@ def _insert(conn: Connection, statement, rows: list[dict]) -> None:  # type: ign
 def open_engine(db: str | None = None, *, build: bool = True, progress: Progress | None = None) -> Engine:
     """Open (and on first use, build) the register named by ``db``."""
     url = resolve_url(db)
+    sqlite_file = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    existed = sqlite_file is not None and sqlite_file.exists()
     engine = make_engine(url)
     if not is_initialised(engine):
         if not build:
             raise StoreError(f"no register at {redact(url)}; run 'merger init' first")
         try:
-            load_bundle(engine, progress=progress)
+            with db_errors(url):
+                load_bundle(engine, progress=progress)
         except BaseException:
             engine.dispose()
-            if url.startswith("sqlite:///"):
-                _remove_sqlite(url)
+            if sqlite_file is not None and not existed:
+                _remove_sqlite(url)  # the build is one transaction; an empty file is all that's left
             raise
     check_schema(engine)
     return engine

@@ -177,27 +177,31 @@ def show(
         return
     from rich.table import Table
 
-    table = Table(title=f"Unit {history.unit_key}", show_lines=True)
-    for col in ("Key", "Code", "Name", "Type", "Parent", "Valid from", "Valid to", "Created by", "Ended by"):
-        table.add_column(col)
+    c = console()
+    first = history.versions[-1].version
+    c.print(f"[bold]{first.full_name}[/bold] — unit [cyan]{history.unit_key}[/cyan], "
+            f"{len(history.versions)} version(s)")
     for h in history.versions:
         v = h.version
-
-        def summarise(links, other) -> str:  # type: ignore[no-untyped-def]
-            if not links:
-                return ""
-            first = links[0]
-            names = ", ".join(sorted({(other(x).full_name if other(x) else "—") for x in links}))
-            return f"{describe_link(first)}\n{'from' if other is _pred else 'to'}: {names}"
-
-        name = v.full_name + (f"\n[yellow]evidence: {v.evidence}[/yellow]" if v.evidence else "")
+        table = Table(show_header=False, title=f"[cyan]{v.key}[/cyan]", title_justify="left", min_width=60)
+        table.add_column("field", style="dim")
+        table.add_column("value")
+        table.add_row("name", v.full_name)
+        table.add_row("code / type / level", f"{v.code} / {v.type} / {v.level}")
+        table.add_row("parent", h.parent.full_name if h.parent else "—")
+        table.add_row("valid", f"{v.valid_from or '…'} – {v.valid_to or '(in force)'}")
+        if v.evidence:
+            table.add_row("evidence", f"[yellow]{v.evidence}[/yellow] ({v.source})")
         st = stats(v)
         if st and st.get("area_km2") is not None:
-            name += f"\n[dim]{st['area_km2']:,} km²" + (f", pop. {st['population']:,}" if st.get("population") else "") + "[/dim]"
-        table.add_row(v.key, v.code, name, v.type, h.parent.full_name if h.parent else "—",
-                      str(v.valid_from or "…"), str(v.valid_to or ""),
-                      summarise(h.created_by, _pred), summarise(h.ended_by, _succ))
-    console().print(table)
+            pop = f", population {st['population']:,}" if st.get("population") else ""
+            table.add_row("official figures", f"{st['area_km2']:,} km²{pop} ({st['source']})")
+        for label, links, other in (("created by", h.created_by, _pred), ("ended by", h.ended_by, _succ)):
+            for link in links:
+                who = other(link)
+                table.add_row(label, f"{describe_link(link)}\n  {'from' if other is _pred else 'to'} "
+                              f"{who.full_name + ' ' + who.key if who else '— (no successor)'}")
+        c.print(table)
 
 
 def _pred(link):  # type: ignore[no-untyped-def]

@@ -1,0 +1,139 @@
+"""The CLI through CliRunner: exit codes, one-line errors, machine output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from merger.cli import app
+
+
+@pytest.fixture
+def run(national_path):  # type: ignore[no-untyped-def]
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(app, ["--db", str(national_path), *args])
+
+    return invoke
+
+
+def test_lineage_tree(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("lineage", "An Lư")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "Phường An Lư" in out and "Phường Hòa Bình" in out and "Phường Thủy Nguyên" in out
+    assert "khoản 3 Điều 1, 1669/NQ-UBTVQH15" in out and "2025-07-01" in out and "part" in out
+
+
+def test_lineage_json_follows_direction_and_depth(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("lineage", "Phường Hòa Bình, Hải Phòng", "--as-of", "1/7/2025", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["direction"] == "backward"
+    kids = {c["name"]: c["via"] for c in data["lineage"]["children"]}
+    assert kids["Phường An Lư"]["portion"] == "part"
+    assert kids["Phường An Lư"]["clause"] == "3"
+    assert kids["Phường An Lư"]["act"] == "1669/NQ-UBTVQH15"
+
+
+def test_lineage_forward_from_a_current_unit_says_so(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("lineage", "11533@2025-07-01", "--forward")
+    assert result.exit_code == 0
+    assert "no recorded events" in result.stdout
+
+
+def test_ambiguous_name_exits_1_with_candidates(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("lineage", "Hòa Bình, Hải Phòng")
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert line.startswith("Error:") and "\n" not in line
+    assert "ambiguous (4 units)" in line and "Huyện Vĩnh Bảo" in line and "11533" in line
+    assert "Traceback" not in result.output
+
+
+def test_unknown_name_exits_1_with_suggestions(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("show", "Thuy Nguyenn")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no unit matches 'Thuy Nguyenn'; did you mean:")
+    assert "Thủy Nguyên" in result.stderr
+
+
+def test_bad_date_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("units", "--as-of", "30/13/2025")
+    assert result.exit_code == 2
+    assert "is not a date" in result.output
+
+
+def test_unit_not_valid_on_the_date(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("lineage", "Phường An Lư", "--as-of", "2025-07-01")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no unit matches")
+
+
+def test_show_prints_every_version(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("show", "Hải Phòng", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert [v["key"] for v in data["versions"]] == ["31@..2025-06-30", "31@2025-07-01"]
+    created = {c["predecessor"] for c in data["versions"][1]["created_by"]}
+    assert created == {"30@..2025-06-30", "31@..2025-06-30"}
+    assert data["versions"][1]["statistics"]["population"] > 4_000_000
+
+
+def test_units_as_of_within_and_type(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("units", "--as-of", "2025-07-01", "--within", "Hải Phòng", "--type", "đặc khu", "--csv")
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("code,name,type")
+    assert sorted(line.split(",")[1] for line in lines[1:]) == ["Đặc khu Bạch Long Vĩ", "Đặc khu Cát Hải"]
+    old = run("units", "--as-of", "2025-06-30", "--within", "Hải Phòng", "--level", "district", "--json")
+    assert len(json.loads(old.stdout)) == 27
+
+
+def test_search(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("search", "bạch long vĩ", "--json")
+    assert result.exit_code == 0
+    keys = {r["key"] for r in json.loads(result.stdout)}
+    assert keys == {"318@..2025-06-30", "11948@2025-07-01"}
+    assert run("search", "zzzz").exit_code == 1
+
+
+def test_check_clean(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("check")
+    assert result.exit_code == 0
+    assert "no violations" in result.stdout
+
+
+def test_json_and_csv_together_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("counts", "--json", "--csv").exit_code == 2
+
+
+def test_unreadable_database_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "not-a-db.sqlite"
+    bad.write_text("this is not sqlite")
+    result = CliRunner().invoke(app, ["--db", str(bad), "counts"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error:")
+    assert bad.read_text() == "this is not sqlite"  # nothing lost
+
+
+def test_password_never_printed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(app, ["--db", "nosuchdriver://user:s3cret@localhost/x", "counts"])
+    assert result.exit_code == 1
+    assert "s3cret" not in result.output
+
+
+@pytest.mark.parametrize("args", [["--help"], ["lineage", "An Lư"], ["counts"], ["show", "Hải Phòng"]])
+def test_start_up_imports_stay_light(national_path, args) -> None:  # type: ignore[no-untyped-def]
+    code = (
+        "import sys; from merger.cli import main\n"
+        f"sys.argv = ['merger', '--db', {str(national_path)!r}, *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('sqlmodel', 'geopandas', 'networkx', 'pydantic') if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stderr, out.stderr

@@ -1,0 +1,63 @@
+"""The importer: reproduces the committed data byte for byte, and reports every fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from merger import bundle
+from merger.importers import nso
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory):  # type: ignore[no-untyped-def]
+    src = ROOT.parent / "shared" / "data" / "sources"
+    if not (src / "MANIFEST.md").exists():
+        pytest.skip(f"raw sources not present at {src}")
+    out = tmp_path_factory.mktemp("units")
+    report = nso.run(src, out)
+    return out, report
+
+
+def test_reimport_is_byte_identical(rebuilt) -> None:  # type: ignore[no-untyped-def]
+    out, _ = rebuilt
+    for name in [*bundle.BUNDLE_FILES, "IMPORT_REPORT"]:
+        suffix = ".txt" if name == "IMPORT_REPORT" else ".csv"
+        assert (out / f"{name}{suffix}").read_bytes() == (ROOT / "data/units" / f"{name}{suffix}").read_bytes(), name
+
+
+def test_known_source_defects_are_fixed_loudly(rebuilt) -> None:  # type: ignore[no-untyped-def]
+    _, report = rebuilt
+    fixes = {rule: items for rule, items in report.fixes.items()}
+    typos = next(items for rule, items in fixes.items() if rule.startswith("old-code typo"))
+    assert sorted(t.split(": ")[1].split(" ")[0:3] for t in typos) == [
+        ["00553", "->", "00556"], ["01615", "->", "01651"], ["02485", "->", "02482"]]
+    assert any("Nhâp" in rule for rule in fixes)
+    casing = next(items for rule, items in fixes.items() if rule.startswith("type-word casing"))
+    assert any("Kinh Môn" in item for item in casing) or any("Thị Xã" in item for item in casing)
+    specials = next(items for rule, items in fixes.items() if "special zone" in rule)
+    assert len(specials) == 5 and any("Bạch Long Vĩ" in s for s in specials)
+    assert report.figures == {
+        "old_provinces": 63, "old_districts": 696, "old_communes": 10_035, "new_provinces": 34,
+        "new_communes": 3_321, "pairs": 10_571, "clauses": 3_321, "statistics": 3_355,
+    }
+
+
+def test_classify_note_variants() -> None:
+    assert nso.classify_note("Nhập một  phần") == ("part", "part")
+    assert nso.classify_note("Nhập một phần diện tích, toàn bộ dân số") == ("part", "part_area_all_population")
+    assert nso.classify_note("Giữ nguyên ") == ("whole", "unchanged")
+    with pytest.raises(Exception, match="unknown NSO note"):
+        nso.classify_note("Chia đôi")
+
+
+def test_failed_import_changes_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "units"
+    out.mkdir()
+    (out / "versions.csv").write_text("keep me")
+    with pytest.raises(Exception, match="not the raw sources folder"):
+        nso.run(tmp_path / "nowhere", out)
+    assert (out / "versions.csv").read_text() == "keep me"

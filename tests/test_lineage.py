@@ -1,0 +1,102 @@
+"""Lineage of named real cases, and chains of several events on a factory register."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from factories import Builder, tiny_reform
+
+
+def _succ_names(tree) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(c.version.full_name for c in tree.root.children if c.version)
+
+
+def test_old_hai_phong_commune_split_into_three(national) -> None:  # type: ignore[no-untyped-def]
+    tree = national.lineage("Gia Viên, Ngô Quyền")
+    assert tree.direction == "forward"
+    assert _succ_names(tree) == ["Phường Gia Viên", "Phường Hồng Bàng", "Phường Ngô Quyền"]
+    assert {c.link.portion for c in tree.root.children} == {"part"}
+    clauses = sorted(int(c.link.event.clause) for c in tree.root.children)
+    assert clauses == [8, 10, 11]  # khoản 8, 10 and 11 of Article 1, 1669/NQ-UBTVQH15
+    assert {c.link.event.act.number for c in tree.root.children} == {"1669/NQ-UBTVQH15"}
+
+
+def test_bach_long_vi_district_became_special_zone(national) -> None:  # type: ignore[no-untyped-def]
+    tree = national.lineage("Huyện Bạch Long Vĩ")
+    (child,) = tree.root.children
+    assert child.version.full_name == "Đặc khu Bạch Long Vĩ"
+    assert child.version.level == "commune" and child.version.type == "đặc khu"
+    assert child.link.relation == "district_to_special_zone"
+    assert child.link.event.type == "reclassify"
+    back = national.lineage("Đặc khu Bạch Long Vĩ")
+    assert back.direction == "backward"
+    assert [c.version.key for c in back.root.children] == ["318@..2025-06-30"]
+
+
+def test_renamed_unit_keeps_its_identity(national) -> None:  # type: ignore[no-untyped-def]
+    history = national.show("Xã Buôn Đôn")
+    assert [h.version.full_name for h in history.versions] == ["Xã Krông Na", "Xã Buôn Đôn"]
+    assert history.versions[1].created_by[0].event.type == "rename"
+
+
+def test_unchanged_unit_is_re_parented(national) -> None:  # type: ignore[no-untyped-def]
+    history = national.show("Ngọc Long, Yên Minh")
+    old, new = history.versions
+    assert old.parent.full_name == "Huyện Yên Minh"
+    assert new.parent.full_name == "Tỉnh Tuyên Quang"
+    link = new.created_by[0]
+    assert (link.event.type, link.relation) == ("move", "unchanged")
+
+
+def test_new_ward_lists_the_old_units_that_formed_it(national) -> None:  # type: ignore[no-untyped-def]
+    tree = national.lineage("11533", as_of=date(2025, 7, 1))
+    assert tree.direction == "backward"
+    names = {c.version.full_name: c.link.portion for c in tree.root.children}
+    assert names == {"Phường Hoà Bình": "whole", "Phường Thủy Hà": "part", "Phường An Lư": "part"}
+
+
+def test_province_merge(national) -> None:  # type: ignore[no-untyped-def]
+    tree = national.lineage("Tỉnh Hải Dương")
+    (child,) = tree.root.children
+    assert child.version.key == "31@2025-07-01"
+    assert child.link.event.act.number == "202/2025/QH15"
+
+
+def test_dissolved_district_has_no_successor(national) -> None:  # type: ignore[no-untyped-def]
+    tree = national.lineage("Quận Ngô Quyền")
+    (child,) = tree.root.children
+    assert child.version is None and child.link.event.type == "dissolve"
+
+
+def _chain(tmp_path):  # type: ignore[no-untyped-def]
+    b = tiny_reform()
+    b.act("2/TEST")
+    n1 = "00001@2025-07-01"
+    n3 = b.version("00001", "Phường An Bình", "phường", "commune", parent="01@2025-07-01", unit=n1,
+                   valid_from="2026-04-14")
+    # end the first version of Xã An Bình the day before
+    for row in b.rows["versions"]:
+        if row["key"] == n1:
+            row["valid_to"] = "2026-04-13"
+    b.event("E-3", "reclassify", "2026-04-14", [(n1, n3, "whole", "reclassified")], act="2/TEST")
+    return b.build(tmp_path)
+
+
+def test_chains_of_several_events_are_followed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    reg = _chain(tmp_path)
+    assert reg.check() == []
+    tree = reg.lineage("Xã Bình")
+    (step1,) = tree.root.children
+    assert step1.version.full_name == "Xã An Bình"
+    (step2,) = step1.children
+    assert step2.version.full_name == "Phường An Bình" and step2.link.event.type == "reclassify"
+    shallow = reg.lineage("Xã Bình", depth=1)
+    assert shallow.root.children[0].truncated and not shallow.root.children[0].children
+    back = reg.lineage("Phường An Bình")
+    assert back.count() == 4  # Xã An Bình, then Xã An, Xã Bình and part of Xã Hòa Bình
+    assert reg.counts(before=date(2025, 6, 30), after=date(2026, 5, 1)).get("commune", "phường").after == 1
+
+
+def test_builder_register_is_valid(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    reg = Builder().build(tmp_path)
+    assert reg.check() == [] and reg.snapshot.versions == {}
