@@ -215,9 +215,9 @@ def _gaps(parent: V, kids: list[V], metric: dict[str, Any], tol: Tolerances) -> 
         largest = []
         for p, near in pieces[:10]:
             lon, lat = _lonlat(p.representative_point())
-            largest.append(Piece(round(p.area / 1e6, 4), lon, lat, near, bool(p.distance(boundary) < 1.0)))
+            largest.append(Piece(round(p.area / 1e6, 6), lon, lat, near, bool(p.distance(boundary) < 1.0)))
         share = total / outline.area if outline.area else 0.0
-        out.append(Gap(parent.key, parent.full_name, kind, round(total / 1e6, 3), round(share, 5), len(parts),
-                       {k: round(a, 3) for k, a in sorted(by_unit.items(), key=lambda x: -x[1])}, largest,
+        out.append(Gap(parent.key, parent.full_name, kind, round(total / 1e6, 6), round(share, 5), len(parts),
+                       {k: round(a, 6) for k, a in sorted(by_unit.items(), key=lambda x: -x[1])}, largest,
                        share > tol.gap_share))
     return out

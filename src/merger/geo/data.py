@@ -9,7 +9,6 @@ geometries of the same version key.
 from __future__ import annotations
 
 import sqlite3
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

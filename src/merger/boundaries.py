@@ -1,0 +1,124 @@
+"""Boundaries of unit versions: the library's front door for the geo features (``merger[geo]``).
+
+Every function takes the Register (no global state) and, optionally, an already loaded
+``Boundaries`` set to share between calls. The implementation lives in ``merger.geo.*``; this
+module imports nothing heavy itself, so importing it costs nothing until a function is called,
+and each function first checks that the extra is installed (``GeoUnavailable`` otherwise).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from merger.geo import EXTRA_HINT, METRIC_CRS, GeoUnavailable, require
+
+if TYPE_CHECKING:
+    from merger.geo.checks import BoundaryReport, Tolerances
+    from merger.geo.data import Boundaries
+    from merger.geo.io import LoadReport
+    from merger.geo.locate import Hit, Locator
+    from merger.geo.maps import MapInfo
+    from merger.geo.overlap import OverlapRow, Weight
+    from merger.graph import V
+    from merger.register import Register
+
+LIGHT = ("shapely", "pyproj")  # enough to read, check, locate and overlay
+FILES = ("shapely", "pyproj", "geopandas", "pyogrio")  # to read or write other files
+
+
+def load(register: Register | None = None, *, bundled: Path | None = None, user: bool = True) -> Boundaries:
+    """The bundled boundaries plus the register's own loaded ones."""
+    require("shapely")
+    from merger.geo import data
+
+    return data.load(register, bundled=bundled, user=user)
+
+
+def _b(register: Register, boundaries: Boundaries | None) -> Boundaries:
+    return boundaries if boundaries is not None else load(register)
+
+
+def check(register: Register, *, as_of: date, within: str | None = None, tolerances: Tolerances | None = None,
+          boundaries: Boundaries | None = None) -> BoundaryReport:
+    """Overlaps, gaps, missing and invalid geometries, areas against the official figures."""
+    require(*LIGHT)
+    from merger.geo import checks
+
+    return checks.check(register, _b(register, boundaries), as_of=as_of, within=within, tolerances=tolerances)
+
+
+def locate(register: Register, lon: float, lat: float, *, as_of: date,
+           boundaries: Boundaries | None = None) -> list[Hit]:
+    """The unit at each level containing the point on ``as_of``."""
+    require("shapely")  # no pyproj: location works in longitude/latitude
+    from merger.geo import locate as loc
+
+    return loc.locate(register, _b(register, boundaries), lon, lat, as_of)
+
+
+def locator(register: Register, *, as_of: date, boundaries: Boundaries | None = None) -> Locator:
+    """A reusable point locator for one date (``.locate_many(lons, lats)`` for batches)."""
+    require("shapely")
+    from merger.geo.locate import Locator
+
+    return Locator(register, _b(register, boundaries), as_of)
+
+
+def overlap(register: Register, version: V | str, boundaries: Boundaries | None = None,
+            level: str | None = None) -> list[OverlapRow]:
+    """Area (km², shares) the unit took from each unit on the other side of the reform.
+
+    For ``merger lineage UNIT --overlap``: call ``overlap(reg, match.version)`` and print one
+    line per row (name, ``area_km2``, ``share_of_unit``, ``in_lineage``)."""
+    require(*LIGHT)
+    from merger.geo import overlap as ov
+
+    return ov.overlap(register, version, _b(register, boundaries), level)
+
+
+def geometry_weights(register: Register, boundaries: Boundaries | None = None) -> list[Weight]:
+    """Area shares of partial links whose two versions both have geometries."""
+    require(*LIGHT)
+    from merger.geo import overlap as ov
+
+    return ov.geometry_weights(register, _b(register, boundaries))
+
+
+def store_weights(register: Register, weights: list[Weight]) -> int:
+    """Record geometry-derived shares on their links (basis "geometry")."""
+    from merger.geo import overlap as ov
+
+    return ov.store_weights(register, weights)
+
+
+def render_map(register: Register, version: V, out: Path, *, as_of: date | None = None,
+               boundaries: Boundaries | None = None) -> MapInfo:
+    """A PNG or SVG map of the unit, its neighbours and the outlines of its predecessors."""
+    require(*LIGHT, "matplotlib")
+    from merger.geo import maps
+
+    return maps.render(register, _b(register, boundaries), version, out, as_of=as_of)
+
+
+def export(register: Register, out: Path, fmt: str, *, as_of: date | None = None, within: str | None = None,
+           boundaries: Boundaries | None = None) -> int:
+    """Write boundaries with the register's attributes as GeoJSON or GeoPackage."""
+    require(*FILES)
+    from merger.geo import io
+
+    return io.export(register, _b(register, boundaries), out, fmt, as_of=as_of, within=within)
+
+
+def load_file(register: Register, path: Path, *, level: str, as_of: date, code_field: str,
+              dry_run: bool = False) -> LoadReport:
+    """Keep a user's boundary file (GeoJSON, GeoPackage, Shapefile) as the register's own."""
+    require(*FILES)
+    from merger.geo import io
+
+    return io.load_file(register, path, level=level, as_of=as_of, code_field=code_field, dry_run=dry_run)
+
+
+__all__ = ["EXTRA_HINT", "METRIC_CRS", "GeoUnavailable", "check", "export", "geometry_weights", "load",
+           "load_file", "locate", "locator", "overlap", "render_map", "store_weights"]

@@ -1,0 +1,469 @@
+"""Boundary commands (the ``merger[geo]`` extra): boundaries check/load, locate, map, overlap,
+export, import-boundaries. The geo libraries are imported inside the commands only."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from merger.cli.common import (
+    AsOfOpt,
+    CsvOpt,
+    JsonOpt,
+    app,
+    check_formats,
+    console,
+    emit_csv,
+    emit_json,
+    errors,
+    fail,
+    parse_date,
+    state,
+)
+
+boundaries_app = typer.Typer(
+    name="boundaries",
+    help="Boundaries of unit versions: check them against each other and the official areas, load your own.",
+    no_args_is_help=True,
+)
+app.add_typer(boundaries_app, name="boundaries")
+
+FORMATS = ("geojson", "gpkg", "json")
+
+
+def _need(*modules: str) -> None:
+    """Refuse in one line, naming the extra, when the geo libraries are not installed."""
+    from merger.geo import require
+
+    with errors():
+        require(*modules)
+
+
+def _day(value: str | None, option: str = "--as-of") -> date:
+    return parse_date(value, option) or date.today()
+
+
+@boundaries_app.command("check")
+def check_cmd(
+    ctx: typer.Context,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it "
+                                               "(default: every province with a boundary).")] = None,
+    as_of: AsOfOpt = None,
+    overlap_m2: Annotated[float, typer.Option(help="Tolerance: overlap between two units, m².")] = 10_000.0,
+    gap_share: Annotated[float, typer.Option(help="Tolerance: share of a parent uncovered by (or outside) "
+                                             "its children.")] = 0.005,
+    area_rel: Annotated[float, typer.Option(help="Tolerance: relative difference between computed and "
+                                            "official area.")] = 0.05,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check boundaries in metres (UTM 48N); exit 1 when anything exceeds the tolerances.
+
+    Reports overlaps between units of one level (pair, m²), parts of a parent its children do not
+    cover (or children outside it) with where they are, units with no geometry, invalid
+    geometries, and each unit's computed area against the official (sapnhap) area.
+
+    Examples:
+
+      merger boundaries check --within "Hải Phòng"
+
+      merger boundaries check --within "Hải Phòng" --as-of 2025-06-30 --json
+
+      merger boundaries check --area-rel 0.35 --gap-share 0.02
+    """
+    _need("shapely", "pyproj")
+    from merger import boundaries
+    from merger.geo.checks import Tolerances
+
+    day = _day(as_of)
+    reg = state(ctx).register()
+    with errors():
+        report = boundaries.check(reg, as_of=day, within=within, tolerances=Tolerances(overlap_m2, gap_share, area_rel))
+    problems = report.problems()
+    if as_json:
+        emit_json(report.to_dict())
+        if problems:
+            raise typer.Exit(1)
+        return
+    _print_report(report, problems)
+    if problems:
+        raise typer.Exit(1)
+
+
+def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    c = console()
+    scope = f" within {report.within}" if report.within else ""
+    levels = ", ".join(f"{lv} ({n})" for lv, n in report.checked.items()) or "none"
+    c.print(f"[bold]Boundaries{scope} on {report.as_of}[/bold]: levels checked: {levels}")
+    if report.uncovered_levels:
+        c.print("[dim]No geometry at all (not checked): "
+                + ", ".join(f"{lv} ({n} units)" for lv, n in report.uncovered_levels.items()) + "[/dim]")
+    t = report.tolerances
+    c.print(f"[dim]Tolerances: overlap ≤ {t.overlap_m2:,.0f} m², gap ≤ {t.gap_share:.1%} of the parent, "
+            f"area within ±{t.area_rel:.0%} of the official figure[/dim]")
+    if not report.overlaps:
+        c.print("[green]No overlaps between units of one level.[/green]")
+    table = Table(title=f"Overlaps between units of one level: {len(report.overlaps)}")
+    for col in ("Level", "Units", "Area m²", "At (lon, lat)", ""):
+        table.add_column(col, justify="right" if col == "Area m²" else "left")
+    for o in report.overlaps[:50]:
+        table.add_row(o.level, f"{o.a_name} / {o.b_name}", f"{o.area_m2:,.0f}", f"{o.lon}, {o.lat}",
+                      "[red]over[/red]" if o.exceeds else "[green]ok[/green]")
+    if report.overlaps:
+        c.print(table)
+    c.print("[bold]Parents against the union of their children[/bold]")
+    for g in report.gaps:
+        what = "in the parent but in no child" if g.kind == "uncovered" else "in a child but outside the parent"
+        status = "[red]over[/red]" if g.exceeds else "[green]ok[/green]"
+        c.print(f"  {status} {g.parent_name}: {_area(g.area_km2)} ({g.share:.2%}) {what}, {g.pieces} piece(s)")
+        if g.largest:
+            on_outline = sum(1 for p in g.largest if p.on_outline)
+            where = "; ".join(f"{name} {_area(a)}" for name, a in list(g.by_unit.items())[:8])
+            more = f"; … {len(g.by_unit) - 8} more" if len(g.by_unit) > 8 else ""
+            c.print(f"    [dim]by nearest unit: {where}{more}[/dim]")
+            c.print(f"    [dim]{on_outline} of the {len(g.largest)} largest pieces touch the parent's outline "
+                    f"(coast, islands, provincial border); largest {_area(g.largest[0].area_km2)} at "
+                    f"{g.largest[0].lon}, {g.largest[0].lat} near {g.largest[0].near}[/dim]")
+    if report.missing:
+        names = ", ".join(n for _, n, _ in report.missing[:20])
+        c.print(f"[red]No geometry: {len(report.missing)}[/red] {names}" + (" …" if len(report.missing) > 20 else ""))
+    else:
+        c.print("[green]Every unit at the checked levels has a geometry.[/green]")
+    if report.invalid:
+        for key, name, reason in report.invalid:
+            c.print(f"[red]Invalid geometry[/red]: {name} ({key}): {reason}")
+    else:
+        c.print("[green]All geometries are valid.[/green]")
+    over = [a for a in report.areas if a.exceeds]
+    table = Table(title=f"Computed vs official area: {len(report.areas)} units, {len(over)} beyond "
+                        f"±{t.area_rel:.0%} (largest differences first)")
+    for col in ("Unit", "Computed km²", "Official km²", "Difference", ""):
+        table.add_column(col, justify="left" if col in ("Unit", "") else "right")
+    for a in report.areas[:max(len(over), 10)]:
+        table.add_row(a.name, f"{a.computed_km2:,.2f}", f"{a.official_km2:,.2f}", f"{a.rel_diff:+.1%}",
+                      "[red]over[/red]" if a.exceeds else "[green]ok[/green]")
+    if report.areas:
+        c.print(table)
+    else:
+        c.print("[dim]No official area figures for these units (sapnhap covers the new units only).[/dim]")
+    if problems:
+        c.print(f"[red bold]{len(problems)} finding(s) beyond the tolerances.[/red bold]")
+    else:
+        c.print("[green bold]OK: nothing beyond the tolerances.[/green bold]")
+
+
+def _area(km2: float) -> str:
+    return f"{km2:,.2f} km²" if km2 >= 0.01 else f"{km2 * 1e6:,.0f} m²"
+
+
+@boundaries_app.command("load")
+def load_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A GeoJSON, GeoPackage or Shapefile.")],
+    level: Annotated[str, typer.Option(help="province, district or commune.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="The date the boundaries describe; each code is matched "
+                                       "to the version valid then.")],
+    code_field: Annotated[str, typer.Option(help="The attribute holding the NSO code.")] = "code",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Match and report, keep nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load your own boundaries; each geometry is kept for the version its code names on the date.
+
+    Codes that match no version of that level on that date are reported (exit 1 if none match).
+    The geometries are kept next to the register and take precedence over the bundled ones.
+
+    Examples:
+
+      merger boundaries load wards.geojson --level commune --as-of 2025-07-01 --code-field ma_xa
+
+      merger boundaries load districts.shp --level district --as-of 2025-06-30 --code-field MA_HUYEN --dry-run
+    """
+    _need("shapely", "pyproj", "geopandas", "pyogrio")
+    from merger import boundaries
+
+    reg = state(ctx).register()
+    with errors():
+        report = boundaries.load_file(reg, file, level=level, as_of=_day(as_of), code_field=code_field,
+                                      dry_run=dry_run)
+    if as_json:
+        emit_json(report.__dict__)
+    else:
+        c = console()
+        c.print(f"{report.features:,} features read from {report.path} (CRS {report.crs}); "
+                f"{len(report.matched):,} matched a {level} valid on {as_of}"
+                + (f", {len(report.replaced):,} replacing an existing geometry" if report.replaced else "")
+                + (f"; {report.padded:,} codes zero-padded" if report.padded else ""))
+        if report.unmatched:
+            c.print(f"[yellow]{len(report.unmatched):,} code(s) match no {level} on {as_of}:[/yellow] "
+                    + ", ".join(report.unmatched[:30]) + (" …" if len(report.unmatched) > 30 else ""))
+        if report.matched:
+            c.print("[dim]Dry run: nothing kept.[/dim]" if dry_run else f"Kept in {report.stored_in}.")
+    if not report.matched:
+        fail(f"no feature of {file} matched a {level} valid on {as_of}")
+
+
+@app.command()
+def locate(
+    ctx: typer.Context,
+    lon: Annotated[float | None, typer.Argument(help="Longitude (e.g. 106.68).")] = None,
+    lat: Annotated[float | None, typer.Argument(help="Latitude (e.g. 20.86).")] = None,
+    as_of: AsOfOpt = None,
+    file: Annotated[Path | None, typer.Option("--file", help="A CSV of points (batch form).")] = None,
+    lon_column: Annotated[str, typer.Option(help="The CSV's longitude column.")] = "lon",
+    lat_column: Annotated[str, typer.Option(help="The CSV's latitude column.")] = "lat",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the batch CSV goes (default: stdout).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The unit at each level containing a point on a date.
+
+    Before 1 July 2025 the old district comes from the old geometries and the old commune from
+    the lineage where only one candidate remains (otherwise the candidates are listed).
+
+    Examples:
+
+      merger locate 106.6683 20.8651
+
+      merger locate 106.6683 20.8651 --as-of 2025-06-30
+
+      merger locate --file points.csv --lon-column x --lat-column y --out located.csv
+    """
+    day = _day(as_of)
+    if file is None:
+        if lon is None or lat is None:
+            raise typer.BadParameter("give LON LAT, or --file points.csv")
+        _check_point(lon, lat)
+    elif lon is not None:
+        raise typer.BadParameter("give either LON LAT or --file, not both")
+    _need("shapely")
+    from merger import boundaries
+
+    reg = state(ctx).register()
+    with errors():
+        loc = boundaries.locator(reg, as_of=day)
+    if file is not None:
+        _locate_file(loc, file, lon_column, lat_column, out, day)
+        return
+    hits = loc.locate_many([lon], [lat])[0]
+    if as_json:
+        emit_json(dict(lon=lon, lat=lat, as_of=day, units=[h.__dict__ for h in hits]))
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"({lon}, {lat}) on {day}")
+        for col in ("Level", "Unit", "Key", "How"):
+            table.add_column(col)
+        for h in hits:
+            name = h.name or ("—" if not h.candidates else "one of: " + ", ".join(
+                reg.snapshot.by_key[k].full_name for k in h.candidates))
+            table.add_row(h.level, name, h.key or "", h.how)
+        console().print(table)
+    if not any(h.key for h in hits):
+        fail(f"({lon}, {lat}) lies in no unit with a boundary on {day}")
+
+
+def _check_point(lon: float, lat: float) -> None:
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        hint = " (did you swap them? longitude comes first)" if -180 <= lat <= 180 and -90 <= lon <= 90 else ""
+        raise typer.BadParameter(f"({lon}, {lat}) is not a longitude, latitude pair{hint}")
+    if 8 <= lon <= 24 and 100 <= lat <= 118:
+        raise typer.BadParameter(f"({lon}, {lat}) looks like latitude, longitude: give the longitude first")
+
+
+def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | None, day: date) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    if not file.exists():
+        fail(f"no such file: {file}")
+    with file.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    for col in (lon_column, lat_column):
+        if col not in fields:
+            fail(f"{file} has no column {col!r}; columns: {', '.join(fields)}")
+    lons, lats, bad = [], [], 0
+    for r in rows:
+        try:
+            lons.append(float(r[lon_column]))
+            lats.append(float(r[lat_column]))
+        except (TypeError, ValueError):
+            lons.append(float("nan"))
+            lats.append(float("nan"))
+            bad += 1
+    hits = loc.locate_many(lons, lats)
+    levels = [h.level for h in hits[0]] if hits else []
+    extra = [f"{lv}{suffix}" for lv in levels for suffix in ("_key", "_name", "_how")]
+    table = [[r.get(f, "") for f in fields] + [x for h in hs for x in (h.key or "|".join(h.candidates), h.name or "",
+                                                                         h.how)]
+             for r, hs in zip(rows, hits, strict=True)]
+    if out is None:
+        emit_csv(fields + extra, table)
+    else:
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(fields + extra)
+            w.writerows(table)
+        found = sum(1 for hs in hits if any(h.key for h in hs))
+        print(f"{len(rows):,} points on {day}: {found:,} inside a unit with a boundary, "
+              f"{len(rows) - found:,} outside" + (f" ({bad:,} without numeric coordinates)" if bad else "")
+              + f"; written to {out}", file=sys.stderr)
+
+
+@app.command("map")
+def map_cmd(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="FILE.png or FILE.svg.")],
+    as_of: AsOfOpt = None,
+) -> None:
+    """A map of the unit with its neighbours, labels, a scale bar, a legend and the outlines of the
+    units on the other side of the reform that it overlaps.
+
+    Examples:
+
+      merger map "Phường Hồng Bàng" --out hong_bang.png
+
+      merger map "Cát Hải" --as-of 2025-06-30 --out cat_hai_old.svg
+    """
+    _need("shapely", "pyproj", "matplotlib")
+    from merger import boundaries
+
+    reg = state(ctx).register()
+    day = parse_date(as_of, "--as-of")
+    with errors():
+        match = reg.resolve(unit, as_of=day)
+        version = next((v for v in match.versions if day is None or v.valid_on(day)), match.version)
+        info = boundaries.render_map(reg, version, out, as_of=day)
+    console().print(f"Map of {version.full_name} ({version.key}) written to {info.path}: "
+                    f"{len(info.neighbours)} neighbours, {len(info.predecessors)} outline(s) from the other side.")
+
+
+@app.command()
+def overlap(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.")],
+    as_of: AsOfOpt = None,
+    level: Annotated[str | None, typer.Option(help="The other side's level (default: district).")] = None,
+    store: Annotated[bool, typer.Option("--store-weights", help="Also record geometry-derived shares on "
+                                        "partial links whose two versions have geometries.")] = False,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """The area a new unit took from each old unit (km² and shares), by overlaying geometries.
+
+    For an old unit, the area each new unit took from it. "In lineage" says whether the recorded
+    lineage (through the communes) also links the two.
+
+    Examples:
+
+      merger overlap "Phường Hồng Bàng"
+
+      merger overlap 317@..2025-06-30 --json
+    """
+    check_formats(as_json, as_csv)
+    _need("shapely", "pyproj")
+    from merger import boundaries
+
+    reg = state(ctx).register()
+    day = parse_date(as_of, "--as-of")
+    with errors():
+        match = reg.resolve(unit, as_of=day)
+        version = next((v for v in match.versions if day is None or v.valid_on(day)), match.version)
+        b = boundaries.load(reg)
+        rows = boundaries.overlap(reg, version, b, level)
+        stored = boundaries.store_weights(reg, boundaries.geometry_weights(reg, b)) if store else None
+    header = ["key", "name", "level", "area_km2", "share_of_unit", "share_of_other", "in_lineage"]
+    data = [[r.key, r.name, r.level, r.area_km2, r.share_of_unit, r.share_of_other, r.in_lineage] for r in rows]
+    if as_json:
+        emit_json(dict(unit=version.key, name=version.full_name, rows=[dict(zip(header, d, strict=True)) for d in data],
+                       weights_stored=stored))
+        return
+    if as_csv:
+        emit_csv(header, data)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{version.full_name} ({version.key}): overlay with the other side of the reform")
+    for col in ("Unit", "Key", "km²", "Share of this unit", "Share of that unit", "In lineage"):
+        table.add_column(col, justify="right" if "km" in col or "Share" in col else "left")
+    for r in rows:
+        table.add_row(r.name, r.key or "", f"{r.area_km2:,.3f}", f"{r.share_of_unit:.1%}",
+                      "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
+                      "" if r.key is None else ("yes" if r.in_lineage else "[yellow]no[/yellow]"))
+    c = console()
+    c.print(table)
+    if not rows:
+        c.print("[dim]No geometries on the other side of the reform.[/dim]")
+    if stored is not None:
+        c.print(f"{stored} link weight(s) stored with basis 'geometry'.")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")],
+    format_: Annotated[str, typer.Option("--format", "-f", help="geojson or gpkg (boundaries), json (the "
+                                         "register's exchange format).")] = "geojson",
+    as_of: AsOfOpt = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.")] = None,
+) -> None:
+    """Export boundaries with the register's attributes (code, name, type, parent, period,
+    predecessors), or the whole register as JSON.
+
+    Examples:
+
+      merger export --format geojson --as-of 2025-07-01 --within "Hải Phòng" --out hai_phong.geojson
+
+      merger export --format gpkg --out boundaries.gpkg
+
+      merger export --format json --out register.json
+    """
+    fmt = format_.lower()
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{format_!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    reg = state(ctx).register()
+    if fmt == "json":
+        import importlib.util
+
+        if importlib.util.find_spec("merger.exchange") is None:
+            fail("the JSON export is not available in this build (merger.exchange is missing); "
+                 "use --format geojson or gpkg for boundaries")
+        from merger import exchange  # type: ignore[attr-defined]
+
+        with errors():
+            exchange.export_register(reg, out)
+        console().print(f"Register exported to {out}.")
+        return
+    _need("shapely", "pyproj", "geopandas", "pyogrio")
+    from merger import boundaries
+
+    with errors():
+        n = boundaries.export(reg, out, fmt, as_of=parse_date(as_of, "--as-of"), within=within)
+    console().print(f"{n:,} boundaries written to {out} ({fmt}).")
+
+
+@app.command("import-boundaries")
+def import_boundaries(
+    sources: Annotated[Path, typer.Argument(help="The raw sources folder (../shared/data/sources).")],
+    out: Annotated[Path, typer.Option(help="Where to write boundaries.gpkg and README.md.")] = Path("data/boundaries"),
+) -> None:
+    """For maintainers: rebuild data/boundaries/ from the raw boundary files, reporting every mismatch.
+
+    Example:
+
+      merger import-boundaries ../shared/data/sources --out data/boundaries
+    """
+    _need("shapely", "pyproj", "geopandas", "pyogrio")
+    from merger.importers import geo
+
+    with errors():
+        report = geo.run(sources, out)
+    c = console()
+    for line in report.lines:
+        c.print(f"• {line}", markup=False, highlight=False)
+    c.print(", ".join(f"{k}={v:,}" for k, v in sorted(report.figures.items())))
