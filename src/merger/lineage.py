@@ -45,8 +45,10 @@ def describe_link(link: L) -> str:
     """"merge · part of the area · 2025-07-01 · khoản 3 Điều 1, 1669/NQ-UBTVQH15"."""
     ev = link.event
     kind = EVENT_LABELS.get(ev.type, ev.type)
-    if link.relation in ("district_to_special_zone", "commune_to_special_zone"):
-        kind = "district turned special zone" if link.relation.startswith("district") else kind
+    if link.portion == "part" and ev.type in ("merge", "split", "transfer"):
+        kind = "partial transfer"  # part of the predecessor's territory went to this successor
+    if link.relation == "district_to_special_zone":
+        kind = "district turned special zone"
     parts = [kind, RELATION_LABELS.get(link.relation, link.relation), ev.effective.isoformat()]
     if ev.basis():
         parts.append(ev.basis())

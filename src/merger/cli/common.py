@@ -152,6 +152,15 @@ def emit_csv(header: list[str], rows: list[list[Any]]) -> None:
     sys.stdout.write(buf.getvalue())
 
 
+def emit_rows(header: list[str], rows: list[list[Any]], *, as_json: bool, as_csv: bool) -> bool:
+    """Machine output of a table, if asked for: JSON objects or CSV. True when it was printed."""
+    if as_json:
+        emit_json([dict(zip(header, r, strict=True)) for r in rows])
+    elif as_csv:
+        emit_csv(header, rows)
+    return as_json or as_csv
+
+
 def check_formats(as_json: bool, as_csv: bool) -> None:
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")

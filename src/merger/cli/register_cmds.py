@@ -16,6 +16,7 @@ from merger.cli.common import (
     console,
     emit_csv,
     emit_json,
+    emit_rows,
     errors,
     fail,
     parse_date,
@@ -215,7 +216,7 @@ def _succ(link):  # type: ignore[no-untyped-def]
 @app.command()
 def units(
     ctx: typer.Context,
-    as_of: Annotated[str, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025).")] = "2025-07-01",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025); default today.")] = None,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.")] = None,
     level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.")] = None,
     type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.")] = None,
@@ -231,8 +232,9 @@ def units(
     """
     check_formats(as_json, as_csv)
     reg = state(ctx).register()
-    day = parse_date(as_of, "--as-of")
-    assert day is not None
+    from datetime import date
+
+    day = parse_date(as_of, "--as-of") or date.today()
     kind = "agency" if level == "agency" else "admin"
     with errors():
         found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=kind)
@@ -240,11 +242,7 @@ def units(
     rows = [[v.code, v.full_name, v.type, v.level, (snap.parent_of(v, day).full_name if snap.parent_of(v, day) else ""),
              str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
     header = ["code", "name", "type", "level", "parent", "valid_from", "valid_to", "key"]
-    if as_json:
-        emit_json([dict(zip(header, r, strict=True)) for r in rows])
-        return
-    if as_csv:
-        emit_csv(header, rows)
+    if emit_rows(header, rows, as_json=as_json, as_csv=as_csv):
         return
     from rich.table import Table
 
@@ -280,11 +278,7 @@ def search_cmd(
     rows = [[v.code, v.full_name, v.level, ", ".join(a.full_name for a in snap.ancestors(v)),
              str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
     header = ["code", "name", "level", "parents", "valid_from", "valid_to", "key"]
-    if as_json:
-        emit_json([dict(zip(header, r, strict=True)) for r in rows])
-        return
-    if as_csv:
-        emit_csv(header, rows)
+    if emit_rows(header, rows, as_json=as_json, as_csv=as_csv):
         return
     if not rows:
         fail(f"nothing matches {text!r}")
