@@ -1,0 +1,337 @@
+"""Addresses written the old way or the new way, resolved to the unit they name and its successors.
+
+"Số 5 Lê Lợi, P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng" (old style: commune, district,
+province) or "Phường Hòa Bình, Thành phố Hải Phòng" (new style: no district), in any case,
+with or without diacritics and with the usual abbreviations (P., Q., TP., H., TX., TT., X.).
+The parts are read from the right: province, then district (if any), then commune; what is
+left on the left is the street. The unit named is looked up on its own date; its successors
+on the target date come from the crosswalk, with shares, and a divided commune returns every
+successor, flagged, never a guess. A province may be written as the old one or the new one
+it became ("xã X, huyện Y, Hải Phòng" for a commune of old Hải Dương).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from merger.crosswalk import Composer, Row, paused_gc
+from merger.graph import Snapshot, V
+from merger.names import NamePart, fold, spelling, split_type
+
+PROVINCE_TYPES = frozenset({"tỉnh", "thành phố trực thuộc trung ương"})
+DISTRICT_TYPES = frozenset({"quận", "huyện", "thị xã", "thành phố"})
+COMMUNE_TYPES = frozenset({"xã", "phường", "thị trấn", "đặc khu"})
+
+# Short forms people write for provinces (folded), beyond the abbreviations of type words.
+PROVINCE_ALIASES = {
+    "hcm": "ho chi minh", "tphcm": "ho chi minh", "tp hcm": "ho chi minh", "sai gon": "ho chi minh",
+    "hn": "ha noi", "brvt": "ba ria vung tau", "thua thien hue": "hue", "tt hue": "hue",
+}
+_COUNTRY_WRITTEN = {"viet nam", "vietnam", "vn", "việt nam", "việtnam"}
+_SPLIT = re.compile(r"[,;\n]")
+_NUM = re.compile(r"^0*(\d+)$")
+
+STATUSES = ("ok", "split", "not_found", "ambiguous", "unparseable")
+
+
+def _norm(name: str) -> str:
+    """Folded name with numbers unpadded ("Phường 01" and "Phường 1" are one name)."""
+    m = _NUM.match(name)
+    return m.group(1) if m else name
+
+
+@dataclass
+class Address:
+    """An address split into its parts (raw text as written)."""
+
+    text: str
+    street: str = ""
+    commune: str | None = None
+    district: str | None = None
+    province: str | None = None
+
+    @property
+    def style(self) -> str:
+        """"old" when a district is written (before 1 July 2025 there were districts)."""
+        return "old" if self.district else "new"
+
+
+@dataclass
+class Resolved:
+    """What an address names: the unit on its date and its successors on the target date."""
+
+    text: str
+    status: str  # one of STATUSES
+    address: Address | None = None
+    unit: V | None = None
+    successors: list[Row] = field(default_factory=list)
+    candidates: list[V] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def split(self) -> bool:
+        return len([r for r in self.successors if r.target is not None]) > 1
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "split")
+
+
+class AddressResolver:
+    """Resolve many addresses against one snapshot; indexes are built once per resolver."""
+
+    def __init__(self, snap: Snapshot, *, today: date | None = None, weights: str = "population"):
+        self.snap = snap
+        self.today = today or date.today()
+        self.composer = Composer(snap, weights)
+        self._by_level: dict[str, dict[str, list[V]]] = {"province": {}, "district": {}, "commune": {}}
+        self._full: dict[str, dict[str, list[V]]] = {"province": {}, "district": {}, "commune": {}}
+        prefixes: dict[str, str] = {}
+        for v in snap.versions.values():
+            if v.kind == "admin" and v.level in self._by_level:
+                name = v.folded or fold(v.name)
+                self._by_level[v.level].setdefault(_norm(name), []).append(v)
+                if v.full_name.endswith(v.name):  # "Xã " + name: fold the type word once
+                    prefix = v.full_name[: len(v.full_name) - len(v.name)]
+                    if prefix not in prefixes:
+                        prefixes[prefix] = fold(prefix)
+                    full = _norm(f"{prefixes[prefix]} {name}".strip())
+                else:
+                    full = _norm(fold(v.full_name))
+                self._full[v.level].setdefault(full, []).append(v)
+        # a province and the provinces it became: an old commune may be written with either
+        self._later: dict[int, set[int]] = {}
+        for link in snap.links:
+            p, s = link.pred, link.succ
+            if p is not None and s is not None and p.level == "province" and s.level == "province":
+                self._later.setdefault(p.unit_id, {p.unit_id}).add(s.unit_id)
+        self._chain: dict[int, tuple[int | None, int | None]] = {}
+        self._readings: dict[str, tuple[NamePart, ...]] = {}
+        self._folds: dict[str, str] = {}
+        self._lookups: dict[tuple[str, str, bool], list[V]] = {}
+        self._successors: dict[int, list[Row]] = {}
+        self._memo: dict[tuple[str, date | None], Resolved] = {}
+
+    # --- lookups -----------------------------------------------------------------------------
+
+    def _read(self, part: str) -> tuple[NamePart, ...]:
+        found = self._readings.get(part)
+        if found is None:
+            found = self._readings[part] = split_type(part)
+        return found
+
+    def _fold(self, text: str) -> str:
+        found = self._folds.get(text)
+        if found is None:
+            found = self._folds[text] = _norm(fold(text))
+        return found
+
+    def _lookup(self, part: str, level: str, allowed: frozenset[str], typed: bool = True) -> list[V]:
+        """Versions of ``level`` a part names; ``typed=False`` ignores a type word that disagrees."""
+        key = (part, level, typed)
+        found = self._lookups.get(key)
+        if found is None:
+            found = self._lookups[key] = self._lookup_uncached(part, level, allowed, typed)
+        return found
+
+    def _lookup_uncached(self, part: str, level: str, allowed: frozenset[str], typed: bool) -> list[V]:
+        folded = self._fold(part)
+        if typed and folded in self._full[level]:  # written in full, as the official lists do
+            return self._full[level][folded]
+        index = self._by_level[level]
+        out: list[V] = []
+        for r in self._read(part):
+            if r.types is not None and not allowed.intersection(r.types):
+                continue
+            name = _norm(r.name)
+            if level == "province":
+                name = PROVINCE_ALIASES.get(name, name)
+            for v in index.get(name, ()):
+                if typed and r.types is not None and v.type not in r.types:
+                    continue
+                out.append(v)
+            if out:
+                break
+        if not typed:  # the source wrote the type word into the name ("Phường 5", recorded a xã)
+            out = out + [v for v in index.get(folded, ()) if v not in out]
+        return out
+
+    def chain(self, v: V) -> tuple[int | None, int | None]:
+        """(district unit, province unit) a commune version sat in, at its own time."""
+        found = self._chain.get(v.id)
+        if found is None:
+            district = province = None
+            for a in self.snap.ancestors(v):
+                if a.level == "district" and district is None:
+                    district = a.unit_id
+                elif a.level == "province":
+                    province = a.unit_id
+                    break
+            found = self._chain[v.id] = (district, province)
+        return found
+
+    def _provinces(self, part: str) -> set[int]:
+        found = self._lookup(part, "province", PROVINCE_TYPES) or self._lookup(part, "province", PROVINCE_TYPES, False)
+        return {v.unit_id for v in found}
+
+    def _in_province(self, v: V, provinces: set[int]) -> bool:
+        """Whether ``v`` lay in one of ``provinces`` at its time, or in one its province became."""
+        own = self.chain(v)[1]
+        return own in provinces or (own is not None and not provinces.isdisjoint(self._later.get(own, ())))
+
+    def _districts(self, part: str, provinces: set[int] | None) -> list[V]:
+        for typed in (True, False):  # "TX. Thủy Nguyên" for what had become a thành phố
+            found = self._lookup(part, "district", DISTRICT_TYPES, typed)
+            if provinces is not None:
+                found = [d for d in found if self._in_province(d, provinces)]
+            if found:
+                return found
+        return []
+
+    def _communes(self, part: str, provinces: set[int] | None, districts: set[int] | None,
+                  typed: bool = True) -> list[V]:
+        found = self._lookup(part, "commune", COMMUNE_TYPES, typed)
+        if districts is not None:  # a commune's parent is its district (before 1 July 2025)
+            found = [c for c in found if c.parent_unit_id in districts or self.chain(c)[0] in districts]
+        if provinces is not None:
+            found = [c for c in found if self._in_province(c, provinces)]
+        return found
+
+    # --- parsing --------------------------------------------------------------------------------
+
+    def _interpret(self, parts: list[str]) -> tuple[Address, list[V], set[int] | None]:
+        """The reading of the parts that names a commune, with its candidates (maybe none)."""
+        text = ", ".join(parts)
+        i = len(parts) - 1
+        provinces: set[int] | None = None
+        prov_text = None
+        if i >= 1 or (i == 0 and self._provinces(parts[0]) and not self._communes(parts[0], None, None)):
+            found = self._provinces(parts[i])
+            if found:
+                provinces, prov_text = found, parts[i]
+                i -= 1
+        if i < 0:
+            return Address(text, province=prov_text), [], provinces
+        folded = self._fold(parts[i])
+        if folded in self._full["commune"] or folded in self._full["district"]:
+            typed_commune = folded not in self._full["district"]
+        else:
+            readings = self._read(parts[i])
+            typed_commune = all(r.types is not None and COMMUNE_TYPES.issuperset(r.types) for r in readings)
+        if i >= 1 and not typed_commune:
+            districts = self._districts(parts[i], provinces)
+            if districts:
+                units = {d.unit_id for d in districts}
+                found = self._communes(parts[i - 1], provinces, units)
+                if not found:
+                    found = self._communes(parts[i - 1], provinces, units, typed=False)
+                if found:
+                    return (Address(text, ", ".join(parts[: i - 1]), parts[i - 1], parts[i], prov_text),
+                            found, provinces)
+        found = self._communes(parts[i], provinces, None)
+        if not found:
+            found = self._communes(parts[i], provinces, None, typed=False)
+        if not found and i >= 1 and any(r.types is not None and DISTRICT_TYPES.issuperset(r.types)
+                                        for r in self._read(parts[i])):
+            # written as "commune, district[, province]" but not found: report it that way
+            return Address(text, ", ".join(parts[: i - 1]), parts[i - 1], parts[i], prov_text), [], provinces
+        return Address(text, ", ".join(parts[:i]), parts[i], None, prov_text), found, provinces
+
+    def parse(self, text: str) -> Address:
+        """Split an address into street, commune, district and province (as written)."""
+        return self._interpret(self._parts(text))[0]
+
+    @staticmethod
+    def _parts(text: str) -> list[str]:
+        parts = [p.strip(" .-") for p in _SPLIT.split(text)]
+        parts = [p for p in parts if p]
+        while parts and parts[-1].casefold() in _COUNTRY_WRITTEN:
+            parts.pop()
+        return parts
+
+    # --- resolving ------------------------------------------------------------------------------
+
+    def successors(self, v: V) -> list[Row]:
+        found = self._successors.get(v.id)
+        if found is None:
+            found = self._successors[v.id] = self.composer.compose(v, self.today)
+        return found
+
+    def resolve(self, text: str, *, as_of: date | None = None) -> Resolved:
+        """The unit an address names (on ``as_of`` if given) and its successors on ``today``."""
+        key = (text, as_of)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._resolve(text, as_of)
+        return found
+
+    def resolve_many(self, texts: list[str], *, as_of: date | None = None) -> list[Resolved]:
+        with paused_gc():
+            return [self.resolve(t, as_of=as_of) for t in texts]
+
+    def _resolve(self, text: str, as_of: date | None) -> Resolved:
+        parts = self._parts(text or "")
+        if not parts:
+            return Resolved(text, "unparseable", message="empty address")
+        address, found, provinces = self._interpret(parts)
+        if address.commune is None:
+            return Resolved(text, "unparseable", address, message="no commune-level unit in the address")
+        if as_of is not None:
+            found = [v for v in found if v.valid_on(as_of)]
+        if not found:
+            return Resolved(text, "not_found", address, message=self._why_not(address, provinces, as_of))
+        if not address.district and as_of is None:
+            current = [v for v in found if v.valid_on(self.today)]
+            found = current or found
+        units: dict[int, list[V]] = {}
+        for v in (found if len(found) == 1 else sorted(found, key=lambda v: v.valid_from or date.min)):
+            units.setdefault(v.unit_id, []).append(v)
+        if len(units) > 1:
+            units = self._prefer_spelling(address.commune, units)
+        if len(units) > 1:
+            cands = [vs[-1] for vs in units.values()]
+            listed = "; ".join(f"{self.snap.path(v)} [{v.code}, {v.period()}]" for v in cands)
+            return Resolved(text, "ambiguous", address, candidates=cands,
+                            message=f"{len(cands)} units match: {listed}; add the district or province")
+        versions = next(iter(units.values()))
+        unit = versions[0] if address.district else versions[-1]
+        rows = self.successors(unit)
+        status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
+        note = ""
+        if unit not in self._full["commune"].get(self._fold(address.commune), ()):
+            typed = [r.types for r in self._read(address.commune) if r.types is not None]
+            if typed and unit.type not in typed[0]:
+                note = f"written as {typed[0][0]}, recorded as {unit.type}"
+        return Resolved(text, status, address, unit, rows, message=note)
+
+    @staticmethod
+    def _prefer_spelling(part: str, units: dict[int, list[V]]) -> dict[int, list[V]]:
+        """Among units whose names fold alike ("Sa Pa"/"Sa Pả"), those spelled as written."""
+        if fold(part) == part.casefold().strip():
+            return units  # written without marks: nothing to prefer
+        sp = spelling(part)
+        exact = {uid: vs for uid, vs in units.items()
+                 if any(sp == spelling(v.full_name) or sp == spelling(v.name)
+                        or sp.endswith((" " + spelling(v.name), "." + spelling(v.name))) for v in vs)}
+        return exact or units
+
+    def _why_not(self, address: Address, provinces: set[int] | None, as_of: date | None) -> str:
+        assert address.commune is not None
+        where = ", ".join(x for x in (address.district, address.province) if x)
+        elsewhere = self._communes(address.commune, None, None, typed=False)
+        if address.district:
+            districts = {d.unit_id for d in self._districts(address.district, None)}
+            elsewhere = [c for c in elsewhere if self.chain(c)[0] in districts] or elsewhere
+        msg = f"no commune {address.commune!r}" + (f" in {where}" if where else "") + (
+            f" on {as_of}" if as_of else "")
+        if elsewhere:
+            shown = "; ".join(sorted({self.snap.path(v) for v in elsewhere})[:3])
+            msg += f"; the name exists in: {shown}" + (" …" if len(elsewhere) > 3 else "")
+        return msg
+
+
+def resolve(snap: Snapshot, text: str, *, as_of: date | None = None, today: date | None = None) -> Resolved:
+    """One address (for many, make one ``AddressResolver`` and reuse it)."""
+    return AddressResolver(snap, today=today).resolve(text, as_of=as_of)
