@@ -103,12 +103,12 @@ def render_map(register: Register, version: V, out: Path, *, as_of: date | None 
 
 
 def export(register: Register, out: Path, fmt: str, *, as_of: date | None = None, within: str | None = None,
-           boundaries: Boundaries | None = None) -> int:
+           level: str | None = None, boundaries: Boundaries | None = None) -> int:
     """Write boundaries with the register's attributes as GeoJSON or GeoPackage."""
     require(*FILES)
     from merger.geo import io
 
-    return io.export(register, _b(register, boundaries), out, fmt, as_of=as_of, within=within)
+    return io.export(register, _b(register, boundaries), out, fmt, as_of=as_of, within=within, level=level)
 
 
 def load_file(register: Register, path: Path, *, level: str, as_of: date, code_field: str,

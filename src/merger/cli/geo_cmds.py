@@ -411,6 +411,7 @@ def export(
                                          "register's exchange format).")] = "geojson",
     as_of: AsOfOpt = None,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.")] = None,
+    level: Annotated[str | None, typer.Option(help="Only this level: province, district or commune.")] = None,
 ) -> None:
     """Export boundaries with the register's attributes (code, name, type, parent, period,
     predecessors), or the whole register as JSON.
@@ -419,7 +420,7 @@ def export(
 
       merger export --format geojson --as-of 2025-07-01 --within "Hải Phòng" --out hai_phong.geojson
 
-      merger export --format gpkg --out boundaries.gpkg
+      merger export --format gpkg --level district --out old_districts.gpkg
 
       merger export --format json --out register.json
     """
@@ -443,7 +444,7 @@ def export(
     from merger import boundaries
 
     with errors():
-        n = boundaries.export(reg, out, fmt, as_of=parse_date(as_of, "--as-of"), within=within)
+        n = boundaries.export(reg, out, fmt, as_of=parse_date(as_of, "--as-of"), within=within, level=level)
     console().print(f"{n:,} boundaries written to {out} ({fmt}).")
 
 

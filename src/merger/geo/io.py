@@ -24,9 +24,12 @@ FORMATS = {"geojson": "GeoJSON", "gpkg": "GPKG"}
 CODE_WIDTH = {"province": 2, "district": 3, "commune": 5}
 
 
-def _selected(register: Register, boundaries: Boundaries, as_of: date | None, within: str | None) -> list[V]:
+def _selected(register: Register, boundaries: Boundaries, as_of: date | None, within: str | None,
+              level: str | None = None) -> list[V]:
     snap = register.snapshot
     versions = [snap.by_key[k] for k in boundaries.features if k in snap.by_key]
+    if level:
+        versions = [v for v in versions if v.level == level]
     if as_of is not None:
         versions = [v for v in versions if v.valid_on(as_of)]
     if within:
@@ -37,14 +40,14 @@ def _selected(register: Register, boundaries: Boundaries, as_of: date | None, wi
 
 
 def export(register: Register, boundaries: Boundaries, out: Path, fmt: str, *, as_of: date | None = None,
-           within: str | None = None) -> int:
+           within: str | None = None, level: str | None = None) -> int:
     """Write the selected boundaries with the register's attributes; returns the feature count."""
     import geopandas as gpd
 
     if fmt not in FORMATS:
         raise BadInput(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     snap = register.snapshot
-    versions = _selected(register, boundaries, as_of, within)
+    versions = _selected(register, boundaries, as_of, within, level)
     if not versions:
         raise BadInput("no boundaries match" + (f" within {within!r}" if within else "")
                        + (f" on {as_of}" if as_of else ""))

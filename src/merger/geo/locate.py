@@ -74,21 +74,21 @@ class Locator:
 
         points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
         found = {lv: self._query(self.trees[lv], points) for lv in self.trees}
-        later = self._query(self.later_tree, points) if self.later_tree is not None and "commune" not in self.trees \
-            else None
+        later = self._query(self.later_tree, points) if self.later_tree is not None else None
         out: list[list[Hit]] = []
         for n in range(len(points)):
             hits = []
             for lv in LEVELS:
-                if lv in found:
-                    i = int(found[lv][n])
-                    v = self.versions[lv][i] if i >= 0 else None
-                    hits.append(Hit(lv, v.key if v else None, v.full_name if v else None,
-                                    "geometry" if v else "none"))
-                elif lv == "commune" and later is not None:
+                i = int(found[lv][n]) if lv in found else -1
+                if i >= 0:
+                    v = self.versions[lv][i]
+                    hits.append(Hit(lv, v.key, v.full_name, "geometry"))
+                elif lv == "commune" and later is not None:  # no commune geometry here: ask the lineage
                     d = next((h.key for h in hits if h.level == "district"), None)
                     j = int(later[n])
                     hits.append(self._infer(self.later[j].key if j >= 0 else None, d))
+                elif lv in found:
+                    hits.append(Hit(lv, None, None, "none"))
             out.append(hits)
         return out
 

@@ -1,0 +1,279 @@
+"""Boundaries: every rule on tiny polygons (factories), and the real Hải Phòng data as it is."""
+
+from __future__ import annotations
+
+import struct
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("geopandas")
+shapely = pytest.importorskip("shapely")
+
+from factories import tiny_reform  # noqa: E402
+from merger import boundaries  # noqa: E402
+from merger.errors import BadInput  # noqa: E402
+from merger.geo import data  # noqa: E402
+from merger.geo.checks import Tolerances  # noqa: E402
+from merger.importers import geo as geo_importer  # noqa: E402
+
+NEW, OLD = date(2025, 7, 1), date(2025, 6, 30)
+E0, N0, S = 666_000.0, 2_300_000.0, 1_000.0  # 1 km cells near Hải Phòng, drawn in UTM 48N metres
+
+
+def cell(i: float, j: float, w: float = 1, h: float = 1):  # type: ignore[no-untyped-def]
+    """A box of cells, square in metres (so areas are exact), stored in longitude/latitude."""
+    return data.to_lonlat([shapely.box(E0 + i * S, N0 + j * S, E0 + (i + w) * S, N0 + (j + h) * S)])[0]
+
+
+def lonlat(i: float, j: float) -> tuple[float, float]:
+    p = data.to_lonlat([shapely.Point(E0 + i * S, N0 + j * S)])[0]
+    return p.x, p.y
+
+
+def feature(key: str, level: str, geom) -> data.Feature:  # type: ignore[no-untyped-def]
+    return data.Feature(key, level, key.split("@")[0], key, "factory", shapely.MultiPolygon(shapely.get_parts(geom)))
+
+
+@pytest.fixture
+def tiny(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """tiny_reform with geometries: old districts 001 (x 0-2) and 002 (x 2-4) in a 4x2 province;
+    new An Bình = x 0-3, Đông = x 3-4 (overlapping An Bình by a quarter cell); old commune Hòa Bình
+    (00003, in 002) = x 2-4 as well, so its partial link to An Bình has both geometries."""
+    b = tiny_reform()
+    b.rows["statistics"].append(dict(version="00001@2025-07-01", area_km2="7.0", population="", seat="",
+                                     lon="", lat="", source="factory"))
+    b.rows["statistics"].append(dict(version="00004@2025-07-01", area_km2="2.3", population="", seat="",
+                                     lon="", lat="", source="factory"))
+    reg = b.build(tmp_path)
+    feats = [
+        feature("01@..2025-06-30", "province", cell(0, 0, 4, 2)),
+        feature("01@2025-07-01", "province", cell(0, 0, 4.5, 2)),  # half a column wider: a gap
+        feature("001@..2025-06-30", "district", cell(0, 0, 2, 2)),
+        feature("002@..2025-06-30", "district", cell(2, 0, 2, 2)),
+        feature("00003@..2025-06-30", "commune", cell(2, 0, 2, 2)),
+        feature("00001@2025-07-01", "commune", cell(0, 0, 3, 2)),
+        feature("00004@2025-07-01", "commune", cell(2.75, 0, 1.25, 2)),  # overlaps An Bình by 0.25 x 2 cells
+    ]
+    path = tmp_path / "tiny.gpkg"
+    data.write_gpkg(feats, path)
+    return reg, data.load(reg, bundled=path)
+
+
+def test_gpkg_round_trip_keeps_keys_and_geometries(tmp_path: Path) -> None:
+    feats = [feature("00001@2025-07-01", "commune", cell(0, 0)), feature("002@..2025-06-30", "district",
+                                                                       cell(1, 0, 2, 1))]
+    data.write_gpkg(feats, tmp_path / "x.gpkg")
+    back = {f.key: f for f in data.read_gpkg(tmp_path / "x.gpkg")}
+    assert set(back) == {"00001@2025-07-01", "002@..2025-06-30"}
+    assert back["002@..2025-06-30"].geometry.equals(feats[1].geometry)
+
+
+def test_overlap_between_units_of_one_level_is_reported_with_its_area(tiny) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    report = boundaries.check(reg, as_of=NEW, boundaries=b)
+    assert [(o.a, o.b) for o in report.overlaps] == [("00001@2025-07-01", "00004@2025-07-01")]
+    assert report.overlaps[0].area_m2 == pytest.approx(500_000, rel=1e-4)
+    assert report.overlaps[0].exceeds  # ~0.5 km² is far beyond 1 ha
+    assert any(v.rule == "overlap" for v in report.problems())
+    loose = boundaries.check(reg, as_of=NEW, boundaries=b, tolerances=Tolerances(overlap_m2=1e7, gap_share=1,
+                                                                                  area_rel=1))
+    assert not loose.problems()
+
+
+def test_gap_inside_the_parent_is_reported_and_located(tiny) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    report = boundaries.check(reg, as_of=NEW, boundaries=b)
+    uncovered = next(g for g in report.gaps if g.kind == "uncovered")
+    assert uncovered.share == pytest.approx(0.5 / 4.5, rel=1e-4)
+    assert uncovered.area_km2 == pytest.approx(1.0, rel=1e-4) and uncovered.pieces == 1
+    assert uncovered.largest[0].near == "Thị trấn Đông" and uncovered.largest[0].on_outline
+    assert uncovered.exceeds
+    outside = next(g for g in report.gaps if g.kind == "outside")
+    assert outside.area_km2 == 0 and not outside.exceeds
+
+
+def test_missing_and_invalid_geometries_are_reported(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    old = boundaries.check(reg, as_of=OLD, boundaries=b)
+    # communes on 2025-06-30: only Hòa Bình has a geometry, so the other three are missing
+    assert sorted(k for k, _, _ in old.missing) == ["00001@..2025-06-30", "00002@..2025-06-30", "00004@..2025-06-30"]
+    assert old.checked == {"province": 1, "district": 2, "commune": 4}
+    bowtie = shapely.Polygon([lonlat(0, 0), lonlat(1, 1), lonlat(1, 0), lonlat(0, 1)])
+    b.features["00004@2025-07-01"] = data.Feature("00004@2025-07-01", "commune", "00004", "x", "t",
+                                                  shapely.MultiPolygon([bowtie]))
+    report = boundaries.check(reg, as_of=NEW, boundaries=b)
+    assert [k for k, _, _ in report.invalid] == ["00004@2025-07-01"]
+    assert "Self-intersection" in report.invalid[0][2]
+
+
+def test_areas_are_compared_with_the_official_figures(tiny) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    report = boundaries.check(reg, as_of=NEW, boundaries=b)
+    rows = {a.key: a for a in report.areas}
+    assert rows["00001@2025-07-01"].computed_km2 == pytest.approx(6.0, rel=1e-4)
+    assert rows["00001@2025-07-01"].rel_diff == pytest.approx(-1 / 7, abs=1e-3) and rows["00001@2025-07-01"].exceeds
+    assert rows["00004@2025-07-01"].rel_diff == pytest.approx(0.2 / 2.3, abs=1e-3)
+    assert set(rows) == {"00001@2025-07-01", "00004@2025-07-01"}  # only versions with official figures
+
+
+def test_locate_by_geometry_and_old_commune_by_lineage(tiny) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    hits = {h.level: h for h in boundaries.locate(reg, *lonlat(0.5, 0.5), as_of=NEW, boundaries=b)}
+    assert hits["commune"].key == "00001@2025-07-01" and hits["province"].key == "01@2025-07-01"
+    # before the reform: district by geometry; commune from An Bình's predecessors inside that district
+    west = {h.level: h for h in boundaries.locate(reg, *lonlat(0.5, 0.5), as_of=OLD, boundaries=b)}
+    assert west["district"].key == "001@..2025-06-30"
+    assert west["commune"].how == "candidates"
+    assert west["commune"].candidates == ["00001@..2025-06-30", "00002@..2025-06-30"]
+    east = {h.level: h for h in boundaries.locate(reg, *lonlat(2.5, 0.5), as_of=OLD, boundaries=b)}
+    assert east["district"].key == "002@..2025-06-30"
+    assert east["commune"].key == "00003@..2025-06-30"  # Hòa Bình has its own geometry
+    outside = boundaries.locate(reg, 105.0, 21.0, as_of=NEW, boundaries=b)
+    assert all(h.key is None for h in outside)
+
+
+def test_batch_locate_matches_single_points(tiny) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    loc = boundaries.locator(reg, as_of=NEW, boundaries=b)
+    (x1, y1), (x2, y2) = lonlat(0.5, 0.5), lonlat(3.9, 0.5)
+    lons, lats = [x1, x2, 105.0], [y1, y2, y1]
+    got = [[h.key for h in hs] for hs in loc.locate_many(lons, lats)]
+    assert got == [["01@2025-07-01", "00001@2025-07-01"], ["01@2025-07-01", "00004@2025-07-01"], [None, None]]
+
+
+def test_overlap_gives_area_and_shares_per_old_district(tiny) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    rows = {r.key: r for r in boundaries.overlap(reg, "00001@2025-07-01", b)}
+    assert set(rows) == {"001@..2025-06-30", "002@..2025-06-30"}
+    assert rows["001@..2025-06-30"].share_of_unit == pytest.approx(2 / 3, abs=0.002)
+    assert rows["002@..2025-06-30"].share_of_unit == pytest.approx(1 / 3, abs=0.002)
+    assert rows["002@..2025-06-30"].share_of_other == pytest.approx(0.5, abs=0.002)
+    assert rows["001@..2025-06-30"].in_lineage and rows["002@..2025-06-30"].in_lineage
+    # forward: an old district's territory by new unit
+    fwd = {r.key: r for r in boundaries.overlap(reg, "002@..2025-06-30", b)}
+    assert fwd["00001@2025-07-01"].share_of_unit == pytest.approx(0.5, abs=0.002)
+
+
+def test_geometry_weights_are_derived_and_stored(tiny) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    weights = boundaries.geometry_weights(reg, b)
+    got = {(w.link.pred.key, w.link.succ.key): w.share for w in weights}  # type: ignore[union-attr]
+    # Hòa Bình (x 2-4) gave half of its area to An Bình (x 0-3), and 5/8 to Đông (x 2.75-4)
+    assert got == {("00003@..2025-06-30", "00001@2025-07-01"): pytest.approx(0.5, abs=0.002),
+                   ("00003@..2025-06-30", "00004@2025-07-01"): pytest.approx(0.625, abs=0.002)}
+    assert boundaries.store_weights(reg, weights) == 2
+    links = [link for link in reg.snapshot.links if link.pred is not None and link.pred.key == "00003@..2025-06-30"]
+    assert {(link.share_basis, round(link.share or 0, 3)) for link in links} == {("geometry", 0.5), ("geometry", 0.625)}
+
+
+def test_map_is_a_png_of_sensible_size(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    v = reg.snapshot.by_key["00001@2025-07-01"]
+    info = boundaries.render_map(reg, v, tmp_path / "m.png", boundaries=b)
+    raw = (tmp_path / "m.png").read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", raw[16:24])
+    assert 800 <= width <= 3000 and 600 <= height <= 4000
+    assert info.predecessors == ["001@..2025-06-30", "002@..2025-06-30"]
+    assert info.neighbours == ["00004@2025-07-01"]
+    with pytest.raises(BadInput):
+        boundaries.render_map(reg, v, tmp_path / "m.jpg", boundaries=b)
+
+
+def test_export_then_load_keeps_codes_and_geometries(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    out = tmp_path / "new.gpkg"
+    assert boundaries.export(reg, out, "gpkg", as_of=NEW, level="commune", boundaries=b) == 2
+    report = boundaries.load_file(reg, out, level="commune", as_of=NEW, code_field="code")
+    assert report.matched == ["00001@2025-07-01", "00004@2025-07-01"] and not report.unmatched
+    mine = {f.key: f.geometry for f in data.read_gpkg(data.user_path(reg))}
+    for key in report.matched:
+        assert mine[key].equals_exact(b.geometry(key), 1e-9)
+    # the register's own geometries now win over the bundle's
+    assert data.load(reg).geometry("00001@2025-07-01") is not None
+
+
+def test_load_reports_codes_that_match_nothing(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import geopandas as gpd
+
+    reg, _ = tiny
+    path = tmp_path / "user.geojson"
+    gpd.GeoDataFrame({"ma": [4, 99999]}, geometry=[cell(0, 0), cell(1, 0)], crs=4326).to_file(path)
+    report = boundaries.load_file(reg, path, level="commune", as_of=NEW, code_field="ma", dry_run=True)
+    assert report.matched == ["00004@2025-07-01"] and report.unmatched == ["99999"] and report.padded == 1
+    assert not data.user_path(reg).exists()
+    with pytest.raises(BadInput, match="no field"):
+        boundaries.load_file(reg, path, level="commune", as_of=NEW, code_field="code")
+
+
+# --- the real Hải Phòng data -------------------------------------------------------------------
+
+COASTAL_BEYOND_5PCT = {"Đặc khu Cát Hải", "Phường Đông Hải", "Phường Đồ Sơn", "Phường Hải An", "Xã Hùng Thắng",
+                       "Đặc khu Bạch Long Vĩ"}
+
+
+@pytest.fixture(scope="module")
+def hp(national):  # type: ignore[no-untyped-def]
+    return national, boundaries.load(national, user=False)
+
+
+def test_bundle_has_every_new_hai_phong_commune_and_the_old_districts(hp) -> None:  # type: ignore[no-untyped-def]
+    reg, b = hp
+    snap = reg.snapshot
+    new = [v for v in reg.units(as_of=NEW, within="Hải Phòng") if v.level == "commune"]
+    assert len(new) == 114 and all(v.key in b for v in new)
+    provinces = {snap.by_key["30@..2025-06-30"].unit_id, snap.by_key["31@..2025-06-30"].unit_id}
+    old_d = [v for v in snap.valid_on(OLD) if v.level == "district" and v.parent_unit_id in provinces]
+    assert len(old_d) == 27 and all(v.key in b for v in old_d)
+    assert all(k in snap.by_key for k in b.features)  # every key names a register version
+    assert data.bundled_path().stat().st_size <= 3_000_000
+
+
+def test_real_check_reports_what_is_there(hp) -> None:  # type: ignore[no-untyped-def]
+    reg, b = hp
+    report = boundaries.check(reg, as_of=NEW, within="Hải Phòng", boundaries=b)
+    assert report.checked == {"province": 1, "commune": 114}
+    assert not report.missing and not report.invalid
+    # one small overlap in the source, kept as it is
+    assert [(o.a_name, o.b_name) for o in report.overlaps] == [("Phường Lưu Kiếm", "Phường Thủy Nguyên")]
+    assert 500 < report.overlaps[0].area_m2 < 2_000 and not report.overlaps[0].exceeds
+    # the province outline and the union of the 114 units differ by tens of km², mostly at Cát Hải
+    gaps = {g.kind: g for g in report.gaps}
+    assert 30 < gaps["uncovered"].area_km2 < 80 and 30 < gaps["outside"].area_km2 < 80
+    assert next(iter(gaps["uncovered"].by_unit)) == "Đặc khu Cát Hải"
+    assert all(p.on_outline for p in gaps["uncovered"].largest)
+    # areas: the coastal units differ from the official figures; the rest are within 5 %
+    communes = [a for a in report.areas if a.level == "commune"]
+    assert len(communes) == 114
+    assert {a.name for a in communes if a.exceeds} == COASTAL_BEYOND_5PCT
+    assert sorted(abs(a.rel_diff) for a in communes)[57] < 0.01  # the median unit agrees within 1 %
+
+
+def test_real_old_districts_tile_their_provinces(hp) -> None:  # type: ignore[no-untyped-def]
+    reg, b = hp
+    report = boundaries.check(reg, as_of=OLD, boundaries=b)
+    assert report.checked == {"province": 2, "district": 27}
+    assert report.uncovered_levels == {"commune": 374}
+    assert not report.overlaps and all(g.area_km2 < 0.01 for g in report.gaps)
+    assert not report.problems()
+
+
+def test_real_locate_and_overlap(hp) -> None:  # type: ignore[no-untyped-def]
+    reg, b = hp
+    hits = {h.level: h.name for h in boundaries.locate(reg, 106.6683, 20.8651, as_of=NEW, boundaries=b)}
+    assert hits == {"province": "Thành phố Hải Phòng", "commune": "Phường Hồng Bàng"}
+    old = {h.level: h.name for h in boundaries.locate(reg, 106.6683, 20.8651, as_of=OLD, boundaries=b)}
+    assert old["district"] == "Quận Hồng Bàng"
+    rows = boundaries.overlap(reg, "Đặc khu Cát Hải", b)
+    assert rows[0].name == "Huyện Cát Hải" and rows[0].in_lineage and 0.85 < rows[0].share_of_unit < 0.95
+
+
+def test_importer_reproduces_the_bundle_figures(sources: Path, tmp_path: Path) -> None:
+    report = geo_importer.run(sources, tmp_path)
+    assert report.figures["new_communes"] == 114 and report.figures["old_districts"] == 27
+    assert report.figures["gpkg_bytes"] <= 3_000_000
+    keys = sorted(f.key for f in data.read_gpkg(tmp_path / "boundaries.gpkg"))
+    assert keys == sorted(f.key for f in data.read_gpkg(data.bundled_path()))
+    assert "Huyện Thuỷ Nguyên" in (tmp_path / "README.md").read_text(encoding="utf-8")
