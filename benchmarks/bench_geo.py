@@ -1,0 +1,115 @@
+"""Speed of the boundary commands on the real Hải Phòng data: prints figures (no pass/fail).
+
+Run: .venv/bin/python benchmarks/bench_geo.py [--runs N] [--points N]
+Measures end to end in fresh processes (median of N runs, after one warm-up that builds the
+register and its snapshot cache): `merger boundaries check --within "Hải Phòng"`, `merger locate`
+(one point), `merger map`, and batch location through `merger locate --file` and the library.
+Targets from issue 4: check <= 5 s, locate <= 1 s, batch >= 10,000 points/s, map <= 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+MERGER = [sys.executable, "-m", "merger"]
+
+
+def cli(db: Path, *args: str, ok: tuple[int, ...] = (0,)) -> None:
+    done = subprocess.run([*MERGER, "--db", str(db), *args], capture_output=True,
+                          env={**os.environ, "COLUMNS": "100"})
+    if done.returncode not in ok:
+        raise SystemExit(f"merger {' '.join(args)} failed: {done.stderr.decode()[:300]}")
+
+
+def timed(fn, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def line(label: str, values: list[float], target: str) -> None:
+    print(f"{label:<58} median {statistics.median(values):6.2f} s  (min {min(values):.2f}, "
+          f"max {max(values):.2f}; target {target})")
+
+
+def points(n: int, path: Path) -> None:
+    """n pseudo-random points over the bounding box of Hải Phòng (reproducible)."""
+    import random
+
+    rnd = random.Random(4)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "lon", "lat"])
+        for i in range(n):
+            w.writerow([i, round(rnd.uniform(106.0, 107.2), 6), round(rnd.uniform(20.5, 21.3), 6)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--points", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "register.sqlite"
+        t = time.perf_counter()
+        cli(db, "init")
+        cli(db, "counts")  # writes the snapshot cache
+        print(f"(register built in {time.perf_counter() - t:.1f} s; {os.cpu_count()} CPUs)")
+        line('merger boundaries check --within "Hải Phòng"',
+             timed(lambda: cli(db, "boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-07-01",
+                               ok=(0, 1)), args.runs), "<= 5 s")
+        line("merger locate 106.6683 20.8651",
+             timed(lambda: cli(db, "locate", "106.6683", "20.8651", "--as-of", "2025-07-01"), args.runs), "<= 1 s")
+        line("merger locate 106.6683 20.8651 --as-of 2025-06-30 (old units)",
+             timed(lambda: cli(db, "locate", "106.6683", "20.8651", "--as-of", "2025-06-30"), args.runs), "<= 1 s")
+        line('merger map "Phường Hồng Bàng" --out x.png',
+             timed(lambda: cli(db, "map", "Phường Hồng Bàng", "--out", str(Path(tmp) / "m.png")), args.runs),
+             "<= 5 s")
+        line('merger map "Đặc khu Cát Hải" --out x.png (96 islands)',
+             timed(lambda: cli(db, "map", "Đặc khu Cát Hải", "--out", str(Path(tmp) / "c.png")), args.runs),
+             "<= 5 s")
+        pts = Path(tmp) / "points.csv"
+        points(args.points, pts)
+        for day in ("2025-07-01", "2025-06-30"):
+            values = timed(lambda day=day: cli(db, "locate", "--file", str(pts), "--out", str(Path(tmp) / "o.csv"),
+                                               "--as-of", day), max(1, args.runs // 2))
+            med = statistics.median(values)
+            print(f"merger locate --file ({args.points:,} points, {day}), end to end: {med:6.2f} s = "
+                  f"{args.points / med:,.0f} points/s (target >= 10,000)")
+
+        # the library alone: index built once, then points only
+        from merger import boundaries
+        from merger.register import Register
+
+        reg = Register.open(str(db))
+        b = boundaries.load(reg)
+        import random
+
+        rnd = random.Random(5)
+        lons = [rnd.uniform(106.0, 107.2) for _ in range(args.points)]
+        lats = [rnd.uniform(20.5, 21.3) for _ in range(args.points)]
+        for day in (date(2025, 7, 1), date(2025, 6, 30)):
+            loc = boundaries.locator(reg, as_of=day, boundaries=b)
+            values = timed(lambda loc=loc: loc.locate_many(lons, lats), max(1, args.runs // 2))
+            med = statistics.median(values)
+            print(f"library Locator.locate_many ({args.points:,} points, {day}): {med:6.3f} s = "
+                  f"{args.points / med:,.0f} points/s")
+        values = timed(lambda: boundaries.check(reg, as_of=date(2025, 7, 1), within="Hải Phòng"), args.runs)
+        print(f"library boundaries.check (Hải Phòng, fresh boundary set each time): "
+              f"{statistics.median(values):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
