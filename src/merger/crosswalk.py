@@ -344,12 +344,20 @@ def to_records(snap: Snapshot, cw: Crosswalk) -> list[dict[str, object]]:
     """Plain rows for CSV/JSON: from/to keys, codes, names (with parents), share and basis."""
     out: list[dict[str, object]] = []
     n_by_source = {vid: len(rows) for vid, rows in cw.by_source().items()}
+    paths: dict[int, str] = {}
+
+    def path(v: V) -> str:
+        found = paths.get(v.id)
+        if found is None:
+            found = paths[v.id] = snap.path(v)
+        return found
+
     for r in cw.rows:
         t = r.target
         out.append(dict(
-            from_key=r.source.key, from_code=r.source.code, from_name=snap.path(r.source),
+            from_key=r.source.key, from_code=r.source.code, from_name=path(r.source),
             to_key=t.key if t else None, to_code=t.code if t else None,
-            to_name=snap.path(t) if t else None, share=round(r.share, 10), basis=r.basis,
+            to_name=path(t) if t else None, share=round(r.share, 10), basis=r.basis,
             exact=r.exact, split=n_by_source[r.source.id] > 1, events=";".join(r.events),
         ))
     return out
