@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from merger.graph import V
     from merger.register import Register
 
-NEIGHBOUR_RADIUS_M = 1_500.0
 MIN_DRAWN_SHARE = 0.01
 PRED_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
@@ -46,8 +45,10 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt
     import shapely
+    from matplotlib.collections import PatchCollection
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch, PathPatch, Rectangle
+    from matplotlib.path import Path as MplPath
 
     from merger.geo.overlap import overlap
 
@@ -60,8 +61,6 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     geom = boundaries.metric([version.key])[0]
     same = [v for v in snap.valid_on(day) if v.level == version.level and v.key in boundaries and v.id != version.id]
     same_geoms = boundaries.metric([v.key for v in same])
-    zone = geom.buffer(NEIGHBOUR_RADIUS_M)
-    neigh = [(v, g) for v, g in zip(same, same_geoms, strict=True) if g.intersects(zone)]
     rows = [r for r in overlap(register, version, boundaries) if r.key is not None]
     # slivers where two datasets' edges disagree would only clutter the map
     preds = [r for r in rows if r.share_of_unit >= MIN_DRAWN_SHARE or r.in_lineage]
@@ -71,28 +70,30 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     pad = max(maxx - minx, maxy - miny) * 0.25 + 500
     view = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     view_box = shapely.box(*view)
+    neigh = [(v, g) for v, g in zip(same, same_geoms, strict=True) if g.intersects(view_box)]  # all in view
 
     aspect = (view[3] - view[1]) / (view[2] - view[0])
     fig, ax = plt.subplots(figsize=(10, min(max(10 * aspect, 5.0), 14.0) + 0.25 * (len(preds) + 3)))
     halo = [pe.withStroke(linewidth=3, foreground="white")]
 
     def draw(g: Any, **kw: Any) -> None:
+        """One collection per layer (fast even for Cát Hải's ~100 islands); holes stay holes."""
+        patches = []
         for poly in shapely.get_parts(g):
-            if poly.is_empty:
+            if poly.is_empty or poly.geom_type != "Polygon":
                 continue
-            xs, ys = poly.exterior.xy
-            if kw.get("fill", True):
-                ax.fill(xs, ys, facecolor=kw["face"], edgecolor="none", zorder=kw.get("z", 1))
-                for hole in poly.interiors:
-                    hx, hy = hole.xy
-                    ax.fill(hx, hy, facecolor="white", edgecolor="none", zorder=kw.get("z", 1))
-            ax.plot(xs, ys, color=kw["edge"], linewidth=kw.get("lw", 0.8), linestyle=kw.get("ls", "-"),
-                    zorder=kw.get("z", 1) + 0.5)
+            rings = [poly.exterior, *poly.interiors]
+            patches.append(PathPatch(MplPath.make_compound_path(*[MplPath(shapely.get_coordinates(r)) for r in rings])))
+        if patches:
+            ax.add_collection(PatchCollection(
+                patches, facecolor=kw["face"] if kw.get("fill", True) else "none", edgecolor=kw["edge"],
+                linewidth=kw.get("lw", 0.8), linestyle=kw.get("ls", "-"), zorder=kw.get("z", 1)))
 
     for v, g in neigh:
         draw(g.intersection(view_box.buffer(pad)), face="#eeeeee", edge="#888888", lw=0.7, z=1)
-        p = g.intersection(view_box).representative_point() if g.intersects(view_box) else None
-        if p is not None and not p.is_empty:
+        seen = g.intersection(view_box.buffer(-(view[2] - view[0]) * 0.06))  # room for the label
+        if seen.area >= view_box.area * 0.004:  # a sliver at the frame's edge gets no label
+            p = seen.representative_point()
             ax.text(p.x, p.y, v.full_name, fontsize=7.5, ha="center", va="center", color="#444444",
                     path_effects=halo, zorder=6)
     draw(geom, face="#ffe9a8", edge="#b35900", lw=1.8, z=2)
