@@ -247,6 +247,25 @@ have no geometry. The project is GPL-3.0-or-later, compatible with both licences
 - Areas are not stored: `merger boundaries check` computes them in EPSG:32648 and compares
   them with the official sapnhap figures in the register.
 
+## Known limits (measured with `merger boundaries check` and `merger overlap`)
+
+- The new province outline and the union of the 114 units differ: about 53 km² of the outline is
+  in no unit and about 46 km² of the units is outside the outline (1.7 % and 1.5 % of the
+  province), in hundreds of pieces along the coast, the islands (Cát Hải alone ~27 km² and ~16
+  km²) and the land borders (largest land piece ~5 km² at the western edge of Chí Linh). The
+  province outline is much coarser (about 2,000 vertices) than the units (about 88,000).
+- One overlap in the source: Phường Lưu Kiếm / Phường Thủy Nguyên, about 1,100 m². Kept as it is.
+- Computed areas of six coastal units differ from the official (sapnhap) areas by more than 5 %
+  (Cát Hải -30 %, Đông Hải -24 %, Đồ Sơn -14 %, Hải An -11 %, Hùng Thắng -8 %, Bạch Long Vĩ -7 %);
+  the median unit agrees within 0.4 %.
+- The old district geometries predate changes of 2019-2025 in places: Hồng Bàng's geometry
+  (14.4 km²) lacks Phường An Hồng, An Hưng and Đại Bản, which the register places in Quận Hồng
+  Bàng on 2025-06-30 (moved from An Dương on 1 January 2025); the file still calls Thủy Nguyên and
+  An Dương "Huyện". Overlay with the new units disagrees with the recorded lineage for Phường
+  Tân Hưng (36 % inside the old Tứ Kỳ geometry), Phường Nam Đồng (54 % inside old Thanh Hà),
+  Phường Thủy Nguyên (15 % inside old Hải An) and Xã Quyết Thắng (7 % inside old Tứ Kỳ).
+  The lineage (from the official NSO table) is the authority; the old geometries are context.
+
 ## Import report
 
 {lines}
