@@ -260,6 +260,8 @@ def _pred_text(row: Row, divided: bool, snap: Snapshot, html_out: bool) -> str:
     if divided:
         share = f"≈{row.share:.0%}" if not row.exact else f"{row.share:.0%}"
         part = f"part; {share} of the new unit"
+        if row.share == 0 and "recorded-population" in row.bases:
+            part = "part of its area, none of its population"
         return f'{_e(name)} <span class="part">({_e(part)})</span>' if html_out else f"{name} (part)"
     return _e(name) if html_out else name
 
