@@ -115,8 +115,11 @@ def _scope(reg: Register, within: str | None, lo: date, hi: date) -> tuple[str |
     return unit.version.full_name, ids
 
 
-def diff(reg: Register, start: date, end: date, *, within: str | None = None) -> Diff:
-    """Every event after ``start`` up to ``end`` (either order), grouped by type."""
+def diff(reg: Register, start: date, end: date, *, within: str | None = None, kind: str | None = "admin") -> Diff:
+    """Every event after ``start`` up to ``end`` (either order), grouped by type.
+
+    ``kind`` "admin" keeps administrative units (as the counts do), "agency" the agencies,
+    None both."""
     lo, hi = min(start, end), max(start, end)
     snap = reg.snapshot
     label, scope = _scope(reg, within, lo, hi)
@@ -126,6 +129,9 @@ def diff(reg: Register, start: date, end: date, *, within: str | None = None) ->
         if not (lo < ev.effective <= hi):
             continue
         links = snap.event_links.get(ev.id, [])
+        if kind is not None and not any((x.pred or x.succ).kind == kind for x in links  # type: ignore[union-attr]
+                                        if x.pred is not None or x.succ is not None):
+            continue
         if scope is not None:
             links_in = [x for x in links if (x.pred is not None and x.pred.id in scope)
                         or (x.succ is not None and x.succ.id in scope)]
