@@ -129,3 +129,10 @@ def test_search_lists_matches_with_parent_code_and_period(national) -> None:  # 
     found = national.search("hoa binh")
     assert any(v.key == "11533@2025-07-01" for v in found)
     assert all("hoa binh" in fold(v.full_name) for v in found)
+
+
+def test_units_whose_name_contradicts_their_listed_type(national) -> None:  # type: ignore[no-untyped-def]
+    """The NSO list types Phường 5 (Phú Nhuận) as xã; it is still found as a phường."""
+    v = national.resolve("Phường 5, Phú Nhuận").version
+    assert (v.code, v.type, v.name) == ("27046", "xã", "5")
+    assert national.resolve("TT. Ngọc Lặc").version.code == "15061"

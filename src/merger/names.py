@@ -167,4 +167,19 @@ def bare_name(full_name: str, type_: str) -> str:
     for key in sorted(candidates, key=len, reverse=True):
         if folded.startswith(key + " "):
             return " ".join(name.split(" ")[len(key.split(" ")) :])
+    # The name carries another type's word ("Thị trấn Ngọc Lặc" listed as xã): strip it too, but
+    # only when written with its marks, so "Quan Sơn" keeps its "Quan".
+    marked = _marked(name)
+    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+        if marked.startswith(word + " "):
+            return " ".join(name.split(" ")[len(word.split(" ")) :])
     return name
+
+
+def type_word(full_name: str) -> tuple[str, ...]:
+    """The types a full name's leading type word denotes ("Phường 5" -> ("phường",)), if any."""
+    marked = _marked(full_name)
+    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+        if marked.startswith(word + " "):
+            return TYPE_WORDS[_MARKED_TYPES[word]]
+    return ()

@@ -13,7 +13,7 @@ from datetime import date
 
 from merger.errors import Ambiguous, BadInput, Candidate, NotFound
 from merger.graph import Snapshot, V
-from merger.names import NamePart, fold, parse_query, spelling
+from merger.names import NamePart, fold, parse_query, spelling, type_word
 
 
 @dataclass
@@ -25,8 +25,13 @@ class Match:
     version: V
 
 
+def _typed(v: V, types: tuple[str, ...] | None) -> bool:
+    """The listed type, or the type word the official name is written with, matches."""
+    return types is None or v.type in types or any(t in types for t in type_word(v.full_name))
+
+
 def _part_matches(v: V, readings: tuple[NamePart, ...]) -> bool:
-    return any(fold(v.name) == r.name and (r.types is None or v.type in r.types) for r in readings)
+    return any(fold(v.name) == r.name and _typed(v, r.types) for r in readings)
 
 
 def _candidates(snap: Snapshot, query: str) -> list[V]:
@@ -44,7 +49,7 @@ def _candidates(snap: Snapshot, query: str) -> list[V]:
     seen: set[int] = set()
     for reading in parsed.target:
         for v in snap.by_fold.get(reading.name, ()):
-            if v.id in seen or (reading.types is not None and v.type not in reading.types):
+            if v.id in seen or not _typed(v, reading.types):
                 continue
             if parsed.qualifiers and not _qualified(snap, v, parsed.qualifiers):
                 continue

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from merger.bundle import BUNDLE_FILES, FIELDS
 from merger.errors import DataError
-from merger.names import bare_name, fold, spelling, tidy
+from merger.names import bare_name, fold, spelling, tidy, type_word
 
 REFORM_DAY = date(2025, 7, 1)
 LAST_OLD_DAY = date(2025, 6, 30)
@@ -116,6 +116,10 @@ _TYPE_PREFIXES = {
 def canonical_full_name(name: str, type_: str, report: ImportReport, where: str) -> str:
     """Rewrite the type word of a full name in its official casing, reporting each rewrite."""
     name = tidy(name)
+    written = type_word(name)
+    if written and type_ not in written:
+        report.fix("type word in the name contradicts the listed type (the listed type is kept: the "
+                   "official counts use it)", f"{name} listed as {type_} ({where})")
     bare = bare_name(name, type_)
     if bare == name:
         return name
