@@ -337,7 +337,8 @@ def map_cmd(
     day = parse_date(as_of, "--as-of")
     with errors():
         match = reg.resolve(unit, as_of=day)
-        version = next((v for v in match.versions if day is None or v.valid_on(day)), match.version)
+        version = match.version if day is None else next((v for v in match.versions if v.valid_on(day)),
+                                                         match.version)
         info = boundaries.render_map(reg, version, out, as_of=day)
     console().print(f"Map of {version.full_name} ({version.key}) written to {info.path}: "
                     f"{len(info.neighbours)} neighbours, {len(info.predecessors)} outline(s) from the other side.")
@@ -373,7 +374,8 @@ def overlap(
     day = parse_date(as_of, "--as-of")
     with errors():
         match = reg.resolve(unit, as_of=day)
-        version = next((v for v in match.versions if day is None or v.valid_on(day)), match.version)
+        version = match.version if day is None else next((v for v in match.versions if v.valid_on(day)),
+                                                         match.version)
         b = boundaries.load(reg)
         rows = boundaries.overlap(reg, version, b, level)
         stored = boundaries.store_weights(reg, boundaries.geometry_weights(reg, b)) if store else None

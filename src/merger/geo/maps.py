@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from merger.register import Register
 
 MIN_DRAWN_SHARE = 0.01
+MAX_LEGEND_OUTLINES = 8
 PRED_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -35,6 +36,29 @@ def _nice_length(span_m: float) -> float:
         if step >= target:
             return float(step)
     return 200_000.0
+
+
+def _frame(geom: Any) -> tuple[Any, str]:
+    """The part of the unit to frame: without far-off islets when they would shrink the rest
+    (Bạch Long Vĩ is 100 km offshore), with a legend note saying what was left out."""
+    import shapely
+
+    from merger.geo.data import to_lonlat
+
+    parts = list(shapely.get_parts(geom))
+    core = shapely.union_all([p for p in parts if p.area >= 0.01 * geom.area])
+    near = [p for p in parts if p.distance(core) <= 10_000]
+    far = [p for p in parts if p.distance(core) > 10_000]
+
+    def extent(b: tuple[float, ...]) -> float:
+        return max((b[2] - b[0]) * (b[3] - b[1]), 1.0)
+
+    if not far or extent(geom.bounds) / extent(shapely.union_all(near).bounds) < 2.5:
+        return geom, ""
+    rest = shapely.union_all(far)
+    c = to_lonlat([rest.centroid])[0]
+    return shapely.union_all(near), (f"Not in the frame: {len(far)} outlying part(s), {rest.area / 1e6:,.1f} km², "
+                                     f"around {c.x:.3f}, {c.y:.3f}")
 
 
 def render(register: Register, boundaries: Boundaries, version: V, out: Path, *, as_of: date | None = None,
@@ -66,7 +90,8 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     preds = [r for r in rows if r.share_of_unit >= MIN_DRAWN_SHARE or r.in_lineage]
     pred_geoms = boundaries.metric([r.key for r in preds])  # type: ignore[misc]
 
-    minx, miny, maxx, maxy = geom.bounds
+    frame, left_out = _frame(geom)
+    minx, miny, maxx, maxy = frame.bounds
     pad = max(maxx - minx, maxy - miny) * 0.25 + 500
     view = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     view_box = shapely.box(*view)
@@ -97,25 +122,35 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
             ax.text(p.x, p.y, v.full_name, fontsize=7.5, ha="center", va="center", color="#444444",
                     path_effects=halo, zorder=6)
     draw(geom, face="#ffe9a8", edge="#b35900", lw=1.8, z=2)
-    handles: list[Any] = [Patch(facecolor="#ffe9a8", edgecolor="#b35900", label=f"{version.full_name} ({version.period()})"),
-                          Patch(facecolor="#eeeeee", edgecolor="#888888", label="neighbouring units, same date")]
+    handles: list[Any] = [Patch(facecolor="#ffe9a8", edgecolor="#b35900", label=f"{version.full_name} ({version.period()})")]
+    if neigh:
+        handles.append(Patch(facecolor="#eeeeee", edgecolor="#888888", label="neighbouring units, same date"))
     drawn = []
     others = [snap.by_key[r.key] for r in preds]  # type: ignore[index]
     preds_end = ", ".join(sorted({f"until {w.valid_to}" if w.valid_to else f"from {w.valid_from}" for w in others}))
+    many = len(preds) > MAX_LEGEND_OUTLINES  # e.g. a province: one legend line, names on the map
     for n, (row, g) in enumerate(zip(preds, pred_geoms, strict=True)):
-        colour = PRED_COLOURS[n % len(PRED_COLOURS)]
-        draw(g, fill=False, edge=colour, lw=2.2, ls="--", z=4)
-        label = (f"{row.name}, {preds_end}: {row.area_km2:,.2f} km² = {row.share_of_unit:.0%} of the unit"
-                 + ("" if row.in_lineage else " (not in the recorded lineage)"))
-        handles.append(Line2D([0], [0], color=colour, lw=2.2, ls="--", label=label))
+        colour = PRED_COLOURS[0 if many else n % len(PRED_COLOURS)]
+        draw(g, fill=False, edge=colour, lw=1.4 if many else 2.2, ls="--", z=4)
         drawn.append(row.key)
+        if not many:
+            label = (f"{row.name}, {preds_end}: {row.area_km2:,.2f} km² = {row.share_of_unit:.0%} of the unit"
+                     + ("" if row.in_lineage else " (not in the recorded lineage)"))
+            handles.append(Line2D([0], [0], color=colour, lw=2.2, ls="--", label=label))
         inside = g.intersection(view_box)
-        if not inside.is_empty:
-            q = inside.boundary.interpolate(0.1, normalized=True)
-            ax.text(q.x, q.y, row.name, fontsize=8, color=colour, fontweight="bold", path_effects=halo, zorder=7)
+        if inside.is_empty:
+            continue
+        q = inside.representative_point() if many else inside.boundary.interpolate(0.1, normalized=True)
+        ax.text(q.x, q.y, snap.by_key[row.key].name if many else row.name, fontsize=7 if many else 8, color=colour, fontweight="bold",
+                ha="center" if many else "left", path_effects=halo, zorder=7)
+    if many:
+        handles.append(Line2D([0], [0], color=PRED_COLOURS[0], lw=1.4, ls="--",
+                              label=f"{len(preds)} units, {preds_end} (named on the map; "
+                                    f"'merger overlap' lists km² and shares)"))
     c = geom.representative_point()
-    ax.text(c.x, c.y, version.full_name, fontsize=12, fontweight="bold", ha="center", va="center",
-            color="#5a2d00", path_effects=halo, zorder=8)
+    if not many:  # with many outlines named inside, the title alone names the unit
+        ax.text(c.x, c.y, version.full_name, fontsize=12, fontweight="bold", ha="center", va="center",
+                color="#5a2d00", path_effects=halo, zorder=8)
 
     # scale bar, bottom left, in metres (UTM)
     length = _nice_length(view[2] - view[0])
@@ -137,8 +172,11 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     ax.set_yticks([])
     ax.set_title(f"{snap.path(version, day)}\n{version.key}, on {day.isoformat()}", fontsize=12)
     if drawn:
-        handles.insert(2, Patch(facecolor="none", edgecolor="none",
-                                label="Dashed outlines: units on the other side of the reform that it overlaps"))
+        at = len(handles) - (1 if many else len(drawn))
+        handles.insert(at, Patch(facecolor="none", edgecolor="none",
+                                 label="Dashed outlines: units on the other side of the reform that it overlaps"))
+    if left_out:
+        handles.append(Patch(facecolor="none", edgecolor="none", label=left_out))
     sources = sorted({boundaries.features[k].source for k in [version.key, *drawn]})
     handles.append(Patch(facecolor="none", edgecolor="none", label="EPSG:32648 (UTM 48N). Boundaries: "
                          + ", ".join(sources) + " (data/boundaries/README.md). Made with merger."))
