@@ -28,6 +28,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Agencies (data/units/agencies/, written by merger.importers.agencies): the same files for
+# acts, versions, events and links, with a unit ``kind`` and an ``evidence`` status per version.
+AGENCY_DIR = "agencies"
+AGENCY_FILES = ("acts", "versions", "events", "links")
+AGENCY_FIELDS: dict[str, tuple[str, ...]] = {
+    **{name: FIELDS[name] for name in AGENCY_FILES},
+    "versions": FIELDS["versions"] + ("kind", "evidence"),
+}
+
+
 def data_root() -> Path:
     """data/ of a source checkout, or the copy packed into an installed wheel."""
     here = Path(__file__).resolve().parent
@@ -50,9 +60,21 @@ def read(folder: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+def read_agencies(folder: Path) -> dict[str, list[dict[str, str]]]:
+    """The agency files under ``folder``/agencies, or nothing when the folder is absent."""
+    sub = folder / AGENCY_DIR
+    if not (sub / "versions.csv").exists():
+        return {name: [] for name in AGENCY_FILES}
+    return {name: read(sub, name) for name in AGENCY_FILES}
+
+
 def digest(folder: Path) -> str:
     """A fingerprint of the bundle, so a register built from older data can be told apart."""
     h = hashlib.sha256()
     for name in BUNDLE_FILES:
         h.update((folder / f"{name}.csv").read_bytes())
+    sub = folder / AGENCY_DIR
+    if (sub / "versions.csv").exists():
+        for name in AGENCY_FILES:
+            h.update((sub / f"{name}.csv").read_bytes())
     return h.hexdigest()[:16]

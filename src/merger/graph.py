@@ -11,7 +11,7 @@ from __future__ import annotations
 import pickle
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -231,34 +231,80 @@ class Snapshot:
 # The cache holds plain tuples (fast to pickle and unpickle); objects are assembled on load.
 
 
-def _raw(conn: Connection) -> tuple:
-    from sqlalchemy import select
+def _naive_utc(value: datetime) -> datetime:
+    """Recorded times compare as naive UTC (SQLite returns them without a zone)."""
+    from datetime import UTC
 
-    from merger.model import Event, LegalAct, Link, Statistic, Unit, Version
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
+
+def original_key(key: str) -> str:
+    """A superseded record's key is stored with a "~<correction>" suffix; this is its own key."""
+    return key.split("~", 1)[0]
+
+
+def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
+    from sqlalchemy import inspect, select
+
+    from merger.model import Correction, Event, LegalAct, Link, Statistic, Unit, Version
+
+    limit = _naive_utc(as_recorded) if as_recorded is not None else None
+
+    def seen(when: datetime) -> bool:
+        return limit is None or _naive_utc(when) <= limit
+
+    revoked: set[int] = set()
+    if inspect(conn).has_table("correction"):
+        revoked = {r.event_id for r in conn.execute(select(Correction.event_id, Correction.recorded_at))
+                   if seen(r.recorded_at)}
     acts = [tuple(r) for r in conn.execute(select(
         LegalAct.id, LegalAct.number, LegalAct.kind, LegalAct.issuer, LegalAct.title, LegalAct.date_signed,
         LegalAct.effective_date, LegalAct.source))]
-    units = {r.id: (r.key, r.kind) for r in conn.execute(select(Unit.id, Unit.key, Unit.kind))}
-    versions = [
-        (r.id, r.key, r.unit_id, units[r.unit_id][0], units[r.unit_id][1], r.code, r.name, r.full_name,
-         r.type, r.level, r.parent_unit_id, r.valid_from, r.valid_to, r.evidence, r.source, fold(r.name))
-        for r in conn.execute(select(Version).order_by(Version.id))
-    ]
+    units = {r.id: (original_key(r.key), r.kind) for r in conn.execute(select(Unit.id, Unit.key, Unit.kind))}
+    event_rows = list(conn.execute(select(Event).order_by(Event.id)))
+    recorded = {r.id for r in event_rows if r.origin}
     events = [
         (r.id, r.key, r.type, r.effective, r.act_id, r.clause, r.note, r.source, r.evidence,
          r.recorded_at, r.recorded_by)
-        for r in conn.execute(select(Event).order_by(Event.id))
+        for r in event_rows
+        if r.id not in revoked and (not r.origin or seen(r.recorded_at))
     ]
-    links = [
+    effective = {r[0]: r[3] for r in events}
+    link_rows = [
         (r.id, r.event_id, r.predecessor_id, r.successor_id, r.portion, r.relation, r.share,
          r.share_basis, r.note)
         for r in conn.execute(select(Link).order_by(Link.id))
     ]
+    # A version ended by a recorded event ends the day before the first visible event that
+    # ends it (so a revocation reopens it); bundled versions keep their stored end, which the
+    # checks compare with their events.
+    touched = {r[2] for r in link_rows if r[1] in recorded and r[2] is not None}
+    ended: dict[int, date | None] = {}
+    created: set[int] = set()
+    for r in link_rows:
+        day = effective.get(r[1])
+        if r[2] in touched:
+            last = ended.get(r[2])
+            if day is not None:
+                end = day - timedelta(days=1)
+                ended[r[2]] = end if last is None else min(last, end)
+            else:
+                ended.setdefault(r[2], None)
+        if day is not None and r[3] is not None:
+            created.add(r[3])
+    versions = [
+        (r.id, original_key(r.key), r.unit_id, units[r.unit_id][0], units[r.unit_id][1], r.code, r.name,
+         r.full_name, r.type, r.level, r.parent_unit_id, r.valid_from, ended.get(r.id, r.valid_to),
+         r.evidence, r.source, fold(r.name))
+        for r in conn.execute(select(Version).order_by(Version.id))
+        if r.recorded_at is None or r.id in created
+    ]
+    links = [r for r in link_rows if r[1] in effective]
+    kept = {r[0] for r in versions}
     stats = {
         r.version_id: dict(area_km2=r.area_km2, population=r.population, seat=r.seat, lon=r.lon,
                            lat=r.lat, source=r.source)
-        for r in conn.execute(select(Statistic))
+        for r in conn.execute(select(Statistic)) if r.version_id in kept
     }
     return acts, versions, events, links, stats
 
@@ -280,9 +326,15 @@ def _assemble(generation: str, raw: tuple) -> Snapshot:
     return snap
 
 
-def load(conn: Connection, generation: str) -> Snapshot:
-    """Read the whole register once (core queries, no ORM objects)."""
-    return _assemble(generation, _raw(conn))
+def load(conn: Connection, generation: str, as_recorded: datetime | None = None) -> Snapshot:
+    """Read the whole register once (core queries, no ORM objects).
+
+    Bitemporal: only events recorded by ``as_recorded`` (default: now) and not revoked or
+    amended by then are read; the bundled baseline (``origin`` empty) is always there. A
+    recorded version exists while an event that created it does, and a version's end is the
+    day before the first visible event that ended it, so a revocation reopens it.
+    """
+    return _assemble(generation, _raw(conn, as_recorded))
 
 
 def save_cache(snapshot: Snapshot, path: Path) -> None:

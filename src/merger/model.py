@@ -74,6 +74,9 @@ class Version(SQLModel, table=True):
     valid_to: date | None = Field(default=None, index=True)
     evidence: str | None = None  # "stated" / "inferred" where a record is not official
     source: str = ""
+    # When a recorded version was written (UTC); None for the bundled baseline. A version
+    # written by a recorded event is visible only while that event is (see graph.load).
+    recorded_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class Event(SQLModel, table=True):
@@ -87,6 +90,24 @@ class Event(SQLModel, table=True):
     note: str = ""
     source: str = ""
     evidence: str | None = None
+    recorded_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)  # UTC
+    recorded_by: str
+    # "" for the bundled baseline; "cli", "annex:<file>" or "amend" for recorded events.
+    origin: str = ""
+    # act number + clause + event type + subject: re-recording the same decision is refused.
+    idem_key: str | None = Field(default=None, index=True)
+    spec: str | None = None  # the recorded request as JSON, so that ``amend`` can replay it
+
+
+class Correction(SQLModel, table=True):
+    """A revocation or amendment of a recorded event: the event stays, marked superseded."""
+
+    __tablename__ = "correction"
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    action: str  # "revoke" or "amend"
+    replacement_id: int | None = Field(default=None, foreign_key="event.id")
+    reason: str = ""
     recorded_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)  # UTC
     recorded_by: str
 

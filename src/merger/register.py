@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger import checks, counts, graph, lineage, search, store
+from merger import checks, counts, events, graph, lineage, search, store
 from merger.errors import BadInput, MergerError, NotFound, StoreError, Violation
 
 if TYPE_CHECKING:
@@ -40,19 +40,24 @@ class UnitHistory:
 class Register:
     """A register database plus its lineage snapshot. Pass it in; there is no global one."""
 
-    def __init__(self, url: str, engine: Engine | None = None):
+    def __init__(self, url: str, engine: Engine | None = None, *, as_recorded: datetime | date | None = None):
         self.url = url
         self._engine = engine
         self._snapshot: graph.Snapshot | None = None
+        self.as_recorded = recorded_limit(as_recorded)
 
     # --- opening -------------------------------------------------------------------------
 
     @classmethod
     def open(cls, db: str | None = None, *, build: bool = True,
-             progress: store.Progress | None = None) -> Register:
-        """Open the register named by ``db`` / $MERGER_DB / the default file, building it on first use."""
+             progress: store.Progress | None = None, as_recorded: datetime | date | None = None) -> Register:
+        """Open the register named by ``db`` / $MERGER_DB / the default file, building it on first use.
+
+        ``as_recorded``: read the register as it stood at that moment (a date means the end of
+        that day, UTC): what it said then, before later records and corrections.
+        """
         url = store.resolve_url(db)
-        reg = cls(url)
+        reg = cls(url, as_recorded=as_recorded)
         path = reg.sqlite_path
         if path is not None and path.exists() and reg._sqlite_generation() is not None:
             return reg  # an existing embedded register: no engine needed to read it
@@ -93,6 +98,8 @@ class Register:
         if int(rows.get("schema_version", "0")) > store.SCHEMA_VERSION:
             raise StoreError(f"this register has schema version {rows['schema_version']}, newer than "
                              f"this program's ({store.SCHEMA_VERSION}); upgrade merger")
+        if int(rows.get("schema_version", "0")) < store.SCHEMA_VERSION:
+            raise StoreError(store.older_schema(rows.get("schema_version", "0")))
         return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
 
     def generation(self) -> str:
@@ -120,6 +127,10 @@ class Register:
         """The lineage snapshot, from the cache file when it matches the register's generation."""
         gen = self.generation()
         if self._snapshot is not None and self._snapshot.generation == gen:
+            return self._snapshot
+        if self.as_recorded is not None:  # a view of the past: built on demand, never cached on disk
+            with self.engine.connect() as conn:
+                self._snapshot = graph.load(conn, gen, self.as_recorded)
             return self._snapshot
         cache = self.cache_path()
         snap = graph.read_cache(cache, gen)
@@ -193,6 +204,44 @@ class Register:
 
     def check(self) -> list[Violation]:
         return checks.check(self.snapshot)
+
+    # --- recording (see merger.events) ----------------------------------------------------
+
+    def record(self, spec: events.Spec, *, by: str | None = None, dry_run: bool = False,
+               at: datetime | None = None) -> events.Outcome:
+        """Validate and write one event in one transaction (nothing is written on refusal)."""
+        return events.write(self, [spec], by=by, dry_run=dry_run, at=at, origin="cli")
+
+    def apply(self, specs: list[events.Spec], *, by: str | None = None, dry_run: bool = False,
+              at: datetime | None = None, origin: str = "annex") -> events.Outcome:
+        """Write a batch of events atomically: all of them, or none with every problem listed."""
+        return events.write(self, specs, by=by, dry_run=dry_run, at=at, origin=origin)
+
+    def log(self, *, since: datetime | date | None = None, by: str | None = None, act: str | None = None,
+            unit: str | None = None, include_bundled: bool = False) -> list[events.LogEntry]:
+        """Every event recorded (and every correction), oldest first; nothing is ever removed."""
+        return events.log(self, since=since, by=by, act=act, unit=unit, include_bundled=include_bundled)
+
+    def revoke(self, event_key: str, *, reason: str, by: str | None = None,
+               at: datetime | None = None) -> events.Outcome:
+        """Mark a recorded event revoked (kept, with who, when and why); its effects disappear."""
+        return events.revoke(self, event_key, reason=reason, by=by, at=at)
+
+    def amend(self, event_key: str, changes: dict, *, reason: str, by: str | None = None,
+              dry_run: bool = False, at: datetime | None = None) -> events.Outcome:
+        """Supersede a recorded event by a corrected one (date, act, names, shares...)."""
+        return events.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at)
+
+
+def recorded_limit(value: datetime | date | None) -> datetime | None:
+    """``--as-recorded``: a datetime as given (UTC if naive); a date means the end of that day, UTC."""
+    from datetime import UTC, time, timedelta
+
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.combine(value + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(microseconds=1)
 
 
 __all__ = ["Register", "MergerError", "UnitHistory", "VersionHistory"]

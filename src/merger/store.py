@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # Bumped with every schema change (and an Alembic migration).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: recorded events (origin, idem_key, spec), corrections, version.recorded_at
 
 ENV_VAR = "MERGER_DB"
 
@@ -123,6 +123,13 @@ def check_schema(engine: Engine) -> None:
             f"this register has schema version {found}, newer than this program's "
             f"({SCHEMA_VERSION}); upgrade merger"
         )
+    if found < SCHEMA_VERSION:
+        raise StoreError(older_schema(found))
+
+
+def older_schema(found: int | str) -> str:
+    return (f"this register has schema version {found}, older than this program's ({SCHEMA_VERSION}); "
+            "rebuild it with 'merger init --force' (export its recorded events first)")
 
 
 def _date(value: str) -> date | None:
@@ -151,6 +158,11 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
     if not (folder / "versions.csv").exists():
         raise DataError(f"no bundled data in {folder} (expected versions.csv)")
     rows = {name: bundle.read(folder, name) for name in bundle.BUNDLE_FILES}
+    agencies = bundle.read_agencies(folder)
+    known_acts = {r["number"] for r in rows["acts"]}
+    rows["acts"] += [r for r in agencies["acts"] if r["number"] not in known_acts]
+    for name in ("versions", "events", "links"):
+        rows[name] = rows[name] + agencies[name]
     counts: dict[str, int] = {}
     step = [0]
 
@@ -172,9 +184,11 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
         ])
         tick("acts")
         unit_id: dict[str, int] = {}
+        unit_kind: dict[str, str] = {}
         for r in rows["versions"]:
             unit_id.setdefault(r["unit"], len(unit_id) + 1)
-        _insert(conn, insert(Unit), [dict(id=i, key=k, kind="admin") for k, i in unit_id.items()])
+            unit_kind.setdefault(r["unit"], r.get("kind") or "admin")
+        _insert(conn, insert(Unit), [dict(id=i, key=k, kind=unit_kind[k]) for k, i in unit_id.items()])
         version_id = {r["key"]: i for i, r in enumerate(rows["versions"], start=1)}
         _insert(conn, insert(Version), [
             dict(id=version_id[r["key"]], key=r["key"], unit_id=unit_id[r["unit"]], code=r["code"],
@@ -214,6 +228,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
             dict(key="schema_version", value=str(SCHEMA_VERSION)),
             dict(key="bundle_digest", value=bundle.digest(folder)),
             dict(key="built_at", value=datetime.now().replace(microsecond=0).isoformat()),
+            dict(key="generation", value="0"),
         ])
         if conn.dialect.name == "postgresql":
             for table in ("legal_act", "unit", "version", "event", "link"):
@@ -224,6 +239,41 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
         tick("done")
         counts = {name: len(r) for name, r in rows.items()}
     return counts
+
+
+def begin_write(conn: Connection) -> None:
+    """Start a write transaction that holds the write lock from its first statement.
+
+    SQLite: BEGIN IMMEDIATE (WAL mode; other writers wait up to busy_timeout), so what a
+    writer validated against cannot change before it commits. PostgreSQL: an exclusive lock on
+    the meta table, which every write updates, serialises writers the same way.
+    """
+    from sqlalchemy import text
+
+    if conn.dialect.name == "sqlite":
+        conn.info["immediate"] = True  # read by _sqlite_begin; pooled connections keep info
+        try:
+            conn.begin()
+        finally:
+            conn.info.pop("immediate", None)
+    else:
+        conn.begin()
+        conn.execute(text("LOCK TABLE meta IN EXCLUSIVE MODE"))
+
+
+def bump_generation(conn: Connection) -> str:
+    """Advance the register's generation in the writer's transaction (snapshot caches key on it)."""
+    from sqlalchemy import select
+
+    from merger.model import Meta
+
+    current = conn.execute(select(Meta.value).where(Meta.key == "generation")).scalar()
+    value = str(int(current or "0") + 1)
+    if current is None:
+        conn.execute(Meta.__table__.insert().values(key="generation", value=value))
+    else:
+        conn.execute(Meta.__table__.update().where(Meta.key == "generation").values(value=value))
+    return value
 
 
 def _insert(conn: Connection, statement, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]

@@ -44,8 +44,9 @@ app = typer.Typer(
 class State:
     """Per-invocation settings from the global options (no module-level register)."""
 
-    def __init__(self, db: str | None):
+    def __init__(self, db: str | None, as_recorded: Any = None):
         self.db = db
+        self.as_recorded = as_recorded  # date or datetime: read the register as recorded then
         self._register: Register | None = None
 
     def register(self) -> Register:
@@ -53,7 +54,8 @@ class State:
             from merger.register import Register
 
             with errors():
-                self._register = Register.open(self.db, progress=_build_progress())
+                self._register = Register.open(self.db, progress=_build_progress(),
+                                               as_recorded=self.as_recorded)
         return self._register
 
 
@@ -82,6 +84,15 @@ def _main(
             show_envvar=True,
         ),
     ] = None,
+    as_recorded: Annotated[
+        str | None,
+        typer.Option(
+            "--as-recorded",
+            help="Read the register as it was recorded on this date (end of day, UTC) or at this "
+            "ISO time, before later records and corrections: e.g. merger --as-recorded 2025-07-15 "
+            "lineage X --as-of 2025-07-01.",
+        ),
+    ] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
@@ -89,7 +100,7 @@ def _main(
 
         print(f"merger {__version__}")
         raise typer.Exit()
-    ctx.obj = State(db)
+    ctx.obj = State(db, parse_moment(as_recorded, "--as-recorded"))
 
 
 def state(ctx: typer.Context) -> State:
@@ -132,6 +143,18 @@ def parse_date(value: str | None, option: str = "date") -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (use 2025-07-01 or 1/7/2025)", param_hint=option) from None
+
+
+def parse_moment(value: str | None, option: str = "time") -> Any:
+    """A date (as parse_date) or an ISO date-time (2025-07-15T08:30, UTC unless it has a zone)."""
+    if value is None or "T" not in value.strip():
+        return parse_date(value, option)
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date or ISO time", param_hint=option) from None
 
 
 def console() -> Console:

@@ -1,0 +1,196 @@
+"""Decision annexes: a batch of events in a CSV or YAML file, applied all-or-nothing.
+
+Staff keep the annex of a decision (the list of units merged, renamed, dissolved...) as a
+spreadsheet; ``merger apply`` reads it, checks every row against the register and the rules,
+and either records every event in one transaction or refuses the file with every problem
+and its line number. See docs/recording.md for the format.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from merger.errors import BadInput, DataError, ValidationFailed, Violation
+from merger.events import EVENT_TYPES, Outcome, Spec, parse_shares
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from merger.register import Register
+
+COLUMNS = ("event", "units", "into", "to", "type", "parent", "code", "shares", "basis", "effective",
+           "act", "act_date", "issuer", "clause", "note", "evidence")
+REQUIRED = ("event",)
+DEFAULTS = ("effective", "act", "act_date", "issuer", "note", "evidence")
+SEPARATOR = ";"
+
+
+def _date(value: Any, column: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    parts = text.replace(".", "/").split("/")
+    try:
+        if len(parts) == 3 and len(parts[2]) == 4:
+            return date(int(parts[2]), int(parts[1]), int(parts[0]))
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"{column} {text!r} is not a date (2025-07-01 or 1/7/2025)") from None
+
+
+def _many(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(SEPARATOR) if part.strip()]
+
+
+def _codes(value: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in _many(value):
+        name, sep, code = part.rpartition("=")
+        out[name.strip() if sep else ""] = code.strip()
+    return out
+
+
+def to_spec(row: dict[str, Any], line: int, defaults: dict[str, Any]) -> Spec:
+    """One annex row as a Spec; BadInput says what is wrong with it."""
+    values = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+    for key in DEFAULTS:
+        if values.get(key) in (None, "") and defaults.get(key) not in (None, ""):
+            values[key] = defaults[key]
+    kind = str(values.get("event") or "").strip().casefold()
+    if not kind:
+        raise BadInput("the event column is empty")
+    if kind not in EVENT_TYPES:
+        raise BadInput(f"unknown event {kind!r} (one of {', '.join(EVENT_TYPES)})")
+    effective = _date(values.get("effective"), "effective")
+    if effective is None:
+        raise BadInput("no effective date (column effective, or --effective)")
+    shares = parse_shares(_many(values.get("shares")))
+    basis = str(values.get("basis") or "").strip().casefold() or None
+    return Spec(
+        type=kind, effective=effective, units=_many(values.get("units")), into=_many(values.get("into")),
+        to=str(values.get("to") or "").strip() or None, unit_type=str(values.get("type") or "").strip() or None,
+        parent=str(values.get("parent") or "").strip() or None, codes=_codes(values.get("code")),
+        shares=shares, basis=basis, act=str(values.get("act") or "").strip() or None,
+        act_date=_date(values.get("act_date"), "act_date"), issuer=str(values.get("issuer") or "").strip() or None,
+        clause=str(values.get("clause") or "").strip() or None, note=str(values.get("note") or ""),
+        evidence=str(values.get("evidence") or "").strip() or None, line=line,
+    )
+
+
+def _read_csv(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Violation]]:
+    problems: list[Violation] = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip().casefold() for h in (reader.fieldnames or [])]
+        unknown = [h for h in header if h and h not in COLUMNS]
+        if unknown:
+            problems.append(Violation("annex", f"line 1: unknown column(s) {', '.join(unknown)} "
+                                      f"(known: {', '.join(COLUMNS)})"))
+        if "event" not in header:
+            problems.append(Violation("annex", "line 1: no 'event' column"))
+            return [], problems
+        rows = []
+        for raw in reader:
+            line = reader.line_num
+            row = {(k or "").strip().casefold(): v for k, v in raw.items() if k}
+            if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                continue  # a blank spreadsheet row
+            if None in raw:
+                problems.append(Violation("annex", f"line {line}: more cells than columns"))
+                continue
+            rows.append((line, row))
+    return rows, problems
+
+
+def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Violation], dict[str, Any]]:
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ValidationFailed([Violation("annex", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})")]) from None
+    defaults: dict[str, Any] = {}
+    items_node = node
+    if isinstance(data, dict):
+        defaults = {k: v for k, v in data.items() if k != "events"}
+        act = defaults.get("act")
+        if isinstance(act, dict):  # act: {number:, date:, issuer:}
+            defaults.update(act=act.get("number"), act_date=act.get("date"), issuer=act.get("issuer"))
+        data = data.get("events")
+        items_node = next((v for k, v in node.value if k.value == "events"), None) if node is not None else None
+    if not isinstance(data, list) or items_node is None:
+        raise ValidationFailed([Violation("annex", "line 1: expected a list of events (or a mapping with 'events:')")])
+    rows: list[tuple[int, dict[str, Any]]] = []
+    problems: list[Violation] = []
+    for item, inode in zip(data, items_node.value, strict=True):
+        line = inode.start_mark.line + 1
+        if not isinstance(item, dict):
+            problems.append(Violation("annex", f"line {line}: an event must be a mapping (event: ..., units: ...)"))
+            continue
+        unknown = [k for k in item if str(k).casefold() not in COLUMNS]
+        if unknown:
+            problems.append(Violation("annex", f"line {line}: unknown field(s) {', '.join(map(str, unknown))}"))
+            continue
+        rows.append((line, {str(k).casefold(): v for k, v in item.items()}))
+    return rows, problems, defaults
+
+
+def read(path: Path, defaults: dict[str, Any] | None = None) -> tuple[list[Spec], list[Violation]]:
+    """The annex's events and the problems found reading it (each with its line number)."""
+    if not path.exists():
+        raise DataError(f"no annex file at {path}")
+    suffix = path.suffix.casefold()
+    file_defaults: dict[str, Any] = {}
+    if suffix == ".csv":
+        rows, problems = _read_csv(path)
+    elif suffix in (".yaml", ".yml"):
+        rows, problems, file_defaults = _read_yaml(path)
+    else:
+        raise BadInput(f"{path.name}: an annex is a .csv, .yaml or .yml file")
+    merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v not in (None, "")}}
+    specs: list[Spec] = []
+    for line, row in rows:
+        try:
+            specs.append(to_spec(row, line, merged))
+        except BadInput as exc:
+            problems.append(Violation("annex", f"line {line}: {exc}"))
+    return specs, problems
+
+
+def _line(v: Violation) -> int:
+    text = v.message
+    if text.startswith("line "):
+        number = text[5:].split(":", 1)[0]
+        if number.isdigit():
+            return int(number)
+    return 0
+
+
+def apply(reg: Register, path: Path, *, by: str | None = None, dry_run: bool = False,
+          defaults: dict[str, Any] | None = None, at: datetime | None = None) -> Outcome:
+    """Apply the annex atomically, or raise ValidationFailed listing every problem by line."""
+    specs, problems = read(path, defaults)
+    if not specs and not problems:
+        raise ValidationFailed([Violation("annex", f"{path.name} holds no events")])
+    if problems:
+        # Report the rows' own problems too, not only the file's: plan the readable rows, write nothing.
+        if specs:
+            try:
+                reg.apply(specs, by=by, dry_run=True, at=at)
+            except ValidationFailed as exc:
+                problems += exc.violations
+        raise ValidationFailed(sorted(problems, key=_line))
+    return reg.apply(specs, by=by, dry_run=dry_run, at=at, origin=f"annex:{path.name}")

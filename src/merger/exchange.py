@@ -1,0 +1,138 @@
+"""Export and import a whole register as one JSON file (units, versions, events, links, acts,
+statistics, corrections and the register's meta facts).
+
+The file is deterministic (tables in a fixed order, rows by primary key, keys sorted), so
+export -> import into an empty register -> export gives the same bytes: a backup that can be
+checked with a checksum, and a way to move recorded work between SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from merger import store
+from merger.errors import DataError, StoreError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Engine
+
+    from merger.register import Register
+
+FORMAT = "merger-register"
+FORMAT_VERSION = 1
+# Parents before children, so an import satisfies every foreign key as it goes.
+TABLES = ("meta", "legal_act", "unit", "version", "event", "link", "statistic", "correction")
+
+
+def _tables() -> dict[str, Table]:
+    from sqlmodel import SQLModel
+
+    import merger.model  # noqa: F401  (registers the tables)
+
+    return {name: SQLModel.metadata.tables[name] for name in TABLES}
+
+
+def _out(value: Any) -> Any:
+    if isinstance(value, datetime):
+        from datetime import UTC
+
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _in(value: Any, column: Any) -> Any:
+    from sqlalchemy import Date, DateTime
+
+    if value is None:
+        return None
+    if isinstance(column.type, DateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column.type, Date):
+        return date.fromisoformat(value)
+    return value
+
+
+def _engine_of(register: Register) -> Engine:
+    engine = register._engine
+    return engine if engine is not None else store.make_engine(register.url)
+
+
+def export_register(register: Register, path: str | Path) -> dict[str, int]:
+    """Write the whole register to ``path`` as JSON; returns the row count per table."""
+    from sqlalchemy import inspect, select
+
+    engine = _engine_of(register)
+    tables = _tables()
+    payload: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                               "schema_version": store.SCHEMA_VERSION, "tables": {}}
+    counts: dict[str, int] = {}
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("meta"):
+            raise StoreError("the register is empty: nothing to export")
+        for name, table in tables.items():
+            columns = [c.name for c in table.columns]
+            order = [c for c in table.primary_key.columns]
+            rows = [[_out(v) for v in r] for r in conn.execute(select(*table.columns).order_by(*order))]
+            payload["tables"][name] = {"columns": columns, "rows": rows}
+            counts[name] = len(rows)
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=1, separators=(",", ": "))
+    out = Path(path)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(out)
+    return counts
+
+
+def import_register(register: Register, path: str | Path) -> dict[str, int]:
+    """Restore an export into an empty register, in one transaction; returns rows per table."""
+    from sqlalchemy import func, inspect, select, text
+    from sqlmodel import SQLModel
+
+    source = Path(path)
+    try:
+        payload = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read {source}: {exc}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise DataError(f"{source} is not a merger register export")
+    if payload.get("schema_version") != store.SCHEMA_VERSION:
+        raise DataError(f"{source} has schema version {payload.get('schema_version')}; this program "
+                        f"reads {store.SCHEMA_VERSION}")
+    engine = _engine_of(register)
+    tables = _tables()
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        if inspect(conn).has_table("version") and conn.execute(
+                select(func.count()).select_from(tables["version"])).scalar():
+            raise StoreError("the register already holds data; import into an empty database")
+        SQLModel.metadata.create_all(conn)
+        for name, table in tables.items():
+            block = payload["tables"].get(name, {"columns": [], "rows": []})
+            columns = block["columns"]
+            unknown = set(columns) - set(table.columns.keys())
+            if unknown:
+                raise DataError(f"{source}: table {name} has unknown columns {', '.join(sorted(unknown))}")
+            rows = [{c: _in(v, table.columns[c]) for c, v in zip(columns, r, strict=True)} for r in block["rows"]]
+            if rows:
+                conn.execute(table.insert(), rows)
+            counts[name] = len(rows)
+        if conn.dialect.name == "postgresql":
+            for name in ("legal_act", "unit", "version", "event", "link", "correction"):
+                conn.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+                ))
+    register._engine = engine
+    register.invalidate()
+    path_db = register.sqlite_path
+    if path_db is not None:
+        Path(str(path_db) + ".snapshot").unlink(missing_ok=True)
+    return counts
