@@ -162,3 +162,13 @@ def test_boundaries_load_reports_unmatched_codes(tmp_path: Path) -> None:
     none = CliRunner().invoke(app, ["--db", db, "boundaries", "load", str(path), "--level", "district",
                                     "--as-of", "2025-06-30", "--code-field", "ma"])
     assert none.exit_code == 1 and "no feature" in none.stderr
+    listed = json.loads(CliRunner().invoke(app, ["--db", db, "boundaries", "list", "--json"]).stdout)
+    assert {"level": "commune", "valid_from": "2025-07-01", "valid_to": None, "source": "mine.geojson",
+            "versions": 1} in listed["groups"]
+    assert listed["files"][-1].endswith("factory.sqlite.boundaries.gpkg")
+    svg = tmp_path / "an_binh.svg"
+    drawn = CliRunner().invoke(app, ["--db", db, "map", "00001@2025-07-01", "--out", str(svg)])
+    assert drawn.exit_code == 0, drawn.stderr
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in svg.read_text(encoding="utf-8")
+    assert CliRunner().invoke(app, ["--db", db, "boundaries", "forget"]).exit_code == 0
+    assert not (tmp_path / "factory.sqlite.boundaries.gpkg").exists()

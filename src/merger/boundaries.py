@@ -36,6 +36,25 @@ def load(register: Register | None = None, *, bundled: Path | None = None, user:
     return data.load(register, bundled=bundled, user=user)
 
 
+def summary(register: Register, boundaries: Boundaries | None = None) -> list[dict[str, object]]:
+    """What the boundary set covers: versions per level, period and source."""
+    require("shapely")
+    from merger.geo import data
+
+    return data.summary(register, _b(register, boundaries))
+
+
+def forget(register: Register) -> bool:
+    """Remove the boundaries loaded into this register (the bundled ones remain)."""
+    from merger.geo import data
+
+    target = data.user_path(register)
+    if target.exists():
+        target.unlink()
+        return True
+    return False
+
+
 def _b(register: Register, boundaries: Boundaries | None) -> Boundaries:
     return boundaries if boundaries is not None else load(register)
 
@@ -121,4 +140,4 @@ def load_file(register: Register, path: Path, *, level: str, as_of: date, code_f
 
 
 __all__ = ["EXTRA_HINT", "METRIC_CRS", "GeoUnavailable", "check", "export", "geometry_weights", "load",
-           "load_file", "locate", "locator", "overlap", "render_map", "store_weights"]
+           "load_file", "locate", "locator", "overlap", "render_map", "store_weights", "summary", "forget"]

@@ -207,6 +207,59 @@ def load_cmd(
         fail(f"no feature of {file} matched a {level} valid on {as_of}")
 
 
+@boundaries_app.command("list")
+def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False) -> None:
+    """Which versions have a geometry: counts per level, period and source, and the files read.
+
+    Examples:
+
+      merger boundaries list
+
+      merger boundaries list --json
+    """
+    check_formats(as_json, as_csv)
+    _need("shapely")
+    from merger import boundaries
+
+    reg = state(ctx).register()
+    with errors():
+        b = boundaries.load(reg)
+        rows = boundaries.summary(reg, b)
+    header = ["level", "valid_from", "valid_to", "source", "versions"]
+    if as_json:
+        emit_json(dict(files=b.origin, groups=rows))
+        return
+    if as_csv:
+        emit_csv(header, [[r[h] for h in header] for r in rows])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(b):,} geometries from {', '.join(b.origin) or 'nowhere'}")
+    for col in ("Level", "Valid from", "Valid to", "Source", "Versions"):
+        table.add_column(col, justify="right" if col == "Versions" else "left")
+    for r in rows:
+        table.add_row(str(r["level"] or "?"), str(r["valid_from"] or "…"), str(r["valid_to"] or ""), str(r["source"]),
+                      f"{r['versions']:,}")
+    console().print(table)
+
+
+@boundaries_app.command("forget")
+def forget_cmd(ctx: typer.Context) -> None:
+    """Remove the boundaries you loaded into this register; the bundled ones remain.
+
+    Example:
+
+      merger boundaries forget
+    """
+    from merger import boundaries
+
+    reg = state(ctx).register()
+    if boundaries.forget(reg):
+        console().print("Your loaded boundaries were removed; the bundled ones remain.")
+    else:
+        console().print("No loaded boundaries to remove.")
+
+
 @app.command()
 def locate(
     ctx: typer.Context,

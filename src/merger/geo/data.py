@@ -155,3 +155,25 @@ def load(register: Register | None = None, *, bundled: Path | None = None, user:
                 features[f.key] = f
             origin.append(str(own))
     return Boundaries(features, origin)
+
+
+def summary(register: Register, boundaries: Boundaries) -> list[dict[str, object]]:
+    """Geometries per level and period, with their sources: what the boundary set covers."""
+    from collections import Counter
+
+    snap = register.snapshot
+    groups: Counter[tuple[str, str, str, str]] = Counter()
+    unknown = 0
+    for key, f in boundaries.features.items():
+        v = snap.by_key.get(key)
+        if v is None:
+            unknown += 1
+            continue
+        groups[(v.level, str(v.valid_from or ""), str(v.valid_to or ""), f.source)] += 1
+    rows: list[dict[str, object]] = [
+        dict(level=lv, valid_from=a or None, valid_to=b or None, source=src, versions=n)
+        for (lv, a, b, src), n in sorted(groups.items())]
+    if unknown:
+        rows.append(dict(level=None, valid_from=None, valid_to=None, source="keys matching no version",
+                         versions=unknown))
+    return rows

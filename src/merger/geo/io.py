@@ -147,13 +147,3 @@ def _code(raw: Any) -> str:
         raw = int(raw)
     return str(raw).strip()
 
-
-def forget(register: Register) -> bool:
-    """Remove the register's own loaded boundaries (the bundled ones remain)."""
-    from merger.geo import data
-
-    target = data.user_path(register)
-    if target.exists():
-        target.unlink()
-        return True
-    return False
