@@ -234,6 +234,23 @@ class Planner:
             v = self.snap.by_key[text]
             return self.snap.unit_version(v.unit_id, day)
         found: dict[int, V] = {}
+        want = spelling(tidy(text)).casefold()
+        for v in self.snap.valid_on(day, kind):  # the whole text as a sibling's name
+            if (v.parent_unit_id == parent_unit_id and v.level == level
+                    and want in (spelling(v.full_name).casefold(), spelling(v.name).casefold())):
+                found[v.unit_id] = v
+        if len(found) == 1:
+            return next(iter(found.values()))
+        if "," in text or "/" in text:  # "Thôn Đông, Xã An": a qualified name
+            from merger import search
+
+            try:
+                v = search.resolve(self.snap, text, as_of=day, kind=kind).version
+            except (NotFound, Ambiguous):
+                v = None
+            if v is not None and v.parent_unit_id == parent_unit_id and v.level == level:
+                return v
+        found = {}
         for reading in split_type(text):
             for v in self.snap.by_fold.get(reading.name, ()):
                 if (v.valid_on(day) and v.parent_unit_id == parent_unit_id and v.kind == kind
@@ -663,12 +680,13 @@ class Planner:
         target = spec.parent or spec.to
         if not target:
             raise Refused("input", "move needs --to-parent")
-        p = self.parent(target, day, pred.kind, pred.level)
+        p = self.find(target, day, what="parent")
         if p.unit_id == pred.unit_id or any(a.unit_id == pred.unit_id for a in self.snap.ancestors(p, day)):
             raise Refused("cycle", f"{pred.full_name} cannot be moved under {p.full_name}, which lies under it "
                           "(a cycle)", [pred.key, p.key])
         if p.unit_id == pred.parent_unit_id:
             raise Refused("input", f"{pred.full_name} is already under {p.full_name}", [pred.key])
+        p = self.parent(p.key, day, pred.kind, pred.level)
         self.check_name(pred.name, pred.full_name, p.unit_id, pred.kind, pred.level, day, pred.unit_id)
         succ = self.successor_of(d, pred, day, parent_unit_id=p.unit_id)
         self.link(d, pred, succ, "whole", "unchanged")
