@@ -873,7 +873,7 @@ def _revoke(conn: Connection, key: str, action: str, reason: str, by: str, now: 
                                           "event: correct the sources and re-import them")])
     done = conn.execute(select(Correction).where(Correction.event_id == row.id)).first()
     if done is not None:
-        raise ValidationFailed([Violation("already-corrected", f"{row.key} was already {done.action}ed on "
+        raise ValidationFailed([Violation("already-corrected", f"{row.key} was already {'revoked' if done.action == 'revoke' else 'amended'} on "
                                           f"{done.recorded_at:%Y-%m-%d %H:%M} by {done.recorded_by}")])
     snap = graph.load(conn, "working")
     links = snap.event_links.get(row.id, [])
