@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from village_factory import village_register
 
 from merger.cli import app
 from merger.errors import ValidationFailed
 from merger.events import Spec
 from merger.register import Register
+from village_factory import village_register
 
 D = "2025-09-01"
 DAY = date(2025, 9, 1)

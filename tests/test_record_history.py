@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from factories import tiny_reform
 from typer.testing import CliRunner
-from village_factory import village_register
 
+from factories import tiny_reform
 from merger.cli import app
 from merger.errors import NotFound, ValidationFailed
 from merger.events import Spec
 from merger.register import Register
+from village_factory import village_register
 
 JUL1 = date(2025, 7, 1)
 T1 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)  # recorded (wrongly)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from factories import Builder
-
 from merger.register import Register
 
 

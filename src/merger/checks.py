@@ -92,7 +92,8 @@ def _parent_violations(snap: Snapshot, v: V) -> list[Violation]:
     if not parents:
         return [Violation("parent", f"{v.key} has a parent that does not exist", [v.key])]
     for p in parents:
-        if v.kind == p.kind and LEVEL_ORDER.get(p.level, 9) >= LEVEL_ORDER.get(v.level, 9):
+        # Agencies nest in agencies (a chi cục under its department): one level, no order.
+        if v.kind == p.kind != "agency" and LEVEL_ORDER.get(p.level, 9) >= LEVEL_ORDER.get(v.level, 9):
             out.append(Violation("parent-level", f"{v.key} ({v.level}) has parent {p.key} ({p.level})",
                                  [v.key, p.key]))
             break

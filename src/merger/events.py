@@ -215,7 +215,34 @@ class Planner:
             raise Refused("not-in-force", f"{what} {self.label(last)} is not in force on {day}"
                           + (f" (it ended on {last.valid_to})" if last.valid_to else ""), [last.key]) from None
         except Ambiguous as exc:
+            direct = self._direct_child(query, day, kind)
+            if direct is not None:
+                return direct
             raise Refused("ambiguous", str(exc), [query]) from None
+
+    def _direct_child(self, query: str, day: date, kind: str | None) -> V | None:
+        """"Sở Y tế, Hải Phòng": the one unit of that name whose own parent is so named.
+
+        The search also matches qualifiers through lineage (an old Hải Dương unit lies in
+        today's Hải Phòng); when recording, the direct parent on the day is what staff mean.
+        """
+        from merger.names import parse_query
+
+        parsed = parse_query(query)
+        if not parsed.qualifiers:
+            return None
+        found: dict[int, V] = {}
+        for reading in parsed.target:
+            for v in self.snap.by_fold.get(reading.name, ()):
+                if not v.valid_on(day) or (kind and v.kind != kind):
+                    continue
+                if reading.types is not None and v.type not in reading.types:
+                    continue
+                parent = self.snap.parent_of(v, day)
+                if parent is not None and any(fold(parent.name) == q.name or fold(parent.full_name) == q.name
+                                              for q in parsed.qualifiers[0]):
+                    found[v.unit_id] = v
+        return next(iter(found.values())) if len(found) == 1 else None
 
     def label(self, v: V) -> str:
         parent = self.snap.parent_of(v)
