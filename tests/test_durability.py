@@ -1,0 +1,168 @@
+"""Durability, tested: concurrent writer processes, and SIGKILL in the middle of `merger apply`.
+
+SQLite runs in WAL mode and every write is one BEGIN IMMEDIATE transaction, so writers queue,
+each validates against what the others committed, and a killed writer leaves no trace.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from merger.cli import app
+from village_factory import village_register
+
+WRITERS = 4
+PER_WRITER = 6
+
+WRITER = r"""
+import sys, time
+from datetime import date
+from pathlib import Path
+from merger.register import Register
+from merger.events import Spec
+from merger.errors import MergerError
+
+db, me, start, n = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+while not start.exists():
+    time.sleep(0.01)
+reg = Register.open(db)
+ok = refused = 0
+for k in range(n):
+    reg.record(Spec("establish", date(2025, 9, 1), into=[f"Thôn W{me} {k}"], unit_type="thôn",
+                    parent="Xã An", act=f"W{me}/1", clause=str(k)), by=f"writer{me}")
+    ok += 1
+# Every writer also tries the same decision: exactly one of them may record it.
+try:
+    reg.record(Spec("dissolve", date(2025, 10, 1), units=["Thôn Nam"], act="SAME/1", clause="1"),
+               by=f"writer{me}")
+    ok += 1
+except MergerError:
+    refused += 1
+print(ok, refused)
+"""
+
+
+def _cli() -> list[str]:
+    return [sys.executable, "-c", "from merger.cli import main; main()"]
+
+
+def _dump(path: Path) -> list[str]:
+    con = sqlite3.connect(path)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+def _count(path: Path, sql: str) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_concurrent_writers_lose_duplicate_and_half_apply_nothing(tmp_path: Path) -> None:
+    reg = village_register(tmp_path)
+    db = reg.sqlite_path
+    assert db is not None
+    base = _count(db, "SELECT COUNT(*) FROM event")
+    start = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(i), str(start), str(PER_WRITER)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(WRITERS)]
+    time.sleep(0.5)
+    start.touch()
+    results = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [r[1][-500:] for r in results]
+    oks = [tuple(map(int, out.split())) for out, _ in results]
+    assert sum(r for _, r in oks) == WRITERS - 1  # the shared decision: one winner
+    assert _count(db, "SELECT COUNT(*) FROM event") == base + WRITERS * PER_WRITER + 1
+    assert _count(db, "SELECT COUNT(DISTINCT key) FROM event") == base + WRITERS * PER_WRITER + 1
+    assert _count(db, "SELECT COUNT(*) FROM event WHERE idem_key LIKE 'same/1|%'") == 1
+    # every event complete: one new version and one link per establishment, none dangling
+    assert _count(db, "SELECT COUNT(*) FROM version WHERE recorded_at IS NOT NULL") == WRITERS * PER_WRITER
+    assert _count(db, "SELECT COUNT(*) FROM event e WHERE NOT EXISTS "
+                      "(SELECT 1 FROM link l WHERE l.event_id = e.id)") == 0
+    assert int(_count(db, "SELECT value FROM meta WHERE key = 'generation'")) == WRITERS * PER_WRITER + 1
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+    reg.invalidate()
+    assert reg.check() == []
+    by = {e.recorded_by for e in reg.log()}
+    assert by == {f"writer{i}" for i in range(WRITERS)}
+
+
+def _big_annex(path: Path, n: int) -> Path:
+    lines = ["event,units,into,type,parent,effective,act,clause"]
+    lines += [f"establish,,Thôn Số {i},thôn,Xã An,2025-09-01,K/1,{i}" for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _locked(db: Path) -> bool:
+    """Is a writer inside its write transaction (holding the write lock) right now?"""
+    con = sqlite3.connect(db, timeout=0, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_sigkill_during_apply_leaves_the_register_as_it_was(tmp_path: Path) -> None:
+    reg = village_register(tmp_path)
+    db = reg.sqlite_path
+    assert db is not None
+    reg.close()
+    pristine = tmp_path / "pristine.sqlite"
+    shutil.copy(db, pristine)
+    before = _dump(db)
+    events = _count(db, "SELECT COUNT(*) FROM event")
+    annex = _big_annex(tmp_path / "big.csv", 400)
+    rng = random.Random(20250701)
+    inside = committed = 0
+    for trial in range(6):
+        proc = subprocess.Popen([*_cli(), "--db", str(db), "apply", str(annex), "--json"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if trial < 4:  # kill at a random moment inside the write transaction
+            deadline = time.monotonic() + 60
+            while not _locked(db) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.002)
+            was_inside = proc.poll() is None
+            time.sleep(rng.uniform(0, 0.3))
+        else:  # kill at a random moment of the whole run
+            time.sleep(rng.uniform(0.2, 3.0))
+            was_inside = False
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        found = _count(db, "SELECT COUNT(*) FROM event")
+        if found == events:
+            inside += was_inside
+            assert _dump(db) == before  # exactly as it was
+        else:
+            assert found == events + 400  # all or nothing
+            committed += 1
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(db) + suffix).unlink(missing_ok=True)
+            shutil.copy(pristine, db)
+        res = CliRunner().invoke(app, ["--db", str(db), "check"])
+        assert res.exit_code == 0, res.stdout
+    assert inside >= 1  # at least one kill really landed mid-transaction and was rolled back
+    assert os.path.exists(db)

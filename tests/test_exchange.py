@@ -1,0 +1,69 @@
+"""Export -> import -> export is byte-identical; the import restores everything, corrections too."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from merger.cli import app
+from merger.errors import StoreError
+from merger.events import Spec
+from merger.exchange import export_register, import_register
+from merger.register import Register
+from village_factory import village_register
+
+
+def test_round_trip_of_the_national_register_is_byte_identical(national: Register, tmp_path: Path) -> None:
+    first = tmp_path / "a.json"
+    counts = export_register(national, first)
+    assert counts["version"] == len(national.snapshot.versions) and counts["event"] == len(national.snapshot.events)
+    target = Register(f"sqlite:///{tmp_path / 'restored.sqlite'}")
+    import_register(target, first)
+    second = tmp_path / "b.json"
+    export_register(target, second)
+    assert first.read_bytes() == second.read_bytes()
+    restored = Register.open(str(tmp_path / "restored.sqlite"))
+    assert restored.check() == []
+    assert restored.counts(within="Hải Phòng").total("commune").after == 114
+
+
+def test_round_trip_keeps_recorded_events_corrections_and_history(tmp_path: Path) -> None:
+    reg = village_register(tmp_path)
+    t1, t2 = datetime(2025, 7, 10, tzinfo=UTC), datetime(2025, 7, 20, tzinfo=UTC)
+    out = reg.record(Spec("rename", date(2025, 7, 1), units=["Thôn Nam"], to="Thôn Bình Minh", act="X/1"),
+                     by="clerk", at=t1)
+    reg.amend(out.events[0], {"to": "Thôn Bình An"}, reason="typo", by="head", at=t2)
+    reg.record(Spec("dissolve", date(2025, 8, 1), units=["Thôn Tây"]), by="clerk", at=t2)
+    reg.revoke(reg.log()[-1].key, reason="withdrawn", by="head", at=t2)
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    export_register(reg, a)
+    data = json.loads(a.read_text(encoding="utf-8"))
+    assert len(data["tables"]["correction"]["rows"]) == 2
+    res = CliRunner().invoke(app, ["--db", str(tmp_path / "r2.sqlite"), "import-register", str(a)])
+    assert res.exit_code == 0, res.stderr
+    restored = Register.open(str(tmp_path / "r2.sqlite"))
+    export_register(restored, b)
+    assert a.read_bytes() == b.read_bytes()
+    assert [(e.key, e.status, e.recorded_by) for e in restored.log()] == \
+        [(e.key, e.status, e.recorded_by) for e in reg.log()]
+    then = Register.open(str(tmp_path / "r2.sqlite"), as_recorded=date(2025, 7, 15))
+    assert "Thôn Bình Minh" in {v.full_name for v in then.snapshot.valid_on(date(2025, 7, 1))}
+    assert restored.check() == []
+
+
+def test_import_refuses_a_register_that_holds_data(tmp_path: Path) -> None:
+    reg = village_register(tmp_path)
+    path = tmp_path / "a.json"
+    export_register(reg, path)
+    with pytest.raises(StoreError, match="already holds data"):
+        import_register(reg, path)
+    res = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), "import-register", str(path)])
+    assert res.exit_code == 1 and res.stderr.startswith("Error: the register already holds data")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    res = CliRunner().invoke(app, ["--db", str(tmp_path / "new.sqlite"), "import-register", str(bad)])
+    assert res.exit_code == 1 and "not a merger register export" in res.stderr
