@@ -277,3 +277,43 @@ def test_importer_reproduces_the_bundle_figures(sources: Path, tmp_path: Path) -
     keys = sorted(f.key for f in data.read_gpkg(tmp_path / "boundaries.gpkg"))
     assert keys == sorted(f.key for f in data.read_gpkg(data.bundled_path()))
     assert "Huyện Thuỷ Nguyên" in (tmp_path / "README.md").read_text(encoding="utf-8")
+
+
+def test_lineage_cross_check_on_tiny_data(tiny) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny
+    # Đông (x 2.75-4) lies wholly in old district 002, and its lineage (Đông, Hòa Bình) is in 002: agreed
+    report = boundaries.check(reg, as_of=NEW, boundaries=b, lineage=True)
+    assert report.lineage == []
+    # move Đông's geometry into district 001's territory: overlay now contradicts the lineage
+    b.features["00004@2025-07-01"].geometry = shapely.MultiPolygon([cell(0, 0, 1, 1)])
+    b._metric.clear()
+    moved = boundaries.check(reg, as_of=NEW, boundaries=b, lineage=True)
+    assert [(d.key, d.other, d.exceeds) for d in moved.lineage] == [("00004@2025-07-01", "001@..2025-06-30", True)]
+    assert any(v.rule == "lineage-geometry" for v in moved.problems())
+
+
+def test_real_lineage_cross_check_names_the_known_disagreements(hp) -> None:  # type: ignore[no-untyped-def]
+    reg, b = hp
+    report = boundaries.check(reg, as_of=NEW, within="Hải Phòng", boundaries=b, lineage=True)
+    over = {(d.name, d.other_name) for d in report.lineage if d.exceeds}
+    assert over == {("Phường Nam Đồng", "Huyện Thanh Hà"), ("Phường Tân Hưng", "Huyện Tứ Kỳ"),
+                    ("Phường Thủy Nguyên", "Quận Hải An"), ("Xã Quyết Thắng", "Huyện Tứ Kỳ")}
+
+
+def test_real_batch_location_agrees_with_brute_force(hp) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    reg, b = hp
+    rnd = np.random.default_rng(7)
+    lons, lats = rnd.uniform(106.1, 107.1, 3_000), rnd.uniform(20.55, 21.25, 3_000)
+    hits = boundaries.locator(reg, as_of=NEW, boundaries=b).locate_many(lons, lats)
+    communes = [k for k, f in b.features.items() if f.level == "commune" and k.endswith("@2025-07-01")]
+    geoms = [b.geometry(k) for k in communes]
+    inside = 0
+    for lon, lat, hs in zip(lons, lats, hits, strict=True):
+        point = shapely.Point(lon, lat)
+        truth = {k for k, g in zip(communes, geoms, strict=True) if g.intersects(point)}
+        got = next(h.key for h in hs if h.level == "commune")
+        assert (got in truth) if truth else got is None
+        inside += bool(truth)
+    assert inside > 1_000  # the sample really exercised the polygons

@@ -172,3 +172,15 @@ def test_boundaries_load_reports_unmatched_codes(tmp_path: Path) -> None:
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in svg.read_text(encoding="utf-8")
     assert CliRunner().invoke(app, ["--db", db, "boundaries", "forget"]).exit_code == 0
     assert not (tmp_path / "factory.sqlite.boundaries.gpkg").exists()
+
+
+@geo
+def test_check_lineage_option(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-07-01", "--lineage", "--json",
+                 "--area-rel", "0.35", "--gap-share", "0.02")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert {p["rule"] for p in report["problems"]} == {"lineage-geometry"}
+    loose = run("boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-07-01", "--lineage",
+                "--area-rel", "0.35", "--gap-share", "0.02", "--lineage-share", "0.6")
+    assert loose.exit_code == 0 and "Overlay against the recorded lineage" in loose.stdout

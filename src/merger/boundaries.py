@@ -60,12 +60,14 @@ def _b(register: Register, boundaries: Boundaries | None) -> Boundaries:
 
 
 def check(register: Register, *, as_of: date, within: str | None = None, tolerances: Tolerances | None = None,
-          boundaries: Boundaries | None = None) -> BoundaryReport:
-    """Overlaps, gaps, missing and invalid geometries, areas against the official figures."""
+          boundaries: Boundaries | None = None, lineage: bool = False) -> BoundaryReport:
+    """Overlaps, gaps, missing and invalid geometries, areas against the official figures; with
+    ``lineage``, also where overlay and the recorded lineage disagree."""
     require(*LIGHT)
     from merger.geo import checks
 
-    return checks.check(register, _b(register, boundaries), as_of=as_of, within=within, tolerances=tolerances)
+    return checks.check(register, _b(register, boundaries), as_of=as_of, within=within, tolerances=tolerances,
+                        lineage=lineage)
 
 
 def locate(register: Register, lon: float, lat: float, *, as_of: date,

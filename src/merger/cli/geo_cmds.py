@@ -58,6 +58,10 @@ def check_cmd(
                                              "its children.")] = 0.005,
     area_rel: Annotated[float, typer.Option(help="Tolerance: relative difference between computed and "
                                             "official area.")] = 0.05,
+    lineage: Annotated[bool, typer.Option("--lineage", help="Also overlay each unit with the other side of the "
+                                          "reform and report units it overlaps that its lineage does not link.")] = False,
+    lineage_share: Annotated[float, typer.Option(help="Tolerance for --lineage: share of a unit inside an "
+                                                 "unlinked unit.")] = 0.05,
     as_json: JsonOpt = False,
 ) -> None:
     """Check boundaries in metres (UTM 48N); exit 1 when anything exceeds the tolerances.
@@ -73,6 +77,8 @@ def check_cmd(
       merger boundaries check --within "Hải Phòng" --as-of 2025-06-30 --json
 
       merger boundaries check --area-rel 0.35 --gap-share 0.02
+
+      merger boundaries check --within "Hải Phòng" --lineage
     """
     _need("shapely", "pyproj")
     from merger import boundaries
@@ -81,7 +87,8 @@ def check_cmd(
     day = _day(as_of)
     reg = state(ctx).register()
     with errors():
-        report = boundaries.check(reg, as_of=day, within=within, tolerances=Tolerances(overlap_m2, gap_share, area_rel))
+        report = boundaries.check(reg, as_of=day, within=within, lineage=lineage,
+                                  tolerances=Tolerances(overlap_m2, gap_share, area_rel, lineage_share))
     problems = report.problems()
     if as_json:
         emit_json(report.to_dict())
@@ -105,7 +112,9 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
                 + ", ".join(f"{lv} ({n} units)" for lv, n in report.uncovered_levels.items()) + "[/dim]")
     t = report.tolerances
     c.print(f"[dim]Tolerances: overlap ≤ {t.overlap_m2:,.0f} m², gap ≤ {t.gap_share:.1%} of the parent, "
-            f"area within ±{t.area_rel:.0%} of the official figure[/dim]")
+            f"area within ±{t.area_rel:.0%} of the official figure"
+            + (f", unlinked overlay ≤ {t.lineage_share:.0%} of a unit" if report.lineage is not None else "")
+            + "[/dim]")
     if not report.overlaps:
         c.print("[green]No overlaps between units of one level.[/green]")
     table = Table(title=f"Overlaps between units of one level: {len(report.overlaps)}")
@@ -151,6 +160,15 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
         c.print(table)
     else:
         c.print("[dim]No official area figures for these units (sapnhap covers the new units only).[/dim]")
+    if report.lineage is not None:
+        table = Table(title=f"Overlay against the recorded lineage: {len(report.lineage)} unlinked overlap(s) "
+                            f"of 1 % or more")
+        for col in ("Unit", "Lies partly in", "km²", "Share of the unit", ""):
+            table.add_column(col, justify="right" if col in ("km²", "Share of the unit") else "left")
+        for d in report.lineage:
+            table.add_row(d.name, d.other_name, f"{d.area_km2:,.2f}", f"{d.share_of_unit:.1%}",
+                          "[red]over[/red]" if d.exceeds else "[green]ok[/green]")
+        c.print(table)
     if problems:
         c.print(f"[red bold]{len(problems)} finding(s) beyond the tolerances.[/red bold]")
     else:

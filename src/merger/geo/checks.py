@@ -28,6 +28,7 @@ class Tolerances:
     overlap_m2: float = 10_000.0  # 1 ha between two units of one level
     gap_share: float = 0.005  # 0.5 % of the parent's area uncovered by, or outside, its children
     area_rel: float = 0.05  # 5 % between computed and official area
+    lineage_share: float = 0.05  # 5 % of a unit inside an other-side unit the lineage does not link
 
 
 @dataclass
@@ -77,6 +78,19 @@ class AreaRow:
 
 
 @dataclass
+class Disagreement:
+    """Overlay puts part of a unit inside a unit of the other side that the lineage does not link."""
+
+    key: str
+    name: str
+    other: str
+    other_name: str
+    area_km2: float
+    share_of_unit: float
+    exceeds: bool
+
+
+@dataclass
 class BoundaryReport:
     as_of: date
     within: str | None
@@ -88,6 +102,7 @@ class BoundaryReport:
     missing: list[tuple[str, str, str]] = field(default_factory=list)  # key, name, level
     invalid: list[tuple[str, str, str]] = field(default_factory=list)  # key, name, reason
     areas: list[AreaRow] = field(default_factory=list)
+    lineage: list[Disagreement] | None = None  # only when asked for (check(..., lineage=True))
 
     def problems(self) -> list[Violation]:
         out = [Violation("overlap", f"{o.a_name} and {o.b_name} overlap by {o.area_m2:,.0f} m²", [o.a, o.b])
@@ -98,6 +113,9 @@ class BoundaryReport:
         out += [Violation("invalid", f"{name}: {reason}", [key]) for key, name, reason in self.invalid]
         out += [Violation("area", f"{a.name}: {a.computed_km2:,.2f} km² computed vs {a.official_km2:,.2f} "
                           f"official ({a.rel_diff:+.1%})", [a.key]) for a in self.areas if a.exceeds]
+        out += [Violation("lineage-geometry", f"{d.share_of_unit:.0%} of {d.name} ({d.area_km2:,.2f} km²) lies in "
+                          f"{d.other_name}, which its lineage does not link", [d.key, d.other])
+                for d in self.lineage or [] if d.exceeds]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,7 +144,7 @@ def scope(register: Register, boundaries: Boundaries, day: date, within: str | N
 
 
 def check(register: Register, boundaries: Boundaries, *, as_of: date, within: str | None = None,
-          tolerances: Tolerances | None = None) -> BoundaryReport:
+          tolerances: Tolerances | None = None, lineage: bool = False) -> BoundaryReport:
     import shapely
 
     tol = tolerances or Tolerances()
@@ -181,9 +199,26 @@ def check(register: Register, boundaries: Boundaries, *, as_of: date, within: st
             rel = (comp - official) / official
             report.areas.append(AreaRow(v.key, v.full_name, v.level, round(comp, 3), official, round(rel, 4),
                                         abs(rel) > tol.area_rel))
+    if lineage:
+        report.lineage = _disagreements(register, boundaries, with_geom, tol)
     report.overlaps.sort(key=lambda o: -o.area_m2)
     report.areas.sort(key=lambda a: -abs(a.rel_diff))
     return report
+
+
+def _disagreements(register: Register, boundaries: Boundaries, units: list[V], tol: Tolerances) -> list[Disagreement]:
+    """Overlay against the recorded lineage: other-side units a unit overlaps but is not linked to."""
+    from merger.geo.overlap import overlap
+
+    out = []
+    for v in units:
+        if v.valid_from is None and v.valid_to is None:
+            continue
+        for r in overlap(register, v, boundaries):
+            if r.key is not None and not r.in_lineage and r.share_of_unit >= 0.01:
+                out.append(Disagreement(v.key, v.full_name, r.key, r.name, r.area_km2, r.share_of_unit,
+                                        r.share_of_unit > tol.lineage_share))
+    return sorted(out, key=lambda d: -d.share_of_unit)
 
 
 def _lonlat(point: Any) -> tuple[float, float]:

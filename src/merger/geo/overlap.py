@@ -50,7 +50,9 @@ def _lineage_units(register: Register, v: V, backward: bool) -> set[int]:
     here = v.valid_from if backward else v.valid_to
     day = here - timedelta(days=1) if backward else here + timedelta(days=1)  # type: ignore[operator]
     out: set[int] = set()
-    for start in inside(snap, v.unit_id, here, "admin"):  # type: ignore[arg-type]
+    # a commune's lineage is its own; a district's or province's runs through the units under it
+    starts = [v] if v.level in ("commune", "village") else inside(snap, v.unit_id, here, "admin")  # type: ignore[arg-type]
+    for start in starts:
         found = snap.ancestors_on(start, day) if backward else snap.descendants_on(start, day)
         for w in found.values():
             out.add(w.unit_id)
