@@ -510,8 +510,9 @@ def export(
         from merger import exchange  # type: ignore[attr-defined]
 
         with errors():
-            exchange.export_register(reg, out)
-        console().print(f"Register exported to {out}.")
+            written = exchange.export_register(reg, out)
+        rows = ", ".join(f"{k} {v:,}" for k, v in written.items()) if isinstance(written, dict) else ""
+        console().print(f"Register exported to {out}" + (f": {rows}." if rows else "."))
         return
     _need("shapely", "pyproj", "geopandas", "pyogrio")
     from merger import boundaries
