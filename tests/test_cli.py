@@ -137,3 +137,12 @@ def test_start_up_imports_stay_light(national_path, args) -> None:  # type: igno
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stderr, out.stderr
+
+
+def test_lineage_overlap_by_overlay(run) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("geopandas")
+    result = run("lineage", "Phường Hồng Bàng", "--overlap", "--json")
+    assert result.exit_code == 0, result.stderr
+    rows = {r["name"]: r for r in json.loads(result.stdout)["overlap"]}
+    assert rows["Quận Hồng Bàng"]["in_lineage"] and rows["Quận Hồng Bàng"]["share_of_unit"] > 0.9
+    assert abs(sum(r["share_of_unit"] for r in rows.values()) - 1) < 0.02

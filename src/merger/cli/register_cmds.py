@@ -84,6 +84,8 @@ def lineage(
                                                  "(default: forward for a unit that has ended).")] = None,
     as_of: AsOfOpt = None,
     depth: Annotated[int | None, typer.Option(help="Follow at most this many events.")] = None,
+    overlap: Annotated[bool, typer.Option("--overlap", help="Also the area taken from each unit on the other "
+                                          "side of the reform, by overlay of the boundaries (needs merger[geo]).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """What an old unit became, or which old units formed a new one.
@@ -106,8 +108,19 @@ def lineage(
     from merger import lineage as lin
 
     snap = reg.snapshot
+    rows = []
+    if overlap:
+        from merger import boundaries
+
+        with errors():
+            rows = boundaries.overlap(reg, tree.root.version)
     if as_json:
-        emit_json(dict(direction=tree.direction, lineage=lin.to_dict(snap, tree.root)))
+        from dataclasses import asdict
+
+        data = dict(direction=tree.direction, lineage=lin.to_dict(snap, tree.root))
+        if overlap:
+            data["overlap"] = [asdict(r) for r in rows]
+        emit_json(data)
         return
     from rich.tree import Tree
 
@@ -138,6 +151,17 @@ def lineage(
     if not tree.root.children:
         rt.add("[dim](no recorded events in this direction)[/dim]")
     console().print(rt)
+    if overlap:
+        from rich.table import Table
+
+        table = Table(title=f"Area of {root_v.full_name} by unit on the other side of the reform (overlay)")
+        for col in ("Unit", "km²", "share of this unit", "share of that unit", "in lineage"):
+            table.add_column(col, justify="left" if col == "Unit" else "right")
+        for r in rows:
+            table.add_row(r.name, f"{r.area_km2:,.2f}", f"{r.share_of_unit:.1%}",
+                          "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
+                          "yes" if r.in_lineage else "[yellow]no[/yellow]")
+        console().print(table)
 
 
 @app.command()
