@@ -134,7 +134,7 @@ def to_dict(snap: Snapshot, node: Node) -> dict[str, Any]:
                           act=ev.act.number if ev.act else None, clause=ev.clause,
                           portion=node.link.portion, relation=node.link.relation,
                           share=node.link.share, share_basis=node.link.share_basis,
-                          evidence=ev.evidence, note=node.link.note)
+                          evidence=ev.evidence, source=ev.source, note=node.link.note)
     out["children"] = [to_dict(snap, c) for c in node.children]
     if node.truncated:
         out["truncated"] = True

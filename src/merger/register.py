@@ -6,6 +6,7 @@ ORM, is only created when the snapshot must be rebuilt or something is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 from dataclasses import dataclass
@@ -137,10 +138,8 @@ class Register:
         if snap is None:
             with store.db_errors(self.url), self.engine.connect() as conn:
                 snap = graph.load(conn, gen)
-            try:
+            with contextlib.suppress(OSError):  # a read-only location only costs speed
                 graph.save_cache(snap, cache)
-            except OSError:
-                pass  # a read-only location only costs speed
         self._snapshot = snap
         return snap
 

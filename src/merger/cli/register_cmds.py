@@ -138,7 +138,8 @@ def lineage(
         for child in node.children:
             assert child.link is not None
             what = lin.describe_link(child.link)
-            evidence = f" [yellow]({child.link.event.evidence})[/yellow]" if child.link.event.evidence else ""
+            ev = child.link.event
+            evidence = f" [yellow]({ev.evidence}: {ev.source})[/yellow]" if ev.evidence else ""
             if child.version is None:
                 sub = branch.add(f"{arrow} [red]dissolved[/red] [dim]{what}[/dim]{evidence}")
             else:
@@ -381,17 +382,20 @@ def import_sources(
     sources: Annotated[Path, typer.Argument(help="The raw sources folder (../shared/data/sources).")],
     out: Annotated[Path, typer.Option(help="Where to write the curated files.")] = Path("data/units"),
 ) -> None:
-    """For maintainers: rebuild data/units/ from the official raw sources, reporting every fix.
+    """For maintainers: rebuild data/units/ (and data/units/agencies/) from the raw sources, reporting every fix.
 
     \b
     Example:
       merger import-sources ../shared/data/sources --out data/units
     """
-    from merger.importers import nso
+    from merger.importers import agencies, nso
 
     with errors():
         report = nso.run(sources, out)
+        agency_report = agencies.run(sources, out / "agencies")
     c = console()
     for line in report.lines():
         c.print(f"• {line}", markup=False, highlight=False)
     c.print(", ".join(f"{k}={v:,}" for k, v in sorted(report.figures.items())))
+    for line in agency_report.lines:
+        c.print(f"• agencies: {line}", markup=False, highlight=False)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from merger import bundle
 from merger.errors import DataError
+from merger.importers.nso import RECORDED_AT
 from merger.names import fold, tidy
 
 DEPARTMENT = "sở và tương đương"  # department and equivalent (cơ quan chuyên môn)
@@ -95,7 +95,8 @@ def read(sources: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
 def build(sources: Path, recorded_at: str | None = None) -> tuple[dict[str, list[dict[str, str]]], Report]:
     """The curated rows (acts, versions, events, links) and a report of what was decided."""
     departments, others = read(sources)
-    recorded_at = recorded_at or f"{date.today().isoformat()}T00:00:00"
+    # A fixed time, as for the NSO data, so a re-run reproduces the files byte for byte.
+    recorded_at = recorded_at or RECORDED_AT
     rows: dict[str, list[dict[str, str]]] = {name: [] for name in bundle.AGENCY_FILES}
     report = Report()
     src13 = "agencies/hp_13_agencies_2025.csv"
