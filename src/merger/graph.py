@@ -120,19 +120,22 @@ class Snapshot:
     raw: tuple = ()  # the rows it was assembled from, for the cache file
 
     def __post_init__(self) -> None:
+        by_key, by_unit, by_fold, by_code = self.by_key, self.by_unit, self.by_fold, self.by_code
         for v in self.versions.values():
-            self.by_key[v.key] = v
-            self.by_unit[v.unit_id].append(v)
-            self.by_fold[v.folded or fold(v.name)].append(v)
-            self.by_code[v.code].append(v)
-        for vs in self.by_unit.values():
-            vs.sort(key=lambda v: (v.valid_from or date.min))
+            by_key[v.key] = v
+            by_unit[v.unit_id].append(v)
+            by_fold[v.folded or fold(v.name)].append(v)
+            by_code[v.code].append(v)
+        for vs in by_unit.values():
+            if len(vs) > 1:
+                vs.sort(key=lambda v: (v.valid_from or date.min))
+        out_links, in_links, event_links = self.out_links, self.in_links, self.event_links
         for link in self.links:
             if link.pred is not None:
-                self.out_links[link.pred.id].append(link)
+                out_links[link.pred.id].append(link)
             if link.succ is not None:
-                self.in_links[link.succ.id].append(link)
-            self.event_links[link.event.id].append(link)
+                in_links[link.succ.id].append(link)
+            event_links[link.event.id].append(link)
 
     # --- time ------------------------------------------------------------------------------
 
