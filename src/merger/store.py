@@ -157,6 +157,8 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
     folder = folder or bundle.units_dir()
     if not (folder / "versions.csv").exists():
         raise DataError(f"no bundled data in {folder} (expected versions.csv)")
+    if progress:
+        progress("reading the bundled files", 0, 6)
     rows = {name: bundle.read(folder, name) for name in bundle.BUNDLE_FILES}
     agencies = bundle.read_agencies(folder)
     known_acts = {r["number"] for r in rows["acts"]}

@@ -60,12 +60,26 @@ class State:
 
 
 def _build_progress():  # type: ignore[no-untyped-def]
-    """A progress line while the embedded register is built on first use."""
+    """Progress while the embedded register is built on first use: a bar on a terminal, else lines."""
+    state: dict[str, Any] = {}
 
     def show(label: str, step: int, total: int) -> None:
-        if step == 1:
-            print("Building the register from the bundled data (first use)…", file=sys.stderr)
+        if "started" not in state:
+            state["started"] = True
+            if sys.stderr.isatty():
+                from rich.console import Console
+                from rich.progress import Progress
+
+                bar = Progress(console=Console(stderr=True), transient=True)
+                bar.start()
+                state["bar"], state["task"] = bar, bar.add_task("Building the register (first use)", total=total)
+            else:
+                print("Building the register from the bundled data (first use)…", file=sys.stderr)
+        if "bar" in state:
+            state["bar"].update(state["task"], completed=step, description=f"Building the register: {label}")
         if step == total:
+            if "bar" in state:
+                state["bar"].stop()
             print("Register built.", file=sys.stderr)
 
     return show
