@@ -70,7 +70,8 @@ def test_bad_date_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
 def test_unit_not_valid_on_the_date(run) -> None:  # type: ignore[no-untyped-def]
     result = run("lineage", "Phường An Lư", "--as-of", "2025-07-01")
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: no unit matches")
+    assert result.stderr.startswith("Error: 'Phường An Lư' names no unit in force on 2025-07-01; it names:")
+    assert "2025-06-30" in result.stderr
 
 
 def test_show_prints_every_version(run) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,13 @@ class NotFound(MergerError):
         hint = f"; did you mean: {', '.join(self.suggestions)}" if self.suggestions else ""
         super().__init__(f"no {what} matches {query!r}{hint}")
 
+    @classmethod
+    def not_in_force(cls, query: str, day: object, held: list[str]) -> NotFound:
+        """The name is known, but nothing by that name was in force on the day asked about."""
+        err = cls(query)
+        err.args = (f"{query!r} names no unit in force on {day}; it names: {'; '.join(held)}",)
+        return err
+
 
 @dataclass
 class Candidate:

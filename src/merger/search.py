@@ -98,7 +98,10 @@ def resolve(
         raise BadInput("empty unit name")
     versions = _candidates(snap, query)
     if as_of is not None:
+        named = versions
         versions = [v for v in versions if v.valid_on(as_of)]
+        if named and not versions:
+            raise NotFound.not_in_force(query, as_of, [describe(snap, v) for v in named[:5]])
     if levels:
         versions = [v for v in versions if v.level in levels]
     if kind:
