@@ -38,6 +38,8 @@ STATUSES = ("ok", "split", "not_found", "ambiguous", "unparseable")
 
 def _norm(name: str) -> str:
     """Folded name with numbers unpadded ("Phường 01" and "Phường 1" are one name)."""
+    if not name[:1].isdigit():
+        return name  # the common case, without a regex
     m = _NUM.match(name)
     return m.group(1) if m else name
 

@@ -46,7 +46,7 @@ _TYPE_KEYS = sorted(TYPE_WORDS, key=len, reverse=True)
 def _mark_table() -> dict[int, str]:
     """Precomposed Latin letters -> base letter, so folding is one str.translate call."""
     table = {ord("đ"): "d", ord("Đ"): "D"}
-    for cp in range(0xC0, 0x2000):
+    for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:  # Latin-1, Extended-A/B, Additional
         ch = chr(cp)
         base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
         if base != ch and base.isascii() and base:

@@ -14,11 +14,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger import checks, counts, events, graph, lineage, search, store
+from merger import checks, counts, graph, lineage, search, store
 from merger.errors import BadInput, MergerError, NotFound, StoreError, Violation
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+    from merger import events
 
 REFORM_BEFORE = date(2025, 6, 30)
 REFORM_AFTER = date(2025, 7, 1)
@@ -209,26 +211,36 @@ class Register:
     def record(self, spec: events.Spec, *, by: str | None = None, dry_run: bool = False,
                at: datetime | None = None) -> events.Outcome:
         """Validate and write one event in one transaction (nothing is written on refusal)."""
+        from merger import events
+
         return events.write(self, [spec], by=by, dry_run=dry_run, at=at, origin="cli")
 
     def apply(self, specs: list[events.Spec], *, by: str | None = None, dry_run: bool = False,
               at: datetime | None = None, origin: str = "annex") -> events.Outcome:
         """Write a batch of events atomically: all of them, or none with every problem listed."""
+        from merger import events
+
         return events.write(self, specs, by=by, dry_run=dry_run, at=at, origin=origin)
 
     def log(self, *, since: datetime | date | None = None, by: str | None = None, act: str | None = None,
             unit: str | None = None, include_bundled: bool = False) -> list[events.LogEntry]:
         """Every event recorded (and every correction), oldest first; nothing is ever removed."""
+        from merger import events
+
         return events.log(self, since=since, by=by, act=act, unit=unit, include_bundled=include_bundled)
 
     def revoke(self, event_key: str, *, reason: str, by: str | None = None,
                at: datetime | None = None) -> events.Outcome:
         """Mark a recorded event revoked (kept, with who, when and why); its effects disappear."""
+        from merger import events
+
         return events.revoke(self, event_key, reason=reason, by=by, at=at)
 
     def amend(self, event_key: str, changes: dict, *, reason: str, by: str | None = None,
               dry_run: bool = False, at: datetime | None = None) -> events.Outcome:
         """Supersede a recorded event by a corrected one (date, act, names, shares...)."""
+        from merger import events
+
         return events.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at)
 
 
