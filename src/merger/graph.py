@@ -8,8 +8,11 @@ the graph algorithms (cycles, reachability), imported only when asked for.
 
 from __future__ import annotations
 
+import gc
 import pickle
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -340,20 +343,51 @@ def load(conn: Connection, generation: str, as_recorded: datetime | None = None)
     return _assemble(generation, _raw(conn, as_recorded))
 
 
+def _interned(raw: tuple) -> tuple:
+    """The same rows with repeated strings shared, so pickle writes (and reads) each once."""
+    import sys
+
+    def row(r: tuple) -> tuple:
+        return tuple(sys.intern(x) if isinstance(x, str) and len(x) < 200 else x for x in r)
+
+    acts, versions, events, links, stats = raw
+    stats = {k: {f: sys.intern(x) if isinstance(x, str) else x for f, x in d.items()} for k, d in stats.items()}
+    return acts, [row(r) for r in versions], [row(r) for r in events], [row(r) for r in links], stats
+
+
 def save_cache(snapshot: Snapshot, path: Path) -> None:
     """Write the cache atomically; a reader never sees half a file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("wb") as fh:
-        pickle.dump((SNAPSHOT_FORMAT, snapshot.generation, snapshot.raw), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((SNAPSHOT_FORMAT, snapshot.generation, _interned(snapshot.raw)), fh,
+                    protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
 
 
-def read_cache(path: Path, generation: str) -> Snapshot | None:
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Build tens of thousands of objects without the collector rescanning them all the while.
+
+    The collector would otherwise run dozens of times over the growing heap (it triples the
+    load time); the objects built are long-lived, so they are frozen out of later collections.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        with path.open("rb") as fh:
-            fmt, gen, raw = pickle.load(fh)
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
-        return None
-    if fmt != SNAPSHOT_FORMAT or gen != generation:
-        return None
-    return _assemble(gen, raw)
+        yield
+    finally:
+        if enabled:
+            gc.freeze()
+            gc.enable()
+
+
+def read_cache(path: Path, generation: str) -> Snapshot | None:
+    with _no_gc():
+        try:
+            with path.open("rb") as fh:
+                fmt, gen, raw = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+            return None
+        if fmt != SNAPSHOT_FORMAT or gen != generation:
+            return None
+        return _assemble(gen, raw)
