@@ -32,3 +32,42 @@ def sources() -> Path:
     if not (SOURCES / "MANIFEST.md").exists():
         pytest.skip(f"raw sources not present at {SOURCES}")
     return SOURCES
+
+
+# --- PostgreSQL (issue 6): a real server for the PostgreSQL half of the suite -------------------
+
+from collections.abc import Iterator  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL server URL (role may create databases): $MERGER_TEST_PG, or one the project starts.
+
+    Skips, with the reason shown, when PostgreSQL cannot be installed or started here.
+    """
+    import pg
+
+    try:
+        with pg.server() as url:
+            yield url
+    except pg.Unavailable as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
+@pytest.fixture(scope="session")
+def national_pg(pg_url: str) -> Iterator[Register]:
+    """The national register loaded into its own PostgreSQL database (as `merger --db URL init` does)."""
+    import pg
+
+    url = pg.create_database(pg_url, "national")
+    reg = Register.open(url)
+    _ = reg.snapshot
+    yield reg
+    reg.close()
+    pg.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_register(request: pytest.FixtureRequest) -> Register:
+    """The national register on each store: tests taking this run once on SQLite, once on PostgreSQL."""
+    return request.getfixturevalue("national" if request.param == "sqlite" else "national_pg")

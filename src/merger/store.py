@@ -76,7 +76,9 @@ def make_engine(url: str) -> Engine:
     from sqlmodel import create_engine
 
     try:
-        engine = create_engine(url)
+        # PostgreSQL sessions in UTC, so recorded times read back as SQLite's do (never server-local).
+        options = {"connect_args": {"options": "-c TimeZone=UTC"}} if url.startswith("postgresql") else {}
+        engine = create_engine(url, **options)
     except (ArgumentError, ImportError, ModuleNotFoundError) as exc:
         raise StoreError(f"cannot use database {redact(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":

@@ -58,6 +58,12 @@ class State:
                                                as_recorded=self.as_recorded)
         return self._register
 
+    def close(self) -> None:
+        """Release the register's database connections (a PostgreSQL pool) when the command ends."""
+        if self._register is not None:
+            self._register.close()
+            self._register = None
+
 
 def _build_progress():  # type: ignore[no-untyped-def]
     """Progress while the embedded register is built on first use: a bar on a terminal, else lines."""
@@ -115,6 +121,7 @@ def _main(
         print(f"merger {__version__}")
         raise typer.Exit()
     ctx.obj = State(db, parse_moment(as_recorded, "--as-recorded"))
+    ctx.call_on_close(ctx.obj.close)
 
 
 def state(ctx: typer.Context) -> State:

@@ -373,6 +373,7 @@ def init(
     with errors():
         reg = Register.open(st.db)
         snap = reg.snapshot
+        reg.close()
     console().print(f"Register ready at {store.redact(url)}: {len(snap.versions):,} versions, "
                     f"{len(snap.events):,} events, {len(snap.links):,} links.")
 

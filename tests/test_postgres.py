@@ -1,0 +1,145 @@
+"""PostgreSQL as a first-class store: the national register gives the same answers as on SQLite.
+
+Runs against a real server (tests/pg.py starts one with scripts/postgres-test-server, or uses
+$MERGER_TEST_PG); skipped with the reason where PostgreSQL cannot be had.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from typer.testing import CliRunner
+
+import pg
+from merger import store
+from merger.cli import app
+from merger.errors import StoreError
+from merger.register import Register
+
+UNITS = ["An Lư", "Phường Hòa Bình, Hải Phòng", "Bạch Long Vĩ", "Tỉnh Hải Dương", "Xã Hòa Bình, Vĩnh Bảo"]
+
+
+def _cli(db: str, *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, ["--db", db, *args])
+
+
+@pytest.mark.parametrize("within", [None, "Hải Phòng"])
+def test_counts_identical_to_sqlite(national: Register, national_pg: Register, within: str | None) -> None:
+    assert national_pg.counts(within=within) == national.counts(within=within)
+    args = ["counts", "--json"] + (["--within", within] if within else [])
+    on_pg = _cli(national_pg.url, *args)
+    on_sqlite = _cli(str(national.sqlite_path), *args)
+    assert on_pg.exit_code == 0, on_pg.stderr
+    assert on_pg.stdout == on_sqlite.stdout
+    rows = {(r["level"], r["type"]): (r["before"], r["after"]) for r in json.loads(on_pg.stdout)["rows"]}
+    assert rows[("commune", None)] == ((374, 114) if within else (10_035, 3_321))
+
+
+@pytest.mark.parametrize("query", UNITS)
+def test_lineage_json_identical_to_sqlite(national: Register, national_pg: Register, query: str) -> None:
+    on_pg = _cli(national_pg.url, "lineage", query, "--json")
+    on_sqlite = _cli(str(national.sqlite_path), "lineage", query, "--json")
+    assert on_pg.exit_code == on_sqlite.exit_code
+    assert on_pg.stdout == on_sqlite.stdout
+    assert on_pg.stderr == on_sqlite.stderr
+
+
+def test_snapshot_read_from_postgresql_equals_sqlite(national: Register, national_pg: Register, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Loaded straight from the database (no snapshot cache): every version, event and link alike."""
+    from merger import graph
+
+    with national_pg.engine.connect() as conn:
+        on_pg = graph.load(conn, "x")
+    with national.engine.connect() as conn:
+        on_sqlite = graph.load(conn, "x")
+    assert {v.key: (v.full_name, v.type, v.level, v.valid_from, v.valid_to, v.parent_unit_id)
+            for v in on_pg.versions.values()} == \
+           {v.key: (v.full_name, v.type, v.level, v.valid_from, v.valid_to, v.parent_unit_id)
+            for v in on_sqlite.versions.values()}
+    assert len(on_pg.links) == len(on_sqlite.links)
+    # PostgreSQL gives recorded times with their zone (UTC), SQLite without: the same instants.
+    assert sorted((e.key, e.type, e.effective, graph._naive_utc(e.recorded_at), e.recorded_by)
+                  for e in on_pg.events.values()) == \
+           sorted((e.key, e.type, e.effective, graph._naive_utc(e.recorded_at), e.recorded_by)
+                  for e in on_sqlite.events.values())
+    assert all(e.recorded_at.utcoffset().total_seconds() == 0 for e in on_pg.events.values())
+    assert sorted((link.event.key, link.pred and link.pred.key, link.succ and link.succ.key, link.relation,
+                   link.share) for link in on_pg.links) == \
+           sorted((link.event.key, link.pred and link.pred.key, link.succ and link.succ.key, link.relation,
+                   link.share) for link in on_sqlite.links)
+    assert on_pg.stats == on_sqlite.stats
+
+
+def test_postgresql_sessions_are_in_utc(national_pg: Register) -> None:
+    from sqlalchemy import text
+
+    with national_pg.engine.connect() as conn:
+        assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
+
+
+def test_check_clean_on_both_stores(store_register: Register) -> None:
+    assert store_register.check() == []
+    assert store_register.resolve("An Lư", as_of=__import__("datetime").date(2025, 6, 1)).version.key == \
+        "11533@..2025-06-30"
+
+
+def test_init_through_the_cli_and_env_var(pg_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    url = pg.create_database(pg_url, "init")
+    try:
+        res = _cli(url, "init")
+        assert res.exit_code == 0, res.stderr
+        assert "Register ready at postgresql+psycopg://merger:***@" in " ".join(res.stdout.split())
+        assert pg.password_of(url) not in res.output
+        monkeypatch.setenv("MERGER_DB", url)
+        res = CliRunner().invoke(app, ["counts", "--within", "Hải Phòng", "--csv"])
+        assert res.exit_code == 0, res.stderr
+        assert "commune,,374,114,-260" in res.stdout
+        engine = store.make_engine(url)
+        with engine.connect() as conn:
+            assert store.meta(conn)["schema_version"] == str(store.SCHEMA_VERSION)
+        engine.dispose()
+    finally:
+        pg.drop_database(url)
+
+
+def test_a_second_build_into_a_full_database_is_refused(national_pg: Register) -> None:
+    with pytest.raises(StoreError, match="already holds data"):
+        store.load_bundle(national_pg.engine)
+
+
+def _bad_urls(pg_url: str) -> list[str]:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(pg_url)
+    return [
+        pg.with_password(pg_url, "Wr0ngPassw0rdXyz"),  # wrong password
+        u.set(port=1, password="Unr3achableSecret").render_as_string(hide_password=False),  # nothing listens
+        u.set(database="no_such_db_here", password="NoDbSecret42").render_as_string(hide_password=False),
+    ]
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+@pytest.mark.parametrize("command", [["counts"], ["init"], ["lineage", "An Lư", "--json"], ["check"]])
+def test_credentials_never_shown(pg_url: str, which: int, command: list[str], caplog) -> None:  # type: ignore[no-untyped-def]
+    bad = _bad_urls(pg_url)[which]
+    secret = pg.password_of(bad)
+    caplog.set_level(logging.DEBUG)
+    res = _cli(bad, *command)
+    assert res.exit_code == 1
+    assert res.stdout == ""
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
+    assert "***@" in lines[0]
+    assert secret not in res.output and secret not in caplog.text
+
+
+def test_credentials_of_a_good_url_never_shown(national_pg: Register, caplog) -> None:  # type: ignore[no-untyped-def]
+    secret = pg.password_of(national_pg.url)
+    caplog.set_level(logging.DEBUG)
+    for args in (["counts"], ["check"], ["lineage", "Nowhere At All"], ["show", "Hải Phòng", "--json"]):
+        res = _cli(national_pg.url, *args)
+        assert secret not in res.output, args
+    assert secret not in caplog.text
+    assert secret not in store.redact(national_pg.url)
