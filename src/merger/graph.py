@@ -365,11 +365,12 @@ def save_cache(snapshot: Snapshot, path: Path) -> None:
 
 
 @contextmanager
-def _no_gc() -> Iterator[None]:
-    """Build tens of thousands of objects without the collector rescanning them all the while.
+def no_gc(freeze: bool = False) -> Iterator[None]:
+    """Build (or walk) tens of thousands of objects without the cyclic collector rescanning them.
 
     The collector would otherwise run dozens of times over the growing heap (it triples the
-    load time); the objects built are long-lived, so they are frozen out of later collections.
+    snapshot's load time). ``freeze`` moves what was built out of later collections: right for
+    the long-lived snapshot.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -377,12 +378,13 @@ def _no_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
-            gc.freeze()
+            if freeze:
+                gc.freeze()
             gc.enable()
 
 
 def read_cache(path: Path, generation: str) -> Snapshot | None:
-    with _no_gc():
+    with no_gc(freeze=True):
         try:
             with path.open("rb") as fh:
                 fmt, gen, raw = pickle.load(fh)
