@@ -94,10 +94,17 @@ class Register:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
             try:
                 rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+                with contextlib.suppress(sqlite3.Error):  # registers made before Alembic have none
+                    rows["revision"] = con.execute("SELECT version_num FROM alembic_version").fetchone()[0]
             finally:
                 con.close()
         except sqlite3.Error:
             return None
+        from merger import migrations
+
+        if rows.get("revision", migrations.HEAD) not in migrations.REVISIONS:
+            raise StoreError(f"this register's schema (revision {rows['revision']}) is newer than this "
+                             f"program's ({migrations.HEAD}); upgrade merger")
         if int(rows.get("schema_version", "0")) > store.SCHEMA_VERSION:
             raise StoreError(f"this register has schema version {rows['schema_version']}, newer than "
                              f"this program's ({store.SCHEMA_VERSION}); upgrade merger")

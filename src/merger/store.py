@@ -117,21 +117,28 @@ def meta(conn: Connection) -> dict[str, str]:
 
 
 def check_schema(engine: Engine) -> None:
-    """Refuse a register written by a newer program rather than misread it."""
-    with engine.connect() as conn:
+    """Refuse a register written by a newer program rather than misread it.
+
+    The Alembic revision (merger.migrations) decides when the register has one; registers made
+    before Alembic are judged by meta.schema_version.
+    """
+    from merger import migrations
+
+    with db_errors(str(engine.url)), engine.connect() as conn:
         found = int(meta(conn).get("schema_version", "0"))
-    if found > SCHEMA_VERSION:
+        revision = migrations.stored_revision(conn)
+    if found > SCHEMA_VERSION or (revision is not None and revision not in migrations.REVISIONS):
         raise StoreError(
-            f"this register has schema version {found}, newer than this program's "
-            f"({SCHEMA_VERSION}); upgrade merger"
+            f"this register has schema version {found} (revision {revision}), newer than this program's "
+            f"({SCHEMA_VERSION}, revision {migrations.HEAD}); upgrade merger"
         )
-    if found < SCHEMA_VERSION:
+    if found < SCHEMA_VERSION or (revision is not None and revision != migrations.HEAD):
         raise StoreError(older_schema(found))
 
 
 def older_schema(found: int | str) -> str:
     return (f"this register has schema version {found}, older than this program's ({SCHEMA_VERSION}); "
-            "rebuild it with 'merger init --force' (export its recorded events first)")
+            "upgrade it with 'merger db upgrade' (back it up first: merger export)")
 
 
 def _date(value: str) -> date | None:
@@ -234,6 +241,9 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
             dict(key="built_at", value=datetime.now().replace(microsecond=0).isoformat()),
             dict(key="generation", value="0"),
         ])
+        from merger import migrations
+
+        migrations.stamp_head(conn)  # a fresh register is at the newest schema revision
         if conn.dialect.name == "postgresql":
             for table in ("legal_act", "unit", "version", "event", "link"):
                 conn.execute(text(
@@ -303,7 +313,11 @@ def open_engine(db: str | None = None, *, build: bool = True, progress: Progress
             if sqlite_file is not None and not existed:
                 _remove_sqlite(url)  # the build is one transaction; an empty file is all that's left
             raise
-    check_schema(engine)
+    try:
+        check_schema(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 

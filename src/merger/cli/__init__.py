@@ -15,6 +15,7 @@ from merger.cli.common import app
 
 # Each module adds its commands to ``app`` when imported.
 from merger.cli import register_cmds  # noqa: E402,F401  isort: skip
+from merger.cli import db_cmds  # noqa: E402,F401  isort: skip
 from merger.cli import record_cmds  # noqa: E402,F401  isort: skip
 from merger.cli import analyst_cmds  # noqa: E402,F401  isort: skip
 from merger.cli import geo_cmds  # noqa: E402,F401  isort: skip

@@ -1,0 +1,120 @@
+"""Schema migrations (Alembic): from the first released schema on, one revision per schema version.
+
+A register records its revision in Alembic's ``alembic_version`` table (a fresh build is stamped
+at the head). Registers made before Alembic was adopted carry only ``meta.schema_version``; their
+revision is read from that (``SCHEMA_REVISION``), and ``merger db upgrade`` stamps them first.
+
+The revision list is kept here as plain data so that opening a register can tell "older" from
+"newer than this program" without importing Alembic; a test checks it against versions/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from merger.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine import Connection, Engine
+
+# Oldest first. Each revision is one value of store.SCHEMA_VERSION.
+REVISIONS = ("0001", "0002")
+HEAD = REVISIONS[-1]
+SCHEMA_REVISION = {1: "0001", 2: "0002"}
+FOLDER = Path(__file__).resolve().parent
+
+
+def config(url: str | None = None) -> Config:
+    """An Alembic configuration for this package's scripts (no alembic.ini needed)."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(FOLDER))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def stored_revision(conn: Connection) -> str | None:
+    """The revision a register is at: alembic_version, else read off meta.schema_version; None if empty."""
+    from sqlalchemy import inspect, text
+
+    tables = set(inspect(conn).get_table_names())
+    if "alembic_version" in tables:
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if found:
+            return str(found)
+    if "meta" in tables:
+        value = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+        if value is not None:
+            number = int(value)
+            if number in SCHEMA_REVISION:
+                return SCHEMA_REVISION[number]
+            return f"schema-{number}"  # not one this program knows: newer
+    return None
+
+
+def is_stamped(conn: Connection) -> bool:
+    from sqlalchemy import inspect, text
+
+    return inspect(conn).has_table("alembic_version") and conn.execute(
+        text("SELECT COUNT(*) FROM alembic_version")).scalar() > 0
+
+
+def stamp_head(conn: Connection) -> None:
+    """Mark a freshly built register as at the head revision (in the builder's transaction)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    MigrationContext.configure(conn).stamp(ScriptDirectory.from_config(config()), "head")
+
+
+def upgrade(engine: Engine, progress: Callable[[str], None] | None = None) -> tuple[str | None, str]:
+    """Bring a register to the head revision, in one transaction; returns (from, to).
+
+    A register made before Alembic (meta.schema_version only) is stamped at its revision first.
+    """
+    from alembic import command
+
+    with engine.begin() as conn:
+        found = stored_revision(conn)
+        if found is None:
+            raise StoreError("this database holds no register; run 'merger init' to build one")
+        if found not in REVISIONS:
+            raise StoreError(f"this register's schema (revision {found}) is newer than this program's "
+                             f"({HEAD}); upgrade merger")
+        if found == HEAD and is_stamped(conn):
+            return found, HEAD
+        cfg = config()
+        cfg.attributes["connection"] = conn
+        cfg.attributes["progress"] = progress
+        if not is_stamped(conn):
+            command.stamp(cfg, found)
+        command.upgrade(cfg, "head")
+    return found, HEAD
+
+
+def status(engine: Engine) -> dict[str, object]:
+    """Where a register stands: its revision, this program's head, and what to do."""
+    from merger import store
+
+    with store.db_errors(str(engine.url)), engine.connect() as conn:
+        found = stored_revision(conn)
+        stamped = is_stamped(conn) if found is not None else False
+        schema = store.meta(conn).get("schema_version") if found is not None else None
+    if found is None:
+        state = "empty"
+    elif found not in REVISIONS:
+        state = "newer"
+    elif found != HEAD:
+        state = "older"
+    else:
+        state = "current"
+    return {"url": store.redact(str(engine.url.render_as_string(hide_password=False))),
+            "revision": found, "stamped": stamped, "schema_version": schema, "head": HEAD, "state": state}
+
+
+__all__ = ["HEAD", "REVISIONS", "SCHEMA_REVISION", "config", "stamp_head", "status", "stored_revision", "upgrade"]
