@@ -93,3 +93,50 @@ def password_of(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).password or ""
+
+
+def build(builder, tmp_path: Path, url: str):  # type: ignore[no-untyped-def]
+    """A factories.Builder register loaded into the (empty) database at ``url``, as Builder.build does."""
+    from merger import store
+    from merger.register import Register
+
+    folder = builder.write(tmp_path / "bundle")
+    engine = store.make_engine(url)
+    store.load_bundle(engine, folder)
+    return Register(url, engine)
+
+
+def create_reader(url: str, password: str) -> str:
+    """A login role that may only SELECT from the register's tables; returns its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    engine = _admin(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+            conn.execute(text(f'GRANT CONNECT ON DATABASE "{target.database}" TO {role}'))
+            conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+            conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+    finally:
+        engine.dispose()
+    return target.set(username=role, password=password).render_as_string(hide_password=False)
+
+
+def drop_role(url: str, role_url: str) -> None:
+    """Revoke what create_reader granted in the database of ``url``, then drop the role."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    role = make_url(role_url).username
+    engine = _admin(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"))
+            conn.execute(text(f"REVOKE USAGE ON SCHEMA public FROM {role}"))
+            conn.execute(text(f'REVOKE CONNECT ON DATABASE "{make_url(url).database}" FROM {role}'))
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+    finally:
+        engine.dispose()

@@ -43,8 +43,10 @@ class UnitHistory:
 class Register:
     """A register database plus its lineage snapshot. Pass it in; there is no global one."""
 
-    def __init__(self, url: str, engine: Engine | None = None, *, as_recorded: datetime | date | None = None):
+    def __init__(self, url: str, engine: Engine | None = None, *, as_recorded: datetime | date | None = None,
+                 read_only: bool = False):
         self.url = url
+        self.read_only = read_only  # every write refused, by merger and by the database session
         self._engine = engine
         self._snapshot: graph.Snapshot | None = None
         self.as_recorded = recorded_limit(as_recorded)
@@ -53,26 +55,28 @@ class Register:
 
     @classmethod
     def open(cls, db: str | None = None, *, build: bool = True,
-             progress: store.Progress | None = None, as_recorded: datetime | date | None = None) -> Register:
+             progress: store.Progress | None = None, as_recorded: datetime | date | None = None,
+             read_only: bool = False) -> Register:
         """Open the register named by ``db`` / $MERGER_DB / the default file, building it on first use.
 
         ``as_recorded``: read the register as it stood at that moment (a date means the end of
         that day, UTC): what it said then, before later records and corrections.
         """
         url = store.resolve_url(db)
-        reg = cls(url, as_recorded=as_recorded)
+        reg = cls(url, as_recorded=as_recorded, read_only=read_only)
+        build = build and not read_only  # a read-only open never builds
         path = reg.sqlite_path
         if path is not None and path.exists() and reg._sqlite_generation() is not None:
             return reg  # an existing embedded register: no engine needed to read it
         if path is not None and not path.exists() and not build:
             raise StoreError(f"no register at {path}; run 'merger init' first")
-        reg._engine = store.open_engine(url, build=build, progress=progress)
+        reg._engine = store.open_engine(url, build=build, progress=progress, read_only=read_only)
         return reg
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = store.open_engine(self.url, build=False)
+            self._engine = store.open_engine(self.url, build=False, read_only=self.read_only)
         return self._engine
 
     @property

@@ -70,23 +70,46 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+READ_ONLY = ("the register is open read-only (--read-only): writing is refused; "
+             "open it without --read-only, with a role that may write")
+
+
+def _sqlite_query_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``; ``read_only`` sessions cannot write (SQLite query_only, PostgreSQL
+    default_transaction_read_only), and begin_write refuses before trying."""
     from sqlalchemy import event as sa_event
     from sqlalchemy.exc import ArgumentError
     from sqlmodel import create_engine
 
     try:
-        # PostgreSQL sessions in UTC, so recorded times read back as SQLite's do (never server-local).
-        options = {"connect_args": {"options": "-c TimeZone=UTC"}} if url.startswith("postgresql") else {}
+        options = {}
+        if url.startswith("postgresql"):
+            # Sessions in UTC, so recorded times read back as SQLite's do (never server-local).
+            pg_options = "-c TimeZone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
+            options = {"connect_args": {"options": pg_options}}
         engine = create_engine(url, **options)
     except (ArgumentError, ImportError, ModuleNotFoundError) as exc:
         raise StoreError(f"cannot use database {redact(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         sa_event.listen(engine, "connect", _sqlite_pragmas)
+        if read_only:
+            sa_event.listen(engine, "connect", _sqlite_query_only)
         # pysqlite would commit DDL on its own; take transactions in hand so a build or a write
         # is all-or-nothing (and writers can BEGIN IMMEDIATE).
         sa_event.listen(engine, "begin", _sqlite_begin)
+    if read_only:
+        return engine.execution_options(merger_read_only=True)
     return engine
+
+
+def is_read_only(conn: Connection) -> bool:
+    return bool(conn.get_execution_options().get("merger_read_only"))
 
 
 def is_initialised(engine: Engine) -> bool:
@@ -105,6 +128,12 @@ def db_errors(url: str) -> Iterator[None]:
         yield
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        state = getattr(exc.orig, "sqlstate", None)
+        if state == "25006" or "readonly database" in reason:
+            raise StoreError(f"{READ_ONLY} ({redact(url)})") from None
+        if state == "42501":  # insufficient_privilege: e.g. a role granted SELECT only
+            raise StoreError(f"the database role may not do this at {redact(url)} ({reason}); "
+                             "writing needs a role with INSERT/UPDATE on the register's tables") from None
         raise StoreError(f"cannot use the register at {redact(url)}: {reason}") from None
 
 
@@ -264,6 +293,8 @@ def begin_write(conn: Connection) -> None:
     """
     from sqlalchemy import text
 
+    if is_read_only(conn):
+        raise StoreError(READ_ONLY)
     if conn.dialect.name == "sqlite":
         conn.info["immediate"] = True  # read by _sqlite_begin; pooled connections keep info
         try:
@@ -272,7 +303,8 @@ def begin_write(conn: Connection) -> None:
             conn.info.pop("immediate", None)
     else:
         conn.begin()
-        conn.execute(text("LOCK TABLE meta IN EXCLUSIVE MODE"))
+        with db_errors(str(conn.engine.url)):  # a role that may only SELECT is refused here, in one line
+            conn.execute(text("LOCK TABLE meta IN EXCLUSIVE MODE"))
 
 
 def bump_generation(conn: Connection) -> str:
@@ -296,15 +328,20 @@ def _insert(conn: Connection, statement, rows: list[dict]) -> None:  # type: ign
         conn.execute(statement, rows)
 
 
-def open_engine(db: str | None = None, *, build: bool = True, progress: Progress | None = None) -> Engine:
+def open_engine(db: str | None = None, *, build: bool = True, progress: Progress | None = None,
+                read_only: bool = False) -> Engine:
     """Open (and on first use, build) the register named by ``db``."""
     url = resolve_url(db)
     sqlite_file = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
     existed = sqlite_file is not None and sqlite_file.exists()
-    engine = make_engine(url)
+    engine = make_engine(url, read_only=read_only)
     if not is_initialised(engine):
-        if not build:
+        engine.dispose()
+        if sqlite_file is not None and not existed:
+            _remove_sqlite(url)
+        if not build or read_only:
             raise StoreError(f"no register at {redact(url)}; run 'merger init' first")
+        engine = make_engine(url)
         try:
             with db_errors(url):
                 load_bundle(engine, progress=progress)

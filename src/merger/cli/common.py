@@ -44,18 +44,22 @@ app = typer.Typer(
 class State:
     """Per-invocation settings from the global options (no module-level register)."""
 
-    def __init__(self, db: str | None, as_recorded: Any = None):
+    def __init__(self, db: str | None, as_recorded: Any = None, read_only: bool = False):
         self.db = db
         self.as_recorded = as_recorded  # date or datetime: read the register as recorded then
+        self.read_only = read_only  # --read-only: every write refused
+        self.refuse: str | None = None  # the writing command to refuse (with --read-only)
         self._register: Register | None = None
 
     def register(self) -> Register:
+        if self.refuse:
+            read_only_refusal(self.refuse)
         if self._register is None:
             from merger.register import Register
 
             with errors():
                 self._register = Register.open(self.db, progress=_build_progress(),
-                                               as_recorded=self.as_recorded)
+                                               as_recorded=self.as_recorded, read_only=self.read_only)
         return self._register
 
     def close(self) -> None:
@@ -113,6 +117,12 @@ def _main(
             "lineage X --as-of 2025-07-01.",
         ),
     ] = None,
+    read_only: Annotated[
+        bool,
+        typer.Option("--read-only", envvar="MERGER_READ_ONLY",
+                     help="Query only: every write (record, apply, revoke, amend, init, import-register, "
+                     "db upgrade...) is refused, and the database session itself cannot write."),
+    ] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
@@ -120,8 +130,28 @@ def _main(
 
         print(f"merger {__version__}")
         raise typer.Exit()
-    ctx.obj = State(db, parse_moment(as_recorded, "--as-recorded"))
+    ctx.obj = State(db, parse_moment(as_recorded, "--as-recorded"), read_only)
+    if read_only:
+        ctx.obj.refuse = _writes(ctx)
     ctx.call_on_close(ctx.obj.close)
+
+
+# Commands (and command groups) that only write. Other writes (db upgrade, boundaries load and
+# forget) are refused by their command or, failing that, by the read-only database session.
+WRITES = ("init", "record", "apply", "revoke", "amend", "import-register")
+
+
+def _writes(ctx: typer.Context) -> str | None:
+    """--read-only: the writing command about to run, refused when it opens the register (so that
+    its --help still works); init and import-register, which open the database themselves, at once."""
+    name = ctx.invoked_subcommand
+    if name in ("init", "import-register"):
+        read_only_refusal(f"merger {name}")
+    return f"merger {name}" if name in WRITES else None
+
+
+def read_only_refusal(what: str) -> NoReturn:
+    fail(f"the register is open read-only (--read-only): '{what}' writes, so it is refused")
 
 
 def state(ctx: typer.Context) -> State:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from merger.cli.common import JsonOpt, app, console, emit_json, errors, fail, state
+from merger.cli.common import JsonOpt, app, console, emit_json, errors, read_only_refusal, state
 
 db_app = typer.Typer(
     name="db",
@@ -73,8 +73,8 @@ def upgrade(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from merger import migrations, store
 
     st = state(ctx)
-    if getattr(st, "read_only", False):
-        fail("the register is open read-only (--read-only): 'db upgrade' writes")
+    if st.read_only:
+        read_only_refusal("merger db upgrade")
     engine = _engine(ctx)
     try:
         with errors(), store.db_errors(store.resolve_url(st.db)):

@@ -1,0 +1,143 @@
+"""Read-only mode: --read-only (or Register.open(read_only=True)) refuses every write in one line,
+and a PostgreSQL role granted SELECT only can query but not write. Nothing changes on refusal."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import pg
+from merger import exchange, store
+from merger.cli import app
+from merger.errors import StoreError
+from merger.events import Spec
+from merger.register import Register
+from village_factory import village_builder, village_register
+
+DAY = "2025-09-01"
+
+WRITES = [
+    ["record", "establish", "Thôn Mới", "--type", "thôn", "--parent", "Xã An", "-e", DAY],
+    ["record", "rename", "Thôn Nam", "--to", "Thôn Bình Minh", "-e", DAY],
+    ["apply", "ANNEX"],
+    ["revoke", "EVENT", "--reason", "wrong"],
+    ["amend", "EVENT", "--to", "Thôn Khác", "--reason", "typo"],
+    ["init"],
+    ["import-register", "EXPORT"],
+    ["db", "upgrade"],
+]
+
+
+def _export(reg: Register, path: Path) -> str:
+    exchange.export_register(reg, path)
+    return path.read_text(encoding="utf-8")
+
+
+def _args(args: list[str], tmp_path: Path, event: str) -> list[str]:
+    annex = tmp_path / "annex.csv"
+    annex.write_text("event,units,into,type,parent,effective,act,clause\n"
+                     f"establish,,Thôn Số 1,thôn,Xã An,{DAY},K/1,1\n", encoding="utf-8")
+    table = {"ANNEX": str(annex), "EVENT": event, "EXPORT": str(tmp_path / "before.json")}
+    return [table.get(a, a) for a in args]
+
+
+def _refused_everywhere(db: str, reg: Register, tmp_path: Path, event: str, *, flag: list[str]) -> None:
+    before = _export(reg, tmp_path / "before.json")
+    for args in WRITES:
+        res = CliRunner().invoke(app, [*flag, "--db", db, *_args(args, tmp_path, event)])
+        assert res.exit_code == 1, (args, res.output)
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and "read-only" in lines[0], (args, res.stderr)
+        assert "Traceback" not in res.output
+    reg.invalidate()
+    assert _export(reg, tmp_path / "after.json") == before
+
+
+def test_read_only_flag_refuses_every_write_on_sqlite(tmp_path: Path) -> None:
+    reg = village_register(tmp_path)
+    event = reg.record(Spec("rename", date(2025, 8, 1), units=["Thôn Tây"], to="Thôn Tây Mới"), by="t").events[0]
+    _refused_everywhere(str(reg.sqlite_path), reg, tmp_path, event, flag=["--read-only"])
+    # reads still work, and say the same as without the flag
+    res = CliRunner().invoke(app, ["--read-only", "--db", str(reg.sqlite_path), "units", "--as-of", DAY, "--json"])
+    plain = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), "units", "--as-of", DAY, "--json"])
+    assert res.exit_code == 0 and res.stdout == plain.stdout
+    assert "Thôn Tây Mới" in {u["name"] for u in json.loads(res.stdout)} | {u.get("full_name") for u in json.loads(res.stdout)}
+    res = CliRunner().invoke(app, ["--read-only", "--db", str(reg.sqlite_path), "record", "rename", "--help"])
+    assert res.exit_code == 0
+
+
+def test_read_only_from_the_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    reg = village_register(tmp_path)
+    monkeypatch.setenv("MERGER_READ_ONLY", "1")
+    res = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), *WRITES[0]])
+    assert res.exit_code == 1 and "read-only" in res.stderr
+
+
+def test_read_only_register_in_the_library(tmp_path: Path) -> None:
+    path = village_register(tmp_path).sqlite_path
+    reg = Register.open(str(path), read_only=True)
+    with pytest.raises(StoreError, match="read-only"):
+        reg.record(Spec("rename", date(2025, 9, 1), units=["Thôn Nam"], to="Thôn Bắc"), by="t")
+    assert reg.units(as_of=date(2025, 9, 1), level="village")
+    # the session itself cannot write either, whatever the code path
+    from sqlalchemy import text
+
+    with pytest.raises(StoreError, match="read-only"), store.db_errors(reg.url), reg.engine.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = 'x' WHERE key = 'generation'"))
+    reg.close()
+
+
+def test_read_only_never_builds(tmp_path: Path) -> None:
+    path = tmp_path / "none.sqlite"
+    res = CliRunner().invoke(app, ["--read-only", "--db", str(path), "counts"])
+    assert res.exit_code == 1 and "merger init" in res.stderr
+    assert not path.exists()
+
+
+@pytest.fixture
+def village_pg(pg_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = pg.create_database(pg_url, "ro")
+    reg = pg.build(village_builder(), tmp_path, url)
+    yield reg
+    reg.close()
+    pg.drop_database(url)
+
+
+def test_read_only_flag_refuses_every_write_on_postgresql(village_pg: Register, tmp_path: Path) -> None:
+    event = village_pg.record(Spec("rename", date(2025, 8, 1), units=["Thôn Tây"], to="Thôn Tây Mới"),
+                              by="t").events[0]
+    _refused_everywhere(village_pg.url, village_pg, tmp_path, event, flag=["--read-only"])
+    ro = Register.open(village_pg.url, read_only=True)
+    from sqlalchemy import text
+
+    with pytest.raises(StoreError, match="read-only") as caught, store.db_errors(ro.url), \
+            ro.engine.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = 'x' WHERE key = 'generation'"))
+    assert pg.password_of(ro.url) not in str(caught.value)
+    ro.close()
+
+
+def test_select_only_role_reads_but_cannot_write(village_pg: Register, tmp_path: Path) -> None:
+    event = village_pg.record(Spec("rename", date(2025, 8, 1), units=["Thôn Tây"], to="Thôn Tây Mới"),
+                              by="t").events[0]
+    reader = pg.create_reader(village_pg.url, "Reader-S3cret-Pw")
+    try:
+        res = CliRunner().invoke(app, ["--db", reader, "units", "--as-of", DAY, "--level", "village", "--csv"])
+        assert res.exit_code == 0, res.stderr
+        assert "Thôn Tây Mới" in res.stdout
+        before = _export(village_pg, tmp_path / "before.json")
+        for args in WRITES[:5]:
+            res = CliRunner().invoke(app, ["--db", reader, *_args(args, tmp_path, event)])
+            assert res.exit_code == 1, (args, res.output)
+            lines = res.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("Error: "), (args, res.stderr, res.exception)
+            assert "may not" in lines[0] or "permission denied" in lines[0], lines[0]
+            assert "Reader-S3cret-Pw" not in res.output
+        village_pg.invalidate()
+        assert _export(village_pg, tmp_path / "after.json") == before
+    finally:
+        pg.drop_role(village_pg.url, reader)
