@@ -140,3 +140,63 @@ def drop_role(url: str, role_url: str) -> None:
             conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
     finally:
         engine.dispose()
+
+
+# --- a small register of real data: the Hải Phòng part of the bundle ------------------------------
+
+HAI_PHONG_ROOTS = {"30@..2025-06-30", "31@..2025-06-30", "31@2025-07-01"}
+
+
+def hai_phong_bundle(out: Path) -> Path:
+    """The bundle's Hải Phòng and Hải Dương units (518 versions: 2 provinces, 27 districts, 374 -> 114
+    communes, the new city), the events wholly inside them, their acts and statistics; no agencies."""
+    import csv
+
+    from merger import bundle
+
+    folder = bundle.units_dir()
+    rows = {name: bundle.read(folder, name) for name in bundle.BUNDLE_FILES}
+    parent: dict[str, str] = {}
+    for row in rows["versions"]:
+        parent.setdefault(row["unit"], row["parent_unit"])
+
+    def root(unit: str) -> str:
+        for _ in range(10):
+            if not parent.get(unit):
+                break
+            unit = parent[unit]
+        return unit
+
+    units = {u for u in parent if root(u) in HAI_PHONG_ROOTS}
+    versions = [r for r in rows["versions"] if r["unit"] in units]
+    keys = {r["key"] for r in versions}
+    by_event: dict[str, list[dict[str, str]]] = {}
+    for link in rows["links"]:
+        by_event.setdefault(link["event"], []).append(link)
+    events = [e for e in rows["events"] if by_event.get(e["key"]) and all(
+        (not k["predecessor"] or k["predecessor"] in keys) and (not k["successor"] or k["successor"] in keys)
+        for k in by_event[e["key"]])]
+    names = {e["key"] for e in events}
+    acts = {e["act"] for e in events}
+    kept = {"versions": versions, "events": events, "links": [k for k in rows["links"] if k["event"] in names],
+            "acts": [a for a in rows["acts"] if a["number"] in acts],
+            "statistics": [s for s in rows["statistics"] if s["version"] in keys]}
+    out.mkdir(parents=True, exist_ok=True)
+    for name, found in kept.items():
+        with (out / f"{name}.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[name][0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(found)
+    return out
+
+
+def hai_phong_register(tmp_path: Path, url: str | None = None):  # type: ignore[no-untyped-def]
+    """The Hải Phòng register in the (empty) database ``url``, or in a SQLite file under tmp_path."""
+    from merger import store
+    from merger.register import Register
+
+    folder = hai_phong_bundle(tmp_path / "hai-phong-bundle")
+    url = url or f"sqlite:///{tmp_path / 'hai-phong.sqlite'}"
+    engine = store.make_engine(url)
+    store.load_bundle(engine, folder)
+    return Register(url, engine)

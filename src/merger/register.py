@@ -143,13 +143,13 @@ class Register:
         if self._snapshot is not None and self._snapshot.generation == gen:
             return self._snapshot
         if self.as_recorded is not None:  # a view of the past: built on demand, never cached on disk
-            with self.engine.connect() as conn:
+            with store.reading(self.engine) as conn:
                 self._snapshot = graph.load(conn, gen, self.as_recorded)
             return self._snapshot
         cache = self.cache_path()
         snap = graph.read_cache(cache, gen)
         if snap is None:
-            with store.db_errors(self.url), self.engine.connect() as conn:
+            with store.db_errors(self.url), store.reading(self.engine) as conn:
                 snap = graph.load(conn, gen)
             with contextlib.suppress(OSError):  # a read-only location only costs speed
                 graph.save_cache(snap, cache)

@@ -284,6 +284,20 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
     return counts
 
 
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection whose reads all see one committed state, however many statements they take.
+
+    SQLite's read transaction (BEGIN, WAL) already does; PostgreSQL's default READ COMMITTED gives
+    each statement its own view, so a snapshot read across tables could see half of an event a
+    writer commits meanwhile: there it is read in one REPEATABLE READ, READ ONLY transaction.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        yield conn
+
+
 def begin_write(conn: Connection) -> None:
     """Start a write transaction that holds the write lock from its first statement.
 
