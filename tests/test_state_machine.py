@@ -1,0 +1,181 @@
+"""Fuzzing the recording rules: Hypothesis draws sequences of record / apply / revoke / amend.
+
+On the small village register (tests/village_factory.py; fictional names, as recorded test data
+should be): after every accepted step every ``merger check`` invariant holds, and every refused
+step leaves the register byte-identical (its JSON export, compared before and after).
+
+Decisions are drawn in date order. Back-dated recording (a decision effective before one already
+recorded) found a bug: establishing "Thôn Mới" on 2025-09-01 and then again on 2025-08-01 is
+accepted and leaves one code held by two units at once. It is pinned below as a strict xfail
+until the recording rules refuse it; then drop the xfail and the date ordering here.
+
+CI runs 200 examples, derandomised; ``MERGER_FUZZ_EXAMPLES=2000`` explores more, at random.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+
+from merger import exchange
+from merger.errors import MergerError
+from merger.events import Spec
+from merger.register import Register
+from village_factory import village_register
+
+# Units as staff would name them (some ambiguous or gone by then), names for new units, dates.
+UNITS = ["Thôn Đông, Xã An", "Thôn Đông, Phường Bình", "Thôn Tây", "Thôn Nam", "Tổ dân phố 1", "Thôn Mới",
+         "Thôn Bắc", "Thôn Đông", "Xã An", "Phường Bình"]
+NEW = ["Thôn Mới", "Thôn Bắc", "Thôn Hòa", "Thôn Tây"]
+COMMUNES = ["Xã An", "Phường Bình"]
+DATES = [date(2025, 8, 1), date(2025, 9, 1), date(2025, 10, 1)]
+TYPES = ["thôn", "tổ dân phố", "xã"]
+
+unit = st.sampled_from(UNITS)
+day = st.sampled_from(DATES)
+act = st.sampled_from([None, "1/NQ-HĐND", "2/NQ-HĐND"])
+clause = st.sampled_from([None, "1", "2"])
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> Spec:
+    kind = draw(st.sampled_from(["rename", "reclassify", "establish", "dissolve", "merge", "split", "move",
+                                 "transfer"]))
+    base = dict(effective=draw(day), act=draw(act), clause=draw(clause))
+    if kind == "rename":
+        return Spec("rename", units=[draw(unit)], to=draw(st.sampled_from(NEW)), **base)
+    if kind == "reclassify":
+        return Spec("reclassify", units=[draw(unit)], to=draw(st.sampled_from(TYPES)), **base)
+    if kind == "establish":
+        return Spec("establish", into=[draw(st.sampled_from(NEW))], unit_type=draw(st.sampled_from(TYPES)),
+                    parent=draw(st.sampled_from(COMMUNES)), **base)
+    if kind == "dissolve":
+        return Spec("dissolve", units=[draw(unit)], to=draw(st.sampled_from([None, *UNITS])), **base)
+    if kind == "merge":
+        units = draw(st.lists(unit, min_size=1, max_size=3))
+        return Spec("merge", units=units, into=[draw(st.sampled_from(NEW + UNITS))], **base)
+    if kind == "split":
+        into = draw(st.lists(st.sampled_from(NEW), min_size=1, max_size=3))
+        return Spec("split", units=[draw(unit)], into=into, **base)
+    if kind == "move":
+        return Spec("move", units=[draw(unit)], parent=draw(st.sampled_from(COMMUNES)), **base)
+    share = draw(st.sampled_from([0.25, 0.5, 1.0, 1.5]))
+    return Spec("transfer", units=[draw(unit)], to=draw(unit), shares={"": share}, **base)
+
+
+@functools.cache
+def _template() -> Path:
+    """The village register, built once per test process; each example works on a copy."""
+    folder = Path(tempfile.mkdtemp(prefix="merger-fuzz-"))
+    reg = village_register(folder)
+    reg.close()
+    return folder / "factory.sqlite"
+
+
+class RecordingMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.folder = Path(tempfile.mkdtemp(prefix="merger-fuzz-"))
+        path = self.folder / "r.sqlite"
+        shutil.copy(_template(), path)
+        self.reg = Register.open(str(path), build=False)
+        self.recorded: list[str] = []  # event keys written, in force or not
+        self.day = DATES[0]  # decisions are recorded in date order (see the module docstring)
+        self.accepted = self.refused = 0
+        self.current = self._export()  # the register's export as it stands
+
+    def teardown(self) -> None:
+        self.reg.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _export(self) -> bytes:
+        out = self.folder / "export.json"
+        exchange.export_register(self.reg, out)
+        return out.read_bytes()
+
+    def _in_order(self, batch: list[Spec]) -> list[Spec]:
+        """Each decision takes effect no earlier than the last one drawn (back-dating: see below)."""
+        for spec in sorted(batch, key=lambda s: s.effective):
+            spec.effective = max(spec.effective, self.day)
+            self.day = spec.effective
+        return batch
+
+    def _attempt(self, write) -> None:  # type: ignore[no-untyped-def]
+        """Run one write: accepted, the register must be clean; refused, it must be untouched."""
+        before = self.current
+        try:
+            outcome = write()
+        except MergerError:
+            self.refused += 1
+            assert self._export() == before
+            return
+        self.accepted += 1
+        self.recorded.extend(outcome.events)
+        self.reg.invalidate()
+        self.current = self._export()
+        assert self.current != before  # an accepted write changed something
+        problems = self.reg.check()
+        assert problems == [], [p.message for p in problems]
+        assert set(self.recorded) <= {e.key for e in self.reg.log()}  # nothing recorded is ever lost
+
+    @rule(spec=specs())
+    def record(self, spec: Spec) -> None:
+        self._in_order([spec])
+        self._attempt(lambda: self.reg.record(spec, by="fuzz"))
+
+    @rule(batch=st.lists(specs(), min_size=1, max_size=3))
+    def apply(self, batch: list[Spec]) -> None:
+        self._in_order(batch)
+        self._attempt(lambda: self.reg.apply(batch, by="fuzz", origin="annex:fuzz"))
+
+    @precondition(lambda self: bool(self.recorded))
+    @rule(pick=st.integers(min_value=0, max_value=50), reason=st.sampled_from(["wrong act", " "]))
+    def revoke(self, pick: int, reason: str) -> None:
+        key = self.recorded[pick % len(self.recorded)]
+        self._attempt(lambda: self.reg.revoke(key, reason=reason, by="fuzz"))
+
+    @rule(key=st.sampled_from(["E20250701-NOPE", "E20250801-R99"]))
+    def revoke_unknown(self, key: str) -> None:
+        self._attempt(lambda: self.reg.revoke(key, reason="no such event", by="fuzz"))
+
+    @precondition(lambda self: bool(self.recorded))
+    @rule(pick=st.integers(min_value=0, max_value=50),
+          changes=st.one_of(st.builds(lambda d: {"effective": d}, day),
+                            st.builds(lambda n: {"to": n}, st.sampled_from(NEW)),
+                            st.builds(lambda a: {"act": a}, act),
+                            st.just({"type": "merge"})))
+    def amend(self, pick: int, changes: dict) -> None:
+        key = self.recorded[pick % len(self.recorded)]
+        self._attempt(lambda: self.reg.amend(key, changes, reason="correction", by="fuzz"))
+
+EXAMPLES = int(os.environ.get("MERGER_FUZZ_EXAMPLES", "0"))
+RecordingMachine.TestCase.settings = settings(
+    max_examples=EXAMPLES or 200, stateful_step_count=6, deadline=None, derandomize=not EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestRecording = RecordingMachine.TestCase
+
+
+@pytest.mark.xfail(strict=True, reason="recording does not yet check later-dated units when back-dating "
+                   "(found by the state machine; events.py)")
+def test_back_dated_establishment_duplicating_a_later_one_is_refused(tmp_path: Path) -> None:
+    reg = village_register(tmp_path)
+    new = Spec("establish", date(2025, 9, 1), into=["Thôn Mới"], unit_type="thôn", parent="Xã An")
+    reg.record(new, by="fuzz")
+    reg.invalidate()
+    try:
+        reg.record(Spec("establish", date(2025, 8, 1), into=["Thôn Mới"], unit_type="thôn", parent="Xã An"),
+                   by="fuzz")
+    except MergerError:
+        return  # refused: what the rules promise
+    reg.invalidate()
+    assert reg.check() == []
