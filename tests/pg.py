@@ -135,6 +135,7 @@ def drop_role(url: str, role_url: str) -> None:
     try:
         with engine.connect() as conn:
             conn.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"))
+            conn.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}"))
             conn.execute(text(f"REVOKE USAGE ON SCHEMA public FROM {role}"))
             conn.execute(text(f'REVOKE CONNECT ON DATABASE "{make_url(url).database}" FROM {role}'))
             conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
@@ -200,3 +201,24 @@ def hai_phong_register(tmp_path: Path, url: str | None = None):  # type: ignore[
     engine = store.make_engine(url)
     store.load_bundle(engine, folder)
     return Register(url, engine)
+
+
+def create_staff(url: str, password: str) -> str:
+    """A login role that may read and record (SELECT, INSERT, UPDATE; sequences) but not change the
+    schema or delete: what docs/deploy.md grants to staff. Returns its URL."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    role = f"staff_{uuid.uuid4().hex[:8]}"
+    engine = _admin(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+            conn.execute(text(f'GRANT CONNECT ON DATABASE "{target.database}" TO {role}'))
+            conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+            conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO {role}"))
+            conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    finally:
+        engine.dispose()
+    return target.set(username=role, password=password).render_as_string(hide_password=False)

@@ -143,3 +143,47 @@ def test_credentials_of_a_good_url_never_shown(national_pg: Register, caplog) ->
         assert secret not in res.output, args
     assert secret not in caplog.text
     assert secret not in store.redact(national_pg.url)
+
+
+def _export_without_build_time(reg: Register, path) -> dict:  # type: ignore[no-untyped-def]
+    from merger import exchange
+
+    exchange.export_register(reg, path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["tables"]["meta"]["rows"] = [r for r in data["tables"]["meta"]["rows"] if r[0] != "built_at"]
+    return data
+
+
+def test_same_records_give_the_same_export_on_both_stores(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The JSON export (the backup format) is store-independent: record the same decisions on a
+    SQLite and a PostgreSQL register and the exports agree; a PostgreSQL export restores into SQLite."""
+    from datetime import UTC, date, datetime
+
+    from merger.events import Spec
+
+    url = pg.create_database(pg_url, "same")
+    try:
+        on_pg = pg.hai_phong_register(tmp_path / "pg", url)
+        on_sqlite = pg.hai_phong_register(tmp_path / "sqlite")
+        for reg in (on_pg, on_sqlite):
+            at = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+            key = reg.record(Spec("rename", date(2026, 1, 1), units=["Phường Hòa Bình, Hải Phòng"],
+                                  to="Phường Thử Nghiệm", act="99/TEST", clause="1"), by="staff", at=at).events[0]
+            reg.record(Spec("merge", date(2026, 1, 1), units=["Phường Lê Thanh Nghị"], into=["Phường Hải Dương"],
+                            act="99/TEST", clause="2"), by="staff", at=at)
+            reg.amend(key, {"to": "Phường Thử Nghiệm Mới"}, reason="typo", by="staff", at=at)
+        a = _export_without_build_time(on_pg, tmp_path / "pg.json")
+        b = _export_without_build_time(on_sqlite, tmp_path / "sqlite.json")
+        assert a == b
+        assert len(a["tables"]["correction"]["rows"]) == 1
+        res = CliRunner().invoke(app, ["--db", str(tmp_path / "restored.sqlite"), "import-register",
+                                       str(tmp_path / "pg.json")])
+        assert res.exit_code == 0, res.stderr
+        restored = Register.open(str(tmp_path / "restored.sqlite"))
+        assert _export_without_build_time(restored, tmp_path / "again.json") == a
+        assert restored.check() == []
+        restored.close()
+        on_pg.close()
+        on_sqlite.close()
+    finally:
+        pg.drop_database(url)

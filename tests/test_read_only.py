@@ -141,3 +141,30 @@ def test_select_only_role_reads_but_cannot_write(village_pg: Register, tmp_path:
         assert _export(village_pg, tmp_path / "after.json") == before
     finally:
         pg.drop_role(village_pg.url, reader)
+
+
+def test_staff_role_as_documented_records_revokes_and_amends(village_pg: Register, tmp_path: Path) -> None:
+    """docs/deploy.md's staff grants (SELECT, INSERT, UPDATE, sequences; no DELETE, no DDL) suffice."""
+    staff = pg.create_staff(village_pg.url, "Staff-S3cret-Pw")
+    try:
+        runner = CliRunner()
+        res = runner.invoke(app, ["--db", staff, "record", "rename", "Thôn Nam", "--to", "Thôn Bình Minh", "-e", DAY,
+                                  "--by", "can.bo.1", "--json"])
+        assert res.exit_code == 0, res.stderr
+        key = json.loads(res.stdout)["events"][0]
+        res = runner.invoke(app, ["--db", staff, "amend", key, "--to", "Thôn Bình An", "--reason", "typo"])
+        assert res.exit_code == 0, res.stderr
+        res = runner.invoke(app, ["--db", staff, "apply", _args(["ANNEX"], tmp_path, "")[0]])
+        assert res.exit_code == 0, res.stderr
+        log = runner.invoke(app, ["--db", staff, "log", "--json"])
+        entries = json.loads(log.stdout)
+        assert {e["recorded_by"] for e in entries} >= {"can.bo.1"}
+        res = runner.invoke(app, ["--db", staff, "revoke", entries[-1]["event"], "--reason", "wrong annex"])
+        assert res.exit_code == 0, res.stderr
+        res = runner.invoke(app, ["--db", staff, "db", "upgrade"])
+        assert res.exit_code == 0  # nothing to do: at head
+        village_pg.invalidate()
+        assert village_pg.check() == []
+        assert "Staff-S3cret-Pw" not in log.output
+    finally:
+        pg.drop_role(village_pg.url, staff)
