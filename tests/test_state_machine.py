@@ -5,9 +5,9 @@ should be): after every accepted step every ``merger check`` invariant holds, an
 step leaves the register byte-identical (its JSON export, compared before and after).
 
 Decisions are drawn in date order. Back-dated recording (a decision effective before one already
-recorded) found a bug: establishing "Thôn Mới" on 2025-09-01 and then again on 2025-08-01 is
-accepted and leaves one code held by two units at once. It is pinned below as a strict xfail
-until the recording rules refuse it; then drop the xfail and the date ordering here.
+recorded) found a bug: establishing "Thôn Mới" on 2025-09-01 and then again on 2025-08-01 was
+accepted and left one code held by two units at once. The recording rules now refuse it (a name
+or code must not clash with a sibling in force on the date or later); the regression test is below.
 
 CI runs 200 examples, derandomised; ``MERGER_FUZZ_EXAMPLES=2000`` explores more, at random.
 """
@@ -165,8 +165,6 @@ RecordingMachine.TestCase.settings = settings(
 TestRecording = RecordingMachine.TestCase
 
 
-@pytest.mark.xfail(strict=True, reason="recording does not yet check later-dated units when back-dating "
-                   "(found by the state machine; events.py)")
 def test_back_dated_establishment_duplicating_a_later_one_is_refused(tmp_path: Path) -> None:
     reg = village_register(tmp_path)
     new = Spec("establish", date(2025, 9, 1), into=["Thôn Mới"], unit_type="thôn", parent="Xã An")

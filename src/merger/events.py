@@ -339,7 +339,10 @@ class Planner:
         bare = level in ("village", "agency")
         want = spelling(name if bare else full_name).casefold()
         for v in self.snap.by_fold.get(fold(name), ()):
-            if v.unit_id == unit_id or v.parent_unit_id != parent_unit_id or not v.valid_on(day):
+            # The new name holds from ``day`` on: a sibling in force then or later clashes (a
+            # back-dated decision must not duplicate a unit recorded for a later date).
+            ended_before = v.valid_to is not None and v.valid_to < day
+            if v.unit_id == unit_id or v.parent_unit_id != parent_unit_id or ended_before:
                 continue
             if v.kind != kind or v.level != level:
                 continue
@@ -382,6 +385,11 @@ class Planner:
         key = f"{code}@{day.isoformat()}"
         if key in self.snap.by_key:
             raise Refused("duplicate-key", f"a version {key} already exists", [key])
+        for other in self.snap.by_code.get(code, ()):
+            # One code, one unit at a time: from ``day`` on, no other unit may hold it.
+            if other.unit_id != unit_id and other.kind == kind and (other.valid_to is None or other.valid_to >= day):
+                raise Refused("duplicate-code", f"code {code} is held by {other.full_name} [{other.key}] "
+                              f"from {other.valid_from or '…'}; give another code (--code)", [other.key])
         if unit_id is None:
             unit_id = self._temp_id()
             draft.new_units[unit_id] = (key, kind)
