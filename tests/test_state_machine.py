@@ -4,10 +4,12 @@ On the small village register (tests/village_factory.py; fictional names, as rec
 should be): after every accepted step every ``merger check`` invariant holds, and every refused
 step leaves the register byte-identical (its JSON export, compared before and after).
 
-Decisions are drawn in date order. Back-dated recording (a decision effective before one already
-recorded) found a bug: establishing "Thôn Mới" on 2025-09-01 and then again on 2025-08-01 was
-accepted and left one code held by two units at once. The recording rules now refuse it (a name
-or code must not clash with a sibling in force on the date or later); the regression test is below.
+Back-dated recording (a decision effective before one already recorded) found two bugs.
+Establishing "Thôn Mới" on 2025-09-01 and then again on 2025-08-01 was accepted and left one code
+held by two units at once; the recording rules now refuse it (regression test below). Renaming a
+unit on 2025-09-01 and then renaming the same unit again on 2025-08-01 is accepted and leaves the
+two new versions overlapping; it is pinned below as a strict xfail. Until that is fixed, the
+machine draws decisions in date order (``_in_order``); then drop the ordering and the xfail.
 
 CI runs 200 examples, derandomised; ``MERGER_FUZZ_EXAMPLES=2000`` explores more, at random.
 """
@@ -89,8 +91,8 @@ class RecordingMachine(RuleBasedStateMachine):
         shutil.copy(_template(), path)
         self.reg = Register.open(str(path), build=False)
         self.recorded: list[str] = []  # event keys written, in force or not
-        self.day = DATES[0]  # decisions are recorded in date order (see the module docstring)
         self.accepted = self.refused = 0
+        self.day = DATES[0]  # decisions are drawn in date order (see the module docstring)
         self.current = self._export()  # the register's export as it stands
 
     def teardown(self) -> None:
@@ -102,12 +104,11 @@ class RecordingMachine(RuleBasedStateMachine):
         exchange.export_register(self.reg, out)
         return out.read_bytes()
 
-    def _in_order(self, batch: list[Spec]) -> list[Spec]:
-        """Each decision takes effect no earlier than the last one drawn (back-dating: see below)."""
+    def _in_order(self, batch: list[Spec]) -> None:
+        """Each decision takes effect no earlier than the last one drawn."""
         for spec in sorted(batch, key=lambda s: s.effective):
             spec.effective = max(spec.effective, self.day)
             self.day = spec.effective
-        return batch
 
     def _attempt(self, write) -> None:  # type: ignore[no-untyped-def]
         """Run one write: accepted, the register must be clean; refused, it must be untouched."""
@@ -173,6 +174,20 @@ def test_back_dated_establishment_duplicating_a_later_one_is_refused(tmp_path: P
     try:
         reg.record(Spec("establish", date(2025, 8, 1), into=["Thôn Mới"], unit_type="thôn", parent="Xã An"),
                    by="fuzz")
+    except MergerError:
+        return  # refused: what the rules promise
+    reg.invalidate()
+    assert reg.check() == []
+
+
+@pytest.mark.xfail(strict=True, reason="recording does not yet refuse re-ending a version that a later "
+                   "recorded event already ended (found by the state machine; events.py)")
+def test_back_dated_rename_of_a_unit_renamed_later_is_refused(tmp_path: Path) -> None:
+    reg = village_register(tmp_path)
+    reg.record(Spec("rename", date(2025, 9, 1), units=["Thôn Đông, Xã An"], to="Thôn Mới"), by="fuzz")
+    reg.invalidate()
+    try:
+        reg.record(Spec("rename", date(2025, 8, 1), units=["Thôn Đông, Xã An"], to="Thôn Mới"), by="fuzz")
     except MergerError:
         return  # refused: what the rules promise
     reg.invalidate()

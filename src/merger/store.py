@@ -83,9 +83,9 @@ def _sqlite_query_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine for ``url``; ``read_only`` sessions cannot write (SQLite query_only, PostgreSQL
     default_transaction_read_only), and begin_write refuses before trying."""
+    from sqlalchemy import create_engine  # not sqlmodel's re-export: reading needs no pydantic
     from sqlalchemy import event as sa_event
     from sqlalchemy.exc import ArgumentError
-    from sqlmodel import create_engine
 
     try:
         options = {}
@@ -138,11 +138,10 @@ def db_errors(url: str) -> Iterator[None]:
 
 
 def meta(conn: Connection) -> dict[str, str]:
-    from sqlalchemy import select
+    from sqlalchemy import text
 
-    from merger.model import Meta
-
-    return dict(conn.execute(select(Meta.key, Meta.value)).all())  # type: ignore[arg-type]
+    # Plain SQL: opening a register to read needs neither the ORM models nor pydantic.
+    return dict(conn.execute(text("SELECT key, value FROM meta")).all())  # type: ignore[arg-type]
 
 
 def check_schema(engine: Engine) -> None:
