@@ -70,6 +70,8 @@ class Register:
             return reg  # an existing embedded register: no engine needed to read it
         if path is not None and not path.exists() and not build:
             raise StoreError(f"no register at {path}; run 'merger init' first")
+        if reg._pg_generation() is not None:
+            return reg  # an existing PostgreSQL register: no SQLAlchemy needed to read it either
         reg._engine = store.open_engine(url, build=build, progress=progress, read_only=read_only)
         return reg
 
@@ -104,23 +106,48 @@ class Register:
                 con.close()
         except sqlite3.Error:
             return None
-        from merger import migrations
+        return _judged(rows)
 
-        if rows.get("revision", migrations.HEAD) not in migrations.REVISIONS:
-            raise StoreError(f"this register's schema (revision {rows['revision']}) is newer than this "
-                             f"program's ({migrations.HEAD}); upgrade merger")
-        if int(rows.get("schema_version", "0")) > store.SCHEMA_VERSION:
-            raise StoreError(f"this register has schema version {rows['schema_version']}, newer than "
-                             f"this program's ({store.SCHEMA_VERSION}); upgrade merger")
-        if int(rows.get("schema_version", "0")) < store.SCHEMA_VERSION:
-            raise StoreError(store.older_schema(rows.get("schema_version", "0")))
-        return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
+    def _pg_conninfo(self) -> str | None:
+        """The libpq URI of a PostgreSQL register read through psycopg (None: no fast path)."""
+        for prefix in ("postgresql+psycopg://", "postgresql://"):
+            if self.url.startswith(prefix):
+                return "postgresql://" + self.url.removeprefix(prefix)
+        return None
+
+    def _pg_generation(self) -> str | None:
+        """PostgreSQL: the generation read with psycopg alone (the SQLite fast path's twin: no
+        SQLAlchemy import to answer from the snapshot cache). None when there is no register yet."""
+        conninfo = self._pg_conninfo()
+        if conninfo is None:
+            return None
+        try:
+            import psycopg
+        except ImportError:
+            return None
+        try:
+            with psycopg.connect(conninfo, autocommit=True, options="-c TimeZone=UTC") as con:
+                try:
+                    rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
+                except psycopg.errors.UndefinedTable:
+                    return None
+                with contextlib.suppress(psycopg.errors.UndefinedTable):  # none before Alembic
+                    found = con.execute("SELECT version_num FROM alembic_version").fetchone()
+                    if found:
+                        rows["revision"] = found[0]
+        except psycopg.Error as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"cannot use the register at {store.redact(self.url)}: {reason}") from None
+        return _judged(rows)
 
     def generation(self) -> str:
         if self.sqlite_path is not None:
             found = self._sqlite_generation()
             if found is not None:
                 return found
+        found = self._pg_generation()
+        if found is not None:
+            return found
         with store.db_errors(self.url), self.engine.connect() as conn:
             rows = store.meta(conn)
         return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
@@ -131,7 +158,7 @@ class Register:
             return path.with_name(path.name + ".snapshot")
         from platformdirs import user_cache_dir
 
-        digest = hashlib.sha256(store.redact(self.url).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(_without_password(self.url).encode()).hexdigest()[:16]
         folder = Path(user_cache_dir("merger", appauthor=False))
         folder.mkdir(parents=True, exist_ok=True)
         return folder / f"{digest}.snapshot"
@@ -253,6 +280,32 @@ class Register:
         from merger import events
 
         return events.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at)
+
+
+def _judged(rows: dict[str, str]) -> str:
+    """Refuse a register of another schema (read from its meta rows); else its generation."""
+    from merger import migrations
+
+    if rows.get("revision", migrations.HEAD) not in migrations.REVISIONS:
+        raise StoreError(f"this register's schema (revision {rows['revision']}) is newer than this "
+                         f"program's ({migrations.HEAD}); upgrade merger")
+    if int(rows.get("schema_version", "0")) > store.SCHEMA_VERSION:
+        raise StoreError(f"this register has schema version {rows['schema_version']}, newer than "
+                         f"this program's ({store.SCHEMA_VERSION}); upgrade merger")
+    if int(rows.get("schema_version", "0")) < store.SCHEMA_VERSION:
+        raise StoreError(store.older_schema(rows.get("schema_version", "0")))
+    return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
+
+
+def _without_password(url: str) -> str:
+    """The URL without its password, without importing SQLAlchemy (keys the snapshot cache)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{netloc}"))
 
 
 def recorded_limit(value: datetime | date | None) -> datetime | None:
