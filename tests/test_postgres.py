@@ -187,3 +187,49 @@ def test_same_records_give_the_same_export_on_both_stores(pg_url: str, tmp_path)
         on_sqlite.close()
     finally:
         pg.drop_database(url)
+
+
+@pytest.mark.parametrize("args", [["lineage", "An Lư"], ["counts", "--within", "Hải Phòng"]])
+def test_reading_postgresql_from_the_cache_needs_no_orm(national_pg: Register, args: list[str]) -> None:
+    """Like SQLite's, a PostgreSQL register answers from the snapshot cache through psycopg alone."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from merger.cli import main\n"
+        f"sys.argv = ['merger', '--db', {national_pg.url!r}, *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'pydantic', 'networkx') if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "HEAVY []" in out.stderr, out.stderr
+    assert "Phường" in out.stdout or "Communes" in out.stdout
+
+
+def test_schema_checks_on_the_postgresql_fast_path(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    url = pg.create_database(pg_url, "schema")
+    try:
+        reg = pg.hai_phong_register(tmp_path, url)
+        reg.close()
+        assert Register.open(url).generation().endswith(":0")
+        engine = store.make_engine(url)
+        for sql, message in (("UPDATE alembic_version SET version_num = '0999'", "newer than this program"),
+                             ("UPDATE alembic_version SET version_num = '0001'", None),
+                             ("UPDATE meta SET value = '1' WHERE key = 'schema_version'", "merger db upgrade")):
+            with engine.begin() as conn:
+                conn.execute(text(sql))
+            if message is None:
+                continue
+            with pytest.raises(StoreError, match=message):
+                Register.open(url)
+            res = _cli(url, "counts")
+            assert res.exit_code == 1 and message in res.stderr and pg.password_of(url) not in res.stderr
+        engine.dispose()
+        res = _cli(url, "db", "upgrade")  # from 0001 (stamped) to head: the columns exist, so it fails
+        assert res.exit_code == 1 and res.stderr.startswith("Error:")
+        assert pg.password_of(url) not in res.stderr
+    finally:
+        pg.drop_database(url)
