@@ -233,3 +233,17 @@ def test_schema_checks_on_the_postgresql_fast_path(pg_url: str, tmp_path) -> Non
         assert pg.password_of(url) not in res.stderr
     finally:
         pg.drop_database(url)
+
+
+def test_no_postgresql_is_a_reason_not_a_pass(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Where the script cannot install or start PostgreSQL, pg.server() says why (conftest's pg_url
+    turns that into a skip whose reason pytest's -ra summary shows)."""
+    fake = tmp_path / "postgres-test-server"
+    fake.write_text("#!/usr/bin/env bash\n[ \"$1\" = url ] && exit 1\n"
+                    "echo 'postgres-test-server: PostgreSQL is not installed and cannot be installed here' >&2\n"
+                    "exit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.delenv(pg.ENV, raising=False)
+    monkeypatch.setattr(pg, "SCRIPT", fake)
+    with pytest.raises(pg.Unavailable, match="cannot be installed here"), pg.server():
+        pass
