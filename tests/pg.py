@@ -9,7 +9,9 @@ neither works the PostgreSQL tests are skipped with the reason, never passed sil
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,26 +28,33 @@ class Unavailable(Exception):
 
 @contextmanager
 def server() -> Iterator[str]:
-    """The URL of a running server for the session; stopped afterwards if this session started it."""
+    """The URL of a running server for the session, stopped and removed at the end.
+
+    Each session gets its own cluster (its own MERGER_PG_DIR), so test sessions running at the
+    same time on one machine never stop each other's server.
+    """
     given = os.environ.get(ENV)
     if given:
         yield given
         return
     if not SCRIPT.exists():
         raise Unavailable(f"{SCRIPT} is missing")
-    was_running = subprocess.run([str(SCRIPT), "url"], capture_output=True, text=True).returncode == 0
+    folder = Path(tempfile.mkdtemp(prefix="merger-pg-test-", dir="/tmp"))
+    env = {**os.environ, "MERGER_PG_DIR": str(folder)}
     try:
-        done = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise Unavailable(f"scripts/postgres-test-server could not run: {exc}") from None
-    if done.returncode != 0 or "://" not in done.stdout:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise Unavailable(f"PostgreSQL could not be installed or started: {last}")
-    try:
-        yield done.stdout.strip().splitlines()[-1]
+        try:
+            done = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=900, env=env)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise Unavailable(f"scripts/postgres-test-server could not run: {exc}") from None
+        if done.returncode != 0 or "://" not in done.stdout:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise Unavailable(f"PostgreSQL could not be installed or started: {last}")
+        try:
+            yield done.stdout.strip().splitlines()[-1]
+        finally:
+            subprocess.run([str(SCRIPT), "stop"], capture_output=True, text=True, timeout=120, env=env)
     finally:
-        if not was_running:
-            subprocess.run([str(SCRIPT), "stop"], capture_output=True, text=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _admin(url: str):  # type: ignore[no-untyped-def]
