@@ -40,18 +40,28 @@ from collections.abc import Iterator  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A PostgreSQL server URL (role may create databases): $MERGER_TEST_PG, or one the project starts.
 
-    Skips, with the reason shown, when PostgreSQL cannot be installed or started here.
+    Skips, with the reason shown, when PostgreSQL cannot be installed or started here. The
+    snapshot caches of the session's PostgreSQL registers go to a session folder, not ~/.cache.
     """
+    import os
+
     import pg
 
+    cache, before = tmp_path_factory.mktemp("pg-cache"), os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
     try:
         with pg.server() as url:
             yield url
     except pg.Unavailable as exc:
         pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    finally:
+        if before is None:
+            os.environ.pop("XDG_CACHE_HOME", None)
+        else:
+            os.environ["XDG_CACHE_HOME"] = before
 
 
 @pytest.fixture(scope="session")
