@@ -78,6 +78,23 @@ def create_database(url: str, prefix: str = "t") -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+def copy_database(url: str, prefix: str = "c") -> str:
+    """A new database copied from the one at ``url`` (CREATE DATABASE ... TEMPLATE); returns its URL.
+    The template must have no open connections."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    source = make_url(url)
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    engine = _admin(source.set(database="merger").render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
+    finally:
+        engine.dispose()
+    return source.set(database=name).render_as_string(hide_password=False)
+
+
 def drop_database(url: str) -> None:
     """Drop the database of ``url`` (connecting to the server's main database to do it)."""
     from sqlalchemy import text

@@ -11,7 +11,7 @@ unit on 2025-09-01 and then renaming the same unit again on 2025-08-01 is accept
 two new versions overlapping; it is pinned below as a strict xfail. Until that is fixed, the
 machine draws decisions in date order (``_in_order``); then drop the ordering and the xfail.
 
-CI runs 200 examples, derandomised; ``MERGER_FUZZ_EXAMPLES=2000`` explores more, at random.
+CI runs 200 examples on SQLite and 25 on PostgreSQL, derandomised; ``MERGER_FUZZ_EXAMPLES=2000`` explores more, at random.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
+import pg
 from merger import exchange
 from merger.errors import MergerError
 from merger.events import Spec
 from merger.register import Register
-from village_factory import village_register
+from village_factory import village_builder, village_register
 
 # Units as staff would name them (some ambiguous or gone by then), names for new units, dates.
 UNITS = ["Thôn Đông, Xã An", "Thôn Đông, Phường Bình", "Thôn Tây", "Thôn Nam", "Tổ dân phố 1", "Thôn Mới",
@@ -84,12 +85,21 @@ def _template() -> Path:
 
 
 class RecordingMachine(RuleBasedStateMachine):
+    """On SQLite by default; ``postgres`` (a template database URL) runs it on a copy of that."""
+
+    postgres: str | None = None
+
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="merger-fuzz-"))
-        path = self.folder / "r.sqlite"
-        shutil.copy(_template(), path)
-        self.reg = Register.open(str(path), build=False)
+        if self.postgres:
+            self.url = pg.copy_database(self.postgres)
+            self.reg = Register.open(self.url, build=False)
+            _ = self.reg.engine  # exchange.export_register would otherwise make (and leave open) its own
+        else:
+            path = self.folder / "r.sqlite"
+            shutil.copy(_template(), path)
+            self.reg = Register.open(str(path), build=False)
         self.recorded: list[str] = []  # event keys written, in force or not
         self.accepted = self.refused = 0
         self.day = DATES[0]  # decisions are drawn in date order (see the module docstring)
@@ -97,6 +107,8 @@ class RecordingMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.reg.close()
+        if self.postgres:
+            pg.drop_database(self.url)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _export(self) -> bytes:
@@ -164,6 +176,24 @@ RecordingMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestRecording = RecordingMachine.TestCase
+
+
+def test_recording_machine_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """The same machine on PostgreSQL (fewer examples: each starts from a copy of a template database)."""
+    from hypothesis.stateful import run_state_machine_as_test
+
+    template = pg.create_database(pg_url, "fuzzt")
+    pg.build(village_builder(), tmp_path, template).close()
+
+    class OnPostgres(RecordingMachine):
+        postgres = template
+
+    try:
+        run_state_machine_as_test(OnPostgres, settings=settings(
+            max_examples=EXAMPLES // 5 or 25, stateful_step_count=6, deadline=None, derandomize=not EXAMPLES,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    finally:
+        pg.drop_database(template)
 
 
 def test_back_dated_establishment_duplicating_a_later_one_is_refused(tmp_path: Path) -> None:
