@@ -253,6 +253,13 @@ class Planner:
         if v.valid_from is not None and v.valid_from >= day:
             raise Refused("before-start", f"the effective date {day} is not after the start of "
                           f"{self.label(v)} (in force from {v.valid_from})", [v.key])
+        if v.valid_to is not None:
+            # Its fate is already recorded (a later event ends it): a second fate would leave two
+            # overlapping successors. Correct the later event (revoke/amend) instead.
+            fate = next((link.event.key for link in self.snap.successors(v)), None)
+            raise Refused("already-ended", f"{self.label(v)} already ends on {v.valid_to}"
+                          + (f" by {fate}" if fate else "") + "; record changes after that date, or "
+                          "revoke or amend that event first", [v.key])
         return v
 
     def sibling(self, text: str, parent_unit_id: int | None, kind: str, level: str, day: date) -> V | None:
