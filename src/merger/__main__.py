@@ -1,5 +1,5 @@
-"""``python -m merger`` runs the CLI."""
+"""``python -m merger`` runs the CLI, exactly as the ``merger`` executable does."""
 
-from merger.cli import main
+from merger.launcher import main
 
 main()

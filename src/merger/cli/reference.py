@@ -1,12 +1,13 @@
 """Write the CLI reference (docs/cli.md) from the real ``--help`` of every command.
 
 A test regenerates it and compares, so the reference cannot drift from the program.
-Run: ``python -m merger.cli.reference > docs/cli.md``.
+Run: ``python -m merger.cli.reference --write`` (also writes cli/help.txt, the launcher's copy).
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 import typer.main
@@ -43,5 +44,27 @@ def render() -> str:
     return "\n".join(parts)
 
 
+def root_help(width: int = 80) -> str:
+    """`merger --help` as click prints it on a terminal at least ``width`` (80) columns wide."""
+    import io
+    from contextlib import redirect_stdout
+
+    root = typer.main.get_command(app)
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        # click formats help at min(terminal columns, 80) - 2 characters.
+        ctx = click.Context(root, info_name="merger", terminal_width=width - 2, **root.context_settings)
+        click.echo(ctx.get_help(), color=False)
+    return buf.getvalue()
+
+
+HELP_COPY = Path(__file__).with_name("help.txt")
+DOC = Path(__file__).resolve().parents[3] / "docs" / "cli.md"
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    if sys.argv[1:] == ["--write"]:  # docs/cli.md and the launcher's copy of the top-level help
+        DOC.write_text(render(), encoding="utf-8")
+        HELP_COPY.write_text(root_help(), encoding="utf-8")
+    else:
+        sys.stdout.write(render())
