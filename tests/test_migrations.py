@@ -208,3 +208,37 @@ def test_newer_revision_is_refused(tmp_path: Path) -> None:
 def test_upgrade_of_an_empty_database_says_so(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["--db", str(tmp_path / "nothing.sqlite"), "db", "upgrade"])
     assert res.exit_code == 1 and "merger init" in res.stderr
+
+
+def test_db_revision_writes_the_next_migration_from_the_model(tmp_path: Path) -> None:
+    """Maintainers' path for the next schema change: autogenerate against a register at head."""
+    from factories import tiny_reform
+
+    reg = tiny_reform().build(tmp_path)
+    reg.close()
+    runner = CliRunner()
+    folder = tmp_path / "migrations"
+    res = runner.invoke(app, ["--db", str(reg.sqlite_path), "db", "revision", "-m", "nothing changed",
+                              "--folder", str(folder)])
+    assert res.exit_code == 0, res.stderr
+    created = folder / "versions" / "0003_nothing_changed.py"
+    text = created.read_text(encoding="utf-8")
+    assert "down_revision = '0002'" in text and "op." not in text.split("def upgrade")[1].split("def downgrade")[0]
+    # a difference is written out, in plain SQLAlchemy types (no sqlmodel import needed)
+    con = sqlite3.connect(reg.sqlite_path)
+    con.execute("DROP TABLE correction")
+    con.commit()
+    con.close()
+    res = runner.invoke(app, ["--db", str(reg.sqlite_path), "db", "revision", "-m", "corrections",
+                              "--folder", str(tmp_path / "m2")])
+    assert res.exit_code == 0, res.stderr
+    text = (tmp_path / "m2" / "versions" / "0003_corrections.py").read_text(encoding="utf-8")
+    assert "op.create_table('correction'" in text and "sa.String()" in text and "sqlmodel" not in text
+    assert not (migrations.FOLDER / "versions" / "0003_nothing_changed.py").exists()
+
+
+def test_db_revision_needs_a_register_at_head(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    shutil.copy(FIXTURE, path)
+    res = CliRunner().invoke(app, ["--db", str(path), "db", "revision", "-m", "x", "--folder", str(tmp_path / "m")])
+    assert res.exit_code == 1 and "merger db upgrade" in res.stderr

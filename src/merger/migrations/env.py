@@ -15,10 +15,19 @@ target_metadata = SQLModel.metadata
 config = context.config
 
 
+def render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+    """sqlmodel's AutoString is a plain String in migrations (no sqlmodel import in them)."""
+    from sqlmodel.sql.sqltypes import AutoString
+
+    if type_ == "type" and isinstance(obj, AutoString):
+        return "sa.String()"
+    return False
+
+
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata,
+        context.configure(connection=connection, target_metadata=target_metadata, render_item=render_item,
                           render_as_batch=connection.dialect.name == "sqlite")
         context.run_migrations()
         return
@@ -26,7 +35,7 @@ def run() -> None:
 
     engine = store.make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata,
+        context.configure(connection=conn, target_metadata=target_metadata, render_item=render_item,
                           render_as_batch=conn.dialect.name == "sqlite")
         context.run_migrations()
     engine.dispose()
