@@ -121,6 +121,7 @@ class Snapshot:
     by_fold: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
     by_code: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
     raw: tuple = ()  # the rows it was assembled from, for the cache file
+    _paths: dict[tuple[int, date | None], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_key, by_unit, by_fold, by_code = self.by_key, self.by_unit, self.by_fold, self.by_code
@@ -174,8 +175,19 @@ class Snapshot:
         return out
 
     def path(self, v: V, day: date | None = None) -> str:
-        """"Phường Hòa Bình, Thành phố Hải Phòng": a version with its parents, for people."""
-        return ", ".join([v.full_name] + [a.full_name for a in self.ancestors(v, day)])
+        """"Phường Hòa Bình, Thành phố Hải Phòng": a version with its parents, for people.
+
+        Parents' own paths are memoised: a national table names the same districts and provinces
+        thousands of times.
+        """
+        parent = self.parent_of(v, day)
+        if parent is None:
+            return v.full_name
+        key = (parent.id, day)
+        found = self._paths.get(key)
+        if found is None:
+            found = self._paths[key] = self.path(parent, day)
+        return f"{v.full_name}, {found}"
 
     def label(self, v: V) -> str:
         parents = self.ancestors(v)
