@@ -166,6 +166,7 @@ def test_geometry_weights_are_derived_and_stored(tiny) -> None:  # type: ignore[
     assert boundaries.store_weights(reg, weights) == 2
     links = [link for link in reg.snapshot.links if link.pred is not None and link.pred.key == "00003@..2025-06-30"]
     assert {(link.share_basis, round(link.share or 0, 3)) for link in links} == {("geometry", 0.5), ("geometry", 0.625)}
+    assert boundaries.store_weights(reg, weights) == 0  # a share already given is never overwritten
 
 
 def test_map_is_a_png_of_sensible_size(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

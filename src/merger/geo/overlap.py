@@ -131,20 +131,29 @@ def geometry_weights(register: Register, boundaries: Boundaries) -> list[Weight]
 
 
 def store_weights(register: Register, weights: list[Weight]) -> int:
-    """Record the shares on the links (basis "geometry") and bump the register's generation."""
+    """Record the shares on links that have none (basis "geometry"), under the write lock.
+
+    A share a source or a person already gave is never overwritten by a derived one.
+    """
     if not weights:
         return 0
-    from sqlalchemy import select, update
+    from sqlalchemy import update
 
-    from merger.model import Link, Meta
+    from merger import store
+    from merger.model import Link
 
-    with register.engine.begin() as conn:
-        for w in weights:
-            conn.execute(update(Link).where(Link.id == w.link.id).values(share=w.share, share_basis="geometry"))
-        row = conn.execute(select(Meta.value).where(Meta.key == "generation")).scalar_one_or_none()
-        if row is None:
-            conn.execute(Meta.__table__.insert().values(key="generation", value="1"))
-        else:
-            conn.execute(update(Meta).where(Meta.key == "generation").values(value=str(int(row) + 1)))
+    stored = 0
+    with register.engine.connect() as conn:
+        store.begin_write(conn)  # opens the transaction, holding the write lock
+        try:
+            for w in weights:
+                result = conn.execute(update(Link).where(Link.id == w.link.id, Link.share.is_(None))
+                                      .values(share=w.share, share_basis="geometry"))
+                stored += result.rowcount or 0
+            store.bump_generation(conn)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
     register.invalidate()
-    return len(weights)
+    return stored
