@@ -59,12 +59,10 @@ def test_snapshot_read_from_postgresql_equals_sqlite(national: Register, nationa
            {v.key: (v.full_name, v.type, v.level, v.valid_from, v.valid_to, v.parent_unit_id)
             for v in on_sqlite.versions.values()}
     assert len(on_pg.links) == len(on_sqlite.links)
-    # PostgreSQL gives recorded times with their zone (UTC), SQLite without: the same instants.
-    assert sorted((e.key, e.type, e.effective, graph._naive_utc(e.recorded_at), e.recorded_by)
-                  for e in on_pg.events.values()) == \
-           sorted((e.key, e.type, e.effective, graph._naive_utc(e.recorded_at), e.recorded_by)
-                  for e in on_sqlite.events.values())
-    assert all(e.recorded_at.utcoffset().total_seconds() == 0 for e in on_pg.events.values())
+    # recorded times: naive UTC from both stores (the register's convention), the same values
+    assert sorted((e.key, e.type, e.effective, e.recorded_at, e.recorded_by) for e in on_pg.events.values()) == \
+           sorted((e.key, e.type, e.effective, e.recorded_at, e.recorded_by) for e in on_sqlite.events.values())
+    assert all(e.recorded_at.tzinfo is None for e in on_pg.events.values())
     assert sorted((link.event.key, link.pred and link.pred.key, link.succ and link.succ.key, link.relation,
                    link.share) for link in on_pg.links) == \
            sorted((link.event.key, link.pred and link.pred.key, link.succ and link.succ.key, link.relation,
@@ -175,6 +173,10 @@ def test_same_records_give_the_same_export_on_both_stores(pg_url: str, tmp_path)
         a = _export_without_build_time(on_pg, tmp_path / "pg.json")
         b = _export_without_build_time(on_sqlite, tmp_path / "sqlite.json")
         assert a == b
+        for args in (["log", "--json"], ["log", "--csv"], ["--as-recorded", "2026-01-05T08:00", "units",
+                                                          "--as-of", "2026-01-02", "--within", "Hải Phòng", "--csv"]):
+            assert _cli(on_pg.url, *args).stdout == _cli(str(on_sqlite.sqlite_path), *args).stdout, args
+        assert "2026-01-05T08:30:00," in _cli(on_pg.url, "log", "--csv").stdout  # naive UTC on both stores
         assert len(a["tables"]["correction"]["rows"]) == 1
         res = CliRunner().invoke(app, ["--db", str(tmp_path / "restored.sqlite"), "import-register",
                                        str(tmp_path / "pg.json")])

@@ -80,6 +80,25 @@ def _sqlite_query_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-
     cur.close()
 
 
+def _pg_naive_utc(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    """Recorded times come back as naive UTC, exactly as SQLite returns them (the register's
+    convention, see graph._naive_utc), so output and comparisons are the same on both stores."""
+    from datetime import UTC
+
+    from psycopg.types.datetime import TimestamptzBinaryLoader, TimestamptzLoader
+
+    class Text(TimestamptzLoader):
+        def load(self, data):  # type: ignore[no-untyped-def]
+            return super().load(data).astimezone(UTC).replace(tzinfo=None)
+
+    class Binary(TimestamptzBinaryLoader):
+        def load(self, data):  # type: ignore[no-untyped-def]
+            return super().load(data).astimezone(UTC).replace(tzinfo=None)
+
+    dbapi_conn.adapters.register_loader("timestamptz", Text)
+    dbapi_conn.adapters.register_loader("timestamptz", Binary)
+
+
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     """An engine for ``url``; ``read_only`` sessions cannot write (SQLite query_only, PostgreSQL
     default_transaction_read_only), and begin_write refuses before trying."""
@@ -103,6 +122,8 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         # pysqlite would commit DDL on its own; take transactions in hand so a build or a write
         # is all-or-nothing (and writers can BEGIN IMMEDIATE).
         sa_event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.driver == "psycopg":
+        sa_event.listen(engine, "connect", _pg_naive_utc)
     if read_only:
         return engine.execution_options(merger_read_only=True)
     return engine
