@@ -9,6 +9,8 @@ checked with a checksum, and a way to move recorded work between SQLite and Post
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,21 +62,28 @@ def _in(value: Any, column: Any) -> Any:
     return value
 
 
-def _engine_of(register: Register) -> Engine:
-    engine = register._engine
-    return engine if engine is not None else store.make_engine(register.url)
+@contextmanager
+def _engine_of(register: Register) -> Iterator[Engine]:
+    """The register's engine, or a temporary one (disposed after use: no leaked connections)."""
+    if register._engine is not None:
+        yield register._engine
+        return
+    engine = store.make_engine(register.url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def export_register(register: Register, path: str | Path) -> dict[str, int]:
     """Write the whole register to ``path`` as JSON; returns the row count per table."""
     from sqlalchemy import inspect, select
 
-    engine = _engine_of(register)
     tables = _tables()
     payload: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION,
                                "schema_version": store.SCHEMA_VERSION, "tables": {}}
     counts: dict[str, int] = {}
-    with engine.connect() as conn:
+    with _engine_of(register) as engine, engine.connect() as conn:
         if not inspect(conn).has_table("meta"):
             raise StoreError("the register is empty: nothing to export")
         for name, table in tables.items():
@@ -106,10 +115,9 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
     if payload.get("schema_version") != store.SCHEMA_VERSION:
         raise DataError(f"{source} has schema version {payload.get('schema_version')}; this program "
                         f"reads {store.SCHEMA_VERSION}")
-    engine = _engine_of(register)
     tables = _tables()
     counts: dict[str, int] = {}
-    with engine.begin() as conn:
+    with _engine_of(register) as engine, engine.begin() as conn:
         if inspect(conn).has_table("version") and conn.execute(
                 select(func.count()).select_from(tables["version"])).scalar():
             raise StoreError("the register already holds data; import into an empty database")
@@ -130,7 +138,6 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
                 ))
-    register._engine = engine
     register.invalidate()
     path_db = register.sqlite_path
     if path_db is not None:

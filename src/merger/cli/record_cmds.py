@@ -427,5 +427,8 @@ def import_register_cmd(
     with errors():
         url = store.resolve_url(st.db)
         reg = Register(url)
-        counts = exchange.import_register(reg, path)
+        try:
+            counts = exchange.import_register(reg, path)
+        finally:
+            reg.close()
     console().print("Imported: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
