@@ -63,25 +63,49 @@ class Builder:
         return Register(url, engine)
 
 
+def old_order(b: Builder) -> dict[str, str]:
+    """One province (continuing on 2025-07-01), two districts (dissolved) and four communes."""
+    k = {}
+    k["p"] = b.version("01", "Tỉnh Thử", "tỉnh", "province", valid_to="2025-06-30")
+    k["p2"] = b.version("01", "Tỉnh Thử", "tỉnh", "province", unit=k["p"], valid_from="2025-07-01")
+    k["d1"] = b.version("001", "Huyện Một", "huyện", "district", parent=k["p"], valid_to="2025-06-30")
+    k["d2"] = b.version("002", "Huyện Hai", "huyện", "district", parent=k["p"], valid_to="2025-06-30")
+    k["a"] = b.version("00001", "Xã An", "xã", "commune", parent=k["d1"], valid_to="2025-06-30")
+    k["b"] = b.version("00002", "Xã Bình", "xã", "commune", parent=k["d1"], valid_to="2025-06-30")
+    k["c"] = b.version("00003", "Xã Hòa Bình", "xã", "commune", parent=k["d2"], valid_to="2025-06-30")
+    k["d"] = b.version("00004", "Thị trấn Đông", "thị trấn", "commune", parent=k["d2"], valid_to="2025-06-30")
+    b.event("E-P", "continue", "2025-07-01", [(k["p"], k["p2"], "whole", "unchanged")], act="1/TEST")
+    b.event("E-D1", "dissolve", "2025-07-01", [(k["d1"], "", "whole", "dissolved")], act="1/TEST")
+    b.event("E-D2", "dissolve", "2025-07-01", [(k["d2"], "", "whole", "dissolved")], act="1/TEST")
+    return k
+
+
+def reclassify_later(b: Builder, key: str, full_name: str, type_: str, day: str, act: str) -> str:
+    """A later change (e.g. a 2026 xã -> phường): ends ``key`` the day before, starts a new version."""
+    from datetime import date, timedelta
+
+    row = next(r for r in b.rows["versions"] if r["key"] == key)
+    row["valid_to"] = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    new = b.version(row["code"], full_name, type_, row["level"], parent=_parent_key(b, row["parent_unit"]),
+                    unit=key, valid_from=day)
+    b.event(f"E-R-{row['code']}", "reclassify", day, [(key, new, "whole", "reclassified")], act=act)
+    return new
+
+
+def _parent_key(b: Builder, unit_key: str) -> str | None:
+    return next((k for k, u in b._units.items() if u == unit_key), None) if unit_key else None
+
+
 def tiny_reform() -> Builder:
-    """One province, two districts, four communes; on 2025-07-01 two merge, one splits, one moves."""
+    """On 2025-07-01 two communes merge with part of a third; the rest joins a town that is moved."""
     b = Builder()
     b.act("1/TEST")
-    p = b.version("01", "Tỉnh Thử", "tỉnh", "province", valid_to="2025-06-30")
-    p2 = b.version("01", "Tỉnh Thử", "tỉnh", "province", unit=p, valid_from="2025-07-01")
-    d1 = b.version("001", "Huyện Một", "huyện", "district", parent=p, valid_to="2025-06-30")
-    d2 = b.version("002", "Huyện Hai", "huyện", "district", parent=p, valid_to="2025-06-30")
-    a = b.version("00001", "Xã An", "xã", "commune", parent=d1, valid_to="2025-06-30")
-    bb = b.version("00002", "Xã Bình", "xã", "commune", parent=d1, valid_to="2025-06-30")
-    c = b.version("00003", "Xã Hòa Bình", "xã", "commune", parent=d2, valid_to="2025-06-30")
-    d = b.version("00004", "Thị trấn Đông", "thị trấn", "commune", parent=d2, valid_to="2025-06-30")
-    n1 = b.version("00001", "Xã An Bình", "xã", "commune", parent=p2, valid_from="2025-07-01")
-    n2 = b.version("00004", "Thị trấn Đông", "thị trấn", "commune", parent=p2, unit=d, valid_from="2025-07-01")
-    b.event("E-P", "continue", "2025-07-01", [(p, p2, "whole", "unchanged")], act="1/TEST")
-    b.event("E-1", "merge", "2025-07-01", [(a, n1, "whole", "whole"), (bb, n1, "whole", "whole"),
-                                            (c, n1, "part", "part")], act="1/TEST", clause="1")
-    b.event("E-2", "move", "2025-07-01", [(d, n2, "whole", "unchanged"), (c, n2, "part", "part")],
+    k = old_order(b)
+    n1 = b.version("00001", "Xã An Bình", "xã", "commune", parent=k["p2"], valid_from="2025-07-01")
+    n2 = b.version("00004", "Thị trấn Đông", "thị trấn", "commune", parent=k["p2"], unit=k["d"],
+                   valid_from="2025-07-01")
+    b.event("E-1", "merge", "2025-07-01", [(k["a"], n1, "whole", "whole"), (k["b"], n1, "whole", "whole"),
+                                            (k["c"], n1, "part", "part")], act="1/TEST", clause="1")
+    b.event("E-2", "move", "2025-07-01", [(k["d"], n2, "whole", "unchanged"), (k["c"], n2, "part", "part")],
             act="1/TEST", clause="2")
-    b.event("E-D1", "dissolve", "2025-07-01", [(d1, "", "whole", "dissolved")], act="1/TEST")
-    b.event("E-D2", "dissolve", "2025-07-01", [(d2, "", "whole", "dissolved")], act="1/TEST")
     return b

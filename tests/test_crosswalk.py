@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from factories import Builder
+from factories import Builder, old_order, reclassify_later
 from merger import crosswalk as cx
 from merger.cli import app
 from merger.errors import BadInput
@@ -27,27 +27,15 @@ def chain_reform() -> Builder:
     b = Builder()
     b.act("1/TEST")
     b.act("2/TEST", signed="2026-05-01")
-    p = b.version("01", "Tỉnh Thử", "tỉnh", "province", valid_to="2025-06-30")
-    p2 = b.version("01", "Tỉnh Thử", "tỉnh", "province", unit=p, valid_from="2025-07-01")
-    d1 = b.version("001", "Huyện Một", "huyện", "district", parent=p, valid_to="2025-06-30")
-    d2 = b.version("002", "Huyện Hai", "huyện", "district", parent=p, valid_to="2025-06-30")
-    a = b.version("00001", "Xã An", "xã", "commune", parent=d1, valid_to="2025-06-30")
-    bb = b.version("00002", "Xã Bình", "xã", "commune", parent=d1, valid_to="2025-06-30")
-    c = b.version("00003", "Xã Hòa Bình", "xã", "commune", parent=d2, valid_to="2025-06-30")
-    d = b.version("00004", "Thị trấn Đông", "thị trấn", "commune", parent=d2, valid_to="2025-06-30")
-    n1 = b.version("00001", "Xã An Bình", "xã", "commune", parent=p2, valid_from="2025-07-01",
-                   valid_to="2026-06-30")
-    n1b = b.version("00001", "Phường An Bình", "phường", "commune", parent=p2, unit=n1, valid_from="2026-07-01")
-    n2 = b.version("00004", "Xã Đông", "xã", "commune", parent=p2, valid_from="2025-07-01")
-    b.event("E-P", "continue", "2025-07-01", [(p, p2, "whole", "unchanged")], act="1/TEST")
-    b.event("E-1", "merge", "2025-07-01", [(a, n1, "whole", "whole"), (bb, n1, "whole", "whole"),
-                                            (c, n1, "part", "part_area_all_population", 1, "population")],
+    k = old_order(b)
+    n1 = b.version("00001", "Xã An Bình", "xã", "commune", parent=k["p2"], valid_from="2025-07-01")
+    n2 = b.version("00004", "Xã Đông", "xã", "commune", parent=k["p2"], valid_from="2025-07-01")
+    b.event("E-1", "merge", "2025-07-01", [(k["a"], n1, "whole", "whole"), (k["b"], n1, "whole", "whole"),
+                                            (k["c"], n1, "part", "part_area_all_population", 1, "population")],
             act="1/TEST", clause="1")
-    b.event("E-2", "merge", "2025-07-01", [(d, n2, "whole", "whole"), (c, n2, "part", "part_area")],
+    b.event("E-2", "merge", "2025-07-01", [(k["d"], n2, "whole", "whole"), (k["c"], n2, "part", "part_area")],
             act="1/TEST", clause="2")
-    b.event("E-D1", "dissolve", "2025-07-01", [(d1, "", "whole", "dissolved")], act="1/TEST")
-    b.event("E-D2", "dissolve", "2025-07-01", [(d2, "", "whole", "dissolved")], act="1/TEST")
-    b.event("E-R", "reclassify", "2026-07-01", [(n1, n1b, "whole", "reclassified")], act="2/TEST")
+    n1b = reclassify_later(b, n1, "Phường An Bình", "phường", "2026-07-01", "2/TEST")
     for key, area, pop in ((n1, "10", "1000"), (n2, "30", "3000"), (n1b, "10", "1000")):
         b.rows["statistics"].append(dict(version=key, area_km2=area, population=pop, seat="", lon="", lat="",
                                          source="factory"))
@@ -78,7 +66,7 @@ def test_chain_across_two_events(chain: Register) -> None:
     got = shares(cw)
     assert len(cw.sources) == 4 and {v.key for v in cw.targets} == {"00001@2026-07-01", "00004@2025-07-01"}
     row = got[("00001@..2025-06-30", "00001@2026-07-01")]
-    assert row.share == 1.0 and row.basis == "whole" and row.events == ("E-1", "E-R")
+    assert row.share == 1.0 and row.basis == "whole" and row.events == ("E-1", "E-R-00001")
     # all of C's population went to An Bình (recorded), none to Đông: a zero row, still listed
     assert got[("00003@..2025-06-30", "00001@2026-07-01")].share == 1.0
     assert got[("00003@..2025-06-30", "00001@2026-07-01")].basis == "recorded-population"

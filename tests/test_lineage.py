@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from factories import Builder, tiny_reform
+from factories import Builder, reclassify_later, tiny_reform
 
 
 def _succ_names(tree) -> list[str]:  # type: ignore[no-untyped-def]
@@ -71,14 +71,7 @@ def test_dissolved_district_has_no_successor(national) -> None:  # type: ignore[
 def _chain(tmp_path):  # type: ignore[no-untyped-def]
     b = tiny_reform()
     b.act("2/TEST")
-    n1 = "00001@2025-07-01"
-    n3 = b.version("00001", "Phường An Bình", "phường", "commune", parent="01@2025-07-01", unit=n1,
-                   valid_from="2026-04-14")
-    # end the first version of Xã An Bình the day before
-    for row in b.rows["versions"]:
-        if row["key"] == n1:
-            row["valid_to"] = "2026-04-13"
-    b.event("E-3", "reclassify", "2026-04-14", [(n1, n3, "whole", "reclassified")], act="2/TEST")
+    reclassify_later(b, "00001@2025-07-01", "Phường An Bình", "phường", "2026-04-14", "2/TEST")
     return b.build(tmp_path)
 
 
