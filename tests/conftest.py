@@ -1,7 +1,15 @@
-"""Shared fixtures: the national register (built once per test session) and small factories."""
+"""Shared fixtures: the national register and small factory registers, on both stores.
+
+Every test that takes ``national``, ``national_path``, ``national_copy`` or ``build`` runs twice:
+once on the embedded SQLite store and once on PostgreSQL (a real server, see tests/pg.py). Where
+no PostgreSQL server can be had, the PostgreSQL half is skipped with the reason shown. Tests of
+SQLite-only behaviour (the file on first use, WAL, SIGKILL) take ``national_sqlite`` instead.
+"""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,21 +18,7 @@ from merger.register import Register
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT.parent / "shared" / "data" / "sources"
-
-
-@pytest.fixture(scope="session")
-def national_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite register built from the bundled data/units/, as a user's first run builds it."""
-    path = tmp_path_factory.mktemp("national") / "register.sqlite"
-    Register.open(str(path)).close()
-    return path
-
-
-@pytest.fixture(scope="session")
-def national(national_path: Path) -> Register:
-    reg = Register.open(str(national_path))
-    _ = reg.snapshot
-    return reg
+STORES = ["sqlite", "postgresql"]
 
 
 @pytest.fixture
@@ -34,34 +28,57 @@ def sources() -> Path:
     return SOURCES
 
 
-# --- PostgreSQL (issue 6): a real server for the PostgreSQL half of the suite -------------------
+# --- the stores ------------------------------------------------------------------------------
 
-from collections.abc import Iterator  # noqa: E402
+
+@pytest.fixture(scope="session", params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store a store-bound test runs on; every such test runs once per store."""
+    return request.param
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The session's snapshot caches and user data (PostgreSQL registers keep both there) go to
+    session folders, never to the user's ~/.cache and ~/.local/share."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_url() -> Iterator[str]:
     """A PostgreSQL server URL (role may create databases): $MERGER_TEST_PG, or one the project starts.
 
-    Skips, with the reason shown, when PostgreSQL cannot be installed or started here. The
-    snapshot caches of the session's PostgreSQL registers go to a session folder, not ~/.cache.
+    Skips, with the reason shown, when PostgreSQL cannot be installed or started here.
     """
-    import os
-
     import pg
 
-    cache, before = tmp_path_factory.mktemp("pg-cache"), os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(cache)
     try:
         with pg.server() as url:
             yield url
     except pg.Unavailable as exc:
         pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    finally:
-        if before is None:
-            os.environ.pop("XDG_CACHE_HOME", None)
-        else:
-            os.environ["XDG_CACHE_HOME"] = before
+
+
+# --- the national register -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def national_sqlite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite register built from the bundled data/units/, as a user's first run builds it."""
+    path = tmp_path_factory.mktemp("national") / "register.sqlite"
+    Register.open(str(path)).close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def national_sqlite(national_sqlite_path: Path) -> Register:
+    reg = Register.open(str(national_sqlite_path))
+    _ = reg.snapshot
+    return reg
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +94,70 @@ def national_pg(pg_url: str) -> Iterator[Register]:
     pg.drop_database(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_register(request: pytest.FixtureRequest) -> Register:
-    """The national register on each store: tests taking this run once on SQLite, once on PostgreSQL."""
-    return request.getfixturevalue("national" if request.param == "sqlite" else "national_pg")
+@pytest.fixture(scope="session")
+def national(store_kind: str, request: pytest.FixtureRequest) -> Register:
+    """The national register on the store of this run."""
+    return request.getfixturevalue("national_sqlite" if store_kind == "sqlite" else "national_pg")
+
+
+@pytest.fixture(scope="session")
+def national_path(national: Register) -> str:
+    """What the CLI tests pass to --db: the SQLite file, or the PostgreSQL URL."""
+    return str(national.sqlite_path) if national.sqlite_path is not None else national.url
+
+
+@pytest.fixture
+def national_copy(national: Register, tmp_path: Path) -> Iterator[Register]:
+    """A private, writable copy of the national register on the store of this run."""
+    import pg
+
+    if national.sqlite_path is not None:
+        path = tmp_path / "copy.sqlite"
+        shutil.copy(national.sqlite_path, path)
+        reg = Register.open(str(path))
+        yield reg
+        reg.close()
+        return
+    national.close()  # a template database must have no open connections
+    url = pg.copy_database(national.url)
+    reg = Register.open(url)
+    yield reg
+    reg.close()
+    pg.drop_database(url)
+
+
+# --- small registers from factories ------------------------------------------------------------
+
+
+@pytest.fixture
+def new_db(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
+    """``new_db(name)``: the URL of a new, empty database on the store of this run."""
+    import pg
+
+    made: list[str] = []
+
+    def make(name: str = "register") -> str:
+        if store_kind == "sqlite":
+            return f"sqlite:///{tmp_path / name}.sqlite"
+        url = pg.create_database(request.getfixturevalue("pg_url"), name.replace("-", "_")[:20])
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        pg.drop_database(url)
+
+
+@pytest.fixture
+def build(new_db: Callable[[str], str], tmp_path: Path) -> Iterator[Callable[..., Register]]:
+    """``build(builder)``: a factories.Builder register loaded into a new database on this run's store."""
+    opened: list[Register] = []
+
+    def make(builder, name: str = "factory") -> Register:  # type: ignore[no-untyped-def]
+        reg = builder.build(tmp_path / name, url=new_db(name))
+        opened.append(reg)
+        return reg
+
+    yield make
+    for reg in opened:
+        reg.close()

@@ -55,12 +55,23 @@ class Builder:
                 w.writerows(self.rows[name])
         return folder
 
-    def build(self, tmp_path: Path) -> Register:
-        folder = self.write(tmp_path / "bundle")
-        url = f"sqlite:///{tmp_path / 'factory.sqlite'}"
+    def build(self, folder: Path, url: str | None = None) -> Register:
+        """Load into the empty database at ``url`` (default: a SQLite file in ``folder``).
+
+        Tests take the ``build`` fixture instead, which runs them on both stores."""
+        bundle_dir = self.write(folder / "bundle")
+        url = url or f"sqlite:///{folder / 'factory.sqlite'}"
         engine = store.make_engine(url)
-        store.load_bundle(engine, folder)
+        store.load_bundle(engine, bundle_dir)
         return Register(url, engine)
+
+
+def count_rows(reg: Register, table: str) -> int:
+    """Rows in one table of the register, on either store."""
+    from sqlalchemy import text
+
+    with reg.engine.connect() as conn:
+        return conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
 
 
 def old_order(b: Builder) -> dict[str, str]:

@@ -90,6 +90,9 @@ def copy_database(url: str, prefix: str = "c") -> str:
     engine = _admin(source.set(database="merger").render_as_string(hide_password=False))
     try:
         with engine.connect() as conn:
+            # connections left open by finished CLI runs would block the copy
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": source.database})
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
     finally:
         engine.dispose()
@@ -120,17 +123,6 @@ def password_of(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).password or ""
-
-
-def build(builder, tmp_path: Path, url: str):  # type: ignore[no-untyped-def]
-    """A factories.Builder register loaded into the (empty) database at ``url``, as Builder.build does."""
-    from merger import store
-    from merger.register import Register
-
-    folder = builder.write(tmp_path / "bundle")
-    engine = store.make_engine(url)
-    store.load_bundle(engine, folder)
-    return Register(url, engine)
 
 
 def create_reader(url: str, password: str) -> str:

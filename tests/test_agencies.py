@@ -69,15 +69,11 @@ def test_importer_reproduces_the_bundled_files(sources: Path, tmp_path: Path) ->
         assert (tmp_path / f"{name}.csv").read_bytes() == (BUNDLED / f"{name}.csv").read_bytes(), name
 
 
-def test_agencies_are_recorded_with_the_same_events(national_path: Path, tmp_path: Path) -> None:
+def test_agencies_are_recorded_with_the_same_events(national_copy: Register) -> None:
     """Staff record an agency change like any other: here a rename, on a copy of the register."""
-    import shutil
-
     from merger.events import Spec
 
-    path = tmp_path / "copy.sqlite"
-    shutil.copy(national_path, path)
-    reg = Register.open(str(path))
+    reg = national_copy
     reg.record(Spec("establish", date(2025, 8, 1), into=["Chi cục Ví dụ"], unit_type="chi cục",
                     parent="Sở Y tế"), by="t")
     reg.record(Spec("rename", date(2025, 9, 1), units=["Chi cục Ví dụ"], to="Chi cục Ví dụ Mới"), by="t")

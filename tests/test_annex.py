@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from factories import count_rows
 from merger import annex
 from merger.cli import app
 from merger.errors import ValidationFailed
@@ -20,20 +19,17 @@ HEADER = "event,units,into,to,type,parent,code,shares,basis,effective,act,act_da
 
 
 @pytest.fixture
-def reg(tmp_path: Path) -> Register:
-    return village_register(tmp_path)
+def reg(build) -> Register:  # type: ignore[no-untyped-def]
+    """The village register (tests/village_factory.py), on each store."""
+    return village_register(build)
 
 
 def events(reg: Register) -> int:
-    con = sqlite3.connect(str(reg.sqlite_path))
-    try:
-        return con.execute("SELECT COUNT(*) FROM event").fetchone()[0]
-    finally:
-        con.close()
+    return count_rows(reg, "event")
 
 
 def run(reg: Register, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, ["--db", str(reg.sqlite_path), *args])
+    return CliRunner().invoke(app, ["--db", reg.url, *args])
 
 
 def test_village_annex_applies_and_is_refused_the_second_time(reg: Register) -> None:
@@ -113,13 +109,11 @@ def test_dry_run_and_unknown_columns(reg: Register, tmp_path: Path) -> None:
     assert res.exit_code == 1 and "line 1: unknown column(s) colour" in res.stderr
 
 
-def test_the_tutorial_annexes_on_an_example_register(national_path: Path, tmp_path: Path) -> None:
+def test_the_tutorial_annexes_on_an_example_register(national_copy: Register) -> None:
     """docs/recording.md's tutorial, run as written on a separate example register."""
-    path = tmp_path / "example.sqlite"
-    shutil.copy(national_path, path)
-    reg = Register.open(str(path))
+    reg = national_copy
     for name in ("tutorial-1-before.yaml", "tutorial-2-decision.csv", "tutorial-3-rename.yaml"):
-        res = CliRunner().invoke(app, ["--db", str(path), "apply", str(EXAMPLES / name), "--by", "tutorial"])
+        res = run(reg, "apply", str(EXAMPLES / name), "--by", "tutorial")
         assert res.exit_code == 0, (name, res.stderr)
     assert reg.check() == []
     c = reg.counts(within="Hải Phòng", kind="agency")

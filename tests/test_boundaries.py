@@ -37,7 +37,7 @@ def feature(key: str, level: str, geom) -> data.Feature:  # type: ignore[no-unty
 
 
 @pytest.fixture
-def tiny(tmp_path: Path):  # type: ignore[no-untyped-def]
+def tiny(build, tmp_path: Path):  # type: ignore[no-untyped-def]
     """tiny_reform with geometries: old districts 001 (x 0-2) and 002 (x 2-4) in a 4x2 province;
     new An Bình = x 0-3, Đông = x 3-4 (overlapping An Bình by a quarter cell); old commune Hòa Bình
     (00003, in 002) = x 2-4 as well, so its partial link to An Bình has both geometries."""
@@ -46,7 +46,7 @@ def tiny(tmp_path: Path):  # type: ignore[no-untyped-def]
                                      lon="", lat="", source="factory"))
     b.rows["statistics"].append(dict(version="00004@2025-07-01", area_km2="2.3", population="", seat="",
                                      lon="", lat="", source="factory"))
-    reg = b.build(tmp_path)
+    reg = build(b)
     feats = [
         feature("01@..2025-06-30", "province", cell(0, 0, 4, 2)),
         feature("01@2025-07-01", "province", cell(0, 0, 4.5, 2)),  # half a column wider: a gap

@@ -142,21 +142,22 @@ def test_export_geojson_and_json_format(run, tmp_path: Path) -> None:  # type: i
 
 
 @geo
-def test_boundaries_load_reports_unmatched_codes(tmp_path: Path) -> None:
+def test_boundaries_load_reports_unmatched_codes(build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import geopandas as gpd
     import shapely
 
     from factories import tiny_reform
+    from merger.geo import data
 
-    tiny_reform().build(tmp_path)
-    db = str(tmp_path / "factory.sqlite")
+    reg = build(tiny_reform())
+    db, stored = reg.url, data.user_path(reg)  # beside the SQLite file, or in the data folder for PostgreSQL
     path = tmp_path / "mine.geojson"
     box = shapely.box(106.6, 20.8, 106.61, 20.81)
     gpd.GeoDataFrame({"ma": ["00001", "77777"]}, geometry=[box, box], crs=4326).to_file(path)
     result = CliRunner().invoke(app, ["--db", db, "boundaries", "load", str(path), "--level", "commune",
                                       "--as-of", "2025-07-01", "--code-field", "ma"])
     assert result.exit_code == 0, result.stderr
-    assert "77777" in result.stdout and (tmp_path / "factory.sqlite.boundaries.gpkg").exists()
+    assert "77777" in result.stdout and stored.exists()
     located = CliRunner().invoke(app, ["--db", db, "locate", "106.605", "20.805", "--as-of", "2025-07-01", "--json"])
     assert {u["key"] for u in json.loads(located.stdout)["units"]} >= {"00001@2025-07-01"}
     none = CliRunner().invoke(app, ["--db", db, "boundaries", "load", str(path), "--level", "district",
@@ -165,13 +166,13 @@ def test_boundaries_load_reports_unmatched_codes(tmp_path: Path) -> None:
     listed = json.loads(CliRunner().invoke(app, ["--db", db, "boundaries", "list", "--json"]).stdout)
     assert {"level": "commune", "valid_from": "2025-07-01", "valid_to": None, "source": "mine.geojson",
             "versions": 1} in listed["groups"]
-    assert listed["files"][-1].endswith("factory.sqlite.boundaries.gpkg")
+    assert listed["files"][-1] == str(stored)
     svg = tmp_path / "an_binh.svg"
     drawn = CliRunner().invoke(app, ["--db", db, "map", "00001@2025-07-01", "--out", str(svg)])
     assert drawn.exit_code == 0, drawn.stderr
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in svg.read_text(encoding="utf-8")
     assert CliRunner().invoke(app, ["--db", db, "boundaries", "forget"]).exit_code == 0
-    assert not (tmp_path / "factory.sqlite.boundaries.gpkg").exists()
+    assert not stored.exists()
 
 
 @geo

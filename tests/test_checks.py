@@ -11,84 +11,84 @@ def _rules(reg) -> set[str]:  # type: ignore[no-untyped-def]
     return {v.rule for v in reg.check()}
 
 
-def test_tiny_reform_is_clean(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    assert tiny_reform().build(tmp_path).check() == []
+def test_tiny_reform_is_clean(build) -> None:  # type: ignore[no-untyped-def]
+    assert build(tiny_reform()).check() == []
 
 
 def _province(b: Builder) -> str:
     return b.version("01", "Tỉnh Thử", "tỉnh", "province", valid_to="2030-12-31")
 
 
-def test_overlapping_versions_of_one_unit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_overlapping_versions_of_one_unit(build) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     a = b.version("00001", "Xã A", "xã", "commune", valid_to="2025-06-30")
     b.version("00001", "Xã A", "xã", "commune", unit=a, valid_from="2025-06-01")
-    assert "overlapping-identity" in _rules(b.build(tmp_path))
+    assert "overlapping-identity" in _rules(build(b))
 
 
-def test_code_held_by_two_units_at_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_code_held_by_two_units_at_once(build) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     b.version("00001", "Xã A", "xã", "commune", valid_to="2025-06-30")
     b.version("00001", "Xã B", "xã", "commune", valid_to="2025-05-31")
-    assert "overlapping-code" in _rules(b.build(tmp_path))
+    assert "overlapping-code" in _rules(build(b))
 
 
-def test_successor_must_start_the_day_after(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_successor_must_start_the_day_after(build) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     a = b.version("00001", "Xã A", "xã", "commune", valid_to="2025-06-30")
     n = b.version("00002", "Xã N", "xã", "commune", valid_from="2025-07-05")
     b.event("E", "merge", "2025-07-05", [(a, n, "whole", "whole")])
-    assert {"successor-gap", "event-date"} <= _rules(b.build(tmp_path))
+    assert {"successor-gap", "event-date"} <= _rules(build(b))
 
 
-def test_ended_unit_without_fate_and_new_unit_without_origin(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_ended_unit_without_fate_and_new_unit_without_origin(build) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     b.version("00001", "Xã A", "xã", "commune", valid_to="2025-06-30")
     b.version("00002", "Xã N", "xã", "commune", valid_from="2025-07-01")
-    assert {"no-fate", "no-origin"} <= _rules(b.build(tmp_path))
+    assert {"no-fate", "no-origin"} <= _rules(build(b))
 
 
-def test_shares_over_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_shares_over_one(build) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     a = b.version("00001", "Xã A", "xã", "commune", valid_to="2025-06-30")
     x = b.version("00002", "Xã X", "xã", "commune", valid_from="2025-07-01")
     y = b.version("00003", "Xã Y", "xã", "commune", valid_from="2025-07-01")
     b.event("E", "split", "2025-07-01", [(a, x, "part", "part", 0.7, "area"), (a, y, "part", "part", 0.6, "area")])
-    assert "shares" in _rules(b.build(tmp_path))
+    assert "shares" in _rules(build(b))
 
 
-def test_shares_of_a_full_split_must_sum_to_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_shares_of_a_full_split_must_sum_to_one(build) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     a = b.version("00001", "Xã A", "xã", "commune", valid_to="2025-06-30")
     x = b.version("00002", "Xã X", "xã", "commune", valid_from="2025-07-01")
     y = b.version("00003", "Xã Y", "xã", "commune", valid_from="2025-07-01")
     b.event("E", "split", "2025-07-01", [(a, x, "part", "part", 0.5, "area"), (a, y, "part", "part", 0.4, "area")])
-    assert "shares" in _rules(b.build(tmp_path))
+    assert "shares" in _rules(build(b))
 
 
-def test_parent_must_be_valid_throughout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_parent_must_be_valid_throughout(build) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     p = b.version("01", "Tỉnh Thử", "tỉnh", "province", valid_to="2025-06-30")
     b.version("00001", "Xã A", "xã", "commune", parent=p, valid_from="2025-07-01")
-    assert "parent-validity" in _rules(b.build(tmp_path))
+    assert "parent-validity" in _rules(build(b))
 
 
-def test_parent_of_the_wrong_level(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_parent_of_the_wrong_level(build) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     c = b.version("00001", "Xã A", "xã", "commune", valid_to="2030-12-31")
     b.version("00002", "Xã B", "xã", "commune", parent=c, valid_to="2030-12-31")
-    assert "parent-level" in _rules(b.build(tmp_path))
+    assert "parent-level" in _rules(build(b))
 
 
 @pytest.mark.parametrize("self_loop", [True, False])
-def test_cycles_and_own_successor(tmp_path, self_loop: bool) -> None:  # type: ignore[no-untyped-def]
+def test_cycles_and_own_successor(build, self_loop: bool) -> None:  # type: ignore[no-untyped-def]
     b = Builder()
     a = b.version("00001", "Xã A", "xã", "commune", valid_from="2025-07-01", valid_to="2025-07-31")
     if self_loop:
         b.event("E", "rename", "2025-08-01", [(a, a, "whole", "renamed")])
-        assert "own-successor" in _rules(b.build(tmp_path))
+        assert "own-successor" in _rules(build(b))
     else:
         c = b.version("00002", "Xã C", "xã", "commune", valid_from="2025-08-01", valid_to="2025-08-31")
         b.event("E1", "rename", "2025-08-01", [(a, c, "whole", "renamed")])
         b.event("E2", "rename", "2025-07-01", [(c, a, "whole", "renamed")])
-        assert "cycle" in _rules(b.build(tmp_path))
+        assert "cycle" in _rules(build(b))

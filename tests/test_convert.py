@@ -51,8 +51,8 @@ def test_population_backcast_and_forward_again(national: Register) -> None:
         assert by_province_out[prov] == pytest.approx(total, abs=0.5), prov
 
 
-def test_sums_split_and_means_weighted(tmp_path: Path) -> None:
-    reg = tiny_reform().build(tmp_path)
+def test_sums_split_and_means_weighted(build) -> None:  # type: ignore[no-untyped-def]
+    reg = build(tiny_reform())
     rows = [["00001", "100", "0.5", "2024"], ["00002", "300", "0.1", "2024"], ["00003", "200", "0.9", "2024"],
             ["4", "50", "0.3", "2024"], ["00001", "10", "1.0", "2023"]]
     conv = cv.convert_rows(reg, ["ma", "dan_so", "ty_le", "nam"], rows, key="ma", start=BEFORE, end=AFTER,

@@ -43,8 +43,8 @@ def chain_reform() -> Builder:
 
 
 @pytest.fixture
-def chain(tmp_path: Path) -> Register:
-    return chain_reform().build(tmp_path)
+def chain(build) -> Register:  # type: ignore[no-untyped-def]
+    return build(chain_reform())
 
 
 def shares(cw: cx.Crosswalk) -> dict[tuple[str, str | None], cx.Row]:

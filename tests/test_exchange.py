@@ -17,22 +17,23 @@ from merger.register import Register
 from village_factory import village_register
 
 
-def test_round_trip_of_the_national_register_is_byte_identical(national: Register, tmp_path: Path) -> None:
+def test_round_trip_of_the_national_register_is_byte_identical(national: Register, new_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     first = tmp_path / "a.json"
     counts = export_register(national, first)
     assert counts["version"] == len(national.snapshot.versions) and counts["event"] == len(national.snapshot.events)
-    target = Register(f"sqlite:///{tmp_path / 'restored.sqlite'}")
+    target = Register(new_db("restored"))
     import_register(target, first)
     second = tmp_path / "b.json"
     export_register(target, second)
+    target.close()
     assert first.read_bytes() == second.read_bytes()
-    restored = Register.open(str(tmp_path / "restored.sqlite"))
+    restored = Register.open(target.url)
     assert restored.check() == []
     assert restored.counts(within="Hải Phòng").total("commune").after == 114
 
 
-def test_round_trip_keeps_recorded_events_corrections_and_history(tmp_path: Path) -> None:
-    reg = village_register(tmp_path)
+def test_round_trip_keeps_recorded_events_corrections_and_history(build, new_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reg = village_register(build)
     t1, t2 = datetime(2025, 7, 10, tzinfo=UTC), datetime(2025, 7, 20, tzinfo=UTC)
     out = reg.record(Spec("rename", date(2025, 7, 1), units=["Thôn Nam"], to="Thôn Bình Minh", act="X/1"),
                      by="clerk", at=t1)
@@ -43,27 +44,28 @@ def test_round_trip_keeps_recorded_events_corrections_and_history(tmp_path: Path
     export_register(reg, a)
     data = json.loads(a.read_text(encoding="utf-8"))
     assert len(data["tables"]["correction"]["rows"]) == 2
-    res = CliRunner().invoke(app, ["--db", str(tmp_path / "r2.sqlite"), "import-register", str(a)])
+    url = new_db("r2")
+    res = CliRunner().invoke(app, ["--db", url, "import-register", str(a)])
     assert res.exit_code == 0, res.stderr
-    restored = Register.open(str(tmp_path / "r2.sqlite"))
+    restored = Register.open(url)
     export_register(restored, b)
     assert a.read_bytes() == b.read_bytes()
     assert [(e.key, e.status, e.recorded_by) for e in restored.log()] == \
         [(e.key, e.status, e.recorded_by) for e in reg.log()]
-    then = Register.open(str(tmp_path / "r2.sqlite"), as_recorded=date(2025, 7, 15))
+    then = Register.open(url, as_recorded=date(2025, 7, 15))
     assert "Thôn Bình Minh" in {v.full_name for v in then.snapshot.valid_on(date(2025, 7, 1))}
     assert restored.check() == []
 
 
-def test_import_refuses_a_register_that_holds_data(tmp_path: Path) -> None:
-    reg = village_register(tmp_path)
+def test_import_refuses_a_register_that_holds_data(build, new_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reg = village_register(build)
     path = tmp_path / "a.json"
     export_register(reg, path)
     with pytest.raises(StoreError, match="already holds data"):
         import_register(reg, path)
-    res = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), "import-register", str(path)])
+    res = CliRunner().invoke(app, ["--db", reg.url, "import-register", str(path)])
     assert res.exit_code == 1 and res.stderr.startswith("Error: the register already holds data")
     bad = tmp_path / "bad.json"
     bad.write_text("{}", encoding="utf-8")
-    res = CliRunner().invoke(app, ["--db", str(tmp_path / "new.sqlite"), "import-register", str(bad)])
+    res = CliRunner().invoke(app, ["--db", new_db("new"), "import-register", str(bad)])
     assert res.exit_code == 1 and "not a merger register export" in res.stderr

@@ -68,15 +68,15 @@ def test_dissolved_district_has_no_successor(national) -> None:  # type: ignore[
     assert child.version is None and child.link.event.type == "dissolve"
 
 
-def _chain(tmp_path):  # type: ignore[no-untyped-def]
+def _chain(build):  # type: ignore[no-untyped-def]
     b = tiny_reform()
     b.act("2/TEST")
     reclassify_later(b, "00001@2025-07-01", "Phường An Bình", "phường", "2026-04-14", "2/TEST")
-    return b.build(tmp_path)
+    return build(b)
 
 
-def test_chains_of_several_events_are_followed(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    reg = _chain(tmp_path)
+def test_chains_of_several_events_are_followed(build) -> None:  # type: ignore[no-untyped-def]
+    reg = _chain(build)
     assert reg.check() == []
     tree = reg.lineage("Xã Bình")
     (step1,) = tree.root.children
@@ -90,6 +90,6 @@ def test_chains_of_several_events_are_followed(tmp_path) -> None:  # type: ignor
     assert reg.counts(before=date(2025, 6, 30), after=date(2026, 5, 1)).get("commune", "phường").after == 1
 
 
-def test_builder_register_is_valid(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    reg = Builder().build(tmp_path)
+def test_builder_register_is_valid(build) -> None:  # type: ignore[no-untyped-def]
+    reg = build(Builder())
     assert reg.check() == [] and reg.snapshot.versions == {}

@@ -26,11 +26,11 @@ def _cli(db: str, *args: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("within", [None, "Hải Phòng"])
-def test_counts_identical_to_sqlite(national: Register, national_pg: Register, within: str | None) -> None:
-    assert national_pg.counts(within=within) == national.counts(within=within)
+def test_counts_identical_to_sqlite(national_sqlite: Register, national_pg: Register, within: str | None) -> None:
+    assert national_pg.counts(within=within) == national_sqlite.counts(within=within)
     args = ["counts", "--json"] + (["--within", within] if within else [])
     on_pg = _cli(national_pg.url, *args)
-    on_sqlite = _cli(str(national.sqlite_path), *args)
+    on_sqlite = _cli(str(national_sqlite.sqlite_path), *args)
     assert on_pg.exit_code == 0, on_pg.stderr
     assert on_pg.stdout == on_sqlite.stdout
     rows = {(r["level"], r["type"]): (r["before"], r["after"]) for r in json.loads(on_pg.stdout)["rows"]}
@@ -38,21 +38,21 @@ def test_counts_identical_to_sqlite(national: Register, national_pg: Register, w
 
 
 @pytest.mark.parametrize("query", UNITS)
-def test_lineage_json_identical_to_sqlite(national: Register, national_pg: Register, query: str) -> None:
+def test_lineage_json_identical_to_sqlite(national_sqlite: Register, national_pg: Register, query: str) -> None:
     on_pg = _cli(national_pg.url, "lineage", query, "--json")
-    on_sqlite = _cli(str(national.sqlite_path), "lineage", query, "--json")
+    on_sqlite = _cli(str(national_sqlite.sqlite_path), "lineage", query, "--json")
     assert on_pg.exit_code == on_sqlite.exit_code
     assert on_pg.stdout == on_sqlite.stdout
     assert on_pg.stderr == on_sqlite.stderr
 
 
-def test_snapshot_read_from_postgresql_equals_sqlite(national: Register, national_pg: Register, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot_read_from_postgresql_equals_sqlite(national_sqlite: Register, national_pg: Register, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Loaded straight from the database (no snapshot cache): every version, event and link alike."""
     from merger import graph
 
     with national_pg.engine.connect() as conn:
         on_pg = graph.load(conn, "x")
-    with national.engine.connect() as conn:
+    with national_sqlite.engine.connect() as conn:
         on_sqlite = graph.load(conn, "x")
     assert {v.key: (v.full_name, v.type, v.level, v.valid_from, v.valid_to, v.parent_unit_id)
             for v in on_pg.versions.values()} == \
@@ -77,9 +77,9 @@ def test_postgresql_sessions_are_in_utc(national_pg: Register) -> None:
         assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
 
 
-def test_check_clean_on_both_stores(store_register: Register) -> None:
-    assert store_register.check() == []
-    assert store_register.resolve("An Lư", as_of=__import__("datetime").date(2025, 6, 1)).version.key == \
+def test_check_clean_on_both_stores(national: Register) -> None:
+    assert national.check() == []
+    assert national.resolve("An Lư", as_of=__import__("datetime").date(2025, 6, 1)).version.key == \
         "11533@..2025-06-30"
 
 

@@ -57,38 +57,44 @@ def _refused_everywhere(db: str, reg: Register, tmp_path: Path, event: str, *, f
     assert _export(reg, tmp_path / "after.json") == before
 
 
-def test_read_only_flag_refuses_every_write_on_sqlite(tmp_path: Path) -> None:
-    reg = village_register(tmp_path)
+@pytest.fixture
+def reg(build) -> Register:  # type: ignore[no-untyped-def]
+    """The village register, on each store."""
+    return village_register(build)
+
+
+def test_read_only_flag_refuses_every_write(reg: Register, tmp_path: Path) -> None:
     event = reg.record(Spec("rename", date(2025, 8, 1), units=["Thôn Tây"], to="Thôn Tây Mới"), by="t").events[0]
-    _refused_everywhere(str(reg.sqlite_path), reg, tmp_path, event, flag=["--read-only"])
+    _refused_everywhere(reg.url, reg, tmp_path, event, flag=["--read-only"])
     # reads still work, and say the same as without the flag
-    res = CliRunner().invoke(app, ["--read-only", "--db", str(reg.sqlite_path), "units", "--as-of", DAY, "--json"])
-    plain = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), "units", "--as-of", DAY, "--json"])
+    res = CliRunner().invoke(app, ["--read-only", "--db", reg.url, "units", "--as-of", DAY, "--json"])
+    plain = CliRunner().invoke(app, ["--db", reg.url, "units", "--as-of", DAY, "--json"])
     assert res.exit_code == 0 and res.stdout == plain.stdout
     assert "Thôn Tây Mới" in {u["name"] for u in json.loads(res.stdout)} | {u.get("full_name") for u in json.loads(res.stdout)}
-    res = CliRunner().invoke(app, ["--read-only", "--db", str(reg.sqlite_path), "record", "rename", "--help"])
+    res = CliRunner().invoke(app, ["--read-only", "--db", reg.url, "record", "rename", "--help"])
     assert res.exit_code == 0
 
 
-def test_read_only_from_the_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    reg = village_register(tmp_path)
+def test_read_only_from_the_environment(reg: Register, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("MERGER_READ_ONLY", "1")
-    res = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), *WRITES[0]])
+    res = CliRunner().invoke(app, ["--db", reg.url, *WRITES[0]])
     assert res.exit_code == 1 and "read-only" in res.stderr
 
 
-def test_read_only_register_in_the_library(tmp_path: Path) -> None:
-    path = village_register(tmp_path).sqlite_path
-    reg = Register.open(str(path), read_only=True)
+def test_read_only_register_in_the_library(reg: Register) -> None:
+    ro = Register.open(reg.url, read_only=True)
     with pytest.raises(StoreError, match="read-only"):
-        reg.record(Spec("rename", date(2025, 9, 1), units=["Thôn Nam"], to="Thôn Bắc"), by="t")
-    assert reg.units(as_of=date(2025, 9, 1), level="village")
+        ro.record(Spec("rename", date(2025, 9, 1), units=["Thôn Nam"], to="Thôn Bắc"), by="t")
+    assert ro.units(as_of=date(2025, 9, 1), level="village")
     # the session itself cannot write either, whatever the code path
     from sqlalchemy import text
 
-    with pytest.raises(StoreError, match="read-only"), store.db_errors(reg.url), reg.engine.begin() as conn:
+    with pytest.raises(StoreError, match="read-only") as caught, store.db_errors(ro.url), \
+            ro.engine.begin() as conn:
         conn.execute(text("UPDATE meta SET value = 'x' WHERE key = 'generation'"))
-    reg.close()
+    secret = pg.password_of(ro.url)
+    assert not secret or secret not in str(caught.value)
+    ro.close()
 
 
 def test_read_only_never_builds(tmp_path: Path) -> None:
@@ -101,24 +107,10 @@ def test_read_only_never_builds(tmp_path: Path) -> None:
 @pytest.fixture
 def village_pg(pg_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     url = pg.create_database(pg_url, "ro")
-    reg = pg.build(village_builder(), tmp_path, url)
+    reg = village_builder().build(tmp_path, url)
     yield reg
     reg.close()
     pg.drop_database(url)
-
-
-def test_read_only_flag_refuses_every_write_on_postgresql(village_pg: Register, tmp_path: Path) -> None:
-    event = village_pg.record(Spec("rename", date(2025, 8, 1), units=["Thôn Tây"], to="Thôn Tây Mới"),
-                              by="t").events[0]
-    _refused_everywhere(village_pg.url, village_pg, tmp_path, event, flag=["--read-only"])
-    ro = Register.open(village_pg.url, read_only=True)
-    from sqlalchemy import text
-
-    with pytest.raises(StoreError, match="read-only") as caught, store.db_errors(ro.url), \
-            ro.engine.begin() as conn:
-        conn.execute(text("UPDATE meta SET value = 'x' WHERE key = 'generation'"))
-    assert pg.password_of(ro.url) not in str(caught.value)
-    ro.close()
 
 
 def test_select_only_role_reads_but_cannot_write(village_pg: Register, tmp_path: Path) -> None:

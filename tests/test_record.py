@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from factories import count_rows
 from merger.cli import app
 from merger.errors import ValidationFailed
 from merger.events import Spec
@@ -20,25 +19,17 @@ DAY = date(2025, 9, 1)
 
 
 @pytest.fixture
-def reg(tmp_path: Path) -> Register:
-    return village_register(tmp_path)
-
-
-def db(reg: Register) -> str:
-    assert reg.sqlite_path is not None
-    return str(reg.sqlite_path)
+def reg(build) -> Register:  # type: ignore[no-untyped-def]
+    """The village register (tests/village_factory.py), on each store."""
+    return village_register(build)
 
 
 def run(reg: Register, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, ["--db", db(reg), *args])
+    return CliRunner().invoke(app, ["--db", reg.url, *args])
 
 
 def event_count(reg: Register) -> int:
-    con = sqlite3.connect(db(reg))
-    try:
-        return con.execute("SELECT COUNT(*) FROM event").fetchone()[0]
-    finally:
-        con.close()
+    return count_rows(reg, "event")
 
 
 def refused(reg: Register, *args: str) -> str:
@@ -227,13 +218,9 @@ def test_library_refusal_lists_violations(reg: Register) -> None:
     assert exc.value.violations[0].rule == "duplicate-name"
 
 
-def test_recording_on_the_national_register_keeps_it_clean(national_path: Path, tmp_path: Path) -> None:
+def test_recording_on_the_national_register_keeps_it_clean(national_copy: Register) -> None:
     """A real change on a copy of the national register: checks stay clean, counts follow."""
-    import shutil
-
-    path = tmp_path / "copy.sqlite"
-    shutil.copy(national_path, path)
-    reg = Register.open(str(path))
+    reg = national_copy
     reg.record(Spec("rename", date(2026, 1, 1), units=["Phường Hòa Bình, Hải Phòng"], to="Phường Thử Nghiệm",
                     act="TEST/2026"), by="t")
     assert reg.check() == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -21,8 +20,9 @@ T2 = datetime(2025, 7, 20, 9, 0, tzinfo=UTC)  # corrected
 
 
 @pytest.fixture
-def reg(tmp_path: Path) -> Register:
-    return village_register(tmp_path)
+def reg(build) -> Register:  # type: ignore[no-untyped-def]
+    """The village register (tests/village_factory.py), on each store."""
+    return village_register(build)
 
 
 def names_on(reg: Register, day: date) -> set[str]:
@@ -36,7 +36,7 @@ def test_a_correction_changes_todays_answer_but_the_earlier_one_stays_reproducib
     reg.amend(out.events[0], {"into": ["Thôn Đông Hòa"]}, reason="typo in the name", by="head", at=T2)
     today = names_on(reg, JUL1)
     assert "Thôn Đông Hòa" in today and "Thôn Đông Tây" not in today
-    path = str(reg.sqlite_path)
+    path = reg.url
     then = Register.open(path, as_recorded=date(2025, 7, 15))
     assert "Thôn Đông Tây" in names_on(then, JUL1) and "Thôn Đông Hòa" not in names_on(then, JUL1)
     assert then.resolve("Thôn Đông Tây").version.key == "00001.dong-tay@2025-07-01"
@@ -62,7 +62,7 @@ def test_revoke_keeps_the_record_and_reopens_what_it_ended(reg: Register) -> Non
     assert entry.key == out.events[0] and entry.status == "revoked"
     assert entry.reason == "mistaken: the decision was withdrawn" and entry.corrected_by == "head"
     assert entry.recorded_by == "clerk"
-    assert "Thôn Nam" not in names_on(Register.open(str(reg.sqlite_path), as_recorded=date(2025, 7, 15)), JUL1)
+    assert "Thôn Nam" not in names_on(Register.open(reg.url, as_recorded=date(2025, 7, 15)), JUL1)
     with pytest.raises(ValidationFailed, match="already revoked"):
         reg.revoke(out.events[0], reason="again")
     assert reg.check() == []
@@ -88,8 +88,8 @@ def test_cannot_revoke_what_later_events_build_on_nor_bundled_data(reg: Register
         reg.revoke("E-NOPE", reason="x")
 
 
-def test_bundled_events_are_not_revoked_or_amended(tmp_path: Path) -> None:
-    reg = tiny_reform().build(tmp_path)
+def test_bundled_events_are_not_revoked_or_amended(build) -> None:  # type: ignore[no-untyped-def]
+    reg = build(tiny_reform())
     with pytest.raises(ValidationFailed, match="bundled official data"):
         reg.revoke("E-1", reason="x")
     with pytest.raises(ValidationFailed, match="no recorded request to amend"):
@@ -105,13 +105,13 @@ def test_log_filters_and_cli(reg: Register) -> None:
     assert [e.act for e in reg.log(act="7/nq-hđnd")] == ["7/NQ-HĐND"]
     assert len(reg.log(since=date(2025, 7, 15))) == 1
     assert [e.summary for e in reg.log(unit="Thôn Bình Minh")] == ["Thôn Nam → Thôn Bình Minh"]
-    res = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), "log", "--by", "an", "--csv"])
+    res = CliRunner().invoke(app, ["--db", reg.url, "log", "--by", "an", "--csv"])
     assert res.exit_code == 0, res.stderr
     lines = res.stdout.strip().splitlines()
     assert lines[0].startswith("event,type,effective") and len(lines) == 2 and ",an," in lines[1]
-    res = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), "revoke", reg.log()[0].key, "--reason", "wrong"])
+    res = CliRunner().invoke(app, ["--db", reg.url, "revoke", reg.log()[0].key, "--reason", "wrong"])
     assert res.exit_code == 0, res.stderr
-    res = CliRunner().invoke(app, ["--db", str(reg.sqlite_path), "amend", reg.log()[1].key, "--to",
+    res = CliRunner().invoke(app, ["--db", reg.url, "amend", reg.log()[1].key, "--to",
                                    "Thôn Hòa Bình Mới", "--reason", "typo"])
     assert res.exit_code == 0, res.stderr
     assert [e.status for e in reg.log()][:2] == ["revoked", f"amended by {reg.log()[2].key}"]

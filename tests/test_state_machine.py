@@ -186,7 +186,7 @@ def test_recording_machine_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     from hypothesis.stateful import run_state_machine_as_test
 
     template = pg.create_database(pg_url, "fuzzt")
-    pg.build(village_builder(), tmp_path, template).close()
+    village_builder().build(tmp_path, template).close()
 
     class OnPostgres(RecordingMachine):
         postgres = template
@@ -199,8 +199,8 @@ def test_recording_machine_on_postgresql(pg_url: str, tmp_path: Path) -> None:
         pg.drop_database(template)
 
 
-def test_back_dated_establishment_duplicating_a_later_one_is_refused(tmp_path: Path) -> None:
-    reg = village_register(tmp_path)
+def test_back_dated_establishment_duplicating_a_later_one_is_refused(build) -> None:  # type: ignore[no-untyped-def]
+    reg = village_register(build)
     new = Spec("establish", date(2025, 9, 1), into=["Thôn Mới"], unit_type="thôn", parent="Xã An")
     reg.record(new, by="fuzz")
     reg.invalidate()
@@ -213,8 +213,8 @@ def test_back_dated_establishment_duplicating_a_later_one_is_refused(tmp_path: P
     assert reg.check() == []
 
 
-def test_back_dated_rename_of_a_unit_renamed_later_is_refused(tmp_path: Path) -> None:
-    reg = village_register(tmp_path)
+def test_back_dated_rename_of_a_unit_renamed_later_is_refused(build) -> None:  # type: ignore[no-untyped-def]
+    reg = village_register(build)
     reg.record(Spec("rename", date(2025, 9, 1), units=["Thôn Đông, Xã An"], to="Thôn Mới"), by="fuzz")
     reg.invalidate()
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from merger import store
@@ -20,8 +18,8 @@ def test_first_use_builds_from_the_bundled_data(tmp_path, monkeypatch) -> None: 
     assert reg.cache_path().exists()  # the snapshot is cached next to the register
 
 
-def test_snapshot_cache_follows_the_generation(national_path) -> None:  # type: ignore[no-untyped-def]
-    reg = Register(f"sqlite:///{national_path}")
+def test_snapshot_cache_follows_the_generation(national: Register) -> None:
+    reg = Register(national.url)
     gen = reg.generation()
     assert reg.snapshot.generation == gen
     # A stale cache (other generation) is not used.
@@ -40,31 +38,56 @@ def test_failed_build_leaves_nothing(tmp_path, monkeypatch) -> None:  # type: ig
     assert not path.exists()
 
 
-def test_broken_bundle_row_rolls_back(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_broken_bundle_row_rolls_back(new_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect
+
     from factories import tiny_reform
 
     folder = tiny_reform().write(tmp_path / "bundle")
     links = (folder / "links.csv").read_text().replace("00001@..2025-06-30", "99999@nowhere", 1)
     (folder / "links.csv").write_text(links)
-    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
-    engine = store.make_engine(url)
-    with pytest.raises(KeyError):
-        store.load_bundle(engine, folder)
-    con = sqlite3.connect(tmp_path / "r.sqlite")
-    assert con.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall() == []
+    engine = store.make_engine(new_db("broken"))
+    try:
+        with pytest.raises(KeyError):
+            store.load_bundle(engine, folder)
+        assert inspect(engine).get_table_names() == []  # not even the schema is left behind
+    finally:
+        engine.dispose()
 
 
-def test_newer_schema_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_newer_schema_is_refused(build) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
     from factories import tiny_reform
 
-    reg = tiny_reform().build(tmp_path)
-    con = sqlite3.connect(reg.sqlite_path)
-    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(store.SCHEMA_VERSION + 1),))
-    con.commit()
-    con.close()
+    reg = build(tiny_reform())
+    with reg.engine.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"),
+                     {"v": str(store.SCHEMA_VERSION + 1)})
+    reg.close()
     with pytest.raises(StoreError, match="newer than this program"):
-        Register.open(str(reg.sqlite_path))
+        Register.open(reg.url)
 
 
 def test_redact_hides_passwords() -> None:
     assert "s3cret" not in store.redact("postgresql+psycopg://merger:s3cret@127.0.0.1/merger")
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x80\x05garbage", b"\x80\x04\x95\xff\xff\xff\xff\xff\xff\xff\x7f"])
+def test_a_damaged_snapshot_cache_is_only_a_miss(national: Register, damage: bytes) -> None:
+    """A cache file cut short or overwritten (a crash, a full disk) is rebuilt from the store."""
+    from merger import graph
+
+    reg = Register(national.url)
+    path = reg.cache_path()
+    good = path.read_bytes()
+    try:
+        path.write_bytes(damage)
+        assert graph.read_cache(path, reg.generation()) is None
+        assert reg.resolve("11533", as_of=__import__("datetime").date(2025, 7, 1)).version.full_name == \
+            "Phường Hòa Bình"
+        assert graph.read_cache(path, reg.generation()) is not None  # written again, whole
+        assert not list(path.parent.glob(path.name + ".*.tmp"))  # no temporary file left behind
+    finally:
+        path.write_bytes(good)
+    reg.close()

@@ -7,7 +7,6 @@ vào thôn, tổ dân phố liền kề": factories only, as no public village d
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,9 @@ D = date(2025, 9, 1)
 
 
 @pytest.fixture
-def reg(tmp_path: Path) -> Register:
-    return village_register(tmp_path)
+def reg(build) -> Register:  # type: ignore[no-untyped-def]
+    """The village register (tests/village_factory.py), on each store."""
+    return village_register(build)
 
 
 def villages(reg: Register, day: date, within: str) -> dict[str, str]:

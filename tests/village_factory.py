@@ -6,6 +6,7 @@ against the national register.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from factories import Builder
@@ -27,7 +28,8 @@ def village_builder() -> Builder:
     return b
 
 
-def village_register(tmp_path: Path) -> Register:
-    reg = village_builder().build(tmp_path)
+def village_register(build: Callable[[Builder], Register] | Path) -> Register:
+    """On the store of the ``build`` fixture, or in a SQLite file in a folder (SQLite-only tests)."""
+    reg = build(village_builder()) if callable(build) else village_builder().build(build)
     assert reg.check() == []
     return reg

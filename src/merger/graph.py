@@ -9,6 +9,7 @@ the graph algorithms (cycles, reachability), imported only when asked for.
 from __future__ import annotations
 
 import gc
+import os
 import pickle
 from collections import defaultdict
 from collections.abc import Iterator
@@ -368,12 +369,22 @@ def _interned(raw: tuple) -> tuple:
 
 
 def save_cache(snapshot: Snapshot, path: Path) -> None:
-    """Write the cache atomically; a reader never sees half a file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("wb") as fh:
-        pickle.dump((SNAPSHOT_FORMAT, snapshot.generation, _interned(snapshot.raw)), fh,
-                    protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
+    """Write the cache atomically; a reader never sees half a file.
+
+    Each writer has its own temporary file: processes refreshing the cache at the same moment
+    (staff recording while analysts read) must not write into one shared file."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((SNAPSHOT_FORMAT, snapshot.generation, _interned(snapshot.raw)), fh,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager
@@ -400,7 +411,7 @@ def read_cache(path: Path, generation: str) -> Snapshot | None:
         try:
             with path.open("rb") as fh:
                 fmt, gen, raw = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+        except Exception:  # noqa: BLE001  (a damaged cache is only a miss: the store has the truth)
             return None
         if fmt != SNAPSHOT_FORMAT or gen != generation:
             return None

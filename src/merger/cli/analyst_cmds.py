@@ -187,7 +187,7 @@ def convert(
     c = console()
     c.print(f"{conv.rows_matched:,} of {conv.rows_in:,} rows carried from {s} to {e}: {len(conv.rows):,} rows "
             f"written to {out}" + (f"; {len(conv.problems):,} skipped (listed on stderr)" if conv.problems else ""),
-            highlight=False)
+            highlight=False, soft_wrap=True)
     if conv.sums:
         table = Table(title="Totals before and after")
         for col in ("Column", "Input", "Carried", "Output", "Difference"):
@@ -428,4 +428,4 @@ def report(
         r = rp.build(reg, within=within, start=s, end=e, weights=weights)  # type: ignore[arg-type]
         path = rp.write(r, reg.snapshot, out, chart=chart)
     n = sum(len(cs) for cs in r.diff.groups.values())
-    console().print(f"Report written to {path}: {len(r.new_units):,} new units, {n:,} events.", highlight=False)
+    console().print(f"Report written to {path}: {len(r.new_units):,} new units, {n:,} events.", highlight=False, soft_wrap=True)

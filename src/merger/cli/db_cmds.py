@@ -115,4 +115,4 @@ def revision(
         read_only_refusal("merger db revision")
     with errors():
         created = migrations.revision(store.resolve_url(st.db), message, folder)
-    console().print(f"Wrote {created}", highlight=False)
+    console().print(f"Wrote {created}", highlight=False, soft_wrap=True)

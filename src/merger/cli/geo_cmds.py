@@ -412,7 +412,8 @@ def map_cmd(
                                                          match.version)
         info = boundaries.render_map(reg, version, out, as_of=day)
     console().print(f"Map of {version.full_name} ({version.key}) written to {info.path}: "
-                    f"{len(info.neighbours)} neighbours, {len(info.predecessors)} outline(s) from the other side.")
+                    f"{len(info.neighbours)} neighbours, {len(info.predecessors)} outline(s) from the other side.",
+                    soft_wrap=True)
 
 
 @app.command()
@@ -519,7 +520,7 @@ def export(
 
     with errors():
         n = boundaries.export(reg, out, fmt, as_of=parse_date(as_of, "--as-of"), within=within, level=level)
-    console().print(f"{n:,} boundaries written to {out} ({fmt}).")
+    console().print(f"{n:,} boundaries written to {out} ({fmt}).", soft_wrap=True)
 
 
 @app.command("import-boundaries")
