@@ -99,6 +99,16 @@ def test_yaml_annex_with_defaults_and_line_numbers(reg: Register, tmp_path: Path
     assert reg.check() == []
 
 
+def test_an_annex_that_is_not_utf8_is_one_line(reg: Register, tmp_path: Path) -> None:
+    """A spreadsheet saved as CSV in a legacy code page (here UTF-16) is named, nothing recorded."""
+    path = tmp_path / "annex.csv"
+    path.write_bytes((HEADER + "rename,Thôn Nam,,Thôn Bắc\n").encode("utf-16"))
+    before = events(reg)
+    res = run(reg, "apply", str(path), "--effective", "2025-09-01")
+    assert res.exit_code == 1 and res.stderr.startswith(f"Error: {path} is not UTF-8 text"), res.stderr
+    assert "Traceback" not in res.output and events(reg) == before
+
+
 def test_dry_run_and_unknown_columns(reg: Register, tmp_path: Path) -> None:
     n = events(reg)
     res = run(reg, "apply", str(EXAMPLES / "annex-villages.csv"), "--dry-run")

@@ -75,6 +75,15 @@ def test_check_reports_real_findings_and_exits_1(run) -> None:  # type: ignore[n
 
 
 @geo
+def test_locate_file_that_is_not_utf8_is_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    points = tmp_path / "points.csv"
+    points.write_bytes("x,y,tên\n106.68,20.86,Hải Phòng\n".encode("utf-16"))
+    res = run("locate", "--file", str(points), "--lon-column", "x", "--lat-column", "y")
+    assert res.exit_code == 1 and res.stderr.startswith(f"Error: {points} is not UTF-8 text"), res.stderr
+    assert "Traceback" not in res.output
+
+
+@geo
 def test_locate_one_point_and_a_batch(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     one = run("locate", "106.6683", "20.8651", "--as-of", "2025-07-01", "--json")
     assert one.exit_code == 0, one.stderr

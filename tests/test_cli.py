@@ -61,6 +61,25 @@ def test_unknown_name_exits_1_with_suggestions(run) -> None:  # type: ignore[no-
     assert "Thủy Nguyên" in result.stderr
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["units", "--as-of", "2025-07-01", "--level", "planet"],
+     "Error: unknown level 'planet'; one of: province, district, commune, village, agency"),
+    (["units", "--as-of", "2025-07-01", "--type", "làng"], "Error: unknown type 'làng'; the register's types are: "),
+    (["counts", "--kind", "alien"], "Error: unknown kind 'alien'; one of: admin, agency"),
+    (["counts", "--within", ""], "Error: empty unit name"),
+])
+def test_filters_that_can_match_nothing_are_refused(run, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    """A misspelt filter is an error naming the valid values, not an empty table."""
+    result = run(*args)
+    assert result.exit_code == 1 and result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_type_filter_ignores_case_and_marks(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("units", "--as-of", "2025-07-01", "--type", "DAC KHU", "--csv")
+    assert result.exit_code == 0 and len(result.stdout.strip().splitlines()) == 1 + 13
+
+
 def test_bad_date_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
     result = run("units", "--as-of", "30/13/2025")
     assert result.exit_code == 2

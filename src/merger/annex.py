@@ -154,12 +154,17 @@ def read(path: Path, defaults: dict[str, Any] | None = None) -> tuple[list[Spec]
         raise DataError(f"no annex file at {path}")
     suffix = path.suffix.casefold()
     file_defaults: dict[str, Any] = {}
-    if suffix == ".csv":
-        rows, problems = _read_csv(path)
-    elif suffix in (".yaml", ".yml"):
-        rows, problems, file_defaults = _read_yaml(path)
-    else:
+    if suffix not in (".csv", ".yaml", ".yml"):
         raise BadInput(f"{path.name}: an annex is a .csv, .yaml or .yml file")
+    try:
+        if suffix == ".csv":
+            rows, problems = _read_csv(path)
+        else:
+            rows, problems, file_defaults = _read_yaml(path)
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
     merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v not in (None, "")}}
     specs: list[Spec] = []
     for line, row in rows:

@@ -215,16 +215,25 @@ class Register:
 
     def counts(self, *, before: date = REFORM_BEFORE, after: date = REFORM_AFTER,
                within: str | None = None, kind: str = "admin") -> counts.Counts:
+        _one_of(kind, KINDS, "kind")
         snap = self.snapshot
         unit = None
-        if within:
+        if within is not None:
             unit = self.resolve(within, containers=True).version
         return counts.count(snap, before, after, unit, kind)
 
     def units(self, *, as_of: date, within: str | None = None, level: str | None = None,
               type_: str | None = None, kind: str | None = "admin") -> list[graph.V]:
+        _one_of(level, counts.LEVELS, "level")
+        _one_of(kind, KINDS, "kind")
         snap = self.snapshot
-        if within:
+        if type_:
+            from merger.names import fold
+
+            known = sorted({v.type for v in snap.versions.values() if kind is None or v.kind == kind})
+            if fold(type_) not in {fold(t) for t in known}:
+                raise BadInput(f"unknown type {type_!r}; the register's types are: {', '.join(known)}")
+        if within is not None:
             unit = self.resolve(within, containers=True)
             found = [v for v in counts.territory_on(snap, unit.version, as_of, kind) if v.unit_id != unit.unit_id]
         else:
@@ -320,3 +329,12 @@ def recorded_limit(value: datetime | date | None) -> datetime | None:
 
 
 __all__ = ["Register", "MergerError", "UnitHistory", "VersionHistory"]
+
+
+KINDS = ("admin", "agency")
+
+
+def _one_of(value: str | None, allowed: tuple[str, ...], what: str) -> None:
+    """Refuse a filter value that can match nothing, naming the ones that can."""
+    if value is not None and value not in allowed:
+        raise BadInput(f"unknown {what} {value!r}; one of: {', '.join(allowed)}")

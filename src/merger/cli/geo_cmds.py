@@ -316,9 +316,9 @@ def locate(
     reg = state(ctx).register()
     with errors():
         loc = boundaries.locator(reg, as_of=day)
-    if file is not None:
-        _locate_file(loc, file, lon_column, lat_column, out, day)
-        return
+        if file is not None:
+            _locate_file(loc, file, lon_column, lat_column, out, day)
+            return
     hits = loc.locate_many([lon], [lat])[0]
     if as_json:
         emit_json(dict(lon=lon, lat=lat, as_of=day, units=[h.__dict__ for h in hits]))
@@ -348,20 +348,20 @@ def _check_point(lon: float, lat: float) -> None:
 def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | None, day: date) -> None:  # type: ignore[no-untyped-def]
     import csv
 
+    from merger.convert import read_table
+
     if not file.exists():
         fail(f"no such file: {file}")
-    with file.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        fields = list(reader.fieldnames or [])
-        rows = list(reader)
+    fields, cells = read_table(file)
+    rows = [dict(zip(fields, r, strict=False)) for r in cells]
     for col in (lon_column, lat_column):
         if col not in fields:
             fail(f"{file} has no column {col!r}; columns: {', '.join(fields)}")
     lons, lats, bad = [], [], 0
     for r in rows:
         try:
-            lons.append(float(r[lon_column]))
-            lats.append(float(r[lat_column]))
+            lons.append(float(r.get(lon_column)))  # type: ignore[arg-type]
+            lats.append(float(r.get(lat_column)))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             lons.append(float("nan"))
             lats.append(float("nan"))
