@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -121,6 +122,19 @@ def test_default_recorder_is_the_os_user(reg: Register) -> None:
 
     reg.record(Spec("rename", DAY, units=["Thôn Nam"], to="Thôn Bình Minh"))
     assert reg.log()[-1].recorded_by == getpass.getuser()
+
+
+def test_an_event_without_its_act_or_with_a_later_act_is_recorded_with_a_warning(reg: Register) -> None:
+    res = run(reg, "record", "rename", "Thôn Nam", "--to", "Thôn Bình Minh", "-e", D)
+    assert res.exit_code == 0 and res.stderr.startswith("Warning: rename recorded without its legal act"), res.stderr
+    res = run(reg, "record", "rename", "Thôn Tây", "--to", "Thôn Hòa Bình", "-e", D, "--act", "9/NQ-HĐND",
+              "--act-date", "2025-10-01", "--json")
+    assert res.exit_code == 0 and "dated 2025-10-01, after the day it takes effect (2025-09-01)" in res.stderr
+    assert json.loads(res.stdout)["warnings"] == [res.stderr.strip().removeprefix("Warning: ")]
+    res = run(reg, "record", "rename", "Thôn Đông, Xã An", "--to", "Thôn An Đông", "-e", D, "--act", "10/NQ-HĐND",
+              "--act-date", "2025-08-20")
+    assert res.exit_code == 0 and res.stderr == ""
+    assert event_count(reg) == 3  # warnings never stop a record
 
 
 # --- every rule, with its message --------------------------------------------------------------

@@ -142,6 +142,22 @@ class Outcome:
     changes: list[Change]
     written: bool
     corrections: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # accepted, but worth a second look
+
+
+def advisories(specs: list[Spec]) -> list[str]:
+    """What the rules allow but staff usually mean otherwise: an event without its legal basis,
+    an act dated after the day it takes effect (retroactive)."""
+    out: list[str] = []
+    for s in specs:
+        where = f"line {s.line}: " if s.line else ""
+        if not s.act:
+            out.append(f"{where}{s.type} recorded without its legal act (--act); "
+                       "add it with merger amend EVENT --act NUMBER --reason ...")
+        elif s.act_date is not None and s.act_date > s.effective:
+            out.append(f"{where}act {s.act} is dated {s.act_date}, after the day it takes effect "
+                       f"({s.effective}): retroactive?")
+    return out
 
 
 @dataclass
@@ -878,7 +894,7 @@ def write(reg: Register, specs: list[Spec], *, by: str | None, dry_run: bool, at
             keys = [d.event.key for d in drafts]
             if dry_run:
                 conn.rollback()
-                return Outcome(keys, changes, False)
+                return Outcome(keys, changes, False, warnings=advisories(specs))
             _insert_drafts(conn, drafts, _acts(conn), origin)
             store.bump_generation(conn)
             conn.commit()
@@ -886,7 +902,7 @@ def write(reg: Register, specs: list[Spec], *, by: str | None, dry_run: bool, at
             conn.rollback()
             raise
     reg.invalidate()
-    return Outcome(keys, changes, True)
+    return Outcome(keys, changes, True, warnings=advisories(specs))
 
 
 # --- corrections -------------------------------------------------------------------------------

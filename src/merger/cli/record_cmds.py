@@ -75,10 +75,12 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
 
 
 def _show(outcome: Any, as_json: bool) -> None:
+    for warning in outcome.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
     if as_json:
         emit_json(dict(written=outcome.written, events=outcome.events, corrections=outcome.corrections,
                        changes=[dict(event=c.event, unit=c.unit, before=c.before, after=c.after)
-                                for c in outcome.changes]))
+                                for c in outcome.changes], warnings=outcome.warnings))
         return
     from rich.table import Table
 
