@@ -80,6 +80,18 @@ def test_type_filter_ignores_case_and_marks(run) -> None:  # type: ignore[no-unt
     assert result.exit_code == 0 and len(result.stdout.strip().splitlines()) == 1 + 13
 
 
+def test_a_date_before_the_recorded_history_is_answered_with_a_note(run) -> None:  # type: ignore[no-untyped-def]
+    """Before 2025-07-01 the register knows only the state of 2025-06-30, and says so on stderr."""
+    early = run("counts", "--before", "2020-01-01", "--within", "Hải Phòng", "--csv")
+    known = run("counts", "--within", "Hải Phòng", "--csv")
+    assert early.exit_code == 0 and early.stdout == known.stdout  # the same figures: 374 -> 114
+    assert early.stderr.startswith("Note: the register records changes from 2025-07-01 on; for 2020-01-01 it "
+                                   "shows the units in force on 2025-06-30")
+    assert known.stderr == ""
+    assert run("units", "--as-of", "2025-06-30", "--level", "province", "--csv").stderr == ""
+    assert "for 2024-12-31" in run("crosswalk", "--from", "2024-12-31", "--to", "2025-07-01", "--csv").stderr
+
+
 def test_bad_date_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]
     result = run("units", "--as-of", "30/13/2025")
     assert result.exit_code == 2

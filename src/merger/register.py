@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -246,6 +246,14 @@ class Register:
             found = [v for v in found if fold(v.type) == fold(type_)]
         return sorted(found, key=lambda v: (counts.LEVELS.index(v.level) if v.level in counts.LEVELS else 9,
                                             v.code))
+
+    def unrecorded_before(self) -> date | None:
+        """The last day whose state the register knows: the day before its first recorded change.
+
+        Units in force then have no recorded start; asked about an earlier day, the register can
+        only answer with that state, and callers should say so."""
+        first = min((e.effective for e in self.snapshot.events.values()), default=None)
+        return first - timedelta(days=1) if first is not None else None
 
     def search(self, text: str, *, limit: int = 50, as_of: date | None = None) -> list[graph.V]:
         return search.search(self.snapshot, text, limit=limit, as_of=as_of)

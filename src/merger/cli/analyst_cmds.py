@@ -18,6 +18,7 @@ from merger.cli.common import (
     emit_json,
     errors,
     fail,
+    note_unrecorded_past,
     parse_date,
     state,
 )
@@ -77,6 +78,7 @@ def crosswalk(
 
     with errors():
         cw = cx.crosswalk(reg, s, e, within=within, level=lvl, weights=weights)  # type: ignore[arg-type]
+    note_unrecorded_past(reg, s, e)
     snap = reg.snapshot
     records = cx.to_records(snap, cw)
     header = ["from_key", "from_code", "from_name", "to_key", "to_code", "to_name", "share", "basis", "exact",
@@ -173,6 +175,7 @@ def convert(
                  f"Fix them{hint}.")
     with errors():
         cv.write_table(conv, out)
+    note_unrecorded_past(reg, s, e)
     for p in conv.problems:
         print(f"skipped {p}", file=sys.stderr)
     summary = dict(file=str(file), out=str(out), rows_in=conv.rows_in, rows_matched=conv.rows_matched,

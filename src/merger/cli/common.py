@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -233,6 +233,17 @@ def emit_rows(header: list[str], rows: list[list[Any]], *, as_json: bool, as_csv
     elif as_csv:
         emit_csv(header, rows)
     return as_json or as_csv
+
+
+def note_unrecorded_past(reg: Register, *days: date | None) -> None:
+    """Say so (on stderr, so machine output stays clean) when a date lies before the register's
+    recorded history: the answer is then the oldest state it knows, not that day's."""
+    known = reg.unrecorded_before()
+    early = sorted({d for d in days if d is not None and known is not None and d < known})
+    if early:
+        print(f"Note: the register records changes from {known + timedelta(days=1)} on; for "
+              f"{', '.join(map(str, early))} it shows the units in force on {known}, whose earlier "
+              "history is not recorded.", file=sys.stderr)
 
 
 def check_formats(as_json: bool, as_csv: bool) -> None:
