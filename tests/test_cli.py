@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 
@@ -90,6 +91,24 @@ def test_a_date_before_the_recorded_history_is_answered_with_a_note(run) -> None
     assert known.stderr == ""
     assert run("units", "--as-of", "2025-06-30", "--level", "province", "--csv").stderr == ""
     assert "for 2024-12-31" in run("crosswalk", "--from", "2024-12-31", "--to", "2025-07-01", "--csv").stderr
+
+
+def _complete(words: str) -> str:
+    env = {"_MERGER_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": words}
+    result = CliRunner().invoke(app, [], prog_name="merger", env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_shell_completion_of_unit_names_and_codes(national_path) -> None:  # type: ignore[no-untyped-def]
+    db = shlex.quote(str(national_path))
+    special = _complete(f'merger --db {db} lineage "Đặc khu C')
+    assert '"Đặc khu Cát Hải":"Đặc khu Cát Hải, Thành phố Hải Phòng [11914, 2025-07-01 –]"' in special
+    assert "Đặc khu Côn Đảo" in special and "Phú Quốc" not in special
+    shared = _complete(f'merger --db {db} counts --within "Phường An Lạc')  # several: with their parents
+    assert '"Phường An Lạc, Thành phố Chí Linh"' in shared and '"Phường An Lạc":' not in shared
+    assert '"11533":"Phường An Lư, Thành phố Thuỷ Nguyên' in _complete(f"merger --db {db} show 1153")
+    assert _complete("merger --db /nonexistent/register.sqlite lineage 'Đặc khu C").strip() == "_files"
 
 
 def test_bad_date_is_a_usage_error(run) -> None:  # type: ignore[no-untyped-def]

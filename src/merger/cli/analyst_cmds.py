@@ -13,6 +13,7 @@ from merger.cli.common import (
     JsonOpt,
     app,
     check_formats,
+    complete_unit,
     console,
     emit_csv,
     emit_json,
@@ -25,7 +26,8 @@ from merger.cli.common import (
 
 FromOpt = Annotated[str, typer.Option("--from", help="The date the input units are valid on (2025-06-30 or 30/6/2025).")]
 ToOpt = Annotated[str, typer.Option("--to", help="The date of the units to carry onto (earlier than --from back-casts).")]
-WithinOpt = Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit (e.g. \"Hải Phòng\").")]
+WithinOpt = Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit (e.g. \"Hải Phòng\").",
+                                               autocompletion=complete_unit)]
 WeightsOpt = Annotated[str, typer.Option("--weights", help="How to split a divided unit where no weight is recorded: "
                                          "population, area (from the successors' sapnhap statistics) or equal.")]
 LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).")]

@@ -235,6 +235,41 @@ def emit_rows(header: list[str], rows: list[list[Any]], *, as_json: bool, as_csv
     return as_json or as_csv
 
 
+def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of unit names and codes from the register, with code and period as help.
+
+    The shell keeps only candidates that start with what was typed, so they are offered as typed:
+    "Phường An" or "An L" (marks as written) or a code prefix. Reads the register given by --db /
+    MERGER_DB without building it; any problem means no suggestions, never an error in the shell."""
+    if len(incomplete.strip()) < 2:
+        return []
+    try:
+        from merger.register import Register
+
+        reg = Register.open(ctx.find_root().params.get("db"), build=False, read_only=True)
+        try:
+            snap = reg.snapshot
+            found = reg.search(incomplete, limit=200)
+            from collections import Counter
+
+            shared = Counter(v.full_name for v in found) + Counter(v.name for v in found)
+            out: dict[str, str] = {}
+            for v in found:  # a name several units share is offered with its parent
+                parent = snap.parent_of(v)
+                where = f", {parent.full_name}" if parent is not None else ""
+                full = v.full_name if shared[v.full_name] == 1 else v.full_name + where
+                bare = v.name if shared[v.name] == 1 else v.name + where
+                for value in (full, bare, v.code):
+                    if value.startswith(incomplete):
+                        out.setdefault(value, f"{v.full_name}{where} [{v.code}, {v.period()}]")
+                        break
+            return list(out.items())[:40]
+        finally:
+            reg.close()
+    except Exception:  # noqa: BLE001  (completion must never break the shell)
+        return []
+
+
 def note_unrecorded_past(reg: Register, *days: date | None) -> None:
     """Say so (on stderr, so machine output stays clean) when a date lies before the register's
     recorded history: the answer is then the oldest state it knows, not that day's."""

@@ -16,6 +16,7 @@ from merger.cli.common import (
     JsonOpt,
     app,
     check_formats,
+    complete_unit,
     console,
     emit_csv,
     emit_json,
@@ -51,7 +52,7 @@ def _day(value: str | None, option: str = "--as-of") -> date:
 def check_cmd(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it "
-                                               "(default: every province with a boundary).")] = None,
+                                               "(default: every province with a boundary).", autocompletion=complete_unit)] = None,
     as_of: AsOfOpt = None,
     overlap_m2: Annotated[float, typer.Option(help="Tolerance: overlap between two units, m².")] = 10_000.0,
     gap_share: Annotated[float, typer.Option(help="Tolerance: share of a parent uncovered by (or outside) "
@@ -388,7 +389,7 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
 @app.command("map")
 def map_cmd(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.")],
+    unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.", autocompletion=complete_unit)],
     out: Annotated[Path, typer.Option("--out", "-o", help="FILE.png or FILE.svg.")],
     as_of: AsOfOpt = None,
 ) -> None:
@@ -419,7 +420,7 @@ def map_cmd(
 @app.command()
 def overlap(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.")],
+    unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.", autocompletion=complete_unit)],
     as_of: AsOfOpt = None,
     level: Annotated[str | None, typer.Option(help="The other side's level (default: district).")] = None,
     store: Annotated[bool, typer.Option("--store-weights", help="Also record geometry-derived shares on "
@@ -484,7 +485,7 @@ def export(
     format_: Annotated[str, typer.Option("--format", "-f", help="geojson or gpkg (boundaries), json (the "
                                          "register's exchange format).")] = "geojson",
     as_of: AsOfOpt = None,
-    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.", autocompletion=complete_unit)] = None,
     level: Annotated[str | None, typer.Option(help="Only this level: province, district or commune.")] = None,
 ) -> None:
     """Export boundaries with the register's attributes (code, name, type, parent, period,

@@ -13,6 +13,7 @@ from merger.cli.common import (
     JsonOpt,
     app,
     check_formats,
+    complete_unit,
     console,
     emit_json,
     emit_rows,
@@ -96,7 +97,7 @@ def _show(outcome: Any, as_json: bool) -> None:
 @record_app.command("merge")
 def merge(
     ctx: typer.Context,
-    units: Annotated[list[str], typer.Argument(help="The units merged (names, codes or keys).")],
+    units: Annotated[list[str], typer.Argument(help="The units merged (names, codes or keys).", autocompletion=complete_unit)],
     into: Annotated[str, typer.Option("--into", help="The result: a new unit's name, or an existing sibling "
                                       "that absorbs them.")],
     effective: Effective,
@@ -121,7 +122,7 @@ def merge(
 @record_app.command("split")
 def split(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="The unit divided.")],
+    unit: Annotated[str, typer.Argument(help="The unit divided.", autocompletion=complete_unit)],
     into: Annotated[list[str], typer.Option("--into", help="A successor (new, existing, or the unit itself "
                                             "for the part it keeps); repeat.")],
     effective: Effective,
@@ -167,7 +168,7 @@ def transfer(
 @record_app.command("rename")
 def rename(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="The unit renamed.")],
+    unit: Annotated[str, typer.Argument(help="The unit renamed.", autocompletion=complete_unit)],
     to: Annotated[str, typer.Option("--to", help="The new name.")],
     effective: Effective,
     act: Act = None, act_date: ActDate = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
@@ -186,7 +187,7 @@ def rename(
 @record_app.command("reclassify")
 def reclassify(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="The unit whose type changes.")],
+    unit: Annotated[str, typer.Argument(help="The unit whose type changes.", autocompletion=complete_unit)],
     to: Annotated[str, typer.Option("--to", help="The new type: phường, xã, \"tổ dân phố\", thôn...")],
     effective: Effective,
     act: Act = None, act_date: ActDate = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
@@ -205,7 +206,7 @@ def reclassify(
 @record_app.command("dissolve")
 def dissolve(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="The unit dissolved.")],
+    unit: Annotated[str, typer.Argument(help="The unit dissolved.", autocompletion=complete_unit)],
     effective: Effective,
     functions_to: Annotated[str | None, typer.Option("--functions-to", help="The unit taking over its "
                                                      "functions (it gets a new version).")] = None,
@@ -247,7 +248,7 @@ def establish(
 @record_app.command("move")
 def move(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="The unit moved.")],
+    unit: Annotated[str, typer.Argument(help="The unit moved.", autocompletion=complete_unit)],
     to_parent: Annotated[str, typer.Option("--to-parent", help="Its new parent.")],
     effective: Effective,
     act: Act = None, act_date: ActDate = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",

@@ -13,6 +13,7 @@ from merger.cli.common import (
     JsonOpt,
     app,
     check_formats,
+    complete_unit,
     console,
     emit_csv,
     emit_json,
@@ -32,7 +33,7 @@ LEVEL_NAMES = {"province": "Provinces", "district": "District level", "commune":
 def counts(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit "
-                                               "(through the lineage on the other date).")] = None,
+                                               "(through the lineage on the other date).", autocompletion=complete_unit)] = None,
     before: Annotated[str, typer.Option(help="The 'before' date.")] = "2025-06-30",
     after: Annotated[str, typer.Option(help="The 'after' date.")] = "2025-07-01",
     kind: Annotated[str, typer.Option(help="admin (units) or agency.")] = "admin",
@@ -81,7 +82,7 @@ def counts(
 @app.command()
 def lineage(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="Name (\"Hòa Bình, Vĩnh Bảo\"), code (11533) or key (11533@2025-07-01).")],
+    unit: Annotated[str, typer.Argument(help="Name (\"Hòa Bình, Vĩnh Bảo\"), code (11533) or key (11533@2025-07-01).", autocompletion=complete_unit)],
     forward: Annotated[bool | None, typer.Option("--forward/--backward", help="What it became / what formed it "
                                                  "(default: forward for a unit that has ended).")] = None,
     as_of: AsOfOpt = None,
@@ -170,7 +171,7 @@ def lineage(
 @app.command()
 def show(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="Name, code or key.")],
+    unit: Annotated[str, typer.Argument(help="Name, code or key.", autocompletion=complete_unit)],
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -244,7 +245,7 @@ def _succ(link):  # type: ignore[no-untyped-def]
 def units(
     ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025); default today.")] = None,
-    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit)] = None,
     level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.")] = None,
     type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.")] = None,
     as_json: JsonOpt = False,
