@@ -169,6 +169,57 @@ def test_geometry_weights_are_derived_and_stored(tiny) -> None:  # type: ignore[
     assert boundaries.store_weights(reg, weights) == 0  # a share already given is never overwritten
 
 
+def test_derived_shares_keep_who_and_when_and_the_past_answer(tiny) -> None:  # type: ignore[no-untyped-def]
+    """The link rows never change: "what did the register say before the overlay?" stays answerable."""
+    from datetime import UTC, datetime
+
+    from factories import count_rows
+    from merger.register import Register
+
+    reg, b = tiny
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert boundaries.store_weights(reg, boundaries.geometry_weights(reg, b), by="surveyor", at=at) == 2
+
+    def shares(r: Register) -> set:  # type: ignore[type-arg]
+        return {(link.share_basis, link.share and round(link.share, 3)) for link in r.snapshot.links
+                if link.pred is not None and link.pred.key == "00003@..2025-06-30"}
+
+    assert shares(reg) == {("geometry", 0.5), ("geometry", 0.625)}
+    before = Register.open(reg.url, as_recorded=date(2026, 3, 1))
+    assert shares(before) == {(None, None)}
+    assert shares(Register.open(reg.url, as_recorded=date(2026, 3, 2))) == shares(reg)
+    before.close()
+    from sqlalchemy import text
+
+    with reg.engine.connect() as conn:
+        rows = conn.execute(text("SELECT recorded_by, basis FROM derived_share")).all()
+        assert conn.execute(text("SELECT COUNT(*) FROM link WHERE share_basis = 'geometry'")).scalar() == 0
+    assert sorted(rows) == [("surveyor", "geometry")] * 2 and count_rows(reg, "derived_share") == 2
+
+
+def test_migration_0003_moves_geometry_shares_off_the_link_rows(tiny) -> None:  # type: ignore[no-untyped-def]
+    """A register of schema 2 kept geometry shares on its links; upgrading moves them, same answers."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from merger import migrations
+
+    reg, b = tiny
+    boundaries.store_weights(reg, boundaries.geometry_weights(reg, b))
+    today = sorted((link.id, link.share, link.share_basis) for link in reg.snapshot.links)
+    with reg.engine.begin() as conn:  # back to schema 2: the shares go back onto the link rows
+        cfg = migrations.config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+        assert conn.execute(text("SELECT COUNT(*) FROM link WHERE share_basis = 'geometry'")).scalar() == 2
+    assert migrations.upgrade(reg.engine) == ("0002", migrations.HEAD)
+    reg.invalidate()
+    assert sorted((link.id, link.share, link.share_basis) for link in reg.snapshot.links) == today
+    with reg.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM link WHERE share_basis = 'geometry'")).scalar() == 0
+        assert conn.execute(text("SELECT DISTINCT recorded_by FROM derived_share")).scalar() == "migration 0003"
+
+
 def test_map_is_a_png_of_sensible_size(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     reg, b = tiny
     v = reg.snapshot.by_key["00001@2025-07-01"]

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from merger.cli import app
-from merger.errors import StoreError
+from merger.errors import DataError, StoreError
 from merger.events import Spec
 from merger.exchange import export_register, import_register
 from merger.register import Register
@@ -69,3 +69,30 @@ def test_import_refuses_a_register_that_holds_data(build, new_db, tmp_path: Path
     bad.write_text("{}", encoding="utf-8")
     res = CliRunner().invoke(app, ["--db", new_db("new"), "import-register", str(bad)])
     assert res.exit_code == 1 and "not a merger register export" in res.stderr
+
+
+def test_an_export_of_an_older_schema_still_restores(build, new_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Backups outlive upgrades: an export of schema 2 (before derived_share) restores at today's
+    schema; an export from a newer program is refused."""
+    from merger import store
+
+    reg = village_register(build)
+    reg.record(Spec("rename", date(2025, 7, 1), units=["Thôn Nam"], to="Thôn Bình Minh"), by="clerk")
+    path = tmp_path / "old.json"
+    export_register(reg, path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["tables"]["derived_share"]
+    data["schema_version"] = 2
+    path.write_text(json.dumps(data), encoding="utf-8")
+    restored = Register(new_db("old"))
+    import_register(restored, path)
+    restored.close()
+    again = Register.open(restored.url)
+    assert again.check() == [] and "Thôn Bình Minh" in {v.full_name for v in again.snapshot.versions.values()}
+    with again.engine.connect() as conn:
+        assert store.meta(conn)["schema_version"] == str(store.SCHEMA_VERSION)
+    again.close()
+    data["schema_version"] = store.SCHEMA_VERSION + 1
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(DataError, match="schema version"):
+        import_register(Register(new_db("newer")), path)

@@ -221,9 +221,10 @@ def test_db_revision_writes_the_next_migration_from_the_model(tmp_path: Path) ->
     res = runner.invoke(app, ["--db", str(reg.sqlite_path), "db", "revision", "-m", "nothing changed",
                               "--folder", str(folder)])
     assert res.exit_code == 0, res.stderr
-    created = folder / "versions" / "0003_nothing_changed.py"
+    nxt = f"{int(migrations.HEAD) + 1:04d}"
+    created = folder / "versions" / f"{nxt}_nothing_changed.py"
     text = created.read_text(encoding="utf-8")
-    assert "down_revision = '0002'" in text and "op." not in text.split("def upgrade")[1].split("def downgrade")[0]
+    assert f"down_revision = '{migrations.HEAD}'" in text and "op." not in text.split("def upgrade")[1].split("def downgrade")[0]
     # a difference is written out, in plain SQLAlchemy types (no sqlmodel import needed)
     con = sqlite3.connect(reg.sqlite_path)
     con.execute("DROP TABLE correction")
@@ -232,9 +233,9 @@ def test_db_revision_writes_the_next_migration_from_the_model(tmp_path: Path) ->
     res = runner.invoke(app, ["--db", str(reg.sqlite_path), "db", "revision", "-m", "corrections",
                               "--folder", str(tmp_path / "m2")])
     assert res.exit_code == 0, res.stderr
-    text = (tmp_path / "m2" / "versions" / "0003_corrections.py").read_text(encoding="utf-8")
+    text = (tmp_path / "m2" / "versions" / f"{nxt}_corrections.py").read_text(encoding="utf-8")
     assert "op.create_table('correction'" in text and "sa.String()" in text and "sqlmodel" not in text
-    assert not (migrations.FOLDER / "versions" / "0003_nothing_changed.py").exists()
+    assert not (migrations.FOLDER / "versions" / f"{nxt}_nothing_changed.py").exists()
 
 
 def test_db_revision_needs_a_register_at_head(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ and each function first checks that the extra is installed (``GeoUnavailable`` o
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,11 +107,12 @@ def geometry_weights(register: Register, boundaries: Boundaries | None = None) -
     return ov.geometry_weights(register, _b(register, boundaries))
 
 
-def store_weights(register: Register, weights: list[Weight]) -> int:
-    """Record geometry-derived shares on their links (basis "geometry")."""
+def store_weights(register: Register, weights: list[Weight], *, by: str | None = None,
+                  at: datetime | None = None) -> int:
+    """Record geometry-derived shares for their links (basis "geometry"), with who and when."""
     from merger.geo import overlap as ov
 
-    return ov.store_weights(register, weights)
+    return ov.store_weights(register, weights, by=by, at=at)
 
 
 def render_map(register: Register, version: V, out: Path, *, as_of: date | None = None,

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 FORMAT = "merger-register"
 FORMAT_VERSION = 1
 # Parents before children, so an import satisfies every foreign key as it goes.
-TABLES = ("meta", "legal_act", "unit", "version", "event", "link", "statistic", "correction")
+TABLES = ("meta", "legal_act", "unit", "version", "event", "link", "statistic", "correction", "derived_share")
 
 
 def _tables() -> dict[str, Table]:
@@ -112,9 +112,10 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
         raise DataError(f"cannot read {source}: {exc}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise DataError(f"{source} is not a merger register export")
-    if payload.get("schema_version") != store.SCHEMA_VERSION:
-        raise DataError(f"{source} has schema version {payload.get('schema_version')}; this program "
-                        f"reads {store.SCHEMA_VERSION}")
+    found = payload.get("schema_version")
+    if not isinstance(found, int) or not 2 <= found <= store.SCHEMA_VERSION:
+        raise DataError(f"{source} has schema version {found}; this program reads exports of versions "
+                        f"2 to {store.SCHEMA_VERSION}")
     tables = _tables()
     counts: dict[str, int] = {}
     with _engine_of(register) as engine, engine.begin() as conn:
@@ -132,8 +133,11 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
             if rows:
                 conn.execute(table.insert(), rows)
             counts[name] = len(rows)
+        if found < store.SCHEMA_VERSION:  # an older export: its tables are a subset of today's
+            conn.execute(tables["meta"].update().where(tables["meta"].c.key == "schema_version")
+                         .values(value=str(store.SCHEMA_VERSION)))
         if conn.dialect.name == "postgresql":
-            for name in ("legal_act", "unit", "version", "event", "link", "correction"):
+            for name in ("legal_act", "unit", "version", "event", "link", "correction", "derived_share"):
                 conn.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"

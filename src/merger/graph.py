@@ -265,7 +265,7 @@ def original_key(key: str) -> str:
 def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
     from sqlalchemy import inspect, select
 
-    from merger.model import Correction, Event, LegalAct, Link, Statistic, Unit, Version
+    from merger.model import Correction, DerivedShare, Event, LegalAct, Link, Statistic, Unit, Version
 
     limit = _naive_utc(as_recorded) if as_recorded is not None else None
 
@@ -289,9 +289,17 @@ def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
         if r.id not in revoked and (not r.origin or seen(r.recorded_at))
     ]
     effective = {r[0]: r[3] for r in events}
+    # shares derived later (from geometry) apply to links that carry none, as recorded by then
+    derived: dict[int, tuple[float, str]] = {}
+    if inspect(conn).has_table("derived_share"):
+        for d in conn.execute(select(DerivedShare.link_id, DerivedShare.share, DerivedShare.basis,
+                                     DerivedShare.recorded_at).order_by(DerivedShare.id)):
+            if seen(d.recorded_at):
+                derived[d.link_id] = (d.share, d.basis)
     link_rows = [
-        (r.id, r.event_id, r.predecessor_id, r.successor_id, r.portion, r.relation, r.share,
-         r.share_basis, r.note)
+        (r.id, r.event_id, r.predecessor_id, r.successor_id, r.portion, r.relation,
+         *((r.share, r.share_basis) if r.share is not None else derived.get(r.id, (None, r.share_basis))),
+         r.note)
         for r in conn.execute(select(Link).order_by(Link.id))
     ]
     # A version ended by a recorded event ends the day before the first visible event that

@@ -125,6 +125,20 @@ class Link(SQLModel, table=True):
     note: str = ""  # the source's own wording
 
 
+class DerivedShare(SQLModel, table=True):
+    """A share derived for a link after the event was recorded (from geometry), kept with who and
+    when. The link's own row never changes, so --as-recorded reproduces the answers from before."""
+
+    __tablename__ = "derived_share"
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="link.id", index=True)
+    share: float
+    basis: str  # "geometry"
+    recorded_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)  # UTC
+    recorded_by: str
+    note: str = ""
+
+
 class Statistic(SQLModel, table=True):
     """Official figures for a version (sapnhap.bando: area, population, seat)."""
 

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # Bumped with every schema change (and an Alembic migration).
-SCHEMA_VERSION = 2  # 2: recorded events (origin, idem_key, spec), corrections, version.recorded_at
+# 2: recorded events (origin, idem_key, spec), corrections, version.recorded_at; 3: derived_share
+SCHEMA_VERSION = 3
 
 ENV_VAR = "MERGER_DB"
 

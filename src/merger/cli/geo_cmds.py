@@ -423,8 +423,9 @@ def overlap(
     unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.", autocompletion=complete_unit)],
     as_of: AsOfOpt = None,
     level: Annotated[str | None, typer.Option(help="The other side's level (default: district).")] = None,
-    store: Annotated[bool, typer.Option("--store-weights", help="Also record geometry-derived shares on "
-                                        "partial links whose two versions have geometries.")] = False,
+    store: Annotated[bool, typer.Option("--store-weights", help="Also record geometry-derived shares for "
+                                        "partial links whose two versions have geometries and no share yet "
+                                        "(kept with who and when; --as-recorded sees them from then on).")] = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:

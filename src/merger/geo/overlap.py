@@ -10,7 +10,7 @@ successor both have geometries; ``store_weights`` records them on the links with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from merger.errors import BadInput
@@ -130,28 +130,39 @@ def geometry_weights(register: Register, boundaries: Boundaries) -> list[Weight]
     return out
 
 
-def store_weights(register: Register, weights: list[Weight]) -> int:
-    """Record the shares on links that have none (basis "geometry"), under the write lock.
+def store_weights(register: Register, weights: list[Weight], *, by: str | None = None,
+                  at: datetime | None = None) -> int:
+    """Record derived shares for links that have none (basis "geometry"), under the write lock.
 
-    A share a source or a person already gave is never overwritten by a derived one.
+    A share a source or a person already gave is never overwritten by a derived one, and the
+    link row itself never changes: the share is kept beside it with who derived it and when, so
+    ``--as-recorded`` before that moment answers as the register did then.
     """
     if not weights:
         return 0
-    from sqlalchemy import update
+    from sqlalchemy import insert, select
 
     from merger import store
-    from merger.model import Link
+    from merger.events import default_user
+    from merger.model import DerivedShare, Link
 
+    ids = [w.link.id for w in weights]
+    now, by = at or datetime.now(UTC), by or default_user()
     stored = 0
     with register.engine.connect() as conn:
         store.begin_write(conn)  # opens the transaction, holding the write lock
         try:
-            for w in weights:
-                result = conn.execute(update(Link).where(Link.id == w.link.id, Link.share.is_(None))
-                                      .values(share=w.share, share_basis="geometry"))
-                stored += result.rowcount or 0
-            store.bump_generation(conn)
+            given = {r.id for r in conn.execute(select(Link.id).where(Link.id.in_(ids), Link.share.is_not(None)))}
+            derived = {r.link_id for r in conn.execute(select(DerivedShare.link_id)
+                                                       .where(DerivedShare.link_id.in_(ids)))}
+            rows = [dict(link_id=w.link.id, share=w.share, basis="geometry", recorded_at=now, recorded_by=by,
+                         note="area share from the overlay of the two versions' boundaries")
+                    for w in weights if w.link.id not in given | derived]
+            if rows:
+                conn.execute(insert(DerivedShare), rows)
+                store.bump_generation(conn)
             conn.commit()
+            stored = len(rows)
         except BaseException:
             conn.rollback()
             raise

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # Oldest first. Each revision is one value of store.SCHEMA_VERSION.
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
-SCHEMA_REVISION = {1: "0001", 2: "0002"}
+SCHEMA_REVISION = {1: "0001", 2: "0002", 3: "0003"}
 FOLDER = Path(__file__).resolve().parent
 
 
