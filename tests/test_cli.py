@@ -29,6 +29,20 @@ def test_lineage_tree(run) -> None:  # type: ignore[no-untyped-def]
     assert "khoản 3 Điều 1, 1669/NQ-UBTVQH15" in out and "2025-07-01" in out and "part" in out
 
 
+def test_lineage_diagram_is_written_beside_the_tree(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "an_lu.svg"
+    result = run("lineage", "An Lư", "--out", str(out), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["direction"] == "forward"  # machine output unchanged
+    assert result.stderr.strip() == f"Diagram written to {out}"
+    svg = out.read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert "Phường Hòa Bình" in svg and "Phường Thủy Nguyên" in svg  # text, not outlines
+    bad = run("lineage", "An Lư", "--out", str(tmp_path / "x.jpg"))
+    assert bad.exit_code == 1 and bad.stderr.strip() == "Error: cannot draw x.jpg: use a .png or .svg file name"
+
+
 def test_lineage_json_follows_direction_and_depth(run) -> None:  # type: ignore[no-untyped-def]
     result = run("lineage", "Phường Hòa Bình, Hải Phòng", "--as-of", "1/7/2025", "--json")
     assert result.exit_code == 0, result.stderr

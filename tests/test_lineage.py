@@ -93,3 +93,40 @@ def test_chains_of_several_events_are_followed(build) -> None:  # type: ignore[n
 def test_builder_register_is_valid(build) -> None:  # type: ignore[no-untyped-def]
     reg = build(Builder())
     assert reg.check() == [] and reg.snapshot.versions == {}
+
+
+# --- the lineage as a picture ---------------------------------------------------------------------
+
+
+def test_diagram_layout_puts_each_event_in_a_column(build) -> None:  # type: ignore[no-untyped-def]
+    from merger import diagram
+
+    reg = _chain(build)  # Xã An -> Xã An Bình (2025) -> Phường An Bình (2026)
+    placed = diagram.layout(reg.lineage("Xã An", direction="forward"))
+    by_name = {p.node.version.full_name: p for p in placed if p.node.version is not None}
+    assert [by_name[n].depth for n in ("Xã An", "Xã An Bình", "Phường An Bình")] == [0, 1, 2]
+    back = diagram.layout(reg.lineage("Phường An Bình"))
+    root = next(p for p in back if p.depth == 0)
+    formed = [p for p in back if p.depth == 2]  # the old communes, two events back
+    assert len(formed) == 3 and root.y == sum(p.y for p in formed) / 3  # a parent between its children
+
+
+def test_diagram_files_from_the_real_register(national, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from merger import diagram
+    from merger.errors import BadInput
+
+    pytest.importorskip("matplotlib")
+    tree = national.lineage("Phường Hồng Bàng")
+    png = diagram.draw(national.snapshot, tree, tmp_path / "hb.png")
+    raw = png.read_bytes()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n" and 20_000 < len(raw) < 2_000_000
+    svg = diagram.draw(national.snapshot, tree, tmp_path / "hb.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg
+    with pytest.raises(BadInput, match="use a .png or .svg"):
+        diagram.draw(national.snapshot, tree, tmp_path / "hb.pdf")
+    monkeypatch.setattr(diagram, "MAX_BOXES", 7)  # Hồng Bàng and the 7 units that formed it: 8 boxes
+    with pytest.raises(BadInput, match="the lineage has 8 units, too many to draw legibly"):
+        diagram.draw(national.snapshot, tree, tmp_path / "big.png")
+    assert not (tmp_path / "big.png").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -89,6 +90,8 @@ def lineage(
     depth: Annotated[int | None, typer.Option(help="Follow at most this many events.")] = None,
     overlap: Annotated[bool, typer.Option("--overlap", help="Also the area taken from each unit on the other "
                                           "side of the reform, by overlay of the boundaries (needs merger[geo]).")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also draw the lineage as a diagram, "
+                                             "FILE.png or FILE.svg (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """What an old unit became, or which old units formed a new one.
@@ -102,6 +105,7 @@ def lineage(
       merger lineage "An Lư"
       merger lineage "Phường Hòa Bình" --as-of 2025-07-01
       merger lineage 11533 --as-of 2025-06-30 --json
+      merger lineage "Phường Hồng Bàng" --out hong_bang.png   (a diagram for the dossier)
     """
     direction = None if forward is None else ("forward" if forward else "backward")
     reg = state(ctx).register()
@@ -111,6 +115,12 @@ def lineage(
     from merger import lineage as lin
 
     snap = reg.snapshot
+    if out is not None:
+        from merger import diagram
+
+        with errors():
+            drawn = diagram.draw(snap, tree, out)
+        print(f"Diagram written to {drawn}", file=sys.stderr)
     rows = []
     if overlap:
         from merger import boundaries
