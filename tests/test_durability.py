@@ -1,7 +1,9 @@
 """Durability, tested: concurrent writer processes, and SIGKILL in the middle of `merger apply`.
 
 SQLite runs in WAL mode and every write is one BEGIN IMMEDIATE transaction, so writers queue,
-each validates against what the others committed, and a killed writer leaves no trace.
+each validates against what the others committed, and a killed writer leaves no trace. The
+SIGKILL test has a PostgreSQL twin (the write lock is then an exclusive lock on ``meta``);
+concurrent writers on PostgreSQL are in tests/test_concurrency_pg.py.
 """
 
 from __future__ import annotations
@@ -166,3 +168,81 @@ def test_sigkill_during_apply_leaves_the_register_as_it_was(tmp_path: Path) -> N
         assert res.exit_code == 0, res.stdout
     assert inside >= 1  # at least one kill really landed mid-transaction and was rolled back
     assert os.path.exists(db)
+
+
+def _pg_writing(url: str) -> bool:
+    """Is a writer inside its write transaction (holding the exclusive lock on meta) right now?"""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    conninfo = f"host={u.host} port={u.port} dbname={u.database} user={u.username}" + (
+        f" password={u.password}" if u.password else "")
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        return con.execute(
+            "SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
+            "WHERE c.relname = 'meta' AND l.mode = 'ExclusiveLock' AND l.granted "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()[0] > 0
+
+
+@pytest.mark.slow
+def test_sigkill_during_apply_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    """The PostgreSQL twin: a killed `merger apply` leaves the shared register exactly as it was."""
+    import pg
+    from factories import count_rows
+    from merger.exchange import export_register
+    from merger.register import Register
+    from village_factory import village_builder
+
+    pristine = pg.create_database(pg_url, "pristine")
+    village_builder().build(tmp_path / "p", pristine).close()
+    url = pg.copy_database(pristine, "kill")
+    made = [pristine, url]
+
+    def export(u: str) -> str:
+        reg = Register(u)
+        try:
+            export_register(reg, tmp_path / "x.json")
+        finally:
+            reg.close()
+        return (tmp_path / "x.json").read_text(encoding="utf-8")
+
+    try:
+        before = export(url)
+        reg = Register(url)
+        events = count_rows(reg, "event")
+        reg.close()
+        annex = _big_annex(tmp_path / "big.csv", 400)
+        rng = random.Random(20250701)
+        inside = 0
+        for trial in range(6):
+            proc = subprocess.Popen([*_cli(), "--db", url, "apply", str(annex), "--json"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if trial < 4:  # kill at a random moment inside the write transaction
+                deadline = time.monotonic() + 60
+                while not _pg_writing(url) and proc.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.002)
+                was_inside = proc.poll() is None
+                time.sleep(rng.uniform(0, 0.3))
+            else:  # kill at a random moment of the whole run
+                time.sleep(rng.uniform(0.2, 3.0))
+                was_inside = False
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            reg = Register(url)
+            found = count_rows(reg, "event")
+            reg.close()
+            if found == events:
+                inside += was_inside
+                assert export(url) == before  # exactly as it was
+            else:
+                assert found == events + 400  # all or nothing
+                url = pg.copy_database(pristine, "kill")  # start the next trial from the original
+                made.append(url)
+            res = CliRunner().invoke(app, ["--db", url, "check"])
+            assert res.exit_code == 0, res.stdout
+        assert inside >= 1  # at least one kill really landed mid-transaction and was rolled back
+    finally:
+        for u in made:
+            pg.drop_database(u)
