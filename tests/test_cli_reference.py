@@ -36,3 +36,43 @@ def test_launcher_prints_the_same_help_as_the_cli() -> None:
                           capture_output=True, text=True, env=env, check=True)
     assert fast.stdout == slow.stdout
     assert "Usage: merger [OPTIONS] COMMAND" in fast.stdout
+
+
+# Examples that write, need a file of the user's, or belong to the tutorial's example register
+# (docs/recording.md) are not run here; their commands have their own tests.
+WRITES_OR_NEEDS_FILES = ("record", "apply", "revoke", "amend", "init", "import-", "db revision", "db upgrade",
+                         "boundaries load", "boundaries forget", "convert", "resolve --file", "locate --file",
+                         "Xã An", "nguyen.van.a")
+# `boundaries check` reports the real data's findings (coast, islands) and exits 1, as documented
+EXIT_1_BY_DESIGN = {'merger boundaries check --within "Hải Phòng"',
+                    'merger boundaries check --within "Hải Phòng" --lineage'}
+
+
+def _examples() -> list[str]:
+    import re
+
+    found = re.findall(r"^\s+(merger [^\n]*)$", DOC.read_text(encoding="utf-8"), flags=re.M)
+    lines = {re.sub(r"\s+\(.*\)$", "", line).split(" > ")[0].strip() for line in found}
+    return sorted(x for x in lines if not any(w in x for w in WRITES_OR_NEEDS_FILES) and "--db" not in x)
+
+
+def test_the_help_examples_run_on_the_real_register(national_sqlite_path, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every read-only example in `--help` works as printed, on the bundled register."""
+    import shlex
+
+    import pytest
+    from typer.testing import CliRunner
+
+    from merger.cli import app
+
+    pytest.importorskip("geopandas")
+    monkeypatch.chdir(tmp_path)  # examples that write a picture or an export write here
+    examples = _examples()
+    assert len(examples) >= 40
+    failed = []
+    for line in examples:
+        result = CliRunner().invoke(app, ["--db", str(national_sqlite_path), *shlex.split(line)[1:]])
+        expected = 1 if line in EXIT_1_BY_DESIGN else 0
+        if result.exit_code != expected or "Traceback" in result.output:
+            failed.append(f"{line} -> {result.exit_code}: {(result.stderr or result.stdout)[:200]}")
+    assert not failed, "\n".join(failed)

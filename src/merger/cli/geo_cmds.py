@@ -400,7 +400,7 @@ def map_cmd(
 
       merger map "Phường Hồng Bàng" --out hong_bang.png
 
-      merger map "Cát Hải" --as-of 2025-06-30 --out cat_hai_old.svg
+      merger map "Huyện Cát Hải" --as-of 2025-06-30 --out cat_hai_old.svg
     """
     _need("shapely", "pyproj", "matplotlib")
     from merger import boundaries

@@ -103,7 +103,7 @@ def lineage(
     \b
     Examples:
       merger lineage "An Lư"
-      merger lineage "Phường Hòa Bình" --as-of 2025-07-01
+      merger lineage "Phường Hòa Bình, Hải Phòng" --as-of 2025-07-01
       merger lineage 11533 --as-of 2025-06-30 --json
       merger lineage "Phường Hồng Bàng" --out hong_bang.png   (a diagram for the dossier)
     """
