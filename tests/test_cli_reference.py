@@ -45,19 +45,27 @@ WRITES_OR_NEEDS_FILES = ("record", "apply", "revoke", "amend", "init", "import-"
                          "Xã An", "nguyen.van.a")
 # `boundaries check` reports the real data's findings (coast, islands) and exits 1, as documented
 EXIT_1_BY_DESIGN = {'merger boundaries check --within "Hải Phòng"',
+                    'merger boundaries check --within "Hải Phòng" --as-of 2025-07-01',
                     'merger boundaries check --within "Hải Phòng" --lineage'}
+
+
+PAGES = ("quickstart", "lineage", "counts", "analysts", "boundaries")  # the user pages' shell blocks
 
 
 def _examples() -> list[str]:
     import re
 
     found = re.findall(r"^\s+(merger [^\n]*)$", DOC.read_text(encoding="utf-8"), flags=re.M)
-    lines = {re.sub(r"\s+\(.*\)$", "", line).split(" > ")[0].strip() for line in found}
+    for page in PAGES:
+        text = (DOC.parent / f"{page}.md").read_text(encoding="utf-8")
+        for block in re.findall(r"```(?:sh|bash)\n(.*?)```", text, flags=re.S):
+            found += re.findall(r"^(merger [^\n#]*)", block, flags=re.M)
+    lines = {re.sub(r"\s+\(.*\)$", "", line).split(" > ")[0].split(" | ")[0].strip() for line in found}
     return sorted(x for x in lines if not any(w in x for w in WRITES_OR_NEEDS_FILES) and "--db" not in x)
 
 
 def test_the_help_examples_run_on_the_real_register(national_sqlite_path, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Every read-only example in `--help` works as printed, on the bundled register."""
+    """Every read-only example in `--help` and in the user pages works as printed, on the bundled register."""
     import shlex
 
     import pytest
