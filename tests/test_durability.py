@@ -8,6 +8,7 @@ concurrent writers on PostgreSQL are in tests/test_concurrency_pg.py.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import shutil
@@ -16,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -127,6 +129,25 @@ def _locked(db: Path) -> bool:
         con.close()
 
 
+def _apply_and_kill(args: list[str], writing: Callable[[], bool], rng: random.Random, *,
+                    inside_the_transaction: bool) -> bool:
+    """Run `merger ARGS` and SIGKILL it: at a random moment inside its write transaction, or of
+    the whole run. Returns whether it was killed while inside the transaction."""
+    proc = subprocess.Popen([*_cli(), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    was_inside = False
+    if inside_the_transaction:
+        deadline = time.monotonic() + 60
+        while not writing() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        was_inside = proc.poll() is None
+        time.sleep(rng.uniform(0, 0.3))
+    else:
+        time.sleep(rng.uniform(0.2, 3.0))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return was_inside
+
+
 @pytest.mark.slow
 def test_sigkill_during_apply_leaves_the_register_as_it_was(tmp_path: Path) -> None:
     reg = village_register(tmp_path)
@@ -141,19 +162,8 @@ def test_sigkill_during_apply_leaves_the_register_as_it_was(tmp_path: Path) -> N
     rng = random.Random(20250701)
     inside = committed = 0
     for trial in range(6):
-        proc = subprocess.Popen([*_cli(), "--db", str(db), "apply", str(annex), "--json"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if trial < 4:  # kill at a random moment inside the write transaction
-            deadline = time.monotonic() + 60
-            while not _locked(db) and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.002)
-            was_inside = proc.poll() is None
-            time.sleep(rng.uniform(0, 0.3))
-        else:  # kill at a random moment of the whole run
-            time.sleep(rng.uniform(0.2, 3.0))
-            was_inside = False
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        was_inside = _apply_and_kill(["--db", str(db), "apply", str(annex), "--json"], lambda: _locked(db),
+                                     rng, inside_the_transaction=trial < 4)
         found = _count(db, "SELECT COUNT(*) FROM event")
         if found == events:
             inside += was_inside
@@ -217,19 +227,8 @@ def test_sigkill_during_apply_on_postgresql(pg_url: str, tmp_path: Path) -> None
         rng = random.Random(20250701)
         inside = 0
         for trial in range(6):
-            proc = subprocess.Popen([*_cli(), "--db", url, "apply", str(annex), "--json"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            if trial < 4:  # kill at a random moment inside the write transaction
-                deadline = time.monotonic() + 60
-                while not _pg_writing(url) and proc.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.002)
-                was_inside = proc.poll() is None
-                time.sleep(rng.uniform(0, 0.3))
-            else:  # kill at a random moment of the whole run
-                time.sleep(rng.uniform(0.2, 3.0))
-                was_inside = False
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            was_inside = _apply_and_kill(["--db", url, "apply", str(annex), "--json"],
+                                         functools.partial(_pg_writing, url), rng, inside_the_transaction=trial < 4)
             reg = Register(url)
             found = count_rows(reg, "event")
             reg.close()
