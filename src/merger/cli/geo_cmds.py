@@ -527,14 +527,15 @@ def export(
 
 @app.command("import-boundaries")
 def import_boundaries(
-    sources: Annotated[Path, typer.Argument(help="The raw sources folder (../shared/data/sources).")],
+    sources: Annotated[Path, typer.Argument(help="The folder of raw official sources, the one holding MANIFEST.md "
+                                                 "(data/units/README.md says where it lives).")],
     out: Annotated[Path, typer.Option(help="Where to write boundaries.gpkg and README.md.")] = Path("data/boundaries"),
 ) -> None:
     """For maintainers: rebuild data/boundaries/ from the raw boundary files, reporting every mismatch.
 
     Example:
 
-      merger import-boundaries ../shared/data/sources --out data/boundaries
+      merger import-boundaries path/to/sources --out data/boundaries
     """
     _need("shapely", "pyproj", "geopandas", "pyogrio")
     from merger.importers import geo

@@ -394,14 +394,15 @@ def init(
 
 @app.command("import-sources", hidden=False)
 def import_sources(
-    sources: Annotated[Path, typer.Argument(help="The raw sources folder (../shared/data/sources).")],
+    sources: Annotated[Path, typer.Argument(help="The folder of raw official sources, the one holding MANIFEST.md "
+                                                 "(data/units/README.md says where it lives).")],
     out: Annotated[Path, typer.Option(help="Where to write the curated files.")] = Path("data/units"),
 ) -> None:
     """For maintainers: rebuild data/units/ (and data/units/agencies/) from the raw sources, reporting every fix.
 
     \b
     Example:
-      merger import-sources ../shared/data/sources --out data/units
+      merger import-sources path/to/sources --out data/units
     """
     from merger.importers import agencies, nso
 
