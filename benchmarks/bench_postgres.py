@@ -56,11 +56,23 @@ def new_database(url: str, prefix: str) -> str:
 def drop_database(url: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
 
     target = make_url(url)
     engine = create_engine(target.set(database="merger"), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        # only our own sessions: autovacuum workers belong to no role and WITH (FORCE) may not
+        # signal them; a plain DROP asks them to leave by itself
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db "
+                          "AND usename = current_user AND pid <> pg_backend_pid()"), {"db": target.database})
+        for attempt in range(20):
+            try:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}"'))
+                break
+            except OperationalError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
     engine.dispose()
 
 

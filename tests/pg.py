@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -64,6 +65,33 @@ def _admin(url: str):  # type: ignore[no-untyped-def]
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
+def _terminate_own(conn, database: str) -> None:  # type: ignore[no-untyped-def]
+    """End our role's other sessions on ``database``. Only our own: the server's autovacuum
+    workers belong to no role, and a non-superuser may not signal them (``WITH (FORCE)`` tries
+    and fails); plain CREATE/DROP DATABASE asks them to leave by itself."""
+    from sqlalchemy import text
+
+    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db "
+                      "AND usename = current_user AND pid <> pg_backend_pid()"), {"db": database})
+
+
+def _retry(conn, database: str, statement: str, attempts: int = 20) -> None:  # type: ignore[no-untyped-def]
+    """Run a CREATE ... TEMPLATE or DROP DATABASE that needs ``database`` free of sessions,
+    ending ours first and retrying while a session still lingers (terminated ones take a moment)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(attempts):
+        _terminate_own(conn, database)
+        try:
+            conn.execute(text(statement))
+            return
+        except OperationalError as exc:
+            if "being accessed by other users" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
+
+
 def create_database(url: str, prefix: str = "t") -> str:
     """A new, empty database on the server of ``url``; returns its URL (same role)."""
     from sqlalchemy import text
@@ -82,7 +110,6 @@ def create_database(url: str, prefix: str = "t") -> str:
 def copy_database(url: str, prefix: str = "c") -> str:
     """A new database copied from the one at ``url`` (CREATE DATABASE ... TEMPLATE); returns its URL.
     The template must have no open connections."""
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     source = make_url(url)
@@ -91,9 +118,7 @@ def copy_database(url: str, prefix: str = "c") -> str:
     try:
         with engine.connect() as conn:
             # connections left open by finished CLI runs would block the copy
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": source.database})
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
+            _retry(conn, source.database, f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"')
     finally:
         engine.dispose()
     return source.set(database=name).render_as_string(hide_password=False)
@@ -101,14 +126,13 @@ def copy_database(url: str, prefix: str = "c") -> str:
 
 def drop_database(url: str) -> None:
     """Drop the database of ``url`` (connecting to the server's main database to do it)."""
-    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     target = make_url(url)
     engine = _admin(target.set(database="merger").render_as_string(hide_password=False))
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+            _retry(conn, target.database, f'DROP DATABASE IF EXISTS "{target.database}"')
     finally:
         engine.dispose()
 
