@@ -138,8 +138,8 @@ def lineage(
     from rich.tree import Tree
 
     def head(v) -> str:  # type: ignore[no-untyped-def]
-        return f"[bold]{v.full_name}[/bold] [dim]{snap.path(v).removeprefix(v.full_name).lstrip(', ')}[/dim] " \
-               f"[cyan]{v.key}[/cyan]"
+        within = snap.path(v).removeprefix(v.full_name)  # ", Huyện …, Thành phố …" or ""
+        return f"[bold]{v.full_name}[/bold][dim]{within}[/dim] [cyan]{v.key}[/cyan]"
 
     root_v = tree.root.version
     assert root_v is not None
