@@ -22,58 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MERGER = [sys.executable, "-m", "merger"]
-
-
-def server() -> tuple[str, bool]:
-    given = os.environ.get("MERGER_TEST_PG")
-    if given:
-        return given, False
-    was = subprocess.run([str(ROOT / "scripts" / "postgres-test-server"), "url"], capture_output=True).returncode == 0
-    done = subprocess.run([str(ROOT / "scripts" / "postgres-test-server"), "start"], capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"no PostgreSQL: {done.stderr.strip().splitlines()[-1:]}")
-    return done.stdout.strip().splitlines()[-1], not was
-
-
-def new_database(url: str, prefix: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import OperationalError
-
-    target = make_url(url)
-    engine = create_engine(target.set(database="merger"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        # only our own sessions: autovacuum workers belong to no role and WITH (FORCE) may not
-        # signal them; a plain DROP asks them to leave by itself
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db "
-                          "AND usename = current_user AND pid <> pg_backend_pid()"), {"db": target.database})
-        for attempt in range(20):
-            try:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}"'))
-                break
-            except OperationalError:
-                if attempt == 19:
-                    raise
-                time.sleep(0.25)
-    engine.dispose()
+sys.path.insert(0, str(ROOT / "tests"))
+import pg as testpg  # noqa: E402  (the test suite's server and database helpers)
 
 
 def timed(fn, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -179,19 +135,23 @@ def main() -> None:
     args = parser.parse_args()
     from merger import store
 
-    base, started = server()
+    servers = ExitStack()
+    try:
+        base = servers.enter_context(testpg.server())
+    except testpg.Unavailable as exc:
+        sys.exit(f"no PostgreSQL: {exc}")
     tmp = Path(tempfile.mkdtemp())
     made: list[str] = []
     try:
         pg_loads, sq_loads = [], []
         for i in range(3):
-            url = new_database(base, "bench")
+            url = testpg.create_database(base, "bench")
             made.append(url)
             pg_loads.append(load(url))
             sq_loads.append(load(f"sqlite:///{tmp / f'b{i}.sqlite'}"))
         line("load national bundle into PostgreSQL (library)", pg_loads, "target <= 15 s")
         line("load national bundle into SQLite (library)", sq_loads)
-        fresh = new_database(base, "bench")
+        fresh = testpg.create_database(base, "bench")
         made.append(fresh)
         line("merger --db postgresql+psycopg://... init (end to end)", timed(lambda: cli(fresh, "init"), 1),
              "target <= 15 s")
@@ -214,7 +174,7 @@ def main() -> None:
         if args.scale:
             folder = replicated(tmp / "scaled", args.scale)
             versions = sum(1 for _ in (folder / "versions.csv").open(encoding="utf-8")) - 1
-            url = new_database(base, "scaled")
+            url = testpg.create_database(base, "scaled")
             made.append(url)
             line(f"load {versions:,} versions (x{args.scale}, synthetic) into PostgreSQL", [load(url, folder)])
             line(f"load {versions:,} versions (x{args.scale}, synthetic) into SQLite",
@@ -231,10 +191,9 @@ def main() -> None:
         print(f"\nmachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, store schema {store.SCHEMA_VERSION}")
     finally:
         for url in made:
-            drop_database(url)
+            testpg.drop_database(url)
         shutil.rmtree(tmp, ignore_errors=True)
-        if started:
-            subprocess.run([str(ROOT / "scripts" / "postgres-test-server"), "stop"], capture_output=True)
+        servers.close()
 
 
 if __name__ == "__main__":

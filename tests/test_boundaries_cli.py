@@ -97,15 +97,17 @@ def test_locate_one_point_and_a_batch(run, tmp_path: Path) -> None:  # type: ign
     assert nowhere.exit_code == 1 and nowhere.stderr.startswith("Error:")
 
     points = tmp_path / "points.csv"
-    points.write_text("id,x,y\n1,106.6683,20.8651\n2,105.0,21.0\n3,,\n4,107.0514,20.7272\n", encoding="utf-8")
+    # 5: a longitude but no number for the latitude; 6: a short row
+    points.write_text("id,x,y\n1,106.6683,20.8651\n2,105.0,21.0\n3,,\n4,107.0514,20.7272\n"
+                      "5,106.6683,north\n6,106.6683\n", encoding="utf-8")
     out = tmp_path / "located.csv"
     batch = run("locate", "--file", str(points), "--lon-column", "x", "--lat-column", "y", "--out", str(out),
                 "--as-of", "2025-07-01")
     assert batch.exit_code == 0, batch.stderr
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
-    assert [r["id"] for r in rows] == ["1", "2", "3", "4"]
-    assert [r["commune_name"] for r in rows] == ["Phường Hồng Bàng", "", "", "Đặc khu Cát Hải"]
-    assert "4 points" in batch.stderr and "1 without numeric" in batch.stderr
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert [r["commune_name"] for r in rows] == ["Phường Hồng Bàng", "", "", "Đặc khu Cát Hải", "", ""]
+    assert "6 points" in batch.stderr and "3 without numeric" in batch.stderr
     missing = run("locate", "--file", str(points), "--lon-column", "lon")
     assert missing.exit_code == 1 and "no column 'lon'" in missing.stderr
 

@@ -185,10 +185,8 @@ def _pg_writing(url: str) -> bool:
     import psycopg
     from sqlalchemy.engine import make_url
 
-    u = make_url(url)
-    conninfo = f"host={u.host} port={u.port} dbname={u.database} user={u.username}" + (
-        f" password={u.password}" if u.password else "")
-    with psycopg.connect(conninfo, autocommit=True) as con:
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as con:
         return con.execute(
             "SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
             "WHERE c.relname = 'meta' AND l.mode = 'ExclusiveLock' AND l.granted "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from merger import store
@@ -84,8 +86,7 @@ def test_a_damaged_snapshot_cache_is_only_a_miss(national: Register, damage: byt
     try:
         path.write_bytes(damage)
         assert graph.read_cache(path, reg.generation()) is None
-        assert reg.resolve("11533", as_of=__import__("datetime").date(2025, 7, 1)).version.full_name == \
-            "Phường Hòa Bình"
+        assert reg.resolve("11533", as_of=date(2025, 7, 1)).version.full_name == "Phường Hòa Bình"
         assert graph.read_cache(path, reg.generation()) is not None  # written again, whole
         assert not list(path.parent.glob(path.name + ".*.tmp"))  # no temporary file left behind
     finally:

@@ -31,6 +31,18 @@ class Placed:
     y: float
 
 
+def pyplot(purpose: str):  # type: ignore[no-untyped-def]
+    """matplotlib's pyplot drawing to files only (no display), or BadInput naming the extra."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise BadInput(f"{purpose} needs matplotlib: pip install 'merger[report]'") from None
+    return plt
+
+
 def layout(tree: Lineage) -> list[Placed]:
     """Columns by number of events from the unit; leaves one row apart, a parent between its children."""
     placed: list[Placed] = []
@@ -66,13 +78,7 @@ def draw(snap: Snapshot, tree: Lineage, out: Path) -> Path:
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise BadInput(f"cannot draw {out.name}: use a .png or .svg file name")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise BadInput("drawing a lineage needs matplotlib: pip install 'merger[report]'") from None
+    plt = pyplot("drawing a lineage")
     placed = layout(tree)
     if len(placed) > MAX_BOXES:
         raise BadInput(f"the lineage has {len(placed):,} units, too many to draw legibly (at most {MAX_BOXES}); "

@@ -137,7 +137,7 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
             conn.execute(tables["meta"].update().where(tables["meta"].c.key == "schema_version")
                          .values(value=str(store.SCHEMA_VERSION)))
         if conn.dialect.name == "postgresql":
-            for name in ("legal_act", "unit", "version", "event", "link", "correction", "derived_share"):
+            for name in (n for n, t in tables.items() if "id" in t.columns):  # the serial ids
                 conn.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"

@@ -263,7 +263,7 @@ def original_key(key: str) -> str:
 
 
 def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
-    from sqlalchemy import inspect, select
+    from sqlalchemy import select
 
     from merger.model import Correction, DerivedShare, Event, LegalAct, Link, Statistic, Unit, Version
 
@@ -272,10 +272,8 @@ def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
     def seen(when: datetime) -> bool:
         return limit is None or _naive_utc(when) <= limit
 
-    revoked: set[int] = set()
-    if inspect(conn).has_table("correction"):
-        revoked = {r.event_id for r in conn.execute(select(Correction.event_id, Correction.recorded_at))
-                   if seen(r.recorded_at)}
+    revoked = {r.event_id for r in conn.execute(select(Correction.event_id, Correction.recorded_at))
+               if seen(r.recorded_at)}
     acts = [tuple(r) for r in conn.execute(select(
         LegalAct.id, LegalAct.number, LegalAct.kind, LegalAct.issuer, LegalAct.title, LegalAct.date_signed,
         LegalAct.effective_date, LegalAct.source))]
@@ -290,12 +288,10 @@ def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
     ]
     effective = {r[0]: r[3] for r in events}
     # shares derived later (from geometry) apply to links that carry none, as recorded by then
-    derived: dict[int, tuple[float, str]] = {}
-    if inspect(conn).has_table("derived_share"):
-        for d in conn.execute(select(DerivedShare.link_id, DerivedShare.share, DerivedShare.basis,
-                                     DerivedShare.recorded_at).order_by(DerivedShare.id)):
-            if seen(d.recorded_at):
-                derived[d.link_id] = (d.share, d.basis)
+    derived = {d.link_id: (d.share, d.basis)
+               for d in conn.execute(select(DerivedShare.link_id, DerivedShare.share, DerivedShare.basis,
+                                            DerivedShare.recorded_at).order_by(DerivedShare.id))
+               if seen(d.recorded_at)}
     link_rows = [
         (r.id, r.event_id, r.predecessor_id, r.successor_id, r.portion, r.relation,
          *((r.share, r.share_basis) if r.share is not None else derived.get(r.id, (None, r.share_basis))),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 REFORM_BEFORE = date(2025, 6, 30)
 REFORM_AFTER = date(2025, 7, 1)
+KINDS = ("admin", "agency")  # what the filters' kind= accepts
 
 
 @dataclass
@@ -336,13 +337,10 @@ def recorded_limit(value: datetime | date | None) -> datetime | None:
     return datetime.combine(value + timedelta(days=1), time.min, tzinfo=UTC) - timedelta(microseconds=1)
 
 
-__all__ = ["Register", "MergerError", "UnitHistory", "VersionHistory"]
-
-
-KINDS = ("admin", "agency")
-
-
 def _one_of(value: str | None, allowed: tuple[str, ...], what: str) -> None:
     """Refuse a filter value that can match nothing, naming the ones that can."""
     if value is not None and value not in allowed:
         raise BadInput(f"unknown {what} {value!r}; one of: {', '.join(allowed)}")
+
+
+__all__ = ["Register", "MergerError", "UnitHistory", "VersionHistory"]

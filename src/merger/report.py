@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import counts as counts_mod
 from merger.crosswalk import Composer, Row, paused_gc
+from merger.diagram import pyplot
 from merger.errors import BadInput
 from merger.graph import LEVEL_ORDER, E, L, Snapshot, V
 from merger.lineage import RELATION_LABELS
@@ -197,13 +198,7 @@ def build(reg: Register, *, within: str | None = None, start: date = date(2025, 
 
 def chart_png(report: Report) -> bytes:
     """Before/after bar chart by level and type, as PNG bytes (matplotlib, no display needed)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise BadInput("the report's chart needs matplotlib: pip install 'merger[report]'") from None
+    plt = pyplot("the report's chart")
     rows = [r for r in report.counts.rows if r.type is not None and (r.before or r.after)]
     labels = [f"{LEVEL_LABELS.get(r.level, r.level)}: {r.type}" for r in rows]
     before = [r.before for r in rows]

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -250,8 +251,6 @@ def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         try:
             snap = reg.snapshot
             found = reg.search(incomplete, limit=200)
-            from collections import Counter
-
             shared = Counter(v.full_name for v in found) + Counter(v.name for v in found)
             out: dict[str, str] = {}
             for v in found:  # a name several units share is offered with its parent

@@ -354,24 +354,24 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
     if not file.exists():
         fail(f"no such file: {file}")
     fields, cells = read_table(file)
-    rows = [dict(zip(fields, r, strict=False)) for r in cells]
     for col in (lon_column, lat_column):
         if col not in fields:
             fail(f"{file} has no column {col!r}; columns: {', '.join(fields)}")
+    rows = [r[:len(fields)] + [""] * (len(fields) - len(r)) for r in cells]  # short rows padded
+    i_lon, i_lat = fields.index(lon_column), fields.index(lat_column)
     lons, lats, bad = [], [], 0
     for r in rows:
         try:
-            lons.append(float(r.get(lon_column)))  # type: ignore[arg-type]
-            lats.append(float(r.get(lat_column)))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            lons.append(float("nan"))
-            lats.append(float("nan"))
+            lon, lat = float(r[i_lon]), float(r[i_lat])
+        except ValueError:
+            lon = lat = float("nan")
             bad += 1
+        lons.append(lon)
+        lats.append(lat)
     hits = loc.locate_many(lons, lats)
     levels = [h.level for h in hits[0]] if hits else []
     extra = [f"{lv}{suffix}" for lv in levels for suffix in ("_key", "_name", "_how")]
-    table = [[r.get(f, "") for f in fields] + [x for h in hs for x in (h.key or "|".join(h.candidates), h.name or "",
-                                                                         h.how)]
+    table = [r + [x for h in hs for x in (h.key or "|".join(h.candidates), h.name or "", h.how)]
              for r, hs in zip(rows, hits, strict=True)]
     if out is None:
         emit_csv(fields + extra, table)

@@ -153,11 +153,11 @@ def store_weights(register: Register, weights: list[Weight], *, by: str | None =
         store.begin_write(conn)  # opens the transaction, holding the write lock
         try:
             given = {r.id for r in conn.execute(select(Link.id).where(Link.id.in_(ids), Link.share.is_not(None)))}
-            derived = {r.link_id for r in conn.execute(select(DerivedShare.link_id)
-                                                       .where(DerivedShare.link_id.in_(ids)))}
+            given |= {r.link_id for r in conn.execute(select(DerivedShare.link_id)
+                                                      .where(DerivedShare.link_id.in_(ids)))}
             rows = [dict(link_id=w.link.id, share=w.share, basis="geometry", recorded_at=now, recorded_by=by,
                          note="area share from the overlay of the two versions' boundaries")
-                    for w in weights if w.link.id not in given | derived]
+                    for w in weights if w.link.id not in given]
             if rows:
                 conn.execute(insert(DerivedShare), rows)
                 store.bump_generation(conn)
