@@ -19,7 +19,7 @@ from merger.geo.checks import Tolerances  # noqa: E402
 from merger.importers import geo as geo_importer  # noqa: E402
 
 NEW, OLD = date(2025, 7, 1), date(2025, 6, 30)
-E0, N0, S = 666_000.0, 2_300_000.0, 1_000.0  # 1 km cells near Hải Phòng, drawn in UTM 48N metres
+E0, N0, S = 52_000.0, 533_000.0, 1_000.0  # 1 km cells near Hải Phòng, drawn in equal-area metres (METRIC_CRS)
 
 
 def cell(i: float, j: float, w: float = 1, h: float = 1):  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from merger.geo.data import Boundaries
     from merger.geo.io import LoadReport
     from merger.geo.locate import Hit, Locator
-    from merger.geo.maps import MapInfo
+    from merger.geo.maps import MapInfo, OverviewInfo
     from merger.geo.overlap import OverlapRow, Weight
     from merger.graph import V
     from merger.register import Register
@@ -124,6 +124,15 @@ def render_map(register: Register, version: V, out: Path, *, as_of: date | None 
     return maps.render(register, _b(register, boundaries), version, out, as_of=as_of)
 
 
+def render_overview(register: Register, out: Path, *, level: str | None = None, within: str | None = None,
+                    as_of: date | None = None, boundaries: Boundaries | None = None) -> OverviewInfo:
+    """A PNG or SVG map of every unit of one level in a province or the country, labels not colliding."""
+    require(*LIGHT, "matplotlib")
+    from merger.geo import maps
+
+    return maps.render_overview(register, _b(register, boundaries), out, level=level, within=within, as_of=as_of)
+
+
 def export(register: Register, out: Path, fmt: str, *, as_of: date | None = None, within: str | None = None,
            level: str | None = None, boundaries: Boundaries | None = None) -> int:
     """Write boundaries with the register's attributes as GeoJSON or GeoPackage."""
@@ -143,4 +152,4 @@ def load_file(register: Register, path: Path, *, level: str, as_of: date, code_f
 
 
 __all__ = ["EXTRA_HINT", "METRIC_CRS", "GeoUnavailable", "check", "export", "geometry_weights", "load",
-           "load_file", "locate", "locator", "overlap", "render_map", "store_weights", "summary", "forget"]
+           "load_file", "locate", "locator", "overlap", "render_map", "render_overview", "store_weights", "summary", "forget"]

@@ -389,31 +389,53 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
 @app.command("map")
 def map_cmd(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.", autocompletion=complete_unit)],
     out: Annotated[Path, typer.Option("--out", "-o", help="FILE.png or FILE.svg.")],
+    unit: Annotated[str | None, typer.Argument(help="Name, code or key of the unit (omit for a map of many "
+                                               "units: --within / --level).", autocompletion=complete_unit)] = None,
     as_of: AsOfOpt = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Without UNIT: every unit of --level in "
+                                               "this province, or \"Việt Nam\" for the whole country.",
+                                               autocompletion=complete_unit)] = None,
+    level: Annotated[str | None, typer.Option(help="Without UNIT: province or commune (default: province for the "
+                                              "country, commune within a province).")] = None,
 ) -> None:
     """A map of the unit with its neighbours, labels, a scale bar, a legend and the outlines of the
-    units on the other side of the reform that it overlaps.
+    units on the other side of the reform that it overlaps; without UNIT, every unit of one level
+    in a territory, each named where the name fits without colliding.
 
     Examples:
 
       merger map "Phường Hồng Bàng" --out hong_bang.png
 
       merger map "Huyện Cát Hải" --as-of 2025-06-30 --out cat_hai_old.svg
+
+      merger map --within "Việt Nam" --out vietnam.png
+
+      merger map --level commune --within "Hải Phòng" --out hai_phong.png
     """
     _need("shapely", "pyproj", "matplotlib")
     from merger import boundaries
 
+    if level is not None and level not in ("province", "district", "commune"):
+        raise typer.BadParameter(f"{level!r} is not one of province, district, commune", param_hint="--level")
     reg = state(ctx).register()
     day = parse_date(as_of, "--as-of")
+    if unit is None:
+        with errors():
+            info = boundaries.render_overview(reg, out, level=level, within=within, as_of=day)
+        console().print(f"Map of {len(info.units)} {info.level} units written to {info.path}: "
+                        f"{len(info.labelled)} named, {len(info.unlabelled)} names left out where they would "
+                        f"collide.", soft_wrap=True)
+        return
+    if within is not None or level is not None:
+        raise typer.BadParameter("--within and --level draw many units: give them without UNIT")
     with errors():
         match = reg.resolve(unit, as_of=day)
         version = match.version if day is None else next((v for v in match.versions if v.valid_on(day)),
                                                          match.version)
-        info = boundaries.render_map(reg, version, out, as_of=day)
-    console().print(f"Map of {version.full_name} ({version.key}) written to {info.path}: "
-                    f"{len(info.neighbours)} neighbours, {len(info.predecessors)} outline(s) from the other side.",
+        info1 = boundaries.render_map(reg, version, out, as_of=day)
+    console().print(f"Map of {version.full_name} ({version.key}) written to {info1.path}: "
+                    f"{len(info1.neighbours)} neighbours, {len(info1.predecessors)} outline(s) from the other side.",
                     soft_wrap=True)
 
 
@@ -527,21 +549,25 @@ def export(
 
 @app.command("import-boundaries")
 def import_boundaries(
-    sources: Annotated[Path, typer.Argument(help="The folder of raw official sources, the one holding MANIFEST.md "
-                                                 "(data/units/README.md says where it lives).")],
+    new: Annotated[Path, typer.Argument(help="The new units' folder: thanglequoc/vietnamese-provinces-database "
+                                             "json/geojson/ (one NN_name/ folder per province).")],
+    old: Annotated[Path, typer.Argument(help="The old units' folder: daohoangson/dvhcvn data/gis/ at tag "
+                                             "v20250301 (one NN.json per old province).")],
     out: Annotated[Path, typer.Option(help="Where to write boundaries.gpkg and README.md.")] = Path("data/boundaries"),
 ) -> None:
     """For maintainers: rebuild data/boundaries/ from the raw boundary files, reporting every mismatch.
 
+    docs/boundaries.md says how to get the two folders (git snapshots of the public repositories).
+
     Example:
 
-      merger import-boundaries path/to/sources --out data/boundaries
+      merger import-boundaries /tmp/geo-sources/thanglequoc-geojson/json/geojson /tmp/geo-sources/dvhcvn-gis/data/gis
     """
-    _need("shapely", "pyproj", "geopandas", "pyogrio")
+    _need("shapely", "pyproj")
     from merger.importers import geo
 
     with errors():
-        report = geo.run(sources, out)
+        report = geo.run(new, old, out)
     c = console()
     for line in report.lines:
         c.print(f"• {line}", markup=False, highlight=False)

@@ -32,33 +32,52 @@ class Hit:
 
 
 class Locator:
-    """Spatial indexes of the versions valid on one date, for one or many points."""
+    """Point location on one date. Nothing is read until points come: then only the geometries
+    whose bounding box holds a point are parsed (one province's few units for one point; the
+    whole country for a national batch) and tested as prepared geometries."""
 
     def __init__(self, register: Register, boundaries: Boundaries, day: date):
-        import shapely
-
         self.register, self.boundaries, self.day = register, boundaries, day
         snap = register.snapshot
         self.versions: dict[str, list[V]] = {}
-        self.trees: dict[str, Any] = {}
         valid = [snap.by_key[k] for k in boundaries.features if k in snap.by_key]
         for lv in LEVELS:
-            vs = [v for v in valid if v.level == lv and v.valid_on(day)]
+            vs = sorted((v for v in valid if v.level == lv and v.valid_on(day)), key=lambda v: v.key)
             if vs:
                 self.versions[lv] = vs
-                self.trees[lv] = shapely.STRtree([boundaries.features[v.key].geometry for v in vs])
         # later commune geometries, for lineage inference where a level has none on this day
-        later = [v for v in valid if v.level == "commune" and v.valid_from is not None and v.valid_from > day]
-        self.later = later
-        self.later_tree = shapely.STRtree([boundaries.features[v.key].geometry for v in later]) if later else None
+        self.later = sorted((v for v in valid if v.level == "commune" and v.valid_from is not None
+                             and v.valid_from > day), key=lambda v: v.key)
+        self._boxes: dict[str, Any] = {}
         self._memo: dict[tuple[str | None, str | None], Hit] = {}
 
-    def _query(self, tree: Any, points: Any) -> Any:
-        """The first geometry index containing each point (-1 for none)."""
+    def _box_tree(self, name: str, versions: list[V]) -> Any:
         import numpy as np
+        import shapely
+
+        tree = self._boxes.get(name)
+        if tree is None:
+            b = np.array([self.boundaries.features[v.key].bbox for v in versions], dtype=float)
+            tree = self._boxes[name] = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+        return tree
+
+    def _query(self, name: str, versions: list[V], points: Any) -> Any:
+        """The first version index containing each point (-1 for none)."""
+        import numpy as np
+        import shapely
 
         out = np.full(len(points), -1, dtype=np.int64)
-        pi, gi = tree.query(points, predicate="intersects")
+        pi, gi = self._box_tree(name, versions).query(points)  # bounding boxes only: no geometry read
+        if len(pi) == 0:
+            return out
+        need = np.unique(gi)
+        keys = [versions[int(i)].key for i in need]
+        self.boundaries.ensure(keys)
+        geoms = np.empty(len(versions), dtype=object)
+        geoms[need] = [self.boundaries.features[k].geometry for k in keys]
+        shapely.prepare(geoms[need])
+        inside = shapely.intersects(geoms[gi], points[pi])
+        pi, gi = pi[inside], gi[inside]
         # keep the first hit per point (shared edges: the lower index wins, deterministically)
         order = np.lexsort((gi, pi))
         pi, gi = pi[order], gi[order]
@@ -73,8 +92,8 @@ class Locator:
         import shapely
 
         points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        found = {lv: self._query(self.trees[lv], points) for lv in self.trees}
-        later = self._query(self.later_tree, points) if self.later_tree is not None else None
+        found = {lv: self._query(lv, vs, points) for lv, vs in self.versions.items()}
+        later = self._query("later", self.later, points) if self.later else None
         out: list[list[Hit]] = []
         for n in range(len(points)):
             hits = []

@@ -185,3 +185,128 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     fig.savefig(out, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return MapInfo(out, version.key, [v.key for v, _ in neigh], drawn)
+
+
+COUNTRY_NAMES = {"viet nam", "vietnam", "vn", "ca nuoc", "toan quoc"}  # folded: the whole country
+FILLS = ("#f2d7a7", "#c9dfb4", "#b9d3e6", "#e8c3cf", "#d9cfe8", "#f0e6a6")
+
+
+@dataclass
+class OverviewInfo:
+    path: Path
+    level: str
+    units: list[str] = field(default_factory=list)  # keys drawn
+    labelled: list[str] = field(default_factory=list)  # keys whose label was placed
+    unlabelled: list[str] = field(default_factory=list)  # left out: no room without a collision
+
+
+def is_country(within: str | None) -> bool:
+    from merger.names import fold
+
+    return within is None or fold(within).strip() in COUNTRY_NAMES
+
+
+def _colours(geoms: list[Any]) -> list[int]:
+    """Greedy colouring: units that touch get different fills (largest first, so it stays stable)."""
+    import shapely
+
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    near: dict[int, set[int]] = {}
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if i != j:
+            near.setdefault(i, set()).add(j)
+    out = [-1] * len(geoms)
+    for i in sorted(range(len(geoms)), key=lambda k: -geoms[k].area):
+        used = {out[j] for j in near.get(i, ())}
+        out[i] = next(c for c in range(len(FILLS) + 8) if c not in used) % len(FILLS)
+    return out
+
+
+def render_overview(register: Register, boundaries: Boundaries, out: Path, *, level: str | None = None,
+                    within: str | None = None, as_of: date | None = None, dpi: int = 150) -> OverviewInfo:
+    """Every unit of one level in a territory (the 34 provinces of the country, or a province's
+    communes), one fill per unit so neighbours differ, and the names placed largest first where
+    they collide with no name already placed (the others are counted in the legend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.patheffects as pe
+    import matplotlib.pyplot as plt
+    import shapely
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Patch, PathPatch
+    from matplotlib.path import Path as MplPath
+
+    from merger import counts
+
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise BadInput(f"--out must end in .png or .svg, not {out.suffix or 'nothing'!r}")
+    snap = register.snapshot
+    day = as_of or date.today()
+    country = is_country(within)
+    level = level or ("province" if country else "commune")
+    if country:
+        versions = [v for v in snap.valid_on(day) if v.level == level and v.kind == "admin"]
+        title = f"Việt Nam: {level} units on {day.isoformat()}"
+    else:
+        match = register.resolve(within, as_of=day, containers=True)  # type: ignore[arg-type]
+        versions = [v for v in counts.inside(snap, match.unit_id, day, "admin") if v.level == level]
+        title = f"{match.version.full_name}: {level} units on {day.isoformat()}"
+    drawn = sorted((v for v in versions if v.key in boundaries), key=lambda v: v.code)
+    if not drawn:
+        raise BadInput(f"no {level} with a boundary on {day}" + ("" if country else f" within {within!r}"))
+    geoms = boundaries.metric([v.key for v in drawn])
+    fills = _colours(geoms)
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    pad = max(maxx - minx, maxy - miny) * 0.03
+    aspect = (maxy - miny + 2 * pad) / (maxx - minx + 2 * pad)
+    width = 10.0 if aspect >= 1 else 14.0
+    fig, ax = plt.subplots(figsize=(width, min(max(width * aspect, 6.0), 22.0)))
+    patches, colours = [], []
+    for g, c in zip(geoms, fills, strict=True):
+        for poly in shapely.get_parts(g):
+            rings = [poly.exterior, *poly.interiors]
+            patches.append(PathPatch(MplPath.make_compound_path(*[MplPath(shapely.get_coordinates(r)) for r in rings])))
+            colours.append(FILLS[c])
+    ax.add_collection(PatchCollection(patches, facecolor=colours, edgecolor="#555555", linewidth=0.4, zorder=1))
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=13)
+    fig.canvas.draw()  # the renderer measures the labels
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+    size = 8.0 if len(drawn) <= 40 else 6.5
+    placed: list[Any] = []
+    info = OverviewInfo(out, level, [v.key for v in drawn])
+    for i in sorted(range(len(drawn)), key=lambda k: -geoms[k].area):
+        v, g = drawn[i], geoms[i]
+        biggest = max(shapely.get_parts(g), key=lambda p: p.area)
+        p = biggest.representative_point()
+        text = ax.text(p.x, p.y, v.name, fontsize=size, ha="center", va="center", color="#222222",
+                       path_effects=halo, zorder=5)
+        box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+        if any(box.overlaps(b) for b in placed):
+            text.remove()
+            info.unlabelled.append(v.key)
+            continue
+        placed.append(box)
+        info.labelled.append(v.key)
+    sources = sorted({boundaries.features[v.key].source for v in drawn})
+    handles = [Patch(facecolor="none", edgecolor="none",
+                     label=f"{len(drawn)} units drawn, {len(info.labelled)} named"
+                     + (f"; {len(info.unlabelled)} names left out where they would overlap a larger unit's "
+                        f"(merger map --level {level} --within PROVINCE zooms in)" if info.unlabelled else "")),
+               Patch(facecolor="none", edgecolor="none", label="Albers equal-area (Vietnam). Boundaries: "
+                     + ", ".join(sources) + " (data/boundaries/README.md). Made with merger.")]
+    missing = len(versions) - len(drawn)
+    if missing:
+        handles.insert(1, Patch(facecolor="none", edgecolor="none", label=f"{missing} unit(s) without a boundary"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), fontsize=8.5, frameon=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return info
