@@ -359,20 +359,36 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
             fail(f"{file} has no column {col!r}; columns: {', '.join(fields)}")
     rows = [r[:len(fields)] + [""] * (len(fields) - len(r)) for r in cells]  # short rows padded
     i_lon, i_lat = fields.index(lon_column), fields.index(lat_column)
-    lons, lats, bad = [], [], 0
-    for r in rows:
-        try:
-            lon, lat = float(r[i_lon]), float(r[i_lat])
-        except ValueError:
-            lon = lat = float("nan")
-            bad += 1
-        lons.append(lon)
-        lats.append(lat)
-    hits = loc.locate_many(lons, lats)
-    levels = [h.level for h in hits[0]] if hits else []
-    extra = [f"{lv}{suffix}" for lv in levels for suffix in ("_key", "_name", "_how")]
-    table = [r + [x for h in hs for x in (h.key or "|".join(h.candidates), h.name or "", h.how)]
-             for r, hs in zip(rows, hits, strict=True)]
+    import numpy as np
+
+    try:  # fast path: every row has numeric coordinates
+        lons = np.array([r[i_lon] for r in rows], dtype=float)
+        lats = np.array([r[i_lat] for r in rows], dtype=float)
+        bad = 0
+    except ValueError:
+        lons, lats, bad = np.full(len(rows), np.nan), np.full(len(rows), np.nan), 0
+        for n, r in enumerate(rows):
+            try:
+                lon, lat = float(r[i_lon]), float(r[i_lat])
+            except ValueError:
+                bad += 1
+                continue
+            lons[n], lats[n] = lon, lat
+    columns = loc.locate_columns(lons, lats)
+    extra = [f"{lv}{suffix}" for lv, _ in columns for suffix in ("_key", "_name", "_how")]
+    text: dict[int, tuple[str, str, str]] = {}  # points in one unit share its Hit: format it once
+    exts: list[tuple[str, ...]] = [()] * len(rows)
+    found = np.zeros(len(rows), dtype=bool)
+    for _, col in columns:
+        hits = col.tolist()
+        for h in hits:
+            if id(h) not in text:
+                text[id(h)] = (h.key or "|".join(h.candidates), h.name or "", h.how)
+        exts = [e + text[id(h)] for e, h in zip(exts, hits, strict=True)]
+        found |= np.array([h.key is not None for h in hits], dtype=bool)
+    table = rows  # our own padded copies: extended in place
+    for r, e in zip(rows, exts, strict=True):
+        r.extend(e)
     if out is None:
         emit_csv(fields + extra, table)
     else:
@@ -380,9 +396,9 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(fields + extra)
             w.writerows(table)
-        found = sum(1 for hs in hits if any(h.key for h in hs))
-        print(f"{len(rows):,} points on {day}: {found:,} inside a unit with a boundary, "
-              f"{len(rows) - found:,} outside" + (f" ({bad:,} without numeric coordinates)" if bad else "")
+        n_in = int(found.sum())
+        print(f"{len(rows):,} points on {day}: {n_in:,} inside a unit with a boundary, "
+              f"{len(rows) - n_in:,} outside" + (f" ({bad:,} without numeric coordinates)" if bad else "")
               + f"; written to {out}", file=sys.stderr)
 
 
