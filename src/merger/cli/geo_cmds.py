@@ -65,15 +65,18 @@ def check_cmd(
                                                  "unlinked unit.")] = 0.05,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check boundaries in metres (UTM 48N); exit 1 when anything exceeds the tolerances.
+    """Check boundaries in metres (equal-area projection); exit 1 when anything exceeds the tolerances.
 
     Reports overlaps between units of one level (pair, m²), parts of a parent its children do not
     cover (or children outside it) with where they are, units with no geometry, invalid
-    geometries, and each unit's computed area against the official (sapnhap) area.
+    geometries, and each unit's computed area against the official (sapnhap) area; without
+    --within, the whole country, with the findings counted per province.
 
     Examples:
 
       merger boundaries check --within "Hải Phòng"
+
+      merger boundaries check --as-of 2025-07-01
 
       merger boundaries check --within "Hải Phòng" --as-of 2025-06-30 --json
 
@@ -154,11 +157,14 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
                         f"±{t.area_rel:.0%} (largest differences first)")
     for col in ("Unit", "Computed km²", "Official km²", "Difference", ""):
         table.add_column(col, justify="left" if col in ("Unit", "") else "right")
-    for a in report.areas[:max(len(over), 10)]:
+    shown = report.areas[:min(max(len(over), 10), 60)]
+    for a in shown:
         table.add_row(a.name, f"{a.computed_km2:,.2f}", f"{a.official_km2:,.2f}", f"{a.rel_diff:+.1%}",
                       "[red]over[/red]" if a.exceeds else "[green]ok[/green]")
     if report.areas:
         c.print(table)
+        if len(over) > len(shown):
+            c.print(f"[dim]… {len(over) - len(shown)} more beyond the tolerance (--json lists them all)[/dim]")
     else:
         c.print("[dim]No official area figures for these units (sapnhap covers the new units only).[/dim]")
     if report.lineage is not None:
@@ -169,6 +175,17 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
         for d in report.lineage:
             table.add_row(d.name, d.other_name, f"{d.area_km2:,.2f}", f"{d.share_of_unit:.1%}",
                           "[red]over[/red]" if d.exceeds else "[green]ok[/green]")
+        c.print(table)
+    if len(report.provinces) > 1:
+        table = Table(title=f"Per province: {len(report.provinces)}")
+        for col in ("Province", "Units", "No geometry", "Invalid", "Overlaps (over)", "Uncovered km²",
+                    "Outside km²", "Areas over", "Findings"):
+            table.add_column(col, justify="left" if col == "Province" else "right")
+        for r in report.provinces:
+            table.add_row(r.name, f"{r.units:,}", str(r.missing or ""), str(r.invalid or ""),
+                          f"{r.overlaps} ({r.overlaps_over})" if r.overlaps else "", f"{r.uncovered_km2:,.1f}",
+                          f"{r.outside_km2:,.1f}", str(r.areas_over or ""),
+                          f"[red]{r.problems}[/red]" if r.problems else "[green]0[/green]")
         c.print(table)
     if problems:
         c.print(f"[red bold]{len(problems)} finding(s) beyond the tolerances.[/red bold]")

@@ -209,10 +209,10 @@ def check(register: Register, boundaries: Boundaries, *, as_of: date, within: st
         for i, j, inter in zip(left.tolist(), right.tolist(), inters, strict=True):
             if inter.area <= NOISE_M2:
                 continue
-            pt = _lonlat(inter.representative_point())
+            pt = inter.representative_point()  # metres here; longitude/latitude at the end
             a, b = by_id[keys[i]], by_id[keys[j]]
             report.overlaps.append(Overlap(lv, a.key, a.full_name, b.key, b.full_name, round(inter.area, 1),
-                                           pt[0], pt[1], inter.area > tol.overlap_m2))
+                                           pt.x, pt.y, inter.area > tol.overlap_m2))
     # gaps: each parent with a geometry against the union of its children at the next checked level
     order = sorted(checked, key=lambda lv: LEVEL_ORDER.get(lv, 9))
     for upper, lower in zip(order, order[1:], strict=False):
@@ -241,6 +241,7 @@ def check(register: Register, boundaries: Boundaries, *, as_of: date, within: st
     report.overlaps.sort(key=lambda o: -o.area_m2)
     report.areas.sort(key=lambda a: -abs(a.rel_diff))
     report.provinces = _per_province(register, report, [v for v in units if v.level in checked])
+    _to_lonlat([*report.overlaps, *(p for g in report.gaps for p in g.largest)])
     return report
 
 
@@ -299,11 +300,18 @@ def _disagreements(register: Register, boundaries: Boundaries, units: list[V], t
     return sorted(out, key=lambda d: -d.share_of_unit)
 
 
-def _lonlat(point: Any) -> tuple[float, float]:
+def _to_lonlat(items: list[Any]) -> None:
+    """Turn the metric ``lon``/``lat`` of overlaps and pieces into longitude/latitude, in one call
+    (a transformer per point would cost more than the whole check)."""
+    if not items:
+        return
+    import shapely
+
     from merger.geo.data import to_lonlat
 
-    p = to_lonlat([point])[0]
-    return round(p.x, 5), round(p.y, 5)
+    pts = to_lonlat([shapely.multipoints([[it.lon, it.lat] for it in items])])[0]
+    for it, p in zip(items, shapely.get_coordinates(pts), strict=True):
+        it.lon, it.lat = round(float(p[0]), 5), round(float(p[1]), 5)
 
 
 def _gaps(parent: V, kids: list[V], metric: dict[str, Any], tol: Tolerances) -> list[Gap]:
@@ -320,15 +328,18 @@ def _gaps(parent: V, kids: list[V], metric: dict[str, Any], tol: Tolerances) -> 
         total = sum(p.area for p in parts)
         by_unit: dict[str, float] = defaultdict(float)
         pieces = []
-        for p in parts:  # nearest to an inner point: a piece's hairline tails may touch other units
-            near = kids[int(tree.nearest(p.representative_point()))].full_name
+        # nearest to an inner point: a piece's hairline tails may touch other units
+        inner = shapely.point_on_surface(parts) if parts else []
+        nearest = tree.nearest(inner) if parts else []
+        for p, k in zip(parts, nearest, strict=True):
+            near = kids[int(k)].full_name
             by_unit[near] += p.area / 1e6
             pieces.append((p, near))
         pieces.sort(key=lambda x: -x[0].area)
         largest = []
         for p, near in pieces[:10]:
-            lon, lat = _lonlat(p.representative_point())
-            largest.append(Piece(round(p.area / 1e6, 6), lon, lat, near, bool(p.distance(boundary) < 1.0)))
+            q = p.representative_point()  # metres here; longitude/latitude at the end of check()
+            largest.append(Piece(round(p.area / 1e6, 6), q.x, q.y, near, bool(p.distance(boundary) < 1.0)))
         share = total / outline.area if outline.area else 0.0
         out.append(Gap(parent.key, parent.full_name, kind, round(total / 1e6, 6), round(share, 5), len(parts),
                        {k: round(a, 6) for k, a in sorted(by_unit.items(), key=lambda x: -x[1])}, largest,

@@ -1,6 +1,8 @@
 """A map of one unit version: its neighbours, labels, a scale bar, a legend, and the outlines of
 the units it came from on the other side of the reform (for a new Hải Phòng commune, the old
-districts it overlaps). Drawn in UTM 48N so the scale bar is true; matplotlib's Agg backend.
+districts it overlaps). Drawn in an equal-area projection for Vietnam (lengths within ~1 %, so
+the scale bar holds); matplotlib's Agg backend. ``render_overview`` draws every unit of one level
+in a province or the whole country.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     from matplotlib.patches import Patch, PathPatch, Rectangle
     from matplotlib.path import Path as MplPath
 
+    from merger.geo.data import to_lonlat
     from merger.geo.overlap import overlap
 
     if out.suffix.lower() not in (".png", ".svg"):
@@ -83,8 +86,6 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     snap = register.snapshot
     day = as_of or version.valid_from or version.valid_to or date.today()
     geom = boundaries.metric([version.key])[0]
-    same = [v for v in snap.valid_on(day) if v.level == version.level and v.key in boundaries and v.id != version.id]
-    same_geoms = boundaries.metric([v.key for v in same])
     rows = [r for r in overlap(register, version, boundaries) if r.key is not None]
     # slivers where two datasets' edges disagree would only clutter the map
     preds = [r for r in rows if r.share_of_unit >= MIN_DRAWN_SHARE or r.in_lineage]
@@ -95,6 +96,12 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     pad = max(maxx - minx, maxy - miny) * 0.25 + 500
     view = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     view_box = shapely.box(*view)
+    # the same level's units in view, found by bounding box: only those geometries are read
+    around = to_lonlat([view_box.buffer(pad)])[0].bounds
+    same = [v for v in snap.valid_on(day) if v.level == version.level and v.key in boundaries and v.id != version.id]
+    near_keys = set(boundaries.in_box([v.key for v in same], around))
+    same = [v for v in same if v.key in near_keys]
+    same_geoms = boundaries.metric([v.key for v in same])
     neigh = [(v, g) for v, g in zip(same, same_geoms, strict=True) if g.intersects(view_box)]  # all in view
 
     aspect = (view[3] - view[1]) / (view[2] - view[0])
@@ -152,7 +159,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
         ax.text(c.x, c.y, version.full_name, fontsize=12, fontweight="bold", ha="center", va="center",
                 color="#5a2d00", path_effects=halo, zorder=8)
 
-    # scale bar, bottom left, in metres (UTM)
+    # scale bar, bottom left, in metres
     length = _nice_length(view[2] - view[0])
     x0, y0 = view[0] + (view[2] - view[0]) * 0.04, view[1] + (view[3] - view[1]) * 0.04
     h = (view[3] - view[1]) * 0.012
@@ -178,7 +185,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     if left_out:
         handles.append(Patch(facecolor="none", edgecolor="none", label=left_out))
     sources = sorted({boundaries.features[k].source for k in [version.key, *drawn]})
-    handles.append(Patch(facecolor="none", edgecolor="none", label="EPSG:32648 (UTM 48N). Boundaries: "
+    handles.append(Patch(facecolor="none", edgecolor="none", label="Albers equal-area (Vietnam). Boundaries: "
                          + ", ".join(sources) + " (data/boundaries/README.md). Made with merger."))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), fontsize=8.5, frameon=False)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -198,6 +205,7 @@ class OverviewInfo:
     units: list[str] = field(default_factory=list)  # keys drawn
     labelled: list[str] = field(default_factory=list)  # keys whose label was placed
     unlabelled: list[str] = field(default_factory=list)  # left out: no room without a collision
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # placed labels, pixels
 
 
 def is_country(within: str | None) -> bool:
@@ -295,6 +303,7 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
             continue
         placed.append(box)
         info.labelled.append(v.key)
+        info.boxes.append((box.x0, box.y0, box.x1, box.y1))
     sources = sorted({boundaries.features[v.key].source for v in drawn})
     handles = [Patch(facecolor="none", edgecolor="none",
                      label=f"{len(drawn)} units drawn, {len(info.labelled)} named"

@@ -1,8 +1,8 @@
 """Overlay of a unit's geometry with the units of the other side of the reform.
 
 ``overlap(register, version)`` answers "how much of this new commune came from each old
-district" (or, for an old unit, where its territory went) in km² and shares, computed in UTM
-48N. ``geometry_weights`` derives area shares for partial-transfer links whose predecessor and
+district" (or, for an old unit, where its territory went) in km² and shares, computed in an
+equal-area projection. ``geometry_weights`` derives area shares for partial-transfer links whose predecessor and
 successor both have geometries; ``store_weights`` records them on the links with basis
 "geometry".
 """
@@ -86,6 +86,10 @@ def overlap(register: Register, version: V | str, boundaries: Boundaries | None 
     others = [w for w in others if w.level == level]
     if not others:
         return []
+    # only the other side's units whose bounding box meets this unit's are read and projected
+    box = b.features[v.key].bbox
+    near = set(b.in_box([w.key for w in others], box)) if box is not None else {w.key for w in others}
+    others = [w for w in others if w.key in near]
     geom = b.metric([v.key])[0]
     other_geoms = b.metric([w.key for w in others])
     tree = shapely.STRtree(other_geoms)
