@@ -410,6 +410,30 @@ def test_real_overview_maps_label_without_collisions(hp, tmp_path: Path) -> None
                                    boundaries=b)
 
 
+def test_real_district_shares_cover_the_country(hp) -> None:  # type: ignore[no-untyped-def]
+    """Old district -> new commune area shares, bundled for the whole country (basis geometry)."""
+    from collections import defaultdict
+
+    reg, _ = hp
+    rows = boundaries.district_shares(reg)
+    per_district: dict[str, float] = defaultdict(float)
+    for r in rows:
+        per_district[r.district] += r.share_of_district
+    assert len(per_district) == 681  # every old district with a geometry
+    sums = sorted(per_district.values())
+    assert 0.99 < sums[len(sums) // 2] <= 1.001  # the median district is covered by new communes
+    # never more than the whole district, but where the source's communes overlap each other (one
+    # district: Thành phố Lào Cai, where Phường Lào Cai, Xã Bát Xát and Xã Cốc San share ~3.5 km²)
+    over = {k for k, v in per_district.items() if v > 1.001}
+    assert over == {"080@..2025-06-30"} and per_district["080@..2025-06-30"] < 1.03
+    cat_hai = [r for r in boundaries.district_shares(reg, within="Hải Phòng") if r.district_name == "Huyện Cát Hải"]
+    top = max(cat_hai, key=lambda r: r.share_of_district)
+    assert top.commune_name == "Đặc khu Cát Hải" and top.in_lineage and top.share_of_district > 0.9
+    # the linked pairs carry nearly all of the area: unlinked ones are edge slivers or stale districts
+    linked = sum(r.area_km2 for r in rows if r.in_lineage) / sum(r.area_km2 for r in rows)
+    assert linked > 0.95
+
+
 def test_real_lineage_cross_check_names_the_known_disagreements(hp) -> None:  # type: ignore[no-untyped-def]
     reg, b = hp
     report = boundaries.check(reg, as_of=NEW, within="Hải Phòng", boundaries=b, lineage=True)
@@ -457,7 +481,7 @@ def test_importer_reproduces_the_bundle_byte_for_byte(tmp_path: Path) -> None:
     assert report.figures["new_communes"] == 3321 and report.figures["new_provinces"] == 34
     assert report.figures["gpkg_bytes"] <= 25_000_000
     bundled = data.bundled_path().parent
-    for name in ("boundaries.gpkg", "README.md"):
+    for name in ("boundaries.gpkg", "README.md", "district_shares.csv"):
         assert (tmp_path / name).read_bytes() == (bundled / name).read_bytes(), name
 
 

@@ -150,6 +150,20 @@ def test_overlap_command(run) -> None:  # type: ignore[no-untyped-def]
 
 
 @geo
+def test_district_shares_command(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("boundaries", "shares", "--within", "Hải Phòng", "--csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert rows[0].keys() >= {"district", "commune", "share_of_district", "in_lineage"}
+    hong_bang = [r for r in rows if r["district_name"] == "Quận Hồng Bàng" and r["commune_name"] == "Phường Hồng Bàng"]
+    assert len(hong_bang) == 1 and hong_bang[0]["in_lineage"] == "True"
+    as_json = json.loads(run("boundaries", "shares", "--within", "Hải Phòng", "--json").stdout)
+    assert as_json["basis"] == "geometry" and len(as_json["rows"]) == len(rows)
+    unknown = run("boundaries", "shares", "--within", "Atlantis")
+    assert unknown.exit_code == 1 and unknown.stderr.startswith("Error:")
+
+
+@geo
 def test_export_geojson_and_json_format(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "hp.geojson"
     result = run("export", "--format", "geojson", "--as-of", "2025-07-01", "--within", "Hải Phòng", "--out", str(out))

@@ -279,6 +279,54 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
     console().print(table)
 
 
+@boundaries_app.command("shares")
+def shares_cmd(
+    ctx: typer.Context,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only districts or communes in this old or "
+                                               "new province.", autocompletion=complete_unit)] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Area shares old district -> new commune, from the overlay of the two layers (whole country).
+
+    A district-level figure spread by area gives each new commune figure x share_of_district.
+    "In lineage" says whether the recorded lineage also links them (through the communes);
+    pairs it does not link are edge slivers or places where the old geometries predate a change.
+
+    Examples:
+
+      merger boundaries shares --within "Hải Phòng" --csv > shares.csv
+
+      merger boundaries shares --json
+    """
+    check_formats(as_json, as_csv)
+    from merger import boundaries
+
+    reg = state(ctx).register()
+    with errors():
+        rows = boundaries.district_shares(reg, within=within)
+    header = ["district", "district_name", "commune", "commune_name", "area_km2", "share_of_district",
+              "share_of_commune", "in_lineage"]
+    data = [[getattr(r, h) for h in header] for r in rows]
+    if as_json:
+        emit_json(dict(basis="geometry", rows=[dict(zip(header, d, strict=True)) for d in data]))
+        return
+    if as_csv:
+        emit_csv(header, data)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Old district -> new commune by area: {len(rows):,} pairs (basis: geometry)")
+    for col in ("Old district", "New commune", "km²", "Share of district", "Share of commune", "In lineage"):
+        table.add_column(col, justify="right" if "km" in col or "Share" in col else "left")
+    for r in rows[:200]:
+        table.add_row(r.district_name, r.commune_name, f"{r.area_km2:,.3f}", f"{r.share_of_district:.1%}",
+                      f"{r.share_of_commune:.1%}", "yes" if r.in_lineage else "[yellow]no[/yellow]")
+    console().print(table)
+    if len(rows) > 200:
+        console().print(f"[dim]… {len(rows) - 200:,} more: --csv or --json lists them all[/dim]")
+
+
 @boundaries_app.command("forget")
 def forget_cmd(ctx: typer.Context) -> None:
     """Remove the boundaries you loaded into this register; the bundled ones remain.

@@ -290,15 +290,30 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
     size = 8.0 if len(drawn) <= 40 else 6.5
     placed: list[Any] = []
     info = OverviewInfo(out, level, [v.key for v in drawn])
+    span = max(maxx - minx, maxy - miny)
     for i in sorted(range(len(drawn)), key=lambda k: -geoms[k].area):
         v, g = drawn[i], geoms[i]
         biggest = max(shapely.get_parts(g), key=lambda p: p.area)
         p = biggest.representative_point()
-        text = ax.text(p.x, p.y, v.name, fontsize=size, ha="center", va="center", color="#222222",
-                       path_effects=halo, zorder=5)
-        box = text.get_window_extent(renderer).expanded(1.05, 1.1)
-        if any(box.overlaps(b) for b in placed):
-            text.remove()
+        # where the name fits: the unit's inner point, then nudged around it (still inside the
+        # unit), then a size smaller; a name that collides everywhere is left out, never overlaid
+        step = span * 0.012
+        spots = [(p.x, p.y)] + [(p.x + dx * step, p.y + dy * step) for dx, dy in
+                                ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, -1), (1, -1), (-1, 1), (0, 2), (0, -2))
+                                if biggest.contains(shapely.Point(p.x + dx * step, p.y + dy * step))]
+        box = None
+        for fs in (size, size * 0.8):
+            for x, y in spots:
+                text = ax.text(x, y, v.name, fontsize=fs, ha="center", va="center", color="#222222",
+                               path_effects=halo, zorder=5)
+                box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+                if not any(box.overlaps(b) for b in placed):
+                    break
+                text.remove()
+                box = None
+            if box is not None:
+                break
+        if box is None:
             info.unlabelled.append(v.key)
             continue
         placed.append(box)
@@ -308,7 +323,7 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
     handles = [Patch(facecolor="none", edgecolor="none",
                      label=f"{len(drawn)} units drawn, {len(info.labelled)} named"
                      + (f"; {len(info.unlabelled)} names left out where they would overlap a larger unit's "
-                        f"(merger map --level {level} --within PROVINCE zooms in)" if info.unlabelled else "")),
+                        "(a smaller territory, --within, shows more)" if info.unlabelled else "")),
                Patch(facecolor="none", edgecolor="none", label="Albers equal-area (Vietnam). Boundaries: "
                      + ", ".join(sources) + " (data/boundaries/README.md). Made with merger.")]
     missing = len(versions) - len(drawn)

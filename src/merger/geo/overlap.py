@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from merger.errors import BadInput
@@ -172,3 +173,83 @@ def store_weights(register: Register, weights: list[Weight], *, by: str | None =
             raise
     register.invalidate()
     return stored
+
+
+SHARES_FILE = "district_shares.csv"
+SHARE_COLUMNS = ("district", "commune", "area_km2", "share_of_district", "share_of_commune")
+
+
+@dataclass
+class AreaShare:
+    """The part of an old district's area lying in a new commune (overlay of the two layers)."""
+
+    district: str  # old district version key
+    district_name: str
+    commune: str  # new commune version key
+    commune_name: str
+    area_km2: float
+    share_of_district: float  # of the district's area
+    share_of_commune: float  # of the commune's area
+    in_lineage: bool  # the recorded lineage links the commune to a commune of that district
+
+
+def overlay_shares(districts: list[tuple[str, object]], communes: list[tuple[str, object]]) -> list[tuple]:
+    """(district, commune, km², share of district, share of commune) for every pair whose overlap
+    is at least ``MIN_SHARE`` of one of the two: geometries in metres (equal-area). The importer
+    bundles the result for the whole country (a minute of overlay, done once)."""
+    import numpy as np
+    import shapely
+
+    dg = np.array([g for _, g in districts], dtype=object)
+    cg = np.array([g for _, g in communes], dtype=object)
+    di, ci = shapely.STRtree(cg).query(dg, predicate="intersects")
+    areas = shapely.area(shapely.intersection(dg[di], cg[ci]))
+    da, ca = shapely.area(dg)[di], shapely.area(cg)[ci]
+    out = []
+    for d, c, a, a_d, a_c in zip(di.tolist(), ci.tolist(), areas.tolist(), da.tolist(), ca.tolist(), strict=True):
+        if a / a_d >= MIN_SHARE or a / a_c >= MIN_SHARE:
+            out.append((districts[d][0], communes[c][0], round(a / 1e6, 4), round(a / a_d, 5), round(a / a_c, 5)))
+    return sorted(out)
+
+
+def read_shares(path: Path) -> list[tuple]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [(r["district"], r["commune"], float(r["area_km2"]), float(r["share_of_district"]),
+                 float(r["share_of_commune"])) for r in csv.DictReader(fh)]
+
+
+def write_shares(rows: list[tuple], path: Path) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(SHARE_COLUMNS)
+        w.writerows(rows)
+
+
+def district_shares(register: Register, *, within: str | None = None, path: Path | None = None) -> list[AreaShare]:
+    """Area shares old district -> new commune for the whole country (or ``within`` an old or new
+    province): the bundled overlay (``data/boundaries/district_shares.csv``), each row marked with
+    whether the recorded lineage also links the two. A district-level figure spread by area is
+    ``figure * share_of_district`` per commune; the shares are derived from geometry (basis
+    "geometry"), never recorded on the lineage links."""
+    from merger import bundle, counts
+
+    snap = register.snapshot
+    rows = read_shares(path or bundle.boundaries_dir() / SHARES_FILE)
+    if within:
+        match = register.resolve(within, containers=True)
+        day = match.version.valid_from or match.version.valid_to
+        keep = {v.key for v in counts.inside(snap, match.unit_id, day, "admin")}  # type: ignore[arg-type]
+        rows = [r for r in rows if r[0] in keep or r[1] in keep]
+    out, linked_cache = [], {}
+    for d, c, a, sd, sc in rows:
+        dv, cv = snap.by_key.get(d), snap.by_key.get(c)
+        if dv is None or cv is None:
+            continue
+        if c not in linked_cache:
+            linked_cache[c] = _lineage_units(register, cv, True)
+        out.append(AreaShare(d, dv.full_name, c, cv.full_name, a, sd, sc, dv.unit_id in linked_cache[c]))
+    return out

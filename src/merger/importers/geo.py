@@ -254,7 +254,7 @@ def _simplify(features: list[_Feature], report: GeoImportReport) -> None:
 
 def run(new: Path, old: Path, out: Path, units: Path | None = None) -> GeoImportReport:
     """Build ``out/boundaries.gpkg`` and ``out/README.md`` from the two source folders."""
-    from merger.geo import data
+    from merger.geo import data, overlap
 
     units = units or bundle.units_dir()
     versions = _versions(units)
@@ -267,11 +267,26 @@ def run(new: Path, old: Path, out: Path, units: Path | None = None) -> GeoImport
     data.write_gpkg([data.Feature(f.key, f.level, f.code, f.name, f.source, f.geometry) for f in features],
                     target, stamp=STAMP)
     size = target.stat().st_size
-    report.figures.update(features=len(features), gpkg_bytes=size)
+    shares = _shares(features)
+    overlap.write_shares(shares, out / overlap.SHARES_FILE)
+    report.note(f"district shares: {len(shares):,} (old district, new commune) pairs overlapping by at least "
+                f"{overlap.MIN_SHARE:.2%} of either, in {overlap.SHARES_FILE}")
+    report.figures.update(features=len(features), gpkg_bytes=size, district_share_rows=len(shares))
     if size > BUDGET:
         raise DataError(f"{target} is {size:,} bytes, over the {BUDGET:,}-byte budget: raise TOLERANCES")
     (out / "README.md").write_text(readme(report), encoding="utf-8")
     return report
+
+
+def _shares(features: list[_Feature]) -> list[tuple]:
+    """The national overlay old district x new commune, from the bundled (simplified) geometries."""
+    from merger.geo import data, overlap
+
+    d = [f for f in features if f.tier == "old-district"]
+    c = [f for f in features if f.tier == "new-commune"]
+    dm, cm = data.to_metric([f.geometry for f in d]), data.to_metric([f.geometry for f in c])
+    return overlap.overlay_shares([(f.key, g) for f, g in zip(d, dm, strict=True)],
+                                  [(f.key, g) for f, g in zip(c, cm, strict=True)])
 
 
 def _tier_table(report: GeoImportReport) -> str:
@@ -324,6 +339,10 @@ for how to fetch them and rerun the importer.
 
 - Areas are not stored: `merger boundaries check` computes them in the equal-area projection
   and compares them with the official sapnhap figures in the register.
+- `district_shares.csv`: the overlay of every old district with the new communes (columns
+  `district`, `commune` — version keys — `area_km2`, `share_of_district`, `share_of_commune`;
+  pairs under 0.05 % of both left out as edge slivers between the two datasets). Derived from
+  these geometries (basis "geometry"); read by `merger boundaries shares`.
 
 ## Known limits (measured with `merger boundaries check` and `merger overlap`)
 
