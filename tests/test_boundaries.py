@@ -463,6 +463,40 @@ def test_real_batch_location_agrees_with_brute_force(hp) -> None:  # type: ignor
     assert inside > 800  # the sample really exercised the polygons (about a quarter is on land)
 
 
+def test_one_point_answers_as_the_batch_does(national_sqlite, layer) -> None:  # type: ignore[no-untyped-def]
+    """Anywhere in the country's box: one point (which reads only the units around it, from a
+    fresh layer) gets the same units as the same point inside a batch of the whole box."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    reg = national_sqlite
+    batch_points = [(106.6683, 20.8651), (106.7009, 10.7769)]
+    batch = boundaries.locator(reg, as_of=NEW, boundaries=layer)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.floats(102.1, 109.5), st.floats(8.5, 23.4), st.sampled_from([NEW, OLD]))
+    def same(lon: float, lat: float, day: date) -> None:
+        fresh = boundaries.load(None, user=False)
+        one = [(h.level, h.key, h.how) for h in boundaries.locate(reg, lon, lat, as_of=day, boundaries=fresh)]
+        loc = batch if day == NEW else boundaries.locator(reg, as_of=day, boundaries=layer)
+        many = loc.locate_many([lon, *[p[0] for p in batch_points]], [lat, *[p[1] for p in batch_points]])
+        assert one == [(h.level, h.key, h.how) for h in many[0]]
+        assert sum(f.loaded for f in fresh.features.values()) <= 120  # never the whole country
+
+    same()
+
+
+def test_importer_refuses_folders_without_the_sources(tmp_path: Path) -> None:
+    from merger.errors import DataError
+
+    with pytest.raises(DataError, match="no province folders"):
+        geo_importer.run(tmp_path, tmp_path, tmp_path / "out")
+    (tmp_path / "new" / "01_ha_noi" / "wards").mkdir(parents=True)
+    with pytest.raises(DataError, match="no province file"):
+        geo_importer.run(tmp_path / "new", tmp_path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # a refused import writes nothing
+
+
 # --- the importer on the raw sources (where they are present) ------------------------------------
 
 def test_importer_reproduces_the_bundle_byte_for_byte(tmp_path: Path) -> None:
