@@ -19,7 +19,7 @@ from merger.graph import V
 
 if TYPE_CHECKING:
     from merger.geo.data import Boundaries
-    from merger.graph import L
+    from merger.graph import L, Snapshot
     from merger.register import Register
 
 MIN_SHARE = 0.0005  # pieces below 0.05 % of the unit are edge slivers between two datasets
@@ -42,12 +42,11 @@ def _resolve(register: Register, version: V | str) -> V:
     return register.resolve(version).version
 
 
-def _lineage_units(register: Register, v: V, backward: bool) -> set[int]:
+def _lineage_units(snap: Snapshot, v: V, backward: bool) -> set[int]:
     """Unit ids on the other side of the reform that lineage links to ``v`` or to a unit under it,
     with their parents (so an old district counts when one of its communes is a predecessor)."""
     from merger.counts import inside
 
-    snap = register.snapshot
     here = v.valid_from if backward else v.valid_to
     day = here - timedelta(days=1) if backward else here + timedelta(days=1)  # type: ignore[operator]
     out: set[int] = set()
@@ -62,7 +61,7 @@ def _lineage_units(register: Register, v: V, backward: bool) -> set[int]:
 
 
 def overlap(register: Register, version: V | str, boundaries: Boundaries | None = None,
-            level: str | None = None) -> list[OverlapRow]:
+            level: str | None = None, *, snap: Snapshot | None = None) -> list[OverlapRow]:
     """For a new unit, the area it took from each old unit with a geometry (default: the old
     districts); for an old unit, the area each new unit took from it. Largest first."""
     import shapely
@@ -73,7 +72,7 @@ def overlap(register: Register, version: V | str, boundaries: Boundaries | None 
     b = boundaries if boundaries is not None else data.load(register)
     if v.key not in b:
         raise BadInput(f"{v.full_name} ({v.key}) has no geometry; see 'merger boundaries check'")
-    snap = register.snapshot
+    snap = snap or register.snapshot  # each access checks the store: callers in a loop pass it
     if v.valid_from is not None:
         day, backward = v.valid_from - timedelta(days=1), True
     elif v.valid_to is not None:
@@ -94,7 +93,7 @@ def overlap(register: Register, version: V | str, boundaries: Boundaries | None 
     geom = b.metric([v.key])[0]
     other_geoms = b.metric([w.key for w in others])
     tree = shapely.STRtree(other_geoms)
-    linked = _lineage_units(register, v, backward)
+    linked = _lineage_units(snap, v, backward)
     rows = []
     covered = 0.0
     for i in tree.query(geom, predicate="intersects"):
@@ -250,6 +249,6 @@ def district_shares(register: Register, *, within: str | None = None, path: Path
         if dv is None or cv is None:
             continue
         if c not in linked_cache:
-            linked_cache[c] = _lineage_units(register, cv, True)
+            linked_cache[c] = _lineage_units(snap, cv, True)
         out.append(AreaShare(d, dv.full_name, c, cv.full_name, a, sd, sc, dv.unit_id in linked_cache[c]))
     return out
