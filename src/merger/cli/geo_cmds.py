@@ -477,8 +477,8 @@ def map_cmd(
     within: Annotated[str | None, typer.Option("--within", "-w", help="Without UNIT: every unit of --level in "
                                                "this province, or \"Việt Nam\" for the whole country.",
                                                autocompletion=complete_unit)] = None,
-    level: Annotated[str | None, typer.Option(help="Without UNIT: province or commune (default: province for the "
-                                              "country, commune within a province).")] = None,
+    level: Annotated[str | None, typer.Option(help="Without UNIT: province, district or commune (default: province "
+                                              "for the country, commune within a province).")] = None,
 ) -> None:
     """A map of the unit with its neighbours, labels, a scale bar, a legend and the outlines of the
     units on the other side of the reform that it overlaps; without UNIT, every unit of one level

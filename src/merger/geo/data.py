@@ -194,7 +194,10 @@ def index_gpkg(path: Path) -> list[Feature]:
             cols = {r[1] for r in con.execute(f'PRAGMA table_info("{LAYER}")')}
             if not set(BBOX) <= cols:
                 return read_gpkg(path)
-            rows = con.execute(f'SELECT key, level, code, name, source, {", ".join(BBOX)} FROM "{LAYER}"').fetchall()
+            indexed = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                  (f"{LAYER}_index",)).fetchone()
+            hint = f' INDEXED BY "{LAYER}_index"' if indexed else ""
+            rows = con.execute(f'SELECT key, level, code, name, source, {", ".join(BBOX)} FROM "{LAYER}"{hint}').fetchall()
         finally:
             con.close()
     except sqlite3.Error as exc:
@@ -275,6 +278,9 @@ CREATE TABLE "{LAYER}" (fid INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, level
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [(f.key, f.level, f.code, f.name, f.source, *b, _blob(f.geometry))
                          for f, b in zip(features, boxes, strict=True)])
+        # a covering index of the small columns: opening the layer reads its few pages, not the
+        # table's leaf pages (which hold the start of every geometry)
+        con.execute(f'CREATE INDEX "{LAYER}_index" ON "{LAYER}" (key, level, code, name, source, {", ".join(BBOX)})')
         con.commit()
         con.execute("VACUUM")
     finally:
