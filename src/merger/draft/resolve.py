@@ -1,0 +1,140 @@
+"""Find the unit each name in a clause means, on the day before the resolution takes effect.
+
+A name is resolved only when exactly one unit fits: same name (same spelling first, then
+without marks), same type word, in force that day, inside the resolution's own area, and
+inside the place a parenthesis names ("xã Long Hòa (huyện Cần Giờ)"). Anything else is left
+for review with its candidates: never guessed.
+
+The area is the named province plus every old province that holds at least ``AREA_MIN`` of
+the clauses' unambiguous names (a new province of 2025 is two or three old ones, which the
+text does not list).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from merger.draft.parse import Pred
+from merger.graph import Snapshot, V
+from merger.names import fold, spelling
+
+AREA_MIN = 2
+# The level each type word of a predecessor names.
+LEVEL_OF = {"xã": "commune", "phường": "commune", "thị trấn": "commune", "đặc khu": "commune",
+            "huyện": "district", "quận": "district", "thị xã": "district", "thành phố": "district"}
+
+
+@dataclass
+class Found:
+    """What one name resolved to: the version, or why not (with candidates)."""
+
+    pred: Pred
+    version: V | None
+    problem: str | None = None
+    candidates: list[V] = field(default_factory=list)
+    note: str | None = None  # resolved, but worth a look (context, spelling)
+
+
+def bare(pred: Pred) -> str:
+    """"Phường 1" -> "1" (the register keeps numbered names bare, like every other name)."""
+    words = pred.name.split()
+    if len(words) == 2 and words[0].casefold() in ("phường", "quận", "xã"):
+        return words[1]
+    return pred.name
+
+
+class Resolver:
+    """Resolves names against one snapshot on one day, within one resolution's area."""
+
+    def __init__(self, snap: Snapshot, day: date, province: V | None):
+        self.snap = snap
+        self.day = day
+        self.area: set[int] = {province.unit_id} if province else set()
+
+    def province_of(self, v: V) -> V | None:
+        chain = [v, *self.snap.ancestors(v, self.day)]
+        top = chain[-1]
+        return top if top.level == "province" else None
+
+    def _named(self, pred: Pred) -> tuple[list[V], list[V]]:
+        """(same type, any type of the level) in force on the day, same spelling first."""
+        name = bare(pred)
+        level = LEVEL_OF.get(pred.type)
+        found = [v for v in self.snap.by_fold.get(fold(name), ())
+                 if v.kind == "admin" and v.level == level and v.valid_on(self.day)]
+        typed = [v for v in found if v.type == pred.type]
+        return typed, found
+
+    def _exact(self, pred: Pred, cands: list[V]) -> list[V]:
+        same = [v for v in cands if spelling(v.name) == spelling(bare(pred))]
+        return same or cands
+
+    def learn_area(self, preds: list[Pred]) -> None:
+        """Add the old provinces that hold the unambiguous names (see the module's docstring)."""
+        hits: Counter[int] = Counter()
+        for p in preds:
+            typed, _ = self._named(p)
+            if len(typed) == 1:
+                prov = self.province_of(typed[0])
+                if prov is not None:
+                    hits[prov.unit_id] += 1
+        self.area |= {unit for unit, n in hits.items() if n >= AREA_MIN}
+
+    def _in_place(self, v: V, qualifier: str) -> bool:
+        """"huyện Châu Thành, tỉnh Trà Vinh": every part names one of the version's ancestors."""
+        names = set()
+        for a in self.snap.ancestors(v, self.day):
+            names |= {fold(a.full_name), fold(a.name)}
+            if a.type == "thành phố trực thuộc trung ương":
+                names.add(fold("thành phố " + a.name))
+        parts = [p.strip() for p in qualifier.split(",") if p.strip()]
+        return bool(parts) and all(fold(p) in names for p in parts)
+
+    def resolve(self, pred: Pred) -> Found:
+        typed, found = self._named(pred)
+        if not typed:
+            if found:
+                return Found(pred, None, f"{pred.type} {pred.name}: no {pred.type} of that name on "
+                             f"{self.day}, but {len(found)} unit(s) of another type", found)
+            return Found(pred, None, f"{pred.type} {pred.name}: no unit of that name on {self.day}")
+        cands = typed
+        if self.area:
+            inside = [v for v in cands if (p := self.province_of(v)) is not None and p.unit_id in self.area]
+            if not inside:
+                return Found(pred, None, f"{pred.type} {pred.name}: none in the resolution's area", cands)
+            cands = inside
+        if pred.qualifier:
+            placed = [v for v in cands if self._in_place(v, pred.qualifier)]
+            if not placed:
+                return Found(pred, None, f"{pred.type} {pred.name} ({pred.qualifier}): none in that place",
+                             cands)
+            cands = placed
+        cands = self._exact(pred, cands)
+        if len(cands) > 1:
+            return Found(pred, None, f"{pred.type} {pred.name}: {len(cands)} units of that name", cands)
+        found_one = Found(pred, cands[0])
+        if spelling(cands[0].name) != spelling(bare(pred)):
+            found_one.note = (f"the text writes {pred.type} {pred.name!r}, the register "
+                              f"{cands[0].full_name!r} (the only one of that name without marks)")
+        return found_one
+
+    def resolve_clause(self, preds: list[Pred]) -> list[Found]:
+        """Resolve a clause's names; a name shared by several units in the area is narrowed to
+        the one in the district (else the old province) of the clause's other units, and says so."""
+        found = [self.resolve(p) for p in preds]
+        known = [f.version for f in found if f.version is not None]
+        for f in found:
+            if f.version is not None or len(f.candidates) < 2 or not f.problem or "units of that name" not in f.problem:
+                continue
+            for scope, what in ((lambda v: v.parent_unit_id, "district"),
+                                (lambda v: getattr(self.province_of(v), "unit_id", None), "old province")):
+                near = {scope(k) for k in known}
+                hits = [v for v in f.candidates if scope(v) in near]
+                if len(hits) == 1:
+                    f.version, f.problem = hits[0], None
+                    f.note = (f"{f.pred.type} {f.pred.name}: {len(f.candidates)} units of that name; taken in "
+                              f"the {what} of the clause's other units")
+                    break
+        return found
