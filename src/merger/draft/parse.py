@@ -122,11 +122,39 @@ def _dates(after: str, signed: datetime.date) -> tuple[datetime.date | None, dat
     return in_force, operates
 
 
+_GLUED_AND = re.compile(r"(?<=\w)và(?=\w)|(?<=\w)và(?=\s)|(?<=\s)và(?=\w)")
+_TYPE_AFTER = re.compile(r"(\w+)(\s*)((?:xã|phường|thị\s*trấn)\s*)(?=[^\W\d_])")
+
+
+def _unglue(segment: str) -> str:
+    """Restore the separators conversion glued away: "An TâyvàAn Cựu", "Sanvàxã Hua Bum",
+    "thị trấn Thiên Cầm xã Nam Phúc Thăng" (a lost comma), "Nghènxã Thiên Lộc"."""
+
+    def conj(m: re.Match[str]) -> str:
+        after = segment[m.end(): m.end() + 1]
+        before = segment[m.start() - 1: m.start()]
+        # glued on a side only when that side starts a name or a type word ("vàcác", "vàxã")
+        if before.isspace() or after.isspace() or after.isupper() or segment.startswith(
+                ("xã", "phường", "thị", "các"), m.end()):
+            return " và "
+        return m.group(0)
+
+    segment = _GLUED_AND.sub(conj, re.sub(r"\)\s*và\s*", ") và ", segment))
+
+    def comma(m: re.Match[str]) -> str:
+        word, space, type_ = m.groups()
+        nxt = segment[m.end(): m.end() + 1]
+        if word in ("và", "các", "của") or not nxt.isupper() or word.islower() and space:
+            return m.group(0)
+        return f"{word}, {type_}"
+
+    return _TYPE_AFTER.sub(comma, segment)
+
+
 def _split_items(segment: str) -> list[tuple[str, str]]:
     """Items of a list with the separator before each ("," or "và"); commas in parentheses stay."""
     # "Hồng Tháivà xã", "Mù Sang vàDào San": the conjunction glued to a neighbour.
-    segment = re.sub(r"(?<=[^\W\d_])và(?=\s)", " và", segment)
-    segment = re.sub(r"(?<=\s)và(?=[^\W\d_])", "và ", segment)
+    segment = _unglue(segment)
     out: list[tuple[str, str]] = []
     depth, start, sep = 0, 0, ","
     i = 0
@@ -157,10 +185,15 @@ def _items(segment: str, portion: str, refs: tuple[int, ...], current: str | Non
         qualifier = None
         q = re.search(r"\(([^)]*)\)", item)
         if q:
-            qualifier = " ".join(q.group(1).split())
+            # "(do huyện Kim Sơn quản lý)", "(thuộc huyện Đăk Hà)", "(huyệnMèo Vạc)"
+            qualifier = re.sub(r"^(?:do|thuộc)\s+|\s+quản\s*lý$", "", " ".join(q.group(1).split()))
+            if qualifier.startswith("bao gồm"):  # "(bao gồm cụm đảo Hòn Chuối)": what it holds, no place
+                qualifier = None
+            if qualifier:
+                qualifier = re.sub(r"^((?:huyện|quận|thị xã|thành phố|tỉnh))(?=[A-ZĐ])", r"\1 ", qualifier)
             item = (item[: q.start()] + item[q.end():]).strip()
             # "Phường 1 và Phường 2 (thành phố Mỹ Tho)": the place qualifies both.
-            if sep == "và" and out and out[-1].qualifier is None:
+            if qualifier and sep == "và" and out and out[-1].qualifier is None:
                 out[-1] = Pred(out[-1].portion, out[-1].type, out[-1].name, qualifier, out[-1].refs)
         numbered = _NUMBERED.match(item)
         m = _ITEM.match(item)

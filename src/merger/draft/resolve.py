@@ -12,7 +12,8 @@ text does not list).
 
 from __future__ import annotations
 
-from collections import Counter
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -38,11 +39,17 @@ class Found:
 
 
 def bare(pred: Pred) -> str:
-    """"Phường 1" -> "1" (the register keeps numbered names bare, like every other name)."""
+    """"Phường 1" -> "1" (the register keeps numbered names bare); "Phường Đúc" is a name."""
     words = pred.name.split()
-    if len(words) == 2 and words[0].casefold() in ("phường", "quận", "xã"):
+    if len(words) == 2 and words[0].casefold() in ("phường", "quận", "xã") and (
+            words[1].isdigit() or set(words[1]) <= set("IVX")):
         return words[1]
     return pred.name
+
+
+def loose(name: str) -> str:
+    """A looser key for spellings the sources vary: "Đak Rong"/"Đakrông", "Quí"/"Quý", "N' Thôn"."""
+    return re.sub(r"[\s'’\-]+", "", fold(name)).replace("y", "i")
 
 
 class Resolver:
@@ -52,6 +59,9 @@ class Resolver:
         self.snap = snap
         self.day = day
         self.area: set[int] = {province.unit_id} if province else set()
+        self.by_loose: dict[str, list[V]] = defaultdict(list)
+        for v in snap.valid_on(day):
+            self.by_loose[loose(v.name)].append(v)
 
     def province_of(self, v: V) -> V | None:
         chain = [v, *self.snap.ancestors(v, self.day)]
@@ -59,13 +69,16 @@ class Resolver:
         return top if top.level == "province" else None
 
     def _named(self, pred: Pred) -> tuple[list[V], list[V]]:
-        """(same type, any type of the level) in force on the day, same spelling first."""
+        """(same type, any type of the level) in force on the day; spelling variants last."""
         name = bare(pred)
         level = LEVEL_OF.get(pred.type)
-        found = [v for v in self.snap.by_fold.get(fold(name), ())
-                 if v.kind == "admin" and v.level == level and v.valid_on(self.day)]
-        typed = [v for v in found if v.type == pred.type]
-        return typed, found
+        found = [v for v in self.by_loose.get(loose(name), ()) if v.level == level]
+        return [v for v in found if self._typed(v, pred)], found
+
+    @staticmethod
+    def _typed(v: V, pred: Pred) -> bool:
+        # The type column or the full name's type word (the register has a "Thị trấn" typed xã).
+        return v.type == pred.type or fold(v.full_name).startswith(fold(pred.type) + " ")
 
     def _exact(self, pred: Pred, cands: list[V]) -> list[V]:
         same = [v for v in cands if spelling(v.name) == spelling(bare(pred))]
@@ -115,16 +128,40 @@ class Resolver:
         if len(cands) > 1:
             return Found(pred, None, f"{pred.type} {pred.name}: {len(cands)} units of that name", cands)
         found_one = Found(pred, cands[0])
-        if spelling(cands[0].name) != spelling(bare(pred)):
+        if spelling(cands[0].name) != spelling(bare(pred)) or cands[0].type != pred.type:
             found_one.note = (f"the text writes {pred.type} {pred.name!r}, the register "
-                              f"{cands[0].full_name!r} (the only one of that name without marks)")
+                              f"{cands[0].full_name!r} ({cands[0].type}): the only one that fits")
         return found_one
+
+    def similar(self, pred: Pred, known: list[V], n: int = 5) -> list[V]:
+        """Units of a similar name (the sources spell "Huổi Lếch"/"Huổi Lếnh", "NT"/"Nông trường"),
+        in the district of the clause's other units first, else in the resolution's area."""
+        import difflib
+
+        level = LEVEL_OF.get(pred.type)
+        want = fold(bare(pred)).replace("nong truong ", "nt ")
+        districts = {k.parent_unit_id for k in known}
+        pools = [[v for v in self.snap.valid_on(self.day) if v.level == level and v.parent_unit_id in districts]]
+        if self.area:
+            pools.append([v for v in self.snap.valid_on(self.day) if v.level == level
+                          and (p := self.province_of(v)) is not None and p.unit_id in self.area])
+        for pool in pools:
+            names = {fold(v.name): v for v in pool}
+            close = difflib.get_close_matches(want, list(names), n=n, cutoff=0.6)
+            if close:
+                return [names[c] for c in close]
+        return []
 
     def resolve_clause(self, preds: list[Pred]) -> list[Found]:
         """Resolve a clause's names; a name shared by several units in the area is narrowed to
         the one in the district (else the old province) of the clause's other units, and says so."""
         found = [self.resolve(p) for p in preds]
         known = [f.version for f in found if f.version is not None]
+        for f in found:
+            if f.version is None and not f.candidates:
+                f.candidates = self.similar(f.pred, known)
+                if f.candidates and f.problem:
+                    f.problem += " (similar names nearby are listed)"
         for f in found:
             if f.version is not None or len(f.candidates) < 2 or not f.problem or "units of that name" not in f.problem:
                 continue
