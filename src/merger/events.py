@@ -23,7 +23,7 @@ from merger import graph
 from merger.counts import TYPE_ORDER
 from merger.errors import Ambiguous, BadInput, MergerError, NotFound, ValidationFailed, Violation
 from merger.graph import E, L, Snapshot, V
-from merger.names import fold, spelling, split_type, tidy
+from merger.names import fold, spelling, split_type, strip_marks, tidy
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -301,10 +301,15 @@ class Planner:
             if v is not None and v.parent_unit_id == parent_unit_id and v.level == level:
                 return v
         found = {}
+        # A name written with its marks means that spelling: "Cẩm Giang" is not "Cẩm Giàng".
+        marked = strip_marks(tidy(text)) != tidy(text)
         for reading in split_type(text):
+            words = tidy(text).split()
+            bare = " ".join(words[len(words) - len(reading.name.split()):])
             for v in self.snap.by_fold.get(reading.name, ()):
                 if (v.valid_on(day) and v.parent_unit_id == parent_unit_id and v.kind == kind
-                        and v.level == level and (reading.types is None or v.type in reading.types)):
+                        and v.level == level and (reading.types is None or v.type in reading.types)
+                        and not (marked and spelling(v.name) != spelling(bare))):
                     found[v.unit_id] = v
             if found:
                 break

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from merger.register import Register
 
 ONE_DAY = datetime.timedelta(days=1)
+# An unresolved name is written so that no register can resolve it: staff replace the whole
+# text with the unit they mean (a key from the candidates) before applying.
+UNRESOLVED = "[REVIEW]"
 PREFIX = {"whole": "", "part": "một phần ", "remainder": "phần còn lại "}
 
 
@@ -45,7 +48,7 @@ class Row:
     review: list[str] = field(default_factory=list)
 
     def units(self) -> list[str]:
-        return [PREFIX[f.pred.portion] + (f.version.key if f.version else f"{f.pred.type} {f.pred.name}")
+        return [PREFIX[f.pred.portion] + (f.version.key if f.version else f"{UNRESOLVED} {f.pred.type} {f.pred.name}")
                 for f in self.found]
 
 
