@@ -15,6 +15,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -207,6 +208,7 @@ class Planner:
         self.by = by
         self.next_event = next_event
         self._temp = 0
+        self._by_parent: dict[int, list[V]] | None = None
 
     # names ------------------------------------------------------------------------------
 
@@ -431,6 +433,8 @@ class Planner:
         self.snap.by_unit[unit_id].append(v)
         self.snap.by_fold[fold(name)].append(v)
         self.snap.by_code[code].append(v)
+        if self._by_parent is not None and parent_unit_id is not None:
+            self._by_parent[parent_unit_id].append(v)
         draft.new_versions.append(v)
         parent = self.snap.unit_version(parent_unit_id, day) if parent_unit_id else None
         draft.changes.append(Change(draft.event.key, full_name, "—",
@@ -458,10 +462,18 @@ class Planner:
         self.end(draft, v, day)
         return self.new_version(draft, unit_id=v.unit_id, day=day, **attrs)
 
+    def _children(self) -> dict[int, list[V]]:
+        """Versions by parent unit, built on first use (a large annex ends hundreds of units)."""
+        if self._by_parent is None:
+            self._by_parent = defaultdict(list)
+            for c in self.snap.versions.values():
+                if c.parent_unit_id is not None:
+                    self._by_parent[c.parent_unit_id].append(c)
+        return self._by_parent
+
     def orphans(self, v: V, day: date) -> None:
         """A unit that ends may not leave units under it in force after its end."""
-        left = [c for c in self.snap.versions.values()
-                if c.parent_unit_id == v.unit_id and c.valid_on(day)]
+        left = [c for c in self._children().get(v.unit_id, ()) if c.valid_on(day)]
         if left:
             names = ", ".join(sorted(c.full_name for c in left)[:3])
             raise Refused("orphans", f"{v.full_name} [{v.key}] still has {len(left)} unit(s) under it on {day} "

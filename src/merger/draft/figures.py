@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from merger.errors import BadInput
 
 if TYPE_CHECKING:
+    from merger.events import Draft
     from merger.graph import Snapshot, V
     from merger.register import Register
 
@@ -49,8 +50,9 @@ def stated(path: Path) -> dict[str, Any] | None:
         return None
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYAML has it
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None  # the annex reader has already said what is wrong with the file
     figures = data.get("closing_figures") if isinstance(data, dict) else None
@@ -66,8 +68,29 @@ def _composition(versions: list[V]) -> dict[str, int]:
     return out
 
 
-def _inside(snap: Snapshot, v: V, unit_id: int, day) -> bool:  # type: ignore[no-untyped-def]
+def _inside(snap: Snapshot, v: V, unit_id: int, day: date) -> bool:
     return any(a.unit_id == unit_id for a in snap.ancestors(v, day))
+
+
+def count(snap: Snapshot, drafts: list[Draft], figures: dict[str, Any], day: date) -> FigureCheck:
+    """Compare ``figures`` with the commune-level units inside their province on ``day``, in a
+    snapshot the ``drafts`` have been planned on."""
+    from merger import search
+
+    within = str(figures.get("within") or "")
+    target = snap.by_key.get(within)
+    if target is None:
+        target = search.resolve(snap, within, as_of=day - timedelta(days=1), levels={"province"}).version
+    try:
+        want = {k: int(figures.get(k, 0)) for k in (*KINDS, "total")}
+    except (TypeError, ValueError):
+        raise BadInput("closing_figures must be numbers (xã, phường, đặc khu, total)") from None
+    touched = {v.unit_id: v for d in drafts for v in d.ended if v.level == "commune"}
+    after = [v for v in snap.versions.values() if v.kind == "admin" and v.level == "commune"
+             and v.valid_on(day) and _inside(snap, v, target.unit_id, day)]
+    clause = figures.get("clause")
+    return FigureCheck(target.full_name, str(clause) if clause is not None else None, want,
+                       _composition(list(touched.values())), _composition(after))
 
 
 def check(reg: Register, path: Path, defaults: dict[str, Any] | None = None) -> FigureCheck | None:
@@ -89,20 +112,4 @@ def check(reg: Register, path: Path, defaults: dict[str, Any] | None = None) -> 
         conn.rollback()
     planner = Planner(snap, {}, datetime.now(UTC), "dry-run", 0)
     drafts = [planner.plan(spec) for spec in specs]
-    day = max(s.effective for s in specs)
-    within = str(figures.get("within") or "")
-    target = snap.by_key.get(within)
-    if target is None:
-        from merger import search
-
-        target = search.resolve(snap, within, as_of=day - timedelta(days=1), levels={"province"}).version
-    touched = {v.unit_id: v for d in drafts for v in d.ended if v.level == "commune"}
-    after = [v for v in snap.versions.values()
-             if v.kind == "admin" and v.level == "commune" and v.valid_on(day) and _inside(snap, v, target.unit_id, day)]
-    try:
-        want = {k: int(figures.get(k, 0)) for k in (*KINDS, "total")}
-    except (TypeError, ValueError):
-        raise BadInput(f"{path.name}: closing_figures must be numbers (xã, phường, đặc khu, total)") from None
-    clause = figures.get("clause")
-    return FigureCheck(target.full_name, str(clause) if clause is not None else None, want,
-                       _composition(list(touched.values())), _composition(after))
+    return count(snap, drafts, figures, max(s.effective for s in specs))
