@@ -109,8 +109,29 @@ def draft(reg: Register, path: Path, *, act: str | None = None,
     return Drafted(path.name, doc, act or doc.number, day, province, rows, notes)
 
 
+def _expand_districts(found: list[Found], resolver: Resolver) -> list[Found]:
+    """"toàn bộ ... của huyện Kiên Hải": a district that still holds communes gives them all
+    (a district with none, like Bạch Long Vĩ, is itself the predecessor)."""
+    out: list[Found] = []
+    for f in found:
+        v = f.version
+        if v is None or v.level != "district":
+            out.append(f)
+            continue
+        children = sorted((c for c in resolver.snap.versions.values() if c.parent_unit_id == v.unit_id
+                           and c.kind == "admin" and c.valid_on(resolver.day)), key=lambda c: c.code)
+        if not children:
+            out.append(f)
+            continue
+        for c in children:
+            out.append(Found(Pred(f.pred.portion, c.type, c.name), c,
+                             note=f"{f.pred.type} {f.pred.name}: the text names the district; its "
+                                  f"{len(children)} commune-level units on {resolver.day} are taken"))
+    return out
+
+
 def _row(clause: ClauseDraft, resolver: Resolver) -> Row:
-    found = resolver.resolve_clause(clause.preds)
+    found = _expand_districts(resolver.resolve_clause(clause.preds), resolver)
     if clause.kind == "move":
         row = Row(clause, "move", "unchanged (move)", found)
     elif clause.kind == "rename":
@@ -148,6 +169,21 @@ def _check_portions(rows: list[Row], notes: list[str]) -> None:
                 r.review.append(f"phần còn lại of {f.version.full_name}: the text says khoản "
                                 f"{', '.join(map(str, f.pred.refs)) or '?'} took the other part, "
                                 f"but the parts drafted are in khoản {', '.join(map(str, took)) or 'none'}")
+    wholes: dict[str, list[int]] = {}
+    for r in rows:
+        for f in r.found:
+            if f.version is not None and f.pred.portion == "whole":
+                wholes.setdefault(f.version.key, []).append(r.clause.number)
+    for r in rows:
+        for f in r.found:
+            if f.version is None:
+                continue
+            others = [n for n in wholes.get(f.version.key, []) + parts.get(f.version.key, [])
+                      + [x.clause.number for x in rows for g in x.found if g.version is f.version
+                         and g.pred.portion == "remainder"] if n != r.clause.number]
+            if others and (f.pred.portion == "whole" or f.version.key in wholes):
+                r.review.append(f"{f.version.full_name} [{f.version.key}] is also named in khoản "
+                                f"{', '.join(map(str, sorted(set(others))))}: a whole unit goes to one clause")
     for key, clauses in parts.items():
         if key not in rests and len(clauses) == 1:
             notes.append(f"{key}: a part goes to khoản {clauses[0]}; this resolution gives no clause for "

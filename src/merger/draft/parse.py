@@ -230,6 +230,8 @@ def read_preds(body: str) -> tuple[list[Pred], list[str]]:
         end = marks[i + 1].start() if i + 1 < len(marks) else len(body)
         segment = body[m.end(): end]
         portion = "whole" if m.group("whole") else "part" if m.group("part") else "remainder"
+        if portion == "whole" and "diện" in m.group(0) and "quy" not in m.group(0):
+            portion = "part"  # "toàn bộ diện tích tự nhiên của xã Kỳ Lợi": all its area, not its people
         refs: tuple[int, ...] = ()
         after = _AFTER.search(segment)
         if after is not None:

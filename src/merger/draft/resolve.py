@@ -49,7 +49,13 @@ def bare(pred: Pred) -> str:
 
 def loose(name: str) -> str:
     """A looser key for spellings the sources vary: "Đak Rong"/"Đakrông", "Quí"/"Quý", "N' Thôn"."""
-    return re.sub(r"[\s'’\-]+", "", fold(name)).replace("y", "i")
+    words = [str(_ROMAN[w.upper()]) if w.upper() in _ROMAN else w for w in name.split()]
+    return re.sub(r"[\s'’\-]+", "", fold(" ".join(words))).replace("y", "i")
+
+
+# "Phường IV" in the text, "Phường 4" in the code list (and the other way round).
+_ROMAN = {r: i for i, r in enumerate(
+    ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"), start=1)}
 
 
 class Resolver:
@@ -124,8 +130,11 @@ class Resolver:
                 return Found(pred, None, f"{pred.type} {pred.name} ({pred.qualifier}): none in that place",
                              cands)
             cands = placed
-        cands = self._exact(pred, cands)
         if len(cands) > 1:
+            exact = [v for v in cands if spelling(v.name) == spelling(bare(pred))]
+            if len(exact) == 1:  # "Đăk Long" beside "Đắk Long": the clause's district may still overrule
+                return Found(pred, exact[0], None, cands, note=f"{pred.type} {pred.name}: {len(cands)} units "
+                             "of a similar name; taken by its exact spelling")
             return Found(pred, None, f"{pred.type} {pred.name}: {len(cands)} units of that name", cands)
         found_one = Found(pred, cands[0])
         if spelling(cands[0].name) != spelling(bare(pred)) or cands[0].type != pred.type:
@@ -133,24 +142,27 @@ class Resolver:
                               f"{cands[0].full_name!r} ({cands[0].type}): the only one that fits")
         return found_one
 
-    def similar(self, pred: Pred, known: list[V], n: int = 5) -> list[V]:
+    def similar(self, pred: Pred, known: list[V], n: int = 6) -> list[V]:
         """Units of a similar name (the sources spell "Huổi Lếch"/"Huổi Lếnh", "NT"/"Nông trường"),
         in the district of the clause's other units first, else in the resolution's area."""
         import difflib
 
         level = LEVEL_OF.get(pred.type)
-        want = fold(bare(pred)).replace("nong truong ", "nt ")
+        want = loose(fold(bare(pred)).replace("nong truong ", "nt "))
         districts = {k.parent_unit_id for k in known}
         pools = [[v for v in self.snap.valid_on(self.day) if v.level == level and v.parent_unit_id in districts]]
         if self.area:
             pools.append([v for v in self.snap.valid_on(self.day) if v.level == level
                           and (p := self.province_of(v)) is not None and p.unit_id in self.area])
+        out: list[V] = []
         for pool in pools:
-            names = {fold(v.name): v for v in pool}
-            close = difflib.get_close_matches(want, list(names), n=n, cutoff=0.6)
-            if close:
-                return [names[c] for c in close]
-        return []
+            names: dict[str, list[V]] = defaultdict(list)
+            for v in pool:
+                if v not in known:
+                    names[loose(v.name)].append(v)
+            for c in difflib.get_close_matches(want, list(names), n=n, cutoff=0.6):
+                out += [v for v in names[c] if v not in out]
+        return out[: n * 2]
 
     def resolve_clause(self, preds: list[Pred]) -> list[Found]:
         """Resolve a clause's names; a name shared by several units in the area is narrowed to
@@ -158,18 +170,25 @@ class Resolver:
         found = [self.resolve(p) for p in preds]
         known = [f.version for f in found if f.version is not None]
         for f in found:
-            if f.version is None and not f.candidates:
-                f.candidates = self.similar(f.pred, known)
-                if f.candidates and f.problem:
+            if f.version is None and (not f.candidates or "none in the resolution's area" in (f.problem or "")):
+                near = [v for v in self.similar(f.pred, known) if v not in f.candidates]
+                if near and f.problem:
                     f.problem += " (similar names nearby are listed)"
+                f.candidates += near
         for f in found:
-            if f.version is not None or len(f.candidates) < 2 or not f.problem or "units of that name" not in f.problem:
+            by_spelling = f.version is not None and len(f.candidates) > 1
+            if not by_spelling and (f.version is not None or len(f.candidates) < 2 or not f.problem
+                                    or "units of that name" not in f.problem):
                 continue
+            if by_spelling:
+                known = [k for k in known if k is not f.version]
             for scope, what in ((lambda v: v.parent_unit_id, "district"),
                                 (lambda v: getattr(self.province_of(v), "unit_id", None), "old province")):
                 near = {scope(k) for k in known}
                 hits = [v for v in f.candidates if scope(v) in near]
                 if len(hits) == 1:
+                    if by_spelling and hits[0] is f.version:
+                        break
                     f.version, f.problem = hits[0], None
                     f.note = (f"{f.pred.type} {f.pred.name}: {len(f.candidates)} units of that name; taken in "
                               f"the {what} of the clause's other units")
