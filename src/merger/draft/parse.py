@@ -279,9 +279,15 @@ def read_document(text: str) -> Document:
     if res.unchanged:
         figures_clause = res.unchanged[0].number
         sentence = _plain(res.unchanged[0].text)
-        for u in res.unchanged:
-            clauses.append(ClauseDraft(u.number, "move", sentence, u.unit_type, u.unit_name,
-                                       [Pred("whole", u.unit_type, u.unit_name)]))
+        # Read the list again keeping the places that tell same-named units apart
+        # ("các xã Đăk Long (huyện Đăk Glei), Ba Xa"); the importer's parser drops them.
+        listed = legal._UNCHANGED.search(sentence)
+        problems: list[str] = []
+        preds = _items(listed.group("names"), "whole", (), None, problems)[0] if listed else []
+        if [(p.type, p.name) for p in preds] != [(u.unit_type, u.unit_name) for u in res.unchanged]:
+            preds = [Pred("whole", u.unit_type, u.unit_name) for u in res.unchanged]
+        for u, p in zip(res.unchanged, preds, strict=True):
+            clauses.append(ClauseDraft(u.number, "move", sentence, u.unit_type, u.unit_name, [p]))
     elif res.summary is not None:
         nums = [n for n, body in legal._split_clauses(text) if legal._SUMMARY.search(_plain(body))]
         figures_clause = nums[0] if nums else None
