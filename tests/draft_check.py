@@ -83,12 +83,13 @@ def drafted_units(d: Drafted) -> dict[tuple[str, str], Unit]:
     """The drafted annex's rows in the same shape as ``bundled``."""
     out: dict[tuple[str, str], Unit] = {}
     for r in d.rows:
-        name = r.clause.new_name or ""
+        names = [r.clause.new_name or ""]
         if r.event == "move" and r.found and r.found[0].version is not None:
-            name = r.found[0].version.name  # a unit left unchanged keeps the register's spelling
+            names.append(r.found[0].version.name)  # a unit left unchanged: the text's or the register's spelling
         preds = frozenset((f.version.key if f.version else None, "whole" if f.pred.portion == "whole" else "part")
                           for f in r.found)
-        out[(r.clause.new_type or "", spelling(name))] = Unit(str(r.clause.number), preds)
+        for name in names:
+            out[(r.clause.new_type or "", spelling(name))] = Unit(str(r.clause.number), preds)
     return out
 
 
