@@ -198,7 +198,7 @@ def test_cli_draft_exits_1_when_rows_need_review(before: Register, legal: Path, 
     ("nghi-quyet.rtf", b"{\\rtf1}", "a resolution is Markdown or text"),
     ("scan.pdf", None, "has no text layer"),
     ("broken.docx", b"not a zip", "is not a readable .docx file"),
-    ("latin1.md", "Nghị quyết".encode("cp1258", "replace"), "is not UTF-8 text"),
+    ("latin1.md", b"Ngh\xf2 quy\xea\xf4t", "is not UTF-8 text"),
     ("empty.md", b"", "cannot read the resolution"),
 ])
 def test_cli_draft_refuses_bad_input_with_one_error_line(before: Register, tmp_path: Path, name: str,
@@ -236,9 +236,9 @@ def _paragraphs(markdown: str) -> list[str]:
     """The resolution's paragraphs as a person would type them into Word (no Markdown marks)."""
     out = []
     for block in re.split(r"\n\s*\n", markdown):
-        text = re.sub(r"\*+", "", block)
+        text = re.sub(r"\*+", " ", block)  # a bold run ends where a word does, as Markdown renders it
         text = re.sub(r"\\([.\-*_()\[\]])", r"\1", text)
-        text = " ".join(text.split())
+        text = re.sub(r"\s+([.,;:])", r"\1", " ".join(text.split()))
         if text and not set(text) <= set("-| "):
             out.append(text)
     return out

@@ -92,7 +92,8 @@ class Document:
 
 
 def _plain(text: str) -> str:
-    return legal._plain(text)
+    """The prose without Markdown; "**xã An**." leaves no space before the full stop."""
+    return re.sub(r"\s+([.,;:])", r"\1", legal._plain(text))
 
 
 def _issuer(header: str) -> str | None:

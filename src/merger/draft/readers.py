@@ -42,13 +42,14 @@ def _docx(path: Path) -> str:
 
     try:
         import docx
+        from docx.opc.exceptions import OpcError
         from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError:  # pragma: no cover - a core dependency
         raise BadInput("reading .docx needs python-docx (pip install python-docx)") from None
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (OpcError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise BadInput(f"{path.name} is not a readable .docx file ({exc})") from None
     blocks: list[str] = []
     body = document.element.body
