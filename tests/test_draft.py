@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from draft_check import agreement, before_register, bundled, review_with_bundle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from draft_check import agreement, before_register, bundled, review_with_bundle
 from merger import annex
 from merger.cli import app
 from merger.draft import figures
