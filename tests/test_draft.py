@@ -313,3 +313,45 @@ def test_bundled_events_are_what_the_comparison_reads(legal: Path) -> None:
     """The comparison's other side is real: Hải Phòng's bundled events, 114 units, 451 pairs."""
     units = bundled("1669/NQ-UBTVQH15")
     assert len(units) == 114 and sum(len(u.preds) for u in units.values()) == 451
+
+
+# --- applying a drafted annex, on both stores -------------------------------------------------------
+
+
+def test_drafted_annex_applies_and_links_parts_on_both_stores(new_db, legal: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The Hải Phòng draft recorded for real: An Lư, split by khoản 1 and 3, ends once and links to
+    both new wards as parts; the city holds the 114 units the resolution states; a second apply
+    is refused and changes nothing."""
+    from merger.errors import ValidationFailed
+
+    reg = before_register(tmp_path, url=new_db("before"))
+    try:
+        out = tmp_path / "annex-1669.yaml"
+        write(draft(reg, HAI_PHONG), reg.snapshot, out)
+        outcome = annex.apply(reg, out, by="test")
+        assert outcome.written and len(outcome.events) == 114
+        snap = reg.snapshot
+        an_lu = snap.by_key["11533@..2025-06-30"]
+        assert an_lu.valid_to is not None and an_lu.valid_to.isoformat() == "2025-06-30"
+        assert sorted((lk.succ.full_name, lk.portion, lk.relation, lk.event.clause) for lk in snap.successors(an_lu)) == [
+            ("Phường Hòa Bình", "part", "remainder", "3"), ("Phường Thủy Nguyên", "part", "part", "1")]
+        counts = reg.counts(within="Hải Phòng")
+        assert counts.total("commune").after == 114
+        with pytest.raises(ValidationFailed, match="already recorded"):
+            annex.apply(reg, out, by="test")
+    finally:
+        reg.close()
+
+
+def test_a_part_of_a_unit_already_merged_whole_is_refused(before: Register, tmp_path: Path) -> None:
+    """A unit given whole in one row cannot give a part in a later one (the engine's rule)."""
+    from merger.errors import ValidationFailed
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "effective: 2025-07-01\nevents:\n"
+        '  - {event: merge, units: ["11578@..2025-06-30"], into: "Phường Thử Một", parent: "31@..2025-06-30", clause: "1"}\n'
+        '  - {event: merge, units: ["11560@..2025-06-30", "một phần 11578@..2025-06-30"], into: "Phường Thử Hai",'
+        ' parent: "31@..2025-06-30", clause: "2"}\n', encoding="utf-8")
+    with pytest.raises(ValidationFailed, match=r"line 4: .*Dương Quan.* already ends on 2025-06-30; only its parts"):
+        annex.apply(before, path, dry_run=True)
