@@ -61,6 +61,13 @@ def draft_cmd(
         raise typer.Exit(1)
 
 
+def _clean(text: object) -> str:
+    """Text from a document, safe for a terminal: control characters (escape codes) dropped."""
+    import unicodedata
+
+    return "".join(ch for ch in str(text) if not unicodedata.category(ch).startswith("C"))
+
+
 def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> None:  # type: ignore[type-arg]
     """The summary for people, in the order they check it."""
     figures = summary.get("closing_figures")
@@ -78,7 +85,7 @@ def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> 
     for r in review:
         lines.append(f"  REVIEW khoản {r.clause.number}: " + " | ".join(r.review)[:400])
     lines += [f"  note: {n}" for n in notes]
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write("\n".join(_clean(line) for line in lines) + "\n")
 
 
 __all__ = ["draft_cmd", "fail"]

@@ -199,7 +199,10 @@ def _q(value: object) -> str:
 
 
 def _comment(text: str) -> str:
-    return " ".join(str(text).split())
+    """One line of a YAML comment: no line breaks or control characters from the document."""
+    import unicodedata
+
+    return " ".join("".join(ch if not unicodedata.category(ch).startswith("C") else " " for ch in str(text)).split())
 
 
 def to_yaml(d: Drafted, snap: Snapshot) -> str:
