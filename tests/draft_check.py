@@ -10,6 +10,7 @@ before the reform was recorded, built from the same real data.
 from __future__ import annotations
 
 import csv
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,15 +60,21 @@ class Unit:
     preds: frozenset[tuple[str | None, str]]  # (old version key, "whole" or "part")
 
 
-def bundled(act: str) -> dict[tuple[str, str], Unit]:
-    """The bundled events of ``act`` by (type, name) of the unit they make."""
+@functools.cache
+def _rows() -> tuple[dict[str, dict[str, str]], list[dict[str, str]], dict[str, list[dict[str, str]]]]:
+    """The bundled versions, events and links by event, read once per test session."""
     src = bundle.units_dir()
-    versions = {r["key"]: r for r in bundle.read(src, "versions")}
-    events = {r["key"]: r for r in bundle.read(src, "events") if r["act"] == act and r["effective"] == REFORM}
     links: dict[str, list[dict[str, str]]] = {}
     for r in bundle.read(src, "links"):
-        if r["event"] in events:
-            links.setdefault(r["event"], []).append(r)
+        links.setdefault(r["event"], []).append(r)
+    return {r["key"]: r for r in bundle.read(src, "versions")}, bundle.read(src, "events"), links
+
+
+def bundled(act: str) -> dict[tuple[str, str], Unit]:
+    """The bundled events of ``act`` by (type, name) of the unit they make."""
+    versions, all_events, all_links = _rows()
+    events = {r["key"]: r for r in all_events if r["act"] == act and r["effective"] == REFORM}
+    links = {key: all_links.get(key, []) for key in events}
     out: dict[tuple[str, str], Unit] = {}
     for key, ev in events.items():
         succ = {lk["successor"] for lk in links.get(key, []) if lk["successor"]}

@@ -180,6 +180,20 @@ def test_cli_draft_then_apply_dry_run_shows_matching_figures(before: Register, l
     assert r.exit_code == 0 and '"matches": true' in r.output
 
 
+def test_cli_draft_effective_date_given_in_vietnamese_order(before: Register, legal: Path, tmp_path: Path) -> None:
+    """--effective overrides the text's date; names are then resolved on the day before it."""
+    out = tmp_path / "annex.yaml"
+    r = CliRunner().invoke(app, ["--db", str(before.sqlite_path), "draft", str(HAI_PHONG), "--out", str(out),
+                                 "--effective", "1/8/2025", "--json"])
+    assert r.exit_code == 0, r.output
+    assert '"effective": "2025-08-01"' in r.output
+    text = out.read_text(encoding="utf-8")
+    assert "effective: 2025-08-01" in text and "as of 2025-07-31" in text
+    r = CliRunner().invoke(app, ["--db", str(before.sqlite_path), "draft", str(HAI_PHONG), "--out", str(out),
+                                 "--effective", "31/2/2025"])
+    assert r.exit_code != 0 and "Error:" in r.output
+
+
 def test_cli_draft_exits_1_when_rows_need_review(before: Register, legal: Path, tmp_path: Path) -> None:
     out = tmp_path / "annex-1656.yaml"
     r = CliRunner().invoke(app, ["--db", str(before.sqlite_path), "draft", str(legal / "1656_NQ-UBTVQH15.md"),
