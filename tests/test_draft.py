@@ -22,7 +22,7 @@ from draft_check import agreement, before_register, bundled, review_with_bundle
 from merger import annex
 from merger.cli import app
 from merger.draft import figures
-from merger.draft.build import Drafted, draft, to_yaml, write
+from merger.draft.build import Drafted, draft, events, to_yaml, write
 from merger.draft.parse import read_preds
 from merger.errors import BadInput, DataError
 from merger.names import spelling
@@ -146,15 +146,31 @@ def test_closing_figures_match_the_dry_run_for_all_34(drafts: dict[str, Drafted]
     results = {}
     for number, d in drafts.items():
         review_with_bundle(d)
-        out = tmp_path / f"{number}.yaml"
-        write(d, before.snapshot, out)
-        specs, problems = annex.read(out)
-        assert problems == []
+        # the rows exactly as merger apply reads them from the YAML (tested on real files below)
+        defaults = {"effective": d.effective, "act": d.act, "act_date": d.document.date_signed}
+        specs = [annex.to_spec(row, i, defaults) for i, row in enumerate(events(d), start=1)]
         planned = [planner.plan(spec) for spec in specs]
-        check = figures.count(snap, planned, figures.stated(out), specs[0].effective)
+        check = figures.count(snap, planned, {"within": d.province.key, **d.document.figures}, d.effective)
         results[number] = (check.matches, check.after["total"], check.stated["total"])
     assert {n for n, (ok, _, _) in results.items() if not ok} == set()
     assert sum(after for _, after, _ in results.values()) == 3321
+
+
+def test_the_yaml_reads_back_as_the_rows(drafts: dict[str, Drafted], before: Register, tmp_path: Path) -> None:
+    """What to_yaml writes, merger apply reads as exactly the drafted rows and figures."""
+    import yaml
+
+    for number in ("1656", "1669", "1685"):  # a review row, the seed's city, units left unchanged
+        d = drafts[number]
+        out = tmp_path / f"{number}.yaml"
+        write(d, before.snapshot, out)
+        data = yaml.safe_load(out.read_text(encoding="utf-8"))
+        assert data["events"] == events(d)
+        assert data["closing_figures"] == {"within": d.province.key, **d.document.figures,
+                                           "clause": str(d.document.figures_clause)}
+        specs, problems = annex.read(out)
+        assert problems == [] and len(specs) == len(d.rows)
+        assert {s.act for s in specs} == {d.act} and {s.effective for s in specs} == {d.effective}
 
 
 # --- the command line -----------------------------------------------------------------------------

@@ -224,29 +224,39 @@ def to_yaml(d: Drafted, snap: Snapshot) -> str:
         out.append("closing_figures: {within: " + _q(within) + ", " + fig
                    + (f", clause: {_q(doc.figures_clause)}" if doc.figures_clause else "") + "}")
     out.append("events:")
-    parent = d.province.key if d.province else doc.province
-    for r in d.rows:
+    for r, event in zip(d.rows, events(d), strict=True):
         out.append("")
         for reason in r.review:
             out.append(f"  # REVIEW: {_comment(reason)}")
-        out.append(f"  - event: {r.event}")
-        out.append(f"    clause: {_q(r.clause.number)}")
+        out.append(f"  - event: {event['event']}")
+        out.append(f"    clause: {_q(event['clause'])}")
         out.append("    units:")
-        for text, f in zip(r.units(), r.found, strict=True):
+        for text, f in zip(event["units"], r.found, strict=True):
             where = f"  # {_comment(snap.path(f.version, before))}" if f.version else "  # REVIEW: not resolved"
             if f.note:
                 where += f" — CHECK: {_comment(f.note)}"
             out.append(f"      - {_q(text)}{where}")
-        if r.event == "rename":
-            out.append(f"    to: {_q(r.into)}")
-        elif r.event == "move":
-            out.append(f"    parent: {_q(parent)}")
-        else:
-            out.append(f"    into: {_q(r.into)}")
-            out.append(f"    type: {_q(r.type)}")
-            out.append(f"    parent: {_q(parent)}")
-        out.append(f"    note: {_q(f'khoản {r.clause.number} Điều 1: {r.clause.text}')}")
+        for key in ("to", "into", "type", "parent", "note"):
+            if key in event:
+                out.append(f"    {key}: {_q(event[key])}")
     return "\n".join(out) + "\n"
+
+
+def events(d: Drafted) -> list[dict[str, object]]:
+    """The annex's event rows as ``merger apply`` reads them (``to_yaml`` writes these)."""
+    parent = d.province.key if d.province else d.document.province
+    out: list[dict[str, object]] = []
+    for r in d.rows:
+        event: dict[str, object] = {"event": r.event, "clause": str(r.clause.number), "units": r.units()}
+        if r.event == "rename":
+            event["to"] = r.into
+        elif r.event == "move":
+            event["parent"] = parent
+        else:
+            event.update(into=r.into, type=r.type, parent=parent)
+        event["note"] = f"khoản {r.clause.number} Điều 1: {r.clause.text}"
+        out.append(event)
+    return out
 
 
 def write(d: Drafted, snap: Snapshot, out: Path) -> None:
@@ -262,4 +272,4 @@ def write(d: Drafted, snap: Snapshot, out: Path) -> None:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
-__all__ = ["Drafted", "Pred", "Row", "draft", "to_yaml", "write"]
+__all__ = ["Drafted", "Pred", "Row", "draft", "events", "to_yaml", "write"]
