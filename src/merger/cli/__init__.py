@@ -19,6 +19,7 @@ from merger.cli import db_cmds  # noqa: E402,F401  isort: skip
 from merger.cli import record_cmds  # noqa: E402,F401  isort: skip
 from merger.cli import analyst_cmds  # noqa: E402,F401  isort: skip
 from merger.cli import geo_cmds  # noqa: E402,F401  isort: skip
+from merger.cli import draft_cmds  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:
