@@ -3,7 +3,6 @@ up to date by the rows a write adds instead of a rebuild (issue 10 item 12, issu
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 from datetime import UTC, date, datetime
@@ -40,11 +39,11 @@ def test_a_planted_pickle_runs_no_code_even_read_only(national_copy: Register, t
     path = national_copy.cache_path()
     path.write_bytes(pickle.dumps((2, national_copy.generation(), _Planted(marker))))
     os.chmod(path, 0o600)
-    result = CliRunner().invoke(app, ["--db", _target(national_copy), "--read-only", "lineage", "An Lư"])
-    assert result.exit_code == 0, result.output
-    assert "Phường Hòa Bình" in result.output
-    assert not marker.exists()
-    assert json.loads(path.read_text(encoding="utf-8"))["format"] == cache.FORMAT  # replaced by data
+    for args in (["lineage", "An Lư"], ["counts", "--within", "Hải Phòng"]):  # the neighbourhood; all
+        result = CliRunner().invoke(app, ["--db", _target(national_copy), "--read-only", *args])
+        assert result.exit_code == 0, result.output
+        assert "Phường Hòa Bình" in result.output or "114" in result.output
+        assert not marker.exists()
 
 
 def _forged(reg: Register) -> Path:
@@ -113,3 +112,68 @@ def test_a_reader_refreshes_a_stale_cache_by_delta(national_copy: Register) -> N
     other = Register.open(_target(reg))
     assert other.resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
     assert cache.derive(cache.read(reg.cache_path())[1]) == _full(reg)  # type: ignore[index]
+
+
+# --- one-unit questions read only the unit's neighbourhood -------------------------------------
+
+
+def _answer(reg: Register, query: str, as_of: date | None = None) -> object:
+    """Everything lineage and show print about ``query``, or the error they give."""
+    from merger import lineage as lin
+    from merger.errors import MergerError
+
+    try:
+        tree = reg.lineage(query, as_of=as_of)
+        snap = reg.answered_from or reg.snapshot
+        paths = []
+        stack = [tree.root]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.version is not None:
+                paths.append(snap.path(node.version))
+        hist = reg.show(query, as_of=as_of)
+        snap = reg.answered_from or reg.snapshot
+        shown = [(h.version.key, h.parent.full_name if h.parent else None, snap.path(h.version),
+                  snap.statistics(h.version),
+                  [(lk.event.key, lk.pred.key if lk.pred else None, lk.succ.key if lk.succ else None, lk.share)
+                   for lk in h.created_by + h.ended_by]) for h in hist.versions]
+        return lin.to_dict(snap, tree.root), paths, shown
+    except MergerError as exc:
+        return type(exc).__name__, str(exc)
+
+
+def _queries(reg: Register) -> list[str]:
+    """Names (bare and qualified), codes and keys of a spread of real units, and a few misses."""
+    snap = reg.snapshot
+    versions = sorted(snap.versions.values(), key=lambda v: v.id)[::331]
+    out = ["An Lư", "Hòa Bình, Vĩnh Bảo", "Hoa Binh / Kim Thanh / Hai Phong", "Hải Phòng", "11533",
+           "Sở Y tế", "Xã Không Có", "Hòa Bình", "11533@2025-07-01"]
+    for v in versions:
+        parent = snap.parent_of(v)
+        out += [v.name, v.key, v.code] + ([f"{v.full_name}, {parent.name}"] if parent else [])
+    return out
+
+
+def test_neighbourhood_answers_equal_the_whole_registers(national: Register) -> None:
+    url = _target(national)
+    whole = Register.open(url)
+    _ = whole.snapshot  # answers from the snapshot of everything
+    for query in _queries(whole):
+        local = Register.open(url)  # no snapshot in memory: reads the neighbourhood only
+        assert _answer(local, query) == _answer(whole, query), query
+        assert local._snapshot is None or isinstance(_answer(whole, query)[0], str), query
+
+
+def test_neighbourhood_answers_as_recorded(national_copy: Register) -> None:
+    reg = national_copy
+    out = reg.record(RENAME, by="t", at=datetime(2026, 1, 2, 8, tzinfo=UTC))
+    reg.revoke(out.events[0], reason="test of the cache", by="t", at=datetime(2026, 1, 3, tzinfo=UTC))
+    reg.record(RENAME, by="t", at=datetime(2026, 1, 4, tzinfo=UTC))
+    for when in (None, date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)):
+        whole = Register.open(_target(reg), as_recorded=when)
+        _ = whole.snapshot
+        for query in ("Phường Thử Nghiệm", "An Lư", "11533", "Phường Hòa Bình, Hải Phòng"):
+            for as_of in (None, date(2026, 1, 1)):
+                assert _answer(Register.open(_target(reg), as_recorded=when), query, as_of) == \
+                    _answer(whole, query, as_of), (when, query, as_of)

@@ -36,7 +36,7 @@ COLUMNS: dict[str, str] = {
     "legal_act": "id, number, kind, issuer, title, date_signed, effective_date, source",
     "unit": "id, key, kind",
     "version": ("id, key, unit_id, code, name, full_name, type, level, parent_unit_id, valid_from, "
-                "valid_to, evidence, source, recorded_at"),
+                "valid_to, evidence, source, recorded_at, folded"),
     "event": ("id, key, type, effective, act_id, clause, note, source, evidence, recorded_at, "
               "recorded_by, origin"),
     "link": "id, event_id, predecessor_id, successor_id, portion, relation, share, share_basis, note",
@@ -77,12 +77,12 @@ def read_all(query: Query) -> Tables:
 
 
 def _fold_names(rows: Any) -> None:
-    """Each version row carries its folded name last, so loading need not fold 14,000 names."""
+    """Each version row carries its folded name last (stored since schema 4; folded here if not)."""
     from merger.names import fold
 
     for row in rows:
-        if len(row) == 14:
-            row.append(fold(row[4]))
+        if row[14] is None:
+            row[14] = fold(row[4])
 
 
 def _ids(values: Any) -> str:
@@ -112,6 +112,48 @@ def refresh(tables: Tables, query: Query) -> Tables:
     (count,) = query("SELECT COUNT(*) FROM statistic")[0]
     if count != len(tables["statistic"]):
         tables["statistic"] = _rows(query, "statistic")
+    return tables
+
+
+def read_around(query: Query, seeds: str) -> Tables:
+    """The rows a question about the versions ``seeds`` (a SQL query of version ids) needs, not the
+    register's: every version reached from them forward or backward through links, all versions
+    of their units, the versions at the other end of their links, the parents of all of these up
+    to the province, and the links, events, corrections and statistics of those versions.
+
+    Derived (merger.cache.derive) and assembled, it answers resolve, lineage and show exactly as
+    the whole register does (tests/test_cache.py compares them), for a few indexed queries.
+    """
+    def ids(sql: str) -> set[int]:
+        return {r[0] for r in query(sql) if r[0] is not None}
+
+    reach = ids(
+        f"WITH RECURSIVE fwd(id) AS (SELECT id FROM version WHERE id IN ({seeds}) UNION "
+        "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "
+        f"bwd(id) AS (SELECT id FROM version WHERE id IN ({seeds}) UNION "
+        "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id WHERE l.predecessor_id IS NOT NULL) "
+        "SELECT id FROM fwd UNION SELECT id FROM bwd")
+    if not reach:
+        return {name: {} for name in COLUMNS}
+    near = ids(f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({_ids(reach)}))")
+    touching = f"predecessor_id IN ({_ids(near)}) OR successor_id IN ({_ids(near)})"
+    ends = ids(f"SELECT predecessor_id FROM link WHERE {touching} UNION SELECT successor_id FROM link WHERE {touching}")
+    loaded = near | ends
+    parents = ids(
+        f"WITH RECURSIVE up(unit_id) AS (SELECT parent_unit_id FROM version WHERE id IN ({_ids(loaded)}) "
+        "UNION SELECT v.parent_unit_id FROM version v JOIN up ON v.unit_id = up.unit_id "
+        "WHERE v.parent_unit_id IS NOT NULL) SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM up)")
+    vids = _ids(loaded | parents)
+    tables: Tables = {"version": _rows(query, "version", f" WHERE id IN ({vids})")}
+    _fold_names(tables["version"].values())
+    tables["link"] = _rows(query, "link", f" WHERE predecessor_id IN ({vids}) OR successor_id IN ({vids})")
+    events = _ids({r[1] for r in tables["link"].values()} or {0})
+    tables["event"] = _rows(query, "event", f" WHERE id IN ({events})")
+    tables["unit"] = _rows(query, "unit", f" WHERE id IN ({_ids({r[2] for r in tables['version'].values()})})")
+    tables["legal_act"] = _rows(query, "legal_act", f" WHERE id IN ({_ids({r[4] or 0 for r in tables['event'].values()})})")
+    tables["correction"] = _rows(query, "correction", f" WHERE event_id IN ({events})")
+    tables["derived_share"] = _rows(query, "derived_share", f" WHERE link_id IN ({_ids(tables['link'] or {0})})")
+    tables["statistic"] = _rows(query, "statistic", f" WHERE version_id IN ({vids})")
     return tables
 
 
@@ -185,8 +227,9 @@ def derive(tables: Tables, as_recorded: datetime | None = None) -> tuple:
             unit_key, kind = units[r[2]]
             versions.append((r[0], original_key(r[1]), r[2], unit_key, kind, r[3], r[4], r[5], r[6], r[7], r[8],
                              _day(r[9]), ended[r[0]] if r[0] in ended else _day(r[10]), r[11], r[12], r[14]))
-    links = [r for r in link_rows if r[1] in effective]
     kept = {r[0] for r in versions}
+    links = [r for r in link_rows if r[1] in effective
+             and (r[2] is None or r[2] in tables["version"]) and (r[3] is None or r[3] in tables["version"])]
     stats = {r[0]: dict(area_km2=r[1], population=r[2], seat=r[3], lon=r[4], lat=r[5], source=r[6])
              for r in tables["statistic"].values() if r[0] in kept}
     return acts, versions, events, links, stats
@@ -218,7 +261,7 @@ def read(path: Path) -> tuple[str, Tables] | None:
         if data.get("format") != FORMAT:
             return None
         tables = {name: {int(r[0]): r for r in data["tables"][name]} for name in COLUMNS}
-        if any(len(r) != 15 for r in tables["version"].values()):
+        if any(len(r) != 15 or not isinstance(r[14], str) for r in tables["version"].values()):
             return None
         return str(data["generation"]), tables
     except Exception:  # noqa: BLE001  (a damaged cache is only a miss: the store has the truth)

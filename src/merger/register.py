@@ -51,6 +51,7 @@ class Register:
         self.read_only = read_only  # every write refused, by merger and by the database session
         self._engine = engine
         self._snapshot: graph.Snapshot | None = None
+        self.answered_from: graph.Snapshot | None = None  # what lineage/show last answered from
         self.as_recorded = recorded_limit(as_recorded)
 
     # --- opening -------------------------------------------------------------------------
@@ -186,10 +187,7 @@ class Register:
         if found is not None and found[0] == gen:
             return found[1], gen
         with self._reading() as query:
-            rows = dict(query("SELECT key, value FROM meta"))
-            with contextlib.suppress(Exception):  # registers made before Alembic have none
-                rows["revision"] = query("SELECT version_num FROM alembic_version")[0][0]
-            now = _judged(rows)
+            now = self._generation_in(query)
             if found is not None and _follows(found[0], now):
                 tables = cache.refresh(found[1], query)
             else:
@@ -197,6 +195,13 @@ class Register:
         with contextlib.suppress(OSError):  # a read-only location only costs speed
             cache.write(path, now, tables)
         return tables, now
+
+    @staticmethod
+    def _generation_in(query: cache.Query) -> str:
+        rows = dict(query("SELECT key, value FROM meta"))
+        with contextlib.suppress(Exception):  # registers made before Alembic have none
+            rows["revision"] = query("SELECT version_num FROM alembic_version")[0][0]
+        return _judged(rows)
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[cache.Query]:
@@ -251,9 +256,39 @@ class Register:
         return search.resolve(self.snapshot, query, as_of=as_of, levels=levels, kind=kind,
                               containers=containers)
 
+    def around(self, query: str) -> graph.Snapshot:
+        """A snapshot of what a question about ``query`` needs: the versions it may name and their
+        neighbourhood (merger.cache.read_around), read through indexes instead of the whole
+        register; the whole snapshot when that is in memory already or the query cannot be seeded."""
+        seeds = search.seed_sql(query)
+        if self._snapshot is not None or seeds is None:
+            return self.snapshot
+        with self._reading() as q:
+            gen = self._generation_in(q)
+            if q("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
+                tables = None  # written by something that did not fold names: read it all
+            else:
+                tables = cache.read_around(q, seeds)
+        if tables is None:
+            return self.snapshot
+        return graph.from_tables(gen, tables, self.as_recorded)
+
+    def _resolve_around(self, query: str, as_of: date | None) -> tuple[graph.Snapshot, search.Match]:
+        """Resolve on the neighbourhood; a name it does not find is looked for again in the whole
+        register (for the suggestions of close names)."""
+        snap = self.around(query)
+        try:
+            match = search.resolve(snap, query, as_of=as_of)
+        except NotFound:
+            if snap is self._snapshot:
+                raise
+            snap = self.snapshot
+            match = search.resolve(snap, query, as_of=as_of)
+        self.answered_from = snap
+        return snap, match
+
     def show(self, query: str, *, as_of: date | None = None) -> UnitHistory:
-        snap = self.snapshot
-        match = self.resolve(query, as_of=as_of)
+        snap, match = self._resolve_around(query, as_of)
         out = []
         for v in snap.by_unit[match.unit_id]:
             out.append(VersionHistory(v, snap.parent_of(v), snap.predecessors(v), snap.successors(v)))
@@ -263,8 +298,7 @@ class Register:
                 as_of: date | None = None, depth: int | None = None) -> lineage.Lineage:
         if depth is not None and depth < 1:
             raise BadInput("--depth must be at least 1")
-        snap = self.snapshot
-        match = self.resolve(query, as_of=as_of)
+        snap, match = self._resolve_around(query, as_of)
         try:
             start, direction = lineage.pick_version(snap.by_unit[match.unit_id], as_of, direction)
         except ValueError as exc:
