@@ -256,8 +256,7 @@ def read(path: Path) -> tuple[str, Tables] | None:
     if not trusted(path):
         return None
     try:
-        with path.open("rb") as fh:
-            data = json.load(fh)
+        data = json.loads(path.read_bytes())
         if data.get("format") != FORMAT:
             return None
         tables = {name: {int(r[0]): r for r in data["tables"][name]} for name in COLUMNS}
@@ -278,10 +277,11 @@ def write(path: Path, generation: str, tables: Tables) -> None:
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"format": FORMAT, "generation": generation,
-                       "tables": {n: list(rows.values()) for n, rows in tables.items()}},
-                      fh, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps({"format": FORMAT, "generation": generation,  # dumps: the C encoder
+                           "tables": {n: list(rows.values()) for n, rows in tables.items()}},
+                          ensure_ascii=False, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

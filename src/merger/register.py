@@ -238,12 +238,12 @@ class Register:
             yield graph.sqlalchemy_query(conn)
 
     def _written(self, outcome: events.Outcome) -> events.Outcome:
-        """After a write commits, bring the cache up to date by the rows it wrote, so the next
-        reader finds it current (a failure here only costs the next reader that refresh)."""
+        """After a write commits: the snapshot in memory is stale. The cache file is left to the
+        next reader of the whole register, who brings it up to date by the rows written
+        (cache.refresh); one-unit questions do not need it (Register.around). Refreshing it here
+        would add a cache read and write to every record."""
         if outcome.written:
             self.invalidate()
-            with contextlib.suppress(MergerError, OSError):
-                self._tables(self.generation())
         return outcome
 
     def invalidate(self) -> None:
