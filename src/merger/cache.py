@@ -61,10 +61,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# The date and time columns of each table (by position in COLUMNS): SQLite gives them as text
+# already; other drivers give date objects, made text here.
+TIMES = {"legal_act": (5, 6), "version": (9, 10, 13), "event": (3, 9), "correction": (2,), "derived_share": (4,)}
+
+
 def _rows(query: Query, table: str, where: str = "") -> dict[int, list]:
     found: dict[int, list] = {}
+    times = TIMES.get(table, ())
     for r in query(f"SELECT {COLUMNS[table]} FROM {table}{where}"):
-        row = [_plain(x) for x in r]
+        row = list(r)
+        for i in times:
+            if row[i] is not None and not isinstance(row[i], str):
+                row[i] = _plain(row[i])
         found[row[0]] = row
     return found
 
