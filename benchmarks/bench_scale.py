@@ -149,6 +149,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--pg", help="a PostgreSQL server URL whose role may create databases (figures on PostgreSQL)")
     ap.add_argument("--peers", action="store_true", help="at 1x, resolve the addresses with both peers too")
+    ap.add_argument("--pg-only", action="store_true", help="with --pg: skip the SQLite figures")
     ap.add_argument("--keep", help="folder to build the registers in (kept; default: a temporary one)")
     args = ap.parse_args()
     folder = Path(args.keep or tempfile.mkdtemp())
@@ -157,15 +158,18 @@ def main() -> None:
            "XDG_DATA_HOME": str(folder / "data")}
     for factor in (int(x) for x in args.factors.split(",")):
         db = folder / f"x{factor}.sqlite"
-        if not db.exists():
+        if args.pg_only:
+            pass
+        elif not db.exists():
             t = time.perf_counter()
             counts = scale.build(str(db), factor)
             print(f"{factor}x SQLite: built in {time.perf_counter() - t:.1f} s, {counts['version']:,} versions, "
                   f"{counts['link']:,} links, {db.stat().st_size / 1e6:.0f} MB")
         else:
             print(f"{factor}x SQLite: {db} (built before)")
-        measure(str(db), args.runs, env, sqlite=True, peers=args.peers and factor == 1)
-        if factor == 1:
+        if not args.pg_only:
+            measure(str(db), args.runs, env, sqlite=True, peers=args.peers and factor == 1)
+        if factor == 1 and not args.pg_only:
             top = import_times(str(db), env)
             print("  python -X importtime, merger lineage: " + ", ".join(f"{m} {us / 1000:.0f} ms" for us, m in top[:8]))
         if args.pg:
