@@ -31,6 +31,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_version_folded"), table_name="version")
-    with op.batch_alter_table("version") as batch:
-        batch.drop_column("folded")
+    # plain DROP COLUMN (SQLite >= 3.35): a batch copy of the table would trip the links' foreign keys
+    op.execute("ALTER TABLE version DROP COLUMN folded")
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
