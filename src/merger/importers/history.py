@@ -22,8 +22,8 @@ import lzma
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,9 +147,13 @@ def read_states(raw_old: list[dict], raw_new: list[dict],  # type: ignore[type-a
     last_old = max(date.fromisoformat(x["date"]) for x in raw_old)
     chosen: dict[date, tuple[dict, str, int]] = {}  # type: ignore[type-arg]
     unused: list[str] = []
+    # The acts of a date are those of every line of that date, used or not.
+    acts_of: dict[date, dict[str, str]] = defaultdict(dict)
     for tag, fname, lines in ((S_HIST_OLD, FILE_OLD, raw_old), (S_HIST_NEW, FILE_NEW, raw_new)):
         for n, line in enumerate(lines, start=1):
             day = date.fromisoformat(line["date"])
+            for number, title in parse_acts(line["message"]):
+                acts_of[day].setdefault(number, title)
             if tag == S_HIST_NEW and day <= last_old:
                 unused.append(f"{fname}:{n} ({day})")  # the 2003-2021 series stands to its end
                 continue
@@ -191,7 +195,7 @@ def read_states(raw_old: list[dict], raw_new: list[dict],  # type: ignore[type-a
                        f"{day}: {LEVELS[k[0]]} {k[1]} " + " / ".join(f"{r.name} ({r.parent})" for r in found)
                        + f" -> {pick.name}")
             units[k] = pick
-        states.append(State(day, units, parse_acts(line["message"]), f"{tag} {line['commit'][:8]}", n))
+        states.append(State(day, units, sorted(acts_of[day].items()), f"{tag} {line['commit'][:8]}", n))
     # The first list (2003-01-15) holds provinces only, under the pre-2004 code scheme (101, 103,
     # ...): its provinces take the codes of the next list's provinces of the same name.
     first, second = states[0], states[1]
@@ -242,7 +246,7 @@ def final_state(provinces: dict[str, OldUnit], districts: dict[str, OldUnit],
 # --- deriving -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fold(name: str) -> str:
     return fold(name)
 
