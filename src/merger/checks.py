@@ -84,6 +84,26 @@ def check(snap: Snapshot) -> list[Violation]:
     return out
 
 
+GAP_RELATIONS = {"successor_unknown": "successor unknown (source gap)",
+                 "origin_unknown": "origin unknown (source gap)"}
+
+
+def source_gaps(snap: Snapshot) -> list[Violation]:
+    """Ends (and starts) the sources record without saying where the territory went (or came
+    from). Not errors: the published lists do not state it, and nothing may be guessed."""
+    out: list[Violation] = []
+    for link in snap.links:
+        label = GAP_RELATIONS.get(link.relation)
+        if label is None:
+            continue
+        v = link.pred if link.pred is not None else link.succ
+        if v is None:
+            continue
+        when = f"ends {v.valid_to}" if link.pred is not None else f"starts {v.valid_from}"
+        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {label}", [v.key, link.event.key]))
+    return out
+
+
 def _parent_violations(snap: Snapshot, v: V) -> list[Violation]:
     if v.parent_unit_id is None:
         return []
