@@ -586,15 +586,27 @@ def build_history(src: Path, report: ImportReport, final: dict[tuple[int, str], 
         for pred, succ, portion, relation, note in ev.links:
             links.append(dict(event=key, predecessor=pred.key if pred else "", successor=succ.key if succ else "",
                               portion=portion, relation=relation, share="", share_basis="", note=note))
+    gaps: dict[str, list[str]] = defaultdict(list)
+    for ev in sorted(evs, key=lambda e: (e.day, e.subject, e.suffix)):
+        for pred, succ, _portion, relation, _note in ev.links:
+            if relation == "successor_unknown" and pred is not None:
+                gaps["ends with successor unknown (source gap: the lists do not say where the territory "
+                     "went)"].append(f"{ev.day} {pred.key} {pred.rec.name} (parent {pred.rec.parent or '-'})")
+            elif relation == "origin_unknown" and succ is not None:
+                gaps["starts with origin unknown (source gap: the lists do not say where the territory "
+                     "came from)"].append(f"{ev.day} {succ.key} {succ.rec.name} (parent {succ.rec.parent or '-'})")
+    report.listings.update(gaps)
     ekeys = [e["key"] for e in events]
     if len(set(ekeys)) != len(ekeys):
         raise DataError("history: event keys not unique")
     figures = dict(
+        history_successor_unknown=sum(1 for x in links if x["relation"] == "successor_unknown"),
+        history_origin_unknown=sum(1 for x in links if x["relation"] == "origin_unknown"),
+        history_inferred_links=sum(1 for x in links if x["relation"] == "absorbed"),
         history_lists=len(states), history_versions=len(versions) + len(start_of),
         history_events=len(events),
         history_acts=len(acts), history_acts_certain=certainty["certain"],
         history_acts_uncertain=certainty["uncertain"], history_acts_none=certainty["none"],
     )
-    for line in unused:
-        report.fix("published list not used (the same date stands from another line)", line)
+    report.listings["published lists not used (another line stands for the same date)"] = unused
     return History(versions, events, links, [acts[k] for k in sorted(acts)], start_of, states, figures)

@@ -77,6 +77,8 @@ class ImportReport:
 
     fixes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     figures: dict[str, int] = field(default_factory=dict)
+    # Full lists printed after the figures (every item, not four examples): the source gaps.
+    listings: dict[str, list[str]] = field(default_factory=dict)
 
     def fix(self, rule: str, detail: str) -> None:
         self.fixes[rule].append(detail)
@@ -611,7 +613,9 @@ def write(bundle: Bundle, report: ImportReport, out: Path) -> None:
         (t / "IMPORT_REPORT.txt").write_text(
             "Importer report: every rule applied to the raw sources, with counts\n\n"
             + "\n".join(report.lines()) + "\n\nFigures: "
-            + ", ".join(f"{k}={v}" for k, v in sorted(report.figures.items())) + "\n",
+            + ", ".join(f"{k}={v}" for k, v in sorted(report.figures.items())) + "\n"
+            + "".join(f"\n{title}: {len(items)}\n" + "".join(f"  {item}\n" for item in items)
+                      for title, items in sorted(report.listings.items())),
             encoding="utf-8",
         )
         for f in sorted(t.iterdir()):
