@@ -497,6 +497,15 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
                 RECORDED_BY)
     b.acts = [acts[k] for k in sorted(acts)]
 
+    for code, old_code, portion, relation, note in check_links_against_clauses(pairs, clauses, old_c, new_c,
+                                                                               report, old_d):
+        # (for a territory outside any commune, ``portion`` holds its district's code)
+        if old_code is None:
+            add_link(f"E20250701-C{code}", old_dv[portion], new_cv[code], "part", relation, note)
+        else:
+            add_link(f"E20250701-C{code}", old_cv[old_code], new_cv[code], "part" if portion != "whole" else
+                     "whole", relation if relation in ("part_area",) else "part", note)
+
     # Statistics -----------------------------------------------------------------------------
     b.statistics = read_statistics(src, new_p, new_c, new_pv, new_cv, report)
 
@@ -509,10 +518,79 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
     return b, report
 
 
+def check_links_against_clauses(pairs: list[Pair], clauses: Clauses, old_c: dict[str, OldUnit],
+                                new_c: dict[str, NewUnit], report: ImportReport,
+                                old_d: dict[str, OldUnit] | None = None) -> list[tuple[str, str | None, str, str, str]]:
+    """Every conversion-table pair against the text of the clause that forms its new unit, and
+    every unit a clause names against the table: differences are listed and counted, never fixed
+    silently (the table stays the register's links; the clause is the evidence shown)."""
+    from merger.importers.legal import clause_predecessors
+
+    by_new: dict[str, list[Pair]] = defaultdict(list)
+    for p in pairs:
+        by_new[p.new_code].append(p)
+    agree = checked = 0
+    out: dict[str, list[str]] = defaultdict(list)
+    omitted: list[tuple[str, str | None, str, str, str]] = []
+    for code in sorted(clauses.text_by_unit):
+        where, text = clauses.text_by_unit[code].split("|", 1)
+        named = {fold(name): (name, portion, qual) for name, portion, qual in clause_predecessors(text)}
+        table = {}
+        for p in by_new[code]:
+            if p.old_code is not None:
+                o = old_c[p.old_code]
+                table[fold(bare_name(o.full_name, o.type))] = (o, p)
+                # the table's own spelling too ("Sà Phìn" in the clause, "Xà Phìn" in the NSO list)
+                table.setdefault(fold(bare_name(p.old_name, o.type)), (o, p))
+        unit = f"{code} {new_c[code].full_name} ({where})"
+        seen: set[str] = set()
+        for key, (o, p) in sorted(table.items()):
+            if o.code in seen:
+                continue
+            keys = [k for k, (x, _) in table.items() if x.code == o.code]
+            key = next((k for k in keys if k in named), key)
+            seen.add(o.code)
+            checked += 1
+            if key not in named:
+                out["table pair not named by its clause (reported, kept)"].append(
+                    f"{unit}: {o.code} {o.full_name} [{p.note.strip()}]")
+            elif named[key][1] != p.portion:
+                out["table pair whose portion differs from its clause (the table's is kept)"].append(
+                    f"{unit}: {o.full_name} table '{p.note.strip()}' vs clause '{named[key][2]}'")
+            else:
+                agree += 1
+        districts = {p.district_code for p in by_new[code]}
+        for key, (name, portion, qual) in sorted(named.items()):
+            if key not in table:
+                out["unit a clause names that the table omits for that new unit (evidence: the clause)"].append(
+                    f"{unit}: {qual} của {name}")
+                # Record what is unambiguous: a commune of the same districts (a part the table
+                # leaves out), or a named territory outside any commune (a firing range).
+                same = [c for c in old_c.values() if c.parent_code in districts
+                        and fold(bare_name(c.full_name, c.type)) == key]
+                note = f"{qual} của {name} ({where}); bảng chuyển đổi không ghi"
+                if len(same) == 1:
+                    omitted.append((code, same[0].code, portion, "part_area" if "dân số" not in qual else portion, note))
+                elif (not same and len(districts) == 1 and old_d is not None and not re.match(r"(Phường|Xã)\s", name)
+                      and key not in {fold(bare_name(d.full_name, d.type)) for d in old_d.values()}):
+                    omitted.append((code, None, next(iter(districts)), "district_area", note))
+    report.listings.update(out)
+    report.figures.update(
+        clause_pairs_checked=checked, clause_pairs_agree=agree,
+        clause_pairs_not_named=len(out["table pair not named by its clause (reported, kept)"]),
+        clause_portion_differs=len(out["table pair whose portion differs from its clause (the table's is kept)"]),
+        clause_names_omitted=len(out["unit a clause names that the table omits for that new unit (evidence: the "
+                                     "clause)"]),
+        clause_omissions_recorded=len(omitted),
+    )
+    return omitted
+
+
 @dataclass
 class Clauses:
     by_unit: dict[str, str]
     province_of_act: dict[str, str]
+    text_by_unit: dict[str, str] = field(default_factory=dict)  # clause text, for units it forms
 
 
 def read_clauses(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit],
@@ -521,6 +599,7 @@ def read_clauses(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit]
     from merger.importers.legal import parse_commune_resolution
 
     by_unit: dict[str, str] = {}
+    text_by_unit: dict[str, str] = {}
     province_of_act: dict[str, str] = {}
     prov_by_name = {fold(bare_name(p.full_name, p.type)): code for code, p in new_p.items()}
     for path in sorted((src / "legal").glob("16*_NQ-UBTVQH15.md")):
@@ -542,10 +621,12 @@ def read_clauses(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit]
                 (cl.unit_type, "~" + fold(cl.unit_name)), [])
             if len(hits) == 1:
                 by_unit.setdefault(hits[0], str(cl.number))
+                if cl in res.clauses:
+                    text_by_unit.setdefault(hits[0], f"{res.number} khoản {cl.number}|{cl.text}")
             else:
                 report.fix("clause whose unit is not matched to one new unit (clause not recorded)",
                            f"{res.number} khoản {cl.number}: {cl.unit_type} {cl.unit_name}")
-    return Clauses(by_unit, province_of_act)
+    return Clauses(by_unit, province_of_act, text_by_unit)
 
 
 def read_statistics(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit],
@@ -597,7 +678,28 @@ def read_statistics(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUn
                          population=str(int(pop)) if pop is not None else "", seat=tidy(r["trungtamhc"]),
                          lon=r["kinhdo"].strip(), lat=r["vido"].strip(), source=S_SAPNHAP))
     rows.sort(key=lambda r: r["version"])
+    _population_sanity(rows, new_p, new_c, new_pv, new_cv, report)
     return rows
+
+
+def _population_sanity(rows: list[dict[str, str]], new_p: dict[str, NewUnit], new_c: dict[str, NewUnit],
+                       new_pv: dict[str, str], new_cv: dict[str, str], report: ImportReport) -> None:
+    """Where a province's communes do not sum to its own population (within 1%), or a commune has
+    no figure, say so: crosswalk shares built on these figures are then estimates."""
+    pop = {r["version"]: int(r["population"]) for r in rows if r["population"]}
+    for pcode in sorted(new_p):
+        kids = [c for c, u in new_c.items() if u.parent_code == pcode]
+        missing = [c for c in kids if new_cv[c] not in pop]
+        for c in sorted(missing):
+            report.listings.setdefault("communes with no population figure (sapnhap)", []).append(
+                f"{c} {new_c[c].full_name}, {new_p[pcode].full_name}")
+        total = sum(pop.get(new_cv[c], 0) for c in kids)
+        own = pop.get(new_pv[pcode])
+        if own and abs(total - own) > 0.01 * own:
+            report.listings.setdefault("provinces whose communes' populations do not sum to the province's "
+                                       "figure within 1% (sapnhap)", []).append(
+                f"{pcode} {new_p[pcode].full_name}: province {own:,}, communes {total:,} "
+                f"({100 * (total - own) / own:+.1f}%; {len(missing)} commune(s) without a figure)")
 
 
 # --- writing ------------------------------------------------------------------------------------
