@@ -19,9 +19,12 @@ from merger.cli.common import (
     emit_json,
     errors,
     fail,
+    key_column,
     note_unrecorded_past,
     parse_date,
+    print_table,
     state,
+    write_text,
 )
 
 FromOpt = Annotated[str, typer.Option("--from", help="The date the input units are valid on (2025-06-30 or 30/6/2025).")]
@@ -434,3 +437,102 @@ def report(
         path = rp.write(r, reg.snapshot, out, chart=chart)
     n = sum(len(cs) for cs in r.diff.groups.values())
     console().print(f"Report written to {path}: {len(r.new_units):,} new units, {n:,} events.", highlight=False, soft_wrap=True)
+
+
+KindOpt = Annotated[str | None, typer.Option("--kind", help="admin (administrative units) or agency; default: both.")]
+
+
+@app.command()
+def summary(
+    ctx: typer.Context,
+    within: WithinOpt = None,
+    kind: KindOpt = None,
+    start: Annotated[str, typer.Option("--from", "--before", help="The 'before' date (2025-06-30 or 30/6/2025).")]
+    = "2025-06-30",
+    end: Annotated[str, typer.Option("--to", "--after", help="The 'after' date.")] = "2025-07-01",
+    fmt: Annotated[str, typer.Option("--format", help="text, md (Markdown) or docx (Word, needs --out and "
+                                     "python-docx: pip install 'merger[docs]').")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="vi (default) or en.")] = None,
+) -> None:
+    """The report paragraphs: results as sentences, as the Department writes them, with the acts cited.
+
+    The figures are those of `merger counts` (the same computation): provinces, the district
+    level, communes by type, and agencies by type, e.g. "Hợp nhất 25 sở, ngành (tại 02 địa
+    phương) thành 13 sở, ngành và tương đương (giảm 12 sở, ngành)."
+
+    \b
+    Examples:
+      merger summary --within "Hải Phòng" --kind agency
+      merger summary --within "Hải Phòng" --format docx --out bao_cao.docx
+      merger summary --format md --lang en
+    """
+    from merger import summary as sm
+
+    if fmt not in sm.FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not a format (text, md or docx)", param_hint="--format")
+    if fmt == "docx" and (out is None or str(out) == "-"):
+        raise typer.BadParameter("--format docx needs --out FILE.docx", param_hint="--out")
+    s, e = _dates(start, end)
+    language = lang or getattr(state(ctx), "lang", None) or "vi"
+    reg = state(ctx).register()
+    with errors():
+        result = sm.summarize(reg, within=within, kind=kind, start=s, end=e)  # type: ignore[arg-type]
+        title, sections = sm.render(result, language)
+        if fmt == "docx":
+            assert out is not None
+            sm.to_docx(title, sections, out, language)
+            print(f"Written to {out}", file=sys.stderr)
+            return
+    note_unrecorded_past(reg, s, e)
+    text = sm.to_markdown(title, sections) if fmt == "md" else sm.to_text(title, sections)
+    write_text(text, out)
+
+
+@app.command()
+def changes(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option("--from", "--before", help="Changes after this date (2025-06-30).")]
+    = "2025-06-30",
+    end: Annotated[str, typer.Option("--to", "--after", help="Up to and including this date.")] = "2025-07-01",
+    within: WithinOpt = None,
+    kind: Annotated[str, typer.Option("--kind", help="admin, agency or all.")] = "admin",
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """A flat change list: one row per old unit -> new unit link, like the COG "mouvements" files.
+
+    Each row: effective date, event id and type, old code/name/type/parent, new
+    code/name/type/parent, portion, relation, share and its basis, act and clause. An empty old
+    side is an establishment, an empty new side a dissolution.
+
+    \b
+    Examples:
+      merger changes --from 2025-06-30 --to 2025-07-01 --within "Hải Phòng" --csv > changes.csv
+      merger changes --kind agency --json
+      merger changes --within "Hải Phòng" | grep "Vĩnh Bảo"
+    """
+    check_formats(as_json, as_csv)
+    s, e = _dates(start, end)
+    reg = state(ctx).register()
+    from merger import changes as ch
+
+    with errors():
+        rows = ch.changes(reg, s, e, within=within, kind=None if kind == "all" else kind)
+    if as_json:
+        emit_json(rows)
+        return
+    if as_csv:
+        emit_csv(ch.COLUMNS, [[r[c] for c in ch.COLUMNS] for r in rows])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows):,} links from {s} (exclusive) to {e}" + (f" within {within}" if within else ""))
+    for col in ("Effective", "Event", "Old", "New", "Relation", "Act"):
+        key_column(table, col) if col == "Event" else table.add_column(col)
+    for r in rows:
+        old = f"{r['old_name']} [dim]{r['old_code']}[/dim]" if r["old_key"] else "—"
+        new = f"{r['new_name']} [dim]{r['new_code']}[/dim]" if r["new_key"] else "—"
+        act = (r["act"] or "") + (f" k.{r['clause']}" if r["clause"] else "")
+        table.add_row(r["effective"], r["event"], old, new, f"{r['portion']} · {r['relation']}", act)
+    print_table(table)

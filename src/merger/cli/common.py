@@ -209,10 +209,48 @@ def parse_moment(value: str | None, option: str = "time") -> Any:
         raise typer.BadParameter(f"{value!r} is not a date or ISO time", param_hint=option) from None
 
 
+# Width of a console whose output is piped or redirected: wide enough that nothing is wrapped or
+# cut (a file or a pipe has no width; rich would otherwise assume 80 columns).
+PIPE_WIDTH = 1_000_000
+
+
 def console() -> Console:
+    """stdout's console: on a terminal its width; piped or redirected, no wrapping and no cutting."""
     from rich.console import Console
 
-    return Console()
+    return Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)
+
+
+def key_column(table: Any, header: str, **options: Any) -> None:
+    """A column of codes, keys or event ids: never wrapped or cut, so it can be copied back into
+    a command (`revoke E20080401-…`); the other columns wrap first (see ``print_table``)."""
+    table.add_column(header, no_wrap=True, overflow="ignore", **options)
+
+
+def print_table(table: Any, out: Console | None = None) -> None:
+    """Print a table; when even its narrowest layout (key columns whole) is wider than the
+    terminal, print it at that width and let the terminal show the long lines, rather than cut a key."""
+    c = out or console()
+    need = c.measure(table).minimum
+    c.print(table, width=max(c.width, need))
+
+
+def write_text(text: str, out: Any = None) -> None:
+    """Text to stdout (``out`` None or "-") or to a file, written whole or not at all."""
+    from pathlib import Path
+
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(out)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    print(f"Written to {path}", file=sys.stderr)
 
 
 def emit_json(data: Any) -> None:
