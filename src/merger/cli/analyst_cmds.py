@@ -529,7 +529,7 @@ def changes(
 
     table = Table(title=f"{len(rows):,} links from {s} (exclusive) to {e}" + (f" within {within}" if within else ""))
     for col in ("Effective", "Event", "Old", "New", "Relation", "Act"):
-        key_column(table, col) if col == "Event" else table.add_column(col)
+        key_column(table, col) if col in ("Event", "Effective", "Act") else table.add_column(col)
     for r in rows:
         old = f"{r['old_name']} [dim]{r['old_code']}[/dim]" if r["old_key"] else "—"
         new = f"{r['new_name']} [dim]{r['new_code']}[/dim]" if r["new_key"] else "—"

@@ -222,17 +222,27 @@ def console() -> Console:
 
 
 def key_column(table: Any, header: str, **options: Any) -> None:
-    """A column of codes, keys or event ids: never wrapped or cut, so it can be copied back into
-    a command (`revoke E20080401-…`); the other columns wrap first (see ``print_table``)."""
+    """A column of codes, keys, event ids or dates: never wrapped or cut, so it can be copied back
+    into a command (`revoke E20080401-…`); the other columns wrap first (see ``print_table``)."""
     table.add_column(header, no_wrap=True, overflow="ignore", **options)
 
 
 def print_table(table: Any, out: Console | None = None) -> None:
     """Print a table; when even its narrowest layout (key columns whole) is wider than the
     terminal, print it at that width and let the terminal show the long lines, rather than cut a key."""
+    from rich.measure import Measurement
+
     c = out or console()
-    need = c.measure(table).minimum
-    c.print(table, width=max(c.width, need))
+    need = Measurement.get(c, c.options.update_width(PIPE_WIDTH), table).minimum
+    if need <= c.width:
+        c.print(table)
+        return
+    width = c.width
+    c.width = need  # print(width=...) would be clamped to the terminal's width
+    try:
+        c.print(table)
+    finally:
+        c.width = width
 
 
 def write_text(text: str, out: Any = None) -> None:

@@ -19,8 +19,10 @@ from merger.cli.common import (
     emit_rows,
     errors,
     fail,
+    key_column,
     parse_date,
     parse_moment,
+    print_table,
     state,
 )
 
@@ -343,13 +345,13 @@ def log_cmd(
 
     table = Table(title=f"{len(rows)} recorded event(s)")
     for col in ("Event", "Effective", "Act", "What", "Recorded", "Status"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Event", "Effective", "Act") else table.add_column(col)
     for e in entries:
         basis = (e.act or "") + (f" k.{e.clause}" if e.clause else "")
         status = e.status if e.status == "in force" else f"[red]{e.status}[/red]: {e.reason}"
         table.add_row(e.key, e.effective.isoformat(), basis, f"{e.type}: {e.summary}",
                       f"{e.recorded_at:%Y-%m-%d %H:%M} {e.recorded_by}", status)
-    console().print(table)
+    print_table(table)
 
 
 @app.command("revoke")

@@ -21,8 +21,10 @@ from merger.cli.common import (
     emit_rows,
     errors,
     fail,
+    key_column,
     note_unrecorded_past,
     parse_date,
+    print_table,
     state,
 )
 
@@ -93,6 +95,7 @@ def lineage(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also draw the lineage as a diagram, "
                                              "FILE.png or FILE.svg (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """What an old unit became, or which old units formed a new one.
 
@@ -105,8 +108,10 @@ def lineage(
       merger lineage "An Lư"
       merger lineage "Phường Hòa Bình, Hải Phòng" --as-of 2025-07-01
       merger lineage 11533 --as-of 2025-06-30 --json
+      merger lineage "Vĩnh Bảo" --csv > vinh_bao.csv   (one row per link, as merger changes)
       merger lineage "Phường Hồng Bàng" --out hong_bang.png   (a diagram for the dossier)
     """
+    check_formats(as_json, as_csv)
     direction = None if forward is None else ("forward" if forward else "backward")
     reg = state(ctx).register()
     with errors():
@@ -127,6 +132,20 @@ def lineage(
 
         with errors():
             rows = boundaries.overlap(reg, tree.root.version)
+    if as_csv:
+        from merger.changes import COLUMNS, link_row
+
+        flat = []
+
+        def walk(node: lin.Node, depth: int) -> None:
+            for child in node.children:
+                assert child.link is not None
+                flat.append([depth, tree.direction, *link_row(snap, child.link).values()])
+                walk(child, depth + 1)
+
+        walk(tree.root, 1)
+        emit_csv(["depth", "direction", *COLUMNS], flat)
+        return
     if as_json:
         from dataclasses import asdict
 
@@ -287,10 +306,10 @@ def units(
 
     table = Table(title=f"{len(rows):,} units valid on {day}" + (f" within {within}" if within else ""))
     for col in ("Code", "Name", "Type", "Parent", "Valid from", "Valid to"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Code", "Valid from", "Valid to") else table.add_column(col)
     for r in rows:
         table.add_row(r[0], r[1], r[2], r[4], r[5] or "…", r[6])
-    console().print(table)
+    print_table(table)
 
 
 @app.command("search")
@@ -325,10 +344,10 @@ def search_cmd(
 
     table = Table(title=f"{len(rows)} match(es) for {text!r}")
     for col in ("Code", "Name", "Parents", "Valid from", "Valid to", "Key"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Code", "Key", "Valid from", "Valid to") else table.add_column(col)
     for r in rows:
         table.add_row(r[0], r[1], r[3], r[4] or "…", r[5], r[6])
-    console().print(table)
+    print_table(table)
 
 
 @app.command()
