@@ -97,10 +97,11 @@ def test_cli_convert_refuses_then_skips(tmp_path: Path, national_path: Path) -> 
             "--weights", "equal"]
     res = runner.invoke(app, args)
     assert res.exit_code == 1 and res.stderr.startswith("Error:") and "line 3" in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1 and not out.exists()
+    # one Error line, then one problem per line (issue 11)
+    assert [x.split(":")[0] for x in res.stderr.strip().splitlines()] == ["Error", "line 3"] and not out.exists()
     res = runner.invoke(app, [*args, "--skip-unmatched"])
     assert res.exit_code == 0, res.stderr
-    assert "line 3" in res.stderr and "1,305" in res.stdout and "1,300" in res.stdout
+    assert "line 3" in res.stderr and "1305" in res.stdout and "1300" in res.stdout  # plain numbers
     with out.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["name"]: float(r["dan_so"]) for r in rows} == {

@@ -334,6 +334,20 @@ class AddressResolver:
         return msg
 
 
+def rewrite(snap: Snapshot, res: Resolved, today: date) -> list[str]:
+    """The address written anew, one per successor: the street part kept, the new unit and its
+    province in place of the old ones ("Đường Trần Não, Phường An Khánh, Thành phố Hồ Chí Minh")."""
+    street = res.address.street.strip() if res.address else ""
+    out = []
+    for r in res.successors:
+        if r.target is None:
+            continue
+        chain = [r.target] + [a for a in snap.ancestors(r.target, today) if a.level == "province"]
+        parts = [street] + [v.full_name for v in chain if v.level in ("commune", "province")]
+        out.append(", ".join(dict.fromkeys(p for p in parts if p)))
+    return out
+
+
 def resolve(snap: Snapshot, text: str, *, as_of: date | None = None, today: date | None = None) -> Resolved:
     """One address (for many, make one ``AddressResolver`` and reuse it)."""
     return AddressResolver(snap, today=today).resolve(text, as_of=as_of)

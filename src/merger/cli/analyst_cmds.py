@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 
 from merger.cli.common import (
+    PIPE_WIDTH,
     CsvOpt,
     JsonOpt,
     app,
@@ -123,9 +125,12 @@ def crosswalk(
 @app.command()
 def convert(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The CSV table (UTF-8, header row) keyed by units at --from.")],
+    file: Annotated[str, typer.Argument(help="The CSV table (UTF-8, header row) keyed by units at --from; "
+                                        "- reads standard input.")],
     key: Annotated[str, typer.Option("--key", help="The column holding the unit code, key or name.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the re-tabulated CSV.")],
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Where to write the re-tabulated CSV "
+                                            "(default, or -: standard output; the summary then goes to stderr).")]
+    = None,
     key_kind: Annotated[str, typer.Option("--key-kind", help="code (e.g. 11533), name (\"Hòa Bình, Vĩnh Bảo, "
                                           "Hải Phòng\") or key (11533@..2025-06-30).")] = "code",
     start: FromOpt = "2025-06-30",
@@ -137,6 +142,11 @@ def convert(
     weight: Annotated[str | None, typer.Option("--weight", help="Column weighting the --mean columns "
                                                "(e.g. population).")] = None,
     group: Annotated[list[str] | None, typer.Option("--group", help="Columns kept as extra keys (e.g. year).")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only output units in this unit's territory "
+                                               "(what goes elsewhere is totalled as outside).",
+                                               autocompletion=complete_unit)] = None,
+    digits: Annotated[int | None, typer.Option("--round", min=0, max=12, help="Round the figures written to N "
+                                               "decimals (totals are computed before rounding).")] = None,
     level: LevelOpt = None,
     weights: WeightsOpt = "population",
     skip_unmatched: Annotated[bool, typer.Option("--skip-unmatched", help="Leave out rows whose key matches no unit "
@@ -146,18 +156,18 @@ def convert(
     """Re-tabulate a statistics table from the units at FROM onto the units at TO.
 
     Sums are split by the crosswalk shares (totals are conserved); means are weighted. Rows whose
-    key matches no unit, or several, are listed by line number, and nothing is written unless
-    --skip-unmatched is given.
+    key matches no unit, or several, are listed on stderr, one per line with its line number,
+    and nothing is written unless --skip-unmatched is given. Without --out the table goes to
+    standard output and the summary (totals per group, as plain numbers) to stderr.
 
+    \b
     Examples:
-
       merger convert pop_2024.csv --key ma_xa --sum dan_so --out pop_2024_new.csv
-
-      merger convert budget.csv --key xa --key-kind name --sum thu,chi --group nam --out new.csv
-
-      merger convert rates.csv --key code --mean ty_le --weight dan_so --sum dan_so --out new.csv
+      merger convert budget.csv --key xa --key-kind name --sum thu,chi --group nam --round 0 > new.csv
+      cat rates.csv | merger convert - --key code --mean ty_le --weight dan_so --sum dan_so --within "Hải Phòng"
     """
     s, e = _dates(start, end)
+    to_stdout = out is None or out == "-"
 
     def cols(values: list[str] | None) -> list[str]:
         return [c.strip() for v in values or [] for c in v.split(",") if c.strip()]
@@ -170,73 +180,97 @@ def convert(
         try:
             conv = cv.convert_file(reg, file, key=key, key_kind=key_kind, start=s, end=e, sums=cols(sum_cols),
                                    means=cols(mean_cols), weight=weight, group=cols(group),
-                                   level=_level(level), weights=weights, skip_unmatched=skip_unmatched)
+                                   level=_level(level), weights=weights, skip_unmatched=skip_unmatched,
+                                   within=within)
         except ValidationFailed as exc:
-            listed = "; ".join(v.message for v in exc.violations[:10])
-            more = f"; … and {len(exc.violations) - 10} more" if len(exc.violations) > 10 else ""
             hint = "" if all(v.rule == "convert-not-a-number" for v in exc.violations) else \
                 " (or pass --skip-unmatched to leave them out)"
-            fail(f"{len(exc.violations)} row(s) cannot be carried over, nothing written: {listed}{more}. "
-                 f"Fix them{hint}.")
+            print(f"Error: {len(exc.violations)} row(s) cannot be carried over, nothing written; fix them{hint}. "
+                  "One per line:", file=sys.stderr)
+            for v in exc.violations:
+                print(v.message, file=sys.stderr)
+            raise typer.Exit(1) from None
     with errors():
-        cv.write_table(conv, out)
+        cv.write_table(conv, out, digits)
     note_unrecorded_past(reg, s, e)
     for p in conv.problems:
         print(f"skipped {p}", file=sys.stderr)
-    summary = dict(file=str(file), out=str(out), rows_in=conv.rows_in, rows_matched=conv.rows_matched,
-                   rows_out=len(conv.rows), skipped=len(conv.problems),
+    where = "standard output" if to_stdout else str(out)
+    summary = dict(file=str(file), out=where, rows_in=conv.rows_in, rows_matched=conv.rows_matched,
+                   rows_out=len(conv.rows), skipped=len(conv.problems), within=conv.within,
                    totals={c: dict(input=conv.totals_in[c], matched=conv.totals_matched[c],
-                                   output=conv.totals_out[c], dissolved=conv.lost[c]) for c in conv.sums})
+                                   output=conv.totals_out[c], dissolved=conv.lost[c], outside=conv.outside[c])
+                           for c in conv.sums},
+                   groups=[dict(group=dict(zip(cols(group), g, strict=True)), totals=t)
+                           for g, t in conv.by_group.items()] if group else [])
     if as_json:
-        emit_json(summary)
+        if to_stdout:
+            print(json.dumps(summary, ensure_ascii=False, indent=2, default=str), file=sys.stderr)
+        else:
+            emit_json(summary)
         return
+    from rich.console import Console
     from rich.table import Table
 
-    c = console()
-    c.print(f"{conv.rows_matched:,} of {conv.rows_in:,} rows carried from {s} to {e}: {len(conv.rows):,} rows "
-            f"written to {out}" + (f"; {len(conv.problems):,} skipped (listed on stderr)" if conv.problems else ""),
+    c = Console(stderr=True, width=PIPE_WIDTH if not sys.stderr.isatty() else None) if to_stdout else console()
+    c.print(f"{conv.rows_matched:,} of {conv.rows_in:,} rows carried from {s} to {e}"
+            + (f" within {conv.within}" if conv.within else "") + f": {len(conv.rows):,} rows written to {where}"
+            + (f"; {len(conv.problems):,} skipped (listed on stderr)" if conv.problems else ""),
             highlight=False, soft_wrap=True)
     if conv.sums:
-        table = Table(title="Totals before and after")
-        for col in ("Column", "Input", "Carried", "Output", "Difference"):
-            table.add_column(col, justify="left" if col == "Column" else "right")
-        for col in conv.sums:
-            diff = conv.totals_out[col] - conv.totals_matched[col]
-            table.add_row(col, f"{conv.totals_in[col]:,.6g}", f"{conv.totals_matched[col]:,.6g}",
-                          f"{conv.totals_out[col]:,.6g}", f"{diff:+.3g}")
-        c.print(table)
+        gnames = cols(group)
+        table = Table(title="Totals before and after" + (" by " + ", ".join(gnames) if gnames else ""))
+        heads = [*gnames, "Column", "Input", "Carried", "Output", "Dissolved"] + (["Outside"] if within else [])
+        for col in heads:
+            table.add_column(col, justify="left" if col in ("Column", *gnames) else "right")
+        groups = conv.by_group.items() if gnames else [((), {k: dict(input=conv.totals_in[k],
+                                                                     matched=conv.totals_matched[k],
+                                                                     output=conv.totals_out[k],
+                                                                     dissolved=conv.lost[k],
+                                                                     outside=conv.outside[k])
+                                                              for k in conv.sums})]
+        for g, totals in groups:
+            for col in conv.sums:
+                t = totals[col]
+                cells = [t["input"], t["matched"], t["output"], t["dissolved"]] + ([t["outside"]] if within else [])
+                table.add_row(*g, col, *(cv.plain(x, digits) for x in cells))
+        print_table(table, c)
 
 
 @app.command()
 def resolve(
     ctx: typer.Context,
     address: Annotated[str | None, typer.Argument(help="An address: \"xã Hòa Bình, huyện Vĩnh Bảo, Hải Phòng\", "
-                                                  "\"P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng\".")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="A CSV file of addresses.")] = None,
-    column: Annotated[str | None, typer.Option("--column", "-c", help="The address column of --file.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the resolved CSV (with --file).")] = None,
+                                                  "\"P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng\"; - reads one "
+                                                  "address per line from standard input.")] = None,
+    file: Annotated[str | None, typer.Option("--file", "-f", help="A CSV file of addresses (- : standard "
+                                             "input).")] = None,
+    column: Annotated[str | None, typer.Option("--column", "-c", help="The address column of --file (needed "
+                                               "when it has several columns).")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Where to write the resolved CSV (default, or -: "
+                                            "standard output; the summary then goes to stderr).")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Only units valid on this date.")] = None,
     today: Annotated[str | None, typer.Option("--to", help="The date to give successors on (default: today).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The unit an old- or new-style address names, and all its successors today (with shares).
+    """The unit an old- or new-style address names, its successors today (with shares), and the address rewritten.
 
-    A commune divided between several new units returns every one of them, flagged "split".
-    With --file, every row gets a status (ok, split, not_found, ambiguous, unparseable); none
-    is dropped.
+    The rewritten address keeps the street part and puts the new unit and province in place of
+    the old ones; a commune divided between several new units gets one candidate per successor,
+    flagged "split". Province abbreviations (HP, HN, HCM, TP.HCM, ĐN...), both i/y spellings
+    (Quý/Quí, Kỳ/Kì) and district-only addresses are understood; a street and a province alone
+    answer the province (status province_only). With --file, every row gets a status (ok, split,
+    province_only, district, not_found, ambiguous, unparseable); none is dropped.
 
+    \b
     Examples:
-
       merger resolve "xa hoa binh, h. vinh bao, hai phong"
-
       merger resolve "P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng" --json
-
       merger resolve --file customers.csv --column dia_chi --out customers_new.csv
+      cut -d, -f3 customers.csv | merger resolve - > resolved.csv
     """
     if (address is None) == (file is None):
-        raise typer.BadParameter("give one ADDRESS or --file (with --column and --out)")
-    if file is not None and (not column or out is None):
-        raise typer.BadParameter("--file needs --column and --out")
+        raise typer.BadParameter("give one ADDRESS (or - for standard input) or --file")
     day = parse_date(today, "--to")
     on = parse_date(as_of, "--as-of")
     reg = state(ctx).register()
@@ -244,9 +278,9 @@ def resolve(
 
     snap = reg.snapshot
     resolver = AddressResolver(snap, today=day)
-    if address is not None:
+    if address is not None and address != "-":
         res = resolver.resolve(address, as_of=on)
-        data = _resolved_dict(snap, res)
+        data = _resolved_dict(snap, res, resolver)
         if as_json:
             emit_json(data)
         else:
@@ -254,11 +288,28 @@ def resolve(
         if not res.ok:
             raise typer.Exit(1)
         return
-    assert file is not None and column is not None and out is not None
-    _resolve_file(resolver, file, column, out, on, as_json)
+    if address == "-":
+        header, rows = ["address"], [[line.rstrip("\r\n")] for line in sys.stdin if line.strip()]
+        column = "address"
+        source = "standard input"
+    else:
+        from merger.convert import read_table
+
+        assert file is not None
+        with errors():
+            header, rows = read_table(file)
+        source = "standard input" if file == "-" else file
+        if column is None:
+            if len(header) != 1:
+                raise typer.BadParameter(f"--file has {len(header)} columns: say which holds the address "
+                                         f"({', '.join(header)})", param_hint="--column")
+            column = header[0]
+    _resolve_file(resolver, header, rows, source, column, out, on, as_json, first_line=1 if address == "-" else 2)
 
 
-def _resolved_dict(snap, res) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _resolved_dict(snap, res, resolver) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    from merger.addresses import rewrite
+
     u = res.unit
     return dict(
         address=res.text, status=res.status, message=res.message,
@@ -271,6 +322,7 @@ def _resolved_dict(snap, res) -> dict:  # type: ignore[no-untyped-def,type-arg]
                          name=snap.path(r.target) if r.target else None, share=round(r.share, 10), basis=r.basis)
                     for r in res.successors],
         candidates=[dict(key=v.key, name=snap.path(v)) for v in res.candidates],
+        rewritten=rewrite(snap, res, resolver.today),
     )
 
 
@@ -292,22 +344,24 @@ def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
             continue
         name = s["name"] or "[red]dissolved[/red]"
         c.print(f"→ {name} [cyan]{s['key'] or ''}[/cyan]  share {s['share']:.4f} ({s['basis']})", highlight=False)
+    for text in data["rewritten"]:
+        c.print(f"new address: {text}", highlight=False, markup=False)
 
 
-def _resolve_file(resolver, file: Path, column: str, out: Path, on, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
+                  out: str | None, on, as_json: bool, first_line: int = 2) -> None:
     import csv
 
-    from merger.convert import read_table
+    from merger.addresses import rewrite
 
-    with errors():
-        header, rows = read_table(file)
     if column not in header:
-        fail(f"no column {column!r} in {file}; the columns are: {', '.join(header)}")
+        fail(f"no column {column!r} in {source}; the columns are: {', '.join(header)}")
     ci = header.index(column)
     texts = [row[ci] if ci < len(row) else "" for row in rows]
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True, console=console()) as progress:
+    with Progress(transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("Resolving", total=len(texts))
         results = []
         for i in range(0, len(texts), 5000):
@@ -315,39 +369,52 @@ def _resolve_file(resolver, file: Path, column: str, out: Path, on, as_json: boo
             progress.update(task, advance=len(texts[i: i + 5000]))
     snap = resolver.snap
     extra = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
-             "successor_names", "shares", "basis", "message"]
-    tmp = out.with_name(out.name + ".tmp")
+             "successor_names", "shares", "basis", "new_address", "message"]
     counts: dict[str, int] = {}
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(header + extra)
-            for row, res in zip(rows, results, strict=True):
-                counts[res.status] = counts.get(res.status, 0) + 1
-                succ = [r for r in res.successors]
-                u = res.unit
-                w.writerow(list(row) + [
-                    res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
-                    "yes" if res.split else ("no" if u else ""),
-                    " | ".join(r.target.key if r.target else "" for r in succ),
-                    " | ".join(r.target.code if r.target else "" for r in succ),
-                    " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
-                    " | ".join(f"{r.share:.6g}" for r in succ),
-                    " | ".join(r.basis for r in succ), res.message])
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        fail(f"cannot write {out}: {exc.strerror or exc}")
-    bad = [(i + 2, res) for i, res in enumerate(results) if not res.ok]
+
+    def write(fh) -> None:  # type: ignore[no-untyped-def]
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header + extra)
+        for row, res in zip(rows, results, strict=True):
+            counts[res.status] = counts.get(res.status, 0) + 1
+            succ = [r for r in res.successors]
+            u = res.unit
+            w.writerow(list(row) + [
+                res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
+                "yes" if res.split else ("no" if u else ""),
+                " | ".join(r.target.key if r.target else "" for r in succ),
+                " | ".join(r.target.code if r.target else "" for r in succ),
+                " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
+                " | ".join(f"{r.share:.6g}" for r in succ),
+                " | ".join(r.basis for r in succ), " | ".join(rewrite(snap, res, resolver.today)), res.message])
+
+    to_stdout = out is None or out == "-"
+    if to_stdout:
+        write(sys.stdout)
+        sys.stdout.flush()
+    else:
+        assert out is not None
+        path = Path(out)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                write(fh)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            fail(f"cannot write {out}: {exc.strerror or exc}")
+    bad = [(i + first_line, res) for i, res in enumerate(results) if not res.ok]
     for line, res in bad[:50]:
         print(f"line {line}: {res.status}: {res.text!r}: {res.message}", file=sys.stderr)
     if len(bad) > 50:
         print(f"… and {len(bad) - 50} more rows not resolved (see the status column)", file=sys.stderr)
+    where = "standard output" if to_stdout else str(out)
     if as_json:
-        emit_json(dict(file=str(file), out=str(out), rows=len(rows), statuses=counts))
+        text = json.dumps(dict(file=source, out=where, rows=len(rows), statuses=counts), ensure_ascii=False, indent=2)
+        print(text, file=sys.stderr if to_stdout else sys.stdout)
         return
-    console().print(f"{len(rows):,} addresses → {out}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
-                    highlight=False)
+    line = f"{len(rows):,} addresses → {where}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+    print(line, file=sys.stderr if to_stdout else sys.stdout)
 
 
 @app.command()
