@@ -331,8 +331,8 @@ def plain(value: float, digits: int | None = None) -> str:
         return f"{value:.{max(digits, 0)}f}"
     if value == int(value) and abs(value) < 1e18:
         return str(int(value))
-    text = f"{value:.10f}".rstrip("0").rstrip(".")
-    return text if float(text) != 0 or value == 0 else f"{value:.10g}"
+    text = f"{value:.10f}".rstrip("0").rstrip(".")  # ten decimals: below that is noise of the shares
+    return "0" if text in ("-0", "") else text
 
 
 def _fmt(value: object, digits: int | None = None) -> object:

@@ -285,11 +285,11 @@ def resolve(
             emit_json(data)
         else:
             _print_resolved(data)
-        if not res.ok:
+        if not res.answered:
             raise typer.Exit(1)
         return
     if address == "-":
-        header, rows = ["address"], [[line.rstrip("\r\n")] for line in sys.stdin if line.strip()]
+        header, rows = ["address"], [[line] for line in sys.stdin.read().splitlines() if line.strip()]
         column = "address"
         source = "standard input"
     else:
@@ -403,7 +403,7 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             fail(f"cannot write {out}: {exc.strerror or exc}")
-    bad = [(i + first_line, res) for i, res in enumerate(results) if not res.ok]
+    bad = [(i + first_line, res) for i, res in enumerate(results) if not res.answered]
     for line, res in bad[:50]:
         print(f"line {line}: {res.status}: {res.text!r}: {res.message}", file=sys.stderr)
     if len(bad) > 50:
