@@ -110,7 +110,7 @@ def test_cli_resolve_one_and_file(tmp_path: Path, national_path: Path) -> None:
     with out.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["status"] for r in rows] == ["split", "not_found", "ok"]
-    assert rows[0]["split"] == "yes" and rows[0]["successor_codes"] == "11533 | 11560"
+    assert rows[0]["split"] == "true" and rows[0]["successor_codes"] == "11533 | 11560"
     assert rows[2]["successor_names"] == "Xã Nguyễn Bỉnh Khiêm, Thành phố Hải Phòng"
 
 

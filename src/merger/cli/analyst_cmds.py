@@ -29,8 +29,14 @@ from merger.cli.common import (
     write_text,
 )
 
-FromOpt = Annotated[str, typer.Option("--from", help="The date the input units are valid on (2025-06-30 or 30/6/2025).")]
-ToOpt = Annotated[str, typer.Option("--to", help="The date of the units to carry onto (earlier than --from back-casts).")]
+FromOpt = Annotated[str, typer.Option("--from", "--before", help="The date the input units are valid on (2025-06-30 "
+                                      "or 30/6/2025).")]
+ToOpt = Annotated[str, typer.Option("--to", "--after", help="The date of the units to carry onto (earlier than --from "
+                                    "back-casts).")]
+SinceOpt = Annotated[str, typer.Option("--from", "--before", help="Changes after this date (2025-06-30 or 30/6/2025).")]
+UntilOpt = Annotated[str, typer.Option("--to", "--after", help="Up to and including this date.")]
+KindOpt = Annotated[str | None, typer.Option("--kind", help="admin (administrative units) or agency; default: both.")]
+UnitKindOpt = Annotated[str, typer.Option("--kind", help="admin (administrative units), agency or all.")]
 WithinOpt = Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit (e.g. \"Hải Phòng\").",
                                                autocompletion=complete_unit)]
 WeightsOpt = Annotated[str, typer.Option("--weights", help="How to split a divided unit where no weight is recorded: "
@@ -41,6 +47,13 @@ LevelOpt = Annotated[str | None, typer.Option("--level", help="province, distric
 def _dates(start: str, end: str) -> tuple:  # type: ignore[type-arg]
     s, e = parse_date(start, "--from"), parse_date(end, "--to")
     return s, e
+
+
+def _kind(kind: str) -> str | None:
+    """--kind: admin, agency, or all (None)."""
+    if kind not in ("admin", "agency", "all"):
+        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+    return None if kind == "all" else kind
 
 
 def _level(level: str | None) -> str | None:
@@ -381,7 +394,7 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
             u = res.unit
             w.writerow(list(row) + [
                 res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
-                "yes" if res.split else ("no" if u else ""),
+                ("true" if res.split else "false") if u else "",
                 " | ".join(r.target.key if r.target else "" for r in succ),
                 " | ".join(r.target.code if r.target else "" for r in succ),
                 " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
@@ -420,9 +433,10 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
 @app.command()
 def diff(
     ctx: typer.Context,
-    start: FromOpt = "2025-06-30",
-    end: ToOpt = "2025-07-01",
+    start: SinceOpt = "2025-06-30",
+    end: UntilOpt = "2025-07-01",
     within: WithinOpt = None,
+    kind: UnitKindOpt = "admin",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -442,12 +456,13 @@ def diff(
     from merger import report as rp
 
     with errors():
-        d = rp.diff(reg, s, e, within=within)  # type: ignore[arg-type]
+        d = rp.diff(reg, s, e, within=within, kind=_kind(kind))  # type: ignore[arg-type]
     snap = reg.snapshot
     if as_json:
         emit_json(dict(start=d.start, end=d.end, within=d.within, counts=d.counts(), total=d.total,
-                       groups={t: [dict(event=c.event.key, type=t, level=c.level, effective=c.event.effective,
-                                        basis=c.event.basis(), summary=c.summary(),
+                       groups={t: [dict(event=c.event.key, event_type=t, level=c.level, effective=c.event.effective,
+                                        act=c.event.act.number if c.event.act else None, clause=c.event.clause,
+                                        citation=c.event.basis(), summary=c.summary(),
                                         successors=[v.key for v in c.successors],
                                         predecessors=[dict(key=x.pred.key, relation=x.relation, portion=x.portion)
                                                       for x in c.links if x.pred is not None])
@@ -456,8 +471,10 @@ def diff(
                                 for v, succ in d.divided]))
         return
     if as_csv:
-        emit_csv(["group", "event", "effective", "level", "basis", "summary"],
-                 [[rp.GROUP_LABELS.get(t, t), c.event.key, c.event.effective, c.level, c.event.basis(), c.summary()]
+        # the column names of `changes` for the same things; "citation" is the act as people cite it
+        emit_csv(["event_type", "group", "event", "effective", "level", "act", "clause", "citation", "summary"],
+                 [[t, rp.GROUP_LABELS.get(t, t), c.event.key, c.event.effective, c.level,
+                   c.event.act.number if c.event.act else "", c.event.clause or "", c.event.basis(), c.summary()]
                   for t, cs in d.groups.items() for c in cs])
         return
     c = console()
@@ -479,8 +496,10 @@ def report(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="The report file: .html (self-contained) or .md.")],
     within: WithinOpt = None,
-    start: FromOpt = "2025-06-30",
-    end: ToOpt = "2025-07-01",
+    start: Annotated[str, typer.Option("--from", "--before", help="The 'before' date (2025-06-30 or 30/6/2025).")]
+    = "2025-06-30",
+    end: Annotated[str, typer.Option("--to", "--after", help="The 'after' date.")] = "2025-07-01",
+    kind: Annotated[str, typer.Option("--kind", help="admin (administrative units) or agency.")] = "admin",
     weights: WeightsOpt = "population",
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Embed the before/after bar chart "
                                         "(needs matplotlib: pip install 'merger[report]').")] = True,
@@ -500,13 +519,11 @@ def report(
     from merger import report as rp
 
     with errors():
-        r = rp.build(reg, within=within, start=s, end=e, weights=weights)  # type: ignore[arg-type]
+        r = rp.build(reg, within=within, start=s, end=e, weights=weights, kind=kind)  # type: ignore[arg-type]
         path = rp.write(r, reg.snapshot, out, chart=chart)
     n = sum(len(cs) for cs in r.diff.groups.values())
     console().print(f"Report written to {path}: {len(r.new_units):,} new units, {n:,} events.", highlight=False, soft_wrap=True)
 
-
-KindOpt = Annotated[str | None, typer.Option("--kind", help="admin (administrative units) or agency; default: both.")]
 
 
 @app.command()
@@ -559,11 +576,10 @@ def summary(
 @app.command()
 def changes(
     ctx: typer.Context,
-    start: Annotated[str, typer.Option("--from", "--before", help="Changes after this date (2025-06-30).")]
-    = "2025-06-30",
-    end: Annotated[str, typer.Option("--to", "--after", help="Up to and including this date.")] = "2025-07-01",
+    start: SinceOpt = "2025-06-30",
+    end: UntilOpt = "2025-07-01",
     within: WithinOpt = None,
-    kind: Annotated[str, typer.Option("--kind", help="admin, agency or all.")] = "admin",
+    kind: UnitKindOpt = "admin",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -585,7 +601,7 @@ def changes(
     from merger import changes as ch
 
     with errors():
-        rows = ch.changes(reg, s, e, within=within, kind=None if kind == "all" else kind)
+        rows = ch.changes(reg, s, e, within=within, kind=_kind(kind))
     if as_json:
         emit_json(rows)
         return

@@ -124,17 +124,22 @@ def _main(
                      help="Query only: every write (record, apply, revoke, amend, init, import-register, "
                      "db upgrade...) is refused, and the database session itself cannot write."),
     ] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=lambda value: _print_version(value))] = False,
 ) -> None:
-    if version:
-        from merger import __version__
-
-        print(f"merger {__version__}")
-        raise typer.Exit()
     ctx.obj = State(db, parse_moment(as_recorded, "--as-recorded"), read_only)
     if read_only:
         ctx.obj.refuse = _writes(ctx)
     ctx.call_on_close(ctx.obj.close)
+
+
+def _print_version(value: bool) -> None:
+    """--version, eager: answered before click asks for a command."""
+    if value:
+        from merger import __version__
+
+        print(f"merger {__version__}")
+        raise typer.Exit()
 
 
 # Commands (and command groups) that only write. Other writes (db upgrade, boundaries load and
@@ -267,11 +272,16 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def csv_cell(value: Any) -> Any:
+    """Booleans as true/false in every CSV (as in JSON), never Python's True/False."""
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
 def emit_csv(header: list[str], rows: list[list[Any]]) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    w.writerows(rows)
+    w.writerows([csv_cell(x) for x in row] for row in rows)
     sys.stdout.write(buf.getvalue())
 
 

@@ -334,7 +334,7 @@ def log_cmd(
     with errors():
         entries = reg.log(since=parse_moment(since, "--since"), by=by, act=act, unit=unit,
                           include_bundled=include_bundled)
-    header = ["event", "type", "effective", "act", "clause", "summary", "recorded_at", "recorded_by", "origin",
+    header = ["event", "event_type", "effective", "act", "clause", "summary", "recorded_at", "recorded_by", "origin",
               "status", "reason", "note"]
     rows = [[e.key, e.type, e.effective.isoformat(), e.act or "", e.clause or "", e.summary,
              e.recorded_at.isoformat(timespec="seconds"), e.recorded_by, e.origin, e.status, e.reason, e.note]

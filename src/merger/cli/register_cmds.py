@@ -37,8 +37,9 @@ def counts(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit "
                                                "(through the lineage on the other date).", autocompletion=complete_unit)] = None,
-    before: Annotated[str, typer.Option(help="The 'before' date.")] = "2025-06-30",
-    after: Annotated[str, typer.Option(help="The 'after' date.")] = "2025-07-01",
+    before: Annotated[str, typer.Option("--from", "--before", help="The 'before' date (2025-06-30 or 30/6/2025).")]
+    = "2025-06-30",
+    after: Annotated[str, typer.Option("--to", "--after", help="The 'after' date.")] = "2025-07-01",
     kind: Annotated[str, typer.Option(help="admin (units) or agency.")] = "admin",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -49,10 +50,10 @@ def counts(
     Examples:
       merger counts
       merger counts --within "Hải Phòng" --csv
-      merger counts --before 2025-01-01 --after 2026-01-01
+      merger counts --from 2025-01-01 --to 2026-01-01   (--before/--after are the same)
     """
     check_formats(as_json, as_csv)
-    b, a = parse_date(before, "--before"), parse_date(after, "--after")
+    b, a = parse_date(before, "--from"), parse_date(after, "--to")
     reg = state(ctx).register()
     with errors():
         result = reg.counts(before=b, after=a, within=within, kind=kind)  # type: ignore[arg-type]
@@ -203,6 +204,7 @@ def show(
     unit: Annotated[str, typer.Argument(help="Name, code or key.", autocompletion=complete_unit)],
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Every version of a unit, and the events that created and ended each.
 
@@ -213,12 +215,21 @@ def show(
       merger show "Hải Phòng"
       merger show 11533 --as-of 2025-06-30
     """
+    check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
         history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
     from merger.lineage import describe_link
 
     stats = reg.snapshot.statistics
+    if as_csv:
+        emit_csv(["key", "code", "name", "type", "level", "parent", "valid_from", "valid_to", "evidence",
+                  "created_by", "ended_by"],
+                 [[h.version.key, h.version.code, h.version.full_name, h.version.type, h.version.level,
+                   h.parent.full_name if h.parent else "", h.version.valid_from or "", h.version.valid_to or "",
+                   h.version.evidence or "", " | ".join(dict.fromkeys(x.event.key for x in h.created_by)),
+                   " | ".join(dict.fromkeys(x.event.key for x in h.ended_by))] for h in history.versions])
+        return
     if as_json:
         emit_json(dict(unit=history.unit_key, versions=[dict(
             key=h.version.key, code=h.version.code, name=h.version.full_name, type=h.version.type,
@@ -276,7 +287,10 @@ def units(
     as_of: Annotated[str | None, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025); default today.")] = None,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit)] = None,
     level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.")] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện (any case, "
+                                              "with or without marks).")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="admin (administrative units), agency or all "
+                                             "(default: admin, or agency with --level agency).")] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -285,16 +299,19 @@ def units(
     \b
     Examples:
       merger units --as-of 2025-06-30 --within "Hải Phòng" --level district
-      merger units --within "Hải Phòng" --type "đặc khu" --csv
+      merger units --within "Hải Phòng" --type "dac khu" --csv
+      merger units --kind agency --within "Hải Phòng" --as-of 2025-06-30
     """
     check_formats(as_json, as_csv)
     reg = state(ctx).register()
     from datetime import date
 
     day = parse_date(as_of, "--as-of") or date.today()
-    kind = "agency" if level == "agency" else "admin"
+    if kind not in (None, "admin", "agency", "all"):
+        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+    which = (None if kind == "all" else kind) if kind else ("agency" if level == "agency" else "admin")
     with errors():
-        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=kind)
+        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=which)
     note_unrecorded_past(reg, day)
     snap = reg.snapshot
     rows = [[v.code, v.full_name, v.type, v.level, (snap.parent_of(v, day).full_name if snap.parent_of(v, day) else ""),
@@ -351,19 +368,23 @@ def search_cmd(
 
 
 @app.command()
-def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def check(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False) -> None:
     """Run every integrity check on the register; exit 1 if anything is violated.
 
     \b
     Examples:
       merger check
       merger check --json
+      merger check --csv > violations.csv
     """
+    check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
         found = reg.check()
     if as_json:
         emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in found])
+    elif as_csv:
+        emit_csv(["rule", "message", "subjects"], [[v.rule, v.message, " | ".join(map(str, v.subjects))] for v in found])
     elif not found:
         snap = reg.snapshot
         console().print(f"[green]OK[/green]: {len(snap.versions):,} versions, {len(snap.events):,} events, "
