@@ -538,6 +538,8 @@ def summary(
                                      "python-docx: pip install 'merger[docs]').")] = "text",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="vi (default) or en.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts: the sentences and the figures "
+                                          "behind them.")] = False,
 ) -> None:
     """The report paragraphs: results as sentences, as the Department writes them, with the acts cited.
 
@@ -569,6 +571,14 @@ def summary(
             print(f"Written to {out}", file=sys.stderr)
             return
     note_unrecorded_past(reg, s, e)
+    if as_json:
+        emit_json(dict(start=result.start, end=result.end, within=result.within, lang=language, title=title,
+                       sections=[dict(heading=x.heading, sentences=x.sentences) for x in sections],
+                       parts=[dict(kind=p.kind, rows=[dict(level=r.level, type=r.type, before=r.before, after=r.after,
+                                                           change=r.change) for r in p.counts.rows],
+                                   acts=[dict(act=a, kind=k, events=n) for a, k, n in p.acts],
+                                   events_without_act=dict(p.unsourced)) for p in result.parts]))
+        return
     text = sm.to_markdown(title, sections) if fmt == "md" else sm.to_text(title, sections)
     write_text(text, out)
 
