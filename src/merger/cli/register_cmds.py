@@ -109,7 +109,7 @@ def lineage(
       merger lineage "An Lư"
       merger lineage "Phường Hòa Bình, Hải Phòng" --as-of 2025-07-01
       merger lineage 11533 --as-of 2025-06-30 --json
-      merger lineage "Vĩnh Bảo" --csv > vinh_bao.csv   (one row per link, as merger changes)
+      merger lineage "Phường An Lư" --csv > an_lu.csv   (one row per link, as merger changes)
       merger lineage "Phường Hồng Bàng" --out hong_bang.png   (a diagram for the dossier)
     """
     check_formats(as_json, as_csv)
