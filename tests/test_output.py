@@ -102,7 +102,7 @@ def test_changes_json_and_kind(run) -> None:  # type: ignore[no-untyped-def]
     rows = json.loads(run("changes", "--kind", "agency", "--json").stdout)
     assert rows and all(r["new_level"] == "agency" or r["old_level"] == "agency" for r in rows)
     assert len({r["old_key"] for r in rows}) == 27 - 1  # every old agency but the unchanged Sở Ngoại vụ
-    assert run("changes", "--kind", "village").exit_code == 1
+    assert run("changes", "--kind", "village").exit_code == 2  # a usage error
 
 
 def test_changes_table_and_aliases(run) -> None:  # type: ignore[no-untyped-def]
@@ -121,3 +121,48 @@ def test_lineage_csv_has_the_change_columns(run) -> None:  # type: ignore[no-unt
     assert {r["new_name"] for r in rows} == {"Phường Hòa Bình", "Phường Thủy Nguyên"}
     assert {r["depth"] for r in rows} == {"1"} and {r["direction"] for r in rows} == {"forward"}
     assert run("lineage", "An Lư", "--csv", "--json").exit_code == 2
+
+
+# --- pictures and geometry findings -----------------------------------------------------------
+
+
+def test_diagram_footer_is_wrapped_inside_the_picture(national) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: the footer (the acts cited) ran off the picture's right edge."""
+    from merger import diagram
+
+    plt = diagram.pyplot("test")
+    acts = sorted({e.act.number for e in national.snapshot.events.values() if e.act is not None})
+    text = "Solid arrow: whole unit; dashed: part of it. " + "; ".join(f"2025-07-01: {a}" for a in acts[:8])
+    fig = plt.figure(figsize=(4.0, 3.0), dpi=110)
+    try:
+        band = diagram.footer(fig, text)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        box = fig.texts[-1].get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.x1 and box.y0 >= 0  # inside the picture
+        assert box.y1 <= band * fig.bbox.height + 1  # and inside the band the layout leaves free
+        assert fig.texts[-1].get_text().count("\n") >= 2  # wrapped, not cut
+    finally:
+        plt.close(fig)
+
+
+@settings(max_examples=60, deadline=None)
+@given(share=st.floats(min_value=0, max_value=1))
+def test_map_legend_never_says_zero_percent(share: float) -> None:
+    pytest.importorskip("geopandas")
+    from merger.geo.maps import share_text
+
+    text = share_text(share)
+    assert text not in ("0%", "0.0%") and text.endswith("%")
+
+
+def test_over_only_for_units_above_their_official_area(run) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("geopandas")
+    out = run("boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-07-01").stdout
+    rows = [line for line in out.splitlines() if line.count("│") == 6 and "%" in line]
+    assert rows
+    for line in rows:
+        diff, status = (c.strip() for c in line.split("│")[4:6])
+        if status in ("over", "under"):
+            assert (status == "over") == diff.startswith("+"), line
+    assert any("Đặc khu Cát Hải" in x and "under" in x for x in rows)
