@@ -125,7 +125,7 @@ def crosswalk(
         table.add_row(str(r["from_name"]).split(",")[0] + f" [dim]{r['from_code']}[/dim]",
                       (str(r["to_name"]).split(",")[0] + f" [dim]{r['to_code']}[/dim]") if r["to_key"] else "[red]—[/red]",
                       f"{float(r['share']):.4f}", str(r["basis"]))  # type: ignore[arg-type]
-    c.print(table)
+    print_table(table, c)
     if len(records) > len(shown):
         c.print(f"[dim]showing {len(shown)} rows of divided units out of {len(records):,}; use --csv or --json "
                 "for all[/dim]")
@@ -262,7 +262,7 @@ def resolve(
                                                "when it has several columns).")] = None,
     out: Annotated[str | None, typer.Option("--out", "-o", help="Where to write the resolved CSV (default, or -: "
                                             "standard output; the summary then goes to stderr).")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Only units valid on this date.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", "--from", help="Only units valid on this date.")] = None,
     today: Annotated[str | None, typer.Option("--to", help="The date to give successors on (default: today).")] = None,
     as_json: JsonOpt = False,
 ) -> None:

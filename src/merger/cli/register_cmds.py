@@ -80,7 +80,7 @@ def counts(
         change = f"{r.change:+,}" if r.change else "0"
         style = "red" if r.change < 0 else ("green" if r.change > 0 else "")
         table.add_row(label, f"{r.before:,}", f"{r.after:,}", f"[{style}]{change}[/{style}]" if style else change)
-    console().print(table)
+    print_table(table)
 
 
 @app.command()
@@ -195,7 +195,7 @@ def lineage(
             table.add_row(r.name, f"{r.area_km2:,.2f}", f"{r.share_of_unit:.1%}",
                           "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
                           "yes" if r.in_lineage else "[yellow]no[/yellow]")
-        console().print(table)
+        print_table(table)
 
 
 @app.command()
@@ -270,7 +270,7 @@ def show(
                 who = other(link)
                 table.add_row(label, f"{describe_link(link)}\n  {'from' if other is _pred else 'to'} "
                               f"{who.full_name + ' ' + who.key if who else '— (no successor)'}")
-        c.print(table)
+        print_table(table, c)
 
 
 def _pred(link):  # type: ignore[no-untyped-def]
@@ -397,7 +397,7 @@ def check(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False) 
         table.add_column("Problem")
         for v in found[:500]:
             table.add_row(v.rule, v.message)
-        console().print(table)
+        print_table(table)
     if found:
         raise typer.Exit(1)
 
