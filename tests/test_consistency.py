@@ -57,6 +57,11 @@ def test_json_and_csv_on_read_commands(run) -> None:  # type: ignore[no-untyped-
     assert "E20250701-P31" in rows[0]["ended_by"] and rows[1]["created_by"] == "E20250701-P31"
     assert run("show", "Hải Phòng", "--csv", "--json").exit_code == 2
     assert json.loads(run("summary", "--kind", "agency", "--json").stdout)["parts"][0]["kind"] == "agency"
+    row = next(csv.DictReader(io.StringIO(run("resolve", "Đường Lê Lợi, HP", "--csv").stdout)))
+    assert row["status"] == "province_only" and row["new_address"] == "Đường Lê Lợi, Thành phố Hải Phòng"
+    assert run("resolve", "zzz", "--csv").exit_code == 1
+    check = run("check", "--csv")
+    assert check.exit_code == 0 and check.stdout == "rule,message,subjects\n"
 
 
 def test_csv_booleans_are_true_or_false(run) -> None:  # type: ignore[no-untyped-def]

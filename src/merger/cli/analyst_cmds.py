@@ -265,6 +265,8 @@ def resolve(
     as_of: Annotated[str | None, typer.Option("--as-of", "--from", help="Only units valid on this date.")] = None,
     today: Annotated[str | None, typer.Option("--to", help="The date to give successors on (default: today).")] = None,
     as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print one address as a CSV row (the columns of "
+                                         "--file).")] = False,
 ) -> None:
     """The unit an old- or new-style address names, its successors today (with shares), and the address rewritten.
 
@@ -284,6 +286,7 @@ def resolve(
     """
     if (address is None) == (file is None):
         raise typer.BadParameter("give one ADDRESS (or - for standard input) or --file")
+    check_formats(as_json, as_csv)
     day = parse_date(today, "--to")
     on = parse_date(as_of, "--as-of")
     reg = state(ctx).register()
@@ -291,6 +294,12 @@ def resolve(
 
     snap = reg.snapshot
     resolver = AddressResolver(snap, today=day)
+    if address is not None and address != "-" and as_csv:
+        _resolve_file(resolver, ["address"], [[address]], "the command line", "address", None, on, False,
+                      first_line=1, quiet=True)
+        if not resolver.resolve(address, as_of=on).answered:
+            raise typer.Exit(1)
+        return
     if address is not None and address != "-":
         res = resolver.resolve(address, as_of=on)
         data = _resolved_dict(snap, res, resolver)
@@ -362,7 +371,7 @@ def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
 
 
 def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
-                  out: str | None, on, as_json: bool, first_line: int = 2) -> None:
+                  out: str | None, on, as_json: bool, first_line: int = 2, quiet: bool = False) -> None:
     import csv
 
     from merger.addresses import rewrite
@@ -422,6 +431,8 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
     if len(bad) > 50:
         print(f"… and {len(bad) - 50} more rows not resolved (see the status column)", file=sys.stderr)
     where = "standard output" if to_stdout else str(out)
+    if quiet:
+        return
     if as_json:
         text = json.dumps(dict(file=source, out=where, rows=len(rows), statuses=counts), ensure_ascii=False, indent=2)
         print(text, file=sys.stderr if to_stdout else sys.stdout)
