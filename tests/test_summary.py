@@ -107,3 +107,22 @@ def test_bad_input_is_one_line(run, args, message) -> None:  # type: ignore[no-u
     result = run("summary", *args)
     assert result.exit_code in (1, 2)
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_period_without_changes_says_unchanged(run) -> None:  # type: ignore[no-untyped-def]
+    out = run("summary", "--within", "Hải Phòng", "--from", "2025-07-02", "--to", "2025-12-01").stdout
+    assert "Cấp xã: 114 đơn vị hành chính cấp xã (67 xã, 45 phường, 02 đặc khu), không thay đổi." in out
+    assert "hợp nhất" not in out.lower() and "sắp xếp 114" not in out
+
+
+def test_hai_duong_march_2025_agency_mergers(run) -> None:  # type: ignore[no-untyped-def]
+    """The March 2025 mergers of Hải Dương's departments, read from the register as sentences."""
+    out = run("summary", "--within", "Hải Dương", "--kind", "agency", "--from", "2025-02-01",
+              "--to", "2025-06-30").stdout
+    counts = run("counts", "--within", "Hải Dương", "--kind", "agency", "--from", "2025-02-01", "--to", "2025-06-30",
+                 "--csv").stdout
+    row = next(r for r in counts.splitlines() if r.startswith("agency,sở và tương đương,"))
+    before, after = (int(x) for x in row.split(",")[2:4])
+    assert before > after
+    assert (f"Hợp nhất {before} sở, ngành thành {after} sở, ngành và tương đương "
+            f"(giảm {before - after:02d} sở, ngành).") in out

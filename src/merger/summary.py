@@ -62,6 +62,14 @@ _VI = {
         "Cấp xã: {verb} {before} đơn vị hành chính cấp xã ({types}) thành {after} đơn vị hành chính cấp xã "
         "({types_after}) ({change}).",
     "units": "đơn vị",
+    "{level}: {before} {noun} ({types}), unchanged.": "{level}: {before} {noun} ({types}), không thay đổi.",
+    "{before} {noun}, unchanged.": "{before} {noun}, không thay đổi.",
+    "Provinces": "Cấp tỉnh",
+    "District level": "Cấp huyện",
+    "Communes": "Cấp xã",
+    "province-level units": "đơn vị hành chính cấp tỉnh",
+    "district-level units": "đơn vị hành chính cấp huyện",
+    "commune-level units": "đơn vị hành chính cấp xã",
     "Legal basis: {acts}.": "Căn cứ: {acts}.",
     "{act} ({n} events)": "{act} ({n} sự kiện)",
     "{n} events cite no act in the sources yet ({evidence}).":
@@ -80,6 +88,9 @@ _VI = {
     "organisations": "tổ chức",
 }
 
+LEVEL_WORDS = {"province": (N_("Provinces"), N_("province-level units")),
+               "district": (N_("District level"), N_("district-level units")),
+               "commune": (N_("Communes"), N_("commune-level units"))}
 ACT_KINDS = {"resolution": N_("Resolution {number}"), "decision": N_("Decision {number}")}
 EVIDENCE = (N_("inferred"), N_("stated"), N_("unknown"))
 
@@ -236,6 +247,11 @@ def _admin_sentences(part: Part, summary: Summary, lang: str, _: Callable[[str],
         t = part.counts.total(level)
         if not t.before and not t.after:
             continue
+        if t.before == t.after and not part.verbs.get(level):  # nothing happened at this level
+            label, noun = (_(w) for w in LEVEL_WORDS[level])
+            out.append(_("{level}: {before} {noun} ({types}), unchanged.").format(
+                level=label, before=_num(t.before, lang), noun=noun, types=_types(part, level, "after", lang)))
+            continue
         args = dict(before=_num(t.before, lang), after=_num(t.after, lang),
                     types=_types(part, level, "before", lang) or "-",
                     types_after=_types(part, level, "after", lang) or "-",
@@ -263,6 +279,10 @@ def _agency_sentences(part: Part, lang: str, _: Callable[[str], str]) -> list[st
         if r.type is None or (not r.before and not r.after):
             continue
         before_noun, after_noun, change_noun = (_(n) for n in AGENCY_NOUNS.get(r.type, (r.type, r.type, r.type)))
+        if r.before == r.after and not part.verbs.get(r.type):
+            sentence = _("{before} {noun}, unchanged.").format(before=_num(r.before, lang), noun=after_noun)
+            out.append(sentence[:1].upper() + sentence[1:])
+            continue
         names = part.names_before.get(r.type)
         joined = f" {_('and')} ".join(names or [])
         what_before = before_noun + (f" ({joined})" if names and len(names) > 1 else "")
