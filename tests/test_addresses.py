@@ -134,6 +134,8 @@ def test_address_rewritten_with_the_street_kept(resolver: AddressResolver, natio
     ("Phường Hải Châu, ĐN", "20242"),  # ĐN: Đà Nẵng or Đồng Nai, the commune decides
     ("xã Kì Sơn, huyện Kì Anh, Hà Tĩnh", "18844"),  # Kỳ written Kì
     ("Phường Mĩ Đình 1, Quận Nam Từ Liêm, Hà Nội", "00625"),  # Mỹ written Mĩ
+    ("xã Quí Quân, huyện Hà Quảng, Cao Bằng", "01432"),  # Quý written Quí
+    ("Phường Lí Thái Tổ, Quận Hoàn Kiếm, HN", "00058"),  # Lý written Lí
     ("P. An Lư, thành phố thuộc tỉnh Thủy Nguyên, Hải Phòng", "11533"),
 ])
 def test_abbreviations_spellings_and_type_words(resolver: AddressResolver, text: str, code: str) -> None:
