@@ -71,7 +71,9 @@ _VI = {
     "district-level units": "đơn vị hành chính cấp huyện",
     "commune-level units": "đơn vị hành chính cấp xã",
     "Legal basis: {acts}.": "Căn cứ: {acts}.",
-    "{act} ({n} events)": "{act} ({n} sự kiện)",
+    "{act} ({n} {events})": "{act} ({n} {events})",
+    "events": "sự kiện",
+    "{n} event cites no act in the sources yet ({evidence}).": "{n} sự kiện chưa có số văn bản trong nguồn ({evidence}).",
     "{n} events cite no act in the sources yet ({evidence}).":
         "{n} sự kiện chưa có số văn bản trong nguồn ({evidence}).",
     "No recorded change in scope.": "Không có thay đổi nào được ghi nhận trong phạm vi này.",
@@ -91,6 +93,11 @@ _VI = {
 LEVEL_WORDS = {"province": (N_("Provinces"), N_("province-level units")),
                "district": (N_("District level"), N_("district-level units")),
                "commune": (N_("Communes"), N_("commune-level units"))}
+# English nouns for a count of one (Vietnamese nouns do not change with the number).
+EN_SINGULAR = {"units": "unit", "events": "event", "organisations": "organisation",
+               "department-level organisations": "department-level organisation",
+               "departments and sectors": "department or sector",
+               "departments, sectors and equivalents": "department, sector or equivalent"}
 ACT_KINDS = {"resolution": N_("Resolution {number}"), "decision": N_("Decision {number}")}
 EVIDENCE = (N_("inferred"), N_("stated"), N_("unknown"))
 
@@ -221,11 +228,17 @@ def render(summary: Summary, lang: str = "vi") -> tuple[str, list[Section]]:
     return title, sections
 
 
+def _noun(msgid: str, n: int, lang: str, _: Callable[[str], str]) -> str:
+    """A counted noun: English says "1 unit", "2 units"; Vietnamese has one form."""
+    return EN_SINGULAR.get(msgid, msgid) if lang == "en" and n == 1 else _(msgid)
+
+
 def _change(before: int, after: int, what: str, lang: str, _: Callable[[str], str]) -> str:
+    n = abs(after - before)
     if after < before:
-        return _("down {n} {what}").format(n=_num(before - after, lang), what=what)
+        return _("down {n} {what}").format(n=_num(n, lang), what=_noun(what, n, lang, _))
     if after > before:
-        return _("up {n} {what}").format(n=_num(after - before, lang), what=what)
+        return _("up {n} {what}").format(n=_num(n, lang), what=_noun(what, n, lang, _))
     return _("unchanged")
 
 
@@ -255,7 +268,7 @@ def _admin_sentences(part: Part, summary: Summary, lang: str, _: Callable[[str],
         args = dict(before=_num(t.before, lang), after=_num(t.after, lang),
                     types=_types(part, level, "before", lang) or "-",
                     types_after=_types(part, level, "after", lang) or "-",
-                    change=_change(t.before, t.after, _("units"), lang, _),
+                    change=_change(t.before, t.after, N_("units"), lang, _),
                     verb=_verb(part.verbs.get(level, set()), _), day=day_text(summary.end, lang))
         if level == "province":
             out.append(_("Provinces: {verb} {before} province-level units ({types}) into {after} ({types_after}) "
@@ -278,7 +291,9 @@ def _agency_sentences(part: Part, lang: str, _: Callable[[str], str]) -> list[st
     for r in part.counts.rows:
         if r.type is None or (not r.before and not r.after):
             continue
-        before_noun, after_noun, change_noun = (_(n) for n in AGENCY_NOUNS.get(r.type, (r.type, r.type, r.type)))
+        nouns = AGENCY_NOUNS.get(r.type, (r.type, r.type, r.type))
+        before_noun, after_noun = _noun(nouns[0], r.before, lang, _), _noun(nouns[1], r.after, lang, _)
+        change_noun = nouns[2]
         if r.before == r.after and not part.verbs.get(r.type):
             sentence = _("{before} {noun}, unchanged.").format(before=_num(r.before, lang), noun=after_noun)
             out.append(sentence[:1].upper() + sentence[1:])
@@ -299,14 +314,16 @@ def _agency_sentences(part: Part, lang: str, _: Callable[[str], str]) -> list[st
 def _act_sentences(part: Part, _: Callable[[str], str], lang: str) -> list[str]:
     out = []
     if part.acts:
-        acts = "; ".join(_("{act} ({n} events)").format(act=_(ACT_KINDS.get(k, "{number}")).format(number=a),
-                                                         n=_num(n, lang)) for a, k, n in part.acts)
+        acts = "; ".join(_("{act} ({n} {events})").format(act=_(ACT_KINDS.get(k, "{number}")).format(number=a),
+                                                           n=_num(n, lang), events=_noun("events", n, lang, _))
+                         for a, k, n in part.acts)
         out.append(_("Legal basis: {acts}.").format(acts=acts))
     if part.unsourced:
         n = sum(part.unsourced.values())
         evidence = ", ".join(f"{_(k)} {_num(v, lang)}" for k, v in sorted(part.unsourced.items()))
-        out.append(_("{n} events cite no act in the sources yet ({evidence}).").format(n=_num(n, lang),
-                                                                                        evidence=evidence))
+        msgid = (N_("{n} event cites no act in the sources yet ({evidence}).") if n == 1
+                 else N_("{n} events cite no act in the sources yet ({evidence})."))
+        out.append(_(msgid).format(n=_num(n, lang), evidence=evidence))
     return out
 
 
