@@ -147,8 +147,10 @@ STDIO = "-"  # the file name that means standard input (or, for an output, stand
 
 def read_table(path: Path | str) -> tuple[list[str], list[list[str]]]:
     """A CSV file's header and rows (UTF-8, with or without BOM); "-" reads standard input."""
+    if str(path) == STDIO:
+        path = "standard input"  # how messages name it
     try:
-        if str(path) == STDIO:
+        if path == "standard input":
             import io
             import sys
 
@@ -157,7 +159,6 @@ def read_table(path: Path | str) -> tuple[list[str], list[list[str]]]:
             reader = csv.reader(fh)
             header = next(reader, None)
             rows = list(reader)
-            path = "standard input"
         else:
             with Path(path).open(encoding="utf-8-sig", newline="") as fh:
                 reader = csv.reader(fh)
