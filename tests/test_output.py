@@ -77,6 +77,21 @@ def test_keys_are_never_cut_at_any_terminal_width(width: int) -> None:
     assert "Dương" in buf.getvalue()
 
 
+@settings(max_examples=15, deadline=None)
+@given(width=st.integers(min_value=20, max_value=120))
+def test_lineage_tree_keys_are_never_split_at_any_terminal_width(width: int) -> None:
+    from rich.tree import Tree
+
+    key = "31.van-phong-uy-ban-nhan-dan-thanh-pho@2025-07-01"
+    tree = Tree("Văn phòng Ủy ban nhân dân tỉnh, Tỉnh Hải Dương 30.van-phong-uy-ban-nhan-dan-tinh@..2025-06-30")
+    tree.add(f"→ Văn phòng Ủy ban nhân dân thành phố, Thành phố Hải Phòng {key}\n  merge · whole unit · 2025-07-01")
+    buf = io.StringIO()
+    print_table(tree, Console(file=buf, width=width, color_system=None))
+    lines = buf.getvalue().splitlines()
+    assert any(key in line for line in lines) and any("30.van-phong-uy-ban-nhan-dan-tinh@..2025-06-30" in x
+                                                      for x in lines)
+
+
 # --- the flat change list ---------------------------------------------------------------------
 
 

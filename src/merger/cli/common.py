@@ -233,8 +233,9 @@ def key_column(table: Any, header: str, **options: Any) -> None:
 
 
 def print_table(table: Any, out: Console | None = None) -> None:
-    """Print a table; when even its narrowest layout (key columns whole) is wider than the
-    terminal, print it at that width and let the terminal show the long lines, rather than cut a key."""
+    """Print a table (or a tree); when even its narrowest layout (key columns and words whole) is
+    wider than the terminal, print it at that width and let the terminal show the long lines,
+    rather than cut a key."""
     from rich.measure import Measurement
 
     c = out or console()

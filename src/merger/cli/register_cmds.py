@@ -184,7 +184,7 @@ def lineage(
     grow(rt, tree.root)
     if not tree.root.children:
         rt.add("[dim](no recorded events in this direction)[/dim]")
-    console().print(rt)
+    print_table(rt)  # at any width a key is never split: words wrap, keys stay whole
     if overlap:
         from rich.table import Table
 
