@@ -91,7 +91,9 @@ def test_docx_opens_with_python_docx_and_holds_the_sentences(run, tmp_path) -> N
     out = tmp_path / "bao_cao.docx"
     result = run("summary", "--within", "Hải Phòng", "--format", "docx", "--out", str(out))
     assert result.exit_code == 0, result.output
-    paragraphs = [p.text for p in docx.Document(str(out)).paragraphs]
+    document = docx.Document(str(out))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert document.styles["Normal"].font.name == "Times New Roman"
     assert SEED_AGENCIES in paragraphs and SEED_BQL in paragraphs
     assert any(p.startswith("Cấp xã:") for p in paragraphs)
 

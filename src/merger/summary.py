@@ -361,7 +361,11 @@ def to_docx(title: str, sections: list[Section], out: Path, lang: str = "vi") ->
         import docx
     except ImportError:
         raise BadInput("writing .docx needs python-docx: pip install 'merger[docs]'") from None
+    from docx.shared import Pt
+
     document = docx.Document()
+    base = document.styles["Normal"]
+    base.font.name, base.font.size = "Times New Roman", Pt(13)  # as administrative documents are set
     document.core_properties.title = title
     document.core_properties.language = "vi-VN" if lang == "vi" else "en"
     document.add_heading(title, level=1)
