@@ -149,3 +149,11 @@ def test_english_counts_one_in_the_singular(run) -> None:  # type: ignore[no-unt
     out = run("summary", "--within", "Hải Phòng", "--lang", "en").stdout
     assert "(down 1 unit)" in out and "into 1 organisation (down 1 organisation)" in out
     assert "(1 event)" in out and "1 events" not in out and "1 units" not in out
+
+
+def test_the_note_on_unrecorded_history_is_per_kind(run) -> None:  # type: ignore[no-untyped-def]
+    """Agencies' recorded history starts on 1 March 2025, the units' on 1 July 2025: each says its own."""
+    admin = run("counts", "--from", "2025-04-01", "--within", "Hải Phòng", "--csv")
+    agency = run("counts", "--from", "2025-04-01", "--within", "Hải Phòng", "--kind", "agency", "--csv")
+    assert admin.stderr.startswith("Note: the register records changes from 2025-07-01 on; for 2025-04-01")
+    assert agency.stderr == ""  # 1 April 2025 lies inside the agencies' recorded history

@@ -581,7 +581,7 @@ def summary(
             sm.to_docx(title, sections, out, language)
             print(f"Written to {out}", file=sys.stderr)
             return
-    note_unrecorded_past(reg, s, e)
+    note_unrecorded_past(reg, s, e, kind=kind)
     if as_json:
         emit_json(dict(start=result.start, end=result.end, within=result.within, lang=language, title=title,
                        sections=[dict(heading=x.heading, sentences=x.sentences) for x in sections],

@@ -328,10 +328,10 @@ def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         return []
 
 
-def note_unrecorded_past(reg: Register, *days: date | None) -> None:
+def note_unrecorded_past(reg: Register, *days: date | None, kind: str | None = "admin") -> None:
     """Say so (on stderr, so machine output stays clean) when a date lies before the register's
     recorded history: the answer is then the oldest state it knows, not that day's."""
-    known = reg.unrecorded_before()
+    known = reg.unrecorded_before(kind)
     early = sorted({d for d in days if d is not None and known is not None and d < known})
     if early:
         print(f"Note: the register records changes from {known + timedelta(days=1)} on; for "

@@ -57,7 +57,7 @@ def counts(
     reg = state(ctx).register()
     with errors():
         result = reg.counts(before=b, after=a, within=within, kind=kind)  # type: ignore[arg-type]
-    note_unrecorded_past(reg, b, a)
+    note_unrecorded_past(reg, b, a, kind=kind)
     rows = [[r.level, r.type or "", r.before, r.after, r.change] for r in result.rows]
     if as_json:
         emit_json(dict(before=str(result.before), after=str(result.after), within=result.within,
@@ -312,7 +312,7 @@ def units(
     which = (None if kind == "all" else kind) if kind else ("agency" if level == "agency" else "admin")
     with errors():
         found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=which)
-    note_unrecorded_past(reg, day)
+    note_unrecorded_past(reg, day, kind=which)
     snap = reg.snapshot
     rows = [[v.code, v.full_name, v.type, v.level, (snap.parent_of(v, day).full_name if snap.parent_of(v, day) else ""),
              str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
