@@ -239,6 +239,9 @@ def print_table(table: Any, out: Console | None = None) -> None:
     from rich.measure import Measurement
 
     c = out or console()
+    if c.width >= PIPE_WIDTH:  # piped: already as wide as anything (and measuring 10,000 rows costs)
+        c.print(table)
+        return
     need = Measurement.get(c, c.options.update_width(PIPE_WIDTH), table).minimum
     if need <= c.width:
         c.print(table)
