@@ -142,7 +142,8 @@ def main() -> None:
     import click
 
     try:
-        code = command_app(hoist_global_options(sys.argv[1:]))(standalone_mode=False)
+        args = hoist_global_options(sys.argv[1:])
+        code = command_app(args)(args=args, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
