@@ -89,9 +89,9 @@ class E:
 
     def basis(self) -> str:
         """The legal basis as people cite it: "khoản 3 Điều 1, 1669/NQ-UBTVQH15"."""
-        if self.act is None:
-            return ""
-        return f"khoản {self.clause} Điều 1, {self.act.number}" if self.clause else self.act.number
+        from merger.citation import render
+
+        return render(self.clause, self.act.number if self.act else None)
 
 
 @dataclass(slots=True)
@@ -301,9 +301,12 @@ def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
     # A version ended by a recorded event ends the day before the first visible event that
     # ends it (so a revocation reopens it); bundled versions keep their stored end, which the
     # checks compare with their events.
+    # A recorded event dated inside a version whose start is unknown ("…") gives it a start (the
+    # earlier state is a recorded version, its predecessor): while that event is visible.
     touched = {r[2] for r in link_rows if r[1] in recorded and r[2] is not None}
     ended: dict[int, date | None] = {}
     created: set[int] = set()
+    started: dict[int, date] = {}
     for r in link_rows:
         day = effective.get(r[1])
         if r[2] in touched:
@@ -313,11 +316,17 @@ def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
                 ended[r[2]] = end if last is None else min(last, end)
             else:
                 ended.setdefault(r[2], None)
-        if day is not None and r[3] is not None:
-            created.add(r[3])
+        if day is not None:
+            if r[3] is not None:
+                created.add(r[3])
+                if r[1] in recorded:
+                    started[r[3]] = min(day, started.get(r[3], day))
+            if r[2] is not None:
+                created.add(r[2])
     versions = [
         (r.id, original_key(r.key), r.unit_id, units[r.unit_id][0], units[r.unit_id][1], r.code, r.name,
-         r.full_name, r.type, r.level, r.parent_unit_id, r.valid_from, ended.get(r.id, r.valid_to),
+         r.full_name, r.type, r.level, r.parent_unit_id,
+         r.valid_from if r.valid_from is not None else started.get(r.id), ended.get(r.id, r.valid_to),
          r.evidence, r.source, fold(r.name))
         for r in conn.execute(select(Version).order_by(Version.id))
         if r.recorded_at is None or r.id in created

@@ -183,3 +183,46 @@ def type_word(full_name: str) -> tuple[str, ...]:
         if marked.startswith(word + " "):
             return TYPE_WORDS[_MARKED_TYPES[word]]
     return ()
+
+
+# --- names as recorded ----------------------------------------------------------------------
+
+MAX_NAME = 200  # longer than any official Vietnamese unit or agency name (the longest are ~120)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean_name(text: str, what: str = "name") -> str:
+    """A name as it will be stored: NFC, trimmed, runs of spaces made one; or ValueError saying why not.
+
+    That is the only normalisation (documented in docs/recording.md): the letters, marks,
+    hyphens and punctuation are kept exactly as given.
+    """
+    if _CONTROL.search(text):
+        raise ValueError(f"the {what} contains an invisible or control character "
+                         f"(at position {_CONTROL.search(text).start() + 1}); type it again")  # type: ignore[union-attr]
+    name = tidy(text)
+    if not name:
+        raise ValueError(f"the {what} is empty")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"the {what} is {len(name):,} characters long; at most {MAX_NAME} are allowed")
+    if not any(ch.isalnum() for ch in name):
+        raise ValueError(f"the {what} {name!r} has no letter or digit")
+    return name
+
+
+def strip_type(text: str) -> tuple[tuple[str, ...] | None, str]:
+    """("Thôn Hạ - Thượng") -> (("thôn",), "Hạ - Thượng"): the leading type word, and the rest
+    exactly as written (only the type word, or its abbreviation "P.", is cut off).
+
+    A type word written without its marks is not taken for one ("Quan Sơn" stays a name).
+    """
+    raw = tidy(text)
+    m = re.match(r"^([A-Za-zĐđ]{1,2})\s*\.\s*(.+)$", raw)
+    if m and fold(m.group(1)) in ABBREVIATIONS:
+        return TYPE_WORDS[ABBREVIATIONS[fold(m.group(1))]], m.group(2).strip()
+    words = raw.split(" ")
+    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+        n = len(word.split(" "))
+        if len(words) > n and _marked(" ".join(words[:n])) == word:
+            return TYPE_WORDS[_MARKED_TYPES[word]], " ".join(words[n:])
+    return None, raw
