@@ -44,6 +44,9 @@ Issuer = Annotated[str | None, typer.Option("--issuer", help="Who issued the act
 Clause = Annotated[str | None, typer.Option("--clause", help="Where in the act: \"khoản 2 Điều 3\", \"k2 Đ3\", "
                                             "\"điểm a khoản 2 Điều 3\", or \"2\" (khoản 2).")]
 Note = Annotated[str, typer.Option("--note", help="Free text kept with the event.")]
+Evidence = Annotated[str | None, typer.Option("--evidence", help="stated (an act or official source says so) or "
+                                              "inferred (read from one, e.g. two lists; say how in --note).")]
+Source = Annotated[str, typer.Option("--source", help="Where it comes from (document, page, URL).")]
 By = Annotated[str | None, typer.Option("--by", help="Who records it (default: your OS user name).")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the before/after table; write nothing.")]
 Shares = Annotated[list[str] | None, typer.Option("--share", help="NAME=SHARE of the predecessor going to "
@@ -64,7 +67,8 @@ def _codes(values: list[str] | None) -> dict[str, str]:
 
 def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_date: str | None,
          issuer: str | None, clause: str | None, note: str, by: str | None, dry_run: bool,
-         as_json: bool = False, act_effective: str | None = None, **fields: Any) -> None:
+         as_json: bool = False, act_effective: str | None = None, evidence: str | None = None, source: str = "",
+         **fields: Any) -> None:
     from merger.recording import Spec, parse_shares
 
     day = parse_date(effective, "--effective")
@@ -73,7 +77,8 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
         shares = parse_shares(fields.pop("shares", None) or [])
         spec = Spec(type=kind, effective=day, act=act, act_date=parse_date(act_date, "--act-date"),
                     act_effective=parse_date(act_effective, "--act-effective"),
-                    issuer=issuer, clause=clause, note=note, shares=shares, **fields)
+                    issuer=issuer, clause=clause, note=note, shares=shares, evidence=evidence, source=source,
+                    **fields)
         reg = state(ctx).register()
         outcome = reg.record(spec, by=by, dry_run=dry_run)
     _show(outcome, as_json)
@@ -108,7 +113,7 @@ def merge(
     type_: Annotated[str | None, typer.Option("--type", help="Type of a new unit (default: the units').")] = None,
     parent: Annotated[str | None, typer.Option("--parent", help="Parent of a new unit (default: theirs).")] = None,
     code: Codes = None,
-    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
+    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "", evidence: Evidence = None, source: Source = "",
     by: By = None, dry_run: DryRun = False, as_json: JsonOpt = False,
 ) -> None:
     """Merge whole units into a new unit, or into an existing one (absorption).
@@ -119,7 +124,7 @@ def merge(
       merger record merge "Thôn Bắc, Xã An" --into "Thôn Đông, Xã An" -e 2025-09-01 --act 12/NQ-HĐND --clause 2
     """
     _run(ctx, "merge", units=units, into=[into], unit_type=type_, parent=parent, codes=_codes(code),
-         effective=effective, act=act, act_date=act_date, act_effective=act_effective, issuer=issuer, clause=clause, note=note, by=by,
+         effective=effective, act=act, act_date=act_date, act_effective=act_effective, issuer=issuer, clause=clause, note=note, evidence=evidence, source=source, by=by,
          dry_run=dry_run, as_json=as_json)
 
 
@@ -133,7 +138,7 @@ def split(
     share: Shares = None, basis: Basis = None,
     type_: Annotated[str | None, typer.Option("--type", help="Type of the new units.")] = None,
     code: Codes = None,
-    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
+    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "", evidence: Evidence = None, source: Source = "",
     by: By = None, dry_run: DryRun = False, as_json: JsonOpt = False,
 ) -> None:
     """Divide a unit between successors, optionally with shares.
@@ -143,7 +148,7 @@ def split(
       merger record split "Thôn Nam, Xã An" --into "Thôn Nam 1" --into "Thôn Nam 2" --share "Thôn Nam 1=0.6" --share "Thôn Nam 2=0.4" --basis area -e 2025-09-01
     """
     _run(ctx, "split", units=[unit], into=into, shares=share, basis=basis, unit_type=type_, codes=_codes(code),
-         effective=effective, act=act, act_date=act_date, act_effective=act_effective, issuer=issuer, clause=clause, note=note, by=by,
+         effective=effective, act=act, act_date=act_date, act_effective=act_effective, issuer=issuer, clause=clause, note=note, evidence=evidence, source=source, by=by,
          dry_run=dry_run, as_json=as_json)
 
 
@@ -154,7 +159,7 @@ def transfer(
     to: Annotated[str, typer.Option("--to", help="The unit receiving it.")],
     effective: Effective,
     share: Shares = None, basis: Basis = None,
-    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
+    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "", evidence: Evidence = None, source: Source = "",
     by: By = None, dry_run: DryRun = False, as_json: JsonOpt = False,
 ) -> None:
     """Move part of a unit's territory to another (both get new versions).
@@ -166,7 +171,7 @@ def transfer(
       merger record transfer --part-of "Thôn Đông, Xã An" --to "Thôn Tây, Xã An" --share 0.2 --basis population -e 2025-09-01
     """
     _run(ctx, "transfer", units=[part_of], to=to, shares=share, basis=basis, effective=effective, act=act,
-         act_date=act_date, act_effective=act_effective, issuer=issuer, clause=clause, note=note, by=by, dry_run=dry_run, as_json=as_json)
+         act_date=act_date, act_effective=act_effective, issuer=issuer, clause=clause, note=note, evidence=evidence, source=source, by=by, dry_run=dry_run, as_json=as_json)
 
 
 @record_app.command("rename")
@@ -175,7 +180,7 @@ def rename(
     unit: Annotated[str, typer.Argument(help="The unit renamed.", autocompletion=complete_unit)],
     to: Annotated[str, typer.Option("--to", help="The new name.")],
     effective: Effective,
-    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
+    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "", evidence: Evidence = None, source: Source = "",
     by: By = None, dry_run: DryRun = False, as_json: JsonOpt = False,
 ) -> None:
     """Rename a unit (refused if a sibling already has the name).
@@ -185,7 +190,7 @@ def rename(
       merger record rename "Thôn 3, Xã An" --to "Thôn Bình Minh" -e 2025-09-01 --act 12/NQ-HĐND --clause 4
     """
     _run(ctx, "rename", units=[unit], to=to, effective=effective, act=act, act_date=act_date, act_effective=act_effective, issuer=issuer,
-         clause=clause, note=note, by=by, dry_run=dry_run, as_json=as_json)
+         clause=clause, note=note, evidence=evidence, source=source, by=by, dry_run=dry_run, as_json=as_json)
 
 
 @record_app.command("reclassify")
@@ -194,7 +199,7 @@ def reclassify(
     unit: Annotated[str, typer.Argument(help="The unit whose type changes.", autocompletion=complete_unit)],
     to: Annotated[str, typer.Option("--to", help="The new type: phường, xã, \"tổ dân phố\", thôn...")],
     effective: Effective,
-    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
+    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "", evidence: Evidence = None, source: Source = "",
     by: By = None, dry_run: DryRun = False, as_json: JsonOpt = False,
 ) -> None:
     """Change a unit's type (xã -> phường, thôn -> tổ dân phố...).
@@ -204,7 +209,7 @@ def reclassify(
       merger record reclassify "Thôn Đông, Xã An" --to "tổ dân phố" -e 2025-09-01
     """
     _run(ctx, "reclassify", units=[unit], to=to, effective=effective, act=act, act_date=act_date,
-         issuer=issuer, clause=clause, note=note, by=by, dry_run=dry_run, as_json=as_json)
+         issuer=issuer, clause=clause, note=note, evidence=evidence, source=source, by=by, dry_run=dry_run, as_json=as_json)
 
 
 @record_app.command("dissolve")
@@ -214,7 +219,7 @@ def dissolve(
     effective: Effective,
     functions_to: Annotated[str | None, typer.Option("--functions-to", help="The unit taking over its "
                                                      "functions (it gets a new version).")] = None,
-    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
+    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "", evidence: Evidence = None, source: Source = "",
     by: By = None, dry_run: DryRun = False, as_json: JsonOpt = False,
 ) -> None:
     """Dissolve a unit (its sub-units must be moved or dissolved first).
@@ -224,7 +229,7 @@ def dissolve(
       merger record dissolve "Trung tâm Ví dụ" --functions-to "Sở Ví dụ" -e 2025-09-01 --act 99/QĐ-UBND
     """
     _run(ctx, "dissolve", units=[unit], to=functions_to, effective=effective, act=act, act_date=act_date,
-         issuer=issuer, clause=clause, note=note, by=by, dry_run=dry_run, as_json=as_json)
+         issuer=issuer, clause=clause, note=note, evidence=evidence, source=source, by=by, dry_run=dry_run, as_json=as_json)
 
 
 @record_app.command("establish")
@@ -235,7 +240,7 @@ def establish(
     effective: Effective,
     parent: Annotated[str | None, typer.Option("--parent", help="Its parent unit.")] = None,
     code: Codes = None,
-    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
+    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "", evidence: Evidence = None, source: Source = "",
     by: By = None, dry_run: DryRun = False, as_json: JsonOpt = False,
 ) -> None:
     """Establish a new unit with no predecessor.
@@ -245,7 +250,7 @@ def establish(
       merger record establish "Thôn Mới" --type thôn --parent "Xã An" -e 2025-09-01
     """
     _run(ctx, "establish", into=[name], unit_type=type_, parent=parent, codes=_codes(code), effective=effective,
-         act=act, act_date=act_date, act_effective=act_effective, issuer=issuer, clause=clause, note=note, by=by, dry_run=dry_run,
+         act=act, act_date=act_date, act_effective=act_effective, issuer=issuer, clause=clause, note=note, evidence=evidence, source=source, by=by, dry_run=dry_run,
          as_json=as_json)
 
 
@@ -255,7 +260,7 @@ def move(
     unit: Annotated[str, typer.Argument(help="The unit moved.", autocompletion=complete_unit)],
     to_parent: Annotated[str, typer.Option("--to-parent", help="Its new parent.")],
     effective: Effective,
-    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "",
+    act: Act = None, act_date: ActDate = None, act_effective: ActEffective = None, issuer: Issuer = None, clause: Clause = None, note: Note = "", evidence: Evidence = None, source: Source = "",
     by: By = None, dry_run: DryRun = False, as_json: JsonOpt = False,
 ) -> None:
     """Re-parent a unit, unchanged otherwise.
@@ -265,7 +270,7 @@ def move(
       merger record move "Thôn Đông, Xã An" --to-parent "Xã Bình" -e 2025-09-01
     """
     _run(ctx, "move", units=[unit], parent=to_parent, effective=effective, act=act, act_date=act_date,
-         issuer=issuer, clause=clause, note=note, by=by, dry_run=dry_run, as_json=as_json)
+         issuer=issuer, clause=clause, note=note, evidence=evidence, source=source, by=by, dry_run=dry_run, as_json=as_json)
 
 
 def _refuse_all(path: str, exc: Any) -> None:

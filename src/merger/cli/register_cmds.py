@@ -153,8 +153,12 @@ def lineage(
             what = lin.describe_link(child.link)
             ev = child.link.event
             evidence = f" [yellow]({ev.evidence}: {ev.source})[/yellow]" if ev.evidence else ""
-            if child.version is None:
-                sub = branch.add(f"{arrow} [red]dissolved[/red] [dim]{what}[/dim]{evidence}")
+            if child.territory and child.version is not None:
+                sub = branch.add(f"↳ its territory → {head(child.version)}")
+            elif child.version is None:
+                gone = "dissolved, no successor" if tree.direction == "forward" else "new, no predecessor"
+                sub = branch.add(f"{arrow} [red]{gone}[/red] [dim]{what}[/dim]{evidence}"
+                                 + ("\n  [dim]where the territory of its sub-units went:[/dim]" if child.children else ""))
             else:
                 sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
             if child.truncated:
@@ -239,7 +243,7 @@ def show(
             for link in links:
                 who = other(link)
                 table.add_row(label, f"{describe_link(link)}\n  {'from' if other is _pred else 'to'} "
-                              f"{who.full_name + ' ' + who.key if who else '— (no successor)'}")
+                              f"{who.full_name + ' ' + who.key if who else ('— (none: new unit)' if other is _pred else '— (no successor)')}")
         c.print(table)
 
 

@@ -482,6 +482,9 @@ class Planner:
         if extra:
             raise Refused("input", f"{', '.join(OPTION_NAMES[n] for n in extra)} does not apply to "
                           f"{spec.type}", field=extra[0])
+        if spec.evidence and spec.evidence.strip().casefold() not in ("stated", "inferred"):
+            raise Refused("input", f"evidence {spec.evidence!r} is not 'stated' or 'inferred' (say how it was "
+                          "inferred in --note)", field="evidence")
         for name in ("note", "issuer", "source", "evidence"):
             value = getattr(spec, name)
             if value and re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value):
