@@ -43,6 +43,11 @@ EVENT_LABELS = {
 }
 
 
+# (event, relation) pairs where the relation only repeats the event ("rename · renamed").
+SAID_BY_EVENT = {("dissolve", "dissolved"), ("establish", "established"), ("rename", "renamed"),
+                 ("reclassify", "reclassified"), ("move", "unchanged")}
+
+
 def describe_link(link: L) -> str:
     """"merge · part of the area · 2025-07-01 · khoản 3 Điều 1, 1669/NQ-UBTVQH15"."""
     ev = link.event
@@ -52,7 +57,7 @@ def describe_link(link: L) -> str:
     if link.relation == "district_to_special_zone":
         kind = "district turned special zone"
     parts = [kind]
-    if link.relation not in ("dissolved", "established") or ev.type not in ("dissolve", "establish"):
+    if (ev.type, link.relation) not in SAID_BY_EVENT:
         parts.append(RELATION_LABELS.get(link.relation, link.relation.replace("_", " ")))
     parts.append(ev.effective.isoformat())
     if ev.basis():

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from merger.graph import V
-from merger.names import fold, spelling, split_type, tidy
+from merger.names import fold, spelling, split_type, strip_type, tidy
 from merger.recording.planner import Draft, Handler, Planner, full_name_of
 from merger.recording.spec import ADMIN_TYPES, AGENCY_TYPES, Refused, Spec
 
@@ -151,6 +151,13 @@ def rename(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     if type_ != pred.type:
         raise Refused("input", f"a rename keeps the type ({pred.type}); record a reclassify too", field="to")
     if spelling(name) == spelling(pred.name):
+        typed = split_type(spec.units[0].split(",")[0])[-1]
+        if p.prestart(pred, day) and spelling(strip_type(spec.units[0].split(",")[0])[1]) != spelling(pred.name) \
+                and fold(typed.name) == fold(pred.name):
+            # "Thị trấn Cẩm Giàng" --to "Thị trấn Cẩm Giang": only the marks differ, so the search
+            # found the unit under its later name; the earlier name is the one typed.
+            _rename_before_start(p, d, spec, pred, day)
+            return
         raise Refused("input", f"{pred.full_name} is already called {name!r}", [pred.key], field="to")
     p.check_name(name, full, pred.parent_unit_id, pred.kind, pred.level, day, pred.unit_id)
     code = pred.code
