@@ -113,7 +113,7 @@ def transfer(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     (pred,) = p.preds(spec, day, one=True, continues=True)
     if not spec.to:
         raise Refused("input", "transfer needs --to (the unit receiving the part)", field="to")
-    target = p.predecessor(spec.to, day, continues=True, field="to")
+    target = p.predecessor(spec.to, day, continues=True, field="to", near=pred.parent_unit_id)
     if target.unit_id == pred.unit_id:
         raise Refused("cycle", f"part of {pred.full_name} cannot be transferred to itself (a cycle)",
                       [pred.key], field="to")
@@ -220,7 +220,7 @@ def dissolve(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     p.end(d, pred, day)
     p.orphans(pred, day)
     if spec.to:
-        target = p.predecessor(spec.to, day, continues=True, field="to")
+        target = p.predecessor(spec.to, day, continues=True, field="to", near=pred.parent_unit_id)
         if target.unit_id == pred.unit_id:
             raise Refused("cycle", f"{pred.full_name} cannot pass its functions to itself", [pred.key], field="to")
         was, got = p.continue_(d, target, day)

@@ -93,7 +93,7 @@ class Planner:
     # names ------------------------------------------------------------------------------
 
     def find(self, query: str, day: date, *, what: str = "unit", kind: str | None = None,
-             field: str | None = None) -> V:
+             field: str | None = None, near: int | None = None) -> V:
         """The version of the unit ``query`` names that is in force on ``day``, or a refusal
         saying why not (ended before, starts after, unknown, ambiguous)."""
         from merger import search
@@ -117,7 +117,7 @@ class Planner:
                           + (f" (it ended on {last.valid_to})" if last.valid_to else ""), [last.key],
                           field=field) from None
         except Ambiguous as exc:
-            direct = self._direct_child(query, day, kind)
+            direct = self._direct_child(query, day, kind) or self._sibling_named(query, day, kind, near)
             if direct is not None:
                 return direct
             raise Refused("ambiguous", str(exc).replace(", or use --as-of", ""), [query], field=field) from None
@@ -144,6 +144,18 @@ class Planner:
                     found[v.unit_id] = v
         return next(iter(found.values())) if len(found) == 1 else None
 
+    def _sibling_named(self, query: str, day: date, kind: str | None, near: int | None) -> V | None:
+        """A shared name means the one under the same parent as the unit acted on (``near``)."""
+        if near is None:
+            return None
+        parsed = parse_query(query)
+        if parsed.qualifiers:
+            return None
+        found = {v.unit_id: v for r in parsed.target for v in self.snap.by_fold.get(r.name, ())
+                 if v.valid_on(day) and v.parent_unit_id == near and (kind is None or v.kind == kind)
+                 and (r.types is None or v.type in r.types)}
+        return next(iter(found.values())) if len(found) == 1 else None
+
     def label(self, v: V) -> str:
         parent = self.snap.parent_of(v)
         return f"{v.full_name}" + (f" ({parent.full_name})" if parent else "") + f" [{v.key}]"
@@ -154,10 +166,12 @@ class Planner:
         an event on ``day`` inside it splits it rather than ending it."""
         return v.valid_from is None and v.valid_to is not None and day <= v.valid_to
 
-    def predecessor(self, query: str, day: date, *, continues: bool = False, field: str = "units") -> V:
+    def predecessor(self, query: str, day: date, *, continues: bool = False, field: str = "units",
+                    near: int | None = None) -> V:
         """The unit an event acts on. ``continues``: the event keeps the unit (rename, move, ...),
-        so a version whose later fate is recorded may be split before it (see ``continue_``)."""
-        v = self.find(query, day, what="predecessor", field=field)
+        so a version whose later fate is recorded may be split before it (see ``continue_``).
+        ``near``: a shared name means the unit under this parent (the other unit's)."""
+        v = self.find(query, day, what="predecessor", field=field, near=near)
         if v.valid_from is not None and v.valid_from >= day:
             raise Refused("before-start", f"the effective date {day} is not after the start of "
                           f"{self.label(v)} (in force from {v.valid_from})", [v.key], field=field)
