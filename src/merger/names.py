@@ -226,3 +226,8 @@ def strip_type(text: str) -> tuple[tuple[str, ...] | None, str]:
         if len(words) > n and _marked(" ".join(words[:n])) == word:
             return TYPE_WORDS[_MARKED_TYPES[word]], " ".join(words[n:])
     return None, raw
+
+
+def is_type_word(text: str) -> bool:
+    """"Thôn", "Phường", "TP.": a type word alone, which is no name."""
+    return _marked(_PUNCT.sub(" ", text)) in _MARKED_TYPES or fold(text) in ABBREVIATIONS

@@ -24,7 +24,7 @@ from typing import Any
 from merger import citation, graph
 from merger.errors import Ambiguous, MergerError, NotFound
 from merger.graph import E, L, Snapshot, V
-from merger.names import clean_name, fold, parse_query, spelling, split_type, strip_type, tidy
+from merger.names import clean_name, fold, is_type_word, parse_query, spelling, split_type, strip_type, tidy
 from merger.recording.spec import (
     AGENCY_TYPES,
     BASES,
@@ -295,6 +295,8 @@ class Planner:
                 raise Refused("type", f"unknown agency type {type_!r}: one of {', '.join(AGENCY_TYPES)}",
                               field="type")
             return type_, text, text
+        if is_type_word(text):
+            raise Refused("name", f"the name {text!r} is only a type word: the name itself is empty", field=field)
         types, rest = strip_type(text)
         if types is not None and (default_type is None or default_type in types):
             type_, name = default_type or types[0], rest
