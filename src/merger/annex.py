@@ -89,7 +89,10 @@ def _row(row: dict[str, Any], line: int, defaults: dict[str, Any]) -> tuple[Spec
             problems.append(f"field {column}: {exc}")
             return None
 
-    for column, value in values.items():
+    plain = all(isinstance(v, str) for v in values.values())
+    joined = "".join(values.values()) if plain else ""
+    for column, value in (() if plain and not _CONTROL.search(joined) and max(map(len, values.values()), default=0)
+                          <= MAX_CELL else values.items()):
         for text in (value if isinstance(value, list) else [value]):
             if isinstance(text, str) and _CONTROL.search(text):
                 problems.append(f"field {column}: contains an invisible or control character")

@@ -119,6 +119,8 @@ def _marked(word: str) -> str:
 # The type words as written with their marks: "phường" is a type, "phương" is a name.
 _MARKED_TYPES = {_marked(t): key for key, types in TYPE_WORDS.items() for t in types}
 _MARKED_TYPES.update({"thủ đô": "thu do", "thôn": "thon", "tổ dân phố": "to dan pho"})
+_MARKED_LONGEST_FIRST = sorted(_MARKED_TYPES, key=len, reverse=True)
+_MOST_TYPE_WORDS = max(len(w.split(" ")) for w in _MARKED_TYPES)
 
 
 def split_type(text: str) -> tuple[NamePart, ...]:
@@ -134,7 +136,7 @@ def split_type(text: str) -> tuple[NamePart, ...]:
         word = ABBREVIATIONS[fold(m.group(1))]
         return (NamePart(TYPE_WORDS[word], fold(m.group(2))),)
     marked = _marked(_PUNCT.sub(" ", raw))
-    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+    for word in _MARKED_LONGEST_FIRST:
         if marked.startswith(word + " "):
             rest = fold(raw)[len(fold(word)) + 1 :]
             return (NamePart(TYPE_WORDS[_MARKED_TYPES[word]], rest),)
@@ -170,7 +172,7 @@ def bare_name(full_name: str, type_: str) -> str:
     # The name carries another type's word ("Thị trấn Ngọc Lặc" listed as xã): strip it too, but
     # only when written with its marks, so "Quan Sơn" keeps its "Quan".
     marked = _marked(name)
-    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+    for word in _MARKED_LONGEST_FIRST:
         if marked.startswith(word + " "):
             return " ".join(name.split(" ")[len(word.split(" ")) :])
     return name
@@ -179,7 +181,7 @@ def bare_name(full_name: str, type_: str) -> str:
 def type_word(full_name: str) -> tuple[str, ...]:
     """The types a full name's leading type word denotes ("Phường 5" -> ("phường",)), if any."""
     marked = _marked(full_name)
-    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+    for word in _MARKED_LONGEST_FIRST:
         if marked.startswith(word + " "):
             return TYPE_WORDS[_MARKED_TYPES[word]]
     return ()
@@ -221,9 +223,9 @@ def strip_type(text: str) -> tuple[tuple[str, ...] | None, str]:
     if m and fold(m.group(1)) in ABBREVIATIONS:
         return TYPE_WORDS[ABBREVIATIONS[fold(m.group(1))]], m.group(2).strip()
     words = raw.split(" ")
-    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
-        n = len(word.split(" "))
-        if len(words) > n and _marked(" ".join(words[:n])) == word:
+    for n in range(min(_MOST_TYPE_WORDS, len(words) - 1), 0, -1):  # the longest type word first
+        word = _marked(" ".join(words[:n]))
+        if word in _MARKED_TYPES:
             return TYPE_WORDS[_MARKED_TYPES[word]], " ".join(words[n:])
     return None, raw
 

@@ -398,8 +398,10 @@ class Planner:
               draft.spec.source or f"recorded by {self.by}", fold(name))
         self.snap.versions[v.id] = v
         self.snap.by_key[key] = v
-        self.snap.by_unit[unit_id].append(v)
-        self.snap.by_unit[unit_id].sort(key=lambda x: x.valid_from or date.min)
+        versions = self.snap.by_unit[unit_id]
+        versions.append(v)
+        if len(versions) > 1 and (versions[-2].valid_from or date.min) > (v.valid_from or date.min):
+            versions.sort(key=lambda x: x.valid_from or date.min)
         self.snap.by_fold[fold(name)].append(v)
         self.snap.by_code[code].append(v)
         self.children(None)  # make sure the index exists before adding to it

@@ -74,12 +74,33 @@ def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
     return f"{place}: " if place else ""
 
 
+def working_snapshot(conn: Connection, reg: Target | None = None) -> graph.Snapshot:
+    """A private, mutable snapshot of the register as it stands inside the write transaction.
+
+    When the register's cached snapshot is of the generation read here (under the write lock,
+    so nothing can change it), its rows are assembled afresh instead of read again."""
+    from merger import store
+
+    rows = store.meta(conn)
+    gen = f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
+    cached = None
+    if reg is not None and getattr(reg, "as_recorded", None) is None:
+        try:
+            cached = reg.snapshot  # type: ignore[attr-defined]
+        except MergerError:
+            cached = None
+    raw = getattr(cached, "raw", None)
+    if cached is not None and cached.generation == gen and raw:
+        return graph._assemble("working", raw)
+    return graph.load(conn, "working")
+
+
 def plan_all(conn: Connection, specs: list[Spec], now: datetime, by: str,
-             progress: Progress | None = None) -> list[Draft]:
+             progress: Progress | None = None, reg: Target | None = None) -> list[Draft]:
     """Plan every event in order; raise ValidationFailed listing every problem (with lines)."""
     from merger.model import Event
 
-    snap = graph.load(conn, "working")
+    snap = working_snapshot(conn, reg)
     planner = Planner(snap, acts(conn), now, by, max_id(conn, Event), HANDLERS)
     recorded = _recorded_keys(conn)
     seen: dict[str, int | None] = {}
@@ -200,7 +221,7 @@ def write(reg: Target, specs: list[Spec], *, by: str | None, dry_run: bool, at: 
     with reg.engine.connect() as conn:
         store.begin_write(conn)
         try:
-            drafts = plan_all(conn, specs, now, by, progress)
+            drafts = plan_all(conn, specs, now, by, progress, reg)
             changes = [c for d in drafts for c in d.changes]
             keys = [d.event.key for d in drafts]
             if dry_run:
