@@ -147,11 +147,17 @@ def insert_drafts(conn: Connection, drafts: list[Draft], origin: str) -> list[in
 
     from merger.model import Event, LegalAct, Link, Unit, Version
 
-    next_id = {t: max_id(conn, t) for t in (LegalAct, Event, Unit, Version, Link)}
+    needed = {
+        LegalAct: len({d.event.act.id for d in drafts if d.event.act is not None and d.event.act.id < 0}),
+        Event: len(drafts),
+        Unit: sum(len(d.new_units) for d in drafts),
+        Version: sum(len(d.new_versions) for d in drafts),
+        Link: sum(len(d.links) for d in drafts),
+    }
+    pools = {t: iter(_allocate(conn, t, n)) for t, n in needed.items()}
 
     def new_id(table: Any) -> int:
-        next_id[table] += 1
-        return next_id[table]
+        return next(pools[table])
 
     act_ids: dict[int, int] = {}
     unit_ids: dict[int, int] = {}
@@ -200,14 +206,23 @@ def insert_drafts(conn: Connection, drafts: list[Draft], origin: str) -> list[in
             conn.execute(insert(table), rows[table])
     if ends:
         conn.execute(update(Version).where(Version.id == bindparam("vid")).values(valid_to=bindparam("end")), ends)
-    if conn.dialect.name == "postgresql":  # ids were given: move the sequences past them
+    return event_ids
+
+
+def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
+    """``n`` new ids for ``table``: from its sequence on PostgreSQL (what a plain insert would
+    take, with the same privilege), after the largest on SQLite (the write lock is held)."""
+    if n == 0:
+        return []
+    if conn.dialect.name == "postgresql":
         from sqlalchemy import text
 
-        for table in (LegalAct, Event, Unit, Version, Link):
-            name = table.__tablename__
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                              f"GREATEST((SELECT max(id) FROM {name}), 1))"))
-    return event_ids
+        name = table.__tablename__
+        rows = conn.execute(text(f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "
+                                 "FROM generate_series(1, :n)"), {"n": n})
+        return [int(r[0]) for r in rows]
+    start = max_id(conn, table)
+    return list(range(start + 1, start + n + 1))
 
 
 def write(reg: Target, specs: list[Spec], *, by: str | None, dry_run: bool, at: datetime | None,
