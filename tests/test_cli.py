@@ -100,8 +100,9 @@ def test_a_date_before_the_recorded_history_is_answered_with_a_note(run) -> None
     early = run("counts", "--before", "2020-01-01", "--within", "Hải Phòng", "--csv")
     known = run("counts", "--within", "Hải Phòng", "--csv")
     assert early.exit_code == 0 and early.stdout == known.stdout  # the same figures: 374 -> 114
-    assert early.stderr.startswith("Note: the register records changes from 2025-07-01 on; for 2020-01-01 it "
-                                   "shows the units in force on 2025-06-30")
+    # the first recorded change is Hải Dương's department merger of 1 March 2025 (bundled agencies)
+    assert early.stderr.startswith("Note: the register records changes from 2025-03-01 on; for 2020-01-01 it "
+                                   "shows the units in force on 2025-02-28")
     assert known.stderr == ""
     assert run("units", "--as-of", "2025-06-30", "--level", "province", "--csv").stderr == ""
     assert "for 2024-12-31" in run("crosswalk", "--from", "2024-12-31", "--to", "2025-07-01", "--csv").stderr
