@@ -75,23 +75,7 @@ def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
 
 
 def working_snapshot(conn: Connection, reg: Target | None = None) -> graph.Snapshot:
-    """A private, mutable snapshot of the register as it stands inside the write transaction.
-
-    When the register's cached snapshot is of the generation read here (under the write lock,
-    so nothing can change it), its rows are assembled afresh instead of read again."""
-    from merger import store
-
-    rows = store.meta(conn)
-    gen = f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
-    cached = None
-    if reg is not None and getattr(reg, "as_recorded", None) is None:
-        try:
-            cached = reg.snapshot  # type: ignore[attr-defined]
-        except MergerError:
-            cached = None
-    raw = getattr(cached, "raw", None)
-    if cached is not None and cached.generation == gen and raw:
-        return graph._assemble("working", raw)
+    """A private, mutable snapshot of the register as it stands inside the write transaction."""
     return graph.load(conn, "working")
 
 
