@@ -234,7 +234,7 @@ def test_labels_read_right(national_copy: Register) -> None:
     res = run(reg, "lineage", code, "--backward")
     assert "new, no predecessor" in res.stdout and "dissolved" not in res.stdout
     res = run(reg, "show", code)
-    assert "(no successor)" not in res.stdout.split("ended by")[0] and "none: new unit" in res.stdout
+    assert "(no successor)" not in res.stdout.split("ended by")[0] and "(established)" in res.stdout
 
 
 # --- 7. lineage of a dissolved district ------------------------------------------------------------

@@ -25,7 +25,12 @@ RELATION_LABELS = {
     "district_to_special_zone": "whole district became special zone",
     "commune_to_special_zone": "whole commune became special zone",
     "district_area": "territory managed by the district",
-    "dissolved": "no successor",
+    "dissolved": "dissolved",
+    "successor_unknown": "successor unknown (source gap)",
+    "origin_unknown": "origin unknown (source gap)",
+    "absorbed": "absorbed",
+    "absorbing": "absorbed another unit",
+    "moved": "re-parented",
     "functions_to": "its functions taken over",
     "established": "new, no predecessor",
 }

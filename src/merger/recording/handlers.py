@@ -12,16 +12,49 @@ from datetime import date
 
 from merger.graph import V
 from merger.names import fold, spelling, split_type, strip_type, tidy
-from merger.recording.planner import Draft, Handler, Planner, full_name_of
+from merger.recording.planner import ONE_DAY, Draft, Handler, Planner, full_name_of
 from merger.recording.spec import ADMIN_TYPES, AGENCY_TYPES, Refused, Spec
 
 
+def _portioned_preds(p: Planner, spec: Spec, day: date) -> tuple[list[V], list[tuple[str, str]]]:
+    """Predecessors of a merge, each with its portion ("một phần X": part of X).
+
+    A unit split between several new units ends once; each part links it to one of them, so a
+    part may come from a unit that an earlier event of the same day already ended.
+    """
+    from merger.portions import split_portion
+
+    parsed = [split_portion(q) for q in spec.units]
+    if all(portion == "whole" for _, portion, _ in parsed):
+        return p.preds(spec, day), [("whole", "whole")] * len(parsed)
+    preds: list[V] = []
+    for text, portion, _ in parsed:
+        if portion == "whole":
+            v = p.predecessor(text, day)
+        else:
+            v = p.find(text, day - ONE_DAY, what="predecessor", field="units")
+            split_today = v.valid_to == day - ONE_DAY and all(
+                lk.portion == "part" and lk.event.effective == day for lk in p.snap.successors(v))
+            if v.valid_to is not None and not split_today:
+                raise Refused("already-ended", f"{p.label(v)} already ends on {v.valid_to}; "
+                              "only its parts may go to several units on one day", [v.key], field="units")
+        if any(x.unit_id == v.unit_id for x in preds):
+            raise Refused("duplicate", f"{v.full_name} is listed twice", [v.key], field="units")
+        preds.append(v)
+    if len({x.kind for x in preds}) > 1 or len({x.level for x in preds}) > 1:
+        raise Refused("input", "the units of one event must be of one kind and level", field="units")
+    return preds, [(portion, relation) for _, portion, relation in parsed]
+
+
 def merge(p: Planner, d: Draft, spec: Spec, day: date) -> None:
-    """Whole units into one: an existing unit that absorbs them, or a new unit (said so)."""
-    preds = p.preds(spec, day)
+    """Whole units (or parts: "một phần X") into one: an existing unit that absorbs them, or a new
+    unit (said so)."""
+    preds, portions = _portioned_preds(p, spec, day)
     if len(spec.into) != 1:
         raise Refused("input", "merge needs exactly one --into", field="into")
     kind, level = preds[0].kind, preds[0].level
+    if kind == "admin" and spec.unit_type and ADMIN_TYPES.get(tidy(spec.unit_type).casefold()) == "commune":
+        level = "commune"  # a whole district becomes a special zone (đặc khu), a commune-level unit
     parents = {x.parent_unit_id for x in preds}
     near = p.parent(spec.parent, day, kind, level).unit_id if spec.parent else (
         next(iter(parents)) if len(parents) == 1 else None)
@@ -30,7 +63,8 @@ def merge(p: Planner, d: Draft, spec: Spec, day: date) -> None:
         raise Refused("cycle", f"{target.full_name} cannot be merged into itself (a lineage cycle): "
                       "list only the units it absorbs", [target.key], field="into")
     for x in preds:
-        p.end(d, x, day)
+        if x.valid_to is None:
+            p.end(d, x, day)
         p.orphans(x, day)
     if target is not None:  # absorption: the existing unit goes on, with a new version
         if target.valid_from is not None and target.valid_from >= day:
@@ -44,12 +78,16 @@ def merge(p: Planner, d: Draft, spec: Spec, day: date) -> None:
         types = {x.type for x in preds}
         type_, name, full = p.name_type(spec.into[0], kind, spec.unit_type or (types.pop() if len(types) == 1 else None))
         p.check_name(name, full, parent, kind, level, day, None)
+        # The first predecessor's code whose holder has ended (a part's unit may have passed it on
+        # earlier the same day).
+        free = [x.code for x in preds if not any(
+            o.kind == kind and (o.valid_to is None or o.valid_to >= day) for o in p.snap.by_code.get(x.code, ()))]
         code = p.code_for(kind, level, name, parent, p.given_code(spec, name),
-                          preds[0].code if level not in ("village", "agency") else None)
+                          (free or [preds[0].code])[0] if level not in ("village", "agency") else None)
         succ = p.new_version(d, unit_id=None, kind=kind, code=code, name=name, full_name=full,
                              type_=type_, level=level, parent_unit_id=parent, day=day)
-    for x in preds:
-        p.link(d, x, succ, "whole", "whole")
+    for x, (portion, relation) in zip(preds, portions, strict=True):
+        p.link(d, x, succ, portion, relation)
 
 
 def split(p: Planner, d: Draft, spec: Spec, day: date) -> None:

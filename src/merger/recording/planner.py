@@ -24,7 +24,17 @@ from typing import Any
 from merger import citation, graph
 from merger.errors import Ambiguous, MergerError, NotFound
 from merger.graph import E, L, Snapshot, V
-from merger.names import clean_name, fold, is_type_word, parse_query, spelling, split_type, strip_type, tidy
+from merger.names import (
+    clean_name,
+    fold,
+    is_type_word,
+    parse_query,
+    spelling,
+    split_type,
+    strip_marks,
+    strip_type,
+    tidy,
+)
 from merger.recording.spec import (
     AGENCY_TYPES,
     BASES,
@@ -79,12 +89,16 @@ class Planner:
     """Plans events one after another against a private working snapshot it updates."""
 
     def __init__(self, snap: Snapshot, acts: dict[str, tuple[int, graph.Act]], now: datetime, by: str,
-                 next_event: int, handlers: dict[str, Handler]):
+                 next_event: int, handlers: dict[str, Handler] | None = None):
         self.snap = snap
         self.acts = acts
         self.now = now
         self.by = by
         self.next_event = next_event
+        if handlers is None:
+            from merger.recording.handlers import HANDLERS
+
+            handlers = HANDLERS
         self.handlers = handlers
         self._temp = 0
         self._children: dict[int | None, list[V]] | None = None
@@ -225,10 +239,15 @@ class Planner:
                               "the parent with --parent", [text], field=field) from None
             return self._same_tier(v, kind, level, field)
         found = {}
+        # A name written with its marks means that spelling: "Cẩm Giang" is not "Cẩm Giàng".
+        marked = strip_marks(text) != text
         for reading in split_type(text):
+            words = text.split()
+            bare = " ".join(words[len(words) - len(reading.name.split()):])
             for v in self.snap.by_fold.get(reading.name, ()):
                 if (v.valid_on(day) and v.parent_unit_id == parent_unit_id and v.kind == kind
-                        and v.level == level and (reading.types is None or v.type in reading.types)):
+                        and v.level == level and (reading.types is None or v.type in reading.types)
+                        and not (marked and spelling(v.name) != spelling(bare))):
                     found[v.unit_id] = v
             if found:
                 break
