@@ -364,7 +364,7 @@ def test_drafted_annex_applies_and_links_parts_on_both_stores(new_db, legal: Pat
         an_lu = snap.by_key["11533@..2025-06-30"]
         assert an_lu.valid_to is not None and an_lu.valid_to.isoformat() == "2025-06-30"
         assert sorted((lk.succ.full_name, lk.portion, lk.relation, lk.event.clause) for lk in snap.successors(an_lu)) == [
-            ("Phường Hòa Bình", "part", "remainder", "3"), ("Phường Thủy Nguyên", "part", "part", "1")]
+            ("Phường Hòa Bình", "part", "remainder", "khoản 3"), ("Phường Thủy Nguyên", "part", "part", "khoản 1")]
         counts = reg.counts(within="Hải Phòng")
         assert counts.total("commune").after == 114
         with pytest.raises(ValidationFailed, match="already recorded"):

@@ -31,6 +31,8 @@ RELATION_LABELS = {
     "absorbed": "absorbed",
     "absorbing": "absorbed another unit",
     "moved": "re-parented",
+    "functions_to": "its functions taken over",
+    "established": "new, no predecessor",
 }
 
 EVENT_LABELS = {
@@ -46,6 +48,11 @@ EVENT_LABELS = {
 }
 
 
+# (event, relation) pairs where the relation only repeats the event ("rename · renamed").
+SAID_BY_EVENT = {("dissolve", "dissolved"), ("establish", "established"), ("rename", "renamed"),
+                 ("reclassify", "reclassified"), ("move", "unchanged")}
+
+
 def describe_link(link: L) -> str:
     """"merge · part of the area · 2025-07-01 · khoản 3 Điều 1, 1669/NQ-UBTVQH15"."""
     ev = link.event
@@ -54,7 +61,10 @@ def describe_link(link: L) -> str:
         kind = "partial transfer"  # part of the predecessor's territory went to this successor
     if link.relation == "district_to_special_zone":
         kind = "district turned special zone"
-    parts = [kind, RELATION_LABELS.get(link.relation, link.relation), ev.effective.isoformat()]
+    parts = [kind]
+    if (ev.type, link.relation) not in SAID_BY_EVENT:
+        parts.append(RELATION_LABELS.get(link.relation, link.relation.replace("_", " ")))
+    parts.append(ev.effective.isoformat())
     if ev.basis():
         parts.append(ev.basis())
     if link.share is not None:
@@ -68,6 +78,7 @@ class Node:
     link: L | None = None
     children: list[Node] = field(default_factory=list)
     truncated: bool = False
+    territory: bool = False  # not a successor: where the territory of a dissolved unit's sub-units went
 
 
 @dataclass
@@ -115,10 +126,25 @@ def trace(snap: Snapshot, start: V, direction: Direction, depth: int | None = No
             node.children.append(child)
             if nxt is not None and nxt.id not in seen:
                 grow(child, nxt, level + 1, seen | {nxt.id})
+            elif nxt is None and direction == "forward":
+                child.children = territory(v, link)
+
+    def territory(v: V, link: L) -> list[Node]:
+        """A unit dissolved without successor (a district in 2025): the units its sub-units became."""
+        from merger.counts import territory_on
+
+        day = link.event.effective
+        found = [w for w in territory_on(snap, v, day, v.kind) if w.level == _below(v.level)]
+        return [Node(w, link, territory=True) for w in sorted(found, key=lambda w: (w.full_name, w.code))]
 
     root = Node(start)
     grow(root, start, 0, frozenset({start.id}))
     return Lineage(root, direction)
+
+
+def _below(level: str) -> str:
+    """The level a dissolved unit's territory is counted in: a district's communes, a province's..."""
+    return {"province": "commune", "district": "commune", "commune": "village"}.get(level, level)
 
 
 def to_dict(snap: Snapshot, node: Node) -> dict[str, Any]:
@@ -140,6 +166,9 @@ def to_dict(snap: Snapshot, node: Node) -> dict[str, Any]:
                           portion=node.link.portion, relation=node.link.relation,
                           share=node.link.share, share_basis=node.link.share_basis,
                           evidence=ev.evidence, source=ev.source, note=node.link.note)
+    if node.territory:
+        out["via"] = dict(out.get("via", {}), territory=True,
+                          note="not a successor: territory of the dissolved unit's sub-units went here")
     out["children"] = [to_dict(snap, c) for c in node.children]
     if node.truncated:
         out["truncated"] = True

@@ -173,9 +173,13 @@ def lineage(
             what = lin.describe_link(child.link)
             ev = child.link.event
             evidence = f" [yellow]({ev.evidence}: {ev.source})[/yellow]" if ev.evidence else ""
-            if child.version is None:
-                end = "[yellow]unknown[/yellow]" if child.link.relation.endswith("_unknown") else "[red]dissolved[/red]"
-                sub = branch.add(f"{arrow} {end} [dim]{what}[/dim]{evidence}")
+            if child.territory and child.version is not None:
+                sub = branch.add(f"↳ its territory → {head(child.version)}")
+            elif child.version is None:
+                gone = "dissolved, no successor" if tree.direction == "forward" else "new, no predecessor"
+                end = "[yellow]unknown[/yellow]" if child.link.relation.endswith("_unknown") else f"[red]{gone}[/red]"
+                sub = branch.add(f"{arrow} {end} [dim]{what}[/dim]{evidence}"
+                                 + ("\n  [dim]where the territory of its sub-units went:[/dim]" if child.children else ""))
             else:
                 sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
             if child.truncated:
