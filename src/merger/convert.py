@@ -149,6 +149,8 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise BadInput(f"{path} is not UTF-8 text; save it as CSV UTF-8") from None
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit (131,072 characters)
+        raise BadInput(f"{path} is not a CSV table merger can read: {exc}") from None
     if not header:
         raise BadInput(f"{path} is empty")
     return [h.strip() for h in header], rows
@@ -284,15 +286,11 @@ def _fmt(value: object) -> object:
     return "" if value is None else value
 
 
-def write_table(conv: Conversion, out: Path) -> None:
-    """Write the output table atomically (a half-written file never replaces a good one)."""
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(conv.header)
-            w.writerows([_fmt(x) for x in row] for row in conv.rows)
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+def write_table(conv: Conversion, out: Path, raw: bool = False) -> None:
+    """Write the output table atomically (a half-written file never replaces a good one); text
+    cells a spreadsheet would run as formulas are neutralised unless ``raw`` (outputs.safe_cell)."""
+    from merger.outputs import csv_file
+
+    with csv_file(out, raw) as w:
+        w.writerow(conv.header)
+        w.writerows([_fmt(x) for x in row] for row in conv.rows)

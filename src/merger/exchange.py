@@ -93,10 +93,10 @@ def export_register(register: Register, path: str | Path) -> dict[str, int]:
             payload["tables"][name] = {"columns": columns, "rows": rows}
             counts[name] = len(rows)
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=1, separators=(",", ": "))
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(out)
+    from merger.outputs import writing
+
+    with writing(Path(path)) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
     return counts
 
 

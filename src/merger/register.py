@@ -170,7 +170,7 @@ class Register:
         gen = self.generation()
         if self._snapshot is not None and self._snapshot.generation == gen:
             return self._snapshot
-        if self.as_recorded is not None:  # a view of the past: built on demand, never cached on disk
+        if self.as_recorded is not None or store.is_memory(self.url):  # the past, or :memory:: never cached
             with store.reading(self.engine) as conn:
                 self._snapshot = graph.load(conn, gen, self.as_recorded)
             return self._snapshot

@@ -103,8 +103,12 @@ def scrub(text: str) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL as it may be shown: never with its password (in any form libpq accepts)."""
-    return scrub(url)
+    """The URL as it may be shown: never with its password (in any form libpq accepts); a
+    read-only SQLite open (file:...?mode=ro) shown as the plain file it is."""
+    from urllib.parse import unquote
+
+    found = re.fullmatch(r"sqlite:///file(?::|%3A)([^?]*)\?.*uri=true", url)
+    return f"sqlite:///{unquote(found.group(1))}" if found else scrub(url)
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
@@ -121,18 +125,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+def _sqlite_read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    """A read-only open changes nothing: no journal mode switch (that is a write)."""
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
 READ_ONLY = ("the register is open read-only (--read-only): writing is refused; "
              "open it without --read-only, with a role that may write")
 
 
 IN_MEMORY = ("--db :memory: keeps nothing (the database ends with the command), so writing to it "
              "is refused; give a file path or a database URL")
-
-
-def _sqlite_query_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA query_only=ON")
-    cur.close()
 
 
 def _pg_naive_utc(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -180,9 +187,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     except (ArgumentError, ImportError, ModuleNotFoundError, ValueError) as exc:
         raise StoreError(f"cannot use database {redact(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        sa_event.listen(engine, "connect", _sqlite_pragmas)
-        if read_only:
-            sa_event.listen(engine, "connect", _sqlite_query_only)
+        sa_event.listen(engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
         # pysqlite would commit DDL on its own; take transactions in hand so a build or a write
         # is all-or-nothing (and writers can BEGIN IMMEDIATE).
         sa_event.listen(engine, "begin", _sqlite_begin)
@@ -219,6 +224,8 @@ def db_errors(url: str) -> Iterator[None]:
         if state == "42501":  # insufficient_privilege: e.g. a role granted SELECT only
             raise StoreError(f"the database role may not do this at {redact(url)} ({reason}); "
                              "writing needs a role with INSERT/UPDATE on the register's tables") from None
+        if "unable to open database file" in reason:
+            reason += " (its folder may be read-only: add --read-only to read it)"
         raise StoreError(f"cannot use the register at {redact(url)}: {reason}") from None
 
 
@@ -505,7 +512,7 @@ def sqlite_state(path: Path) -> str:
         return "not-sqlite"
     if not tables:
         return "empty"
-    return "register" if REGISTER_TABLES <= tables else "foreign"
+    return "register" if tables >= REGISTER_TABLES else "foreign"
 
 
 def check_target(url: str, *, build: bool) -> str:
@@ -590,7 +597,7 @@ def _refuse_foreign_database(url: str) -> None:
             tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    if tables and not REGISTER_TABLES <= tables:
+    if tables and not tables >= REGISTER_TABLES:
         raise StoreError(f"{redact(url)} is not a merger register (it holds other tables: "
                          f"{', '.join(sorted(tables)[:5])}); nothing was written to it. "
                          "Build the register into an empty database")

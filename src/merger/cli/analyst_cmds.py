@@ -19,18 +19,22 @@ from merger.cli.common import (
     emit_json,
     errors,
     fail,
+    nonempty,
     note_unrecorded_past,
+    out_path,
     parse_date,
+    raw_csv,
     state,
 )
 
 FromOpt = Annotated[str, typer.Option("--from", help="The date the input units are valid on (2025-06-30 or 30/6/2025).")]
 ToOpt = Annotated[str, typer.Option("--to", help="The date of the units to carry onto (earlier than --from back-casts).")]
 WithinOpt = Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit (e.g. \"Hải Phòng\").",
-                                               autocompletion=complete_unit)]
+                                               autocompletion=complete_unit, callback=nonempty)]
 WeightsOpt = Annotated[str, typer.Option("--weights", help="How to split a divided unit where no weight is recorded: "
                                          "population, area (from the successors' sapnhap statistics) or equal.")]
-LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).")]
+LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).",
+                                              callback=nonempty)]
 
 
 def _dates(start: str, end: str) -> tuple:  # type: ignore[type-arg]
@@ -155,6 +159,7 @@ def convert(
       merger convert rates.csv --key code --mean ty_le --weight dan_so --sum dan_so --out new.csv
     """
     s, e = _dates(start, end)
+    out = out_path(out)  # type: ignore[assignment]
 
     def cols(values: list[str] | None) -> list[str]:
         return [c.strip() for v in values or [] for c in v.split(",") if c.strip()]
@@ -176,7 +181,7 @@ def convert(
             fail(f"{len(exc.violations)} row(s) cannot be carried over, nothing written: {listed}{more}. "
                  f"Fix them{hint}.")
     with errors():
-        cv.write_table(conv, out)
+        cv.write_table(conv, out, raw=raw_csv())
     note_unrecorded_past(reg, s, e)
     for p in conv.problems:
         print(f"skipped {p}", file=sys.stderr)
@@ -234,6 +239,7 @@ def resolve(
         raise typer.BadParameter("give one ADDRESS or --file (with --column and --out)")
     if file is not None and (not column or out is None):
         raise typer.BadParameter("--file needs --column and --out")
+    out = out_path(out)
     day = parse_date(today, "--to")
     on = parse_date(as_of, "--as-of")
     reg = state(ctx).register()
@@ -292,7 +298,6 @@ def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
 
 
 def _resolve_file(resolver, file: Path, column: str, out: Path, on, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    import csv
 
     from merger.convert import read_table
 
@@ -313,28 +318,23 @@ def _resolve_file(resolver, file: Path, column: str, out: Path, on, as_json: boo
     snap = resolver.snap
     extra = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
              "successor_names", "shares", "basis", "message"]
-    tmp = out.with_name(out.name + ".tmp")
     counts: dict[str, int] = {}
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(header + extra)
-            for row, res in zip(rows, results, strict=True):
-                counts[res.status] = counts.get(res.status, 0) + 1
-                succ = [r for r in res.successors]
-                u = res.unit
-                w.writerow(list(row) + [
-                    res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
-                    "yes" if res.split else ("no" if u else ""),
-                    " | ".join(r.target.key if r.target else "" for r in succ),
-                    " | ".join(r.target.code if r.target else "" for r in succ),
-                    " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
-                    " | ".join(f"{r.share:.6g}" for r in succ),
-                    " | ".join(r.basis for r in succ), res.message])
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        fail(f"cannot write {out}: {exc.strerror or exc}")
+    from merger.outputs import csv_file
+
+    with errors(), csv_file(out, raw_csv()) as w:
+        w.writerow(header + extra)
+        for row, res in zip(rows, results, strict=True):
+            counts[res.status] = counts.get(res.status, 0) + 1
+            succ = [r for r in res.successors]
+            u = res.unit
+            w.writerow(list(row) + [
+                res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
+                "yes" if res.split else ("no" if u else ""),
+                " | ".join(r.target.key if r.target else "" for r in succ),
+                " | ".join(r.target.code if r.target else "" for r in succ),
+                " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
+                " | ".join(f"{r.share:.6g}" for r in succ),
+                " | ".join(r.basis for r in succ), res.message])
     bad = [(i + 2, res) for i, res in enumerate(results) if not res.ok]
     for line, res in bad[:50]:
         print(f"line {line}: {res.status}: {res.text!r}: {res.message}", file=sys.stderr)
@@ -426,6 +426,7 @@ def report(
       merger report --out vietnam.html --from 2025-06-30 --to 2025-07-01
     """
     s, e = _dates(start, end)
+    out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     from merger import report as rp
 

@@ -22,7 +22,10 @@ from merger.cli.common import (
     emit_json,
     errors,
     fail,
+    nonempty,
+    out_path,
     parse_date,
+    raw_csv,
     state,
 )
 
@@ -52,7 +55,8 @@ def _day(value: str | None, option: str = "--as-of") -> date:
 def check_cmd(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it "
-                                               "(default: every province with a boundary).", autocompletion=complete_unit)] = None,
+                                               "(default: every province with a boundary).", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
     as_of: AsOfOpt = None,
     overlap_m2: Annotated[float, typer.Option(help="Tolerance: overlap between two units, m².")] = 10_000.0,
     gap_share: Annotated[float, typer.Option(help="Tolerance: share of a parent uncovered by (or outside) "
@@ -311,6 +315,7 @@ def locate(
         _check_point(lon, lat)
     elif lon is not None:
         raise typer.BadParameter("give either LON LAT or --file, not both")
+    out = out_path(out)
     _need("shapely")
     from merger import boundaries
 
@@ -347,7 +352,6 @@ def _check_point(lon: float, lat: float) -> None:
 
 
 def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | None, day: date) -> None:  # type: ignore[no-untyped-def]
-    import csv
 
     from merger.convert import read_table
 
@@ -376,8 +380,9 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
     if out is None:
         emit_csv(fields + extra, table)
     else:
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
+        from merger.outputs import csv_file
+
+        with errors(), csv_file(out, raw_csv()) as w:
             w.writerow(fields + extra)
             w.writerows(table)
         found = sum(1 for hs in hits if any(h.key for h in hs))
@@ -402,6 +407,7 @@ def map_cmd(
 
       merger map "Huyện Cát Hải" --as-of 2025-06-30 --out cat_hai_old.svg
     """
+    out = out_path(out)  # type: ignore[assignment]
     _need("shapely", "pyproj", "matplotlib")
     from merger import boundaries
 
@@ -486,8 +492,9 @@ def export(
     format_: Annotated[str, typer.Option("--format", "-f", help="geojson or gpkg (boundaries), json (the "
                                          "register's exchange format).")] = "geojson",
     as_of: AsOfOpt = None,
-    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.", autocompletion=complete_unit)] = None,
-    level: Annotated[str | None, typer.Option(help="Only this level: province, district or commune.")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
+    level: Annotated[str | None, typer.Option(help="Only this level: province, district or commune.", callback=nonempty)] = None,
 ) -> None:
     """Export boundaries with the register's attributes (code, name, type, parent, period,
     predecessors), or the whole register as JSON.
@@ -503,6 +510,7 @@ def export(
     fmt = format_.lower()
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{format_!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     if fmt == "json":
         import importlib.util

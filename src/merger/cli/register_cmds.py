@@ -21,7 +21,9 @@ from merger.cli.common import (
     emit_rows,
     errors,
     fail,
+    nonempty,
     note_unrecorded_past,
+    out_path,
     parse_date,
     state,
 )
@@ -108,6 +110,7 @@ def lineage(
       merger lineage "Phường Hồng Bàng" --out hong_bang.png   (a diagram for the dossier)
     """
     direction = None if forward is None else ("forward" if forward else "backward")
+    out = out_path(out)
     reg = state(ctx).register()
     with errors():
         tree = reg.lineage(unit, direction=direction, as_of=parse_date(as_of, "--as-of"),  # type: ignore[arg-type]
@@ -255,9 +258,10 @@ def _succ(link):  # type: ignore[no-untyped-def]
 def units(
     ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025); default today.")] = None,
-    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit)] = None,
-    level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.")] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
+    level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.", callback=nonempty)] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.", callback=nonempty)] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
