@@ -542,7 +542,7 @@ def _shown(path: Path) -> str:
     return repr(text)[1:-1] if not text.isprintable() else text
 
 
-def _make_folder(path: Path) -> None:
+def make_folder(path: Path) -> None:
     """The folder of a new embedded register, made only when it is built (never by a read)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -560,12 +560,12 @@ def open_engine(db: str | None = None, *, build: bool = True, progress: Progress
     sqlite_path = sqlite_file(url)
     existed = found not in ("missing", "memory", "postgresql")
     if sqlite_path is not None and found == "missing":
-        _make_folder(sqlite_path)
+        make_folder(sqlite_path)
     engine = make_engine(url, read_only=read_only)
     if not is_initialised(engine):
         engine.dispose()
         if sqlite_path is not None and not existed:
-            _remove_sqlite(url)
+            remove_sqlite(url)
         if not build:
             raise StoreError(f"no register at {redact(url)}; run 'merger init' first")
         if found == "postgresql":
@@ -577,7 +577,7 @@ def open_engine(db: str | None = None, *, build: bool = True, progress: Progress
         except BaseException:
             engine.dispose()
             if sqlite_path is not None and not existed:
-                _remove_sqlite(url)  # the build is one transaction; an empty file is all that's left
+                remove_sqlite(url)  # the build is one transaction; an empty file is all that's left
             raise
     try:
         check_schema(engine)
@@ -603,7 +603,7 @@ def _refuse_foreign_database(url: str) -> None:
                          "Build the register into an empty database")
 
 
-def _remove_sqlite(url: str) -> None:
+def remove_sqlite(url: str) -> None:
     """A half-built embedded register is removed, so the next run starts clean."""
     path = Path(url.removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm", "-journal"):

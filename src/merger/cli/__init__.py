@@ -25,6 +25,12 @@ def main() -> None:
     """Entry point: domain errors are one line and exit 1; usage errors exit 2; no tracebacks."""
     import click
 
+    from merger.cli.common import not_utf8
+
+    bad = not_utf8(sys.argv[1:])
+    if bad:
+        print(f"Error: {bad}", file=sys.stderr)
+        sys.exit(1)
     try:
         code = app(standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -38,8 +44,9 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 — the promise is: never a traceback
         if os.environ.get("MERGER_DEBUG"):
             raise
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        print(f"Error: internal error: {type(exc).__name__}: {first} (set MERGER_DEBUG=1 for details)",
+        from merger.cli.common import one_line
+
+        print(one_line(f"Error: internal error: {type(exc).__name__}: {exc} (set MERGER_DEBUG=1 for details)"),
               file=sys.stderr)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -141,6 +141,9 @@ def _main(
 
         print(f"merger {__version__}")
         raise typer.Exit()
+    bad = not_utf8([v for v in (db, as_recorded) if v is not None])
+    if bad:
+        fail(bad)
     ctx.obj = State(db, parse_moment(as_recorded, "--as-recorded"), read_only, raw_csv)
     ctx.obj.writes = _writes(ctx, read_only)
     if read_only:
@@ -151,6 +154,19 @@ def _main(
 # Commands (and command groups) that only write. Other writes (db upgrade, boundaries load and
 # forget) are refused by their command or, failing that, by the read-only database session.
 WRITES = ("init", "record", "apply", "revoke", "amend", "import-register")
+
+
+def not_utf8(args: list[str]) -> str | None:
+    """The refusal for the first argument that came in as bytes that are not UTF-8 (Python keeps
+    them as lone surrogates, which would fail later, deep inside, when written or compared)."""
+    for value in args:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return (f"the argument {visible(_cut(shown))!r} is not valid UTF-8 text: check the "
+                    "encoding of the terminal or script that passed it")
+    return None
 
 
 def _writes(ctx: typer.Context, read_only: bool) -> str | None:
@@ -251,23 +267,63 @@ def errors() -> Iterator[None]:
         fail(str(exc))
     except RecursionError:
         fail("the input is nested too deeply to read")
+    except OSError as exc:  # a file named on the command line that cannot be read or written
+        from merger.outputs import shown
+
+        where = f" ({shown(exc.filename)})" if exc.filename else ""
+        fail(f"{exc.strerror or exc}{where}")
+    except Exception as exc:
+        reason = _database_failure(exc)
+        if reason is None:
+            raise
+        fail(reason)
+
+
+def _database_failure(exc: Exception) -> str | None:
+    """A database error that escaped the library (a damaged file, a lost server) as one line;
+    None for anything else (a bug, which the entry point reports as such)."""
+    import sqlite3
+
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError):
+        exc = exc.orig if isinstance(exc.orig, Exception) else exc
+    elif not isinstance(exc, sqlite3.Error):
+        return None
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "malformed" in reason or "not a database" in reason:
+        return (f"the register's database is damaged ({reason}); nothing was changed. Restore it from "
+                "a backup (merger import-register, or pg_restore) or rebuild it (merger init --force)")
+    if "locked" in reason or "busy" in reason:
+        from merger.store import BUSY
+
+        return BUSY
+    return f"the register's database refused the operation ({reason}); nothing was changed"
 
 
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 
 
-def parse_date(value: str | None, option: str = "date") -> date | None:
-    """ISO dates (2025-07-01) or Vietnamese day-first dates (1/7/2025)."""
+def parse_date(value: str | None, option: str = "date", *, event: bool = False) -> date | None:
+    """ISO dates (2025-07-01) or Vietnamese day-first dates (1/7/2025). ``event``: the date of an
+    event or act, held to merger.dates' plausibility rule (one Error line, exit 1)."""
     if value is None:
         return None
     text = value.strip()
     try:
         if _DMY.match(text):
             d, m, y = _DMY.match(text).groups()  # type: ignore[union-attr]
-            return date(int(y), int(m), int(d))
-        return date.fromisoformat(text)
+            day = date(int(y), int(m), int(d))
+        else:
+            day = date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (use 2025-07-01 or 1/7/2025)", param_hint=option) from None
+        raise typer.BadParameter(f"{_cut(value)!r} is not a date (use 2025-07-01 or 1/7/2025)",
+                                 param_hint=option) from None
+    if event:
+        from merger.dates import plausible
+
+        with errors():
+            plausible(day, option)
+    return day
 
 
 def parse_moment(value: str | None, option: str = "time") -> Any:

@@ -65,11 +65,11 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
          as_json: bool = False, **fields: Any) -> None:
     from merger.events import Spec, parse_shares
 
-    day = parse_date(effective, "--effective")
+    day = parse_date(effective, "--effective", event=True)
     assert day is not None
     with errors():
         shares = parse_shares(fields.pop("shares", None) or [])
-        spec = Spec(type=kind, effective=day, act=act, act_date=parse_date(act_date, "--act-date"),
+        spec = Spec(type=kind, effective=day, act=act, act_date=parse_date(act_date, "--act-date", event=True),
                     issuer=issuer, clause=clause, note=note, shares=shares, **fields)
         reg = state(ctx).register()
         outcome = reg.record(spec, by=by, dry_run=dry_run)
@@ -297,8 +297,8 @@ def apply_cmd(
     from merger import annex
     from merger.errors import MergerError, ValidationFailed
 
-    defaults = dict(effective=parse_date(effective, "--effective"), act=act,
-                    act_date=parse_date(act_date, "--act-date"), issuer=issuer)
+    defaults = dict(effective=parse_date(effective, "--effective", event=True), act=act,
+                    act_date=parse_date(act_date, "--act-date", event=True), issuer=issuer)
     reg = state(ctx).register()
     try:
         outcome = annex.apply(reg, path, by=by, dry_run=dry_run, defaults=defaults)
@@ -398,13 +398,13 @@ def amend_cmd(
 
     changes: dict[str, Any] = {}
     if effective:
-        changes["effective"] = parse_date(effective, "--effective")
+        changes["effective"] = parse_date(effective, "--effective", event=True)
     for name, value in (("into", into), ("to", to), ("parent", parent), ("unit_type", type_), ("basis", basis),
                         ("act", act), ("issuer", issuer), ("clause", clause), ("note", note)):
         if value:
             changes[name] = value
     if act_date:
-        changes["act_date"] = parse_date(act_date, "--act-date")
+        changes["act_date"] = parse_date(act_date, "--act-date", event=True)
     reg = state(ctx).register()
     with errors():
         if share:

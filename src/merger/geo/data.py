@@ -115,6 +115,7 @@ def write_gpkg(features: list[Feature], path: Path) -> None:
     """Write features in the merger layout, atomically (the old file stays until the new is whole)."""
     import geopandas as gpd
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.gpkg")
     tmp.unlink(missing_ok=True)
     frame = gpd.GeoDataFrame({c: [getattr(f, c) for f in features] for c in COLUMNS},
@@ -134,8 +135,7 @@ def user_path(register: Register) -> Path:
         return path.with_name(path.name + ".boundaries.gpkg")
     from platformdirs import user_data_dir
 
-    folder = Path(user_data_dir("merger", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(user_data_dir("merger", appauthor=False))  # made by write_gpkg, never by a read
     return folder / register.cache_path().name.replace(".snapshot", ".boundaries.gpkg")
 
 
