@@ -68,21 +68,27 @@ def check_out(path: Path | str, suffixes: tuple[str, ...] = ()) -> Path:
     if "\x00" in text:
         raise BadInput("--out contains a NUL character")
     out = Path(text).expanduser()
-    if text.endswith(("/", os.sep)) or out.is_dir():
+    folder = out.parent
+    try:
+        limit = os.pathconf(folder if folder.is_dir() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if any(len(part.encode("utf-8", "surrogateescape")) > limit for part in out.parts) or \
+            len(out.name.encode("utf-8", "surrogateescape")) + 16 > limit:  # room for the temporary name
+        raise BadInput(f"--out {shown(out)}: the file name is too long for this file system "
+                       f"(at most about {limit - 16} bytes)")
+    try:
+        is_dir = out.is_dir()
+        folder_ok = folder.is_dir()
+    except OSError as exc:
+        raise BadInput(f"--out {shown(out)}: {exc.strerror or exc}") from None
+    if text.endswith(("/", os.sep)) or is_dir:
         raise BadInput(f"--out {shown(out)} is a folder: give a file name inside it")
     if suffixes and out.suffix.lower() not in suffixes:
         raise BadInput(f"--out {shown(out)}: use a {' or '.join(suffixes)} file name")
-    folder = out.parent
-    if not folder.is_dir():
+    if not folder_ok:
         raise BadInput(f"--out {shown(out)}: the folder {shown(folder)} does not exist "
                        "(merger does not create folders; create it first)")
-    try:
-        limit = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    if len(out.name.encode("utf-8", "surrogateescape")) + 16 > limit:  # room for the temporary name
-        raise BadInput(f"--out {shown(out)}: the file name is too long for this file system "
-                       f"(at most about {limit - 16} bytes)")
     if not os.access(folder, os.W_OK):
         raise BadInput(f"--out {shown(out)}: cannot write in {shown(folder)} (read-only or not yours)")
     if out.exists() and not os.access(out, os.W_OK):

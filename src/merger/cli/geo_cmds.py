@@ -277,7 +277,9 @@ def forget_cmd(ctx: typer.Context) -> None:
     from merger import boundaries
 
     reg = state(ctx).register()
-    if boundaries.forget(reg):
+    with errors():
+        removed = boundaries.forget(reg)
+    if removed:
         console().print("Your loaded boundaries were removed; the bundled ones remain.")
     else:
         console().print("No loaded boundaries to remove.")

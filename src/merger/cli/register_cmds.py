@@ -383,7 +383,8 @@ def init(
     from merger.register import Register
 
     st = state(ctx)
-    url = store.resolve_url(st.db)
+    with errors():
+        url = store.resolve_url(st.db)
     if force and url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm", ".snapshot"):
