@@ -21,6 +21,7 @@ from merger.cli.common import (
     fail,
     nonempty,
     note_unrecorded_past,
+    one_line,
     out_path,
     parse_date,
     raw_csv,
@@ -280,7 +281,7 @@ def _resolved_dict(snap, res) -> dict:  # type: ignore[no-untyped-def,type-arg]
 def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
     c = console()
     if data["unit"] is None:
-        print(f"Error: {data['status'].replace('_', ' ')}: {data['message']}", file=sys.stderr)
+        print(one_line(f"Error: {data['status'].replace('_', ' ')}: {data['message']}"), file=sys.stderr)
         return
     u = data["unit"]
     c.print(f"[bold]{u['name']}[/bold] [cyan]{u['key']}[/cyan] ({u['valid_from'] or '…'} – {u['valid_to'] or ''})",
@@ -337,7 +338,7 @@ def _resolve_file(resolver, file: Path, column: str, out: Path, on, as_json: boo
                 " | ".join(r.basis for r in succ), res.message])
     bad = [(i + 2, res) for i, res in enumerate(results) if not res.ok]
     for line, res in bad[:50]:
-        print(f"line {line}: {res.status}: {res.text!r}: {res.message}", file=sys.stderr)
+        print(one_line(f"line {line}: {res.status}: {res.text!r}: {res.message}"), file=sys.stderr)
     if len(bad) > 50:
         print(f"… and {len(bad) - 50} more rows not resolved (see the status column)", file=sys.stderr)
     if as_json:

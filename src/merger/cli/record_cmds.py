@@ -20,6 +20,7 @@ from merger.cli.common import (
     errors,
     fail,
     nonempty,
+    one_line,
     parse_date,
     parse_moment,
     state,
@@ -78,7 +79,7 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
 
 def _show(outcome: Any, as_json: bool) -> None:
     for warning in outcome.warnings:
-        print(f"Warning: {warning}", file=sys.stderr)
+        print(f"Warning: {one_line(str(warning))}", file=sys.stderr)
     if as_json:
         emit_json(dict(written=outcome.written, events=outcome.events, corrections=outcome.corrections,
                        changes=[dict(event=c.event, unit=c.unit, before=c.before, after=c.after)
@@ -268,9 +269,9 @@ def move(
 def _refuse_all(path: str, exc: Any) -> None:
     """Every problem of a refused annex, one line each after the Error line; exit 1."""
     n = len(exc.violations)
-    print(f"Error: {path}: {n} problem{'s' if n != 1 else ''}; nothing was recorded", file=sys.stderr)
+    print(one_line(f"Error: {path}: {n} problem{'s' if n != 1 else ''}; nothing was recorded"), file=sys.stderr)
     for v in exc.violations:
-        print(f"  {v.message}", file=sys.stderr)
+        print(f"  {one_line(v.message)}", file=sys.stderr)
     raise typer.Exit(1)
 
 
