@@ -88,6 +88,24 @@ def test_a_foreign_sqlite_file_is_refused_and_untouched(foreign: Path, args: lis
     assert not Path(str(foreign) + ".snapshot").exists() and not Path(str(foreign) + "-wal").exists()
 
 
+def test_a_foreign_database_is_not_built_into(new_db) -> None:  # type: ignore[no-untyped-def]
+    """Both stores: a database holding another application's tables (and no register) is refused."""
+    url = new_db("foreign")
+    engine = store.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)"))
+    try:
+        assert "is not a merger register" in one_error(run(url, "counts"))
+        with engine.connect() as conn:
+            tables = conn.execute(text("SELECT COUNT(*) FROM customers")).scalar()
+            assert tables == 0
+        from sqlalchemy import inspect
+
+        assert inspect(engine).get_table_names() == ["customers"]
+    finally:
+        engine.dispose()
+
+
 def test_import_register_refuses_a_foreign_file(foreign: Path, national: Register, tmp_path: Path) -> None:
     from merger import exchange
 
