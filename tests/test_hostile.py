@@ -295,11 +295,19 @@ URLS = [
 
 
 @pytest.mark.parametrize("url", URLS)
-@pytest.mark.parametrize("args", [["counts"], ["db", "current"], ["db", "current", "--json"], ["init"],
-                                  ["db", "upgrade"], ["log"], ["show", "An Lư"],
-                                  ["record", "rename", "An Lư", "--to", "X", "-e", "2026-01-01"]])
-def test_passwords_are_never_printed(url: str, args: list[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("args", [
+    ["counts"], ["db", "current"], ["db", "current", "--json"], ["init"], ["db", "upgrade"], ["log", "--json"],
+    ["show", "An Lư"], ["lineage", "An Lư"], ["units"], ["search", "An Lư"], ["check"], ["crosswalk", "--csv"],
+    ["diff"], ["resolve", "xã Hòa Bình, huyện Vĩnh Bảo, Hải Phòng"], ["export", "--format", "json", "--out", "OUT"],
+    ["record", "rename", "An Lư", "--to", "X", "-e", "2026-01-01"], ["apply", "ANNEX"],
+    ["revoke", "E1", "--reason", "x"], ["amend", "E1", "--to", "Y", "--reason", "x"],
+    ["import-register", "ANNEX"], ["boundaries", "list"],
+])
+def test_passwords_are_never_printed(url: str, args: list[str], monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PGCONNECT_TIMEOUT", "2")
+    annex = tmp_path / "a.csv"
+    annex.write_text("event,units,to,effective,act\nrename,An Lư,X,2026-01-01,1/2026/NQ\n", encoding="utf-8")
+    args = [{"OUT": str(tmp_path / "x.json"), "ANNEX": str(annex)}.get(a, a) for a in args]
     res = run(url, *args)
     one_error(res)
     assert SECRET not in res.output
