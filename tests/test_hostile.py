@@ -239,6 +239,17 @@ def test_log_csv_neutralises_who_act_and_note(national_copy: Register) -> None:
     assert "'=cmd|'/C calc'!A0" in out and "'+SUM(A1)" in out and "'-2+3" in out
 
 
+def test_copied_input_cells_are_neutralised_in_written_files(national_path: str, tmp_path: Path) -> None:
+    src = tmp_path / "customers.csv"
+    src.write_text('dia_chi,ghi_chu\n"xã Hòa Bình, huyện Vĩnh Bảo, Hải Phòng","=WEBSERVICE(""http://x"")"\n'
+                   '"P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng",-5\n', encoding="utf-8")
+    out = tmp_path / "out.csv"
+    res = run(national_path, "resolve", "--file", str(src), "--column", "dia_chi", "--out", str(out))
+    assert res.exit_code == 0, res.stderr
+    written = out.read_text(encoding="utf-8")
+    assert "'=WEBSERVICE" in written and ",-5," in written
+
+
 def test_safe_cell_keeps_numbers() -> None:
     from merger.outputs import safe_cell
 
