@@ -392,6 +392,7 @@ def test_dates_at_the_edges_follow_one_rule(national_copy: Register, args: list[
                    "    to: X\n    act: 1/2026/NQ\n"),
     ("deep.yaml", "events: " + "[" * 3000 + "]" * 3000 + "\n"),
     ("year1.csv", "event,units,to,effective,act\nrename,Phường Hồng Bàng,X,0001-01-01,1/2026/NQ\n"),
+    ("big.csv", "event,units,to,effective,act\nrename," + "A" * 200_000 + ",X,2026-01-01,1/2026/NQ\n"),
 ])
 def test_bad_annexes_are_refused_whole(national_copy: Register, tmp_path: Path, name: str, content: str) -> None:
     annex = tmp_path / name

@@ -171,6 +171,8 @@ def read(path: Path, defaults: dict[str, Any] | None = None) -> tuple[list[Spec]
         raise BadInput(f"{path} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)") from None
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    except csv.Error as exc:  # e.g. a cell over the csv module's field limit (131,072 characters)
+        raise BadInput(f"{path.name} is not a CSV annex merger can read: {exc}") from None
     merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v not in (None, "")}}
     specs: list[Spec] = []
     for line, row in rows:
