@@ -464,6 +464,14 @@ def test_invalid_utf8_arguments(national_sqlite_path: Path) -> None:
         assert err.count("\n") == 1
 
 
+def test_usage_errors_show_control_characters(national_sqlite_path: Path) -> None:
+    for args in (["\x1b[2J"], ["units", "--as-of", "\x1b[2J"], ["lineage", "An Lư", "--depth", "\x1b]0;x\x07"]):
+        res = subprocess.run([sys.executable, "-c", "from merger.cli import main; main()", "--db",
+                              str(national_sqlite_path), *args], capture_output=True, text=True, timeout=120)
+        assert res.returncode == 2 and "\x1b" not in res.stderr and "\x07" not in res.stderr, res.stderr
+        assert len([line for line in res.stderr.splitlines() if line.startswith("Error:")]) == 1
+
+
 def test_malformed_postgresql_url() -> None:
     line = one_error(run("postgresql://[::1", "counts"))
     assert "cannot read the database URL" in line

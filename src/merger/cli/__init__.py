@@ -36,6 +36,9 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
+        from merger.cli.common import one_line
+
+        exc.message = one_line(exc.message)  # a usage error echoes input too: never raw control characters
         exc.show()
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
