@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # Bumped with every schema change (and an Alembic migration).
-# 2: recorded events (origin, idem_key, spec), corrections, version.recorded_at; 3: derived_share
-SCHEMA_VERSION = 3
+# 2: recorded events (origin, idem_key, spec), corrections, version.recorded_at; 3: derived_share;
+# 4: version.folded (indexed folded name: one-unit questions read only that unit's neighbourhood)
+SCHEMA_VERSION = 4
 
 ENV_VAR = "MERGER_DB"
 
@@ -79,6 +80,16 @@ def _check_url(url: str) -> None:
         raise StoreError(f"cannot read the database URL {redact(url)}: {exc}") from None
     if not parts.scheme or not re.fullmatch(r"[a-z][a-z0-9+.-]*", parts.scheme):
         raise StoreError(f"cannot read the database URL {redact(url)}: no scheme such as postgresql+psycopg://")
+
+
+def sqlite_read_uri(path: Path) -> str:
+    """The SQLite URI that opens ``path`` read-only: mode=ro, or immutable=1 on a read-only file
+    system, where not even the WAL index can be made (and nobody can be writing)."""
+    from urllib.parse import quote
+
+    shm = Path(str(path) + "-shm")
+    writable = os.access(path.parent, os.W_OK) or (shm.exists() and os.access(shm, os.W_OK))
+    return f"file:{quote(str(path))}?{'mode=ro' if writable else 'immutable=1'}"
 
 
 def is_memory(url: str) -> bool:
@@ -177,11 +188,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         if read_only and path is not None:
             # Opened read-only by SQLite itself; on a read-only file system, where not even the
             # WAL index can be made, as immutable (nobody can be writing there).
-            from urllib.parse import quote
-
-            shm = Path(str(path) + "-shm")
-            writable = os.access(path.parent, os.W_OK) or (shm.exists() and os.access(shm, os.W_OK))
-            url = f"sqlite:///file:{quote(str(path))}?{'mode=ro' if writable else 'immutable=1'}&uri=true"
+            url = "sqlite:///" + sqlite_read_uri(path) + "&uri=true"
         if url.startswith("postgresql"):
             # Sessions in UTC, so recorded times read back as SQLite's do (never server-local).
             pg_options = "-c TimeZone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
@@ -285,6 +292,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
     from sqlmodel import SQLModel
 
     from merger.model import Event, LegalAct, Link, Meta, Statistic, Unit, Version
+    from merger.names import fold
 
     folder = folder or bundle.units_dir()
     if not (folder / "versions.csv").exists():
@@ -326,7 +334,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
         version_id = {r["key"]: i for i, r in enumerate(rows["versions"], start=1)}
         _insert(conn, insert(Version), [
             dict(id=version_id[r["key"]], key=r["key"], unit_id=unit_id[r["unit"]], code=r["code"],
-                 name=r["name"], full_name=r["full_name"], type=r["type"], level=r["level"],
+                 name=r["name"], folded=fold(r["name"]), full_name=r["full_name"], type=r["type"], level=r["level"],
                  parent_unit_id=unit_id[r["parent_unit"]] if r["parent_unit"] else None,
                  valid_from=_date(r["valid_from"]), valid_to=_date(r["valid_to"]),
                  evidence=r.get("evidence") or None, source=r["source"])

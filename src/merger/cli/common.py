@@ -134,13 +134,9 @@ def _main(
                      "starting with =, +, -, @, tab or CR gets a leading ' so that a spreadsheet shows "
                      "it instead of running it as a formula (numbers are left as they are)."),
     ] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=lambda value: _print_version(value))] = False,
 ) -> None:
-    if version:
-        from merger import __version__
-
-        print(f"merger {__version__}")
-        raise typer.Exit()
     bad = not_utf8([v for v in (db, as_recorded) if v is not None])
     if bad:
         fail(bad)
@@ -149,6 +145,15 @@ def _main(
     if read_only:
         ctx.obj.refuse = ctx.obj.writes
     ctx.call_on_close(ctx.obj.close)
+
+
+def _print_version(value: bool) -> None:
+    """--version, eager: answered before click asks for a command."""
+    if value:
+        from merger import __version__
+
+        print(f"merger {__version__}")
+        raise typer.Exit()
 
 
 # Commands (and command groups) that only write. Other writes (db upgrade, boundaries load and
@@ -338,17 +343,67 @@ def parse_moment(value: str | None, option: str = "time") -> Any:
         raise typer.BadParameter(f"{value!r} is not a date or ISO time", param_hint=option) from None
 
 
+# Width of a console whose output is piped or redirected: wide enough that nothing is wrapped or
+# cut (a file or a pipe has no width; rich would otherwise assume 80 columns).
+PIPE_WIDTH = 1_000_000
+
+
 def console(stderr: bool = False) -> Console:
-    """A rich console whose text shows control characters instead of obeying them (item: a
-    stored name with ESC[2J must not clear the screen). Every str it renders (tables, trees,
-    markup) passes through visible(); rich's own styling is added after and is untouched."""
+    """stdout's console (or stderr's): on a terminal its width; piped or redirected, no wrapping and
+    no cutting. Its text shows control characters instead of obeying them (a stored name with
+    ESC[2J must not clear the screen): every str it renders (tables, trees, markup) passes through
+    visible(); rich's own styling is added after and is untouched."""
     from rich.console import Console
 
     class Visible(Console):
         def render_str(self, text: str, **options: Any):  # type: ignore[no-untyped-def,override]
             return super().render_str(visible(text), **options)
 
-    return Visible(stderr=stderr)
+    tty = (sys.stderr if stderr else sys.stdout).isatty()
+    return Visible(stderr=stderr) if tty else Visible(stderr=stderr, width=PIPE_WIDTH)
+
+
+def key_column(table: Any, header: str, **options: Any) -> None:
+    """A column of codes, keys, event ids or dates: never wrapped or cut, so it can be copied back
+    into a command (`revoke E20080401-…`); the other columns wrap first (see ``print_table``)."""
+    table.add_column(header, no_wrap=True, overflow="ignore", **options)
+
+
+def print_table(table: Any, out: Console | None = None) -> None:
+    """Print a table (or a tree); when even its narrowest layout (key columns and words whole) is
+    wider than the terminal, print it at that width and let the terminal show the long lines,
+    rather than cut a key."""
+    from rich.measure import Measurement
+
+    c = out or console()
+    if c.width >= PIPE_WIDTH:  # piped: already as wide as anything (and measuring 10,000 rows costs)
+        c.print(table)
+        return
+    need = Measurement.get(c, c.options.update_width(PIPE_WIDTH), table).minimum
+    if need <= c.width:
+        c.print(table)
+        return
+    width = c.width
+    c.width = need  # print(width=...) would be clamped to the terminal's width
+    try:
+        c.print(table)
+    finally:
+        c.width = width
+
+
+def write_text(text: str, out: Any = None) -> None:
+    """Text to stdout (``out`` None or "-") or to a file, written whole or not at all."""
+
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return
+    from merger.outputs import check_out, writing
+
+    with errors():  # the one --out behaviour (merger.outputs): checked, whole or not at all
+        path = check_out(Path(out))
+        with writing(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    print(f"Written to {visible(str(path))}", file=sys.stderr)
 
 
 def emit_json(data: Any) -> None:
@@ -364,6 +419,11 @@ def raw_csv() -> bool:
     return bool(getattr(obj, "raw_csv", False))
 
 
+def csv_cell(value: Any) -> Any:
+    """Booleans as true/false in every CSV (as in JSON), never Python's True/False."""
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
 def emit_csv(header: list[str], rows: list[list[Any]]) -> None:
     """CSV on stdout; text cells that a spreadsheet would run as formulas are neutralised
     (merger.outputs.safe_cell) unless --raw-csv."""
@@ -372,7 +432,7 @@ def emit_csv(header: list[str], rows: list[list[Any]]) -> None:
     buf = io.StringIO()
     w = SafeWriter(buf, raw_csv())
     w.writerow(header)
-    w.writerows(rows)
+    w.writerows([csv_cell(x) for x in row] for row in rows)
     sys.stdout.write(buf.getvalue())
 
 
@@ -410,7 +470,10 @@ def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         reg = Register.open(ctx.find_root().params.get("db"), build=False, read_only=True)
         try:
             snap = reg.snapshot
-            found = reg.search(incomplete, limit=200)
+            # each unit's latest version first: a code offers what the unit was last, not in 2004
+            hits = reg.search(incomplete, limit=200)
+            order = {u: i for i, u in reversed(list(enumerate(v.unit_id for v in hits)))}
+            found = sorted(hits, key=lambda v: (order[v.unit_id], -(v.valid_to or date.max).toordinal()))
             shared = Counter(v.full_name for v in found) + Counter(v.name for v in found)
             out: dict[str, str] = {}
             for v in found:  # a name several units share is offered with its parent
@@ -429,10 +492,10 @@ def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         return []
 
 
-def note_unrecorded_past(reg: Register, *days: date | None) -> None:
+def note_unrecorded_past(reg: Register, *days: date | None, kind: str | None = "admin") -> None:
     """Say so (on stderr, so machine output stays clean) when a date lies before the register's
     recorded history: the answer is then the oldest state it knows, not that day's."""
-    known = reg.unrecorded_before()
+    known = reg.unrecorded_before(kind)
     early = sorted({d for d in days if d is not None and known is not None and d < known})
     if early:
         print(f"Note: the register records changes from {known + timedelta(days=1)} on; for "

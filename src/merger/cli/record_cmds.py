@@ -19,10 +19,12 @@ from merger.cli.common import (
     emit_rows,
     errors,
     fail,
+    key_column,
     nonempty,
     one_line,
     parse_date,
     parse_moment,
+    print_table,
     state,
 )
 
@@ -77,13 +79,14 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
     _show(outcome, as_json)
 
 
-def _show(outcome: Any, as_json: bool) -> None:
+def _show(outcome: Any, as_json: bool, figures: Any = None) -> None:
     for warning in outcome.warnings:
         print(f"Warning: {one_line(str(warning))}", file=sys.stderr)
     if as_json:
         emit_json(dict(written=outcome.written, events=outcome.events, corrections=outcome.corrections,
                        changes=[dict(event=c.event, unit=c.unit, before=c.before, after=c.after)
-                                for c in outcome.changes], warnings=outcome.warnings))
+                                for c in outcome.changes], warnings=outcome.warnings,
+                       **({"closing_figures": figures.to_dict()} if figures else {})))
         return
     from rich.table import Table
 
@@ -94,6 +97,10 @@ def _show(outcome: Any, as_json: bool) -> None:
     for c in outcome.changes:
         table.add_row(c.event, c.before, c.after)
     console().print(table)
+    if figures:
+        from merger.draft.render import figures_text
+
+        sys.stdout.write(figures_text(figures))
 
 
 @record_app.command("merge")
@@ -307,7 +314,16 @@ def apply_cmd(
         _refuse_all(str(path), exc)
     except MergerError as exc:
         fail(str(exc))
-    _show(outcome, as_json)
+    figures = _figures(reg, path, defaults) if dry_run else None
+    _show(outcome, as_json, figures)
+
+
+def _figures(reg: Any, path: Path, defaults: dict[str, Any]) -> Any:
+    """The drafted annex's closing figures against the dry run (see merger.draft.figures)."""
+    from merger.draft import figures
+
+    with errors():
+        return figures.check(reg, path, defaults)
 
 
 @app.command("log")
@@ -334,7 +350,7 @@ def log_cmd(
     with errors():
         entries = reg.log(since=parse_moment(since, "--since"), by=by, act=act, unit=unit,
                           include_bundled=include_bundled)
-    header = ["event", "type", "effective", "act", "clause", "summary", "recorded_at", "recorded_by", "origin",
+    header = ["event", "event_type", "effective", "act", "clause", "summary", "recorded_at", "recorded_by", "origin",
               "status", "reason", "note"]
     rows = [[e.key, e.type, e.effective.isoformat(), e.act or "", e.clause or "", e.summary,
              e.recorded_at.isoformat(timespec="seconds"), e.recorded_by, e.origin, e.status, e.reason, e.note]
@@ -345,13 +361,13 @@ def log_cmd(
 
     table = Table(title=f"{len(rows)} recorded event(s)")
     for col in ("Event", "Effective", "Act", "What", "Recorded", "Status"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Event", "Effective", "Act") else table.add_column(col)
     for e in entries:
         basis = (e.act or "") + (f" k.{e.clause}" if e.clause else "")
         status = e.status if e.status == "in force" else f"[red]{e.status}[/red]: {e.reason}"
         table.add_row(e.key, e.effective.isoformat(), basis, f"{e.type}: {e.summary}",
                       f"{e.recorded_at:%Y-%m-%d %H:%M} {e.recorded_by}", status)
-    console().print(table)
+    print_table(table)
 
 
 @app.command("revoke")

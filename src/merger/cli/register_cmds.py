@@ -21,10 +21,12 @@ from merger.cli.common import (
     emit_rows,
     errors,
     fail,
+    key_column,
     nonempty,
     note_unrecorded_past,
     out_path,
     parse_date,
+    print_table,
     state,
 )
 
@@ -37,8 +39,9 @@ def counts(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit "
                                                "(through the lineage on the other date).", autocompletion=complete_unit)] = None,
-    before: Annotated[str, typer.Option(help="The 'before' date.")] = "2025-06-30",
-    after: Annotated[str, typer.Option(help="The 'after' date.")] = "2025-07-01",
+    before: Annotated[str, typer.Option("--from", "--before", help="The 'before' date (2025-06-30 or 30/6/2025).")]
+    = "2025-06-30",
+    after: Annotated[str, typer.Option("--to", "--after", help="The 'after' date.")] = "2025-07-01",
     kind: Annotated[str, typer.Option(help="admin (units) or agency.")] = "admin",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -49,14 +52,14 @@ def counts(
     Examples:
       merger counts
       merger counts --within "Hải Phòng" --csv
-      merger counts --before 2025-01-01 --after 2026-01-01
+      merger counts --from 2025-01-01 --to 2026-01-01   (--before/--after are the same)
     """
     check_formats(as_json, as_csv)
-    b, a = parse_date(before, "--before"), parse_date(after, "--after")
+    b, a = parse_date(before, "--from"), parse_date(after, "--to")
     reg = state(ctx).register()
     with errors():
         result = reg.counts(before=b, after=a, within=within, kind=kind)  # type: ignore[arg-type]
-    note_unrecorded_past(reg, b, a)
+    note_unrecorded_past(reg, b, a, kind=kind)
     rows = [[r.level, r.type or "", r.before, r.after, r.change] for r in result.rows]
     if as_json:
         emit_json(dict(before=str(result.before), after=str(result.after), within=result.within,
@@ -79,7 +82,7 @@ def counts(
         change = f"{r.change:+,}" if r.change else "0"
         style = "red" if r.change < 0 else ("green" if r.change > 0 else "")
         table.add_row(label, f"{r.before:,}", f"{r.after:,}", f"[{style}]{change}[/{style}]" if style else change)
-    console().print(table)
+    print_table(table)
 
 
 @app.command()
@@ -95,6 +98,7 @@ def lineage(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also draw the lineage as a diagram, "
                                              "FILE.png or FILE.svg (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """What an old unit became, or which old units formed a new one.
 
@@ -107,8 +111,10 @@ def lineage(
       merger lineage "An Lư"
       merger lineage "Phường Hòa Bình, Hải Phòng" --as-of 2025-07-01
       merger lineage 11533 --as-of 2025-06-30 --json
+      merger lineage "Phường An Lư" --csv > an_lu.csv   (one row per link, as merger changes)
       merger lineage "Phường Hồng Bàng" --out hong_bang.png   (a diagram for the dossier)
     """
+    check_formats(as_json, as_csv)
     direction = None if forward is None else ("forward" if forward else "backward")
     out = out_path(out)
     reg = state(ctx).register()
@@ -117,7 +123,7 @@ def lineage(
                            depth=depth)
     from merger import lineage as lin
 
-    snap = reg.snapshot
+    snap = reg.answered_from or reg.snapshot  # the neighbourhood the answer was read from
     if out is not None:
         from merger import diagram
 
@@ -130,6 +136,20 @@ def lineage(
 
         with errors():
             rows = boundaries.overlap(reg, tree.root.version)
+    if as_csv:
+        from merger.changes import COLUMNS, link_row
+
+        flat = []
+
+        def walk(node: lin.Node, depth: int) -> None:
+            for child in node.children:
+                assert child.link is not None
+                flat.append([depth, tree.direction, *link_row(snap, child.link).values()])
+                walk(child, depth + 1)
+
+        walk(tree.root, 1)
+        emit_csv(["depth", "direction", *COLUMNS], flat)
+        return
     if as_json:
         from dataclasses import asdict
 
@@ -157,7 +177,8 @@ def lineage(
             ev = child.link.event
             evidence = f" [yellow]({ev.evidence}: {ev.source})[/yellow]" if ev.evidence else ""
             if child.version is None:
-                sub = branch.add(f"{arrow} [red]dissolved[/red] [dim]{what}[/dim]{evidence}")
+                end = "[yellow]unknown[/yellow]" if child.link.relation.endswith("_unknown") else "[red]dissolved[/red]"
+                sub = branch.add(f"{arrow} {end} [dim]{what}[/dim]{evidence}")
             else:
                 sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
             if child.truncated:
@@ -167,7 +188,7 @@ def lineage(
     grow(rt, tree.root)
     if not tree.root.children:
         rt.add("[dim](no recorded events in this direction)[/dim]")
-    console().print(rt)
+    print_table(rt)  # at any width a key is never split: words wrap, keys stay whole
     if overlap:
         from rich.table import Table
 
@@ -178,7 +199,7 @@ def lineage(
             table.add_row(r.name, f"{r.area_km2:,.2f}", f"{r.share_of_unit:.1%}",
                           "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
                           "yes" if r.in_lineage else "[yellow]no[/yellow]")
-        console().print(table)
+        print_table(table)
 
 
 @app.command()
@@ -187,6 +208,7 @@ def show(
     unit: Annotated[str, typer.Argument(help="Name, code or key.", autocompletion=complete_unit)],
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Every version of a unit, and the events that created and ended each.
 
@@ -197,12 +219,21 @@ def show(
       merger show "Hải Phòng"
       merger show 11533 --as-of 2025-06-30
     """
+    check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
         history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
     from merger.lineage import describe_link
 
-    stats = reg.snapshot.statistics
+    stats = (reg.answered_from or reg.snapshot).statistics
+    if as_csv:
+        emit_csv(["key", "code", "name", "type", "level", "parent", "valid_from", "valid_to", "evidence",
+                  "created_by", "ended_by"],
+                 [[h.version.key, h.version.code, h.version.full_name, h.version.type, h.version.level,
+                   h.parent.full_name if h.parent else "", h.version.valid_from or "", h.version.valid_to or "",
+                   h.version.evidence or "", " | ".join(dict.fromkeys(x.event.key for x in h.created_by)),
+                   " | ".join(dict.fromkeys(x.event.key for x in h.ended_by))] for h in history.versions])
+        return
     if as_json:
         emit_json(dict(unit=history.unit_key, versions=[dict(
             key=h.version.key, code=h.version.code, name=h.version.full_name, type=h.version.type,
@@ -241,9 +272,17 @@ def show(
         for label, links, other in (("created by", h.created_by, _pred), ("ended by", h.ended_by, _succ)):
             for link in links:
                 who = other(link)
+                said = (f"\n  [yellow]{link.event.evidence}[/yellow]: {link.event.note}"
+                        if link.event.evidence == "reported" else "")
                 table.add_row(label, f"{describe_link(link)}\n  {'from' if other is _pred else 'to'} "
-                              f"{who.full_name + ' ' + who.key if who else '— (no successor)'}")
-        c.print(table)
+                              f"{who.full_name + ' ' + who.key if who else _nobody(link)}{said}")
+        print_table(table, c)
+
+
+def _nobody(link) -> str:  # type: ignore[no-untyped-def]
+    if link.relation.endswith("_unknown"):
+        return "— (not stated by the sources: source gap)"
+    return "— (no successor)" if link.pred is not None else "— (established)"
 
 
 def _pred(link):  # type: ignore[no-untyped-def]
@@ -261,7 +300,10 @@ def units(
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit,
                                                callback=nonempty)] = None,
     level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.", callback=nonempty)] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.", callback=nonempty)] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện (any case, "
+                                              "with or without marks).", callback=nonempty)] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="admin (administrative units), agency or all "
+                                             "(default: admin, or agency with --level agency).")] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -270,17 +312,20 @@ def units(
     \b
     Examples:
       merger units --as-of 2025-06-30 --within "Hải Phòng" --level district
-      merger units --within "Hải Phòng" --type "đặc khu" --csv
+      merger units --within "Hải Phòng" --type "dac khu" --csv
+      merger units --kind agency --within "Hải Phòng" --as-of 2025-06-30
     """
     check_formats(as_json, as_csv)
     reg = state(ctx).register()
     from datetime import date
 
     day = parse_date(as_of, "--as-of") or date.today()
-    kind = "agency" if level == "agency" else "admin"
+    if kind not in (None, "admin", "agency", "all"):
+        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+    which = (None if kind == "all" else kind) if kind else ("agency" if level == "agency" else "admin")
     with errors():
-        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=kind)
-    note_unrecorded_past(reg, day)
+        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=which)
+    note_unrecorded_past(reg, day, kind=which)
     snap = reg.snapshot
     rows = [[v.code, v.full_name, v.type, v.level, (snap.parent_of(v, day).full_name if snap.parent_of(v, day) else ""),
              str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
@@ -291,10 +336,10 @@ def units(
 
     table = Table(title=f"{len(rows):,} units valid on {day}" + (f" within {within}" if within else ""))
     for col in ("Code", "Name", "Type", "Parent", "Valid from", "Valid to"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Code", "Valid from", "Valid to") else table.add_column(col)
     for r in rows:
         table.add_row(r[0], r[1], r[2], r[4], r[5] or "…", r[6])
-    console().print(table)
+    print_table(table)
 
 
 @app.command("search")
@@ -329,26 +374,49 @@ def search_cmd(
 
     table = Table(title=f"{len(rows)} match(es) for {text!r}")
     for col in ("Code", "Name", "Parents", "Valid from", "Valid to", "Key"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Code", "Key", "Valid from", "Valid to") else table.add_column(col)
     for r in rows:
         table.add_row(r[0], r[1], r[3], r[4] or "…", r[5], r[6])
-    console().print(table)
+    print_table(table)
 
 
 @app.command()
-def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def check(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    gaps_only: Annotated[bool, typer.Option("--gaps", help="List the source gaps (successor or origin unknown: "
+                                            "not errors) instead of checking.")] = False,
+) -> None:
     """Run every integrity check on the register; exit 1 if anything is violated.
+
+    A unit whose successor (or origin) the sources do not state is a source gap, not an error:
+    it is counted in a Note and listed by --gaps.
 
     \b
     Examples:
       merger check
       merger check --json
+      merger check --gaps --json
+      merger check --csv > violations.csv
     """
+    check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
-        found = reg.check()
+        gaps = reg.source_gaps()
+        differ = reg.disagreements()
+        found = [] if gaps_only else reg.check()
+    if gaps_only:
+        if as_json:
+            emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in gaps + differ])
+        else:
+            for v in gaps + differ:
+                print(v.message)
+        return
     if as_json:
         emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in found])
+    elif as_csv:
+        emit_csv(["rule", "message", "subjects"], [[v.rule, v.message, " | ".join(map(str, v.subjects))] for v in found])
     elif not found:
         snap = reg.snapshot
         console().print(f"[green]OK[/green]: {len(snap.versions):,} versions, {len(snap.events):,} events, "
@@ -361,7 +429,15 @@ def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         table.add_column("Problem")
         for v in found[:500]:
             table.add_row(v.rule, v.message)
-        console().print(table)
+        print_table(table, console())
+    if gaps:
+        ends = sum(1 for g in gaps if "successor unknown" in g.message)
+        print(f"Note: not errors — {ends:,} unit(s) ended with successor unknown and {len(gaps) - ends:,} "
+              "began with origin unknown (source gap: the published lists do not say where the territory "
+              "went or came from); `merger check --gaps` lists them.", file=sys.stderr)
+    if differ:
+        print(f"Note: sources disagree on {len(differ):,} change(s) after 1 July 2025, recorded as reported by "
+              "one source only (evidence 'reported'); `merger check --gaps` lists them.", file=sys.stderr)
     if found:
         raise typer.Exit(1)
 
