@@ -35,18 +35,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _date(value: Any, column: str) -> date | None:
+    from merger.dates import plausible
+
     if value in (None, ""):
         return None
     if isinstance(value, date):
-        return value
+        return plausible(value, column)
     text = str(value).strip()
     parts = text.replace(".", "/").split("/")
     try:
         if len(parts) == 3 and len(parts[2]) == 4:
-            return date(int(parts[2]), int(parts[1]), int(parts[0]))
-        return date.fromisoformat(text)
+            return plausible(date(int(parts[2]), int(parts[1]), int(parts[0])), column)
+        return plausible(date.fromisoformat(text), column)
     except ValueError:
-        raise BadInput(f"{column} {text!r} is not a date (2025-07-01 or 1/7/2025)") from None
+        raise BadInput(f"{column} {text[:100]!r} is not a date (2025-07-01 or 1/7/2025)") from None
 
 
 def _many(value: Any) -> list[str]:
@@ -177,6 +179,10 @@ def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Viola
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         raise ValidationFailed([Violation("annex", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})")]) from None
+    except ValueError as exc:  # a YAML date that is no date: effective: 2025-02-30
+        raise ValidationFailed([Violation("annex", f"not a valid annex: {exc} (a date such as 2025-02-30?)")]) from None
+    except RecursionError:
+        raise ValidationFailed([Violation("annex", "nested too deeply to read")]) from None
     defaults: dict[str, Any] = {}
     items_node = node
     if isinstance(data, dict):
@@ -229,6 +235,8 @@ def read(path: Path, defaults: dict[str, Any] | None = None) -> tuple[list[Spec]
         raise BadInput(f"{path.name} is not a readable CSV annex ({exc})") from None
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    except csv.Error as exc:  # e.g. a cell over the csv module's field limit (131,072 characters)
+        raise BadInput(f"{path.name} is not a CSV annex merger can read: {exc}") from None
     merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v not in (None, "")}}
     specs: list[Spec] = []
     for line, row in rows:

@@ -168,6 +168,8 @@ def read_table(path: Path | str) -> tuple[list[str], list[list[str]]]:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise BadInput(f"{path} is not UTF-8 text; save it as CSV UTF-8") from None
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit (131,072 characters)
+        raise BadInput(f"{path} is not a CSV table merger can read: {exc}") from None
     if not header:
         raise BadInput(f"{path} is empty")
     header = [h.strip().lstrip("\ufeff") for h in header]
@@ -342,25 +344,20 @@ def _fmt(value: object, digits: int | None = None) -> object:
     return "" if value is None else value
 
 
-def write_table(conv: Conversion, out: Path | str | None, digits: int | None = None) -> None:
+def write_table(conv: Conversion, out: Path | str | None, digits: int | None = None, raw: bool = False) -> None:
     """Write the output table atomically (a half-written file never replaces a good one);
-    ``out`` None or "-" writes standard output. ``digits`` rounds the figures."""
+    ``out`` None or "-" writes standard output. ``digits`` rounds the figures. Text cells a
+    spreadsheet would run as formulas are neutralised unless ``raw`` (outputs.safe_cell)."""
+    from merger.outputs import SafeWriter, csv_file
+
     if out is None or str(out) == STDIO:
         import sys
 
-        w = csv.writer(sys.stdout, lineterminator="\n")
+        w = SafeWriter(sys.stdout, raw)
         w.writerow(conv.header)
         w.writerows([_fmt(x, digits) for x in row] for row in conv.rows)
         sys.stdout.flush()
         return
-    out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(conv.header)
-            w.writerows([_fmt(x, digits) for x in row] for row in conv.rows)
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+    with csv_file(Path(out), raw) as w:
+        w.writerow(conv.header)
+        w.writerows([_fmt(x, digits) for x in row] for row in conv.rows)

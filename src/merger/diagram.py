@@ -32,7 +32,10 @@ class Placed:
 
 
 def pyplot(purpose: str):  # type: ignore[no-untyped-def]
-    """matplotlib's pyplot drawing to files only (no display), or BadInput naming the extra."""
+    """matplotlib's pyplot drawing to files only (no display), or BadInput naming the extra.
+
+    Text is drawn as plain text: names are data, and a name like "$\\frac{1}{0}$" must neither be
+    typeset as a formula nor make mathtext fail."""
     try:
         import matplotlib
 
@@ -40,6 +43,8 @@ def pyplot(purpose: str):  # type: ignore[no-untyped-def]
         import matplotlib.pyplot as plt
     except ImportError:
         raise BadInput(f"{purpose} needs matplotlib: pip install 'merger[report]'") from None
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["text.usetex"] = False
     return plt
 
 
@@ -146,8 +151,11 @@ def draw(snap: Snapshot, tree: Lineage, out: Path) -> Path:
     basis = "; ".join(f"{day}: {act}" for day, act in sorted(events)[:4]) + (" …" if len(events) > 4 else "")
     band = footer(fig, f"Solid arrow: whole unit; dashed: part of it. {basis}. Made with merger.")
     fig.tight_layout(rect=(0, band, 1, 1))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with plt.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable, editable
-        fig.savefig(out)
-    plt.close(fig)
+    from merger.outputs import writing
+
+    try:
+        with writing(out) as tmp, plt.rc_context({"svg.fonttype": "none"}):  # SVG text stays text
+            fig.savefig(tmp, format=out.suffix.lower().lstrip("."))
+    finally:
+        plt.close(fig)
     return out

@@ -102,7 +102,7 @@ class Register:
         path = self.sqlite_path
         assert path is not None
         try:
-            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            con = sqlite3.connect(store.sqlite_read_uri(path), uri=True, timeout=30)
             try:
                 rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
                 with contextlib.suppress(sqlite3.Error):  # registers made before Alembic have none
@@ -184,6 +184,9 @@ class Register:
 
     def _tables(self, gen: str) -> tuple[cache.Tables, str]:
         """The register's rows: the cache if current, else the cache plus what changed, else all."""
+        if store.is_memory(self.url):  # --db :memory: keeps nothing, so nothing is cached for it
+            with self._reading() as query:
+                return cache.read_all(query), gen
         path = self.cache_path()
         found = cache.read(path)
         if found is not None and found[0] == gen:
@@ -212,7 +215,7 @@ class Register:
         path = self.sqlite_path
         if path is not None:
             try:
-                con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None)
+                con = sqlite3.connect(store.sqlite_read_uri(path), uri=True, timeout=30, isolation_level=None)
                 try:
                     con.execute("BEGIN")
                     yield lambda sql: con.execute(sql).fetchall()

@@ -90,7 +90,7 @@ def command_app(args: list[str]) -> typer.Typer:
 
 
 # Global options people also write after the command ("merger counts --db X"); moved before it.
-GLOBAL_OPTIONS = ("--db", "--as-recorded", "--read-only", "--lang")
+GLOBAL_OPTIONS = ("--db", "--as-recorded", "--read-only", "--lang", "--raw-csv")
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -141,12 +141,21 @@ def main() -> None:
     """Entry point: domain errors are one line and exit 1; usage errors exit 2; no tracebacks."""
     import click
 
+    from merger.cli.common import not_utf8
+
+    bad = not_utf8(sys.argv[1:])
+    if bad:
+        print(f"Error: {bad}", file=sys.stderr)
+        sys.exit(1)
     try:
         args = hoist_global_options(sys.argv[1:])
         code = command_app(args)(args=args, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
+        from merger.cli.common import one_line
+
+        exc.message = one_line(exc.message)  # a usage error echoes input too: never raw control characters
         exc.show()
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
@@ -155,8 +164,9 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 — the promise is: never a traceback
         if os.environ.get("MERGER_DEBUG"):
             raise
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        print(f"Error: internal error: {type(exc).__name__}: {first} (set MERGER_DEBUG=1 for details)",
+        from merger.cli.common import one_line
+
+        print(one_line(f"Error: internal error: {type(exc).__name__}: {exc} (set MERGER_DEBUG=1 for details)"),
               file=sys.stderr)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

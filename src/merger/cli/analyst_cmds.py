@@ -22,9 +22,13 @@ from merger.cli.common import (
     errors,
     fail,
     key_column,
+    nonempty,
     note_unrecorded_past,
+    one_line,
+    out_path,
     parse_date,
     print_table,
+    raw_csv,
     state,
     write_text,
 )
@@ -38,10 +42,11 @@ UntilOpt = Annotated[str, typer.Option("--to", "--after", help="Up to and includ
 KindOpt = Annotated[str | None, typer.Option("--kind", help="admin (administrative units) or agency; default: both.")]
 UnitKindOpt = Annotated[str, typer.Option("--kind", help="admin (administrative units), agency or all.")]
 WithinOpt = Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit (e.g. \"Hải Phòng\").",
-                                               autocompletion=complete_unit)]
+                                               autocompletion=complete_unit, callback=nonempty)]
 WeightsOpt = Annotated[str, typer.Option("--weights", help="How to split a divided unit where no weight is recorded: "
                                          "population, area (from the successors' sapnhap statistics) or equal.")]
-LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).")]
+LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).",
+                                              callback=nonempty)]
 
 
 def _dates(start: str, end: str) -> tuple:  # type: ignore[type-arg]
@@ -163,7 +168,7 @@ def convert(
     group: Annotated[list[str] | None, typer.Option("--group", help="Columns kept as extra keys (e.g. year).")] = None,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only output units in this unit's territory "
                                                "(what goes elsewhere is totalled as outside).",
-                                               autocompletion=complete_unit)] = None,
+                                               autocompletion=complete_unit, callback=nonempty)] = None,
     digits: Annotated[int | None, typer.Option("--round", min=0, max=12, help="Round the figures written to N "
                                                "decimals (totals are computed before rounding).")] = None,
     level: LevelOpt = None,
@@ -187,6 +192,8 @@ def convert(
     """
     s, e = _dates(start, end)
     to_stdout = out is None or out == "-"
+    if not to_stdout:
+        out = str(out_path(Path(str(out))))  # the one --out behaviour: checked before any work
 
     def cols(values: list[str] | None) -> list[str]:
         return [c.strip() for v in values or [] for c in v.split(",") if c.strip()]
@@ -210,7 +217,7 @@ def convert(
                 print(v.message, file=sys.stderr)
             raise typer.Exit(1) from None
     with errors():
-        cv.write_table(conv, out, digits)
+        cv.write_table(conv, out, digits, raw=raw_csv())
     note_unrecorded_past(reg, s, e)
     for p in conv.problems:
         print(f"skipped {p}", file=sys.stderr)
@@ -293,6 +300,8 @@ def resolve(
     if (address is None) == (file is None):
         raise typer.BadParameter("give one ADDRESS (or - for standard input) or --file")
     check_formats(as_json, as_csv)
+    if out is not None and out != "-":
+        out = str(out_path(Path(out)))
     day = parse_date(today, "--to")
     on = parse_date(as_of, "--as-of")
     reg = state(ctx).register()
@@ -357,7 +366,7 @@ def _resolved_dict(snap, res, resolver) -> dict:  # type: ignore[no-untyped-def,
 def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
     c = console()
     if data["unit"] is None:
-        print(f"Error: {data['status'].replace('_', ' ')}: {data['message']}", file=sys.stderr)
+        print(one_line(f"Error: {data['status'].replace('_', ' ')}: {data['message']}"), file=sys.stderr)
         return
     u = data["unit"]
     c.print(f"[bold]{u['name']}[/bold] [cyan]{u['key']}[/cyan] ({u['valid_from'] or '…'} – {u['valid_to'] or ''})",
@@ -378,9 +387,9 @@ def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
 
 def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
                   out: str | None, on, as_json: bool, first_line: int = 2, quiet: bool = False) -> None:
-    import csv
 
     from merger.addresses import rewrite
+    from merger.outputs import SafeWriter, writing
 
     if column not in header:
         fail(f"no column {column!r} in {source}; the columns are: {', '.join(header)}")
@@ -401,7 +410,7 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
     counts: dict[str, int] = {}
 
     def write(fh) -> None:  # type: ignore[no-untyped-def]
-        w = csv.writer(fh, lineterminator="\n")
+        w = SafeWriter(fh, raw_csv())
         w.writerow(header + extra)
         for row, res in zip(rows, results, strict=True):
             counts[res.status] = counts.get(res.status, 0) + 1
@@ -422,18 +431,11 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
         sys.stdout.flush()
     else:
         assert out is not None
-        path = Path(out)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with tmp.open("w", encoding="utf-8", newline="") as fh:
-                write(fh)
-            tmp.replace(path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            fail(f"cannot write {out}: {exc.strerror or exc}")
+        with errors(), writing(Path(out)) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+            write(fh)
     bad = [(i + first_line, res) for i, res in enumerate(results) if not res.answered]
     for line, res in bad[:50]:
-        print(f"line {line}: {res.status}: {res.text!r}: {res.message}", file=sys.stderr)
+        print(one_line(f"line {line}: {res.status}: {res.text!r}: {res.message}"), file=sys.stderr)
     if len(bad) > 50:
         print(f"… and {len(bad) - 50} more rows not resolved (see the status column)", file=sys.stderr)
     where = "standard output" if to_stdout else str(out)
@@ -532,6 +534,7 @@ def report(
       merger report --out vietnam.html --from 2025-06-30 --to 2025-07-01
     """
     s, e = _dates(start, end)
+    out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     from merger import report as rp
 
@@ -576,6 +579,8 @@ def summary(
         raise typer.BadParameter(f"{fmt!r} is not a format (text, md or docx)", param_hint="--format")
     if fmt == "docx" and (out is None or str(out) == "-"):
         raise typer.BadParameter("--format docx needs --out FILE.docx", param_hint="--out")
+    if fmt == "docx":
+        out = out_path(out)
     s, e = _dates(start, end)
     language = lang or getattr(state(ctx), "lang", None) or "vi"
     reg = state(ctx).register()

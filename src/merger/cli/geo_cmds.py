@@ -22,7 +22,10 @@ from merger.cli.common import (
     emit_json,
     errors,
     fail,
+    nonempty,
+    out_path,
     parse_date,
+    raw_csv,
     state,
 )
 
@@ -52,7 +55,8 @@ def _day(value: str | None, option: str = "--as-of") -> date:
 def check_cmd(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it "
-                                               "(default: every province with a boundary).", autocompletion=complete_unit)] = None,
+                                               "(default: every province with a boundary).", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
     as_of: AsOfOpt = None,
     overlap_m2: Annotated[float, typer.Option(help="Tolerance: overlap between two units, m².")] = 10_000.0,
     gap_share: Annotated[float, typer.Option(help="Tolerance: share of a parent uncovered by (or outside) "
@@ -284,7 +288,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
 def shares_cmd(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only districts or communes in this old or "
-                                               "new province.", autocompletion=complete_unit)] = None,
+                                               "new province.", autocompletion=complete_unit, callback=nonempty)] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -339,7 +343,9 @@ def forget_cmd(ctx: typer.Context) -> None:
     from merger import boundaries
 
     reg = state(ctx).register()
-    if boundaries.forget(reg):
+    with errors():
+        removed = boundaries.forget(reg)
+    if removed:
         console().print("Your loaded boundaries were removed; the bundled ones remain.")
     else:
         console().print("No loaded boundaries to remove.")
@@ -377,6 +383,7 @@ def locate(
         _check_point(lon, lat)
     elif lon is not None:
         raise typer.BadParameter("give either LON LAT or --file, not both")
+    out = out_path(out)
     _need("shapely")
     from merger import boundaries
 
@@ -413,7 +420,6 @@ def _check_point(lon: float, lat: float) -> None:
 
 
 def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | None, day: date) -> None:  # type: ignore[no-untyped-def]
-    import csv
 
     from merger.convert import read_table
 
@@ -458,8 +464,9 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
     if out is None:
         emit_csv(fields + extra, table)
     else:
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
+        from merger.outputs import csv_file
+
+        with errors(), csv_file(out, raw_csv()) as w:
             w.writerow(fields + extra)
             w.writerows(table)
         n_in = int(found.sum())
@@ -477,7 +484,7 @@ def map_cmd(
     as_of: AsOfOpt = None,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Without UNIT: every unit of --level in "
                                                "this province, or \"Việt Nam\" for the whole country.",
-                                               autocompletion=complete_unit)] = None,
+                                               autocompletion=complete_unit, callback=nonempty)] = None,
     level: Annotated[str | None, typer.Option(help="Without UNIT: province, district or commune (default: province "
                                               "for the country, commune within a province).")] = None,
 ) -> None:
@@ -495,6 +502,7 @@ def map_cmd(
 
       merger map --level commune --within "Hải Phòng" --out hai_phong.png
     """
+    out = out_path(out)  # type: ignore[assignment]
     _need("shapely", "pyproj", "matplotlib")
     from merger import boundaries
 
@@ -590,8 +598,9 @@ def export(
     format_: Annotated[str, typer.Option("--format", "-f", help="geojson or gpkg (boundaries), json (the "
                                          "register's exchange format).")] = "geojson",
     as_of: AsOfOpt = None,
-    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.", autocompletion=complete_unit)] = None,
-    level: Annotated[str | None, typer.Option(help="Only this level: province, district or commune.")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
+    level: Annotated[str | None, typer.Option(help="Only this level: province, district or commune.", callback=nonempty)] = None,
 ) -> None:
     """Export boundaries with the register's attributes (code, name, type, parent, period,
     predecessors), or the whole register as JSON.
@@ -607,6 +616,7 @@ def export(
     fmt = format_.lower()
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{format_!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     if fmt == "json":
         import importlib.util

@@ -20,6 +20,8 @@ from merger.cli.common import (
     errors,
     fail,
     key_column,
+    nonempty,
+    one_line,
     parse_date,
     parse_moment,
     print_table,
@@ -73,12 +75,12 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
          **fields: Any) -> None:
     from merger.recording import Spec, parse_shares
 
-    day = parse_date(effective, "--effective")
+    day = parse_date(effective, "--effective", event=True)
     assert day is not None
     with errors():
         shares = parse_shares(fields.pop("shares", None) or [])
-        spec = Spec(type=kind, effective=day, act=act, act_date=parse_date(act_date, "--act-date"),
-                    act_effective=parse_date(act_effective, "--act-effective"),
+        spec = Spec(type=kind, effective=day, act=act, act_date=parse_date(act_date, "--act-date", event=True),
+                    act_effective=parse_date(act_effective, "--act-effective", event=True),
                     issuer=issuer, clause=clause, note=note, shares=shares, evidence=evidence, source=source,
                     **fields)
         reg = state(ctx).register()
@@ -88,7 +90,7 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
 
 def _show(outcome: Any, as_json: bool, figures: Any = None) -> None:
     for warning in outcome.warnings:
-        print(f"Warning: {warning}", file=sys.stderr)
+        print(f"Warning: {one_line(str(warning))}", file=sys.stderr)
     if as_json:
         emit_json(dict(written=outcome.written, events=outcome.events, corrections=outcome.corrections,
                        changes=[dict(event=c.event, unit=c.unit, before=c.before, after=c.after)
@@ -283,9 +285,9 @@ def move(
 def _refuse_all(path: str, exc: Any) -> None:
     """Every problem of a refused annex, one line each after the Error line; exit 1."""
     n = len(exc.violations)
-    print(f"Error: {path}: {n} problem{'s' if n != 1 else ''}; nothing was recorded", file=sys.stderr)
+    print(one_line(f"Error: {path}: {n} problem{'s' if n != 1 else ''}; nothing was recorded"), file=sys.stderr)
     for v in exc.violations:
-        print(f"  {v.message}", file=sys.stderr)
+        print(f"  {one_line(v.message)}", file=sys.stderr)
     raise typer.Exit(1)
 
 
@@ -312,9 +314,9 @@ def apply_cmd(
     from merger import annex
     from merger.errors import MergerError, ValidationFailed
 
-    defaults = dict(effective=parse_date(effective, "--effective"), act=act,
-                    act_date=parse_date(act_date, "--act-date"),
-                    act_effective=parse_date(act_effective, "--act-effective"), issuer=issuer)
+    defaults = dict(effective=parse_date(effective, "--effective", event=True), act=act,
+                    act_date=parse_date(act_date, "--act-date", event=True),
+                    act_effective=parse_date(act_effective, "--act-effective", event=True), issuer=issuer)
     reg = state(ctx).register()
     progress, stop = _apply_progress()
     try:
@@ -369,9 +371,9 @@ def _apply_progress() -> tuple[Any, Any]:
 def log_cmd(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option("--since", help="Only records made on or after this date.")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Only records by this person.")] = None,
-    act: Annotated[str | None, typer.Option("--act", help="Only events under this act.")] = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="Only events touching this unit (a name, code or key).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Only records by this person.", callback=nonempty)] = None,
+    act: Annotated[str | None, typer.Option("--act", help="Only events under this act.", callback=nonempty)] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Only events touching this unit (a name, code or key).", callback=nonempty)] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Read --unit as the unit of that name on this date "
                                               "(when the name was shared over time).")] = None,
     include_bundled: Annotated[bool, typer.Option("--all", help="Include the bundled official events.")] = False,
@@ -460,15 +462,15 @@ def amend_cmd(
 
     changes: dict[str, Any] = {}
     if effective:
-        changes["effective"] = parse_date(effective, "--effective")
+        changes["effective"] = parse_date(effective, "--effective", event=True)
     for name, value in (("into", into), ("to", to), ("parent", parent), ("unit_type", type_), ("basis", basis),
                         ("act", act), ("issuer", issuer), ("clause", clause), ("note", note)):
         if value:
             changes[name] = value
     if act_date:
-        changes["act_date"] = parse_date(act_date, "--act-date")
+        changes["act_date"] = parse_date(act_date, "--act-date", event=True)
     if act_effective:
-        changes["act_effective"] = parse_date(act_effective, "--act-effective")
+        changes["act_effective"] = parse_date(act_effective, "--act-effective", event=True)
     reg = state(ctx).register()
     with errors():
         if share:

@@ -22,7 +22,9 @@ from merger.cli.common import (
     errors,
     fail,
     key_column,
+    nonempty,
     note_unrecorded_past,
+    out_path,
     parse_date,
     print_table,
     state,
@@ -114,6 +116,7 @@ def lineage(
     """
     check_formats(as_json, as_csv)
     direction = None if forward is None else ("forward" if forward else "backward")
+    out = out_path(out)
     reg = state(ctx).register()
     with errors():
         tree = reg.lineage(unit, direction=direction, as_of=parse_date(as_of, "--as-of"),  # type: ignore[arg-type]
@@ -298,10 +301,11 @@ def _succ(link):  # type: ignore[no-untyped-def]
 def units(
     ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025); default today.")] = None,
-    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit)] = None,
-    level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
+    level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.", callback=nonempty)] = None,
     type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện (any case, "
-                                              "with or without marks).")] = None,
+                                              "with or without marks).", callback=nonempty)] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="admin (administrative units), agency or all "
                                              "(default: admin, or agency with --level agency).")] = None,
     as_json: JsonOpt = False,
@@ -459,7 +463,8 @@ def init(
     from merger.register import Register
 
     st = state(ctx)
-    url = store.resolve_url(st.db)
+    with errors():
+        url = store.resolve_url(st.db)
     if force and url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm", ".snapshot"):

@@ -76,6 +76,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # names are drawn as plain text, never as TeX math
     import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt
     import shapely
