@@ -42,7 +42,7 @@ def test_launcher_prints_the_same_help_as_the_cli() -> None:
 # (docs/recording.md) are not run here; their commands have their own tests.
 WRITES_OR_NEEDS_FILES = ("record", "apply", "revoke", "amend", "init", "import-", "db revision", "db upgrade",
                          "boundaries load", "boundaries forget", "convert", "resolve --file", "locate --file",
-                         "Xã An", "nguyen.van.a")
+                         "Xã An", "nguyen.van.a", "merger draft ")
 # `boundaries check` reports the real data's findings (coast, islands) and exits 1, as documented
 EXIT_1_BY_DESIGN = {'merger boundaries check --within "Hải Phòng"',
                     'merger boundaries check --within "Hải Phòng" --as-of 2025-07-01',

@@ -26,6 +26,11 @@ RELATION_LABELS = {
     "commune_to_special_zone": "whole commune became special zone",
     "district_area": "territory managed by the district",
     "dissolved": "dissolved",
+    "successor_unknown": "successor unknown (source gap)",
+    "origin_unknown": "origin unknown (source gap)",
+    "absorbed": "absorbed",
+    "absorbing": "absorbed another unit",
+    "moved": "re-parented",
 }
 
 EVENT_LABELS = {

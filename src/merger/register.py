@@ -353,6 +353,14 @@ class Register:
     def check(self) -> list[Violation]:
         return checks.check(self.snapshot)
 
+    def source_gaps(self) -> list[Violation]:
+        """Where the sources leave a unit's successor or origin unknown (not errors)."""
+        return checks.source_gaps(self.snapshot)
+
+    def disagreements(self) -> list[Violation]:
+        """Changes recorded from one source that another source contradicts (not errors)."""
+        return checks.disagreements(self.snapshot)
+
     # --- recording (see merger.events) ----------------------------------------------------
 
     def record(self, spec: events.Spec, *, by: str | None = None, dry_run: bool = False,

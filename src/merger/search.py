@@ -15,6 +15,9 @@ from merger.errors import Ambiguous, BadInput, Candidate, NotFound
 from merger.graph import Snapshot, V
 from merger.names import NamePart, fold, parse_query, spelling, type_word
 
+# The last day of the units the register of July 2025 started from (before the 2003-2025 history).
+BASE_DAY = date(2025, 6, 30)
+
 
 @dataclass
 class Match:
@@ -144,6 +147,13 @@ def resolve(
         holding = [v for v in versions if v.unit_id in parents]
         if holding and len(_group(holding)) < len(units):
             versions, units = holding, _group(holding)
+    if len(units) > 1 and as_of is None:
+        # Without --as-of a name is read in the register of July 2025 first: a name that ended
+        # before 30 June 2025 (from the 2003-2025 history) is meant only when no unit of that
+        # register has the name ("Gia Viên, Ngô Quyền" is the ward of 2025, not the one of 2024).
+        recent = [v for v in versions if v.valid_to is None or v.valid_to >= BASE_DAY]
+        if recent and len(_group(recent)) < len(units):
+            versions, units = recent, _group(recent)
     if len(units) > 1:
         cands = [
             Candidate(key=vs[-1].key, label=describe(snap, vs[-1]))

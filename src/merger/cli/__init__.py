@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import typer
 
 # The command modules, in the order their commands are listed by --help.
-MODULES = ("register_cmds", "db_cmds", "record_cmds", "analyst_cmds", "geo_cmds")
+MODULES = ("register_cmds", "db_cmds", "record_cmds", "analyst_cmds", "geo_cmds", "draft_cmds")
 
 # The module defining each top-level command or group (tests/test_cli_reference.py checks this
 # against the modules). A command missing here still works, through the whole CLI.
@@ -30,6 +30,7 @@ COMMANDS = {
     **dict.fromkeys(("record", "apply", "log", "revoke", "amend", "import-register"), "record_cmds"),
     **dict.fromkeys(("crosswalk", "convert", "resolve", "diff", "report"), "analyst_cmds"),
     **dict.fromkeys(("boundaries", "locate", "map", "overlap", "export", "import-boundaries"), "geo_cmds"),
+    "draft": "draft_cmds",
 }
 
 # Global options that take a value (merger --db X --as-recorded D COMMAND ...).

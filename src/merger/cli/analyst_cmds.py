@@ -86,8 +86,9 @@ def crosswalk(
     header = ["from_key", "from_code", "from_name", "to_key", "to_code", "to_name", "share", "basis", "exact",
               "split", "events"]
     if as_json:
+        known, total = cw.known_share()
         emit_json(dict(start=cw.start, end=cw.end, weights=cw.weights, level=cw.level, within=cw.within,
-                       sources=len(cw.sources), targets=len(cw.targets),
+                       sources=len(cw.sources), targets=len(cw.targets), known_paths=known,
                        unreached=[v.key for v in cw.unreached()], rows=records))
         return
     if as_csv:
@@ -112,6 +113,11 @@ def crosswalk(
         c.print(f"[dim]showing {len(shown)} rows of divided units out of {len(records):,}; use --csv or --json "
                 "for all[/dim]")
     c.print(f"{len(split):,} unit(s) divided between several; weights: {cw.weights}.")
+    known, total = cw.known_share()
+    c.print(f"Path to {cw.end} fully known for {known:,} of {total:,} units "
+            f"({100 * known / total if total else 100:.1f}%); the rest cross a source gap "
+            "(basis successor-unknown: the published lists do not say where a unit's territory went).",
+            highlight=False)
     for v in cw.unreached():
         c.print(f"[yellow]note[/yellow]: {snap.path(v)} is reached by no {cw.level or ''} unit at {cw.start} "
                 "(formed from another level)", highlight=False)

@@ -154,7 +154,8 @@ def lineage(
             ev = child.link.event
             evidence = f" [yellow]({ev.evidence}: {ev.source})[/yellow]" if ev.evidence else ""
             if child.version is None:
-                sub = branch.add(f"{arrow} [red]dissolved[/red] [dim]{what}[/dim]{evidence}")
+                end = "[yellow]unknown[/yellow]" if child.link.relation.endswith("_unknown") else "[red]dissolved[/red]"
+                sub = branch.add(f"{arrow} {end} [dim]{what}[/dim]{evidence}")
             else:
                 sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
             if child.truncated:
@@ -238,9 +239,17 @@ def show(
         for label, links, other in (("created by", h.created_by, _pred), ("ended by", h.ended_by, _succ)):
             for link in links:
                 who = other(link)
+                said = (f"\n  [yellow]{link.event.evidence}[/yellow]: {link.event.note}"
+                        if link.event.evidence == "reported" else "")
                 table.add_row(label, f"{describe_link(link)}\n  {'from' if other is _pred else 'to'} "
-                              f"{who.full_name + ' ' + who.key if who else '— (no successor)'}")
+                              f"{who.full_name + ' ' + who.key if who else _nobody(link)}{said}")
         c.print(table)
+
+
+def _nobody(link) -> str:  # type: ignore[no-untyped-def]
+    if link.relation.endswith("_unknown"):
+        return "— (not stated by the sources: source gap)"
+    return "— (no successor)" if link.pred is not None else "— (established)"
 
 
 def _pred(link):  # type: ignore[no-untyped-def]
@@ -332,23 +341,49 @@ def search_cmd(
 
 
 @app.command()
-def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def check(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    gaps_only: Annotated[bool, typer.Option("--gaps", help="List the source gaps (successor or origin unknown: "
+                                            "not errors) instead of checking.")] = False,
+) -> None:
     """Run every integrity check on the register; exit 1 if anything is violated.
+
+    A unit whose successor (or origin) the sources do not state is a source gap, not an error:
+    it is counted in a Note and listed by --gaps.
 
     \b
     Examples:
       merger check
       merger check --json
+      merger check --gaps --json
     """
     reg = state(ctx).register()
     with errors():
-        found = reg.check()
+        gaps = reg.source_gaps()
+        differ = reg.disagreements()
+        found = [] if gaps_only else reg.check()
+    if gaps_only:
+        if as_json:
+            emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in gaps + differ])
+        else:
+            for v in gaps + differ:
+                print(v.message)
+        return
     if as_json:
         emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in found])
     elif not found:
         snap = reg.snapshot
         console().print(f"[green]OK[/green]: {len(snap.versions):,} versions, {len(snap.events):,} events, "
                         f"{len(snap.links):,} links; no violations.")
+    if gaps:
+        ends = sum(1 for g in gaps if "successor unknown" in g.message)
+        print(f"Note: not errors — {ends:,} unit(s) ended with successor unknown and {len(gaps) - ends:,} "
+              "began with origin unknown (source gap: the published lists do not say where the territory "
+              "went or came from); `merger check --gaps` lists them.", file=sys.stderr)
+    if differ:
+        print(f"Note: sources disagree on {len(differ):,} change(s) after 1 July 2025, recorded as reported by "
+              "one source only (evidence 'reported'); `merger check --gaps` lists them.", file=sys.stderr)
     else:
         from rich.table import Table
 
