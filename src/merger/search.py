@@ -61,6 +61,26 @@ def _candidates(snap: Snapshot, query: str) -> list[V]:
     return found
 
 
+def seed_sql(query: str) -> str | None:
+    """SQL selecting the ids of every version ``query`` may name (a superset of _candidates' answer:
+    key, code or folded name, through their indexes), or None when it cannot be written as one."""
+    q = query.strip()
+    if not q or "\x00" in q:
+        return None
+
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    parts = [f"key = {quoted(q)}", f"key LIKE {quoted(q.replace('%', '_') + '~%')}"]  # superseded keys too
+    if q.isdigit():
+        parts.append(f"code IN ({', '.join(quoted(q.zfill(w)) for w in (len(q), 2, 3, 5))})")
+    else:
+        names = {reading.name for reading in parse_query(q).target}
+        if names:
+            parts.append(f"folded IN ({', '.join(quoted(n) for n in sorted(names))})")
+    return "SELECT id FROM version WHERE " + " OR ".join(parts)
+
+
 def _qualified(snap: Snapshot, v: V, qualifiers: tuple[tuple[NamePart, ...], ...]) -> bool:
     """Every qualifier names a parent of ``v``: at its own time, or where its territory is now.
 

@@ -114,7 +114,7 @@ def lineage(
                            depth=depth)
     from merger import lineage as lin
 
-    snap = reg.snapshot
+    snap = reg.answered_from or reg.snapshot  # the neighbourhood the answer was read from
     if out is not None:
         from merger import diagram
 
@@ -200,7 +200,7 @@ def show(
         history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
     from merger.lineage import describe_link
 
-    stats = reg.snapshot.statistics
+    stats = (reg.answered_from or reg.snapshot).statistics
     if as_json:
         emit_json(dict(unit=history.unit_key, versions=[dict(
             key=h.version.key, code=h.version.code, name=h.version.full_name, type=h.version.type,
