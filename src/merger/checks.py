@@ -81,38 +81,6 @@ def check(snap: Snapshot) -> list[Violation]:
     return out
 
 
-GAP_RELATIONS = {"successor_unknown": "successor unknown (source gap)",
-                 "origin_unknown": "origin unknown (source gap)"}
-
-
-def source_gaps(snap: Snapshot) -> list[Violation]:
-    """Ends (and starts) the sources record without saying where the territory went (or came
-    from). Not errors: the published lists do not state it, and nothing may be guessed."""
-    out: list[Violation] = []
-    for link in snap.links:
-        label = GAP_RELATIONS.get(link.relation)
-        if label is None:
-            continue
-        v = link.pred if link.pred is not None else link.succ
-        if v is None:
-            continue
-        when = f"ends {v.valid_to}" if link.pred is not None else f"starts {v.valid_from}"
-        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {label}", [v.key, link.event.key]))
-    return out
-
-
-def disagreements(snap: Snapshot) -> list[Violation]:
-    """Changes one source reports and another does not (evidence ``reported``): not errors, but
-    nobody should read them as settled."""
-    out: list[Violation] = []
-    for link in snap.links:
-        ev = link.event
-        if ev.evidence == "reported" and link.succ is not None:
-            out.append(Violation("sources-disagree", f"{link.succ.key} ({link.succ.full_name}) from "
-                                 f"{ev.effective}: reported only — {ev.note}", [link.succ.key, ev.key]))
-    return out
-
-
 def find_cycle(snap: Snapshot) -> list[V]:
     """One lineage cycle (its versions in order), or [] when the lineage graph is acyclic.
 
@@ -144,6 +112,38 @@ def find_cycle(snap: Snapshot) -> list[V]:
                 path.append(nxt)
                 stack.append(iter(snap.out_links.get(nxt, ())))
     return []
+
+
+GAP_RELATIONS = {"successor_unknown": "successor unknown (source gap)",
+                 "origin_unknown": "origin unknown (source gap)"}
+
+
+def source_gaps(snap: Snapshot) -> list[Violation]:
+    """Ends (and starts) the sources record without saying where the territory went (or came
+    from). Not errors: the published lists do not state it, and nothing may be guessed."""
+    out: list[Violation] = []
+    for link in snap.links:
+        label = GAP_RELATIONS.get(link.relation)
+        if label is None:
+            continue
+        v = link.pred if link.pred is not None else link.succ
+        if v is None:
+            continue
+        when = f"ends {v.valid_to}" if link.pred is not None else f"starts {v.valid_from}"
+        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {label}", [v.key, link.event.key]))
+    return out
+
+
+def disagreements(snap: Snapshot) -> list[Violation]:
+    """Changes one source reports and another does not (evidence ``reported``): not errors, but
+    nobody should read them as settled."""
+    out: list[Violation] = []
+    for link in snap.links:
+        ev = link.event
+        if ev.evidence == "reported" and link.succ is not None:
+            out.append(Violation("sources-disagree", f"{link.succ.key} ({link.succ.full_name}) from "
+                                 f"{ev.effective}: reported only — {ev.note}", [link.succ.key, ev.key]))
+    return out
 
 
 def _parent_violations(snap: Snapshot, v: V) -> list[Violation]:
