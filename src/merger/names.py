@@ -16,6 +16,8 @@ _PUNCT = re.compile(r"[^\w\s]")
 # Type words (folded) with the lower-case type(s) they denote. Longest first when matching.
 TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "thanh pho truc thuoc trung uong": ("thành phố trực thuộc trung ương",),
+    "thanh pho thuoc tinh": ("thành phố",),  # a district-level city, as the legal texts call it
+    "huyen dao": ("huyện",),  # an island district
     "thanh pho": ("thành phố", "thành phố trực thuộc trung ương"),
     "thi tran": ("thị trấn",),
     "thi xa": ("thị xã",),
@@ -118,7 +120,8 @@ def _marked(word: str) -> str:
 
 # The type words as written with their marks: "phường" is a type, "phương" is a name.
 _MARKED_TYPES = {_marked(t): key for key, types in TYPE_WORDS.items() for t in types}
-_MARKED_TYPES.update({"thủ đô": "thu do", "thôn": "thon", "tổ dân phố": "to dan pho"})
+_MARKED_TYPES.update({"thủ đô": "thu do", "thôn": "thon", "tổ dân phố": "to dan pho", "huyện đảo": "huyen dao",
+                      "thành phố thuộc tỉnh": "thanh pho thuoc tinh"})
 
 
 def split_type(text: str) -> tuple[NamePart, ...]:

@@ -339,12 +339,16 @@ class Register:
         return sorted(found, key=lambda v: (counts.LEVELS.index(v.level) if v.level in counts.LEVELS else 9,
                                             v.code))
 
-    def unrecorded_before(self) -> date | None:
-        """The last day whose state the register knows: the day before its first recorded change.
+    def unrecorded_before(self, kind: str | None = "admin") -> date | None:
+        """The last day whose state the register knows: the day before its first recorded change
+        (of units of ``kind``: agencies' history may start earlier than the units' own).
 
         Units in force then have no recorded start; asked about an earlier day, the register can
         only answer with that state, and callers should say so."""
-        first = min((e.effective for e in self.snapshot.events.values()), default=None)
+        snap = self.snapshot
+        first = min((e.effective for e in snap.events.values()
+                     if kind is None or any(v is not None and v.kind == kind for link in snap.event_links.get(e.id, ())
+                                            for v in (link.pred, link.succ))), default=None)
         return first - timedelta(days=1) if first is not None else None
 
     def search(self, text: str, *, limit: int = 50, as_of: date | None = None) -> list[graph.V]:

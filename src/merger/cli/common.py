@@ -124,17 +124,22 @@ def _main(
                      help="Query only: every write (record, apply, revoke, amend, init, import-register, "
                      "db upgrade...) is refused, and the database session itself cannot write."),
     ] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=lambda value: _print_version(value))] = False,
 ) -> None:
-    if version:
-        from merger import __version__
-
-        print(f"merger {__version__}")
-        raise typer.Exit()
     ctx.obj = State(db, parse_moment(as_recorded, "--as-recorded"), read_only)
     if read_only:
         ctx.obj.refuse = _writes(ctx)
     ctx.call_on_close(ctx.obj.close)
+
+
+def _print_version(value: bool) -> None:
+    """--version, eager: answered before click asks for a command."""
+    if value:
+        from merger import __version__
+
+        print(f"merger {__version__}")
+        raise typer.Exit()
 
 
 # Commands (and command groups) that only write. Other writes (db upgrade, boundaries load and
@@ -209,21 +214,78 @@ def parse_moment(value: str | None, option: str = "time") -> Any:
         raise typer.BadParameter(f"{value!r} is not a date or ISO time", param_hint=option) from None
 
 
+# Width of a console whose output is piped or redirected: wide enough that nothing is wrapped or
+# cut (a file or a pipe has no width; rich would otherwise assume 80 columns).
+PIPE_WIDTH = 1_000_000
+
+
 def console() -> Console:
+    """stdout's console: on a terminal its width; piped or redirected, no wrapping and no cutting."""
     from rich.console import Console
 
-    return Console()
+    return Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)
+
+
+def key_column(table: Any, header: str, **options: Any) -> None:
+    """A column of codes, keys, event ids or dates: never wrapped or cut, so it can be copied back
+    into a command (`revoke E20080401-…`); the other columns wrap first (see ``print_table``)."""
+    table.add_column(header, no_wrap=True, overflow="ignore", **options)
+
+
+def print_table(table: Any, out: Console | None = None) -> None:
+    """Print a table (or a tree); when even its narrowest layout (key columns and words whole) is
+    wider than the terminal, print it at that width and let the terminal show the long lines,
+    rather than cut a key."""
+    from rich.measure import Measurement
+
+    c = out or console()
+    if c.width >= PIPE_WIDTH:  # piped: already as wide as anything (and measuring 10,000 rows costs)
+        c.print(table)
+        return
+    need = Measurement.get(c, c.options.update_width(PIPE_WIDTH), table).minimum
+    if need <= c.width:
+        c.print(table)
+        return
+    width = c.width
+    c.width = need  # print(width=...) would be clamped to the terminal's width
+    try:
+        c.print(table)
+    finally:
+        c.width = width
+
+
+def write_text(text: str, out: Any = None) -> None:
+    """Text to stdout (``out`` None or "-") or to a file, written whole or not at all."""
+    from pathlib import Path
+
+    if out is None or str(out) == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(out)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    print(f"Written to {path}", file=sys.stderr)
 
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def csv_cell(value: Any) -> Any:
+    """Booleans as true/false in every CSV (as in JSON), never Python's True/False."""
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
 def emit_csv(header: list[str], rows: list[list[Any]]) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
-    w.writerows(rows)
+    w.writerows([csv_cell(x) for x in row] for row in rows)
     sys.stdout.write(buf.getvalue())
 
 
@@ -272,10 +334,10 @@ def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         return []
 
 
-def note_unrecorded_past(reg: Register, *days: date | None) -> None:
+def note_unrecorded_past(reg: Register, *days: date | None, kind: str | None = "admin") -> None:
     """Say so (on stderr, so machine output stays clean) when a date lies before the register's
     recorded history: the answer is then the oldest state it knows, not that day's."""
-    known = reg.unrecorded_before()
+    known = reg.unrecorded_before(kind)
     early = sorted({d for d in days if d is not None and known is not None and d < known})
     if early:
         print(f"Note: the register records changes from {known + timedelta(days=1)} on; for "

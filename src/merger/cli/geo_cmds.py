@@ -126,13 +126,13 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
         table.add_column(col, justify="right" if col == "Area m²" else "left")
     for o in report.overlaps[:50]:
         table.add_row(o.level, f"{o.a_name} / {o.b_name}", f"{o.area_m2:,.0f}", f"{o.lon}, {o.lat}",
-                      "[red]over[/red]" if o.exceeds else "[green]ok[/green]")
+                      "[red]beyond tolerance[/red]" if o.exceeds else "[green]ok[/green]")
     if report.overlaps:
         c.print(table)
     c.print("[bold]Parents against the union of their children[/bold]")
     for g in report.gaps:
         what = "in the parent but in no child" if g.kind == "uncovered" else "in a child but outside the parent"
-        status = "[red]over[/red]" if g.exceeds else "[green]ok[/green]"
+        status = "[red]beyond tolerance[/red]" if g.exceeds else "[green]ok[/green]"
         c.print(f"  {status} {g.parent_name}: {_area(g.area_km2)} ({g.share:.2%}) {what}, {g.pieces} piece(s)")
         if g.largest:
             on_outline = sum(1 for p in g.largest if p.on_outline)
@@ -159,8 +159,9 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
         table.add_column(col, justify="left" if col in ("Unit", "") else "right")
     shown = report.areas[:min(max(len(over), 10), 60)]
     for a in shown:
+        # "over" only for a unit above its official area; one below it is "under"
         table.add_row(a.name, f"{a.computed_km2:,.2f}", f"{a.official_km2:,.2f}", f"{a.rel_diff:+.1%}",
-                      "[red]over[/red]" if a.exceeds else "[green]ok[/green]")
+                      (f"[red]{'over' if a.rel_diff > 0 else 'under'}[/red]") if a.exceeds else "[green]ok[/green]")
     if report.areas:
         c.print(table)
         if len(over) > len(shown):
@@ -174,7 +175,7 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
             table.add_column(col, justify="right" if col in ("km²", "Share of the unit") else "left")
         for d in report.lineage:
             table.add_row(d.name, d.other_name, f"{d.area_km2:,.2f}", f"{d.share_of_unit:.1%}",
-                          "[red]over[/red]" if d.exceeds else "[green]ok[/green]")
+                          "[red]beyond tolerance[/red]" if d.exceeds else "[green]ok[/green]")
         c.print(table)
     if len(report.provinces) > 1:
         table = Table(title=f"Per province: {len(report.provinces)}")

@@ -19,8 +19,10 @@ from merger.cli.common import (
     emit_rows,
     errors,
     fail,
+    key_column,
     parse_date,
     parse_moment,
+    print_table,
     state,
 )
 
@@ -346,7 +348,7 @@ def log_cmd(
     with errors():
         entries = reg.log(since=parse_moment(since, "--since"), by=by, act=act, unit=unit,
                           include_bundled=include_bundled)
-    header = ["event", "type", "effective", "act", "clause", "summary", "recorded_at", "recorded_by", "origin",
+    header = ["event", "event_type", "effective", "act", "clause", "summary", "recorded_at", "recorded_by", "origin",
               "status", "reason", "note"]
     rows = [[e.key, e.type, e.effective.isoformat(), e.act or "", e.clause or "", e.summary,
              e.recorded_at.isoformat(timespec="seconds"), e.recorded_by, e.origin, e.status, e.reason, e.note]
@@ -357,13 +359,13 @@ def log_cmd(
 
     table = Table(title=f"{len(rows)} recorded event(s)")
     for col in ("Event", "Effective", "Act", "What", "Recorded", "Status"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Event", "Effective", "Act") else table.add_column(col)
     for e in entries:
         basis = (e.act or "") + (f" k.{e.clause}" if e.clause else "")
         status = e.status if e.status == "in force" else f"[red]{e.status}[/red]: {e.reason}"
         table.add_row(e.key, e.effective.isoformat(), basis, f"{e.type}: {e.summary}",
                       f"{e.recorded_at:%Y-%m-%d %H:%M} {e.recorded_by}", status)
-    console().print(table)
+    print_table(table)
 
 
 @app.command("revoke")

@@ -21,8 +21,10 @@ from merger.cli.common import (
     emit_rows,
     errors,
     fail,
+    key_column,
     note_unrecorded_past,
     parse_date,
+    print_table,
     state,
 )
 
@@ -35,8 +37,9 @@ def counts(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit "
                                                "(through the lineage on the other date).", autocompletion=complete_unit)] = None,
-    before: Annotated[str, typer.Option(help="The 'before' date.")] = "2025-06-30",
-    after: Annotated[str, typer.Option(help="The 'after' date.")] = "2025-07-01",
+    before: Annotated[str, typer.Option("--from", "--before", help="The 'before' date (2025-06-30 or 30/6/2025).")]
+    = "2025-06-30",
+    after: Annotated[str, typer.Option("--to", "--after", help="The 'after' date.")] = "2025-07-01",
     kind: Annotated[str, typer.Option(help="admin (units) or agency.")] = "admin",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -47,14 +50,14 @@ def counts(
     Examples:
       merger counts
       merger counts --within "Hải Phòng" --csv
-      merger counts --before 2025-01-01 --after 2026-01-01
+      merger counts --from 2025-01-01 --to 2026-01-01   (--before/--after are the same)
     """
     check_formats(as_json, as_csv)
-    b, a = parse_date(before, "--before"), parse_date(after, "--after")
+    b, a = parse_date(before, "--from"), parse_date(after, "--to")
     reg = state(ctx).register()
     with errors():
         result = reg.counts(before=b, after=a, within=within, kind=kind)  # type: ignore[arg-type]
-    note_unrecorded_past(reg, b, a)
+    note_unrecorded_past(reg, b, a, kind=kind)
     rows = [[r.level, r.type or "", r.before, r.after, r.change] for r in result.rows]
     if as_json:
         emit_json(dict(before=str(result.before), after=str(result.after), within=result.within,
@@ -77,7 +80,7 @@ def counts(
         change = f"{r.change:+,}" if r.change else "0"
         style = "red" if r.change < 0 else ("green" if r.change > 0 else "")
         table.add_row(label, f"{r.before:,}", f"{r.after:,}", f"[{style}]{change}[/{style}]" if style else change)
-    console().print(table)
+    print_table(table)
 
 
 @app.command()
@@ -93,6 +96,7 @@ def lineage(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also draw the lineage as a diagram, "
                                              "FILE.png or FILE.svg (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """What an old unit became, or which old units formed a new one.
 
@@ -105,8 +109,10 @@ def lineage(
       merger lineage "An Lư"
       merger lineage "Phường Hòa Bình, Hải Phòng" --as-of 2025-07-01
       merger lineage 11533 --as-of 2025-06-30 --json
+      merger lineage "Phường An Lư" --csv > an_lu.csv   (one row per link, as merger changes)
       merger lineage "Phường Hồng Bàng" --out hong_bang.png   (a diagram for the dossier)
     """
+    check_formats(as_json, as_csv)
     direction = None if forward is None else ("forward" if forward else "backward")
     reg = state(ctx).register()
     with errors():
@@ -127,6 +133,20 @@ def lineage(
 
         with errors():
             rows = boundaries.overlap(reg, tree.root.version)
+    if as_csv:
+        from merger.changes import COLUMNS, link_row
+
+        flat = []
+
+        def walk(node: lin.Node, depth: int) -> None:
+            for child in node.children:
+                assert child.link is not None
+                flat.append([depth, tree.direction, *link_row(snap, child.link).values()])
+                walk(child, depth + 1)
+
+        walk(tree.root, 1)
+        emit_csv(["depth", "direction", *COLUMNS], flat)
+        return
     if as_json:
         from dataclasses import asdict
 
@@ -165,7 +185,7 @@ def lineage(
     grow(rt, tree.root)
     if not tree.root.children:
         rt.add("[dim](no recorded events in this direction)[/dim]")
-    console().print(rt)
+    print_table(rt)  # at any width a key is never split: words wrap, keys stay whole
     if overlap:
         from rich.table import Table
 
@@ -176,7 +196,7 @@ def lineage(
             table.add_row(r.name, f"{r.area_km2:,.2f}", f"{r.share_of_unit:.1%}",
                           "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
                           "yes" if r.in_lineage else "[yellow]no[/yellow]")
-        console().print(table)
+        print_table(table)
 
 
 @app.command()
@@ -185,6 +205,7 @@ def show(
     unit: Annotated[str, typer.Argument(help="Name, code or key.", autocompletion=complete_unit)],
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Every version of a unit, and the events that created and ended each.
 
@@ -195,12 +216,21 @@ def show(
       merger show "Hải Phòng"
       merger show 11533 --as-of 2025-06-30
     """
+    check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
         history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
     from merger.lineage import describe_link
 
     stats = (reg.answered_from or reg.snapshot).statistics
+    if as_csv:
+        emit_csv(["key", "code", "name", "type", "level", "parent", "valid_from", "valid_to", "evidence",
+                  "created_by", "ended_by"],
+                 [[h.version.key, h.version.code, h.version.full_name, h.version.type, h.version.level,
+                   h.parent.full_name if h.parent else "", h.version.valid_from or "", h.version.valid_to or "",
+                   h.version.evidence or "", " | ".join(dict.fromkeys(x.event.key for x in h.created_by)),
+                   " | ".join(dict.fromkeys(x.event.key for x in h.ended_by))] for h in history.versions])
+        return
     if as_json:
         emit_json(dict(unit=history.unit_key, versions=[dict(
             key=h.version.key, code=h.version.code, name=h.version.full_name, type=h.version.type,
@@ -243,7 +273,7 @@ def show(
                         if link.event.evidence == "reported" else "")
                 table.add_row(label, f"{describe_link(link)}\n  {'from' if other is _pred else 'to'} "
                               f"{who.full_name + ' ' + who.key if who else _nobody(link)}{said}")
-        c.print(table)
+        print_table(table, c)
 
 
 def _nobody(link) -> str:  # type: ignore[no-untyped-def]
@@ -266,7 +296,10 @@ def units(
     as_of: Annotated[str | None, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025); default today.")] = None,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit)] = None,
     level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.")] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện (any case, "
+                                              "with or without marks).")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="admin (administrative units), agency or all "
+                                             "(default: admin, or agency with --level agency).")] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -275,17 +308,20 @@ def units(
     \b
     Examples:
       merger units --as-of 2025-06-30 --within "Hải Phòng" --level district
-      merger units --within "Hải Phòng" --type "đặc khu" --csv
+      merger units --within "Hải Phòng" --type "dac khu" --csv
+      merger units --kind agency --within "Hải Phòng" --as-of 2025-06-30
     """
     check_formats(as_json, as_csv)
     reg = state(ctx).register()
     from datetime import date
 
     day = parse_date(as_of, "--as-of") or date.today()
-    kind = "agency" if level == "agency" else "admin"
+    if kind not in (None, "admin", "agency", "all"):
+        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+    which = (None if kind == "all" else kind) if kind else ("agency" if level == "agency" else "admin")
     with errors():
-        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=kind)
-    note_unrecorded_past(reg, day)
+        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=which)
+    note_unrecorded_past(reg, day, kind=which)
     snap = reg.snapshot
     rows = [[v.code, v.full_name, v.type, v.level, (snap.parent_of(v, day).full_name if snap.parent_of(v, day) else ""),
              str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
@@ -296,10 +332,10 @@ def units(
 
     table = Table(title=f"{len(rows):,} units valid on {day}" + (f" within {within}" if within else ""))
     for col in ("Code", "Name", "Type", "Parent", "Valid from", "Valid to"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Code", "Valid from", "Valid to") else table.add_column(col)
     for r in rows:
         table.add_row(r[0], r[1], r[2], r[4], r[5] or "…", r[6])
-    console().print(table)
+    print_table(table)
 
 
 @app.command("search")
@@ -334,16 +370,17 @@ def search_cmd(
 
     table = Table(title=f"{len(rows)} match(es) for {text!r}")
     for col in ("Code", "Name", "Parents", "Valid from", "Valid to", "Key"):
-        table.add_column(col)
+        key_column(table, col) if col in ("Code", "Key", "Valid from", "Valid to") else table.add_column(col)
     for r in rows:
         table.add_row(r[0], r[1], r[3], r[4] or "…", r[5], r[6])
-    console().print(table)
+    print_table(table)
 
 
 @app.command()
 def check(
     ctx: typer.Context,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
     gaps_only: Annotated[bool, typer.Option("--gaps", help="List the source gaps (successor or origin unknown: "
                                             "not errors) instead of checking.")] = False,
 ) -> None:
@@ -357,7 +394,9 @@ def check(
       merger check
       merger check --json
       merger check --gaps --json
+      merger check --csv > violations.csv
     """
+    check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
         gaps = reg.source_gaps()
@@ -372,18 +411,12 @@ def check(
         return
     if as_json:
         emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in found])
+    elif as_csv:
+        emit_csv(["rule", "message", "subjects"], [[v.rule, v.message, " | ".join(map(str, v.subjects))] for v in found])
     elif not found:
         snap = reg.snapshot
         console().print(f"[green]OK[/green]: {len(snap.versions):,} versions, {len(snap.events):,} events, "
                         f"{len(snap.links):,} links; no violations.")
-    if gaps:
-        ends = sum(1 for g in gaps if "successor unknown" in g.message)
-        print(f"Note: not errors — {ends:,} unit(s) ended with successor unknown and {len(gaps) - ends:,} "
-              "began with origin unknown (source gap: the published lists do not say where the territory "
-              "went or came from); `merger check --gaps` lists them.", file=sys.stderr)
-    if differ:
-        print(f"Note: sources disagree on {len(differ):,} change(s) after 1 July 2025, recorded as reported by "
-              "one source only (evidence 'reported'); `merger check --gaps` lists them.", file=sys.stderr)
     else:
         from rich.table import Table
 
@@ -392,7 +425,15 @@ def check(
         table.add_column("Problem")
         for v in found[:500]:
             table.add_row(v.rule, v.message)
-        console().print(table)
+        print_table(table, console())
+    if gaps:
+        ends = sum(1 for g in gaps if "successor unknown" in g.message)
+        print(f"Note: not errors — {ends:,} unit(s) ended with successor unknown and {len(gaps) - ends:,} "
+              "began with origin unknown (source gap: the published lists do not say where the territory "
+              "went or came from); `merger check --gaps` lists them.", file=sys.stderr)
+    if differ:
+        print(f"Note: sources disagree on {len(differ):,} change(s) after 1 July 2025, recorded as reported by "
+              "one source only (evidence 'reported'); `merger check --gaps` lists them.", file=sys.stderr)
     if found:
         raise typer.Exit(1)
 

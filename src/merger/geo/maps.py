@@ -63,6 +63,14 @@ def _frame(geom: Any) -> tuple[Any, str]:
                                      f"around {c.x:.3f}, {c.y:.3f}")
 
 
+def share_text(share: float) -> str:
+    """A share for the legend that never reads "0%": a recorded predecessor that only touches the
+    unit (the two datasets' edges disagree) shows as "< 0.1%", small ones with a decimal."""
+    if share >= 0.01:
+        return f"{share:.0%}"
+    return f"{share:.1%}" if share >= 0.001 else "< 0.1%"
+
+
 def render(register: Register, boundaries: Boundaries, version: V, out: Path, *, as_of: date | None = None,
            dpi: int = 150) -> MapInfo:
     import matplotlib
@@ -141,7 +149,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
         draw(g, fill=False, edge=colour, lw=1.4 if many else 2.2, ls="--", z=4)
         drawn.append(row.key)
         if not many:
-            label = (f"{row.name}, {preds_end}: {row.area_km2:,.2f} km² = {row.share_of_unit:.0%} of the unit"
+            label = (f"{row.name}, {preds_end}: {row.area_km2:,.2f} km² = {share_text(row.share_of_unit)} of the unit"
                      + ("" if row.in_lineage else " (not in the recorded lineage)"))
             handles.append(Line2D([0], [0], color=colour, lw=2.2, ls="--", label=label))
         inside = g.intersection(view_box)
