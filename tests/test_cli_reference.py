@@ -46,7 +46,8 @@ WRITES_OR_NEEDS_FILES = ("record", "apply", "revoke", "amend", "init", "import-"
 # `boundaries check` reports the real data's findings (coast, islands) and exits 1, as documented
 EXIT_1_BY_DESIGN = {'merger boundaries check --within "Hải Phòng"',
                     'merger boundaries check --within "Hải Phòng" --as-of 2025-07-01',
-                    'merger boundaries check --within "Hải Phòng" --lineage'}
+                    'merger boundaries check --within "Hải Phòng" --lineage',
+                    "merger boundaries check --as-of 2025-07-01"}  # the whole country: overlaps, coasts
 
 
 PAGES = ("quickstart", "lineage", "counts", "analysts", "boundaries")  # the user pages' shell blocks

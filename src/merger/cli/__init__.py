@@ -28,7 +28,7 @@ COMMANDS = {
                     "register_cmds"),
     "db": "db_cmds",
     **dict.fromkeys(("record", "apply", "log", "revoke", "amend", "import-register"), "record_cmds"),
-    **dict.fromkeys(("crosswalk", "convert", "resolve", "diff", "report"), "analyst_cmds"),
+    **dict.fromkeys(("crosswalk", "convert", "resolve", "diff", "report", "summary", "changes"), "analyst_cmds"),
     **dict.fromkeys(("boundaries", "locate", "map", "overlap", "export", "import-boundaries"), "geo_cmds"),
     "draft": "draft_cmds",
 }

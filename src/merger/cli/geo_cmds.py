@@ -80,7 +80,7 @@ def check_cmd(
 
       merger boundaries check --within "Hải Phòng" --as-of 2025-06-30 --json
 
-      merger boundaries check --area-rel 0.35 --gap-share 0.02
+      merger boundaries check --within "Hải Phòng" --area-rel 0.35 --gap-share 0.02
 
       merger boundaries check --within "Hải Phòng" --lineage
     """
