@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -151,9 +152,15 @@ def test_english_counts_one_in_the_singular(run) -> None:  # type: ignore[no-unt
     assert "(1 event)" in out and "1 events" not in out and "1 units" not in out
 
 
-def test_the_note_on_unrecorded_history_is_per_kind(run) -> None:  # type: ignore[no-untyped-def]
-    """Agencies' recorded history starts on 1 March 2025, the units' on 1 July 2025: each says its own."""
-    admin = run("counts", "--from", "2025-04-01", "--within", "Hải Phòng", "--csv")
-    agency = run("counts", "--from", "2025-04-01", "--within", "Hải Phòng", "--kind", "agency", "--csv")
-    assert admin.stderr.startswith("Note: the register records changes from 2025-07-01 on; for 2025-04-01")
-    assert agency.stderr == ""  # 1 April 2025 lies inside the agencies' recorded history
+def test_the_note_on_unrecorded_history_is_per_kind(run, national) -> None:  # type: ignore[no-untyped-def]
+    """The units' and the agencies' recorded histories start on different days: each kind's note says its own."""
+    known = {k: national.unrecorded_before(k) for k in ("admin", "agency")}
+    assert known["admin"] != known["agency"]
+    later = max(known, key=lambda k: known[k])  # a day inside one kind's history, before the other's
+    other = "admin" if later == "agency" else "agency"
+    day = (known[later] - timedelta(days=1)).isoformat()
+    noted = run("counts", "--from", day, "--within", "Hải Phòng", "--kind", later, "--csv")
+    quiet = run("counts", "--from", day, "--within", "Hải Phòng", "--kind", other, "--csv")
+    assert noted.exit_code == quiet.exit_code == 0
+    assert noted.stderr.startswith(f"Note: the register records changes from {known[later] + timedelta(days=1)} on")
+    assert quiet.stderr == ""
