@@ -136,10 +136,12 @@ def read_around(query: Query, seeds: str) -> Tables:
     def ids(sql: str) -> set[int]:
         return {r[0] for r in query(sql) if r[0] is not None}
 
+    # from every version of the seeds' units: a lineage may start from a later version of the unit
+    units = f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({seeds}))"
     reach = ids(
-        f"WITH RECURSIVE fwd(id) AS (SELECT id FROM version WHERE id IN ({seeds}) UNION "
+        f"WITH RECURSIVE fwd(id) AS ({units} UNION "
         "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "
-        f"bwd(id) AS (SELECT id FROM version WHERE id IN ({seeds}) UNION "
+        f"bwd(id) AS ({units} UNION "
         "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id WHERE l.predecessor_id IS NOT NULL) "
         "SELECT id FROM fwd UNION SELECT id FROM bwd")
     if not reach:
