@@ -216,7 +216,7 @@ def test_schema_checks_on_the_postgresql_fast_path(pg_url: str, tmp_path) -> Non
     try:
         reg = pg.hai_phong_register(tmp_path, url)
         reg.close()
-        assert Register.open(url).generation().endswith(":0")
+        assert Register.open(url).generation().endswith("|0")
         engine = store.make_engine(url)
         for sql, message in (("UPDATE alembic_version SET version_num = '0999'", "newer than this program"),
                              ("UPDATE alembic_version SET version_num = '0001'", None),
