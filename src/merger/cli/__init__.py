@@ -148,7 +148,8 @@ def main() -> None:
         print(f"Error: {bad}", file=sys.stderr)
         sys.exit(1)
     try:
-        code = command_app(hoist_global_options(sys.argv[1:]))(standalone_mode=False)
+        args = hoist_global_options(sys.argv[1:])
+        code = command_app(args)(args=args, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
