@@ -176,8 +176,8 @@ def test_a_bare_clause_takes_the_article_the_act_uses_and_the_short_number_works
     assert ev.basis() == "khoản 3 Điều 1, 1669/NQ-UBTVQH15"
     assert "khoản khoản" not in run(reg, "log").stdout
     msg = refused(reg, "record", "rename", "Phường Thử", "--to", "Phường Thử Hai", "-e", "2026-02-01",
-                  "--act", "16")
-    assert "no act numbered '16'" in msg
+                  "--act", "98765")
+    assert "no act numbered '98765'" in msg
     msg = refused(reg, "record", "rename", "Phường Thử", "--to", "Phường Thử Hai", "-e", "2026-02-01",
                   "--act", "12/NQ-HĐND", "--clause", "khoản khoản 2")
     assert "is not a citation" in msg

@@ -131,11 +131,13 @@ def trace(snap: Snapshot, start: V, direction: Direction, depth: int | None = No
 
     def territory(v: V, link: L) -> list[Node]:
         """A unit dissolved without successor (a district in 2025): the units its sub-units became."""
-        from merger.counts import territory_on
+        from merger.counts import inside
 
         day = link.event.effective
-        found = [w for w in territory_on(snap, v, day, v.kind) if w.level == _below(v.level)]
-        return [Node(w, link, territory=True) for w in sorted(found, key=lambda w: (w.full_name, w.code))]
+        last = v.valid_to or day
+        found = {r.id: r for c in inside(snap, v.unit_id, last, v.kind)  # its sub-units on its last day
+                 for r in snap.descendants_on(c, day).values() if r.level == _below(v.level)}
+        return [Node(w, link, territory=True) for w in sorted(found.values(), key=lambda w: (w.full_name, w.code))]
 
     root = Node(start)
     grow(root, start, 0, frozenset({start.id}))

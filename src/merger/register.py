@@ -308,6 +308,11 @@ class Register:
             start, direction = lineage.pick_version(snap.by_unit[match.unit_id], as_of, direction)
         except ValueError as exc:
             raise NotFound(f"{query} {exc}") from None
+        if snap is not self._snapshot and any(lk.succ is None for lk in snap.successors(start)):
+            # a unit dissolved without successor: where its sub-units went needs the whole register
+            snap = self.snapshot
+            self.answered_from = snap
+            start = snap.versions[start.id]
         return lineage.trace(snap, start, direction, depth)
 
     def counts(self, *, before: date = REFORM_BEFORE, after: date = REFORM_AFTER,
