@@ -181,8 +181,6 @@ def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Viola
         raise ValidationFailed([Violation("annex", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})")]) from None
     except ValueError as exc:  # a YAML date that is no date: effective: 2025-02-30
         raise ValidationFailed([Violation("annex", f"not a valid annex: {exc} (a date such as 2025-02-30?)")]) from None
-    except RecursionError:
-        raise ValidationFailed([Violation("annex", "nested too deeply to read")]) from None
     defaults: dict[str, Any] = {}
     items_node = node
     if isinstance(data, dict):
@@ -235,8 +233,6 @@ def read(path: Path, defaults: dict[str, Any] | None = None) -> tuple[list[Spec]
         raise BadInput(f"{path.name} is not a readable CSV annex ({exc})") from None
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
-    except csv.Error as exc:  # e.g. a cell over the csv module's field limit (131,072 characters)
-        raise BadInput(f"{path.name} is not a CSV annex merger can read: {exc}") from None
     merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v not in (None, "")}}
     specs: list[Spec] = []
     for line, row in rows:
