@@ -201,10 +201,16 @@ class Register:
             cache.write(path, now, tables)
         return tables, now
 
-    @staticmethod
-    def _generation_in(query: cache.Query) -> str:
+    def _generation_in(self, query: cache.Query) -> str:
         rows = dict(query("SELECT key, value FROM meta"))
-        with contextlib.suppress(Exception):  # registers made before Alembic have none
+        # Registers made before Alembic (or restored by import-register) have no alembic_version.
+        # Ask whether it exists instead of trying: on PostgreSQL a failed statement would abort
+        # the read transaction for every statement after it.
+        exists = ("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+                  if self.sqlite_path is not None else
+                  "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'alembic_version' "
+                  "AND table_schema = current_schema()")
+        if query(exists)[0][0]:
             rows["revision"] = query("SELECT version_num FROM alembic_version")[0][0]
         return _judged(rows)
 
