@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 import typer.core
 
+from merger.cli.lang import LocalizedGroup
+from merger.i18n import _
+
 # Plain click help: typer's rich help formatter (and its markdown parser) would double the
 # start-up time of every `--help`, and the CLI reference in docs/ is this plain text.
 typer.core.HAS_RICH = False
@@ -39,6 +42,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: importing rich's help formatter would double start-up time
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=LocalizedGroup,  # each invocation in the user's language (--lang, MERGER_LANG, LANG)
 )
 
 
@@ -125,7 +129,15 @@ def _main(
                      "db upgrade...) is refused, and the database session itself cannot write."),
     ] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", envvar="MERGER_LANG", show_envvar=True,
+                     help="Language of the output and help: vi (Vietnamese) or en (English). Default: "
+                     "vi when the locale (LANGUAGE, LC_ALL, LANG) is Vietnamese, else en."),
+    ] = None,
 ) -> None:
+    if lang is not None and lang.strip().lower() not in ("vi", "en"):
+        raise typer.BadParameter(_("{value!r} is not a language (vi or en)").format(value=lang), param_hint="--lang")
     if version:
         from merger import __version__
 
@@ -165,7 +177,7 @@ def state(ctx: typer.Context) -> State:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, starting with "Error:", and a non-zero exit."""
-    print(f"Error: {message}", file=sys.stderr)
+    print(_("Error: {message}").format(message=message), file=sys.stderr)
     raise typer.Exit(code)
 
 
