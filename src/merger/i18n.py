@@ -116,9 +116,9 @@ def fdate(day: date | None, empty: str = "") -> str:
     return day.isoformat()
 
 
-def fnum(n: float, digits: int = 0) -> str:
-    """A number with thousands separators: 10,035 in English, 10.035 in Vietnamese."""
-    text = f"{n:,.{digits}f}"
+def fnum(n: float, digits: int | None = 0) -> str:
+    """A number with thousands separators: 10,035 in English, 10.035 in Vietnamese (None: as Python)."""
+    text = f"{n:,}" if digits is None else f"{n:,.{digits}f}"
     if _CURRENT.get().code == "vi":
         return text.translate(str.maketrans(",.", ".,"))
     return text
