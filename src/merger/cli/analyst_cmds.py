@@ -390,16 +390,19 @@ def diff(
                  [[rp.GROUP_LABELS.get(t, t), c.event.key, c.event.effective, c.level, c.event.basis(), c.summary()]
                   for t, cs in d.groups.items() for c in cs])
         return
+    from merger.i18n import _, fdate, fnum
+
     c = console()
-    where = f" within {d.within}" if d.within else ""
-    c.print(f"[bold]{d.total:,} events from {d.start} (exclusive) to {d.end}{where}[/bold]", highlight=False)
+    where = _(" within {unit}").format(unit=d.within) if d.within else ""
+    c.print("[bold]" + _("{n} events from {start} (exclusive) to {end}").format(
+        n=fnum(d.total), start=fdate(d.start), end=fdate(d.end)) + f"{where}[/bold]", highlight=False)
     for t, cs in d.groups.items():
-        levels = ", ".join(f"{rp.LEVEL_LABELS.get(k, k).lower()} {n:,}" for k, n in d.by_level(t).items())
-        c.print(f"\n[bold]{rp.GROUP_LABELS.get(t, t)}[/bold]: {len(cs):,} ({levels})", highlight=False)
+        levels = ", ".join(f"{rp.level_label(k).lower()} {fnum(n)}" for k, n in d.by_level(t).items())
+        c.print(f"\n[bold]{rp.group_label(t)}[/bold]: {fnum(len(cs))} ({levels})", highlight=False)
         for ch in cs:
             c.print(f"  • {ch.summary()}" + (f" [dim]{ch.event.basis()}[/dim]" if ch.event.basis() else ""),
                     highlight=False)
-    c.print(f"\n[bold]Old units divided between several new ones[/bold]: {len(d.divided):,}")
+    c.print(f"\n[bold]{_('Old units divided between several new ones')}[/bold]: {fnum(len(d.divided))}")
     for v, succ in d.divided:
         c.print(f"  • {snap.path(v)} → {', '.join(x.full_name for x in succ)}", highlight=False)
 
@@ -433,4 +436,7 @@ def report(
         r = rp.build(reg, within=within, start=s, end=e, weights=weights)  # type: ignore[arg-type]
         path = rp.write(r, reg.snapshot, out, chart=chart)
     n = sum(len(cs) for cs in r.diff.groups.values())
-    console().print(f"Report written to {path}: {len(r.new_units):,} new units, {n:,} events.", highlight=False, soft_wrap=True)
+    from merger.i18n import _, fnum
+
+    console().print(_("Report written to {path}: {units} new units, {events} events.").format(
+        path=path, units=fnum(len(r.new_units)), events=fnum(n)), highlight=False, soft_wrap=True)

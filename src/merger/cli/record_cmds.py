@@ -341,13 +341,18 @@ def log_cmd(
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} recorded event(s)")
-    for col in ("Event", "Effective", "Act", "What", "Recorded", "Status"):
-        table.add_column(col)
+    from merger.i18n import N_, _, fdate
+    from merger.lineage import event_label
+
+    table = Table(title=_("{n} recorded event(s)").format(n=len(rows)))
+    for col in (N_("Event"), N_("Effective"), N_("Act"), N_("What"), N_("Recorded"), N_("Status")):
+        table.add_column(_(col))
     for e in entries:
         basis = (e.act or "") + (f" k.{e.clause}" if e.clause else "")
-        status = e.status if e.status == "in force" else f"[red]{e.status}[/red]: {e.reason}"
-        table.add_row(e.key, e.effective.isoformat(), basis, f"{e.type}: {e.summary}",
+        said = _(e.status) if e.status in (N_("in force"), N_("revoked")) else _("amended by {event}").format(
+            event=e.status.removeprefix("amended by "))
+        status = said if e.status == "in force" else f"[red]{said}[/red]: {e.reason}"
+        table.add_row(e.key, fdate(e.effective), basis, f"{event_label(e.type)}: {e.summary}",
                       f"{e.recorded_at:%Y-%m-%d %H:%M} {e.recorded_by}", status)
     console().print(table)
 
