@@ -99,6 +99,11 @@ def _(message: str) -> str:
     return _CURRENT.get().translations.gettext(message)
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the current language, where the same English word needs context."""
+    return _CURRENT.get().translations.pgettext(context, message)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _CURRENT.get().translations.ngettext(singular, plural, n)
 

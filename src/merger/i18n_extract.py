@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from merger.i18n import help_messages
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
 
 HELP_DECORATORS = ("command", "callback")
 
@@ -43,3 +47,66 @@ def extract_cli(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
 def _is_command(decorator: ast.expr) -> bool:
     target = decorator.func if isinstance(decorator, ast.Call) else decorator
     return isinstance(target, ast.Attribute) and target.attr in HELP_DECORATORS
+
+
+# --- the catalog: extract, update, compile -----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]  # the source checkout (babel.cfg, src/)
+PO = Path(__file__).with_name("locale") / "vi" / "LC_MESSAGES" / "merger.po"
+
+
+def template(root: Path = ROOT) -> Catalog:
+    """Every user-visible English message in the code, as ``pybabel extract -F babel.cfg`` finds it."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with open(root / "babel.cfg", encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    cat = Catalog(project="merger", charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(str(root), method_map, options_map):
+        cat.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return cat
+
+
+def read_po(path: Path = PO) -> Catalog:
+    from babel.messages.pofile import read_po as read
+
+    with open(path, "rb") as fh:
+        return read(fh, locale="vi", domain="merger")
+
+
+def mo_bytes(catalog: Catalog) -> bytes:
+    """The compiled catalog, as ``pybabel compile`` writes it (fuzzy entries left out)."""
+    import io
+
+    from babel.messages.mofile import write_mo
+
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
+
+
+def update(root: Path = ROOT, po: Path = PO) -> tuple[int, int]:
+    """Bring the Vietnamese catalog up to date with the code and recompile merger.mo.
+
+    Returns (messages, untranslated). New messages arrive untranslated; removed ones are dropped."""
+    import io
+
+    from babel.messages.pofile import write_po
+
+    cat = read_po(po)
+    cat.update(template(root), no_fuzzy_matching=True)
+    cat.obsolete.clear()
+    buf = io.BytesIO()
+    write_po(buf, cat, no_location=True, sort_output=True, width=100, ignore_obsolete=True)
+    po.write_bytes(buf.getvalue())
+    cat = read_po(po)
+    po.with_suffix(".mo").write_bytes(mo_bytes(cat))
+    ids = [m for m in cat if m.id]
+    return len(ids), sum(1 for m in ids if not m.string)
+
+
+if __name__ == "__main__":  # python -m merger.i18n_extract  (needs Babel: pip install -e '.[test]')
+    total, missing = update()
+    print(f"{PO}: {total} messages, {missing} untranslated")

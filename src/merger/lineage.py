@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Literal
 
 from merger.graph import L, Snapshot, V
-from merger.i18n import N_, _, fdate
+from merger.i18n import N_, _, fdate, pgettext
 
 Direction = Literal["forward", "backward"]
 
@@ -48,6 +48,14 @@ BASIS_LABELS = {"area": N_("area"), "population": N_("population"), "geometry": 
 def basis_label(basis: str | None) -> str:
     """What a share measures, in the current language."""
     return _(BASIS_LABELS[basis]) if basis in BASIS_LABELS else str(basis)
+
+
+def level_name(level: str) -> str:
+    """One unit's level, in the current language ("commune", "cấp xã")."""
+    names = {"province": pgettext("level", "province"), "district": pgettext("level", "district"),
+             "commune": pgettext("level", "commune"), "village": pgettext("level", "village"),
+             "agency": pgettext("level", "agency")}
+    return names.get(level, level)
 
 
 def relation_label(relation: str) -> str:

@@ -402,7 +402,7 @@ def diff(
         for ch in cs:
             c.print(f"  • {ch.summary()}" + (f" [dim]{ch.event.basis()}[/dim]" if ch.event.basis() else ""),
                     highlight=False)
-    c.print(f"\n[bold]{_('Old units divided between several new ones')}[/bold]: {fnum(len(d.divided))}")
+    c.print("\n[bold]" + _("Old units divided between several new ones") + f"[/bold]: {fnum(len(d.divided))}")
     for v, succ in d.divided:
         c.print(f"  • {snap.path(v)} → {', '.join(x.full_name for x in succ)}", highlight=False)
 

@@ -156,16 +156,16 @@ def lineage(
             ev = child.link.event
             evidence = f" [yellow]({ev.evidence}: {ev.source})[/yellow]" if ev.evidence else ""
             if child.version is None:
-                sub = branch.add(f"{arrow} [red]{_('dissolved')}[/red] [dim]{what}[/dim]{evidence}")
+                sub = branch.add(f"{arrow} [red]" + _("dissolved") + f"[/red] [dim]{what}[/dim]{evidence}")
             else:
                 sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
             if child.truncated:
-                sub.add(f"[dim]{_('… (use a larger --depth)')}[/dim]")
+                sub.add("[dim]" + _("… (use a larger --depth)") + "[/dim]")
             grow(sub, child)
 
     grow(rt, tree.root)
     if not tree.root.children:
-        rt.add(f"[dim]{_('(no recorded events in this direction)')}[/dim]")
+        rt.add("[dim]" + _("(no recorded events in this direction)") + "[/dim]")
     console().print(rt)
     if overlap:
         from rich.table import Table
@@ -177,7 +177,7 @@ def lineage(
         for r in rows:
             table.add_row(r.name, f"{r.area_km2:,.2f}", f"{r.share_of_unit:.1%}",
                           "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
-                          _("yes") if r.in_lineage else f"[yellow]{_('no')}[/yellow]")
+                          _("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]")
         console().print(table)
 
 
@@ -200,7 +200,7 @@ def show(
     reg = state(ctx).register()
     with errors():
         history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
-    from merger.lineage import describe_link
+    from merger.lineage import describe_link, level_name
 
     stats = reg.snapshot.statistics
     if as_json:
@@ -229,9 +229,10 @@ def show(
         table.add_column("field", style="dim")
         table.add_column("value")
         table.add_row(_("name"), v.full_name)
-        table.add_row(_("code / type / level"), f"{v.code} / {v.type} / {_(LEVEL_NAMES.get(v.level, v.level))}")
+        table.add_row(_("code / type / level"), f"{v.code} / {v.type} / {level_name(v.level)}")
         table.add_row(_("parent"), h.parent.full_name if h.parent else "—")
-        table.add_row(_("valid"), f"{fdate(v.valid_from, '…')} – {fdate(v.valid_to, _('(in force)'))}")
+        in_force = _("(in force)")
+        table.add_row(_("valid"), f"{fdate(v.valid_from, '…')} – {fdate(v.valid_to, in_force)}")
         if v.evidence:
             table.add_row(_("evidence"), f"[yellow]{v.evidence}[/yellow] ({v.source})")
         st = stats(v)
@@ -241,8 +242,9 @@ def show(
         for label, links, other in ((_("created by"), h.created_by, _pred), (_("ended by"), h.ended_by, _succ)):
             for link in links:
                 who = other(link)
-                table.add_row(label, f"{describe_link(link)}\n  {_('from') if other is _pred else _('to')} "
-                              f"{who.full_name + ' ' + who.key if who else _('— (no successor)')}")
+                side = _("from") if other is _pred else _("to")
+                whom = who.full_name + " " + who.key if who else _("— (no successor)")
+                table.add_row(label, f"{describe_link(link)}\n  {side} {whom}")
         c.print(table)
 
 
