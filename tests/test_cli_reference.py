@@ -84,3 +84,24 @@ def test_the_help_examples_run_on_the_real_register(national_sqlite_path, tmp_pa
         if result.exit_code != expected or "Traceback" in result.output:
             failed.append(f"{line} -> {result.exit_code}: {(result.stderr or result.stdout)[:200]}")
     assert not failed, "\n".join(failed)
+
+
+def test_vietnamese_reference_and_help_copy_are_the_real_help() -> None:
+    """docs/cli.vi.md and cli/help.vi.txt: the same pages, generated with the Vietnamese catalog."""
+    from merger.cli.reference import DOCS, HELP_COPIES
+
+    assert DOCS["vi"].read_text(encoding="utf-8") == render("vi"), f"docs/cli.vi.md is out of date: {HINT}"
+    assert HELP_COPIES["vi"].read_text(encoding="utf-8") == root_help(lang="vi"), f"cli/help.vi.txt is out of date: {HINT}"
+    assert "Cách dùng: merger" in HELP_COPIES["vi"].read_text(encoding="utf-8")
+
+
+def test_launcher_prints_the_vietnamese_help_for_a_vietnamese_locale() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("MERGER_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES")}
+    env.update(COLUMNS="120", LANG="vi_VN.UTF-8")
+    code = "import sys; sys.argv[0] = 'merger'; from merger.{} import main; main()"
+    fast = subprocess.run([sys.executable, "-c", code.format("launcher"), "--help"],
+                          capture_output=True, text=True, env=env, check=True)
+    slow = subprocess.run([sys.executable, "-c", code.format("cli"), "--help"],
+                          capture_output=True, text=True, env=env, check=True)
+    assert fast.stdout == slow.stdout
+    assert fast.stdout.startswith("Cách dùng: merger [OPTIONS] COMMAND") and "Tùy chọn:" in fast.stdout
