@@ -27,7 +27,7 @@ def _walk(command: click.Command, ctx: click.Context) -> list[tuple[click.Contex
         for name in sorted(command.list_commands(ctx)):
             sub = command.get_command(ctx, name)
             if sub is not None and not sub.hidden:
-                out.extend(_walk(sub, click.Context(sub, parent=ctx, info_name=name, **sub.context_settings)))
+                out.extend(_walk(sub, sub.context_class(sub, parent=ctx, info_name=name, **sub.context_settings)))
     return out
 
 

@@ -1,0 +1,208 @@
+"""The Vietnamese interface: the catalog is complete and current, and the commands speak it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from merger import i18n
+from merger.cli import app
+from merger.cli.common import parse_date
+from merger.i18n_extract import PO, mo_bytes, read_po, template
+
+HINT = "run `python -m merger.i18n_extract`, then translate the new entries in merger.po"
+VI = {"LANG": "vi_VN.UTF-8", "MERGER_LANG": None, "LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None}
+PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\(\w+\)s")
+
+
+# --- the catalog ---------------------------------------------------------------------------------
+
+
+def _ids(catalog) -> set[tuple[str | None, str]]:  # type: ignore[no-untyped-def]
+    return {(m.context, m.id) for m in catalog if m.id}
+
+
+def test_catalog_is_current_with_the_code() -> None:
+    """Every English message the code shows is in merger.po, and merger.po has nothing the code dropped."""
+    code, po = _ids(template()), _ids(read_po())
+    assert not code - po, f"messages missing from merger.po ({HINT}): {sorted(code - po)[:10]}"
+    assert not po - code, f"messages no longer in the code ({HINT}): {sorted(po - code)[:10]}"
+    assert len(code) > 300  # help of every command and option, labels, report, diagram, maps
+
+
+def test_every_message_is_translated() -> None:
+    missing = [m.id for m in read_po() if m.id and (not m.string or m.fuzzy)]
+    assert not missing, f"untranslated or fuzzy in merger.po: {missing[:10]}"
+
+
+def test_translations_keep_their_placeholders() -> None:
+    bad = [m.id for m in read_po() if m.id and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))]
+    assert not bad, f"placeholders differ: {bad[:5]}"
+
+
+def test_compiled_catalog_is_the_po() -> None:
+    """merger.mo (what the program reads; committed, built into the wheel) is merger.po compiled."""
+    assert PO.with_suffix(".mo").read_bytes() == mo_bytes(read_po()), f"merger.mo is stale: {HINT}"
+
+
+def test_legal_terms() -> None:
+    """The labels use the words of the resolutions and the conversion table."""
+    from merger.lineage import event_label, relation_label
+    from merger.report import group_label
+
+    with i18n.use("vi"):
+        assert relation_label("whole") == "nhập toàn bộ"
+        assert relation_label("part_area") == "nhập một phần diện tích"
+        assert relation_label("unchanged") == "giữ nguyên"
+        assert event_label("rename") == "đổi tên"
+        assert event_label("reclassify") == "đổi loại hình"
+        assert event_label("dissolve") == "giải thể"
+        assert event_label("establish") == "thành lập"
+        assert event_label("transfer") == "nhập một phần"
+        assert relation_label("district_to_special_zone") == "toàn bộ huyện thành đặc khu"
+        assert group_label("merge") == "Sáp nhập"
+    assert relation_label("whole") == "whole unit" and event_label("rename") == "rename"  # English outside
+
+
+# --- choosing the language -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "env", "expected"), [
+    ([], {}, "en"),
+    ([], {"LANG": "vi_VN.UTF-8"}, "vi"),
+    ([], {"LANG": "en_US.UTF-8", "LC_ALL": "vi_VN.UTF-8"}, "vi"),
+    ([], {"LANGUAGE": "vi:en", "LANG": "C.UTF-8"}, "vi"),
+    ([], {"LANG": "vi_VN.UTF-8", "MERGER_LANG": "en"}, "en"),
+    ([], {"MERGER_LANG": "vi"}, "vi"),
+    (["--lang", "en", "counts"], {"LANG": "vi_VN.UTF-8"}, "en"),
+    (["counts", "--lang=vi"], {}, "vi"),
+    (["search", "--", "--lang", "vi"], {}, "en"),
+    ([], {"LANG": "fr_FR.UTF-8"}, "en"),
+])
+def test_choose(args: list[str], env: dict[str, str], expected: str) -> None:
+    assert i18n.choose(args, env) == expected
+
+
+@given(st.text(max_size=12))
+def test_only_vi_locales_choose_vietnamese(value: str) -> None:
+    assert i18n.normalize(value) == ("vi" if value.strip().split(":")[0].lower().startswith("vi") else "en")
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)))
+def test_vietnamese_dates_read_back(day: date) -> None:
+    """01/7/2025 in Vietnamese output, ISO in English; the CLI reads both back."""
+    with i18n.use("vi"):
+        text = i18n.fdate(day)
+    assert re.fullmatch(r"\d{2}/\d{1,2}/\d{4}", text) and parse_date(text) == day
+    assert i18n.fdate(day) == day.isoformat()
+
+
+def test_vietnamese_numbers() -> None:
+    with i18n.use("vi"):
+        assert i18n.fnum(10035) == "10.035" and i18n.fnum(1526.5, 2) == "1.526,50"
+    assert i18n.fnum(10035) == "10,035"
+
+
+def test_no_language_leaks_out_of_an_invocation(national_path: str) -> None:
+    CliRunner().invoke(app, ["--db", national_path, "--lang", "vi", "counts"])
+    assert i18n.current().code == "en"
+
+
+# --- the commands in Vietnamese, on the real register -------------------------------------------
+
+
+def _english_words() -> set[str]:
+    """Words of the English messages that no Vietnamese translation uses: none may reach a Vietnamese user."""
+    cat = read_po()
+    english = {w.lower() for m in cat if m.id for w in re.findall(r"[A-Za-z]{4,}", m.id)}
+    kept = {w.lower() for m in cat if m.id for w in re.findall(r"[A-Za-z]{4,}", m.string)}
+    return english - kept
+
+
+COMMANDS = [
+    ["counts", "--within", "Hải Phòng"],
+    ["counts", "--kind", "agency", "--within", "Hải Phòng"],
+    ["lineage", "An Lư"],
+    ["lineage", "Phường Hòa Bình, Hải Phòng", "--as-of", "2025-07-01"],
+    ["show", "An Lư"],
+    ["show", "Hải Phòng"],
+    ["units", "--as-of", "2025-07-01", "--within", "Hải Phòng", "--type", "đặc khu"],
+    ["search", "hoa binh"],
+    ["diff", "--within", "Hải Phòng"],
+    ["check"],
+    ["log"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
+def test_commands_speak_vietnamese(national_path: str, args: list[str]) -> None:
+    res = CliRunner().invoke(app, ["--db", national_path, *args], env=VI)
+    assert res.exit_code == 0, res.stderr
+    found = set(re.findall(r"[A-Za-z]{4,}", res.stdout))
+    english = {w for w in found if w.lower() in _english_words()}
+    assert not english, f"English words in `merger {' '.join(args)}`: {sorted(english)}\n{res.stdout[:2000]}"
+
+
+def test_vietnamese_lineage_and_counts(national_path: str) -> None:
+    run = CliRunner().invoke
+    out = run(app, ["--db", national_path, "lineage", "An Lư"], env=VI).stdout
+    assert "khoản 3 Điều 1, 1669/NQ-UBTVQH15" in out and "01/7/2025" in out and "2025-07-01 ·" not in out
+    assert "đã thành" in out and "nhập một phần" in out
+    out = run(app, ["--db", national_path, "counts", "--within", "Hải Phòng"], env=VI).stdout
+    assert "Cấp xã" in out and "30/6/2025" in out and "đặc khu" in out
+    # --lang en wins over the locale; --lang vi over an English one
+    assert "Level / type" in run(app, ["--db", national_path, "--lang", "en", "counts"], env=VI).stdout
+    assert "Cấp / loại hình" in run(app, ["--db", national_path, "--lang", "vi", "counts"]).stdout
+    assert "Cấp / loại hình" in run(app, ["--db", national_path, "counts"], env={"MERGER_LANG": "vi"}).stdout
+
+
+def test_machine_output_is_not_translated(national_path: str) -> None:
+    """JSON and CSV keep their English keys, codes and ISO dates whatever the language."""
+    run = CliRunner().invoke
+    vi = run(app, ["--db", national_path, "counts", "--within", "Hải Phòng", "--csv"], env=VI).stdout
+    en = run(app, ["--db", national_path, "--lang", "en", "counts", "--within", "Hải Phòng", "--csv"]).stdout
+    assert vi == en and vi.startswith("level,type,before,after,change")
+    vi = run(app, ["--db", national_path, "lineage", "An Lư", "--json"], env=VI).stdout
+    assert '"effective": "2025-07-01"' in vi and "01/7/2025" not in vi
+
+
+def test_vietnamese_errors(national_path: str) -> None:
+    res = CliRunner().invoke(app, ["--db", national_path, "search", "zzzqqq"], env=VI)
+    assert res.exit_code == 1 and res.stderr == "Lỗi: không có kết quả nào khớp 'zzzqqq'\n"
+    res = CliRunner().invoke(app, ["--db", national_path, "--lang", "fr", "counts"])
+    assert res.exit_code == 2 and "'fr' is not a language (vi or en)" in res.stderr
+    res = CliRunner().invoke(app, ["--db", national_path, "report", "--out", "x.txt"], env=VI)
+    assert res.exit_code == 1 and res.stderr.startswith("Lỗi: không xác định được định dạng của x.txt")
+
+
+def test_vietnamese_help_of_every_command() -> None:
+    """Each command's --help in Vietnamese: translated description, headings and option help."""
+    from merger.cli.reference import render
+
+    text = render("vi")
+    for heading in ("Cách dùng: merger counts", "Tùy chọn:", "Ví dụ:", "Hiện hướng dẫn này rồi thoát."):
+        assert heading in text
+    assert "Usage:" not in text and "Options:" not in text and "Show this message" not in text
+    res = CliRunner().invoke(app, ["lineage", "--help"], env=VI)
+    assert res.exit_code == 0 and "Đơn vị cũ đã được sắp xếp thành đơn vị nào" in res.stdout
+    assert "(sơ đồ cho hồ sơ)" in res.stdout and "[bắt buộc]" in res.stdout
+
+
+def test_vietnamese_diagram(national: object, tmp_path: Path) -> None:
+    """The lineage diagram's title, labels and footer in Vietnamese (SVG keeps text as text)."""
+    pytest.importorskip("matplotlib")
+    from merger import diagram
+
+    reg = national
+    tree = reg.lineage("An Lư")  # type: ignore[attr-defined]
+    with i18n.use("vi"):
+        out = diagram.draw(reg.snapshot, tree, tmp_path / "an_lu.svg")  # type: ignore[attr-defined]
+    svg = out.read_text(encoding="utf-8")
+    assert "đã được sắp xếp thành" in svg and "nhập một phần" in svg and "01/7/2025" in svg
+    assert "Solid arrow" not in svg and "became" not in svg
