@@ -206,3 +206,16 @@ def test_vietnamese_diagram(national: object, tmp_path: Path) -> None:
     svg = out.read_text(encoding="utf-8")
     assert "đã được sắp xếp thành" in svg and "nhập một phần" in svg and "01/7/2025" in svg
     assert "Solid arrow" not in svg and "became" not in svg
+
+
+def test_vietnamese_library_errors(national_path: str) -> None:
+    """Domain errors raised while the CLI speaks Vietnamese are Vietnamese, one line, exit 1."""
+    run = CliRunner().invoke
+    res = run(app, ["--db", national_path, "lineage", "Tân Tiến"], env=VI)
+    assert res.exit_code == 1 and res.stderr.startswith("Lỗi: 'Tân Tiến' chưa rõ ràng (21 đơn vị)")
+    assert "30/6/2025" in res.stderr and "và 9 đơn vị khác" in res.stderr
+    assert "Hãy ghi kèm đơn vị cấp trên" in res.stderr and res.stderr.count("\n") == 1
+    res = run(app, ["--db", national_path, "show", "Xã Không Có Thật"], env=VI)
+    assert res.exit_code == 1 and res.stderr.startswith("Lỗi: không có đơn vị nào khớp 'Xã Không Có Thật'")
+    res = run(app, ["--db", national_path, "units", "--as-of", "31/2/2025"], env=VI)
+    assert res.exit_code == 2 and "'31/2/2025' không phải là ngày" in res.stderr

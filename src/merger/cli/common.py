@@ -17,7 +17,7 @@ import typer
 import typer.core
 
 from merger.cli.lang import LocalizedGroup
-from merger.i18n import _
+from merger.i18n import _, fdate
 
 # Plain click help: typer's rich help formatter (and its markdown parser) would double the
 # start-up time of every `--help`, and the CLI reference in docs/ is this plain text.
@@ -87,15 +87,16 @@ def _build_progress():  # type: ignore[no-untyped-def]
 
                 bar = Progress(console=Console(stderr=True), transient=True)
                 bar.start()
-                state["bar"], state["task"] = bar, bar.add_task("Building the register (first use)", total=total)
+                state["bar"], state["task"] = bar, bar.add_task(_("Building the register (first use)"), total=total)
             else:
-                print("Building the register from the bundled data (first use)…", file=sys.stderr)
+                print(_("Building the register from the bundled data (first use)…"), file=sys.stderr)
         if "bar" in state:
-            state["bar"].update(state["task"], completed=step, description=f"Building the register: {label}")
+            state["bar"].update(state["task"], completed=step,
+                                description=_("Building the register: {step}").format(step=label))
         if step == total:
             if "bar" in state:
                 state["bar"].stop()
-            print("Register built.", file=sys.stderr)
+            print(_("Register built."), file=sys.stderr)
 
     return show
 
@@ -164,7 +165,7 @@ def _writes(ctx: typer.Context) -> str | None:
 
 
 def read_only_refusal(what: str) -> NoReturn:
-    fail(f"the register is open read-only (--read-only): '{what}' writes, so it is refused")
+    fail(_("the register is open read-only (--read-only): '{what}' writes, so it is refused").format(what=what))
 
 
 def state(ctx: typer.Context) -> State:
@@ -206,7 +207,8 @@ def parse_date(value: str | None, option: str = "date") -> date | None:
             return date(int(y), int(m), int(d))
         return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (use 2025-07-01 or 1/7/2025)", param_hint=option) from None
+        raise typer.BadParameter(_("{value!r} is not a date (use 2025-07-01 or 1/7/2025)").format(value=value),
+                                 param_hint=option) from None
 
 
 def parse_moment(value: str | None, option: str = "time") -> Any:
@@ -218,7 +220,7 @@ def parse_moment(value: str | None, option: str = "time") -> Any:
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date or ISO time", param_hint=option) from None
+        raise typer.BadParameter(_("{value!r} is not a date or ISO time").format(value=value), param_hint=option) from None
 
 
 def console() -> Console:
@@ -287,14 +289,15 @@ def note_unrecorded_past(reg: Register, *days: date | None) -> None:
     known = reg.unrecorded_before()
     early = sorted({d for d in days if d is not None and known is not None and d < known})
     if early:
-        print(f"Note: the register records changes from {known + timedelta(days=1)} on; for "
-              f"{', '.join(map(str, early))} it shows the units in force on {known}, whose earlier "
-              "history is not recorded.", file=sys.stderr)
+        print(_("Note: the register records changes from {start} on; for {days} it shows the units in force on "
+                "{known}, whose earlier history is not recorded.").format(
+                    start=fdate(known + timedelta(days=1)), days=", ".join(map(fdate, early)), known=fdate(known)),
+              file=sys.stderr)
 
 
 def check_formats(as_json: bool, as_csv: bool) -> None:
     if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+        raise typer.BadParameter(_("choose one of --json and --csv"))
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
