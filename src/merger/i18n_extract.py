@@ -104,7 +104,13 @@ def update(root: Path = ROOT, po: Path = PO) -> tuple[int, int]:
     cat = read_po(po)
     po.with_suffix(".mo").write_bytes(mo_bytes(cat))
     ids = [m for m in cat if m.id]
-    return len(ids), sum(1 for m in ids if not m.string)
+    return len(ids), sum(1 for m in ids if not translated(m))
+
+
+def translated(message: Any) -> bool:
+    """A catalog entry has its translation (every plural form of it), and is not fuzzy."""
+    forms = [message.string] if isinstance(message.string, str) else list(message.string)
+    return bool(forms) and all(forms) and not message.fuzzy
 
 
 if __name__ == "__main__":  # python -m merger.i18n_extract  (needs Babel: pip install -e '.[test]')

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from merger.cli.common import JsonOpt, app, console, emit_json, errors, read_only_refusal, state
+from merger.i18n import _
 
 db_app = typer.Typer(
     name="db",
@@ -87,9 +88,10 @@ def upgrade(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json({"from": before, "to": after, "changed": before != after})
     elif before == after:
-        console().print(f"Already at revision {after}; nothing to do.", highlight=False)
+        console().print(_("Already at revision {revision}; nothing to do.").format(revision=after), highlight=False)
     else:
-        console().print(f"Upgraded from revision {before} to {after}.", highlight=False)
+        console().print(_("Upgraded from revision {before} to {after}.").format(before=before, after=after),
+                        highlight=False)
 
 
 @db_app.command("revision")
@@ -115,4 +117,4 @@ def revision(
         read_only_refusal("merger db revision")
     with errors():
         created = migrations.revision(store.resolve_url(st.db), message, folder)
-    console().print(f"Wrote {created}", highlight=False, soft_wrap=True)
+    console().print(_("Wrote {path}").format(path=created), highlight=False, soft_wrap=True)

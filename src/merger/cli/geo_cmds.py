@@ -25,6 +25,7 @@ from merger.cli.common import (
     parse_date,
     state,
 )
+from merger.i18n import N_, _, fdate, fnum
 
 boundaries_app = typer.Typer(
     name="boundaries",
@@ -253,9 +254,9 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(b):,} geometries from {', '.join(b.origin) or 'nowhere'}")
-    for col in ("Level", "Valid from", "Valid to", "Source", "Versions"):
-        table.add_column(col, justify="right" if col == "Versions" else "left")
+    table = Table(title=_("{n} geometries from {files}").format(n=fnum(len(b)), files=", ".join(b.origin) or "—"))
+    for col in (N_("Level"), N_("Valid from"), N_("Valid to"), N_("Source"), N_("Versions")):
+        table.add_column(_(col), justify="right" if col == "Versions" else "left")
     for r in rows:
         table.add_row(str(r["level"] or "?"), str(r["valid_from"] or "…"), str(r["valid_to"] or ""), str(r["source"]),
                       f"{r['versions']:,}")
@@ -274,9 +275,9 @@ def forget_cmd(ctx: typer.Context) -> None:
 
     reg = state(ctx).register()
     if boundaries.forget(reg):
-        console().print("Your loaded boundaries were removed; the bundled ones remain.")
+        console().print(_("Your loaded boundaries were removed; the bundled ones remain."))
     else:
-        console().print("No loaded boundaries to remove.")
+        console().print(_("No loaded boundaries to remove."))
 
 
 @app.command()
@@ -326,16 +327,18 @@ def locate(
     else:
         from rich.table import Table
 
-        table = Table(title=f"({lon}, {lat}) on {day}")
-        for col in ("Level", "Unit", "Key", "How"):
-            table.add_column(col)
+        from merger.lineage import level_name
+
+        table = Table(title=_("({lon}, {lat}) on {day}").format(lon=lon, lat=lat, day=fdate(day)))
+        for col in (N_("Level"), N_("Unit"), N_("Key"), N_("How")):
+            table.add_column(_(col))
         for h in hits:
-            name = h.name or ("—" if not h.candidates else "one of: " + ", ".join(
-                reg.snapshot.by_key[k].full_name for k in h.candidates))
-            table.add_row(h.level, name, h.key or "", h.how)
+            name = h.name or ("—" if not h.candidates else _("one of: {names}").format(names=", ".join(
+                reg.snapshot.by_key[k].full_name for k in h.candidates)))
+            table.add_row(level_name(h.level), name, h.key or "", h.how)
         console().print(table)
     if not any(h.key for h in hits):
-        fail(f"({lon}, {lat}) lies in no unit with a boundary on {day}")
+        fail(_("({lon}, {lat}) lies in no unit with a boundary on {day}").format(lon=lon, lat=lat, day=fdate(day)))
 
 
 def _check_point(lon: float, lat: float) -> None:
@@ -412,9 +415,9 @@ def map_cmd(
         version = match.version if day is None else next((v for v in match.versions if v.valid_on(day)),
                                                          match.version)
         info = boundaries.render_map(reg, version, out, as_of=day)
-    console().print(f"Map of {version.full_name} ({version.key}) written to {info.path}: "
-                    f"{len(info.neighbours)} neighbours, {len(info.predecessors)} outline(s) from the other side.",
-                    soft_wrap=True)
+    console().print(_("Map of {unit} ({key}) written to {path}: {n} neighbours, {m} outline(s) from the other "
+                      "side.").format(unit=version.full_name, key=version.key, path=info.path,
+                                      n=len(info.neighbours), m=len(info.predecessors)), soft_wrap=True)
 
 
 @app.command()
@@ -464,19 +467,20 @@ def overlap(
         return
     from rich.table import Table
 
-    table = Table(title=f"{version.full_name} ({version.key}): overlay with the other side of the reform")
-    for col in ("Unit", "Key", "km²", "Share of this unit", "Share of that unit", "In lineage"):
-        table.add_column(col, justify="right" if "km" in col or "Share" in col else "left")
+    table = Table(title=_("{unit} ({key}): overlay with the other side of the reform").format(
+        unit=version.full_name, key=version.key))
+    for col in (N_("Unit"), N_("Key"), "km²", N_("Share of this unit"), N_("Share of that unit"), N_("In lineage")):
+        table.add_column(_(col), justify="right" if "km" in col or "Share" in col else "left")
     for r in rows:
-        table.add_row(r.name, r.key or "", f"{r.area_km2:,.3f}", f"{r.share_of_unit:.1%}",
+        table.add_row(r.name, r.key or "", fnum(r.area_km2, 3), f"{r.share_of_unit:.1%}",
                       "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
-                      "" if r.key is None else ("yes" if r.in_lineage else "[yellow]no[/yellow]"))
+                      "" if r.key is None else (_("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]"))
     c = console()
     c.print(table)
     if not rows:
-        c.print("[dim]No geometries on the other side of the reform.[/dim]")
+        c.print("[dim]" + _("No geometries on the other side of the reform.") + "[/dim]")
     if stored is not None:
-        c.print(f"{stored} link weight(s) stored with basis 'geometry'.")
+        c.print(_("{n} link weight(s) stored with basis 'geometry'.").format(n=stored))
 
 
 @app.command()

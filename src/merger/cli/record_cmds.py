@@ -76,8 +76,10 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
 
 
 def _show(outcome: Any, as_json: bool) -> None:
+    from merger.i18n import N_, _
+
     for warning in outcome.warnings:
-        print(f"Warning: {warning}", file=sys.stderr)
+        print(_("Warning: {message}").format(message=warning), file=sys.stderr)
     if as_json:
         emit_json(dict(written=outcome.written, events=outcome.events, corrections=outcome.corrections,
                        changes=[dict(event=c.event, unit=c.unit, before=c.before, after=c.after)
@@ -85,10 +87,10 @@ def _show(outcome: Any, as_json: bool) -> None:
         return
     from rich.table import Table
 
-    title = "Recorded" if outcome.written else "Dry run — nothing written"
+    title = _("Recorded") if outcome.written else _("Dry run — nothing written")
     table = Table(title=f"{title}: {', '.join(outcome.events) or ', '.join(outcome.corrections)}")
-    for col in ("Event", "Before", "After"):
-        table.add_column(col)
+    for col in (N_("Event"), N_("Before"), N_("After")):
+        table.add_column(_(col))
     for c in outcome.changes:
         table.add_row(c.event, c.before, c.after)
     console().print(table)
@@ -266,8 +268,11 @@ def move(
 
 def _refuse_all(path: str, exc: Any) -> None:
     """Every problem of a refused annex, one line each after the Error line; exit 1."""
+    from merger.i18n import ngettext
+
     n = len(exc.violations)
-    print(f"Error: {path}: {n} problem{'s' if n != 1 else ''}; nothing was recorded", file=sys.stderr)
+    print(ngettext("Error: {path}: {n} problem; nothing was recorded",
+                   "Error: {path}: {n} problems; nothing was recorded", n).format(path=path, n=n), file=sys.stderr)
     for v in exc.violations:
         print(f"  {v.message}", file=sys.stderr)
     raise typer.Exit(1)
@@ -373,7 +378,9 @@ def revoke_cmd(
     reg = state(ctx).register()
     with errors():
         reg.revoke(event, reason=reason, by=by)
-    console().print(f"Revoked {event}.")
+    from merger.i18n import _
+
+    console().print(_("Revoked {event}.").format(event=event))
 
 
 @app.command("amend")
@@ -439,4 +446,6 @@ def import_register_cmd(
             counts = exchange.import_register(reg, path)
         finally:
             reg.close()
-    console().print("Imported: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    from merger.i18n import _
+
+    console().print(_("Imported: {counts}").format(counts=", ".join(f"{k} {v:,}" for k, v in counts.items())))

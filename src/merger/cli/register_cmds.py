@@ -395,8 +395,9 @@ def init(
         reg = Register.open(st.db)
         snap = reg.snapshot
         reg.close()
-    console().print(f"Register ready at {store.redact(url)}: {len(snap.versions):,} versions, "
-                    f"{len(snap.events):,} events, {len(snap.links):,} links.")
+    console().print(_("Register ready at {url}: {versions} versions, {events} events, {links} links.").format(
+        url=store.redact(url), versions=fnum(len(snap.versions)), events=fnum(len(snap.events)),
+        links=fnum(len(snap.links))))
 
 
 @app.command("import-sources", hidden=False)
