@@ -152,6 +152,7 @@ COMMANDS = [
      "--act", "9/NQ-HĐND", "--dry-run"],
 ]
 GEO = ("locate", "overlap", "boundaries")
+ALSO_ENGLISH = {"ends", "from", "geometry", "became", "formed", "whole", "part", "merge", "valid", "units", "events"}
 
 
 @pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
@@ -161,7 +162,7 @@ def test_commands_speak_vietnamese(national_path: str, args: list[str]) -> None:
     res = CliRunner().invoke(app, ["--db", national_path, *args], env=VI)
     assert res.exit_code == 0, res.stderr
     found = set(re.findall(r"[A-Za-z]{4,}", res.stdout))
-    english = {w for w in found if w.lower() in _english_words()}
+    english = {w for w in found if w.lower() in _english_words() | ALSO_ENGLISH}
     assert not english, f"English words in `merger {' '.join(args)}`: {sorted(english)}\n{res.stdout[:2000]}"
 
 

@@ -335,10 +335,14 @@ def locate(
         for h in hits:
             name = h.name or ("—" if not h.candidates else _("one of: {names}").format(names=", ".join(
                 reg.snapshot.by_key[k].full_name for k in h.candidates)))
-            table.add_row(level_name(h.level), name, h.key or "", h.how)
+            table.add_row(level_name(h.level), name, h.key or "", _(HOW[h.how]) if h.how in HOW else h.how)
         console().print(table)
     if not any(h.key for h in hits):
         fail(_("({lon}, {lat}) lies in no unit with a boundary on {day}").format(lon=lon, lat=lat, day=fdate(day)))
+
+
+HOW = {"geometry": N_("boundary"), "lineage": N_("lineage (one candidate left)"), "candidates": N_("candidates"),
+       "none": N_("none")}  # how locate found each unit, for people
 
 
 def _check_point(lon: float, lat: float) -> None:

@@ -92,8 +92,22 @@ def _show(outcome: Any, as_json: bool) -> None:
     for col in (N_("Event"), N_("Before"), N_("After")):
         table.add_column(_(col))
     for c in outcome.changes:
-        table.add_row(c.event, c.before, c.after)
+        table.add_row(c.event, c.before, _when(c.after))
     console().print(table)
+
+
+def _when(text: str) -> str:
+    """The library's "… ends 2025-08-31" / "… from 2025-09-01" in the current language."""
+    import re
+    from datetime import date
+
+    from merger.i18n import _, fdate
+
+    m = re.search(r"\b(ends|from) (\d{4}-\d{2}-\d{2})$", text)
+    if not m:
+        return text
+    said = _("ends {day}") if m[1] == "ends" else _("from {day}")
+    return text[: m.start()] + said.format(day=fdate(date.fromisoformat(m[2])))
 
 
 @record_app.command("merge")
