@@ -34,10 +34,10 @@ def test_agencies_do_not_change_the_admin_counts(national: Register) -> None:
 
 def test_every_agency_record_has_evidence_and_source(national: Register) -> None:
     found = [v for v in national.snapshot.versions.values() if v.kind == "agency"]
-    assert len(found) == 40
+    assert len(found) == 50
     assert all(v.evidence in ("stated", "inferred") and v.source for v in found)
     events = {lk.event.key: lk.event for v in found for lk in national.snapshot.predecessors(v)}
-    assert len(events) == 13 and all(e.evidence in ("stated", "inferred") and e.source for e in events.values())
+    assert len(events) == 18 and all(e.evidence in ("stated", "inferred") and e.source for e in events.values())
     board = next(e for e in events.values() if e.act is not None)
     assert board.act.number == "1459/QĐ-TTg" and board.evidence == "inferred"  # the date is inferred
 
@@ -65,6 +65,9 @@ def test_show_and_lineage_display_evidence(national_path: Path) -> None:
 def test_importer_reproduces_the_bundled_files(sources: Path, tmp_path: Path) -> None:
     report = agencies.run(sources, tmp_path)
     assert "12 departments merged pairwise, 1 kept: 25 -> 13" in report.lines
+    assert "30@..2025-06-30: 10 departments merged into 5 on 2025-03-01 (agency_history)" in report.lines
+    # The seed's subordinate figures are said, with how many named records back them (none yet).
+    assert sum("backed by named records: 0" in line for line in report.lines) == 4
     for name in bundle.AGENCY_FILES:
         assert (tmp_path / f"{name}.csv").read_bytes() == (BUNDLED / f"{name}.csv").read_bytes(), name
 
@@ -80,3 +83,25 @@ def test_agencies_are_recorded_with_the_same_events(national_copy: Register) -> 
     assert reg.check() == []
     v = reg.resolve("Chi cục Ví dụ Mới").version
     assert v.kind == "agency" and reg.snapshot.parent_of(v).full_name == "Sở Y tế"
+
+
+def test_hai_duong_departments_merged_on_1_march_2025(national: Register, national_path: Path) -> None:
+    """The March 2025 step (agency_history): Hải Dương's 10 departments merged into 5, 17 -> 12."""
+    c = national.counts(within="Hải Phòng", kind="agency", before=date(2025, 2, 28), after=date(2025, 3, 1))
+    dept = c.get("agency", agencies.DEPARTMENT)
+    assert dept is not None and (dept.before, dept.after) == (30, 25)  # old Hải Phòng's 13 unchanged
+    c = national.counts(within="Hải Dương", kind="agency", before=date(2025, 2, 28), after=date(2025, 3, 1))
+    assert (c.get("agency", agencies.DEPARTMENT).before, c.get("agency", agencies.DEPARTMENT).after) == (17, 12)
+    snap = national.snapshot
+    labour = national.resolve("Sở Lao động - Thương binh và Xã hội").version
+    assert labour.valid_to == date(2025, 2, 28) and labour.evidence == "stated"
+    (link,) = snap.successors(labour)
+    assert link.succ.key == "30.so-noi-vu@2025-03-01" and link.event.effective == date(2025, 3, 1)
+    assert "laodong" in link.event.source and "chưa thấy" in link.event.note  # the resolution number is unknown
+    # ... and that Sở Nội vụ is one of the two that formed Hải Phòng's on 1 July 2025.
+    (july,) = snap.successors(link.succ)
+    assert july.succ.key == "31.so-noi-vu@2025-07-01"
+    res = CliRunner().invoke(app, ["--db", str(national_path), "counts", "--kind", "agency", "--within",
+                                   "Hải Phòng", "--before", "2025-02-28", "--after", "2025-03-01", "--csv"])
+    assert res.exit_code == 0, res.stderr
+    assert "agency,sở và tương đương,30,25,-5" in res.stdout

@@ -14,10 +14,12 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from merger import bundle
 from merger.errors import DataError
+from merger.importers import agency_history as history
 from merger.importers.nso import RECORDED_AT
 from merger.names import fold, tidy
 
@@ -111,14 +113,16 @@ def build(sources: Path, recorded_at: str | None = None) -> tuple[dict[str, list
         return key
 
     def event(key: str, type_: str, act: str, note: str, source: str, evidence: str,
-              links: list[tuple[str, str, str]]) -> None:
-        rows["events"].append(dict(key=key, type=type_, effective=REFORM, act=act, clause="", note=note,
+              links: list[tuple[str, str, str]], effective: str = REFORM) -> None:
+        rows["events"].append(dict(key=key, type=type_, effective=effective, act=act, clause="", note=note,
                                    source=source, evidence=evidence, recorded_at=recorded_at,
                                    recorded_by="merger-importer"))
         for pred, succ, relation in links:
             rows["links"].append(dict(event=key, predecessor=pred, successor=succ, portion="whole",
                                       relation=relation, share="", share_basis="", note=""))
 
+    # Departments that were themselves formed by an earlier merger begin on that date.
+    began = {(m.province, m.successor): m for m in history.MARCH_2025}
     merged = kept = 0
     for i, r in enumerate(departments, start=2):
         new_name = _expand(r["new_agency_name"])
@@ -137,9 +141,13 @@ def build(sources: Path, recorded_at: str | None = None) -> tuple[dict[str, list
         preds = []
         for raw, parent in ((hp_raw, OLD_HP), (hd_raw, OLD_HD)):
             name = _old_name(raw)
+            earlier = began.get((parent, name))
             preds.append(version(code_of(PROVINCE_CODE[parent], name), name, DEPARTMENT, parent,
-                                 valid_to=LAST_DAY, evidence=evidence,
-                                 source=f"{src13} line {i}: predecessor {raw!r} ({r['predecessor_basis'].strip()})"))
+                                 valid_from=earlier.effective if earlier else "", valid_to=LAST_DAY,
+                                 evidence=evidence,
+                                 source=f"{src13} line {i}: predecessor {raw!r} ({r['predecessor_basis'].strip()})"
+                                 + (f"; formed {earlier.effective}: {history.page_list(earlier.pages)}"
+                                    if earlier else "")))
         succ = version(code_of("31", new_name), new_name, DEPARTMENT, OLD_HP, valid_from=REFORM,
                        evidence="stated" if seen_ok else "inferred", source=new_source)
         event(f"E20250701-A{code_of('31', new_name)}", "merge", "", SESSION_NOTE,
@@ -148,6 +156,7 @@ def build(sources: Path, recorded_at: str | None = None) -> tuple[dict[str, list
         merged += 1
     report.lines.append(f"{merged} departments merged pairwise, {kept} kept: "
                         f"{2 * merged + kept} -> {merged + kept}")
+    _earlier_mergers(rows, report, version, event)
 
     board = next((r for r in others if BOARD_ACT in r["status_or_change"]), None)
     if board is None:
@@ -178,6 +187,31 @@ def build(sources: Path, recorded_at: str | None = None) -> tuple[dict[str, list
     report.lines.append(f"not bundled (no named predecessors or later than July 2025): {len(skipped)} rows")
     report.figures = {name: len(v) for name, v in rows.items()}
     return rows, report
+
+
+def _earlier_mergers(rows: dict[str, list[dict[str, str]]], report: Report, version, event) -> None:  # type: ignore[no-untyped-def]
+    """The departments' mergers before July 2025 (agency_history): each predecessor ends the day
+    before, the successor (already written, beginning on that date) is linked to them."""
+    successors = {r["key"] for r in rows["versions"]}
+    for province in sorted({m.province for m in history.MARCH_2025}):
+        found = [m for m in history.MARCH_2025 if m.province == province]
+        for m in found:
+            code = PROVINCE_CODE[m.province]
+            succ = f"{code_of(code, m.successor)}@{m.effective}"
+            if succ not in successors:
+                raise DataError(f"agency_history: {m.successor} of {m.province} is not among the departments "
+                                f"that merged on {REFORM}")
+            day_before = (date.fromisoformat(m.effective) - timedelta(days=1)).isoformat()
+            source = f"agency_history: {history.page_list(m.pages)}"
+            preds = [version(code_of(code, name), name, DEPARTMENT, m.province, valid_to=day_before,
+                             evidence="stated", source=source) for name in m.predecessors]
+            event(f"E{m.effective.replace('-', '')}-A{code_of(code, m.successor)}", "merge", "", m.note,
+                  source, "stated", [(p, succ, "whole") for p in preds], effective=m.effective)
+        total = sum(len(m.predecessors) for m in found)
+        report.lines.append(f"{province}: {total} departments merged into {len(found)} on "
+                            f"{found[0].effective} (agency_history)")
+    for what, figure, named in history.SEED_SUBORDINATE:
+        report.lines.append(f"seed report, {what}: {figure}; backed by named records: {named}")
 
 
 def write(rows: dict[str, list[dict[str, str]]], out: Path) -> None:
