@@ -236,3 +236,16 @@ def test_vietnamese_library_errors(national_path: str) -> None:
     assert res.exit_code == 1 and res.stderr.startswith("Lỗi: không có đơn vị nào khớp 'Xã Không Có Thật'")
     res = run(app, ["--db", national_path, "units", "--as-of", "31/2/2025"], env=VI)
     assert res.exit_code == 2 and "'31/2/2025' không phải là ngày" in res.stderr
+
+
+def test_vietnamese_map(national_path: str, tmp_path: Path) -> None:
+    """The map's title, legend and footer in Vietnamese (SVG keeps text as text)."""
+    pytest.importorskip("geopandas")
+    out = tmp_path / "hong_bang.svg"
+    res = CliRunner().invoke(app, ["--db", national_path, "map", "Phường Hồng Bàng", "--out", str(out)], env=VI)
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout.startswith("Đã ghi bản đồ Phường Hồng Bàng")
+    svg = out.read_text(encoding="utf-8")
+    assert "các đơn vị lân cận, cùng ngày" in svg
+    assert "Địa giới:" in svg and "Tạo bằng merger." in svg and "đến 30/6/2025" in svg
+    assert "neighbouring" not in svg and "Made with" not in svg and "until " not in svg
