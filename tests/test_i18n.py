@@ -249,3 +249,16 @@ def test_vietnamese_map(national_path: str, tmp_path: Path) -> None:
     assert "các đơn vị lân cận, cùng ngày" in svg
     assert "Địa giới:" in svg and "Tạo bằng merger." in svg and "đến 30/6/2025" in svg
     assert "neighbouring" not in svg and "Made with" not in svg and "until " not in svg
+
+
+def test_vietnamese_boundaries_check(national_path: str) -> None:
+    """Boundary staff's check report in Vietnamese (it exits 1 on the real data's coast and islands)."""
+    pytest.importorskip("geopandas")
+    res = CliRunner().invoke(app, ["--db", national_path, "boundaries", "check", "--within", "Hải Phòng",
+                                   "--as-of", "2025-07-01"], env=VI)
+    assert res.exit_code == 1, res.stderr
+    out = res.stdout
+    assert "Địa giới thuộc Hải Phòng ngày 01/7/2025" in out and "Đơn vị cấp trên so với hợp" in out
+    assert "Diện tích tính được so với diện tích chính thức" in out and "phát hiện vượt ngưỡng" in out
+    english = {w for w in re.findall(r"[A-Za-z]{4,}", out) if w.lower() in _english_words() | ALSO_ENGLISH}
+    assert not english, sorted(english)

@@ -129,6 +129,12 @@ def fnum(n: float, digits: int | None = 0) -> str:
     return text
 
 
+def fpct(share: float, digits: int = 1, signed: bool = False) -> str:
+    """A share as a percentage: 12.5% in English, 12,5% in Vietnamese."""
+    text = f"{share:+.{digits}%}" if signed else f"{share:.{digits}%}"
+    return text.replace(".", ",") if _CURRENT.get().code == "vi" else text
+
+
 # --- help texts (command docstrings and typer help=) -------------------------------------------
 
 _COMMENT = re.compile(r"^(?P<cmd>\s*merger .*?)(?P<gap>\s{2,}|\s)\((?P<note>[^()]*)\)\s*$")

@@ -25,7 +25,7 @@ from merger.cli.common import (
     parse_date,
     state,
 )
-from merger.i18n import N_, _, fdate, fnum
+from merger.i18n import N_, _, fdate, fnum, fpct
 
 boundaries_app = typer.Typer(
     name="boundaries",
@@ -106,79 +106,89 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     c = console()
-    scope = f" within {report.within}" if report.within else ""
-    levels = ", ".join(f"{lv} ({n})" for lv, n in report.checked.items()) or "none"
-    c.print(f"[bold]Boundaries{scope} on {report.as_of}[/bold]: levels checked: {levels}")
+    from merger.lineage import level_name
+
+    over_, ok_ = "[red]" + _("over") + "[/red]", "[green]" + _("ok") + "[/green]"
+    scope = _(" within {unit}").format(unit=report.within) if report.within else ""
+    levels = ", ".join(f"{level_name(lv)} ({n})" for lv, n in report.checked.items()) or _("none")
+    c.print("[bold]" + _("Boundaries{scope} on {day}").format(scope=scope, day=fdate(report.as_of)) + "[/bold]: "
+            + _("levels checked: {levels}").format(levels=levels))
     if report.uncovered_levels:
-        c.print("[dim]No geometry at all (not checked): "
-                + ", ".join(f"{lv} ({n} units)" for lv, n in report.uncovered_levels.items()) + "[/dim]")
+        c.print("[dim]" + _("No geometry at all (not checked): {levels}").format(levels=", ".join(
+            _("{level} ({n} units)").format(level=level_name(lv), n=n) for lv, n in report.uncovered_levels.items()))
+            + "[/dim]")
     t = report.tolerances
-    c.print(f"[dim]Tolerances: overlap ≤ {t.overlap_m2:,.0f} m², gap ≤ {t.gap_share:.1%} of the parent, "
-            f"area within ±{t.area_rel:.0%} of the official figure"
-            + (f", unlinked overlay ≤ {t.lineage_share:.0%} of a unit" if report.lineage is not None else "")
+    c.print("[dim]" + _("Tolerances: overlap ≤ {m2} m², gap ≤ {gap} of the parent, area within ±{rel} of the "
+                        "official figure").format(m2=fnum(t.overlap_m2), gap=fpct(t.gap_share, 1), rel=fpct(t.area_rel, 0))
+            + (_(", unlinked overlay ≤ {share} of a unit").format(share=fpct(t.lineage_share, 0))
+               if report.lineage is not None else "")
             + "[/dim]")
     if not report.overlaps:
-        c.print("[green]No overlaps between units of one level.[/green]")
-    table = Table(title=f"Overlaps between units of one level: {len(report.overlaps)}")
-    for col in ("Level", "Units", "Area m²", "At (lon, lat)", ""):
-        table.add_column(col, justify="right" if col == "Area m²" else "left")
+        c.print("[green]" + _("No overlaps between units of one level.") + "[/green]")
+    table = Table(title=_("Overlaps between units of one level: {n}").format(n=len(report.overlaps)))
+    for col in (N_("Level"), N_("Units"), N_("Area m²"), N_("At (lon, lat)"), ""):
+        table.add_column(_(col) if col else "", justify="right" if col == "Area m²" else "left")
     for o in report.overlaps[:50]:
-        table.add_row(o.level, f"{o.a_name} / {o.b_name}", f"{o.area_m2:,.0f}", f"{o.lon}, {o.lat}",
-                      "[red]over[/red]" if o.exceeds else "[green]ok[/green]")
+        table.add_row(level_name(o.level), f"{o.a_name} / {o.b_name}", fnum(o.area_m2), f"{o.lon}, {o.lat}",
+                      over_ if o.exceeds else ok_)
     if report.overlaps:
         c.print(table)
-    c.print("[bold]Parents against the union of their children[/bold]")
+    c.print("[bold]" + _("Parents against the union of their children") + "[/bold]")
     for g in report.gaps:
-        what = "in the parent but in no child" if g.kind == "uncovered" else "in a child but outside the parent"
-        status = "[red]over[/red]" if g.exceeds else "[green]ok[/green]"
-        c.print(f"  {status} {g.parent_name}: {_area(g.area_km2)} ({g.share:.2%}) {what}, {g.pieces} piece(s)")
+        what = _("in the parent but in no child") if g.kind == "uncovered" else _("in a child but outside the parent")
+        status = over_ if g.exceeds else ok_
+        c.print(f"  {status} {g.parent_name}: {_area(g.area_km2)} ({fpct(g.share, 2)}) {what}, "
+                + _("{n} piece(s)").format(n=g.pieces))
         if g.largest:
             on_outline = sum(1 for p in g.largest if p.on_outline)
             where = "; ".join(f"{name} {_area(a)}" for name, a in list(g.by_unit.items())[:8])
-            more = f"; … {len(g.by_unit) - 8} more" if len(g.by_unit) > 8 else ""
-            c.print(f"    [dim]by nearest unit: {where}{more}[/dim]")
-            c.print(f"    [dim]{on_outline} of the {len(g.largest)} largest pieces touch the parent's outline "
-                    f"(coast, islands, provincial border); largest {_area(g.largest[0].area_km2)} at "
-                    f"{g.largest[0].lon}, {g.largest[0].lat} near {g.largest[0].near}[/dim]")
+            more = _("; … {n} more").format(n=len(g.by_unit) - 8) if len(g.by_unit) > 8 else ""
+            c.print("    [dim]" + _("by nearest unit: {where}").format(where=where) + f"{more}[/dim]")
+            c.print("    [dim]" + _("{k} of the {n} largest pieces touch the parent's outline (coast, islands, "
+                                    "provincial border); largest {area} at {lon}, {lat} near {near}").format(
+                k=on_outline, n=len(g.largest), area=_area(g.largest[0].area_km2), lon=g.largest[0].lon,
+                lat=g.largest[0].lat, near=g.largest[0].near) + "[/dim]")
     if report.missing:
-        names = ", ".join(n for _, n, _ in report.missing[:20])
-        c.print(f"[red]No geometry: {len(report.missing)}[/red] {names}" + (" …" if len(report.missing) > 20 else ""))
+        names = ", ".join(n for _k, n, _l in report.missing[:20])
+        c.print("[red]" + _("No geometry: {n}").format(n=len(report.missing)) + f"[/red] {names}"
+                + (" …" if len(report.missing) > 20 else ""))
     else:
-        c.print("[green]Every unit at the checked levels has a geometry.[/green]")
+        c.print("[green]" + _("Every unit at the checked levels has a geometry.") + "[/green]")
     if report.invalid:
         for key, name, reason in report.invalid:
-            c.print(f"[red]Invalid geometry[/red]: {name} ({key}): {reason}")
+            c.print("[red]" + _("Invalid geometry") + f"[/red]: {name} ({key}): {reason}")
     else:
-        c.print("[green]All geometries are valid.[/green]")
+        c.print("[green]" + _("All geometries are valid.") + "[/green]")
     over = [a for a in report.areas if a.exceeds]
-    table = Table(title=f"Computed vs official area: {len(report.areas)} units, {len(over)} beyond "
-                        f"±{t.area_rel:.0%} (largest differences first)")
-    for col in ("Unit", "Computed km²", "Official km²", "Difference", ""):
-        table.add_column(col, justify="left" if col in ("Unit", "") else "right")
+    table = Table(title=_("Computed vs official area: {n} units, {k} beyond ±{rel} (largest differences "
+                          "first)").format(n=len(report.areas), k=len(over), rel=fpct(t.area_rel, 0)))
+    for col in (N_("Unit"), N_("Computed km²"), N_("Official km²"), N_("Difference"), ""):
+        table.add_column(_(col) if col else "", justify="left" if col in ("Unit", "") else "right")
     for a in report.areas[:max(len(over), 10)]:
-        table.add_row(a.name, f"{a.computed_km2:,.2f}", f"{a.official_km2:,.2f}", f"{a.rel_diff:+.1%}",
-                      "[red]over[/red]" if a.exceeds else "[green]ok[/green]")
+        table.add_row(a.name, fnum(a.computed_km2, 2), fnum(a.official_km2, 2), fpct(a.rel_diff, 1, signed=True),
+                      over_ if a.exceeds else ok_)
     if report.areas:
         c.print(table)
     else:
-        c.print("[dim]No official area figures for these units (sapnhap covers the new units only).[/dim]")
+        c.print("[dim]" + _("No official area figures for these units (sapnhap covers the new units only).")
+                + "[/dim]")
     if report.lineage is not None:
-        table = Table(title=f"Overlay against the recorded lineage: {len(report.lineage)} unlinked overlap(s) "
-                            f"of 1 % or more")
-        for col in ("Unit", "Lies partly in", "km²", "Share of the unit", ""):
-            table.add_column(col, justify="right" if col in ("km²", "Share of the unit") else "left")
+        table = Table(title=_("Overlay against the recorded lineage: {n} unlinked overlap(s) of 1 % or more").format(
+            n=len(report.lineage)))
+        for col in (N_("Unit"), N_("Lies partly in"), "km²", N_("Share of the unit"), ""):
+            table.add_column(_(col) if col else "", justify="right" if col in ("km²", "Share of the unit") else "left")
         for d in report.lineage:
-            table.add_row(d.name, d.other_name, f"{d.area_km2:,.2f}", f"{d.share_of_unit:.1%}",
-                          "[red]over[/red]" if d.exceeds else "[green]ok[/green]")
+            table.add_row(d.name, d.other_name, fnum(d.area_km2, 2), fpct(d.share_of_unit, 1),
+                          over_ if d.exceeds else ok_)
         c.print(table)
     if problems:
-        c.print(f"[red bold]{len(problems)} finding(s) beyond the tolerances.[/red bold]")
+        c.print("[red bold]" + _("{n} finding(s) beyond the tolerances.").format(n=len(problems)) + "[/red bold]")
     else:
-        c.print("[green bold]OK: nothing beyond the tolerances.[/green bold]")
+        c.print("[green bold]" + _("OK: nothing beyond the tolerances.") + "[/green bold]")
 
 
 def _area(km2: float) -> str:
-    return f"{km2:,.2f} km²" if km2 >= 0.01 else f"{km2 * 1e6:,.0f} m²"
+    return f"{fnum(km2, 2)} km²" if km2 >= 0.01 else f"{fnum(km2 * 1e6)} m²"
 
 
 @boundaries_app.command("load")
@@ -476,8 +486,8 @@ def overlap(
     for col in (N_("Unit"), N_("Key"), "km²", N_("Share of this unit"), N_("Share of that unit"), N_("In lineage")):
         table.add_column(_(col), justify="right" if "km" in col or "Share" in col else "left")
     for r in rows:
-        table.add_row(r.name, r.key or "", fnum(r.area_km2, 3), f"{r.share_of_unit:.1%}",
-                      "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
+        table.add_row(r.name, r.key or "", fnum(r.area_km2, 3), fpct(r.share_of_unit, 1),
+                      "" if r.share_of_other is None else fpct(r.share_of_other, 1),
                       "" if r.key is None else (_("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]"))
     c = console()
     c.print(table)

@@ -25,7 +25,7 @@ from merger.cli.common import (
     parse_date,
     state,
 )
-from merger.i18n import N_, _, fdate, fnum
+from merger.i18n import N_, _, fdate, fnum, fpct
 
 LEVEL_NAMES = {"province": N_("Provinces"), "district": N_("District level"), "commune": N_("Communes"),
                "village": N_("Villages"), "agency": N_("Agencies")}
@@ -175,8 +175,8 @@ def lineage(
         for col in (N_("Unit"), "km²", N_("share of this unit"), N_("share of that unit"), N_("in lineage")):
             table.add_column(_(col), justify="left" if col == "Unit" else "right")
         for r in rows:
-            table.add_row(r.name, f"{r.area_km2:,.2f}", f"{r.share_of_unit:.1%}",
-                          "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
+            table.add_row(r.name, fnum(r.area_km2, 2), fpct(r.share_of_unit),
+                          "" if r.share_of_other is None else fpct(r.share_of_other),
                           _("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]")
         console().print(table)
 

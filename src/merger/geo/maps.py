@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from merger.errors import BadInput
-from merger.i18n import _, fdate, fnum
+from merger.i18n import _, fdate, fnum, fpct
 
 if TYPE_CHECKING:
     from merger.geo.data import Boundaries
@@ -137,7 +137,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
         drawn.append(row.key)
         if not many:
             label = (_("{name}, {period}: {km2} km² = {share} of the unit").format(
-                name=row.name, period=preds_end, km2=fnum(row.area_km2, 2), share=f"{row.share_of_unit:.0%}")
+                name=row.name, period=preds_end, km2=fnum(row.area_km2, 2), share=fpct(row.share_of_unit, 0))
                      + ("" if row.in_lineage else _(" (not in the recorded lineage)")))
             handles.append(Line2D([0], [0], color=colour, lw=2.2, ls="--", label=label))
         inside = g.intersection(view_box)
