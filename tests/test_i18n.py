@@ -262,3 +262,19 @@ def test_vietnamese_boundaries_check(national_path: str) -> None:
     assert "Diện tích tính được so với diện tích chính thức" in out and "phát hiện vượt ngưỡng" in out
     english = {w for w in re.findall(r"[A-Za-z]{4,}", out) if w.lower() in _english_words() | ALSO_ENGLISH}
     assert not english, sorted(english)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["counts", "--bogus"], "Lỗi: Không có tùy chọn: --bogus"),
+    (["lineage"], "Lỗi: Thiếu đối số 'UNIT'."),
+    (["countz"], "Lỗi: Không có lệnh 'countz'. Có phải ý bạn là 'counts'"),
+    (["units", "--as-of", "31/2/2025"], "Lỗi: Giá trị không hợp lệ cho --as-of: '31/2/2025' không phải là ngày"),
+    (["show", "a", "b"], "Lỗi: Thừa đối số: b"),
+])
+def test_vietnamese_usage_errors(args: list[str], said: str) -> None:
+    """click's own usage errors, with the usage line and the hint, in Vietnamese; exit 2."""
+    res = CliRunner().invoke(app, args, env=VI)
+    assert res.exit_code == 2 and said in res.stderr, res.stderr
+    assert res.stderr.count("Lỗi:") == 1 and "Error" not in res.stderr and "Usage" not in res.stderr
+    en = CliRunner().invoke(app, args, env={"MERGER_LANG": "en"})
+    assert en.exit_code == 2 and "Error: " in en.stderr  # English unchanged

@@ -75,6 +75,67 @@ def localize(command: click.Command) -> None:
             localize(sub)
 
 
+# click's own usage errors, as it words them, and their message ids
+CLICK_ERRORS = (
+    (re.compile(r"^No such option: (?P<name>\S+)"), N_("No such option: {name}")),
+    (re.compile(r"^No such command '(?P<name>[^']*)'\."), N_("No such command '{name}'.")),
+    (re.compile(r"^Missing argument '(?P<name>[^']*)'\."), N_("Missing argument '{name}'.")),
+    (re.compile(r"^Missing option '(?P<name>.*?)'\."), N_("Missing option '{name}'.")),
+    (re.compile(r"^Missing parameter: (?P<name>\S+)"), N_("Missing parameter: {name}")),
+    (re.compile(r"^Got unexpected extra arguments? \((?P<name>.*)\)"), N_("Unexpected extra argument(s): {name}")),
+    (re.compile(r"^Option '(?P<name>[^']*)' requires an argument\."), N_("Option '{name}' requires an argument.")),
+    (re.compile(r"^Invalid value for (?P<name>.*?): "), N_("Invalid value for {name}:") + " "),
+    (re.compile(r"^Invalid value: "), N_("Invalid value:") + " "),
+)
+CLICK_TAILS = (
+    (re.compile(r"\s*Did you mean (?P<name>.*?)\?$"), N_("Did you mean {name}?")),
+    (re.compile(r"\s*\(Possible options: (?P<name>.*)\)$"), N_("(Possible options: {name})")),
+)
+
+
+class LocalizedUsageError(click.UsageError):
+    """A usage error already worded in the user's language (usage line, hint and message)."""
+
+    def __init__(self, text: str, exit_code: int = 2):
+        super().__init__(text)
+        self.text = text
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.text, file=file if file is not None else sys.stderr)
+
+
+def _say(exc: click.UsageError) -> str:
+    """``exc``'s message in the current language (what click words itself, by pattern)."""
+    message = exc.format_message()
+    tail = ""
+    for pattern, msgid in CLICK_TAILS:
+        m = pattern.search(message)
+        if m:
+            message, tail = message[: m.start()], " " + _(msgid.strip()).format(name=m["name"])
+    for pattern, msgid in CLICK_ERRORS:
+        m = pattern.match(message)
+        if m:
+            return _(msgid.strip()).format(name=m["name"]) + (" " if msgid.endswith(" ") else "") \
+                + message[m.end():] + tail
+    return message + tail
+
+
+def _localized(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, LocalizedUsageError) or i18n.current().code == "en":
+        return exc
+    lines = []
+    ctx = exc.ctx
+    if ctx is not None:
+        lines.append(ctx.get_usage())
+        if ctx.command.get_help_option(ctx) is not None:
+            lines.append(_("Try '{command} {option}' for help.").format(command=ctx.command_path,
+                                                                         option=ctx.help_option_names[0]))
+        lines.append("")
+    lines.append(_("Error: {message}").format(message=_say(exc)))
+    return LocalizedUsageError("\n".join(lines), exc.exit_code)
+
+
 class LocalizedGroup(typer.core.TyperGroup):
     """The root ``merger`` group: runs each invocation in the language the user chose."""
 
@@ -85,3 +146,15 @@ class LocalizedGroup(typer.core.TyperGroup):
             if code != "en":
                 localize(self)
             return super().main(args, *rest, **extra)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _localized(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _localized(exc) from None
