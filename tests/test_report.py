@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from merger import report as rp
@@ -128,3 +130,13 @@ def test_cli_report_vietnamese(national_path: str, tmp_path: Path) -> None:
                                    "--out", str(out), "--no-chart"])
     assert res.exit_code == 0, res.stderr
     assert "115 đơn vị mới" in res.stdout and '<html lang="vi">' in out.read_text(encoding="utf-8")
+
+
+@given(st.text(max_size=60))
+def test_md_escape_leaves_no_markup(text: str) -> None:
+    """Whatever a value holds, in Markdown it is one line with no raw HTML tag, entity or cell break."""
+    out = rp.md_escape(text)
+    assert "\n" not in out and "\r" not in out and "<" not in out and ">" not in out
+    assert not re.search(r"(?<!\\)[|*_`\[\]]", out.replace("\\\\", ""))  # every special character escaped
+    assert re.sub(r"\\(.)", r"\1", out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")) == (
+        text.replace("\n", " ").replace("\r", " "))
