@@ -224,17 +224,23 @@ def load_cmd(
         emit_json(report.__dict__)
     else:
         c = console()
-        c.print(f"{report.features:,} features read from {report.path} (CRS {report.crs}); "
-                f"{len(report.matched):,} matched a {level} valid on {as_of}"
-                + (f", {len(report.replaced):,} replacing an existing geometry" if report.replaced else "")
-                + (f"; {report.padded:,} codes zero-padded" if report.padded else ""))
+        from merger.lineage import level_name
+
+        c.print(_("{n} features read from {path} (CRS {crs}); {k} matched a {level} valid on {day}").format(
+                    n=fnum(report.features), path=report.path, crs=report.crs, k=fnum(len(report.matched)),
+                    level=level_name(level), day=as_of)
+                + (_(", {n} replacing an existing geometry").format(n=fnum(len(report.replaced)))
+                   if report.replaced else "")
+                + (_("; {n} codes zero-padded").format(n=fnum(report.padded)) if report.padded else ""))
         if report.unmatched:
-            c.print(f"[yellow]{len(report.unmatched):,} code(s) match no {level} on {as_of}:[/yellow] "
+            c.print("[yellow]" + _("{n} code(s) match no {level} on {day}:").format(
+                n=fnum(len(report.unmatched)), level=level_name(level), day=as_of) + "[/yellow] "
                     + ", ".join(report.unmatched[:30]) + (" …" if len(report.unmatched) > 30 else ""))
         if report.matched:
-            c.print("[dim]Dry run: nothing kept.[/dim]" if dry_run else f"Kept in {report.stored_in}.")
+            c.print("[dim]" + _("Dry run: nothing kept.") + "[/dim]" if dry_run
+                    else _("Kept in {path}.").format(path=report.stored_in))
     if not report.matched:
-        fail(f"no feature of {file} matched a {level} valid on {as_of}")
+        fail(_("no feature of {file} matched a {level} valid on {day}").format(file=file, level=level, day=as_of))
 
 
 @boundaries_app.command("list")
