@@ -278,3 +278,23 @@ def test_vietnamese_usage_errors(args: list[str], said: str) -> None:
     assert res.stderr.count("Lỗi:") == 1 and "Error" not in res.stderr and "Usage" not in res.stderr
     en = CliRunner().invoke(app, args, env={"MERGER_LANG": "en"})
     assert en.exit_code == 2 and "Error: " in en.stderr  # English unchanged
+
+
+def test_vietnamese_help_has_no_english_prose() -> None:
+    """Every command's and option's help in docs/cli.vi.md: no English word of the catalog left in the prose
+    (command and option names, metavariables, default values and example command lines are what users type)."""
+    from merger.cli.reference import render
+
+    prose, section = [], None
+    for line in render("vi").splitlines():
+        text = line.strip()
+        if text.startswith(("merger ", "## ", "Cách dùng:", "```")):
+            continue
+        if text.endswith(":") and not line.startswith(" "):
+            section = text
+            continue
+        if section == "Lệnh:" and line.startswith("  "):
+            line = text.split(None, 1)[1] if len(text.split(None, 1)) > 1 else ""
+        prose.append(re.sub(r"--?[\w-]+|\b[A-Z_]{2,}\b|\[mặc định: [^\]]*\]", "", line))
+    english = {w for w in re.findall(r"[A-Za-z]{4,}", "\n".join(prose)) if w.lower() in _english_words()}
+    assert not english, sorted(english)
