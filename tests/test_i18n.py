@@ -143,6 +143,7 @@ COMMANDS = [
     ["units", "--as-of", "2025-07-01", "--within", "Hải Phòng", "--type", "đặc khu"],
     ["search", "hoa binh"],
     ["diff", "--within", "Hải Phòng"],
+    ["crosswalk", "--within", "Hải Phòng"],
     ["check"],
     ["log"],
     ["locate", "106.6683", "20.8651"],

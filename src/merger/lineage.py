@@ -42,7 +42,8 @@ EVENT_LABELS = {
 }
 
 
-BASIS_LABELS = {"area": N_("area"), "population": N_("population"), "geometry": N_("geometry")}
+BASIS_LABELS = {"area": N_("area"), "population": N_("population"), "geometry": N_("geometry"),
+                "equal": N_("equal shares")}
 
 
 def basis_label(basis: str | None) -> str:

@@ -95,26 +95,47 @@ def crosswalk(
         return
     from rich.table import Table
 
+    from merger.i18n import N_, _, fdate, fnum
+    from merger.lineage import basis_label, level_name
+
     c = console()
     split = cw.split_sources()
-    title = (f"Crosswalk {cw.start} → {cw.end}" + (f" within {cw.within}" if cw.within else "")
-             + f": {len(cw.sources):,} units → {len(cw.targets):,} units, {len(cw.rows):,} rows")
+    title = (_("Crosswalk {start} → {end}").format(start=fdate(cw.start), end=fdate(cw.end))
+             + (_(" within {unit}").format(unit=cw.within) if cw.within else "")
+             + _(": {n} units → {m} units, {rows} rows").format(n=fnum(len(cw.sources)), m=fnum(len(cw.targets)),
+                                                              rows=fnum(len(cw.rows))))
     table = Table(title=title)
-    for col in ("From", "To", "Share", "Basis"):
-        table.add_column(col, justify="right" if col == "Share" else "left")
+    for col in (N_("From"), N_("To"), N_("Share"), N_("Basis")):
+        table.add_column(_(col), justify="right" if col == "Share" else "left")
     shown = records if len(records) <= 200 else [r for r in records if r["split"]][:200]
     for r in shown:
         table.add_row(str(r["from_name"]).split(",")[0] + f" [dim]{r['from_code']}[/dim]",
                       (str(r["to_name"]).split(",")[0] + f" [dim]{r['to_code']}[/dim]") if r["to_key"] else "[red]—[/red]",
-                      f"{float(r['share']):.4f}", str(r["basis"]))  # type: ignore[arg-type]
+                      fnum(float(r['share']), 4), _basis(str(r["basis"])))  # type: ignore[arg-type]
     c.print(table)
     if len(records) > len(shown):
-        c.print(f"[dim]showing {len(shown)} rows of divided units out of {len(records):,}; use --csv or --json "
-                "for all[/dim]")
-    c.print(f"{len(split):,} unit(s) divided between several; weights: {cw.weights}.")
+        c.print("[dim]" + _("showing {n} rows of divided units out of {total}; use --csv or --json for all").format(
+            n=len(shown), total=fnum(len(records))) + "[/dim]")
+    c.print(_("{n} unit(s) divided between several; weights: {weights}.").format(n=fnum(len(split)),
+                                                                                 weights=basis_label(cw.weights)))
     for v in cw.unreached():
-        c.print(f"[yellow]note[/yellow]: {snap.path(v)} is reached by no {cw.level or ''} unit at {cw.start} "
-                "(formed from another level)", highlight=False)
+        c.print("[yellow]" + _("note") + "[/yellow]: " + _("{unit} is reached by no {level} unit at {day} (formed "
+                "from another level)").format(unit=snap.path(v), level=level_name(cw.level or ""), day=fdate(cw.start)),
+                highlight=False)
+
+
+def _basis(basis: str) -> str:
+    """Where a crosswalk share comes from, for people ("whole", "recorded-population", "fallback-successor-area")."""
+    from merger.i18n import _
+    from merger.lineage import basis_label
+
+    if basis == "whole":
+        return _("whole")
+    for prefix, said in (("recorded-", _("recorded {what}")), ("fallback-successor-", _("estimated from the "
+                                                                                        "successors' {what}"))):
+        if basis.startswith(prefix):
+            return said.format(what=basis_label(basis.removeprefix(prefix)))
+    return basis_label(basis)
 
 
 @app.command()
