@@ -8,34 +8,36 @@ equal to the ``.po`` by tests/test_i18n.py. The language is not a global setting
 library code that renders text for people reads it with :func:`_` and :func:`fdate`. Without a
 language set, everything is English, as before. Machine output (JSON, CSV) is never translated.
 
-Kept light (standard library only): the launcher imports it to pick the help copy.
+Kept light (os and contextvars at import; gettext, re and inspect when first needed): the
+launcher imports it to pick the help copy.
 """
 
 from __future__ import annotations
 
-import gettext
-import inspect
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import gettext
 
 DOMAIN = "merger"
-LOCALE_DIR = Path(__file__).with_name("locale")
+LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 LANGUAGES = ("en", "vi")
 ENV_ORDER = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")  # gettext's own order
 
 
-@dataclass(frozen=True)
 class Language:
-    """A language code and its translations (gettext's NullTranslations for English)."""
+    """A language code and its translations (None for English: the message ids are English)."""
 
-    code: str
-    translations: gettext.NullTranslations = field(default_factory=gettext.NullTranslations)
+    __slots__ = ("code", "translations")
+
+    def __init__(self, code: str, translations: gettext.NullTranslations | None = None):
+        self.code = code
+        self.translations = translations
 
 
 ENGLISH = Language("en")
@@ -76,8 +78,9 @@ def load(code: str) -> Language:
     """The language ``code`` with its compiled catalog (gettext caches the file)."""
     if normalize(code) == "en":
         return ENGLISH
-    tr = gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[code], fallback=True)
-    return Language(code, tr)
+    import gettext
+
+    return Language(code, gettext.translation(DOMAIN, LOCALE_DIR, languages=[code], fallback=True))
 
 
 @contextmanager
@@ -96,16 +99,19 @@ def current() -> Language:
 
 def _(message: str) -> str:
     """``message`` in the current language (itself when English or untranslated)."""
-    return _CURRENT.get().translations.gettext(message)
+    tr = _CURRENT.get().translations
+    return message if tr is None else tr.gettext(message)
 
 
 def pgettext(context: str, message: str) -> str:
     """``message`` in the current language, where the same English word needs context."""
-    return _CURRENT.get().translations.pgettext(context, message)
+    tr = _CURRENT.get().translations
+    return message if tr is None else tr.pgettext(context, message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return _CURRENT.get().translations.ngettext(singular, plural, n)
+    tr = _CURRENT.get().translations
+    return (singular if n == 1 else plural) if tr is None else tr.ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention: marked for extraction, translated later
@@ -137,7 +143,7 @@ def fpct(share: float, digits: int = 1, signed: bool = False) -> str:
 
 # --- help texts (command docstrings and typer help=) -------------------------------------------
 
-_COMMENT = re.compile(r"^(?P<cmd>\s*merger .*?)(?P<gap>\s{2,}|\s)\((?P<note>[^()]*)\)\s*$")
+_COMMENT = r"^(?P<cmd>\s*merger .*?)(?P<gap>\s{2,}|\s)\((?P<note>[^()]*)\)\s*$"  # an example's (comment)
 
 
 def help_messages(text: str) -> list[str]:
@@ -155,6 +161,8 @@ def help_messages(text: str) -> list[str]:
 
 def translate_help(text: str | None, gettext_: object = None) -> str | None:
     """The help text in the current language, paragraph by paragraph, layout kept."""
+    import inspect
+
     if not text:
         return text
     tr = _ if gettext_ is None else gettext_
@@ -169,10 +177,12 @@ def translate_help(text: str | None, gettext_: object = None) -> str | None:
 
 
 def _translate_line(line: str, tr) -> str:  # type: ignore[no-untyped-def]
+    import re
+
     stripped = line.strip()
     if not stripped or stripped == "\b":
         return line
-    m = _COMMENT.match(line)
+    m = re.match(_COMMENT, line)
     if m:
         return f"{m['cmd']}{m['gap']}({tr(m['note'].strip())})"
     if stripped.startswith("merger ") or stripped.startswith("\b"):
@@ -182,13 +192,16 @@ def _translate_line(line: str, tr) -> str:  # type: ignore[no-untyped-def]
 
 
 def _pieces(text: str) -> Iterator[tuple[str, str]]:
+    import inspect
+    import re
+
     for para in inspect.cleandoc(text).split("\n\n"):
         if para.startswith("\b") or para.lstrip().startswith("merger "):
             for line in para.split("\n"):
                 stripped = line.strip()
                 if not stripped or stripped == "\b":
                     continue
-                m = _COMMENT.match(line)
+                m = re.match(_COMMENT, line)
                 if m:
                     yield "text", m["note"].strip()
                 elif not stripped.startswith("merger "):
