@@ -12,6 +12,8 @@ import sys
 import typer
 
 from merger.cli.common import app
+from merger.cli.lang import said
+from merger.i18n import N_
 
 # Each module adds its commands to ``app`` when imported.
 from merger.cli import register_cmds  # noqa: E402,F401  isort: skip
@@ -33,14 +35,14 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        print("Aborted.", file=sys.stderr)
+        print(said(N_("Aborted.")), file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 — the promise is: never a traceback
         if os.environ.get("MERGER_DEBUG"):
             raise
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        print(f"Error: internal error: {type(exc).__name__}: {first} (set MERGER_DEBUG=1 for details)",
-              file=sys.stderr)
+        print(said(N_("Error: internal error: {kind}: {first} (set MERGER_DEBUG=1 for details)")).format(
+            kind=type(exc).__name__, first=first), file=sys.stderr)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -29,6 +29,12 @@ TYPER_HELP = (N_("Install completion for the current shell."),
 _EXTRA = re.compile(r"(^|  )\[([^\[\]]*)\]$")
 
 
+def said(message: str) -> str:
+    """``message`` in the language of this command line, for what is printed after the app has returned."""
+    with i18n.use(i18n.choose(sys.argv[1:])):
+        return _(message)
+
+
 class LocalizedFormatter(click.HelpFormatter):
     """click's help formatter with its fixed words in the current language."""
 
