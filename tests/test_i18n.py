@@ -146,6 +146,7 @@ COMMANDS = [
     ["crosswalk", "--within", "Hải Phòng"],
     ["check"],
     ["log"],
+    ["db", "current"],
     ["locate", "106.6683", "20.8651"],
     ["overlap", "Phường Hồng Bàng"],
     ["boundaries", "list"],

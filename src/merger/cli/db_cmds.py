@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from merger.cli.common import JsonOpt, app, console, emit_json, errors, read_only_refusal, state
-from merger.i18n import _
+from merger.i18n import N_, _
 
 db_app = typer.Typer(
     name="db",
@@ -18,10 +18,10 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 
 ADVICE = {
-    "current": "up to date",
-    "older": "older than this program: run 'merger db upgrade' (after 'merger export' as a backup)",
-    "newer": "newer than this program: upgrade merger",
-    "empty": "no register here: run 'merger init'",
+    "current": N_("up to date"),
+    "older": N_("older than this program: run 'merger db upgrade' (after 'merger export' as a backup)"),
+    "newer": N_("newer than this program: upgrade merger"),
+    "empty": N_("no register here: run 'merger init'"),
 }
 
 
@@ -53,11 +53,12 @@ def current(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(found)
     else:
-        revision = found["revision"] or "none"
-        note = "" if found["stamped"] or found["revision"] is None else " (from meta.schema_version)"
-        console().print(f"Register {found['url']}\nrevision {revision}{note}, schema version "
-                        f"{found['schema_version'] or '-'}; this program: {found['head']}. "
-                        f"{ADVICE[str(found['state'])].capitalize()}.", highlight=False, markup=False)
+        revision = found["revision"] or _("none")
+        note = "" if found["stamped"] or found["revision"] is None else _(" (from meta.schema_version)")
+        console().print(_("Register {url}\nrevision {revision}{note}, schema version {version}; this program: "
+                          "{head}.").format(url=found["url"], revision=revision, note=note,
+                                            version=found["schema_version"] or "-", head=found["head"])
+                        + f" {_(ADVICE[str(found['state'])]).capitalize()}.", highlight=False, markup=False)
     if found["state"] != "current":
         raise typer.Exit(1)
 
