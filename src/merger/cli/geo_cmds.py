@@ -539,14 +539,15 @@ def export(
         with errors():
             written = exchange.export_register(reg, out)
         rows = ", ".join(f"{k} {v:,}" for k, v in written.items()) if isinstance(written, dict) else ""
-        console().print(f"Register exported to {out}" + (f": {rows}." if rows else "."))
+        console().print(_("Register exported to {path}").format(path=out) + (f": {rows}." if rows else "."))
         return
     _need("shapely", "pyproj", "geopandas", "pyogrio")
     from merger import boundaries
 
     with errors():
         n = boundaries.export(reg, out, fmt, as_of=parse_date(as_of, "--as-of"), within=within, level=level)
-    console().print(f"{n:,} boundaries written to {out} ({fmt}).", soft_wrap=True)
+    console().print(_("{n} boundaries written to {path} ({format}).").format(n=fnum(n), path=out, format=fmt),
+                    soft_wrap=True)
 
 
 @app.command("import-boundaries")
