@@ -189,6 +189,9 @@ def test_machine_output_is_not_translated(national_path: str) -> None:
     assert vi == en and vi.startswith("level,type,before,after,change")
     vi = run(app, ["--db", national_path, "lineage", "An Lư", "--json"], env=VI).stdout
     assert '"effective": "2025-07-01"' in vi and "01/7/2025" not in vi
+    for fmt in ("--json", "--csv"):
+        args = ["--db", national_path, "diff", "--within", "Hải Phòng", fmt]
+        assert run(app, args, env=VI).stdout == run(app, args, env={"MERGER_LANG": "en"}).stdout
 
 
 def test_vietnamese_errors(national_path: str) -> None:

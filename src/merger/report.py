@@ -78,8 +78,14 @@ class Change:
         vs = self.successors or self.predecessors
         return (LEVEL_ORDER.get(self.level, 9), vs[0].code if vs else "", self.event.key)
 
-    def summary(self) -> str:
-        """"Phường Hải An ← Phường Đông Hải 1 (whole), Phường Nam Hải (part)"."""
+    def summary(self, english: bool = False) -> str:
+        """"Phường Hải An ← Phường Đông Hải 1 (whole), Phường Nam Hải (part)"; ``english`` for
+        machine output (JSON, CSV), which is the same in every language."""
+        if english:
+            from merger import i18n
+
+            with i18n.use("en"):
+                return self.summary()
         succ = self.successors
         preds = [f"{link.pred.full_name} ({_portion(link)})" for link in self.links if link.pred is not None]
         if not succ:

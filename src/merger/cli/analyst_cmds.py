@@ -398,7 +398,7 @@ def diff(
     if as_json:
         emit_json(dict(start=d.start, end=d.end, within=d.within, counts=d.counts(), total=d.total,
                        groups={t: [dict(event=c.event.key, type=t, level=c.level, effective=c.event.effective,
-                                        basis=c.event.basis(), summary=c.summary(),
+                                        basis=c.event.basis(), summary=c.summary(english=True),
                                         successors=[v.key for v in c.successors],
                                         predecessors=[dict(key=x.pred.key, relation=x.relation, portion=x.portion)
                                                       for x in c.links if x.pred is not None])
@@ -408,7 +408,7 @@ def diff(
         return
     if as_csv:
         emit_csv(["group", "event", "effective", "level", "basis", "summary"],
-                 [[rp.GROUP_LABELS.get(t, t), c.event.key, c.event.effective, c.level, c.event.basis(), c.summary()]
+                 [[rp.GROUP_LABELS.get(t, t), c.event.key, c.event.effective, c.level, c.event.basis(), c.summary(english=True)]
                   for t, cs in d.groups.items() for c in cs])
         return
     from merger.i18n import _, fdate, fnum
