@@ -185,10 +185,15 @@ def _translate_line(line: str, tr) -> str:  # type: ignore[no-untyped-def]
     m = re.match(_COMMENT, line)
     if m:
         return f"{m['cmd']}{m['gap']}({tr(m['note'].strip())})"
-    if stripped.startswith("merger ") or stripped.startswith("\b"):
+    if _is_command(stripped) or stripped.startswith("\b"):
         return line
     indent = line[: len(line) - len(line.lstrip())]
     return indent + tr(stripped)
+
+
+def _is_command(line: str) -> bool:
+    """An example command line (``merger …``, or a pipe into merger): typed as is, never translated."""
+    return line.startswith("merger ") or "| merger " in line
 
 
 def _pieces(text: str) -> Iterator[tuple[str, str]]:
@@ -204,7 +209,7 @@ def _pieces(text: str) -> Iterator[tuple[str, str]]:
                 m = re.match(_COMMENT, line)
                 if m:
                     yield "text", m["note"].strip()
-                elif not stripped.startswith("merger "):
+                elif not _is_command(stripped):
                     yield "text", stripped
         else:
             yield "text", " ".join(para.split())

@@ -96,8 +96,10 @@ def update(root: Path = ROOT, po: Path = PO) -> tuple[int, int]:
     from babel.messages.pofile import write_po
 
     cat = read_po(po)
+    created = cat.creation_date  # kept: a header that changes on every run would only make merge conflicts
     cat.update(template(root), no_fuzzy_matching=True)
     cat.obsolete.clear()
+    cat.creation_date, cat.project, cat.version = created, "merger", ""
     buf = io.BytesIO()
     write_po(buf, cat, no_location=True, sort_output=True, width=100, ignore_obsolete=True)
     po.write_bytes(buf.getvalue())
