@@ -22,7 +22,7 @@ from merger.crosswalk import Composer, Row, paused_gc
 from merger.diagram import pyplot
 from merger.errors import BadInput
 from merger.graph import LEVEL_ORDER, E, L, Snapshot, V
-from merger.i18n import N_, _, fdate, fnum
+from merger.i18n import N_, _, fdate, fnum, pgettext
 from merger.lineage import relation_label
 
 if TYPE_CHECKING:
@@ -271,7 +271,8 @@ def _environment(fmt: str):  # type: ignore[no-untyped-def]
         keep_trailing_newline=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(_, lambda s, p, n: _(s) if n == 1 else _(p), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(_, lambda s, p, n: _(s) if n == 1 else _(p), newstyle=True,  # type: ignore[attr-defined]
+                                  pgettext=pgettext)
     return env
 
 
