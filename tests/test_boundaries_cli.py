@@ -70,8 +70,8 @@ def test_check_reports_real_findings_and_exits_1(run) -> None:  # type: ignore[n
     loose = run("boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-07-01", "--area-rel", "0.35",
                 "--gap-share", "0.02")
     assert loose.exit_code == 0, loose.stdout
-    old = run("boundaries", "check", "--as-of", "2025-06-30")
-    assert old.exit_code == 0 and "commune (374 units)" in old.stdout
+    old = run("boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-06-30")
+    assert old.exit_code == 0 and "commune (167 units)" in old.stdout
 
 
 @geo
@@ -93,12 +93,14 @@ def test_locate_one_point_and_a_batch(run, tmp_path: Path) -> None:  # type: ign
     assert old.exit_code == 0 and "Quận Hồng Bàng" in old.stdout
     swapped = run("locate", "20.8651", "106.6683")
     assert swapped.exit_code == 2 and "longitude" in swapped.stderr
-    nowhere = run("locate", "105.0", "21.0", "--as-of", "2025-07-01")
+    nowhere = run("locate", "112.0", "13.0", "--as-of", "2025-07-01")  # the open sea
     assert nowhere.exit_code == 1 and nowhere.stderr.startswith("Error:")
+    saigon = run("locate", "106.7009", "10.7769", "--as-of", "2025-07-01", "--json")
+    assert [u["name"] for u in json.loads(saigon.stdout)["units"]] == ["Thành phố Hồ Chí Minh", "Phường Sài Gòn"]
 
     points = tmp_path / "points.csv"
     # 5: a longitude but no number for the latitude; 6: a short row
-    points.write_text("id,x,y\n1,106.6683,20.8651\n2,105.0,21.0\n3,,\n4,107.0514,20.7272\n"
+    points.write_text("id,x,y\n1,106.6683,20.8651\n2,112.0,13.0\n3,,\n4,107.0514,20.7272\n"
                       "5,106.6683,north\n6,106.6683\n", encoding="utf-8")
     out = tmp_path / "located.csv"
     batch = run("locate", "--file", str(points), "--lon-column", "x", "--lat-column", "y", "--out", str(out),
@@ -120,8 +122,22 @@ def test_map_writes_a_png_and_refuses_other_formats(run, tmp_path: Path) -> None
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 30_000
     bad = run("map", "Phường Hồng Bàng", "--out", str(tmp_path / "x.jpg"))
     assert bad.exit_code == 1 and ".png or .svg" in bad.stderr
-    nogeom = run("map", "00004@2025-07-01", "--out", str(tmp_path / "y.png"))
+    nogeom = run("map", "11533@..2025-06-30", "--out", str(tmp_path / "y.png"))  # old communes have none
     assert nogeom.exit_code == 1 and "has no geometry" in nogeom.stderr
+
+
+@geo
+def test_map_of_many_units(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "hai_phong.png"
+    result = run("map", "--level", "commune", "--within", "Hải Phòng", "--as-of", "2025-07-01", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert "Map of 114 commune units" in result.stdout and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    both = run("map", "Phường Hồng Bàng", "--within", "Hải Phòng", "--out", str(out))
+    assert both.exit_code == 2 and "without UNIT" in both.stderr
+    bad = run("map", "--level", "village", "--out", str(out))
+    assert bad.exit_code == 2 and "--level" in bad.stderr
+    old = run("map", "--level", "commune", "--within", "Hải Phòng", "--as-of", "2025-06-30", "--out", str(out))
+    assert old.exit_code == 1 and old.stderr.startswith("Error: no commune with a boundary")
 
 
 @geo
@@ -131,6 +147,20 @@ def test_overlap_command(run) -> None:  # type: ignore[no-untyped-def]
     rows = json.loads(result.stdout)["rows"]
     assert rows[0]["name"] == "Huyện Cát Hải" and rows[0]["in_lineage"] is True
     assert sum(r["share_of_unit"] for r in rows) == pytest.approx(1.0, abs=0.01)
+
+
+@geo
+def test_district_shares_command(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("boundaries", "shares", "--within", "Hải Phòng", "--csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert rows[0].keys() >= {"district", "commune", "share_of_district", "in_lineage"}
+    hong_bang = [r for r in rows if r["district_name"] == "Quận Hồng Bàng" and r["commune_name"] == "Phường Hồng Bàng"]
+    assert len(hong_bang) == 1 and hong_bang[0]["in_lineage"] == "True"
+    as_json = json.loads(run("boundaries", "shares", "--within", "Hải Phòng", "--json").stdout)
+    assert as_json["basis"] == "geometry" and len(as_json["rows"]) == len(rows)
+    unknown = run("boundaries", "shares", "--within", "Atlantis")
+    assert unknown.exit_code == 1 and unknown.stderr.startswith("Error:")
 
 
 @geo

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factories import Builder, tiny_reform
 
@@ -92,3 +96,23 @@ def test_cycles_and_own_successor(build, self_loop: bool) -> None:  # type: igno
         b.event("E1", "rename", "2025-08-01", [(a, c, "whole", "renamed")])
         b.event("E2", "rename", "2025-07-01", [(c, a, "whole", "renamed")])
         assert "cycle" in _rules(build(b))
+
+
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_the_cycle_search_agrees_with_networkx(edges: list[tuple[int, int]]) -> None:
+    """check() finds cycles by its own depth-first search; networkx's verdict is the reference."""
+    import networkx as nx
+
+    from merger.checks import find_cycle
+    from merger.graph import E, L, Snapshot, V
+
+    vs = {i: V(i, f"{i:05d}@..", i, f"{i:05d}", "admin", f"{i:05d}", f"X{i}", f"Xã X{i}", "xã", "commune",
+               None, None, None, None, "") for i in range(8)}
+    ev = E(1, "E", "rename", date(2025, 7, 1), None, None, "", "", None, datetime(2025, 7, 1), "t")
+    snap = Snapshot("g", vs, {1: ev}, [L(n, ev, vs[a], vs[b], "whole", "", None, None, "")
+                                       for n, (a, b) in enumerate(edges)], {})
+    cycle = find_cycle(snap)
+    assert bool(cycle) == (not nx.is_directed_acyclic_graph(snap.to_networkx()))
+    for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True):  # a real cycle, edge by edge
+        assert (a.id, b.id) in set(edges)

@@ -96,15 +96,19 @@ def test_type_filter_ignores_case_and_marks(run) -> None:  # type: ignore[no-unt
 
 
 def test_a_date_before_the_recorded_history_is_answered_with_a_note(run) -> None:  # type: ignore[no-untyped-def]
-    """Before 2025-07-01 the register knows only the state of 2025-06-30, and says so on stderr."""
-    early = run("counts", "--before", "2020-01-01", "--within", "Hải Phòng", "--csv")
-    known = run("counts", "--within", "Hải Phòng", "--csv")
-    assert early.exit_code == 0 and early.stdout == known.stdout  # the same figures: 374 -> 114
-    assert early.stderr.startswith("Note: the register records changes from 2025-07-01 on; for 2020-01-01 it "
-                                   "shows the units in force on 2025-06-30")
+    """The register's history starts with the published list of 2004-08-31 (the list of
+    2003-01-15 holds provinces only): an earlier date is answered with the oldest known state and
+    a Note on stderr; a date inside the history is answered exactly, without a note."""
+    early = run("counts", "--before", "2003-06-01", "--within", "Hải Phòng", "--csv")
+    oldest = run("counts", "--before", "2004-08-30", "--within", "Hải Phòng", "--csv")
+    assert early.exit_code == 0 and early.stdout == oldest.stdout
+    assert early.stderr.startswith("Note: the register records changes from 2004-08-31 on; for 2003-06-01 it "
+                                   "shows the units in force on 2004-08-30")
+    known = run("counts", "--before", "2020-01-01", "--within", "Hải Phòng", "--csv")
+    assert known.exit_code == 0 and known.stdout != run("counts", "--within", "Hải Phòng", "--csv").stdout
     assert known.stderr == ""
     assert run("units", "--as-of", "2025-06-30", "--level", "province", "--csv").stderr == ""
-    assert "for 2024-12-31" in run("crosswalk", "--from", "2024-12-31", "--to", "2025-07-01", "--csv").stderr
+    assert "for 2003-06-01" in run("crosswalk", "--from", "2003-06-01", "--to", "2025-07-01", "--csv").stderr
 
 
 def _complete(words: str) -> str:

@@ -43,6 +43,14 @@ def test_known_source_defects_are_fixed_loudly(rebuilt) -> None:  # type: ignore
     assert report.figures == {
         "old_provinces": 63, "old_districts": 696, "old_communes": 10_035, "new_provinces": 34,
         "new_communes": 3_321, "pairs": 10_571, "clauses": 3_321, "statistics": 3_355,
+        # the 2003-2025 history (tests/test_history.py checks it against every published list)
+        "history_lists": 213, "history_versions": 14_430, "history_events": 4_085, "history_acts": 436,
+        "history_acts_certain": 373, "history_acts_uncertain": 3_150, "history_acts_none": 562,
+        "history_successor_unknown": 951, "history_origin_unknown": 716, "history_inferred_links": 278,
+        "reported_after_2025": 25,  # 3 provinces + 22 communes; 12 dated and recorded, 13 listed
+        # every link against its clause (legal/1654..1687)
+        "clause_pairs_checked": 10_419, "clause_pairs_agree": 10_386, "clause_pairs_not_named": 24,
+        "clause_portion_differs": 9, "clause_names_omitted": 14, "clause_omissions_recorded": 2,
     }
 
 
@@ -61,3 +69,33 @@ def test_failed_import_changes_nothing(tmp_path) -> None:  # type: ignore[no-unt
     with pytest.raises(Exception, match="not the raw sources folder"):
         nso.run(tmp_path / "nowhere", out)
     assert (out / "versions.csv").read_text() == "keep me"
+
+
+def test_links_are_checked_against_their_clauses(rebuilt) -> None:  # type: ignore[no-untyped-def]
+    """The issue's §3: differences between the conversion table and the clauses are listed one by
+    one, and what the clause states unambiguously (a firing range, part of a commune) is recorded."""
+    out, report = rebuilt
+    omitted = report.listings["unit a clause names that the table omits for that new unit (evidence: the clause)"]
+    assert "07537 Xã Biên Sơn (1658/NQ-UBTVQH15 khoản 34): toàn bộ diện tích tự nhiên của Trường bắn TB1" in omitted
+    links = (out / "links.csv").read_text(encoding="utf-8")
+    assert ("E20250701-C07537,219@..2025-06-30,07537@2025-07-01,part,district_area,,,toàn bộ diện tích tự nhiên "
+            "của Trường bắn TB1 (1658/NQ-UBTVQH15 khoản 34)") in links
+    differs = report.listings["table pair whose portion differs from its clause (the table's is kept)"]
+    assert any("Xã Hòa Thắng table 'Nhập toàn bộ' vs clause 'phần còn lại'" in d for d in differs)
+    sums = report.listings["provinces whose communes' populations do not sum to the province's figure within 1% "
+                           "(sapnhap)"]
+    assert len(sums) == 28 and len(report.listings["communes with no population figure (sapnhap)"]) == 66
+
+
+def test_clause_predecessors_read_through_conversion_glitches() -> None:
+    from merger.importers.legal import clause_predecessors
+
+    text = ("Sắp xếp toàn bộ diện tích tự nhiên, quy mô dân số củathị trấn Mèo Vạc vàcác xã Tả Lủng (huyệnMèo Vạc), "
+            "Giàng Chu Phìn, Pả Vi thành xã mới có tên gọi là **xã Mèo Vạc**.")
+    assert [n for n, *_ in clause_predecessors(text)] == ["Mèo Vạc", "Tả Lủng", "Giàng Chu Phìn", "Pả Vi"]
+    text = ("Sắp xếp toàn bộ diện tích tự nhiên, quy mô dân số của các phường Ngọc Hà, Minh Khai,phần còn lại của "
+            "phường Quang Trung sau khi sắp xếp theo quy định tại khoản 110 Điều nàyvà xã Phong Quangthành phường "
+            "mới có tên gọi là **phường Hà Giang 2**.")
+    found = clause_predecessors(text)
+    assert [n for n, *_ in found] == ["Ngọc Hà", "Minh Khai", "Quang Trung", "Phong Quang"]
+    assert found[2][1:] == ("part", "phần còn lại")  # the remainder of Quang Trung

@@ -19,6 +19,7 @@ from datetime import date
 from merger.crosswalk import Composer, Row, paused_gc
 from merger.graph import Snapshot, V
 from merger.names import NamePart, fold, spelling, split_type
+from merger.search import BASE_DAY
 
 PROVINCE_TYPES = frozenset({"tỉnh", "thành phố trực thuộc trung ương"})
 DISTRICT_TYPES = frozenset({"quận", "huyện", "thị xã", "thành phố"})
@@ -290,6 +291,11 @@ class AddressResolver:
         units: dict[int, list[V]] = {}
         for v in (found if len(found) == 1 else sorted(found, key=lambda v: v.valid_from or date.min)):
             units.setdefault(v.unit_id, []).append(v)
+        if len(units) > 1 and as_of is None:
+            # As in names: the units of the register of July 2025 before the 2003-2025 history.
+            recent = {uid: vs for uid, vs in units.items()
+                      if any(x.valid_to is None or x.valid_to >= BASE_DAY for x in vs)}
+            units = recent or units
         if len(units) > 1:
             units = self._prefer_spelling(address.commune, units)
         if len(units) > 1:
@@ -298,7 +304,8 @@ class AddressResolver:
             return Resolved(text, "ambiguous", address, candidates=cands,
                             message=f"{len(cands)} units match: {listed}; add the district or province")
         versions = next(iter(units.values()))
-        unit = versions[0] if address.district else versions[-1]
+        ended = [v for v in versions if v.valid_to is not None]  # an address with a district is pre-2025
+        unit = (ended[-1] if ended else versions[0]) if address.district else versions[-1]
         rows = self.successors(unit)
         status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
         note = ""

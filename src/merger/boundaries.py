@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from merger.geo.data import Boundaries
     from merger.geo.io import LoadReport
     from merger.geo.locate import Hit, Locator
-    from merger.geo.maps import MapInfo
-    from merger.geo.overlap import OverlapRow, Weight
+    from merger.geo.maps import MapInfo, OverviewInfo
+    from merger.geo.overlap import AreaShare, OverlapRow, Weight
     from merger.graph import V
     from merger.register import Register
 
@@ -107,6 +107,14 @@ def geometry_weights(register: Register, boundaries: Boundaries | None = None) -
     return ov.geometry_weights(register, _b(register, boundaries))
 
 
+def district_shares(register: Register, *, within: str | None = None) -> list[AreaShare]:
+    """Area shares old district -> new commune (the bundled national overlay), each marked with
+    whether the lineage links the two: to spread district-level figures over the new communes."""
+    from merger.geo import overlap as ov
+
+    return ov.district_shares(register, within=within)
+
+
 def store_weights(register: Register, weights: list[Weight], *, by: str | None = None,
                   at: datetime | None = None) -> int:
     """Record geometry-derived shares for their links (basis "geometry"), with who and when."""
@@ -122,6 +130,15 @@ def render_map(register: Register, version: V, out: Path, *, as_of: date | None 
     from merger.geo import maps
 
     return maps.render(register, _b(register, boundaries), version, out, as_of=as_of)
+
+
+def render_overview(register: Register, out: Path, *, level: str | None = None, within: str | None = None,
+                    as_of: date | None = None, boundaries: Boundaries | None = None) -> OverviewInfo:
+    """A PNG or SVG map of every unit of one level in a province or the country, labels not colliding."""
+    require(*LIGHT, "matplotlib")
+    from merger.geo import maps
+
+    return maps.render_overview(register, _b(register, boundaries), out, level=level, within=within, as_of=as_of)
 
 
 def export(register: Register, out: Path, fmt: str, *, as_of: date | None = None, within: str | None = None,
@@ -142,5 +159,5 @@ def load_file(register: Register, path: Path, *, level: str, as_of: date, code_f
     return io.load_file(register, path, level=level, as_of=as_of, code_field=code_field, dry_run=dry_run)
 
 
-__all__ = ["EXTRA_HINT", "METRIC_CRS", "GeoUnavailable", "check", "export", "geometry_weights", "load",
-           "load_file", "locate", "locator", "overlap", "render_map", "store_weights", "summary", "forget"]
+__all__ = ["EXTRA_HINT", "METRIC_CRS", "GeoUnavailable", "check", "district_shares", "export", "geometry_weights", "load",
+           "load_file", "locate", "locator", "overlap", "render_map", "render_overview", "store_weights", "summary", "forget"]

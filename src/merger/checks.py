@@ -74,13 +74,75 @@ def check(snap: Snapshot) -> list[Violation]:
         if all_given and abs(total - 1) > TOLERANCE:
             add(Violation("shares", f"{basis} shares of {v.key} sum to {total:g}, not 1", [v.key]))
 
-    import networkx as nx
-
-    g = snap.to_networkx()
-    if not nx.is_directed_acyclic_graph(g):
-        cycle = nx.find_cycle(g)
-        keys = [snap.versions[u].key for u, *_ in cycle]
+    cycle = find_cycle(snap)
+    if cycle:
+        keys = [v.key for v in cycle]
         add(Violation("cycle", "lineage cycle: " + " -> ".join(keys), keys))
+    return out
+
+
+def find_cycle(snap: Snapshot) -> list[V]:
+    """One lineage cycle (its versions in order), or [] when the lineage graph is acyclic.
+
+    An iterative depth-first search over the snapshot's adjacency: the same verdict as networkx's
+    is_directed_acyclic_graph on snap.to_networkx(), without importing networkx (0.2 s) and
+    building a second graph for one question.
+    """
+    state: dict[int, int] = {}  # absent: unseen, 1: on the current path, 2: done
+    for root in snap.versions:
+        if root in state:
+            continue
+        path: list[int] = [root]
+        state[root] = 1
+        stack = [iter(snap.out_links.get(root, ()))]
+        while stack:
+            link = next(stack[-1], None)
+            if link is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            if link.succ is None:
+                continue
+            nxt = link.succ.id
+            seen = state.get(nxt)
+            if seen == 1:
+                return [snap.versions[i] for i in path[path.index(nxt):]]
+            if seen is None:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(snap.out_links.get(nxt, ())))
+    return []
+
+
+GAP_RELATIONS = {"successor_unknown": "successor unknown (source gap)",
+                 "origin_unknown": "origin unknown (source gap)"}
+
+
+def source_gaps(snap: Snapshot) -> list[Violation]:
+    """Ends (and starts) the sources record without saying where the territory went (or came
+    from). Not errors: the published lists do not state it, and nothing may be guessed."""
+    out: list[Violation] = []
+    for link in snap.links:
+        label = GAP_RELATIONS.get(link.relation)
+        if label is None:
+            continue
+        v = link.pred if link.pred is not None else link.succ
+        if v is None:
+            continue
+        when = f"ends {v.valid_to}" if link.pred is not None else f"starts {v.valid_from}"
+        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {label}", [v.key, link.event.key]))
+    return out
+
+
+def disagreements(snap: Snapshot) -> list[Violation]:
+    """Changes one source reports and another does not (evidence ``reported``): not errors, but
+    nobody should read them as settled."""
+    out: list[Violation] = []
+    for link in snap.links:
+        ev = link.event
+        if ev.evidence == "reported" and link.succ is not None:
+            out.append(Violation("sources-disagree", f"{link.succ.key} ({link.succ.full_name}) from "
+                                 f"{ev.effective}: reported only — {ev.note}", [link.succ.key, ev.key]))
     return out
 
 

@@ -77,6 +77,20 @@ def territory_on(snap: Snapshot, unit: V, day: date, kind: str | None) -> list[V
             there[r.id] = r
             for a in snap.ancestors(r, day):
                 there[a.id] = a
+    # A province or district whose whole lineage leads into the unit lies wholly in it, with all
+    # that is under it that day: this reaches units whose own fate the sources do not give.
+    back = snap.ancestors_on if forward else snap.descendants_on
+    here_ids = {v.id for v in here}
+    whole = set()
+    for a in there.values():
+        if a.level in ("province", "district"):
+            reach = back(a, anchor)
+            if reach and reach.keys() <= here_ids:
+                whole.add(a.id)
+    if whole:
+        for v in snap.valid_on(day, kind=None):
+            if v.id not in there and any(a.id in whole for a in snap.ancestors(v, day)):
+                there[v.id] = v
     return [v for v in there.values() if kind is None or v.kind == kind]
 
 

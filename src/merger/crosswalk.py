@@ -47,6 +47,10 @@ FALLBACK_EQUAL = "fallback-equal"  # nothing known: equal split between successo
 FALLBACK_PARTS = "fallback-equal-size-predecessors"  # backwards: predecessors counted as equal units
 DISSOLVED = "dissolved"  # no successor (or, backwards, no predecessor) on the other date
 NO_LINK = "no-recorded-link"  # ended without any recorded event: reported, never guessed
+# Ended (or, backwards, began) where the published lists do not say where the territory went
+# (or came from): a gap in the sources, not a dissolution.
+SOURCE_GAP = "successor-unknown"
+_GAP_RELATIONS = frozenset({"successor_unknown", "origin_unknown"})
 
 _RECORDED_BASES = {"population": ("population",), "area": ("area", "geometry"), "equal": ()}
 _STAT_FIELD = {"population": "population", "area": "area_km2"}
@@ -99,6 +103,12 @@ class Crosswalk:
         from a whole district with no communes, in a commune-level crosswalk)."""
         hit = {r.target.id for r in self.rows if r.target is not None}
         return [v for v in self.targets if v.id not in hit]
+
+    def known_share(self) -> tuple[int, int]:
+        """(FROM units whose whole path to TO is known, all FROM units): a path is unknown where
+        a source gap (successor or origin unknown) or a missing link lies on it."""
+        unknown = {r.source.id for r in self.rows if SOURCE_GAP in r.bases or NO_LINK in r.bases}
+        return len(self.sources) - len(unknown), len(self.sources)
 
     def split_sources(self) -> list[V]:
         """FROM units divided between several TO units."""
@@ -245,7 +255,8 @@ class Composer:
                 ev = events if link.event.key in events else events + (link.event.key,)
                 if nxt is None:
                     if s > 0:  # a zero-share dissolution link is the end of a tier, not of territory
-                        self._add(acc, None, share * s, b2 | {DISSOLVED}, ev)
+                        gap = SOURCE_GAP if link.relation in _GAP_RELATIONS else DISSOLVED
+                        self._add(acc, None, share * s, b2 | {gap}, ev)
                 elif nxt.valid_on(end):
                     self._add(acc, nxt, share * s, b2, ev)
                 elif nxt.id in seen or _beyond(nxt, end, forward):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from merger import graph
 from merger.counts import TYPE_ORDER
 from merger.errors import Ambiguous, BadInput, MergerError, NotFound, ValidationFailed, Violation
 from merger.graph import E, L, Snapshot, V
-from merger.names import fold, spelling, split_type, tidy
+from merger.names import fold, spelling, split_type, strip_marks, tidy
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -207,6 +208,7 @@ class Planner:
         self.by = by
         self.next_event = next_event
         self._temp = 0
+        self._by_parent: dict[int, list[V]] | None = None
 
     # names ------------------------------------------------------------------------------
 
@@ -301,10 +303,15 @@ class Planner:
             if v is not None and v.parent_unit_id == parent_unit_id and v.level == level:
                 return v
         found = {}
+        # A name written with its marks means that spelling: "Cẩm Giang" is not "Cẩm Giàng".
+        marked = strip_marks(tidy(text)) != tidy(text)
         for reading in split_type(text):
+            words = tidy(text).split()
+            bare = " ".join(words[len(words) - len(reading.name.split()):])
             for v in self.snap.by_fold.get(reading.name, ()):
                 if (v.valid_on(day) and v.parent_unit_id == parent_unit_id and v.kind == kind
-                        and v.level == level and (reading.types is None or v.type in reading.types)):
+                        and v.level == level and (reading.types is None or v.type in reading.types)
+                        and not (marked and spelling(v.name) != spelling(bare))):
                     found[v.unit_id] = v
             if found:
                 break
@@ -426,6 +433,8 @@ class Planner:
         self.snap.by_unit[unit_id].append(v)
         self.snap.by_fold[fold(name)].append(v)
         self.snap.by_code[code].append(v)
+        if self._by_parent is not None and parent_unit_id is not None:
+            self._by_parent[parent_unit_id].append(v)
         draft.new_versions.append(v)
         parent = self.snap.unit_version(parent_unit_id, day) if parent_unit_id else None
         draft.changes.append(Change(draft.event.key, full_name, "—",
@@ -453,10 +462,18 @@ class Planner:
         self.end(draft, v, day)
         return self.new_version(draft, unit_id=v.unit_id, day=day, **attrs)
 
+    def _children(self) -> dict[int, list[V]]:
+        """Versions by parent unit, built on first use (a large annex ends hundreds of units)."""
+        if self._by_parent is None:
+            self._by_parent = defaultdict(list)
+            for c in self.snap.versions.values():
+                if c.parent_unit_id is not None:
+                    self._by_parent[c.parent_unit_id].append(c)
+        return self._by_parent
+
     def orphans(self, v: V, day: date) -> None:
         """A unit that ends may not leave units under it in force after its end."""
-        left = [c for c in self.snap.versions.values()
-                if c.parent_unit_id == v.unit_id and c.valid_on(day)]
+        left = [c for c in self._children().get(v.unit_id, ()) if c.valid_on(day)]
         if left:
             names = ", ".join(sorted(c.full_name for c in left)[:3])
             raise Refused("orphans", f"{v.full_name} [{v.key}] still has {len(left)} unit(s) under it on {day} "
@@ -558,18 +575,50 @@ class Planner:
         self.check_parent(parent, day, kind, level)
         return parent
 
+    def _portioned_preds(self, spec: Spec, day: date) -> tuple[list[V], list[tuple[str, str]]]:
+        """Predecessors of a merge, each with its portion ("một phần X": part of X).
+
+        A unit split between several new units ends once; each part links it to one of them,
+        so a part may come from a unit that an earlier event of the same day already ended.
+        """
+        from merger.portions import split_portion
+
+        parsed = [split_portion(q) for q in spec.units]
+        if all(portion == "whole" for _, portion, _ in parsed):
+            return self._preds(spec, day), [("whole", "whole")] * len(parsed)
+        preds: list[V] = []
+        for text, portion, _ in parsed:
+            if portion == "whole":
+                v = self.predecessor(text, day)
+            else:
+                v = self.find(text, day - ONE_DAY, what="predecessor")
+                split_today = v.valid_to == day - ONE_DAY and all(
+                    lk.portion == "part" and lk.event.effective == day for lk in self.snap.successors(v))
+                if v.valid_to is not None and not split_today:
+                    raise Refused("already-ended", f"{self.label(v)} already ends on {v.valid_to}; "
+                                  "only its parts may go to several units on one day", [v.key])
+            if any(p.unit_id == v.unit_id for p in preds):
+                raise Refused("duplicate", f"{v.full_name} is listed twice", [v.key])
+            preds.append(v)
+        if len({p.kind for p in preds}) > 1 or len({p.level for p in preds}) > 1:
+            raise Refused("input", "the units of one event must be of one kind and level")
+        return preds, [(portion, relation) for _, portion, relation in parsed]
+
     def _merge(self, d: Draft, spec: Spec, day: date) -> None:
-        preds = self._preds(spec, day)
+        preds, portions = self._portioned_preds(spec, day)
         if len(spec.into) != 1:
             raise Refused("input", "merge needs exactly one --into")
         kind, level = preds[0].kind, preds[0].level
+        if kind == "admin" and spec.unit_type and ADMIN_TYPES.get(tidy(spec.unit_type).casefold()) == "commune":
+            level = "commune"  # a whole district becomes a special zone (đặc khu), a commune-level unit
         parent = self._target_parent(spec, preds, day, kind, level)
         target = self.sibling(spec.into[0], parent, kind, level, day)
         if target is not None and any(p.unit_id == target.unit_id for p in preds):
             raise Refused("cycle", f"{target.full_name} cannot be merged into itself (a lineage cycle): "
                           "list only the units it absorbs", [target.key])
         for p in preds:
-            self.end(d, p, day)
+            if p.valid_to is None:
+                self.end(d, p, day)
             self.orphans(p, day)
         if target is not None:  # absorption: the existing unit gets a new version
             if target.valid_from is not None and target.valid_from >= day:
@@ -582,12 +631,16 @@ class Planner:
             type_, name, full = self.name_type(spec.into[0], kind, spec.unit_type or (
                 types.pop() if len(types) == 1 else None))
             self.check_name(name, full, parent, kind, level, day, None)
+            # The first predecessor's code whose holder has ended (a part's unit may have passed
+            # it on earlier the same day).
+            free = [p.code for p in preds if not any(
+                o.kind == kind and (o.valid_to is None or o.valid_to >= day) for o in self.snap.by_code.get(p.code, ()))]
             code = self.code_for(kind, level, name, parent, spec.codes.get("") or self._code(spec, name),
-                                 preds[0].code if level not in ("village", "agency") else None)
+                                 (free or [preds[0].code])[0] if level not in ("village", "agency") else None)
             succ = self.new_version(d, unit_id=None, kind=kind, code=code, name=name, full_name=full,
                                     type_=type_, level=level, parent_unit_id=parent, day=day)
-        for p in preds:
-            self.link(d, p, succ, "whole", "whole")
+        for p, (portion, relation) in zip(preds, portions, strict=True):
+            self.link(d, p, succ, portion, relation)
 
     def _code(self, spec: Spec, name: str) -> str | None:
         for key, value in spec.codes.items():

@@ -1,24 +1,22 @@
 """The lineage graph: an in-memory snapshot of versions, events and links.
 
-Every read command works on a ``Snapshot``: plain objects and adjacency maps, cheap to pickle,
-so a CLI call loads it from a cache file next to the register instead of re-reading the
-database (and without importing the ORM). ``to_networkx`` gives the same graph to networkx for
+Every read command works on a ``Snapshot``: plain objects and adjacency maps, built from the
+register's rows (merger.cache: read with plain SQL, cached as JSON next to the register and
+brought up to date by the rows a write adds, without importing the ORM). ``to_networkx`` gives the same graph to networkx for
 the graph algorithms (cycles, reachability), imported only when asked for.
 """
 
 from __future__ import annotations
 
 import gc
-import os
-import pickle
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from merger import cache
 from merger.i18n import fdate
 from merger.names import fold, spelling
 
@@ -26,7 +24,6 @@ if TYPE_CHECKING:
     import networkx as nx
     from sqlalchemy.engine import Connection
 
-SNAPSHOT_FORMAT = 2
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3, "agency": 1}
 
 
@@ -122,7 +119,6 @@ class Snapshot:
     event_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
     by_fold: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
     by_code: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
-    raw: tuple = ()  # the rows it was assembled from, for the cache file
     _paths: dict[tuple[int, date | None], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -247,8 +243,8 @@ class Snapshot:
         return spelling(v.name)
 
 
-# --- loading ----------------------------------------------------------------------------------
-# The cache holds plain tuples (fast to pickle and unpickle); objects are assembled on load.
+# --- loading ---------------------------------------------------------------------------------
+# The rows come from merger.cache (plain SQL, any driver; cached as JSON); objects are built here.
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -263,74 +259,9 @@ def original_key(key: str) -> str:
     return key.split("~", 1)[0]
 
 
-def _raw(conn: Connection, as_recorded: datetime | None = None) -> tuple:
-    from sqlalchemy import select
-
-    from merger.model import Correction, DerivedShare, Event, LegalAct, Link, Statistic, Unit, Version
-
-    limit = _naive_utc(as_recorded) if as_recorded is not None else None
-
-    def seen(when: datetime) -> bool:
-        return limit is None or _naive_utc(when) <= limit
-
-    revoked = {r.event_id for r in conn.execute(select(Correction.event_id, Correction.recorded_at))
-               if seen(r.recorded_at)}
-    acts = [tuple(r) for r in conn.execute(select(
-        LegalAct.id, LegalAct.number, LegalAct.kind, LegalAct.issuer, LegalAct.title, LegalAct.date_signed,
-        LegalAct.effective_date, LegalAct.source))]
-    units = {r.id: (original_key(r.key), r.kind) for r in conn.execute(select(Unit.id, Unit.key, Unit.kind))}
-    event_rows = list(conn.execute(select(Event).order_by(Event.id)))
-    recorded = {r.id for r in event_rows if r.origin}
-    events = [
-        (r.id, r.key, r.type, r.effective, r.act_id, r.clause, r.note, r.source, r.evidence,
-         r.recorded_at, r.recorded_by)
-        for r in event_rows
-        if r.id not in revoked and (not r.origin or seen(r.recorded_at))
-    ]
-    effective = {r[0]: r[3] for r in events}
-    # shares derived later (from geometry) apply to links that carry none, as recorded by then
-    derived = {d.link_id: (d.share, d.basis)
-               for d in conn.execute(select(DerivedShare.link_id, DerivedShare.share, DerivedShare.basis,
-                                            DerivedShare.recorded_at).order_by(DerivedShare.id))
-               if seen(d.recorded_at)}
-    link_rows = [
-        (r.id, r.event_id, r.predecessor_id, r.successor_id, r.portion, r.relation,
-         *((r.share, r.share_basis) if r.share is not None else derived.get(r.id, (None, r.share_basis))),
-         r.note)
-        for r in conn.execute(select(Link).order_by(Link.id))
-    ]
-    # A version ended by a recorded event ends the day before the first visible event that
-    # ends it (so a revocation reopens it); bundled versions keep their stored end, which the
-    # checks compare with their events.
-    touched = {r[2] for r in link_rows if r[1] in recorded and r[2] is not None}
-    ended: dict[int, date | None] = {}
-    created: set[int] = set()
-    for r in link_rows:
-        day = effective.get(r[1])
-        if r[2] in touched:
-            last = ended.get(r[2])
-            if day is not None:
-                end = day - timedelta(days=1)
-                ended[r[2]] = end if last is None else min(last, end)
-            else:
-                ended.setdefault(r[2], None)
-        if day is not None and r[3] is not None:
-            created.add(r[3])
-    versions = [
-        (r.id, original_key(r.key), r.unit_id, units[r.unit_id][0], units[r.unit_id][1], r.code, r.name,
-         r.full_name, r.type, r.level, r.parent_unit_id, r.valid_from, ended.get(r.id, r.valid_to),
-         r.evidence, r.source, fold(r.name))
-        for r in conn.execute(select(Version).order_by(Version.id))
-        if r.recorded_at is None or r.id in created
-    ]
-    links = [r for r in link_rows if r[1] in effective]
-    kept = {r[0] for r in versions}
-    stats = {
-        r.version_id: dict(area_km2=r.area_km2, population=r.population, seat=r.seat, lon=r.lon,
-                           lat=r.lat, source=r.source)
-        for r in conn.execute(select(Statistic)) if r.version_id in kept
-    }
-    return acts, versions, events, links, stats
+def sqlalchemy_query(conn: Connection) -> cache.Query:
+    """Plain SQL through a SQLAlchemy connection (the writer's, inside its transaction)."""
+    return lambda sql: conn.exec_driver_sql(sql).fetchall()
 
 
 def _assemble(generation: str, raw: tuple) -> Snapshot:
@@ -345,51 +276,19 @@ def _assemble(generation: str, raw: tuple) -> Snapshot:
         L(r[0], events[r[1]], vget(r[2]) if r[2] else None, vget(r[3]) if r[3] else None, *r[4:])
         for r in links_raw
     ]
-    snap = Snapshot(generation, versions, events, links, stats)
-    snap.raw = raw
-    return snap
+    return Snapshot(generation, versions, events, links, stats)
 
 
 def load(conn: Connection, generation: str, as_recorded: datetime | None = None) -> Snapshot:
-    """Read the whole register once (core queries, no ORM objects).
-
-    Bitemporal: only events recorded by ``as_recorded`` (default: now) and not revoked or
-    amended by then are read; the bundled baseline (``origin`` empty) is always there. A
-    recorded version exists while an event that created it does, and a version's end is the
-    day before the first visible event that ended it, so a revocation reopens it.
-    """
-    return _assemble(generation, _raw(conn, as_recorded))
+    """Read the whole register once (plain SQL, no ORM objects); see cache.derive for the
+    bitemporal rules applied with ``as_recorded``."""
+    return from_tables(generation, cache.read_all(sqlalchemy_query(conn)), as_recorded)
 
 
-def _interned(raw: tuple) -> tuple:
-    """The same rows with repeated strings shared, so pickle writes (and reads) each once."""
-    import sys
-
-    def row(r: tuple) -> tuple:
-        return tuple(sys.intern(x) if isinstance(x, str) and len(x) < 200 else x for x in r)
-
-    acts, versions, events, links, stats = raw
-    stats = {k: {f: sys.intern(x) if isinstance(x, str) else x for f, x in d.items()} for k, d in stats.items()}
-    return acts, [row(r) for r in versions], [row(r) for r in events], [row(r) for r in links], stats
-
-
-def save_cache(snapshot: Snapshot, path: Path) -> None:
-    """Write the cache atomically; a reader never sees half a file.
-
-    Each writer has its own temporary file: processes refreshing the cache at the same moment
-    (staff recording while analysts read) must not write into one shared file."""
-    import tempfile
-
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump((SNAPSHOT_FORMAT, snapshot.generation, _interned(snapshot.raw)), fh,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def from_tables(generation: str, tables: cache.Tables, as_recorded: datetime | None = None) -> Snapshot:
+    """The snapshot of the register's rows, as recorded at ``as_recorded`` (default: now)."""
+    with no_gc(freeze=True):
+        return _assemble(generation, cache.derive(tables, as_recorded))
 
 
 @contextmanager
@@ -409,15 +308,3 @@ def no_gc(freeze: bool = False) -> Iterator[None]:
             if freeze:
                 gc.freeze()
             gc.enable()
-
-
-def read_cache(path: Path, generation: str) -> Snapshot | None:
-    with no_gc(freeze=True):
-        try:
-            with path.open("rb") as fh:
-                fmt, gen, raw = pickle.load(fh)
-        except Exception:  # noqa: BLE001  (a damaged cache is only a miss: the store has the truth)
-            return None
-        if fmt != SNAPSHOT_FORMAT or gen != generation:
-            return None
-        return _assemble(gen, raw)

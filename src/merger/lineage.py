@@ -27,6 +27,11 @@ RELATION_LABELS = {
     "commune_to_special_zone": N_("whole commune became special zone"),
     "district_area": N_("territory managed by the district"),
     "dissolved": N_("dissolved"),
+    "successor_unknown": N_("successor unknown (source gap)"),
+    "origin_unknown": N_("origin unknown (source gap)"),
+    "absorbed": N_("absorbed"),
+    "absorbing": N_("absorbed another unit"),
+    "moved": N_("re-parented"),
 }
 
 EVENT_LABELS = {
@@ -49,6 +54,15 @@ BASIS_LABELS = {"area": N_("area"), "population": N_("population"), "geometry": 
 def basis_label(basis: str | None) -> str:
     """What a share measures, in the current language."""
     return _(BASIS_LABELS[basis]) if basis in BASIS_LABELS else str(basis)
+
+
+EVIDENCE_LABELS = {"stated": N_("stated"), "inferred": N_("inferred"), "reported": N_("reported"),
+                   "unknown": N_("unknown")}
+
+
+def evidence_label(evidence: str | None) -> str:
+    """How sure a record is (stated by an act or source, inferred, reported), in the current language."""
+    return _(EVIDENCE_LABELS[evidence]) if evidence in EVIDENCE_LABELS else str(evidence or "")
 
 
 def level_name(level: str) -> str:

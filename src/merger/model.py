@@ -15,6 +15,14 @@ from sqlmodel import Field, SQLModel
 
 from merger.store import SCHEMA_VERSION  # noqa: F401  (re-exported)
 
+
+def _folded(context) -> str:  # type: ignore[no-untyped-def]
+    """The folded name of a version being inserted (every writer gets it without asking)."""
+    from merger.names import fold
+
+    return fold(context.get_current_parameters()["name"])
+
+
 LEVELS = ("province", "district", "commune", "village", "agency")
 
 EVENT_TYPES = (
@@ -66,6 +74,8 @@ class Version(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     code: str = Field(index=True)
     name: str  # without the type word, e.g. "Hòa Bình"
+    # fold(name), e.g. "hoa binh": indexed, so a name is found without reading every version
+    folded: str | None = Field(default=None, index=True, sa_column_kwargs={"default": _folded})
     full_name: str  # as officially written, e.g. "Phường Hòa Bình"
     type: str  # lower-case Vietnamese type, e.g. "phường"
     level: str

@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger import checks, counts, graph, lineage, search, store
+from merger import cache, checks, counts, graph, lineage, search, store
 from merger.errors import BadInput, MergerError, NotFound, StoreError, Violation
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Register:
         self.read_only = read_only  # every write refused, by merger and by the database session
         self._engine = engine
         self._snapshot: graph.Snapshot | None = None
+        self.answered_from: graph.Snapshot | None = None  # what lineage/show last answered from
         self.as_recorded = recorded_limit(as_recorded)
 
     # --- opening -------------------------------------------------------------------------
@@ -151,7 +153,7 @@ class Register:
             return found
         with store.db_errors(self.url), self.engine.connect() as conn:
             rows = store.meta(conn)
-        return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
+        return _generation(rows)
 
     def cache_path(self) -> Path:
         path = self.sqlite_path
@@ -166,23 +168,83 @@ class Register:
 
     @property
     def snapshot(self) -> graph.Snapshot:
-        """The lineage snapshot, from the cache file when it matches the register's generation."""
+        """The lineage snapshot, from the cache file when it matches the register's generation.
+
+        A stale cache is brought up to date with the rows written since (merger.cache.refresh),
+        not rebuilt; ``--as-recorded`` views are derived from the same cached rows.
+        """
         gen = self.generation()
         if self._snapshot is not None and self._snapshot.generation == gen:
             return self._snapshot
-        if self.as_recorded is not None:  # a view of the past: built on demand, never cached on disk
-            with store.reading(self.engine) as conn:
-                self._snapshot = graph.load(conn, gen, self.as_recorded)
-            return self._snapshot
-        cache = self.cache_path()
-        snap = graph.read_cache(cache, gen)
-        if snap is None:
-            with store.db_errors(self.url), store.reading(self.engine) as conn:
-                snap = graph.load(conn, gen)
-            with contextlib.suppress(OSError):  # a read-only location only costs speed
-                graph.save_cache(snap, cache)
-        self._snapshot = snap
-        return snap
+        tables, gen = self._tables(gen)
+        self._snapshot = graph.from_tables(gen, tables, self.as_recorded)
+        return self._snapshot
+
+    def _tables(self, gen: str) -> tuple[cache.Tables, str]:
+        """The register's rows: the cache if current, else the cache plus what changed, else all."""
+        path = self.cache_path()
+        found = cache.read(path)
+        if found is not None and found[0] == gen:
+            return found[1], gen
+        with self._reading() as query:
+            now = self._generation_in(query)
+            if found is not None and _follows(found[0], now):
+                tables = cache.refresh(found[1], query)
+            else:
+                tables = cache.read_all(query)
+        with contextlib.suppress(OSError):  # a read-only location only costs speed
+            cache.write(path, now, tables)
+        return tables, now
+
+    @staticmethod
+    def _generation_in(query: cache.Query) -> str:
+        rows = dict(query("SELECT key, value FROM meta"))
+        with contextlib.suppress(Exception):  # registers made before Alembic have none
+            rows["revision"] = query("SELECT version_num FROM alembic_version")[0][0]
+        return _judged(rows)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[cache.Query]:
+        """One read transaction (one committed state) through the lightest driver there is:
+        stdlib sqlite3, psycopg, else SQLAlchemy."""
+        path = self.sqlite_path
+        if path is not None:
+            try:
+                con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None)
+                try:
+                    con.execute("BEGIN")
+                    yield lambda sql: con.execute(sql).fetchall()
+                finally:
+                    con.close()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot use the register at {path}: {exc}") from None
+            return
+        conninfo = self._pg_conninfo()
+        try:
+            import psycopg
+        except ImportError:
+            conninfo = None
+        if conninfo is not None:
+            try:
+                with psycopg.connect(conninfo, autocommit=True, options="-c TimeZone=UTC") as con:
+                    con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    yield lambda sql: con.execute(sql).fetchall()
+                    con.execute("COMMIT")
+            except psycopg.Error as exc:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise StoreError(f"cannot use the register at {store.redact(self.url)}: {reason}") from None
+            return
+        with store.db_errors(self.url), store.reading(self.engine) as conn:
+            yield graph.sqlalchemy_query(conn)
+
+    def _written(self, outcome: events.Outcome) -> events.Outcome:
+        """After a write commits: the snapshot in memory is stale. The cache file is left to the
+        next reader of the whole register, who brings it up to date by the rows written
+        (cache.refresh); one-unit questions do not need it (Register.around). Refreshing it here
+        would add a cache read and write to every record."""
+        if outcome.written:
+            self.invalidate()
+        return outcome
 
     def invalidate(self) -> None:
         self._snapshot = None
@@ -194,9 +256,39 @@ class Register:
         return search.resolve(self.snapshot, query, as_of=as_of, levels=levels, kind=kind,
                               containers=containers)
 
+    def around(self, query: str) -> graph.Snapshot:
+        """A snapshot of what a question about ``query`` needs: the versions it may name and their
+        neighbourhood (merger.cache.read_around), read through indexes instead of the whole
+        register; the whole snapshot when that is in memory already or the query cannot be seeded."""
+        seeds = search.seed_sql(query)
+        if self._snapshot is not None or seeds is None:
+            return self.snapshot
+        with self._reading() as q:
+            gen = self._generation_in(q)
+            if q("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
+                tables = None  # written by something that did not fold names: read it all
+            else:
+                tables = cache.read_around(q, seeds)
+        if tables is None:
+            return self.snapshot
+        return graph.from_tables(gen, tables, self.as_recorded)
+
+    def _resolve_around(self, query: str, as_of: date | None) -> tuple[graph.Snapshot, search.Match]:
+        """Resolve on the neighbourhood; a name it does not find is looked for again in the whole
+        register (for the suggestions of close names)."""
+        snap = self.around(query)
+        try:
+            match = search.resolve(snap, query, as_of=as_of)
+        except NotFound:
+            if snap is self._snapshot:
+                raise
+            snap = self.snapshot
+            match = search.resolve(snap, query, as_of=as_of)
+        self.answered_from = snap
+        return snap, match
+
     def show(self, query: str, *, as_of: date | None = None) -> UnitHistory:
-        snap = self.snapshot
-        match = self.resolve(query, as_of=as_of)
+        snap, match = self._resolve_around(query, as_of)
         out = []
         for v in snap.by_unit[match.unit_id]:
             out.append(VersionHistory(v, snap.parent_of(v), snap.predecessors(v), snap.successors(v)))
@@ -206,8 +298,7 @@ class Register:
                 as_of: date | None = None, depth: int | None = None) -> lineage.Lineage:
         if depth is not None and depth < 1:
             raise BadInput("--depth must be at least 1")
-        snap = self.snapshot
-        match = self.resolve(query, as_of=as_of)
+        snap, match = self._resolve_around(query, as_of)
         try:
             start, direction = lineage.pick_version(snap.by_unit[match.unit_id], as_of, direction)
         except ValueError as exc:
@@ -262,6 +353,14 @@ class Register:
     def check(self) -> list[Violation]:
         return checks.check(self.snapshot)
 
+    def source_gaps(self) -> list[Violation]:
+        """Where the sources leave a unit's successor or origin unknown (not errors)."""
+        return checks.source_gaps(self.snapshot)
+
+    def disagreements(self) -> list[Violation]:
+        """Changes recorded from one source that another source contradicts (not errors)."""
+        return checks.disagreements(self.snapshot)
+
     # --- recording (see merger.events) ----------------------------------------------------
 
     def record(self, spec: events.Spec, *, by: str | None = None, dry_run: bool = False,
@@ -269,14 +368,14 @@ class Register:
         """Validate and write one event in one transaction (nothing is written on refusal)."""
         from merger import events
 
-        return events.write(self, [spec], by=by, dry_run=dry_run, at=at, origin="cli")
+        return self._written(events.write(self, [spec], by=by, dry_run=dry_run, at=at, origin="cli"))
 
     def apply(self, specs: list[events.Spec], *, by: str | None = None, dry_run: bool = False,
               at: datetime | None = None, origin: str = "annex") -> events.Outcome:
         """Write a batch of events atomically: all of them, or none with every problem listed."""
         from merger import events
 
-        return events.write(self, specs, by=by, dry_run=dry_run, at=at, origin=origin)
+        return self._written(events.write(self, specs, by=by, dry_run=dry_run, at=at, origin=origin))
 
     def log(self, *, since: datetime | date | None = None, by: str | None = None, act: str | None = None,
             unit: str | None = None, include_bundled: bool = False) -> list[events.LogEntry]:
@@ -290,14 +389,14 @@ class Register:
         """Mark a recorded event revoked (kept, with who, when and why); its effects disappear."""
         from merger import events
 
-        return events.revoke(self, event_key, reason=reason, by=by, at=at)
+        return self._written(events.revoke(self, event_key, reason=reason, by=by, at=at))
 
     def amend(self, event_key: str, changes: dict, *, reason: str, by: str | None = None,
               dry_run: bool = False, at: datetime | None = None) -> events.Outcome:
         """Supersede a recorded event by a corrected one (date, act, names, shares...)."""
         from merger import events
 
-        return events.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at)
+        return self._written(events.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at))
 
 
 def _judged(rows: dict[str, str]) -> str:
@@ -312,7 +411,21 @@ def _judged(rows: dict[str, str]) -> str:
                          f"this program's ({store.SCHEMA_VERSION}); upgrade merger")
     if int(rows.get("schema_version", "0")) < store.SCHEMA_VERSION:
         raise StoreError(store.older_schema(rows.get("schema_version", "0")))
-    return f"{rows.get('bundle_digest', '')}:{rows.get('built_at', '')}:{rows.get('generation', '0')}"
+    return _generation(rows)
+
+
+def _generation(rows: dict[str, str]) -> str:
+    """What the snapshot cache keys on: the build, the schema, and the count of writes since."""
+    return (f"{rows.get('bundle_digest', '')}|{rows.get('built_at', '')}|{rows.get('schema_version', '')}|"
+            f"{rows.get('revision', '')}|{rows.get('generation', '0')}")
+
+
+def _follows(cached: str, now: str) -> bool:
+    """The cache is of this register's build and schema, at or before this generation: a delta
+    brings it up to date."""
+    old_base, _, old = cached.rpartition("|")
+    base, _, new = now.rpartition("|")
+    return old_base == base and old.isdigit() and new.isdigit() and int(old) <= int(new)
 
 
 def _without_password(url: str) -> str:

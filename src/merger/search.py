@@ -15,6 +15,9 @@ from merger.errors import Ambiguous, BadInput, Candidate, NotFound
 from merger.graph import Snapshot, V
 from merger.names import NamePart, fold, parse_query, spelling, type_word
 
+# The last day of the units the register of July 2025 started from (before the 2003-2025 history).
+BASE_DAY = date(2025, 6, 30)
+
 
 @dataclass
 class Match:
@@ -56,6 +59,26 @@ def _candidates(snap: Snapshot, query: str) -> list[V]:
             seen.add(v.id)
             found.append(v)
     return found
+
+
+def seed_sql(query: str) -> str | None:
+    """SQL selecting the ids of every version ``query`` may name (a superset of _candidates' answer:
+    key, code or folded name, through their indexes), or None when it cannot be written as one."""
+    q = query.strip()
+    if not q or "\x00" in q:
+        return None
+
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    parts = [f"key = {quoted(q)}", f"key LIKE {quoted(q.replace('%', '_') + '~%')}"]  # superseded keys too
+    if q.isdigit():
+        parts.append(f"code IN ({', '.join(quoted(q.zfill(w)) for w in (len(q), 2, 3, 5))})")
+    else:
+        names = {reading.name for reading in parse_query(q).target}
+        if names:
+            parts.append(f"folded IN ({', '.join(quoted(n) for n in sorted(names))})")
+    return "SELECT id FROM version WHERE " + " OR ".join(parts)
 
 
 def _qualified(snap: Snapshot, v: V, qualifiers: tuple[tuple[NamePart, ...], ...]) -> bool:
@@ -124,6 +147,13 @@ def resolve(
         holding = [v for v in versions if v.unit_id in parents]
         if holding and len(_group(holding)) < len(units):
             versions, units = holding, _group(holding)
+    if len(units) > 1 and as_of is None:
+        # Without --as-of a name is read in the register of July 2025 first: a name that ended
+        # before 30 June 2025 (from the 2003-2025 history) is meant only when no unit of that
+        # register has the name ("Gia Viên, Ngô Quyền" is the ward of 2025, not the one of 2024).
+        recent = [v for v in versions if v.valid_to is None or v.valid_to >= BASE_DAY]
+        if recent and len(_group(recent)) < len(units):
+            versions, units = recent, _group(recent)
     if len(units) > 1:
         cands = [
             Candidate(key=vs[-1].key, label=describe(snap, vs[-1]))

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # Bumped with every schema change (and an Alembic migration).
-# 2: recorded events (origin, idem_key, spec), corrections, version.recorded_at; 3: derived_share
-SCHEMA_VERSION = 3
+# 2: recorded events (origin, idem_key, spec), corrections, version.recorded_at; 3: derived_share;
+# 4: version.folded (indexed folded name: one-unit questions read only that unit's neighbourhood)
+SCHEMA_VERSION = 4
 
 ENV_VAR = "MERGER_DB"
 
@@ -212,6 +213,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
     from sqlmodel import SQLModel
 
     from merger.model import Event, LegalAct, Link, Meta, Statistic, Unit, Version
+    from merger.names import fold
 
     folder = folder or bundle.units_dir()
     if not (folder / "versions.csv").exists():
@@ -253,7 +255,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
         version_id = {r["key"]: i for i, r in enumerate(rows["versions"], start=1)}
         _insert(conn, insert(Version), [
             dict(id=version_id[r["key"]], key=r["key"], unit_id=unit_id[r["unit"]], code=r["code"],
-                 name=r["name"], full_name=r["full_name"], type=r["type"], level=r["level"],
+                 name=r["name"], folded=fold(r["name"]), full_name=r["full_name"], type=r["type"], level=r["level"],
                  parent_unit_id=unit_id[r["parent_unit"]] if r["parent_unit"] else None,
                  valid_from=_date(r["valid_from"]), valid_to=_date(r["valid_to"]),
                  evidence=r.get("evidence") or None, source=r["source"])

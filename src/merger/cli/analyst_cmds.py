@@ -86,8 +86,9 @@ def crosswalk(
     header = ["from_key", "from_code", "from_name", "to_key", "to_code", "to_name", "share", "basis", "exact",
               "split", "events"]
     if as_json:
+        known, total = cw.known_share()
         emit_json(dict(start=cw.start, end=cw.end, weights=cw.weights, level=cw.level, within=cw.within,
-                       sources=len(cw.sources), targets=len(cw.targets),
+                       sources=len(cw.sources), targets=len(cw.targets), known_paths=known,
                        unreached=[v.key for v in cw.unreached()], rows=records))
         return
     if as_csv:
@@ -95,7 +96,7 @@ def crosswalk(
         return
     from rich.table import Table
 
-    from merger.i18n import N_, _, fdate, fnum
+    from merger.i18n import N_, _, fdate, fnum, fpct
     from merger.lineage import basis_label, level_name
 
     c = console()
@@ -118,6 +119,11 @@ def crosswalk(
             n=len(shown), total=fnum(len(records))) + "[/dim]")
     c.print(_("{n} unit(s) divided between several; weights: {weights}.").format(n=fnum(len(split)),
                                                                                  weights=basis_label(cw.weights)))
+    known, total = cw.known_share()
+    c.print(_("Path to {day} fully known for {known} of {total} units ({share}); the rest cross a source gap "
+              "(basis successor-unknown: the published lists do not say where a unit's territory went).").format(
+                  day=fdate(cw.end), known=fnum(known), total=fnum(total),
+                  share=fpct(known / total if total else 1.0)), highlight=False)
     for v in cw.unreached():
         c.print("[yellow]" + _("note") + "[/yellow]: " + _("{unit} is reached by no {level} unit at {day} (formed "
                 "from another level)").format(unit=snap.path(v), level=level_name(cw.level or ""), day=fdate(cw.start)),
@@ -131,6 +137,8 @@ def _basis(basis: str) -> str:
 
     if basis == "whole":
         return _("whole")
+    if basis == "successor-unknown":
+        return _("successor unknown (source gap)")
     for prefix, said in (("recorded-", _("recorded {what}")), ("fallback-successor-", _("estimated from the "
                                                                                         "successors' {what}"))):
         if basis.startswith(prefix):

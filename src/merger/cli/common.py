@@ -264,7 +264,10 @@ def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         reg = Register.open(ctx.find_root().params.get("db"), build=False, read_only=True)
         try:
             snap = reg.snapshot
-            found = reg.search(incomplete, limit=200)
+            # each unit's latest version first: a code offers what the unit was last, not in 2004
+            hits = reg.search(incomplete, limit=200)
+            order = {u: i for i, u in reversed(list(enumerate(v.unit_id for v in hits)))}
+            found = sorted(hits, key=lambda v: (order[v.unit_id], -(v.valid_to or date.max).toordinal()))
             shared = Counter(v.full_name for v in found) + Counter(v.name for v in found)
             out: dict[str, str] = {}
             for v in found:  # a name several units share is offered with its parent

@@ -66,15 +66,18 @@ def check_cmd(
                                                  "unlinked unit.")] = 0.05,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check boundaries in metres (UTM 48N); exit 1 when anything exceeds the tolerances.
+    """Check boundaries in metres (equal-area projection); exit 1 when anything exceeds the tolerances.
 
     Reports overlaps between units of one level (pair, m²), parts of a parent its children do not
     cover (or children outside it) with where they are, units with no geometry, invalid
-    geometries, and each unit's computed area against the official (sapnhap) area.
+    geometries, and each unit's computed area against the official (sapnhap) area; without
+    --within, the whole country, with the findings counted per province.
 
     Examples:
 
       merger boundaries check --within "Hải Phòng"
+
+      merger boundaries check --as-of 2025-07-01
 
       merger boundaries check --within "Hải Phòng" --as-of 2025-06-30 --json
 
@@ -164,11 +167,14 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
                           "first)").format(n=len(report.areas), k=len(over), rel=fpct(t.area_rel, 0)))
     for col in (N_("Unit"), N_("Computed km²"), N_("Official km²"), N_("Difference"), ""):
         table.add_column(_(col) if col else "", justify="left" if col in ("Unit", "") else "right")
-    for a in report.areas[:max(len(over), 10)]:
+    shown = report.areas[:min(max(len(over), 10), 60)]
+    for a in shown:
         table.add_row(a.name, fnum(a.computed_km2, 2), fnum(a.official_km2, 2), fpct(a.rel_diff, 1, signed=True),
                       over_ if a.exceeds else ok_)
     if report.areas:
         c.print(table)
+        if len(over) > len(shown):
+            c.print(f"[dim]… {len(over) - len(shown)} more beyond the tolerance (--json lists them all)[/dim]")
     else:
         c.print("[dim]" + _("No official area figures for these units (sapnhap covers the new units only).")
                 + "[/dim]")
@@ -180,6 +186,17 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
         for d in report.lineage:
             table.add_row(d.name, d.other_name, fnum(d.area_km2, 2), fpct(d.share_of_unit, 1),
                           over_ if d.exceeds else ok_)
+        c.print(table)
+    if len(report.provinces) > 1:
+        table = Table(title=f"Per province: {len(report.provinces)}")
+        for col in ("Province", "Units", "No geometry", "Invalid", "Overlaps (over)", "Uncovered km²",
+                    "Outside km²", "Areas over", "Findings"):
+            table.add_column(col, justify="left" if col == "Province" else "right")
+        for r in report.provinces:
+            table.add_row(r.name, f"{r.units:,}", str(r.missing or ""), str(r.invalid or ""),
+                          f"{r.overlaps} ({r.overlaps_over})" if r.overlaps else "", f"{r.uncovered_km2:,.1f}",
+                          f"{r.outside_km2:,.1f}", str(r.areas_over or ""),
+                          f"[red]{r.problems}[/red]" if r.problems else "[green]0[/green]")
         c.print(table)
     if problems:
         c.print("[red bold]" + _("{n} finding(s) beyond the tolerances.").format(n=len(problems)) + "[/red bold]")
@@ -277,6 +294,54 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
         table.add_row(str(r["level"] or "?"), str(r["valid_from"] or "…"), str(r["valid_to"] or ""), str(r["source"]),
                       f"{r['versions']:,}")
     console().print(table)
+
+
+@boundaries_app.command("shares")
+def shares_cmd(
+    ctx: typer.Context,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only districts or communes in this old or "
+                                               "new province.", autocompletion=complete_unit)] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Area shares old district -> new commune, from the overlay of the two layers (whole country).
+
+    A district-level figure spread by area gives each new commune figure x share_of_district.
+    "In lineage" says whether the recorded lineage also links them (through the communes);
+    pairs it does not link are edge slivers or places where the old geometries predate a change.
+
+    Examples:
+
+      merger boundaries shares --within "Hải Phòng" --csv > shares.csv
+
+      merger boundaries shares --json
+    """
+    check_formats(as_json, as_csv)
+    from merger import boundaries
+
+    reg = state(ctx).register()
+    with errors():
+        rows = boundaries.district_shares(reg, within=within)
+    header = ["district", "district_name", "commune", "commune_name", "area_km2", "share_of_district",
+              "share_of_commune", "in_lineage"]
+    data = [[getattr(r, h) for h in header] for r in rows]
+    if as_json:
+        emit_json(dict(basis="geometry", rows=[dict(zip(header, d, strict=True)) for d in data]))
+        return
+    if as_csv:
+        emit_csv(header, data)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Old district -> new commune by area: {len(rows):,} pairs (basis: geometry)")
+    for col in ("Old district", "New commune", "km²", "Share of district", "Share of commune", "In lineage"):
+        table.add_column(col, justify="right" if "km" in col or "Share" in col else "left")
+    for r in rows[:200]:
+        table.add_row(r.district_name, r.commune_name, f"{r.area_km2:,.3f}", f"{r.share_of_district:.1%}",
+                      f"{r.share_of_commune:.1%}", "yes" if r.in_lineage else "[yellow]no[/yellow]")
+    console().print(table)
+    if len(rows) > 200:
+        console().print(f"[dim]… {len(rows) - 200:,} more: --csv or --json lists them all[/dim]")
 
 
 @boundaries_app.command("forget")
@@ -382,20 +447,36 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
             fail(f"{file} has no column {col!r}; columns: {', '.join(fields)}")
     rows = [r[:len(fields)] + [""] * (len(fields) - len(r)) for r in cells]  # short rows padded
     i_lon, i_lat = fields.index(lon_column), fields.index(lat_column)
-    lons, lats, bad = [], [], 0
-    for r in rows:
-        try:
-            lon, lat = float(r[i_lon]), float(r[i_lat])
-        except ValueError:
-            lon = lat = float("nan")
-            bad += 1
-        lons.append(lon)
-        lats.append(lat)
-    hits = loc.locate_many(lons, lats)
-    levels = [h.level for h in hits[0]] if hits else []
-    extra = [f"{lv}{suffix}" for lv in levels for suffix in ("_key", "_name", "_how")]
-    table = [r + [x for h in hs for x in (h.key or "|".join(h.candidates), h.name or "", h.how)]
-             for r, hs in zip(rows, hits, strict=True)]
+    import numpy as np
+
+    try:  # fast path: every row has numeric coordinates
+        lons = np.array([r[i_lon] for r in rows], dtype=float)
+        lats = np.array([r[i_lat] for r in rows], dtype=float)
+        bad = 0
+    except ValueError:
+        lons, lats, bad = np.full(len(rows), np.nan), np.full(len(rows), np.nan), 0
+        for n, r in enumerate(rows):
+            try:
+                lon, lat = float(r[i_lon]), float(r[i_lat])
+            except ValueError:
+                bad += 1
+                continue
+            lons[n], lats[n] = lon, lat
+    columns = loc.locate_columns(lons, lats)
+    extra = [f"{lv}{suffix}" for lv, _ in columns for suffix in ("_key", "_name", "_how")]
+    text: dict[int, tuple[str, str, str]] = {}  # points in one unit share its Hit: format it once
+    exts: list[tuple[str, ...]] = [()] * len(rows)
+    found = np.zeros(len(rows), dtype=bool)
+    for _level, col in columns:
+        hits = col.tolist()
+        for h in hits:
+            if id(h) not in text:
+                text[id(h)] = (h.key or "|".join(h.candidates), h.name or "", h.how)
+        exts = [e + text[id(h)] for e, h in zip(exts, hits, strict=True)]
+        found |= np.array([h.key is not None for h in hits], dtype=bool)
+    table = rows  # our own padded copies: extended in place
+    for r, e in zip(rows, exts, strict=True):
+        r.extend(e)
     if out is None:
         emit_csv(fields + extra, table)
     else:
@@ -403,41 +484,63 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(fields + extra)
             w.writerows(table)
-        found = sum(1 for hs in hits if any(h.key for h in hs))
-        print(f"{len(rows):,} points on {day}: {found:,} inside a unit with a boundary, "
-              f"{len(rows) - found:,} outside" + (f" ({bad:,} without numeric coordinates)" if bad else "")
+        n_in = int(found.sum())
+        print(f"{len(rows):,} points on {day}: {n_in:,} inside a unit with a boundary, "
+              f"{len(rows) - n_in:,} outside" + (f" ({bad:,} without numeric coordinates)" if bad else "")
               + f"; written to {out}", file=sys.stderr)
 
 
 @app.command("map")
 def map_cmd(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="Name, code or key of the unit.", autocompletion=complete_unit)],
     out: Annotated[Path, typer.Option("--out", "-o", help="FILE.png or FILE.svg.")],
+    unit: Annotated[str | None, typer.Argument(help="Name, code or key of the unit (omit for a map of many "
+                                               "units: --within / --level).", autocompletion=complete_unit)] = None,
     as_of: AsOfOpt = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Without UNIT: every unit of --level in "
+                                               "this province, or \"Việt Nam\" for the whole country.",
+                                               autocompletion=complete_unit)] = None,
+    level: Annotated[str | None, typer.Option(help="Without UNIT: province, district or commune (default: province "
+                                              "for the country, commune within a province).")] = None,
 ) -> None:
     """A map of the unit with its neighbours, labels, a scale bar, a legend and the outlines of the
-    units on the other side of the reform that it overlaps.
+    units on the other side of the reform that it overlaps; without UNIT, every unit of one level
+    in a territory, each named where the name fits without colliding.
 
     Examples:
 
       merger map "Phường Hồng Bàng" --out hong_bang.png
 
       merger map "Huyện Cát Hải" --as-of 2025-06-30 --out cat_hai_old.svg
+
+      merger map --within "Việt Nam" --out vietnam.png
+
+      merger map --level commune --within "Hải Phòng" --out hai_phong.png
     """
     _need("shapely", "pyproj", "matplotlib")
     from merger import boundaries
 
+    if level is not None and level not in ("province", "district", "commune"):
+        raise typer.BadParameter(f"{level!r} is not one of province, district, commune", param_hint="--level")
     reg = state(ctx).register()
     day = parse_date(as_of, "--as-of")
+    if unit is None:
+        with errors():
+            info = boundaries.render_overview(reg, out, level=level, within=within, as_of=day)
+        console().print(f"Map of {len(info.units)} {info.level} units written to {info.path}: "
+                        f"{len(info.labelled)} named, {len(info.unlabelled)} names left out where they would "
+                        f"collide.", soft_wrap=True)
+        return
+    if within is not None or level is not None:
+        raise typer.BadParameter("--within and --level draw many units: give them without UNIT")
     with errors():
         match = reg.resolve(unit, as_of=day)
         version = match.version if day is None else next((v for v in match.versions if v.valid_on(day)),
                                                          match.version)
-        info = boundaries.render_map(reg, version, out, as_of=day)
+        info1 = boundaries.render_map(reg, version, out, as_of=day)
     console().print(_("Map of {unit} ({key}) written to {path}: {n} neighbours, {m} outline(s) from the other "
-                      "side.").format(unit=version.full_name, key=version.key, path=info.path,
-                                      n=len(info.neighbours), m=len(info.predecessors)), soft_wrap=True)
+                      "side.").format(unit=version.full_name, key=version.key, path=info1.path,
+                                      n=len(info1.neighbours), m=len(info1.predecessors)), soft_wrap=True)
 
 
 @app.command()
@@ -552,21 +655,25 @@ def export(
 
 @app.command("import-boundaries")
 def import_boundaries(
-    sources: Annotated[Path, typer.Argument(help="The folder of raw official sources, the one holding MANIFEST.md "
-                                                 "(data/units/README.md says where it lives).")],
+    new: Annotated[Path, typer.Argument(help="The new units' folder: thanglequoc/vietnamese-provinces-database "
+                                             "json/geojson/ (one NN_name/ folder per province).")],
+    old: Annotated[Path, typer.Argument(help="The old units' folder: daohoangson/dvhcvn data/gis/ at tag "
+                                             "v20250301 (one NN.json per old province).")],
     out: Annotated[Path, typer.Option(help="Where to write boundaries.gpkg and README.md.")] = Path("data/boundaries"),
 ) -> None:
     """For maintainers: rebuild data/boundaries/ from the raw boundary files, reporting every mismatch.
 
+    docs/boundaries.md says how to get the two folders (git snapshots of the public repositories).
+
     Example:
 
-      merger import-boundaries path/to/sources --out data/boundaries
+      merger import-boundaries /tmp/geo-sources/thanglequoc-geojson/json/geojson /tmp/geo-sources/dvhcvn-gis/data/gis
     """
-    _need("shapely", "pyproj", "geopandas", "pyogrio")
+    _need("shapely", "pyproj")
     from merger.importers import geo
 
     with errors():
-        report = geo.run(sources, out)
+        report = geo.run(new, old, out)
     c = console()
     for line in report.lines:
         c.print(f"• {line}", markup=False, highlight=False)

@@ -75,7 +75,7 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
     _show(outcome, as_json)
 
 
-def _show(outcome: Any, as_json: bool) -> None:
+def _show(outcome: Any, as_json: bool, figures: Any = None) -> None:
     from merger.i18n import N_, _
 
     for warning in outcome.warnings:
@@ -83,7 +83,8 @@ def _show(outcome: Any, as_json: bool) -> None:
     if as_json:
         emit_json(dict(written=outcome.written, events=outcome.events, corrections=outcome.corrections,
                        changes=[dict(event=c.event, unit=c.unit, before=c.before, after=c.after)
-                                for c in outcome.changes], warnings=outcome.warnings))
+                                for c in outcome.changes], warnings=outcome.warnings,
+                       **({"closing_figures": figures.to_dict()} if figures else {})))
         return
     from rich.table import Table
 
@@ -94,6 +95,10 @@ def _show(outcome: Any, as_json: bool) -> None:
     for c in outcome.changes:
         table.add_row(c.event, c.before, _when(c.after))
     console().print(table)
+    if figures:
+        from merger.draft.render import figures_text
+
+        sys.stdout.write(figures_text(figures))
 
 
 def _when(text: str) -> str:
@@ -324,7 +329,16 @@ def apply_cmd(
         _refuse_all(str(path), exc)
     except MergerError as exc:
         fail(str(exc))
-    _show(outcome, as_json)
+    figures = _figures(reg, path, defaults) if dry_run else None
+    _show(outcome, as_json, figures)
+
+
+def _figures(reg: Any, path: Path, defaults: dict[str, Any]) -> Any:
+    """The drafted annex's closing figures against the dry run (see merger.draft.figures)."""
+    from merger.draft import figures
+
+    with errors():
+        return figures.check(reg, path, defaults)
 
 
 @app.command("log")

@@ -116,7 +116,7 @@ def lineage(
                            depth=depth)
     from merger import lineage as lin
 
-    snap = reg.snapshot
+    snap = reg.answered_from or reg.snapshot  # the neighbourhood the answer was read from
     if out is not None:
         from merger import diagram
 
@@ -154,9 +154,11 @@ def lineage(
             assert child.link is not None
             what = lin.describe_link(child.link)
             ev = child.link.event
-            evidence = f" [yellow]({ev.evidence}: {ev.source})[/yellow]" if ev.evidence else ""
+            evidence = f" [yellow]({lin.evidence_label(ev.evidence)}: {ev.source})[/yellow]" if ev.evidence else ""
             if child.version is None:
-                sub = branch.add(f"{arrow} [red]" + _("dissolved") + f"[/red] [dim]{what}[/dim]{evidence}")
+                end = ("[yellow]" + _("unknown") + "[/yellow]" if child.link.relation.endswith("_unknown")
+                       else "[red]" + _("dissolved") + "[/red]")
+                sub = branch.add(f"{arrow} {end} [dim]{what}[/dim]{evidence}")
             else:
                 sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
             if child.truncated:
@@ -200,9 +202,9 @@ def show(
     reg = state(ctx).register()
     with errors():
         history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
-    from merger.lineage import describe_link, level_name
+    from merger.lineage import describe_link, evidence_label, level_name
 
-    stats = reg.snapshot.statistics
+    stats = (reg.answered_from or reg.snapshot).statistics
     if as_json:
         emit_json(dict(unit=history.unit_key, versions=[dict(
             key=h.version.key, code=h.version.code, name=h.version.full_name, type=h.version.type,
@@ -234,7 +236,7 @@ def show(
         in_force = _("(in force)")
         table.add_row(_("valid"), f"{fdate(v.valid_from, '…')} – {fdate(v.valid_to, in_force)}")
         if v.evidence:
-            table.add_row(_("evidence"), f"[yellow]{v.evidence}[/yellow] ({v.source})")
+            table.add_row(_("evidence"), f"[yellow]{evidence_label(v.evidence)}[/yellow] ({v.source})")
         st = stats(v)
         if st and st.get("area_km2") is not None:
             pop = _(", population {n}").format(n=fnum(st["population"])) if st.get("population") else ""
@@ -243,9 +245,17 @@ def show(
             for link in links:
                 who = other(link)
                 side = _("from") if other is _pred else _("to")
-                whom = who.full_name + " " + who.key if who else _("— (no successor)")
-                table.add_row(label, f"{describe_link(link)}\n  {side} {whom}")
+                said = (f"\n  [yellow]{evidence_label(link.event.evidence)}[/yellow]: {link.event.note}"
+                        if link.event.evidence == "reported" else "")
+                whom = who.full_name + " " + who.key if who else _nobody(link)
+                table.add_row(label, f"{describe_link(link)}\n  {side} {whom}{said}")
         c.print(table)
+
+
+def _nobody(link) -> str:  # type: ignore[no-untyped-def]
+    if link.relation.endswith("_unknown"):
+        return _("— (not stated by the sources: source gap)")
+    return _("— (no successor)") if link.pred is not None else _("— (established)")
 
 
 def _pred(link):  # type: ignore[no-untyped-def]
@@ -338,17 +348,35 @@ def search_cmd(
 
 
 @app.command()
-def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def check(
+    ctx: typer.Context,
+    as_json: JsonOpt = False,
+    gaps_only: Annotated[bool, typer.Option("--gaps", help="List the source gaps (successor or origin unknown: "
+                                            "not errors) instead of checking.")] = False,
+) -> None:
     """Run every integrity check on the register; exit 1 if anything is violated.
+
+    A unit whose successor (or origin) the sources do not state is a source gap, not an error:
+    it is counted in a Note and listed by --gaps.
 
     \b
     Examples:
       merger check
       merger check --json
+      merger check --gaps --json
     """
     reg = state(ctx).register()
     with errors():
-        found = reg.check()
+        gaps = reg.source_gaps()
+        differ = reg.disagreements()
+        found = [] if gaps_only else reg.check()
+    if gaps_only:
+        if as_json:
+            emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in gaps + differ])
+        else:
+            for v in gaps + differ:
+                print(v.message)
+        return
     if as_json:
         emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in found])
     elif not found:
@@ -356,6 +384,16 @@ def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         console().print("[green]OK[/green]: " + _("{versions} versions, {events} events, {links} links; "
                         "no violations.").format(versions=fnum(len(snap.versions)), events=fnum(len(snap.events)),
                                                  links=fnum(len(snap.links))))
+    if gaps:
+        ends = sum(1 for g in gaps if "successor unknown" in g.message)
+        print(_("Note: not errors — {ends} unit(s) ended with successor unknown and {begins} began with origin "
+                "unknown (source gap: the published lists do not say where the territory went or came from); "
+                "`merger check --gaps` lists them.").format(ends=fnum(ends), begins=fnum(len(gaps) - ends)),
+              file=sys.stderr)
+    if differ:
+        print(_("Note: sources disagree on {n} change(s) after 1 July 2025, recorded as reported by one source "
+                "only (evidence 'reported'); `merger check --gaps` lists them.").format(n=fnum(len(differ))),
+              file=sys.stderr)
     else:
         from rich.table import Table
 

@@ -32,72 +32,114 @@ class Hit:
 
 
 class Locator:
-    """Spatial indexes of the versions valid on one date, for one or many points."""
+    """Point location on one date. Nothing is read until points come: then only the geometries
+    whose bounding box holds a point are parsed (one province's few units for one point; the
+    whole country for a national batch) and tested as prepared geometries."""
 
     def __init__(self, register: Register, boundaries: Boundaries, day: date):
-        import shapely
-
         self.register, self.boundaries, self.day = register, boundaries, day
-        snap = register.snapshot
+        self.snap = snap = register.snapshot  # read once: each access checks the store
         self.versions: dict[str, list[V]] = {}
-        self.trees: dict[str, Any] = {}
         valid = [snap.by_key[k] for k in boundaries.features if k in snap.by_key]
         for lv in LEVELS:
-            vs = [v for v in valid if v.level == lv and v.valid_on(day)]
+            vs = sorted((v for v in valid if v.level == lv and v.valid_on(day)), key=lambda v: v.key)
             if vs:
                 self.versions[lv] = vs
-                self.trees[lv] = shapely.STRtree([boundaries.features[v.key].geometry for v in vs])
         # later commune geometries, for lineage inference where a level has none on this day
-        later = [v for v in valid if v.level == "commune" and v.valid_from is not None and v.valid_from > day]
-        self.later = later
-        self.later_tree = shapely.STRtree([boundaries.features[v.key].geometry for v in later]) if later else None
+        self.later = sorted((v for v in valid if v.level == "commune" and v.valid_from is not None
+                             and v.valid_from > day), key=lambda v: v.key)
+        self._boxes: dict[str, Any] = {}
         self._memo: dict[tuple[str | None, str | None], Hit] = {}
 
-    def _query(self, tree: Any, points: Any) -> Any:
-        """The first geometry index containing each point (-1 for none)."""
+    def _box_tree(self, name: str, versions: list[V]) -> Any:
         import numpy as np
+        import shapely
+
+        tree = self._boxes.get(name)
+        if tree is None:
+            b = np.array([self.boundaries.features[v.key].bbox for v in versions], dtype=float)
+            tree = self._boxes[name] = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+        return tree
+
+    def _query(self, name: str, versions: list[V], points: Any) -> Any:
+        """The first version index containing each point (-1 for none)."""
+        import numpy as np
+        import shapely
 
         out = np.full(len(points), -1, dtype=np.int64)
-        pi, gi = tree.query(points, predicate="intersects")
-        # keep the first hit per point (shared edges: the lower index wins, deterministically)
-        order = np.lexsort((gi, pi))
-        pi, gi = pi[order], gi[order]
-        first = np.ones(len(pi), dtype=bool)
-        first[1:] = pi[1:] != pi[:-1]
-        out[pi[first]] = gi[first]
+        pi, gi = self._box_tree(name, versions).query(points)  # bounding boxes only: no geometry read
+        if len(pi) == 0:
+            return out
+        need = np.unique(gi)
+        keys = [versions[int(i)].key for i in need]
+        self.boundaries.ensure(keys)
+        geoms = np.empty(len(versions), dtype=object)
+        geoms[need] = [self.boundaries.features[k].geometry for k in keys]
+        shapely.prepare(geoms[need])
+        inside = shapely.intersects(geoms[gi], points[pi])
+        pi, gi = pi[inside], gi[inside]
+        # keep the first hit per point (shared edges: the lower index wins, deterministically):
+        # written highest index first, so the lowest is written last
+        order = np.argsort(gi, kind="stable")[::-1]
+        out[pi[order]] = gi[order]
         return out
 
     def locate_many(self, lons: Any, lats: Any) -> list[list[Hit]]:
-        """Hits per point, province first; vectorised over the points."""
+        """Hits per point, province first; vectorised over the points. Points that land in the
+        same unit share one ``Hit`` object (treat hits as read-only)."""
+        columns = self.locate_columns(lons, lats)
+        if not columns:
+            return [[] for _ in range(len(lons))]
+        return [list(row) for row in zip(*[c.tolist() for _, c in columns], strict=True)]
+
+    def locate_columns(self, lons: Any, lats: Any) -> list[tuple[str, Any]]:
+        """One column per level (province first): an object array of the ``Hit`` of each point.
+        The batch form's fast path: no per-point Python work but the lineage look-ups, once per
+        (later commune, old district) pair."""
         import numpy as np
         import shapely
 
         points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        found = {lv: self._query(self.trees[lv], points) for lv in self.trees}
-        later = self._query(self.later_tree, points) if self.later_tree is not None else None
-        out: list[list[Hit]] = []
-        for n in range(len(points)):
-            hits = []
-            for lv in LEVELS:
-                i = int(found[lv][n]) if lv in found else -1
-                if i >= 0:
-                    v = self.versions[lv][i]
-                    hits.append(Hit(lv, v.key, v.full_name, "geometry"))
-                elif lv == "commune" and later is not None:  # no commune geometry here: ask the lineage
-                    d = next((h.key for h in hits if h.level == "district"), None)
-                    j = int(later[n])
-                    hits.append(self._infer(self.later[j].key if j >= 0 else None, d))
-                elif lv in found:
-                    hits.append(Hit(lv, None, None, "none"))
-            out.append(hits)
-        return out
+        n = len(points)
+        found = {lv: self._query(lv, vs, points) for lv, vs in self.versions.items()}
+        later = self._query("later", self.later, points) if self.later else None
+        columns = []
+        for lv in LEVELS:
+            if lv == "commune" and later is not None:
+                # no commune geometry here (or not at this point): ask the lineage, once per
+                # (later commune, old district) pair
+                own = found.get(lv, np.full(n, -1, dtype=np.int64))
+                dist = found.get("district", np.full(n, -1, dtype=np.int64))
+                pairs, inverse = np.unique(np.stack([later, dist]), axis=1, return_inverse=True)
+                dvs = self.versions.get("district", [])
+                inferred = np.empty(pairs.shape[1], dtype=object)
+                for k, (j, d) in enumerate(pairs.T.tolist()):
+                    inferred[k] = self._infer(self.later[j].key if j >= 0 else None, dvs[d].key if d >= 0 else None)
+                col = inferred[np.asarray(inverse).reshape(-1)]
+                if lv in found:
+                    table = self._table(lv)
+                    col = np.where(own >= 0, table[own + 1], col)
+                columns.append((lv, col))
+            elif lv in found:
+                columns.append((lv, self._table(lv)[found[lv] + 1]))
+        return columns
+
+    def _table(self, lv: str) -> Any:
+        """Hit objects of one level: index 0 is "none", index i+1 the i-th version."""
+        import numpy as np
+
+        table = np.empty(len(self.versions[lv]) + 1, dtype=object)
+        table[0] = Hit(lv, None, None, "none")
+        for i, v in enumerate(self.versions[lv]):
+            table[i + 1] = Hit(lv, v.key, v.full_name, "geometry")
+        return table
 
     def _infer(self, later_key: str | None, district_key: str | None) -> Hit:
         """The old commune, from the later commune containing the point and the old district."""
         memo = self._memo.get((later_key, district_key))
         if memo is not None:
             return memo
-        snap = self.register.snapshot
+        snap = self.snap
         if later_key is None:
             hit = Hit("commune", None, None, "none")
         else:

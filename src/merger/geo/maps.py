@@ -1,6 +1,8 @@
 """A map of one unit version: its neighbours, labels, a scale bar, a legend, and the outlines of
 the units it came from on the other side of the reform (for a new Hải Phòng commune, the old
-districts it overlaps). Drawn in UTM 48N so the scale bar is true; matplotlib's Agg backend.
+districts it overlaps). Drawn in an equal-area projection for Vietnam (lengths within ~1 %, so
+the scale bar holds); matplotlib's Agg backend. ``render_overview`` draws every unit of one level
+in a province or the whole country.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     from matplotlib.patches import Patch, PathPatch, Rectangle
     from matplotlib.path import Path as MplPath
 
+    from merger.geo.data import to_lonlat
     from merger.geo.overlap import overlap
 
     if out.suffix.lower() not in (".png", ".svg"):
@@ -84,8 +87,6 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     snap = register.snapshot
     day = as_of or version.valid_from or version.valid_to or date.today()
     geom = boundaries.metric([version.key])[0]
-    same = [v for v in snap.valid_on(day) if v.level == version.level and v.key in boundaries and v.id != version.id]
-    same_geoms = boundaries.metric([v.key for v in same])
     rows = [r for r in overlap(register, version, boundaries) if r.key is not None]
     # slivers where two datasets' edges disagree would only clutter the map
     preds = [r for r in rows if r.share_of_unit >= MIN_DRAWN_SHARE or r.in_lineage]
@@ -96,6 +97,12 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     pad = max(maxx - minx, maxy - miny) * 0.25 + 500
     view = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     view_box = shapely.box(*view)
+    # the same level's units in view, found by bounding box: only those geometries are read
+    around = to_lonlat([view_box.buffer(pad)])[0].bounds
+    same = [v for v in snap.valid_on(day) if v.level == version.level and v.key in boundaries and v.id != version.id]
+    near_keys = set(boundaries.in_box([v.key for v in same], around))
+    same = [v for v in same if v.key in near_keys]
+    same_geoms = boundaries.metric([v.key for v in same])
     neigh = [(v, g) for v, g in zip(same, same_geoms, strict=True) if g.intersects(view_box)]  # all in view
 
     aspect = (view[3] - view[1]) / (view[2] - view[0])
@@ -155,7 +162,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
         ax.text(c.x, c.y, version.full_name, fontsize=12, fontweight="bold", ha="center", va="center",
                 color="#5a2d00", path_effects=halo, zorder=8)
 
-    # scale bar, bottom left, in metres (UTM)
+    # scale bar, bottom left, in metres
     length = _nice_length(view[2] - view[0])
     x0, y0 = view[0] + (view[2] - view[0]) * 0.04, view[1] + (view[3] - view[1]) * 0.04
     h = (view[3] - view[1]) * 0.012
@@ -183,10 +190,152 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
         handles.append(Patch(facecolor="none", edgecolor="none", label=left_out))
     sources = sorted({boundaries.features[k].source for k in [version.key, *drawn]})
     handles.append(Patch(facecolor="none", edgecolor="none", label=_(
-        "EPSG:32648 (UTM 48N). Boundaries: {sources} (data/boundaries/README.md). Made with merger.").format(
+        "Albers equal-area (Vietnam). Boundaries: {sources} (data/boundaries/README.md). Made with merger.").format(
             sources=", ".join(sources))))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), fontsize=8.5, frameon=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return MapInfo(out, version.key, [v.key for v, _ in neigh], drawn)
+
+
+COUNTRY_NAMES = {"viet nam", "vietnam", "vn", "ca nuoc", "toan quoc"}  # folded: the whole country
+FILLS = ("#f2d7a7", "#c9dfb4", "#b9d3e6", "#e8c3cf", "#d9cfe8", "#f0e6a6")
+
+
+@dataclass
+class OverviewInfo:
+    path: Path
+    level: str
+    units: list[str] = field(default_factory=list)  # keys drawn
+    labelled: list[str] = field(default_factory=list)  # keys whose label was placed
+    unlabelled: list[str] = field(default_factory=list)  # left out: no room without a collision
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # placed labels, pixels
+
+
+def is_country(within: str | None) -> bool:
+    from merger.names import fold
+
+    return within is None or fold(within).strip() in COUNTRY_NAMES
+
+
+def _colours(geoms: list[Any]) -> list[int]:
+    """Greedy colouring: units that touch get different fills (largest first, so it stays stable)."""
+    import shapely
+
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    near: dict[int, set[int]] = {}
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if i != j:
+            near.setdefault(i, set()).add(j)
+    out = [-1] * len(geoms)
+    for i in sorted(range(len(geoms)), key=lambda k: -geoms[k].area):
+        used = {out[j] for j in near.get(i, ())}
+        out[i] = next(c for c in range(len(FILLS) + 8) if c not in used) % len(FILLS)
+    return out
+
+
+def render_overview(register: Register, boundaries: Boundaries, out: Path, *, level: str | None = None,
+                    within: str | None = None, as_of: date | None = None, dpi: int = 150) -> OverviewInfo:
+    """Every unit of one level in a territory (the 34 provinces of the country, or a province's
+    communes), one fill per unit so neighbours differ, and the names placed largest first where
+    they collide with no name already placed (the others are counted in the legend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.patheffects as pe
+    import matplotlib.pyplot as plt
+    import shapely
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Patch, PathPatch
+    from matplotlib.path import Path as MplPath
+
+    from merger import counts
+
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise BadInput(f"--out must end in .png or .svg, not {out.suffix or 'nothing'!r}")
+    snap = register.snapshot
+    day = as_of or date.today()
+    country = is_country(within)
+    level = level or ("province" if country else "commune")
+    if country:
+        versions = [v for v in snap.valid_on(day) if v.level == level and v.kind == "admin"]
+        title = f"Việt Nam: {level} units on {day.isoformat()}"
+    else:
+        match = register.resolve(within, as_of=day, containers=True)  # type: ignore[arg-type]
+        versions = [v for v in counts.inside(snap, match.unit_id, day, "admin") if v.level == level]
+        title = f"{match.version.full_name}: {level} units on {day.isoformat()}"
+    drawn = sorted((v for v in versions if v.key in boundaries), key=lambda v: v.code)
+    if not drawn:
+        raise BadInput(f"no {level} with a boundary on {day}" + ("" if country else f" within {within!r}"))
+    geoms = boundaries.metric([v.key for v in drawn])
+    fills = _colours(geoms)
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    pad = max(maxx - minx, maxy - miny) * 0.03
+    aspect = (maxy - miny + 2 * pad) / (maxx - minx + 2 * pad)
+    width = 10.0 if aspect >= 1 else 14.0
+    fig, ax = plt.subplots(figsize=(width, min(max(width * aspect, 6.0), 22.0)))
+    patches, colours = [], []
+    for g, c in zip(geoms, fills, strict=True):
+        for poly in shapely.get_parts(g):
+            rings = [poly.exterior, *poly.interiors]
+            patches.append(PathPatch(MplPath.make_compound_path(*[MplPath(shapely.get_coordinates(r)) for r in rings])))
+            colours.append(FILLS[c])
+    ax.add_collection(PatchCollection(patches, facecolor=colours, edgecolor="#555555", linewidth=0.4, zorder=1))
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=13)
+    fig.canvas.draw()  # the renderer measures the labels
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+    size = 8.0 if len(drawn) <= 40 else 6.5
+    placed: list[Any] = []
+    info = OverviewInfo(out, level, [v.key for v in drawn])
+    span = max(maxx - minx, maxy - miny)
+    for i in sorted(range(len(drawn)), key=lambda k: -geoms[k].area):
+        v, g = drawn[i], geoms[i]
+        biggest = max(shapely.get_parts(g), key=lambda p: p.area)
+        p = biggest.representative_point()
+        # where the name fits: the unit's inner point, then nudged around it (still inside the
+        # unit), then a size smaller; a name that collides everywhere is left out, never overlaid
+        step = span * 0.012
+        spots = [(p.x, p.y)] + [(p.x + dx * step, p.y + dy * step) for dx, dy in
+                                ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, -1), (1, -1), (-1, 1), (0, 2), (0, -2))
+                                if biggest.contains(shapely.Point(p.x + dx * step, p.y + dy * step))]
+        box = None
+        for fs in (size, size * 0.8):
+            for x, y in spots:
+                text = ax.text(x, y, v.name, fontsize=fs, ha="center", va="center", color="#222222",
+                               path_effects=halo, zorder=5)
+                box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+                if not any(box.overlaps(b) for b in placed):
+                    break
+                text.remove()
+                box = None
+            if box is not None:
+                break
+        if box is None:
+            info.unlabelled.append(v.key)
+            continue
+        placed.append(box)
+        info.labelled.append(v.key)
+        info.boxes.append((box.x0, box.y0, box.x1, box.y1))
+    sources = sorted({boundaries.features[v.key].source for v in drawn})
+    handles = [Patch(facecolor="none", edgecolor="none",
+                     label=f"{len(drawn)} units drawn, {len(info.labelled)} named"
+                     + (f"; {len(info.unlabelled)} names left out where they would overlap a larger unit's "
+                        "(a smaller territory, --within, shows more)" if info.unlabelled else "")),
+               Patch(facecolor="none", edgecolor="none", label="Albers equal-area (Vietnam). Boundaries: "
+                     + ", ".join(sources) + " (data/boundaries/README.md). Made with merger.")]
+    missing = len(versions) - len(drawn)
+    if missing:
+        handles.insert(1, Patch(facecolor="none", edgecolor="none", label=f"{missing} unit(s) without a boundary"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), fontsize=8.5, frameon=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return info

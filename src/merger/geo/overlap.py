@@ -1,8 +1,8 @@
 """Overlay of a unit's geometry with the units of the other side of the reform.
 
 ``overlap(register, version)`` answers "how much of this new commune came from each old
-district" (or, for an old unit, where its territory went) in km² and shares, computed in UTM
-48N. ``geometry_weights`` derives area shares for partial-transfer links whose predecessor and
+district" (or, for an old unit, where its territory went) in km² and shares, computed in an
+equal-area projection. ``geometry_weights`` derives area shares for partial-transfer links whose predecessor and
 successor both have geometries; ``store_weights`` records them on the links with basis
 "geometry".
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from merger.errors import BadInput
@@ -18,7 +19,7 @@ from merger.graph import V
 
 if TYPE_CHECKING:
     from merger.geo.data import Boundaries
-    from merger.graph import L
+    from merger.graph import L, Snapshot
     from merger.register import Register
 
 MIN_SHARE = 0.0005  # pieces below 0.05 % of the unit are edge slivers between two datasets
@@ -41,12 +42,11 @@ def _resolve(register: Register, version: V | str) -> V:
     return register.resolve(version).version
 
 
-def _lineage_units(register: Register, v: V, backward: bool) -> set[int]:
+def _lineage_units(snap: Snapshot, v: V, backward: bool) -> set[int]:
     """Unit ids on the other side of the reform that lineage links to ``v`` or to a unit under it,
     with their parents (so an old district counts when one of its communes is a predecessor)."""
     from merger.counts import inside
 
-    snap = register.snapshot
     here = v.valid_from if backward else v.valid_to
     day = here - timedelta(days=1) if backward else here + timedelta(days=1)  # type: ignore[operator]
     out: set[int] = set()
@@ -61,7 +61,7 @@ def _lineage_units(register: Register, v: V, backward: bool) -> set[int]:
 
 
 def overlap(register: Register, version: V | str, boundaries: Boundaries | None = None,
-            level: str | None = None) -> list[OverlapRow]:
+            level: str | None = None, *, snap: Snapshot | None = None) -> list[OverlapRow]:
     """For a new unit, the area it took from each old unit with a geometry (default: the old
     districts); for an old unit, the area each new unit took from it. Largest first."""
     import shapely
@@ -72,7 +72,7 @@ def overlap(register: Register, version: V | str, boundaries: Boundaries | None 
     b = boundaries if boundaries is not None else data.load(register)
     if v.key not in b:
         raise BadInput(f"{v.full_name} ({v.key}) has no geometry; see 'merger boundaries check'")
-    snap = register.snapshot
+    snap = snap or register.snapshot  # each access checks the store: callers in a loop pass it
     if v.valid_from is not None:
         day, backward = v.valid_from - timedelta(days=1), True
     elif v.valid_to is not None:
@@ -86,10 +86,14 @@ def overlap(register: Register, version: V | str, boundaries: Boundaries | None 
     others = [w for w in others if w.level == level]
     if not others:
         return []
+    # only the other side's units whose bounding box meets this unit's are read and projected
+    box = b.features[v.key].bbox
+    near = set(b.in_box([w.key for w in others], box)) if box is not None else {w.key for w in others}
+    others = [w for w in others if w.key in near]
     geom = b.metric([v.key])[0]
     other_geoms = b.metric([w.key for w in others])
     tree = shapely.STRtree(other_geoms)
-    linked = _lineage_units(register, v, backward)
+    linked = _lineage_units(snap, v, backward)
     rows = []
     covered = 0.0
     for i in tree.query(geom, predicate="intersects"):
@@ -168,3 +172,83 @@ def store_weights(register: Register, weights: list[Weight], *, by: str | None =
             raise
     register.invalidate()
     return stored
+
+
+SHARES_FILE = "district_shares.csv"
+SHARE_COLUMNS = ("district", "commune", "area_km2", "share_of_district", "share_of_commune")
+
+
+@dataclass
+class AreaShare:
+    """The part of an old district's area lying in a new commune (overlay of the two layers)."""
+
+    district: str  # old district version key
+    district_name: str
+    commune: str  # new commune version key
+    commune_name: str
+    area_km2: float
+    share_of_district: float  # of the district's area
+    share_of_commune: float  # of the commune's area
+    in_lineage: bool  # the recorded lineage links the commune to a commune of that district
+
+
+def overlay_shares(districts: list[tuple[str, object]], communes: list[tuple[str, object]]) -> list[tuple]:
+    """(district, commune, km², share of district, share of commune) for every pair whose overlap
+    is at least ``MIN_SHARE`` of one of the two: geometries in metres (equal-area). The importer
+    bundles the result for the whole country (a minute of overlay, done once)."""
+    import numpy as np
+    import shapely
+
+    dg = np.array([g for _, g in districts], dtype=object)
+    cg = np.array([g for _, g in communes], dtype=object)
+    di, ci = shapely.STRtree(cg).query(dg, predicate="intersects")
+    areas = shapely.area(shapely.intersection(dg[di], cg[ci]))
+    da, ca = shapely.area(dg)[di], shapely.area(cg)[ci]
+    out = []
+    for d, c, a, a_d, a_c in zip(di.tolist(), ci.tolist(), areas.tolist(), da.tolist(), ca.tolist(), strict=True):
+        if a / a_d >= MIN_SHARE or a / a_c >= MIN_SHARE:
+            out.append((districts[d][0], communes[c][0], round(a / 1e6, 4), round(a / a_d, 5), round(a / a_c, 5)))
+    return sorted(out)
+
+
+def read_shares(path: Path) -> list[tuple]:
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [(r["district"], r["commune"], float(r["area_km2"]), float(r["share_of_district"]),
+                 float(r["share_of_commune"])) for r in csv.DictReader(fh)]
+
+
+def write_shares(rows: list[tuple], path: Path) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(SHARE_COLUMNS)
+        w.writerows(rows)
+
+
+def district_shares(register: Register, *, within: str | None = None, path: Path | None = None) -> list[AreaShare]:
+    """Area shares old district -> new commune for the whole country (or ``within`` an old or new
+    province): the bundled overlay (``data/boundaries/district_shares.csv``), each row marked with
+    whether the recorded lineage also links the two. A district-level figure spread by area is
+    ``figure * share_of_district`` per commune; the shares are derived from geometry (basis
+    "geometry"), never recorded on the lineage links."""
+    from merger import bundle, counts
+
+    snap = register.snapshot
+    rows = read_shares(path or bundle.boundaries_dir() / SHARES_FILE)
+    if within:
+        match = register.resolve(within, containers=True)
+        day = match.version.valid_from or match.version.valid_to
+        keep = {v.key for v in counts.inside(snap, match.unit_id, day, "admin")}  # type: ignore[arg-type]
+        rows = [r for r in rows if r[0] in keep or r[1] in keep]
+    out, linked_cache = [], {}
+    for d, c, a, sd, sc in rows:
+        dv, cv = snap.by_key.get(d), snap.by_key.get(c)
+        if dv is None or cv is None:
+            continue
+        if c not in linked_cache:
+            linked_cache[c] = _lineage_units(snap, cv, True)
+        out.append(AreaShare(d, dv.full_name, c, cv.full_name, a, sd, sc, dv.unit_id in linked_cache[c]))
+    return out

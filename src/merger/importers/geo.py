@@ -1,19 +1,19 @@
-"""Importer: raw boundary files -> the project's own ``data/boundaries/boundaries.gpkg``.
+"""Importer: raw boundary files of the whole country -> ``data/boundaries/boundaries.gpkg``.
 
-Reads the new Hải Phòng province and its 114 commune-level units (``geo_new/``, GeoJSON, one file
-per unit) and the districts and outlines of old Hải Phòng and old Hải Dương (``geo_old/``, the
-dvhcvn nested JSON), matches every feature to a version of the curated register
-(``data/units/versions.csv``) and writes one GeoPackage layer keyed by the version key (never by
-bare code: codes are reused). Each tier is simplified as a coverage in UTM 48N
-(``shapely.coverage_simplify``), so neighbours keep identical shared edges. Every mismatch is
-reported; nothing is dropped silently. Needs the ``merger[geo]`` extra.
+Reads the 34 new provinces and their 3,321 commune-level units (thanglequoc
+``json/geojson/``: one folder per province, one GeoJSON file per unit) and the 63 old provinces
+with their districts (dvhcvn ``data/gis/NN.json``), matches every feature to a version of the
+curated register (``data/units/versions.csv``) and writes one GeoPackage layer keyed by the
+version key (never by bare code: codes are reused). Each tier is simplified as one national
+coverage in metres (``shapely.coverage_simplify``), so neighbours keep identical shared edges,
+also across province borders. Every mismatch is reported; nothing is dropped silently. The
+output is the same bytes for the same sources. Needs the ``merger[geo]`` extra.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +23,19 @@ from merger.names import fold
 
 NEW_DAY = "2025-07-01"
 OLD_END = "2025-06-30"
-# Simplification tolerance in metres (UTM 48N). 10 m keeps every unit's area within 0.05 km² of
-# the source and the file under the 3 MB budget; the source's own vertex spacing is a few metres.
-TOLERANCE_M = 10.0
-DECIMALS = 6  # ~0.1 m in longitude/latitude at 20°N
+# Simplification tolerance per tier, metres (equal-area projection). Chosen so the whole country
+# fits the 25 MB budget (40 m for the communes gave 26.2 MB); the measured
+# area change per unit is in the README.
+TOLERANCES = {"new-commune": 50.0, "new-province": 50.0, "old-district": 50.0, "old-province": 50.0}
+DECIMALS = 6  # ~0.1 m in longitude/latitude
+BUDGET = 25_000_000  # bytes: the bundled layer ships in the wheel
 LAYER = "boundaries"
-COLUMNS = ("key", "level", "code", "name", "source")
 
-S_NEW = "thanglequoc-geojson-2025"  # geo_new/thanglequoc_geojson_31_hai_phong
-S_OLD = "dvhcvn-gis-v20250301"  # geo_old/dvhcvn_v20250301_gis_*_districts.json
-OLD_FILES = {"30": "dvhcvn_v20250301_gis_30_HaiDuong_districts.json",
-             "31": "dvhcvn_v20250301_gis_31_HaiPhong_districts.json"}
+NEW_REPO, NEW_COMMIT = "thanglequoc/vietnamese-provinces-database", "cd58063299585146ded3981f2272946ef19ced54"
+OLD_REPO, OLD_TAG, OLD_COMMIT = "daohoangson/dvhcvn", "v20250301", "eaddcea82fc336d59e908989f04178c336a9db10"
+S_NEW = "thanglequoc-geojson-2025"
+S_OLD = "dvhcvn-gis-v20250301"
+STAMP = "2026-08-02T00:00:00.000Z"  # the newer source commit's day: the layer's last_change, fixed
 
 
 @dataclass
@@ -42,9 +44,14 @@ class GeoImportReport:
 
     lines: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
+    tiers: list[dict[str, Any]] = field(default_factory=list)
 
     def note(self, text: str) -> None:
         self.lines.append(text)
+
+    def items(self, label: str, items: list[str], show: int = 40) -> None:
+        more = f" … and {len(items) - show} more" if len(items) > show else ""
+        self.note(f"{label}: {len(items)}" + (" — " + "; ".join(items[:show]) + more if items else ""))
 
 
 @dataclass
@@ -62,213 +69,298 @@ def _versions(units: Path) -> dict[str, dict[str, str]]:
     return {r["key"]: r for r in bundle.read(units, "versions")}
 
 
-def _read_new(folder: Path, versions: dict[str, dict[str, str]], report: GeoImportReport) -> list[_Feature]:
+def _shape(obj: dict[str, Any]) -> Any:
     import shapely
 
-    root = folder / "thanglequoc_geojson_31_hai_phong"
-    if not root.is_dir():
-        raise DataError(f"no new Hải Phòng boundaries at {root}")
+    g = shapely.geometry.shape({"type": obj["type"], "coordinates": obj["coordinates"]})
+    return shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g
+
+
+def _read_new(root: Path, versions: dict[str, dict[str, str]], report: GeoImportReport) -> list[_Feature]:
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and (p / "wards").is_dir()) if root.is_dir() else []
+    if not folders:
+        raise DataError(f"no province folders (NN_name/wards/) in {root}: give thanglequoc's json/geojson folder")
     out: list[_Feature] = []
-    province = json.loads((root / "31_hai_phong.geojson").read_text(encoding="utf-8"))
-    for feat in province["features"]:
-        key = f"{feat['properties']['code']}@{NEW_DAY}"
-        if key not in versions:
-            raise DataError(f"the province file's code {feat['properties']['code']} matches no version {key}")
-        out.append(_Feature(key, "province", versions[key]["code"], versions[key]["full_name"], S_NEW,
-                            shapely.geometry.shape(feat["geometry"]), "new-province"))
-    files = sorted((root / "wards").glob("*.geojson"))
-    unmatched, renamed = [], []
-    for path in files:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for feat in data["features"]:
-            props = feat["properties"]
-            key = f"{props['code']}@{NEW_DAY}"
+    unit_code = {v["unit"]: v["code"] for v in versions.values() if v["level"] == "province"}
+    by_name: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for v in versions.values():
+        if v["level"] == "commune" and v["valid_from"] == NEW_DAY:
+            by_name.setdefault((unit_code.get(v["parent_unit"], ""), fold(v["full_name"])), []).append(v)
+    by_name_matched: list[str] = []
+    unmatched, renamed, moved, files = [], [], [], 0
+    seen: set[str] = set()
+    for folder in folders:
+        pfile = folder / f"{folder.name}.geojson"
+        if not pfile.exists():
+            raise DataError(f"no province file {pfile}")
+        for feat in json.loads(pfile.read_text(encoding="utf-8"))["features"]:
+            key = f"{feat['properties']['code']}@{NEW_DAY}"
             v = versions.get(key)
-            if v is None or v["level"] != "commune":
-                unmatched.append(f"{path.name}: code {props['code']} {props.get('fullName')}")
+            if v is None or v["level"] != "province":
+                unmatched.append(f"{pfile.name}: province code {feat['properties']['code']}")
                 continue
-            if fold(v["full_name"]) != fold(props.get("fullName") or ""):
-                renamed.append(f"{key}: file {props.get('fullName')!r}, register {v['full_name']!r}")
-            out.append(_Feature(key, "commune", v["code"], v["full_name"], S_NEW,
-                                shapely.geometry.shape(feat["geometry"]), "new-commune"))
-    expected = [k for k, v in versions.items() if v["level"] == "commune" and v["valid_from"] == NEW_DAY
-                and v["parent_unit"] == "31@..2025-06-30"]
-    have = {f.key for f in out}
-    missing = sorted(set(expected) - have)
-    report.figures.update(new_files=len(files), new_communes=len(have) - 1, new_communes_expected=len(expected))
-    report.note(f"geo_new: {len(files)} commune files, {len(have) - 1} matched to {len(expected)} commune "
-                f"versions of new Hải Phòng by NSO code (key code@{NEW_DAY}); province outline -> 31@{NEW_DAY}")
-    for label, items in (("file codes matching no commune version", unmatched),
-                         ("name spelled differently from the register (register kept)", renamed),
-                         ("new communes with no boundary file", missing)):
-        report.note(f"{label}: {len(items)}" + (" — " + "; ".join(items) if items else ""))
+            out.append(_Feature(key, "province", v["code"], v["full_name"], S_NEW, _shape(feat["geometry"]),
+                                "new-province"))
+        for path in sorted((folder / "wards").glob("*.geojson")):
+            files += 1
+            for feat in json.loads(path.read_text(encoding="utf-8"))["features"]:
+                props = feat["properties"]
+                key = f"{props['code']}@{NEW_DAY}"
+                v = versions.get(key)
+                if v is None:  # a draft code (NSO changed some before the final list): the name in the province
+                    same = [w for w in by_name.get((folder.name[:2], fold(props.get("fullName") or "")), [])
+                            if w["key"] not in seen]
+                    v = same[0] if len(same) == 1 else None
+                    if v is not None:
+                        by_name_matched.append(f"{folder.name}/{path.name}: code {props['code']} "
+                                               f"{props.get('fullName')} -> {v['key']}")
+                        key = v["key"]
+                if v is None or v["level"] != "commune" or key in seen:
+                    unmatched.append(f"{folder.name}/{path.name}: code {props['code']} {props.get('fullName')}"
+                                     + (" (a second file; first kept)" if key in seen else ""))
+                    continue
+                seen.add(key)
+                if fold(v["full_name"]) != fold(props.get("fullName") or ""):
+                    renamed.append(f"{key}: file {props.get('fullName')!r}, register {v['full_name']!r}")
+                if unit_code.get(v["parent_unit"]) != folder.name[:2]:
+                    moved.append(f"{key} in folder {folder.name}, register parent {v['parent_unit']}")
+                out.append(_Feature(key, "commune", v["code"], v["full_name"], S_NEW, _shape(feat["geometry"]),
+                                    "new-commune"))
+    keys = {f.key for f in out}
+    n_c = sum(1 for f in out if f.level == "commune")
+    n_p = sum(1 for f in out if f.level == "province")
+    exp_c = sorted(k for k, v in versions.items() if v["level"] == "commune" and v["valid_from"] == NEW_DAY)
+    exp_p = sorted(k for k, v in versions.items() if v["level"] == "province" and v["valid_from"] == NEW_DAY)
+    report.figures.update(new_files=files, new_communes=n_c, new_communes_expected=len(exp_c), new_provinces=n_p)
+    report.note(f"new units: {len(folders)} province folders, {n_p} province outlines and {n_c} of {len(exp_c)} "
+                f"commune-level units ({files} files) matched by NSO code to versions code@{NEW_DAY}")
+    report.items("file codes matching no version, matched by full name within the province (register code "
+                 "kept)", by_name_matched)
+    report.items("file codes matching no version", unmatched)
+    report.items("name spelled differently from the register (register kept)", renamed)
+    report.items("unit in another province's folder than its register parent", moved)
+    report.items("new units with no boundary file", sorted(set(exp_c + exp_p) - keys))
     return out
 
 
-def _polygons(coords: list) -> Any:
-    import shapely
-
-    return shapely.MultiPolygon([shapely.Polygon(ring[0], ring[1:]) for ring in coords])
-
-
-def _read_old(folder: Path, versions: dict[str, dict[str, str]], report: GeoImportReport) -> list[_Feature]:
+def _read_old(root: Path, versions: dict[str, dict[str, str]], report: GeoImportReport) -> list[_Feature]:
+    files = sorted(root.glob("[0-9][0-9].json")) if root.is_dir() else []
+    if not files:
+        raise DataError(f"no province files (NN.json) in {root}: give dvhcvn's data/gis folder")
     out: list[_Feature] = []
     districts = {(v["parent_unit"].split("@")[0], v["code"]): v for v in versions.values()
                  if v["level"] == "district" and v["valid_to"] == OLD_END}
+    provinces = sorted(k for k, v in versions.items() if v["level"] == "province" and v["valid_to"] == OLD_END)
     matched_by_name, differ, unmatched = [], [], []
-    for prov, name in OLD_FILES.items():
-        path = folder / name
-        if not path.exists():
-            raise DataError(f"no old district boundaries at {path}")
+    seen: set[str] = set()
+    for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
+        prov = str(data["level1_id"])
         pkey = f"{prov}@..{OLD_END}"
         if pkey not in versions:
-            raise DataError(f"old province {pkey} is not in the register")
-        out.append(_Feature(pkey, "province", prov, versions[pkey]["full_name"], S_OLD,
-                            _polygons(data["coordinates"]), "old-province"))
-        seen = set()
+            unmatched.append(f"{path.name}: province {prov} {data.get('name')} is not in the register")
+            continue
+        seen.add(pkey)
+        out.append(_Feature(pkey, "province", prov, versions[pkey]["full_name"], S_OLD, _shape(data),
+                            "old-province"))
+        by_code = {districts[(prov, i["level2_id"])]["key"] for i in data["level2s"] if (prov, i["level2_id"]) in districts}
         for item in data["level2s"]:
             v = districts.get((prov, item["level2_id"]))
-            if v is None:  # fall back to the name within the same old province
-                same = [d for (p, _), d in districts.items()
-                        if p == prov and fold(item["name"]).endswith(" " + fold(d["name"]))]
+            if v is None:  # fall back to the name within the same old province (codes first)
+                same = [d for (p, _), d in districts.items() if p == prov and d["key"] not in by_code
+                        and fold(item["name"]).endswith(" " + fold(d["name"]))]
                 v = same[0] if len(same) == 1 else None
                 if v is not None:
                     matched_by_name.append(f"{item['level2_id']} {item['name']} -> {v['key']}")
             if v is None:
-                unmatched.append(f"{prov}/{item['level2_id']} {item['name']}")
+                unmatched.append(f"{path.name}: {item['level2_id']} {item['name']}")
+                continue
+            if v["key"] in seen:
+                unmatched.append(f"{path.name}: {item['level2_id']} {item['name']} (again {v['key']}; first kept)")
                 continue
             if fold(v["full_name"]) != fold(item["name"]):
                 differ.append(f"{v['key']}: file {item['name']!r}, register {v['full_name']!r}")
             seen.add(v["key"])
-            out.append(_Feature(v["key"], "district", v["code"], v["full_name"], S_OLD,
-                                _polygons(item["coordinates"]), "old-district"))
-        for (p, _), v in sorted(districts.items()):
-            if p == prov and v["key"] not in seen:
-                unmatched.append(f"register {v['key']} {v['full_name']}: no boundary in {name}")
-    n = sum(1 for f in out if f.level == "district")
-    report.figures.update(old_districts=n)
-    report.note(f"geo_old: {n} districts of old Hải Dương (30) and old Hải Phòng (31) matched by code to "
-                f"versions code@..{OLD_END} (province outlines -> 30@..{OLD_END}, 31@..{OLD_END})")
-    for label, items in (("matched by name (code did not match)", matched_by_name),
-                         ("same code, name or type word differs (the file predates the change; register "
-                          "kept, the geometry may predate boundary changes of 1 January 2025)", differ),
-                         ("not matched", unmatched)):
-        report.note(f"{label}: {len(items)}" + (" — " + "; ".join(items) if items else ""))
+            out.append(_Feature(v["key"], "district", v["code"], v["full_name"], S_OLD, _shape(item),
+                                "old-district"))
+    n_d = sum(1 for f in out if f.level == "district")
+    n_p = sum(1 for f in out if f.level == "province")
+    report.figures.update(old_districts=n_d, old_districts_expected=len(districts), old_provinces=n_p)
+    report.note(f"old units: {len(files)} province files, {n_p} of {len(provinces)} old provinces and {n_d} of "
+                f"{len(districts)} districts matched by code to versions code@..{OLD_END}")
+    report.items("matched by name (code did not match)", matched_by_name)
+    report.items("same code, name or type word differs (the file predates the change; register kept, the "
+                 "geometry may predate boundary changes of 2019-2025)", differ)
+    report.items("file units not matched", unmatched)
+    missing = sorted(set(provinces) - seen) + sorted(v["key"] for v in districts.values() if v["key"] not in seen)
+    report.items("old provinces and districts with no boundary", [f"{k} {versions[k]['full_name']}" for k in missing])
     return out
 
 
+def _polygons(g: Any) -> list[Any]:
+    """The polygons of a geometry, however nested (make_valid may return a collection of them)."""
+    import shapely
+
+    if g.geom_type == "Polygon":
+        return [g]
+    if g.geom_type in ("MultiPolygon", "GeometryCollection"):
+        return [p for part in shapely.get_parts(g) for p in _polygons(part)]
+    return []  # a ring collapsed to a line or a point by rounding: no area
+
+
 def _simplify(features: list[_Feature], report: GeoImportReport) -> None:
-    """Coverage-simplify each tier in metres, then back to lon/lat rounded to ~0.1 m."""
+    """Coverage-simplify each tier in metres, then back to lon/lat rounded to ~0.1 m; measure
+    the area change of every unit (p50/p95/max) for the README."""
     import numpy as np
     import shapely
     from pyproj import Transformer
 
-    fwd = Transformer.from_crs(4326, 32648, always_xy=True)
-    back = Transformer.from_crs(32648, 4326, always_xy=True)
+    from merger.geo import METRIC_CRS
+
+    fwd = Transformer.from_crs(4326, METRIC_CRS, always_xy=True)
+    back = Transformer.from_crs(METRIC_CRS, 4326, always_xy=True)
 
     def project(tr: Transformer):  # type: ignore[no-untyped-def]
         return lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
 
     for tier in sorted({f.tier for f in features}):
         group = [f for f in features if f.tier == tier]
+        tol = TOLERANCES[tier]
         geoms = shapely.transform(np.array([f.geometry for f in group]), project(fwd))
         before = int(shapely.get_num_coordinates(geoms).sum())
-        valid_cov = bool(shapely.coverage_is_valid(geoms))
-        simple = shapely.coverage_simplify(geoms, TOLERANCE_M)
-        after_m = shapely.area(simple)
-        drift = float(np.abs(after_m - shapely.area(geoms)).max()) / 1e6
+        simple = shapely.coverage_simplify(geoms, tol)
         back_geoms = shapely.transform(simple, lambda c: np.round(project(back)(c), DECIMALS))
         fixed = 0
         for f, g in zip(group, back_geoms, strict=True):
             if not g.is_valid:
                 g = shapely.make_valid(g)
                 fixed += 1
-            g = shapely.MultiPolygon(shapely.get_parts(g)) if g.geom_type == "Polygon" else g
-            f.geometry = g
-        after = int(shapely.get_num_coordinates(back_geoms).sum())
-        report.note(f"{tier}: {len(group)} features, {before:,} -> {after:,} vertices at {TOLERANCE_M:g} m; "
-                    f"source coverage valid: {'yes' if valid_cov else 'no (overlaps/unmatched edges kept as they are)'}; "
-                    f"largest area change {drift:.3f} km²; repaired after rounding: {fixed}")
+            f.geometry = shapely.MultiPolygon(_polygons(g))
+        a0 = shapely.area(geoms)
+        a1 = shapely.area(shapely.transform(np.array([f.geometry for f in group]), project(fwd)))
+        rel = np.abs(a1 - a0) / np.where(a0 > 0, a0, 1.0)
+        after = int(shapely.get_num_coordinates(np.array([f.geometry for f in group])).sum())
+        worst = int(np.argmax(rel))
+        row = dict(tier=tier, features=len(group), tolerance_m=tol, vertices_before=before, vertices_after=after,
+                   p50=float(np.percentile(rel, 50)), p95=float(np.percentile(rel, 95)), max=float(rel.max()),
+                   max_unit=f"{group[worst].name} ({group[worst].key})",
+                   max_km2=float(np.abs(a1 - a0).max() / 1e6), repaired=fixed)
+        report.tiers.append(row)
+        report.note(f"{tier}: {len(group)} features, {before:,} -> {after:,} vertices at {tol:g} m; area change "
+                    f"per unit p50 {row['p50']:.4%}, p95 {row['p95']:.4%}, max {row['max']:.2%} "
+                    f"({row['max_unit']}); largest absolute change {row['max_km2']:.3f} km²; "
+                    f"repaired after rounding: {fixed}")
 
 
-def run(sources: Path, out: Path, units: Path | None = None) -> GeoImportReport:
-    """Build ``out/boundaries.gpkg`` and ``out/README.md`` from the raw sources."""
-    import geopandas as gpd
+def run(new: Path, old: Path, out: Path, units: Path | None = None) -> GeoImportReport:
+    """Build ``out/boundaries.gpkg`` and ``out/README.md`` from the two source folders."""
+    from merger.geo import data, overlap
 
     units = units or bundle.units_dir()
     versions = _versions(units)
     report = GeoImportReport()
-    features = _read_new(sources / "geo_new", versions, report) + _read_old(sources / "geo_old", versions, report)
+    features = _read_new(new, versions, report) + _read_old(old, versions, report)
     _simplify(features, report)
     out.mkdir(parents=True, exist_ok=True)
     target = out / "boundaries.gpkg"
-    tmp = out / "boundaries.tmp.gpkg"
-    tmp.unlink(missing_ok=True)
     features.sort(key=lambda f: (f.level != "province", f.level, f.key))
-    frame = gpd.GeoDataFrame({c: [getattr(f, c) for f in features] for c in COLUMNS},
-                             geometry=[f.geometry for f in features], crs="EPSG:4326")
-    frame.to_file(tmp, layer=LAYER, driver="GPKG", engine="pyogrio", SPATIAL_INDEX="NO")
-    tmp.replace(target)
+    data.write_gpkg([data.Feature(f.key, f.level, f.code, f.name, f.source, f.geometry) for f in features],
+                    target, stamp=STAMP)
     size = target.stat().st_size
-    report.figures.update(features=len(features), gpkg_bytes=size)
-    if size > 3_000_000:
-        raise DataError(f"{target} is {size:,} bytes, over the 3 MB budget: raise TOLERANCE_M")
+    shares = _shares(features)
+    overlap.write_shares(shares, out / overlap.SHARES_FILE)
+    report.note(f"district shares: {len(shares):,} (old district, new commune) pairs overlapping by at least "
+                f"{overlap.MIN_SHARE:.2%} of either, in {overlap.SHARES_FILE}")
+    report.figures.update(features=len(features), gpkg_bytes=size, district_share_rows=len(shares))
+    if size > BUDGET:
+        raise DataError(f"{target} is {size:,} bytes, over the {BUDGET:,}-byte budget: raise TOLERANCES")
     (out / "README.md").write_text(readme(report), encoding="utf-8")
     return report
 
 
+def _shares(features: list[_Feature]) -> list[tuple]:
+    """The national overlay old district x new commune, from the bundled (simplified) geometries."""
+    from merger.geo import data, overlap
+
+    d = [f for f in features if f.tier == "old-district"]
+    c = [f for f in features if f.tier == "new-commune"]
+    dm, cm = data.to_metric([f.geometry for f in d]), data.to_metric([f.geometry for f in c])
+    return overlap.overlay_shares([(f.key, g) for f, g in zip(d, dm, strict=True)],
+                                  [(f.key, g) for f, g in zip(c, cm, strict=True)])
+
+
+def _tier_table(report: GeoImportReport) -> str:
+    rows = ["| tier | units | tolerance | vertices (source -> bundled) | area change per unit: p50 | p95 | max |",
+            "|---|---|---|---|---|---|---|"]
+    for t in report.tiers:
+        rows.append(f"| {t['tier']} | {t['features']:,} | {t['tolerance_m']:g} m | {t['vertices_before']:,} -> "
+                    f"{t['vertices_after']:,} | {t['p50']:.3%} | {t['p95']:.3%} | {t['max']:.2%} "
+                    f"({t['max_unit']}) |")
+    return "\n".join(rows)
+
+
 def readme(report: GeoImportReport) -> str:
     lines = "\n".join(f"- {line}" for line in report.lines)
+    figures = ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in sorted(report.figures.items()))
     return f"""# Boundaries (data/boundaries/)
 
 `boundaries.gpkg`, layer `{LAYER}`: one MultiPolygon per register version, EPSG:4326, columns
 `key` (the register's version key: `11533@2025-07-01`, `311@..2025-06-30`), `level`, `code`,
-`name` (the register's full name), `source`. Written by `merger import-boundaries SOURCES --out
-data/boundaries` ({date.today().isoformat()}); do not edit by hand. A unit's geometry belongs to a
-version: it changes only with an event that creates a new version.
+`name` (the register's full name), `source`, and the bounding box (`min_x`, `min_y`, `max_x`,
+`max_y`, so a question reads only the geometries it needs). Written by `merger
+import-boundaries NEW OLD --out data/boundaries`; do not edit by hand. The same sources give the
+same bytes. A unit's geometry belongs to a version: it changes only with an event that creates a
+new version.
 
-## Provenance and licences
+## Sources, commits and licences
 
-| source tag | what | from | licence |
+| source tag | what | from (commit) | licence |
 |---|---|---|---|
-| `{S_NEW}` | new Hải Phòng (from 2025-07-01): the province outline and its 114 commune-level units | GitHub thanglequoc/vietnamese-provinces-database, json/geojson/ (derived from the official merger map sapnhap.bando.com.vn) | MIT |
-| `{S_OLD}` | old Hải Dương (30) and old Hải Phòng (31) until 2025-06-30: province outlines and 27 district-level units | GitHub daohoangson/dvhcvn tag v20250301 data/gis/ (source gis.chinhphu.vn; state of early 2025 or slightly older) | GPL-3.0 |
+| `{S_NEW}` | the 34 provinces and 3,321 commune-level units from 2025-07-01 | GitHub {NEW_REPO}, `json/geojson/` at commit `{NEW_COMMIT}` (main, 2026-08-02; the folder last changed in `a108d4d`, 2026-07-25). Derived from the official merger map sapnhap.bando.com.vn | MIT |
+| `{S_OLD}` | the 63 old provinces and their districts until 2025-06-30 | GitHub {OLD_REPO}, `data/gis/` at tag `{OLD_TAG}` = commit `{OLD_COMMIT}` (source gis.chinhphu.vn; the geometries were last changed in 2020-2021 and the codes and names in February 2023, so districts merged, split or renamed since are missing or stale — listed below) | GPL-3.0 |
 
-No open commune-level boundaries of the old (pre-2025-07-01) communes were found: old communes
-have no geometry. The project is GPL-3.0-or-later, compatible with both licences.
+The snapshot of dvhcvn available to the project lacks one file: `data/gis/22.json` (old Quảng
+Ninh, blob `25937f49`, absent from the snapshot at every tag), so old Quảng Ninh and its 13
+districts have no geometry. No open commune-level boundaries of the old (pre-2025-07-01)
+communes exist: old communes have no geometry. The project is GPL-3.0-or-later, compatible
+with both licences. The raw files (~630 MB) stay outside the repository; see docs/boundaries.md
+for how to fetch them and rerun the importer.
 
 ## Processing
 
-- Each tier (new communes, new province, old districts, old provinces) is simplified as one
-  coverage with `shapely.coverage_simplify` at **{TOLERANCE_M:g} m** in UTM 48N (EPSG:32648), so
-  neighbours keep identical shared edges, then written in longitude/latitude rounded to
-  {DECIMALS} decimals (~0.1 m).
-- Areas are not stored: `merger boundaries check` computes them in EPSG:32648 and compares
-  them with the official sapnhap figures in the register.
+- Each tier (new communes, new provinces, old districts, old provinces) is simplified as one
+  national coverage with `shapely.coverage_simplify` in an Albers equal-area projection for
+  Vietnam (metres), so neighbours keep identical shared edges (also across province borders),
+  then written in longitude/latitude rounded to {DECIMALS} decimals (~0.1 m).
+- Shape error, measured by the importer (area of each unit after simplification against the
+  source, in the equal-area projection):
+
+{_tier_table(report)}
+
+- Areas are not stored: `merger boundaries check` computes them in the equal-area projection
+  and compares them with the official sapnhap figures in the register.
+- `district_shares.csv`: the overlay of every old district with the new communes (columns
+  `district`, `commune` — version keys — `area_km2`, `share_of_district`, `share_of_commune`;
+  pairs under 0.05 % of both left out as edge slivers between the two datasets). Derived from
+  these geometries (basis "geometry"); read by `merger boundaries shares`.
 
 ## Known limits (measured with `merger boundaries check` and `merger overlap`)
 
-- The new province outline and the union of the 114 units differ: about 53 km² of the outline is
-  in no unit and about 46 km² of the units is outside the outline (1.7 % and 1.5 % of the
-  province), in hundreds of pieces along the coast, the islands (Cát Hải alone ~27 km² and ~16
-  km²) and the land borders (largest land piece ~5 km² at the western edge of Chí Linh). The
-  province outline is much coarser (about 2,000 vertices) than the units (about 88,000).
-- One overlap in the source: Phường Lưu Kiếm / Phường Thủy Nguyên, about 1,100 m². Kept as it is.
-- Computed areas of six coastal units differ from the official (sapnhap) areas by more than 5 %
-  (Cát Hải -30 %, Đông Hải -24 %, Đồ Sơn -14 %, Hải An -11 %, Hùng Thắng -8 %, Bạch Long Vĩ -7 %);
-  the median unit agrees within 0.4 %.
-- The old district geometries predate changes of 2019-2025 in places: Hồng Bàng's geometry
-  (14.4 km²) lacks Phường An Hồng, An Hưng and Đại Bản, which the register places in Quận Hồng
-  Bàng on 2025-06-30 (moved from An Dương on 1 January 2025); the file still calls Thủy Nguyên and
-  An Dương "Huyện". Overlay with the new units disagrees with the recorded lineage for Phường
-  Tân Hưng (36 % inside the old Tứ Kỳ geometry), Phường Nam Đồng (54 % inside old Thanh Hà),
-  Phường Thủy Nguyên (15 % inside old Hải An) and Xã Quyết Thắng (7 % inside old Tứ Kỳ).
-  The lineage (from the official NSO table) is the authority; the old geometries are context.
+- The sources' new province outlines are much coarser than their communes (93,000 against 7.1
+  million vertices), so each outline and the union of its communes differ along the whole edge,
+  most on coasts and islands (Hải Phòng: 1.7 % of the outline in no unit, 1.5 % of the units
+  outside it). `boundaries check` lists these per province.
+- The sources overlap in places (Hải Phòng: Phường Lưu Kiếm / Phường Thủy Nguyên, ~1,100 m²); kept
+  as they are and reported by `boundaries check`.
+- Official (sapnhap) areas of coastal units include water the polygons leave out (Hải Phòng:
+  Đặc khu Cát Hải -30 %).
+- The old district geometries predate changes of 2019-2025 in places (Hải Phòng: Hồng Bàng
+  lacks An Hồng, An Hưng and Đại Bản, moved from An Dương on 1 January 2025). The lineage (from
+  the official NSO table) is the authority; the old geometries are context.
 
 ## Import report
 
 {lines}
 
-Figures: {", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in sorted(report.figures.items()))}
+Figures: {figures}
 """

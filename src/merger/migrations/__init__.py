@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # Oldest first. Each revision is one value of store.SCHEMA_VERSION.
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD = REVISIONS[-1]
-SCHEMA_REVISION = {1: "0001", 2: "0002", 3: "0003"}
+SCHEMA_REVISION = {1: "0001", 2: "0002", 3: "0003", 4: "0004"}
 FOLDER = Path(__file__).resolve().parent
 
 

@@ -1,0 +1,190 @@
+"""How the cost of each command grows with the register's size (issue 12); prints figures only.
+
+Run: .venv/bin/python benchmarks/bench_scale.py [--factors 1,10,100] [--runs 5] [--pg URL] [--peers]
+
+For each size (benchmarks/scale.py builds it once), every task runs as a user runs it: a fresh
+process, whole, in paired rounds (each round runs every task once, in the same order, so a
+slow moment of this shared machine hits all of them), median of the rounds. Each is printed
+beside the floor: a stdlib ``sqlite3`` query giving the same answer as ``lineage "An Lư"`` on
+the same file (interpreter start included). ``record`` renames one real ward again and again
+(dates a day apart) on the benchmark copy; "first read after write" is the next command after a
+record. Peak memory (max RSS) of ``lineage`` comes from /usr/bin/time when present.
+
+--peers (at 1x) resolves the 10,035 old-commune addresses of the NSO list with ``merger resolve
+--file`` and, in the same rounds, with the peers vietnamadminunits 1.0.4 and
+vietnam-address-converter 1.0.5 (PyPI; ``pip install -e '.[bench]'``), each a whole process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SOURCES = ROOT.parent / "shared" / "data" / "sources"
+sys.path.insert(0, str(HERE))
+
+import scale  # noqa: E402
+
+PY = sys.executable
+FLOOR = ("import sqlite3, sys\n"
+         "con = sqlite3.connect(sys.argv[1])\n"
+         "print(con.execute(\"SELECT s.full_name, s.key FROM version p JOIN link l ON l.predecessor_id = p.id \"\n"
+         "                  \"JOIN version s ON s.id = l.successor_id WHERE p.name = 'An Lư'\").fetchall())\n")
+PEER_VAU = ("import sys\nfrom vietnamadminunits import convert_address\n"
+            "for line in open(sys.argv[1], encoding='utf-8').read().splitlines()[1:]:\n"
+            "    try:\n        convert_address(line.strip('\"'))\n    except Exception:\n        pass\n")
+PEER_VAC = ("import sys\nfrom vietnam_address_converter import convert_address_text\n"
+            "for line in open(sys.argv[1], encoding='utf-8').read().splitlines()[1:]:\n"
+            "    try:\n        convert_address_text(line.strip('\"'))\n    except Exception:\n        pass\n")
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - t
+
+
+def peak_mb(cmd: list[str], env: dict[str, str]) -> float | None:
+    if not shutil.which("time") and not Path("/usr/bin/time").exists():
+        return None
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], check=True, capture_output=True, text=True, env=env)
+    return int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
+def import_times(db: str, env: dict[str, str]) -> list[tuple[int, str]]:
+    """(cumulative µs, module) of the top-level imports of `merger lineage`, largest first."""
+    out = subprocess.run([PY, "-X", "importtime", "-m", "merger", "--db", db, "lineage", "An Lư"],
+                         capture_output=True, text=True, env=env, check=True)
+    found = []
+    for line in out.stderr.splitlines():
+        m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)  # top level: no indent
+        if m:
+            found.append((int(m.group(1)), m.group(2)))
+    return sorted(found, reverse=True)
+
+
+def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: bool) -> None:
+    merger = [PY, "-m", "merger", "--db", db]
+    day = [date(2026, 1, 1)]
+    names = ["Phường Hòa Bình, Hải Phòng"]
+
+    def record() -> list[str]:
+        day[0] += timedelta(days=1)
+        new = f"Phường Thử Đo {day[0]:%Y%m%d}"
+        cmd = [*merger, "record", "rename", names[-1], "--to", new, "-e", day[0].isoformat(),
+               "--act", f"BENCH/{day[0]:%Y%m%d}", "--by", "bench"]
+        names.append(new)
+        return cmd
+
+    tasks: dict[str, object] = {}
+    if sqlite:
+        tasks["floor: sqlite3 query (An Lư's successors)"] = [PY, "-c", FLOOR, db]
+    tasks |= {
+        'lineage "An Lư"': [*merger, "lineage", "An Lư"],
+        'show "An Lư"': [*merger, "show", "An Lư"],
+        'search "An Lư"': [*merger, "search", "An Lư"],
+        'counts --within "Hải Phòng"': [*merger, "counts", "--within", "Hải Phòng"],
+        "counts (national)": [*merger, "counts"],
+        "check": [*merger, "check"],
+        "crosswalk --csv (national)": [*merger, "crosswalk", "--csv"],
+        "record one event (rename)": record,
+        "first read after write: lineage of it": lambda: [*merger, "lineage", names[-1]],
+        "then counts --within (cache refreshed)": [*merger, "counts", "--within", "Hải Phòng"],
+    }
+    texts = None
+    if peers and (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").exists():
+        with (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").open(encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+        texts = Path(tempfile.mkdtemp()) / "addresses.csv"
+        with texts.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["dia_chi"])
+            for r in rows:
+                w.writerow([f"{r['Tên']}, {r['Quận Huyện']}, {r['Tỉnh / Thành Phố']}"])
+        out = texts.with_name("out.csv")
+        tasks[f"resolve --file ({len(rows):,} old-commune addresses)"] = [
+            *merger, "resolve", "--file", str(texts), "--column", "dia_chi", "--out", str(out)]
+        tasks["peer vietnamadminunits 1.0.4, same addresses"] = [PY, "-c", PEER_VAU, str(texts)]
+        tasks["peer vietnam-address-converter 1.0.5, same addresses"] = [PY, "-c", PEER_VAC, str(texts)]
+    for cmd in tasks.values():  # warm-up round (the cache file, the OS page cache); not counted
+        if not callable(cmd):
+            run(cmd, env)  # type: ignore[arg-type]
+    times: dict[str, list[float]] = {k: [] for k in tasks}
+    for i in range(runs):
+        for label, cmd in tasks.items():
+            if label.startswith("peer vietnam-address-converter") and i >= 1:
+                continue  # ~40 s a run: one paired round
+            times[label].append(run(cmd() if callable(cmd) else cmd, env))  # type: ignore[operator,arg-type]
+    floor = statistics.median(next(iter(times.values()))) if sqlite else None
+    for label, values in times.items():
+        med = statistics.median(values)
+        ratio = f"{med / floor:5.1f}x floor" if floor else ""
+        print(f"  {label:<58} {med:8.3f} s median (min {min(values):.3f}, n={len(values)})  {ratio}")
+    if texts is not None:
+        ours = statistics.median(times[next(k for k in times if k.startswith("resolve --file"))])
+        for k in times:
+            if k.startswith("peer"):
+                print(f"  merger resolve vs {k.split(',')[0][5:]}: {statistics.median(times[k]) / ours:.1f}x faster "
+                      "(whole process, peer's data load included)")
+    mb = peak_mb([*merger, "lineage", "An Lư"], env)
+    if mb is not None:
+        print(f"  peak memory of lineage (max RSS): {mb:.0f} MB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--factors", default="1,10", help="sizes, times the national register (default 1,10)")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--pg", help="a PostgreSQL server URL whose role may create databases (figures on PostgreSQL)")
+    ap.add_argument("--peers", action="store_true", help="at 1x, resolve the addresses with both peers too")
+    ap.add_argument("--pg-only", action="store_true", help="with --pg: skip the SQLite figures")
+    ap.add_argument("--keep", help="folder to build the registers in (kept; default: a temporary one)")
+    args = ap.parse_args()
+    folder = Path(args.keep or tempfile.mkdtemp())
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "COLUMNS": "100", "XDG_CACHE_HOME": str(folder / "cache"),
+           "XDG_DATA_HOME": str(folder / "data")}
+    for factor in (int(x) for x in args.factors.split(",")):
+        db = folder / f"x{factor}.sqlite"
+        if args.pg_only:
+            pass
+        elif not db.exists():
+            t = time.perf_counter()
+            counts = scale.build(str(db), factor)
+            print(f"{factor}x SQLite: built in {time.perf_counter() - t:.1f} s, {counts['version']:,} versions, "
+                  f"{counts['link']:,} links, {db.stat().st_size / 1e6:.0f} MB")
+        else:
+            print(f"{factor}x SQLite: {db} (built before)")
+        if not args.pg_only:
+            measure(str(db), args.runs, env, sqlite=True, peers=args.peers and factor == 1)
+        if factor == 1 and not args.pg_only:
+            top = import_times(str(db), env)
+            print("  python -X importtime, merger lineage: " + ", ".join(f"{m} {us / 1000:.0f} ms" for us, m in top[:8]))
+        if args.pg:
+            sys.path.insert(0, str(ROOT / "tests"))
+            import pg
+
+            url = pg.create_database(args.pg, f"scale{factor}")
+            try:
+                t = time.perf_counter()
+                counts = scale.build(url, factor)
+                print(f"{factor}x PostgreSQL: built in {time.perf_counter() - t:.1f} s")
+                measure(url, args.runs, env, sqlite=False, peers=False)
+            finally:
+                pg.drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

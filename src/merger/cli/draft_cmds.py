@@ -1,0 +1,91 @@
+"""Drafting a decision annex from the resolution's own text: merger draft."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from merger.cli.common import JsonOpt, app, emit_json, errors, fail, parse_date, state
+
+
+@app.command("draft")
+def draft_cmd(
+    ctx: typer.Context,
+    resolution: Annotated[Path, typer.Argument(help="The resolution: Markdown or text (.md, .txt), .docx, "
+                                               "or a PDF with a text layer.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the drafted annex (.yaml).")],
+    act: Annotated[str | None, typer.Option("--act", help="The act's number, when the text's is missing "
+                                            "or wrong.")] = None,
+    effective: Annotated[str | None, typer.Option("--effective", "-e", help="The day the changes take "
+                                                  "effect (default: the day the text says the new units "
+                                                  "operate from, else the day it is in force).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draft a decision annex from a resolution's text, for review and merger apply.
+
+    One annex event per clause (merge, partial merge with "một phần" / "phần còn lại",
+    special zone, rename, units left unchanged), citing its clause and quoting its
+    sentence. Every name is resolved against the register on the day before the
+    effective date, inside the resolution's province; a name that is not certain is
+    left marked "# REVIEW" with its candidates, never guessed. The resolution's
+    closing figures are copied, so `merger apply --dry-run` can compare them.
+    Exits 1 when any row needs review.
+
+    \b
+    Examples:
+      merger draft 1669_NQ-UBTVQH15.md --out annex-1669.yaml
+      merger draft nghi-quyet.docx --out annex.yaml --effective 2025-07-01
+      merger apply annex-1669.yaml --dry-run
+    """
+    from merger.draft import build
+
+    day = parse_date(effective, "--effective")
+    reg = state(ctx).register()
+    with errors():
+        drafted = build.draft(reg, resolution, act=act, effective=day)
+        build.write(drafted, reg.snapshot, out)
+    summary = drafted.summary()
+    review = drafted.needs_review
+    if as_json:
+        emit_json(dict(summary, out=str(out), review=[
+            dict(clause=r.clause.number, event=r.event, reasons=r.review) for r in review],
+            notes=drafted.notes))
+    else:
+        _print_summary(summary, out, review, drafted.notes)
+    if review:
+        print(f"Error: {len(review)} row(s) need review before merger apply: see the '# REVIEW' lines "
+              f"in {out}", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _clean(text: object) -> str:
+    """Text from a document, safe for a terminal: control characters (escape codes) dropped."""
+    import unicodedata
+
+    return "".join(ch for ch in str(text) if not unicodedata.category(ch).startswith("C"))
+
+
+def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> None:  # type: ignore[type-arg]
+    """The summary for people, in the order they check it."""
+    figures = summary.get("closing_figures")
+    lines = [
+        f"Drafted {out}: {summary['act']}, {summary['province']}, effective {summary['effective']}",
+        f"  events: {summary['events']} ("
+        + ", ".join(f"{k} {v}" for k, v in summary["events_by_type"].items()) + ")",  # type: ignore[union-attr]
+        f"  units named: {summary['units_named']}, resolved: {summary['units_resolved']}"
+        f" (to check: {summary['units_to_check']})",
+        f"  rows needing review: {summary['rows_needing_review']}",
+    ]
+    if figures:
+        lines.append("  closing figures stated: " + ", ".join(f"{k} {v}" for k, v in figures.items())
+                     + " (merger apply FILE --dry-run compares them)")
+    for r in review:
+        lines.append(f"  REVIEW khoản {r.clause.number}: " + " | ".join(r.review)[:400])
+    lines += [f"  note: {n}" for n in notes]
+    sys.stdout.write("\n".join(_clean(line) for line in lines) + "\n")
+
+
+__all__ = ["draft_cmd", "fail"]

@@ -1,0 +1,191 @@
+"""The snapshot cache: data only (never code), trusted only when it is the user's own, and brought
+up to date by the rows a write adds instead of a rebuild (issue 10 item 12, issue 12)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from merger import cache
+from merger.cli import app
+from merger.events import Spec
+from merger.register import Register
+
+RENAME = Spec("rename", date(2026, 1, 1), units=["Phường Hòa Bình, Hải Phòng"], to="Phường Thử Nghiệm",
+              act="TEST/2026")
+
+
+class _Planted:
+    """What an attacker writes as ``<register>.snapshot``: unpickling it creates ``marker``."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (open, (str(self.marker), "w"))
+
+
+def _target(reg: Register) -> str:
+    return str(reg.sqlite_path) if reg.sqlite_path is not None else reg.url
+
+
+def test_a_planted_pickle_runs_no_code_even_read_only(national_copy: Register, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    path = national_copy.cache_path()
+    path.write_bytes(pickle.dumps((2, national_copy.generation(), _Planted(marker))))
+    os.chmod(path, 0o600)
+    for args in (["lineage", "An Lư"], ["counts", "--within", "Hải Phòng"]):  # the neighbourhood; all
+        result = CliRunner().invoke(app, ["--db", _target(national_copy), "--read-only", *args])
+        assert result.exit_code == 0, result.output
+        assert "Phường Hòa Bình" in result.output or "114" in result.output
+        assert not marker.exists()
+
+
+def _forged(reg: Register) -> Path:
+    """A well-formed cache that lies: Phường An Lư renamed."""
+    _ = reg.snapshot
+    path = reg.cache_path()
+    gen, tables = cache.read(path)  # type: ignore[misc]
+    for row in tables["version"].values():
+        if row[5] == "Phường An Lư":
+            row[4], row[5], row[14] = "Giả Mạo", "Phường Giả Mạo", "gia mao"
+    cache.write(path, gen, tables)
+    return path
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602])
+def test_a_cache_others_may_write_is_not_trusted(national_copy: Register, mode: int) -> None:
+    path = _forged(national_copy)
+    assert Register.open(_target(national_copy)).resolve("Giả Mạo").version.name == "Giả Mạo"  # it is read...
+    os.chmod(path, mode)
+    fresh = Register.open(_target(national_copy))
+    assert fresh.resolve("An Lư").version.name == "An Lư"  # ...but not once others may write it
+    assert cache.trusted(path)  # and replaced by the user's own, writable by no one else
+
+
+def test_a_damaged_or_foreign_format_cache_is_a_miss(national_copy: Register) -> None:
+    path = national_copy.cache_path()
+    for content in (b"", b"{", b'{"format": 2}', b"[" * 100_000, b'{"format": 3, "generation": "x"}'):
+        path.write_bytes(content)
+        os.chmod(path, 0o600)
+        assert Register.open(_target(national_copy)).resolve("An Lư").version.code == "11533"
+
+
+def _full(reg: Register) -> tuple:
+    with reg._reading() as query:
+        return cache.derive(cache.read_all(query))
+
+
+def _refreshed(reg: Register) -> None:
+    """Read the whole snapshot in a new process's way, refusing a full read of the register."""
+    def whole(query):  # type: ignore[no-untyped-def]
+        raise AssertionError("the whole register was read again")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cache, "read_all", whole)
+        _ = Register.open(_target(reg)).snapshot
+
+
+def test_the_cache_follows_writes_by_their_rows(national_copy: Register) -> None:
+    reg = national_copy
+    _ = reg.snapshot  # a reader wrote the cache
+    before = _full(reg)
+    at = datetime(2026, 1, 2, 8, tzinfo=UTC)
+    out = reg.record(RENAME, by="t", at=at)
+    _refreshed(reg)  # the next reader of everything brings the cache up to date
+    gen, tables = cache.read(reg.cache_path())  # type: ignore[misc]
+    assert gen == reg.generation()
+    assert cache.derive(tables) == _full(reg)
+    assert Register.open(_target(reg)).resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
+    # --as-recorded from the same rows: before the write, the register as it was
+    # (acts are not bitemporal: the new act is listed, used by no visible event)
+    assert cache.derive(tables, datetime(2026, 1, 1, tzinfo=UTC))[1:] == before[1:]
+    reg.revoke(out.events[0], reason="test of the cache", by="t", at=datetime(2026, 1, 3, tzinfo=UTC))
+    _refreshed(reg)
+    gen, tables = cache.read(reg.cache_path())  # type: ignore[misc]
+    assert gen == reg.generation()
+    assert cache.derive(tables) == _full(reg)
+    assert cache.derive(tables)[1:] == before[1:]
+    assert Register.open(_target(reg)).resolve("11533@2025-07-01").version.valid_to is None
+
+
+def test_a_reader_refreshes_a_stale_cache_by_delta(national_copy: Register) -> None:
+    """Another process's write (no refresh by the writer) is caught up by the next reader."""
+    reg = national_copy
+    _ = reg.snapshot
+    stale = cache.read(reg.cache_path())
+    reg.record(RENAME, by="t")
+    cache.write(reg.cache_path(), *stale)  # type: ignore[misc]
+    other = Register.open(_target(reg))
+    assert other.resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
+    assert cache.derive(cache.read(reg.cache_path())[1]) == _full(reg)  # type: ignore[index]
+
+
+# --- one-unit questions read only the unit's neighbourhood -------------------------------------
+
+
+def _answer(reg: Register, query: str, as_of: date | None = None) -> object:
+    """Everything lineage and show print about ``query``, or the error they give."""
+    from merger import lineage as lin
+    from merger.errors import MergerError
+
+    try:
+        tree = reg.lineage(query, as_of=as_of)
+        snap = reg.answered_from or reg.snapshot
+        paths = []
+        stack = [tree.root]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.version is not None:
+                paths.append(snap.path(node.version))
+        hist = reg.show(query, as_of=as_of)
+        snap = reg.answered_from or reg.snapshot
+        shown = [(h.version.key, h.parent.full_name if h.parent else None, snap.path(h.version),
+                  snap.statistics(h.version),
+                  [(lk.event.key, lk.pred.key if lk.pred else None, lk.succ.key if lk.succ else None, lk.share)
+                   for lk in h.created_by + h.ended_by]) for h in hist.versions]
+        return lin.to_dict(snap, tree.root), paths, shown
+    except MergerError as exc:
+        return type(exc).__name__, str(exc)
+
+
+def _queries(reg: Register) -> list[str]:
+    """Names (bare and qualified), codes and keys of a spread of real units, and a few misses."""
+    snap = reg.snapshot
+    versions = sorted(snap.versions.values(), key=lambda v: v.id)[::331]
+    out = ["An Lư", "Hòa Bình, Vĩnh Bảo", "Hoa Binh / Kim Thanh / Hai Phong", "Hải Phòng", "11533",
+           "Sở Y tế", "Xã Không Có", "Hòa Bình", "11533@2025-07-01"]
+    for v in versions:
+        parent = snap.parent_of(v)
+        out += [v.name, v.key, v.code] + ([f"{v.full_name}, {parent.name}"] if parent else [])
+    return out
+
+
+def test_neighbourhood_answers_equal_the_whole_registers(national: Register) -> None:
+    url = _target(national)
+    whole = Register.open(url)
+    _ = whole.snapshot  # answers from the snapshot of everything
+    for query in _queries(whole):
+        local = Register.open(url)  # no snapshot in memory: reads the neighbourhood only
+        assert _answer(local, query) == _answer(whole, query), query
+        assert local._snapshot is None or isinstance(_answer(whole, query)[0], str), query
+
+
+def test_neighbourhood_answers_as_recorded(national_copy: Register) -> None:
+    reg = national_copy
+    out = reg.record(RENAME, by="t", at=datetime(2026, 1, 2, 8, tzinfo=UTC))
+    reg.revoke(out.events[0], reason="test of the cache", by="t", at=datetime(2026, 1, 3, tzinfo=UTC))
+    reg.record(RENAME, by="t", at=datetime(2026, 1, 4, tzinfo=UTC))
+    for when in (None, date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)):
+        whole = Register.open(_target(reg), as_recorded=when)
+        _ = whole.snapshot
+        for query in ("Phường Thử Nghiệm", "An Lư", "11533", "Phường Hòa Bình, Hải Phòng"):
+            for as_of in (None, date(2026, 1, 1)):
+                assert _answer(Register.open(_target(reg), as_recorded=when), query, as_of) == \
+                    _answer(whole, query, as_of), (when, query, as_of)

