@@ -123,10 +123,13 @@ def review_with_bundle(d: Drafted) -> tuple[int, int]:
     draft left unresolved, take the candidate the table names as a predecessor of the same new
     unit, if the draft listed it. Returns (names reviewed, names whose truth was not a candidate)."""
     want = bundled(d.act)
+    versions = _rows()[0]
     done = missed = 0
     for r in d.rows:
         unit = want.get((r.clause.new_type or "", spelling(r.clause.new_name or "")))
-        truth = {k for k, _ in unit.preds} - {f.version.key for f in r.found if f.version} if unit else set()
+        truth = {k for k, _ in unit.preds} - {f.version.key for f in r.found if f.version} - {None} if unit else set()
+        # an area no commune held (the table links the district it lay in): not a unit to name here
+        truth = {k for k in truth if versions[k]["level"] == "commune"}
         for f in list(r.found):
             if f.version is not None:
                 continue
@@ -135,7 +138,7 @@ def review_with_bundle(d: Drafted) -> tuple[int, int]:
                 f.version, f.problem = pick[0], None
                 done += 1
             elif unit is not None and not truth:
-                r.found.remove(f)  # the text names an area the register holds no unit for
+                r.found.remove(f)  # the text names an area that is no commune (Trường bắn TB1)
                 done += 1
             else:
                 missed += 1

@@ -66,7 +66,8 @@ def test_every_problem_is_reported_with_its_line_and_nothing_is_written(reg: Reg
     with pytest.raises(ValidationFailed) as exc:
         annex.apply(reg, path, by="t")
     messages = [v.message for v in exc.value.violations]
-    assert [m.split(":")[0] for m in messages] == ["line 3", "line 4", "line 5", "line 7"]
+    assert [m.split(":")[0].split(",")[0] for m in messages] == ["line 3", "line 4", "line 5", "line 7"]
+    assert messages[1].startswith("line 4, field event: ") and messages[2].startswith("line 5, field effective: ")
     assert "duplicates Thôn Đông" in messages[0] and "unknown event 'frobnicate'" in messages[1]
     assert "is not a date" in messages[2] and "sum to 1.8, more than 1" in messages[3]
     assert events(reg) == n
@@ -89,7 +90,7 @@ def test_yaml_annex_with_defaults_and_line_numbers(reg: Register, tmp_path: Path
     with pytest.raises(ValidationFailed) as exc:
         annex.apply(reg, path, by="t")
     messages = [v.message for v in exc.value.violations]
-    assert messages[0].startswith("line 5: no unit matches 'Thôn Không Có on 2025-09-01'")
+    assert messages[0].startswith("line 5, field units: no unit matches 'Thôn Không Có on 2025-09-01'")
     assert messages[1] == "line 9: unknown field(s) colour"
     path.write_text(path.read_text(encoding="utf-8").replace("Thôn Không Có", "'Thôn Đông, Xã An'")
                     .replace(", colour: red", ""), encoding="utf-8")

@@ -156,7 +156,7 @@ def test_district_shares_command(run) -> None:  # type: ignore[no-untyped-def]
     rows = list(csv.DictReader(result.stdout.splitlines()))
     assert rows[0].keys() >= {"district", "commune", "share_of_district", "in_lineage"}
     hong_bang = [r for r in rows if r["district_name"] == "Quận Hồng Bàng" and r["commune_name"] == "Phường Hồng Bàng"]
-    assert len(hong_bang) == 1 and hong_bang[0]["in_lineage"] == "True"
+    assert len(hong_bang) == 1 and hong_bang[0]["in_lineage"] == "true"
     as_json = json.loads(run("boundaries", "shares", "--within", "Hải Phòng", "--json").stdout)
     assert as_json["basis"] == "geometry" and len(as_json["rows"]) == len(rows)
     unknown = run("boundaries", "shares", "--within", "Atlantis")

@@ -1,4 +1,4 @@
-"""Many staff at once, on PostgreSQL and on SQLite: 8 writer processes record decisions while 2
+"""Many staff at once, on PostgreSQL and on SQLite: 8 writer processes record 25 decisions each while 2
 reader processes query the register.
 
 Real units: the Hải Phòng part of the bundle (114 communes after the reform). Each writer renames
@@ -25,7 +25,7 @@ from merger import store
 from merger.register import Register
 
 WRITERS = 8
-PER_WRITER = 4
+PER_WRITER = 25
 READERS = 2
 DAY = date(2026, 1, 1)
 
@@ -38,13 +38,14 @@ from merger.events import Spec
 from merger.errors import MergerError
 
 db, me, start, shared, target = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4], sys.argv[5]
-mine = sys.argv[6:]
+mine = sys.argv[7:]
 while not start.exists():
     time.sleep(0.005)
 reg = Register.open(db, build=False)
 ok = 0
-for k, unit in enumerate(mine):
-    reg.record(Spec("rename", date(2026, 1, 1), units=[unit], to=f"Thử Nghiệm {me} {k}",
+for k in range(int(sys.argv[6])):  # each own commune renamed on 1 January, then again on 1 February...
+    unit = mine[k % len(mine)]
+    reg.record(Spec("rename", date(2026, 1 + k // len(mine), 1), units=[unit], to=f"Thử Nghiệm {me} {k}",
                     act=f"W{me}/2026", clause=str(k)), by=f"staff{me}")
     ok += 1
 # The conflicting decision: everyone merges the same commune, each into a different unit.
@@ -117,7 +118,7 @@ def test_eight_writers_and_readers(register: Register, tmp_path: Path) -> None:
     start, stop = tmp_path / "go", tmp_path / "stop"
     writers = [subprocess.Popen(
         [sys.executable, "-c", WRITER, db, str(i), str(start), shared.key, targets[i].key,
-         *[v.key for v in own[i * PER_WRITER:(i + 1) * PER_WRITER]]],
+         str(PER_WRITER), *[v.code for v in own[i::WRITERS]]],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(WRITERS)]
     readers = [subprocess.Popen([sys.executable, "-c", READER, db, str(stop)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(READERS)]
@@ -149,7 +150,7 @@ def test_eight_writers_and_readers(register: Register, tmp_path: Path) -> None:
     assert register.check() == []
     snap = register.snapshot
     assert len([v for v in snap.valid_on(DAY) if v.level == "commune"]) == 113
-    renamed = {v.name for v in snap.valid_on(DAY)} & {
+    renamed = {v.name for day in (DAY, date(2026, 2, 1)) for v in snap.valid_on(day)} & {
         f"Thử Nghiệm {i} {k}" for i in range(WRITERS) for k in range(PER_WRITER)}
     assert len(renamed) == WRITERS * PER_WRITER
     assert {e.recorded_by for e in register.log()} == {f"staff{i}" for i in range(WRITERS)}

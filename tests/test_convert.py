@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from factories import tiny_reform
@@ -97,11 +100,44 @@ def test_cli_convert_refuses_then_skips(tmp_path: Path, national_path: Path) -> 
             "--weights", "equal"]
     res = runner.invoke(app, args)
     assert res.exit_code == 1 and res.stderr.startswith("Error:") and "line 3" in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1 and not out.exists()
+    # one Error line, then one problem per line (issue 11)
+    assert [x.split(":")[0] for x in res.stderr.strip().splitlines()] == ["Error", "line 3"] and not out.exists()
     res = runner.invoke(app, [*args, "--skip-unmatched"])
     assert res.exit_code == 0, res.stderr
-    assert "line 3" in res.stderr and "1,305" in res.stdout and "1,300" in res.stdout
+    assert "line 3" in res.stderr and "1305" in res.stdout and "1300" in res.stdout  # plain numbers
     with out.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["name"]: float(r["dan_so"]) for r in rows} == {
         "Phường Hòa Bình": 500.0, "Phường Thủy Nguyên": 500.0, "Xã Nguyễn Bỉnh Khiêm": 300.0}
+
+
+def test_cli_convert_pipes_stdin_to_stdout_with_totals_per_group(national_path: Path) -> None:
+    """Issue 11: `-` reads stdin, no --out writes stdout, summary on stderr, plain totals per group."""
+    table = "ma_xa,nam,dan_so\n11533,2024,1000\n11533,2023,900\n11890,2024,300000\n00625,2024,7\n"
+    args = ["--db", str(national_path), "convert", "-", "--key", "ma_xa", "--sum", "dan_so", "--group", "nam",
+            "--weights", "equal"]
+    res = CliRunner().invoke(app, args, input=table)
+    assert res.exit_code == 0, res.stderr
+    rows = list(csv.DictReader(res.stdout.splitlines()))  # stdout is the table and nothing else
+    assert {(r["nam"], r["name"]): float(r["dan_so"]) for r in rows}[("2023", "Phường Hòa Bình")] == 450.0
+    assert "rows written to standard output" in res.stderr
+    assert "301007" in res.stderr and "3.01e+05" not in res.stderr and "301,007" not in res.stderr
+    assert any(line.split()[:3] == ["│", "2023", "│"] for line in res.stderr.splitlines())  # a row per group
+    # --within keeps Hải Phòng's units; what goes elsewhere is totalled as outside
+    res = CliRunner().invoke(app, [*args, "--within", "Hải Phòng", "--round", "1", "--json"], input=table)
+    assert res.exit_code == 0, res.stderr
+    rows = list(csv.DictReader(res.stdout.splitlines()))
+    assert rows and all(r["parent"] == "Thành phố Hải Phòng" for r in rows)
+    assert all(len(r["dan_so"].split(".")[1]) == 1 for r in rows)
+    summary = json.loads(res.stderr[res.stderr.index("{"):])
+    assert summary["totals"]["dan_so"]["outside"] == 7 and summary["within"] == "Thành phố Hải Phòng"
+    by_year = {g["group"]["nam"]: g["totals"]["dan_so"] for g in summary["groups"]}
+    assert by_year["2024"]["input"] == 301007 and by_year["2024"]["output"] == pytest.approx(301000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(x=st.floats(min_value=-1e15, max_value=1e15, allow_nan=False), digits=st.none() | st.integers(0, 6))
+def test_plain_numbers_read_back(x: float, digits: int | None) -> None:
+    text = cv.plain(x, digits)
+    assert "e" not in text and "," not in text
+    assert float(text) == pytest.approx(x if digits is None else round(x, digits), rel=1e-9, abs=10 ** -(digits or 9))

@@ -94,8 +94,9 @@ def test_code_with_as_of_means_the_holder_on_that_date(national) -> None:  # typ
     assert national.resolve("52", as_of=date(2025, 6, 30)).version.full_name == "Tỉnh Bình Định"
     assert national.resolve("52", as_of=date(2025, 7, 1)).version.full_name == "Tỉnh Gia Lai"
     assert national.resolve("64").version.full_name == "Tỉnh Gia Lai"  # old Gia Lai
-    with pytest.raises(Ambiguous):
-        national.resolve("11533")  # two units held it
+    # two units held it: without a date, a code names the unit holding it now (issue 9: reference
+    # anything by what is printed for it); the earlier holder by key or --as-of
+    assert national.resolve("11533").version.key == "11533@2025-07-01"
 
 
 def test_four_hoa_binh_in_hai_phong_lineage(national) -> None:  # type: ignore[no-untyped-def]

@@ -108,7 +108,7 @@ def test_log_filters_and_cli(reg: Register) -> None:
     res = CliRunner().invoke(app, ["--db", reg.url, "log", "--by", "an", "--csv"])
     assert res.exit_code == 0, res.stderr
     lines = res.stdout.strip().splitlines()
-    assert lines[0].startswith("event,type,effective") and len(lines) == 2 and ",an," in lines[1]
+    assert lines[0].startswith("event,event_type,effective") and len(lines) == 2 and ",an," in lines[1]
     res = CliRunner().invoke(app, ["--db", reg.url, "revoke", reg.log()[0].key, "--reason", "wrong"])
     assert res.exit_code == 0, res.stderr
     res = CliRunner().invoke(app, ["--db", reg.url, "amend", reg.log()[1].key, "--to",

@@ -25,20 +25,28 @@ PROVINCE_TYPES = frozenset({"tỉnh", "thành phố trực thuộc trung ương"
 DISTRICT_TYPES = frozenset({"quận", "huyện", "thị xã", "thành phố"})
 COMMUNE_TYPES = frozenset({"xã", "phường", "thị trấn", "đặc khu"})
 
-# Short forms people write for provinces (folded), beyond the abbreviations of type words.
-PROVINCE_ALIASES = {
-    "hcm": "ho chi minh", "tphcm": "ho chi minh", "tp hcm": "ho chi minh", "sai gon": "ho chi minh",
-    "hn": "ha noi", "brvt": "ba ria vung tau", "thua thien hue": "hue", "tt hue": "hue",
+# Short forms people write for provinces (folded), beyond the abbreviations of type words. A form
+# two provinces share ("ĐN": Đà Nẵng, Đồng Nai) names both; the commune then tells them apart.
+PROVINCE_ALIASES: dict[str, tuple[str, ...]] = {
+    "hcm": ("ho chi minh",), "tphcm": ("ho chi minh",), "tp hcm": ("ho chi minh",), "sai gon": ("ho chi minh",),
+    "sg": ("ho chi minh",), "hn": ("ha noi",), "hp": ("hai phong",), "hd": ("hai duong",),
+    "dn": ("da nang", "dong nai"), "ct": ("can tho",), "brvt": ("ba ria vung tau",),
+    "thua thien hue": ("hue",), "tt hue": ("hue",),
 }
+# i and y after a consonant are two allowed spellings of one syllable (Quý/Quí, Kỳ/Kì, Lý/Lí, Mỹ/Mĩ).
+_IY = re.compile(r"\b(qu|ph|th|ch|tr|[bdhklmnrstv])y\b")
 _COUNTRY_WRITTEN = {"viet nam", "vietnam", "vn", "việt nam", "việtnam"}
 _SPLIT = re.compile(r"[,;\n]")
 _NUM = re.compile(r"^0*(\d+)$")
 
-STATUSES = ("ok", "split", "not_found", "ambiguous", "unparseable")
+STATUSES = ("ok", "split", "district", "province_only", "not_found", "ambiguous", "unparseable")
 
 
 def _norm(name: str) -> str:
-    """Folded name with numbers unpadded ("Phường 01" and "Phường 1" are one name)."""
+    """Folded name with numbers unpadded ("Phường 01" and "Phường 1" are one name) and one
+    spelling of i/y ("ky" and "ki" are one syllable)."""
+    if "y" in name:
+        name = _IY.sub(r"\1i", name)
     if not name[:1].isdigit():
         return name  # the common case, without a regex
     m = _NUM.match(name)
@@ -80,6 +88,11 @@ class Resolved:
     @property
     def ok(self) -> bool:
         return self.status in ("ok", "split")
+
+    @property
+    def answered(self) -> bool:
+        """Resolved, or answered at a coarser level (a district's successors, the province)."""
+        return self.ok or self.status in ("district", "province_only")
 
 
 class AddressResolver:
@@ -149,9 +162,8 @@ class AddressResolver:
             if r.types is not None and not allowed.intersection(r.types):
                 continue
             name = _norm(r.name)
-            if level == "province":
-                name = PROVINCE_ALIASES.get(name, name)
-            for v in index.get(name, ()):
+            names = PROVINCE_ALIASES.get(name, (name,)) if level == "province" else (name,)
+            for v in (v for n in names for v in index.get(n, ())):
                 if typed and r.types is not None and v.type not in r.types:
                     continue
                 out.append(v)
@@ -284,6 +296,9 @@ class AddressResolver:
         if as_of is not None:
             found = [v for v in found if v.valid_on(as_of)]
         if not found:
+            coarser = self._coarser(text, address, provinces, as_of)
+            if coarser is not None:
+                return coarser
             return Resolved(text, "not_found", address, message=self._why_not(address, provinces, as_of))
         if not address.district and as_of is None:
             current = [v for v in found if v.valid_on(self.today)]
@@ -315,6 +330,68 @@ class AddressResolver:
                 note = f"written as {typed[0][0]}, recorded as {unit.type}"
         return Resolved(text, status, address, unit, rows, message=note)
 
+    def _coarser(self, text: str, address: Address, provinces: set[int] | None,
+                 as_of: date | None) -> Resolved | None:
+        """No commune found: a district named alone (answered with what its communes became), or a
+        street and a province only (answered with the province); None when neither applies."""
+        assert address.commune is not None
+        part, street = address.district, address.commune
+        if part is None:
+            readings = self._read(address.commune)
+            if not all(r.types is not None and COMMUNE_TYPES.issuperset(r.types) for r in readings):
+                part, street = address.commune, address.street
+        if part is not None:
+            districts = [d for d in self._districts(part, provinces) if as_of is None or d.valid_on(as_of)]
+            units: dict[int, V] = {}
+            for d in sorted(districts, key=lambda d: d.valid_from or date.min):
+                units[d.unit_id] = d
+            if len(units) == 1:
+                d = next(iter(units.values()))
+                shown = Address(text, street, None, part, address.province)
+                return Resolved(text, "district", shown, d, self._district_successors(d),
+                                message=f"no commune named: answered with the successors of {d.full_name}")
+            if len(units) > 1:
+                listed = "; ".join(f"{self.snap.path(v)} [{v.code}, {v.period()}]" for v in units.values())
+                return Resolved(text, "ambiguous", address, candidates=list(units.values()),
+                                message=f"{len(units)} districts match: {listed}; add the province")
+        if provinces and address.province is not None and address.district is None:
+            versions = sorted((v for uid in provinces for v in self.snap.by_unit.get(uid, ())
+                               if as_of is None or v.valid_on(as_of)), key=lambda v: v.valid_from or date.min)
+            current = [v for v in versions if v.valid_on(self.today)]
+            if len(provinces) == 1 and versions:
+                p = (current or versions)[-1]
+                street_part = ", ".join(x for x in (address.street, address.commune) if x)
+                shown = Address(text, street_part, None, None, address.province)
+                return Resolved(text, "province_only", shown, p, self.successors(p),
+                                message="no commune or district in the address; answered with the province")
+        return None
+
+    def _district_successors(self, d: V) -> list[Row]:
+        """The units a district's communes became, with the share of the district each took
+        (communes weighted by population where known, else equally); a district that itself
+        became a unit (an island district turned special zone) is answered with that unit."""
+        own = [r for r in self.successors(d) if r.target is not None]
+        if own:
+            return own
+        last = d.valid_to or self.today
+        communes = [v for v in self.snap.valid_on(last) if v.parent_unit_id == d.unit_id and v.level == "commune"]
+        pops = [(self.snap.statistics(c) or {}).get("population") for c in communes]
+        weights = pops if communes and all(pops) else [1.0] * len(communes)
+        total = float(sum(weights)) or 1.0  # type: ignore[arg-type]
+        acc: dict[int, list] = {}  # type: ignore[type-arg]
+        for c, w in zip(communes, weights, strict=True):
+            for r in self.successors(c):
+                if r.target is None:
+                    continue
+                entry = acc.setdefault(r.target.id, [r.target, 0.0, set(r.bases), []])
+                entry[1] += r.share * float(w) / total  # type: ignore[arg-type]
+                entry[2] |= r.bases
+                entry[3] += list(r.events)
+        basis = "district-communes-" + ("population" if communes and all(pops) else "equal")
+        rows = [Row(d, t, share, frozenset(bases | {basis}), tuple(dict.fromkeys(evs)))
+                for t, share, bases, evs in acc.values()]
+        return sorted(rows, key=lambda r: r.target.code if r.target else "")
+
     @staticmethod
     def _prefer_spelling(part: str, units: dict[int, list[V]]) -> dict[int, list[V]]:
         """Among units whose names fold alike ("Sa Pa"/"Sa Pả"), those spelled as written."""
@@ -339,6 +416,20 @@ class AddressResolver:
             shown = "; ".join(sorted({self.snap.path(v) for v in elsewhere})[:3])
             msg += f"; the name exists in: {shown}" + (" …" if len(elsewhere) > 3 else "")
         return msg
+
+
+def rewrite(snap: Snapshot, res: Resolved, today: date) -> list[str]:
+    """The address written anew, one per successor: the street part kept, the new unit and its
+    province in place of the old ones ("Đường Trần Não, Phường An Khánh, Thành phố Hồ Chí Minh")."""
+    street = res.address.street.strip() if res.address else ""
+    out = []
+    for r in res.successors:
+        if r.target is None:
+            continue
+        chain = [r.target] + [a for a in snap.ancestors(r.target, today) if a.level == "province"]
+        parts = [street] + [v.full_name for v in chain if v.level in ("commune", "province")]
+        out.append(", ".join(dict.fromkeys(p for p in parts if p)))
+    return out
 
 
 def resolve(snap: Snapshot, text: str, *, as_of: date | None = None, today: date | None = None) -> Resolved:

@@ -9,38 +9,46 @@ and its line number. See docs/recording.md for the format.
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from merger import citation
 from merger.errors import BadInput, DataError, ValidationFailed, Violation
-from merger.events import EVENT_TYPES, Outcome, Spec, parse_shares
+from merger.recording import BASES, EVENT_TYPES, Outcome, Spec, parse_shares
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from merger.register import Register
 
 COLUMNS = ("event", "units", "into", "to", "type", "parent", "code", "shares", "basis", "effective",
-           "act", "act_date", "issuer", "clause", "note", "evidence")
+           "act", "act_date", "issuer", "clause", "note", "evidence", "act_effective")
 REQUIRED = ("event",)
-DEFAULTS = ("effective", "act", "act_date", "issuer", "note", "evidence")
+DEFAULTS = ("effective", "act", "act_date", "act_effective", "issuer", "note", "evidence")
 SEPARATOR = ";"
+MAX_BYTES = 32 * 1024 * 1024  # an annex of 100,000 rows is ~10 MB; more is not a decision's annex
+MAX_CELL = 1000  # characters in one cell (names are at most names.MAX_NAME; notes may be longer)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _date(value: Any, column: str) -> date | None:
+    from merger.dates import plausible
+
     if value in (None, ""):
         return None
     if isinstance(value, date):
-        return value
+        return plausible(value, column)
     text = str(value).strip()
     parts = text.replace(".", "/").split("/")
     try:
         if len(parts) == 3 and len(parts[2]) == 4:
-            return date(int(parts[2]), int(parts[1]), int(parts[0]))
-        return date.fromisoformat(text)
+            return plausible(date(int(parts[2]), int(parts[1]), int(parts[0])), column)
+        return plausible(date.fromisoformat(text), column)
     except ValueError:
-        raise BadInput(f"{column} {text!r} is not a date (2025-07-01 or 1/7/2025)") from None
+        raise BadInput(f"{column} {text[:100]!r} is not a date (2025-07-01 or 1/7/2025)") from None
 
 
 def _many(value: Any) -> list[str]:
@@ -60,30 +68,71 @@ def _codes(value: Any) -> dict[str, str]:
 
 
 def to_spec(row: dict[str, Any], line: int, defaults: dict[str, Any]) -> Spec:
-    """One annex row as a Spec; BadInput says what is wrong with it."""
+    """One annex row as a Spec; BadInput lists every problem of the row, each with its field."""
+    spec, problems = _row(row, line, defaults)
+    if problems:
+        raise BadInput("; ".join(problems))
+    assert spec is not None
+    return spec
+
+
+def _row(row: dict[str, Any], line: int, defaults: dict[str, Any]) -> tuple[Spec | None, list[str]]:
+    """The row as a Spec, or every problem found in it ("field effective: ..."), not only the first."""
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
     for key in DEFAULTS:
         if values.get(key) in (None, "") and defaults.get(key) not in (None, ""):
             values[key] = defaults[key]
+    problems: list[str] = []
+
+    def check(column: str, read: Any) -> Any:
+        try:
+            return read()
+        except (BadInput, ValueError) as exc:
+            problems.append(f"field {column}: {exc}")
+            return None
+
+    plain = all(isinstance(v, str) for v in values.values())
+    joined = "".join(values.values()) if plain else ""
+    for column, value in (() if plain and not _CONTROL.search(joined) and max(map(len, values.values()), default=0)
+                          <= MAX_CELL else values.items()):
+        for text in (value if isinstance(value, list) else [value]):
+            if isinstance(text, str) and _CONTROL.search(text):
+                problems.append(f"field {column}: contains an invisible or control character")
+                break
+            if isinstance(text, str) and len(text) > MAX_CELL:
+                problems.append(f"field {column}: {len(text):,} characters; at most {MAX_CELL:,}")
+                break
+            if text is not None and not isinstance(text, str | int | float | date):
+                problems.append(f"field {column}: expected text, not a {type(text).__name__}")
+                break
     kind = str(values.get("event") or "").strip().casefold()
     if not kind:
-        raise BadInput("the event column is empty")
-    if kind not in EVENT_TYPES:
-        raise BadInput(f"unknown event {kind!r} (one of {', '.join(EVENT_TYPES)})")
-    effective = _date(values.get("effective"), "effective")
-    if effective is None:
-        raise BadInput("no effective date (column effective, or --effective)")
-    shares = parse_shares(_many(values.get("shares")))
+        problems.append("field event: the event column is empty")
+    elif kind not in EVENT_TYPES:
+        problems.append(f"field event: unknown event {kind!r} (one of {', '.join(EVENT_TYPES)})")
+    effective = check("effective", lambda: _date(values.get("effective"), "effective"))
+    if effective is None and not any(p.startswith("field effective") for p in problems):
+        problems.append("field effective: no effective date (column effective, or --effective)")
+    shares = check("shares", lambda: parse_shares(_many(values.get("shares"))))
+    act_date = check("act_date", lambda: _date(values.get("act_date"), "act_date"))
+    act_effective = check("act_effective", lambda: _date(values.get("act_effective"), "act_effective"))
     basis = str(values.get("basis") or "").strip().casefold() or None
+    if basis is not None and basis not in BASES:
+        problems.append(f"field basis: {basis!r} is not one of {', '.join(BASES)}")
+    clause = str(values.get("clause") or "").strip() or None
+    check("clause", lambda: citation.parse(clause))
+    if problems:
+        return None, problems
+    assert effective is not None
     return Spec(
         type=kind, effective=effective, units=_many(values.get("units")), into=_many(values.get("into")),
         to=str(values.get("to") or "").strip() or None, unit_type=str(values.get("type") or "").strip() or None,
         parent=str(values.get("parent") or "").strip() or None, codes=_codes(values.get("code")),
-        shares=shares, basis=basis, act=str(values.get("act") or "").strip() or None,
-        act_date=_date(values.get("act_date"), "act_date"), issuer=str(values.get("issuer") or "").strip() or None,
-        clause=str(values.get("clause") or "").strip() or None, note=str(values.get("note") or ""),
+        shares=shares or {}, basis=basis, act=str(values.get("act") or "").strip() or None,
+        act_date=act_date, act_effective=act_effective, issuer=str(values.get("issuer") or "").strip() or None,
+        clause=clause, note=str(values.get("note") or ""),
         evidence=str(values.get("evidence") or "").strip() or None, line=line,
-    )
+    ), []
 
 
 def _read_csv(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Violation]]:
@@ -116,12 +165,22 @@ def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Viola
 
     text = path.read_text(encoding="utf-8")
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            # An alias expands what its anchor holds: a few hundred bytes can stand for gigabytes.
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise ValidationFailed([Violation("annex", f"line {event.start_mark.line + 1}: YAML anchors and "
+                                                  "aliases (&name, *name) are not accepted in an annex; write "
+                                                  "each value out")])
         data = yaml.safe_load(text)
         node = yaml.compose(text)
+    except RecursionError:
+        raise ValidationFailed([Violation("annex", "the YAML is nested too deeply to be an annex")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
         raise ValidationFailed([Violation("annex", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})")]) from None
+    except ValueError as exc:  # a YAML date that is no date: effective: 2025-02-30
+        raise ValidationFailed([Violation("annex", f"not a valid annex: {exc} (a date such as 2025-02-30?)")]) from None
     defaults: dict[str, Any] = {}
     items_node = node
     if isinstance(data, dict):
@@ -157,35 +216,45 @@ def read(path: Path, defaults: dict[str, Any] | None = None) -> tuple[list[Spec]
     if suffix not in (".csv", ".yaml", ".yml"):
         raise BadInput(f"{path.name}: an annex is a .csv, .yaml or .yml file")
     try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    if size > MAX_BYTES:
+        raise BadInput(f"{path.name} is {size / 2**20:,.1f} MB; an annex may be at most {MAX_BYTES // 2**20} MB "
+                       "(split it into several annexes)")
+    try:
         if suffix == ".csv":
             rows, problems = _read_csv(path)
         else:
             rows, problems, file_defaults = _read_yaml(path)
     except UnicodeDecodeError:
         raise BadInput(f"{path} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)") from None
+    except csv.Error as exc:
+        raise BadInput(f"{path.name} is not a readable CSV annex ({exc})") from None
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
     merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v not in (None, "")}}
     specs: list[Spec] = []
     for line, row in rows:
-        try:
-            specs.append(to_spec(row, line, merged))
-        except BadInput as exc:
-            problems.append(Violation("annex", f"line {line}: {exc}"))
+        spec, found = _row(row, line, merged)
+        if spec is not None:
+            specs.append(spec)
+        problems += [Violation("annex", f"line {line}, {p}") for p in found]
     return specs, problems
 
 
 def _line(v: Violation) -> int:
     text = v.message
     if text.startswith("line "):
-        number = text[5:].split(":", 1)[0]
+        number = text[5:].split(":", 1)[0].split(",", 1)[0]
         if number.isdigit():
             return int(number)
     return 0
 
 
 def apply(reg: Register, path: Path, *, by: str | None = None, dry_run: bool = False,
-          defaults: dict[str, Any] | None = None, at: datetime | None = None) -> Outcome:
+          defaults: dict[str, Any] | None = None, at: datetime | None = None,
+          progress: Callable[[str, int, int], None] | None = None) -> Outcome:
     """Apply the annex atomically, or raise ValidationFailed listing every problem by line."""
     specs, problems = read(path, defaults)
     if not specs and not problems:
@@ -198,4 +267,4 @@ def apply(reg: Register, path: Path, *, by: str | None = None, dry_run: bool = F
             except ValidationFailed as exc:
                 problems += exc.violations
         raise ValidationFailed(sorted(problems, key=_line))
-    return reg.apply(specs, by=by, dry_run=dry_run, at=at, origin=f"annex:{path.name}")
+    return reg.apply(specs, by=by, dry_run=dry_run, at=at, origin=f"annex:{path.name}", progress=progress)

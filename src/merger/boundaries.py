@@ -48,11 +48,20 @@ def forget(register: Register) -> bool:
     """Remove the boundaries loaded into this register (the bundled ones remain)."""
     from merger.geo import data
 
+    _writable(register, "boundaries forget")
     target = data.user_path(register)
     if target.exists():
         target.unlink()
         return True
     return False
+
+
+def _writable(register: Register, what: str) -> None:
+    """--read-only covers the register's own boundary file too: it is neither written nor removed."""
+    if register.read_only:
+        from merger.errors import StoreError
+
+        raise StoreError(f"the register is open read-only (--read-only): 'merger {what}' writes, so it is refused")
 
 
 def _b(register: Register, boundaries: Boundaries | None) -> Boundaries:
@@ -153,6 +162,8 @@ def export(register: Register, out: Path, fmt: str, *, as_of: date | None = None
 def load_file(register: Register, path: Path, *, level: str, as_of: date, code_field: str,
               dry_run: bool = False) -> LoadReport:
     """Keep a user's boundary file (GeoJSON, GeoPackage, Shapefile) as the register's own."""
+    if not dry_run:
+        _writable(register, "boundaries load")
     require(*FILES)
     from merger.geo import io
 

@@ -136,10 +136,13 @@ def read_around(query: Query, seeds: str) -> Tables:
     def ids(sql: str) -> set[int]:
         return {r[0] for r in query(sql) if r[0] is not None}
 
+    # From every version of the seeds' units: a lineage may start at another version of the unit
+    # (with the 2003-2025 history, a unit's earlier versions have their own predecessors).
+    units = f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({seeds}))"
     reach = ids(
-        f"WITH RECURSIVE fwd(id) AS (SELECT id FROM version WHERE id IN ({seeds}) UNION "
+        f"WITH RECURSIVE fwd(id) AS ({units} UNION "
         "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "
-        f"bwd(id) AS (SELECT id FROM version WHERE id IN ({seeds}) UNION "
+        f"bwd(id) AS ({units} UNION "
         "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id WHERE l.predecessor_id IS NOT NULL) "
         "SELECT id FROM fwd UNION SELECT id FROM bwd")
     if not reach:
@@ -215,9 +218,12 @@ def derive(tables: Tables, as_recorded: datetime | None = None) -> tuple:
          *((r[6], r[7]) if r[6] is not None else derived.get(r[0], (None, r[7]))), r[8])
         for r in (tables["link"][i] for i in sorted(tables["link"]))
     ]
+    # A recorded event dated inside a version whose start is unknown ("…") gives it a start (the
+    # earlier state is a recorded version, its predecessor): while that event is visible.
     touched = {r[2] for r in link_rows if r[1] in recorded and r[2] is not None}
     ended: dict[int, date | None] = {}
     created: set[int] = set()
+    started: dict[int, date] = {}
     for r in link_rows:
         day = effective.get(r[1])
         if r[2] in touched:
@@ -227,15 +233,21 @@ def derive(tables: Tables, as_recorded: datetime | None = None) -> tuple:
                 ended[r[2]] = end if last is None else min(last, end)
             else:
                 ended.setdefault(r[2], None)
-        if day is not None and r[3] is not None:
-            created.add(r[3])
+        if day is not None:
+            if r[3] is not None:
+                created.add(r[3])
+                if r[1] in recorded:
+                    started[r[3]] = min(day, started.get(r[3], day))
+            if r[2] is not None:
+                created.add(r[2])
     versions = []
     for i in sorted(tables["version"]):
         r = tables["version"][i]
         if r[13] is None or r[0] in created:
             unit_key, kind = units[r[2]]
+            start = _day(r[9]) if r[9] is not None else started.get(r[0])
             versions.append((r[0], original_key(r[1]), r[2], unit_key, kind, r[3], r[4], r[5], r[6], r[7], r[8],
-                             _day(r[9]), ended[r[0]] if r[0] in ended else _day(r[10]), r[11], r[12], r[14]))
+                             start, ended[r[0]] if r[0] in ended else _day(r[10]), r[11], r[12], r[14]))
     kept = {r[0] for r in versions}
     links = [r for r in link_rows if r[1] in effective
              and (r[2] is None or r[2] in tables["version"]) and (r[3] is None or r[3] in tables["version"])]

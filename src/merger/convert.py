@@ -57,6 +57,10 @@ class Conversion:
     rows_in: int = 0
     rows_matched: int = 0
     lost: dict[str, float] = field(default_factory=dict)  # carried to no unit (dissolved)
+    outside: dict[str, float] = field(default_factory=dict)  # carried to units outside ``within``
+    within: str | None = None
+    # per group (the --group values): column -> {"input", "matched", "output", "dissolved", "outside"}
+    by_group: dict[tuple[str, ...], dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def _number(text: str) -> float | None:
@@ -138,20 +142,38 @@ class KeyMatcher:
         return m.version
 
 
-def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    """A CSV file's header and rows (UTF-8, with or without BOM)."""
+STDIO = "-"  # the file name that means standard input (or, for an output, standard output)
+
+
+def read_table(path: Path | str) -> tuple[list[str], list[list[str]]]:
+    """A CSV file's header and rows (UTF-8, with or without BOM); "-" reads standard input."""
+    if str(path) == STDIO:
+        path = "standard input"  # how messages name it
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
+        if path == "standard input":
+            import io
+            import sys
+
+            fh = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="") \
+                if hasattr(sys.stdin, "buffer") else sys.stdin
             reader = csv.reader(fh)
             header = next(reader, None)
             rows = list(reader)
+        else:
+            with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.reader(fh)
+                header = next(reader, None)
+                rows = list(reader)
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise BadInput(f"{path} is not UTF-8 text; save it as CSV UTF-8") from None
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit (131,072 characters)
+        raise BadInput(f"{path} is not a CSV table merger can read: {exc}") from None
     if not header:
         raise BadInput(f"{path} is empty")
-    return [h.strip() for h in header], rows
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    return header, rows
 
 
 def _column(header: list[str], name: str) -> int:
@@ -164,8 +186,12 @@ def _column(header: list[str], name: str) -> int:
 def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]], *, key: str, start: date,
                  end: date, key_kind: str = "code", sums: Sequence[str] = (), means: Sequence[str] = (),
                  weight: str | None = None, group: Sequence[str] = (), level: str | None = "commune",
-                 weights: str = "population", skip_unmatched: bool = False, first_line: int = 2) -> Conversion:
-    """Re-tabulate rows (data lines numbered from ``first_line``) from units at ``start`` to ``end``."""
+                 weights: str = "population", skip_unmatched: bool = False, first_line: int = 2,
+                 within: str | None = None) -> Conversion:
+    """Re-tabulate rows (data lines numbered from ``first_line``) from units at ``start`` to ``end``.
+
+    ``within`` keeps only the output units in that unit's territory on ``end``; what is carried
+    elsewhere is totalled as "outside", so the totals still reconcile."""
     if weights not in WEIGHTS:
         raise BadInput(f"unknown weights {weights!r}; use one of {', '.join(WEIGHTS)}")
     if not sums and not means:
@@ -181,6 +207,14 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
     if overlap:
         raise BadInput(f"column(s) used both as key/group and as figures: {', '.join(sorted(overlap))}")
     snap = reg.snapshot
+    scope: set[int] | None = None
+    label = None
+    if within:
+        from merger.counts import territory_on
+
+        unit = reg.resolve(within, containers=True).version
+        scope = {v.id for v in territory_on(snap, unit, end, None)}
+        label = unit.full_name
     matcher = KeyMatcher(reg, start, key_kind, level)
     composer = Composer(snap, weights)
     paths: dict[int, list[Row]] = {}
@@ -189,6 +223,9 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
     totals_in = [0.0] * ns
     totals_matched = [0.0] * ns
     lost = [0.0] * ns
+    outside = [0.0] * ns
+    kinds = ("input", "matched", "output", "dissolved", "outside")
+    per_group: dict[tuple, dict[str, list[float]]] = {}
     acc_sum: dict[tuple, list[float]] = {}
     acc_num: dict[tuple, list[float]] = {}
     acc_den: dict[tuple, list[float]] = {}
@@ -211,9 +248,14 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
             except ValueError as exc:
                 problems.append(Problem(line, row[ki], "not a number", str(exc)))
                 continue
+            gkey = tuple(row[i].strip() for i in gi)
+            gt = per_group.get(gkey)
+            if gt is None:
+                gt = per_group[gkey] = {k: [0.0] * ns for k in kinds}
             for j, x in enumerate(svals):
                 if x is not None:
                     totals_in[j] += x
+                    gt["input"][j] += x
             unit = matcher.match(row[ki], line)
             if isinstance(unit, Problem):
                 problems.append(unit)
@@ -222,15 +264,17 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
             cw = paths.get(unit.id)
             if cw is None:
                 cw = paths[unit.id] = composer.compose(unit, end)
-            gkey = tuple(row[i].strip() for i in gi)
             for j, x in enumerate(svals):
                 if x is not None:
                     totals_matched[j] += x
+                    gt["matched"][j] += x
             for r in cw:
-                if r.target is None:
+                if r.target is None or (scope is not None and r.target.id not in scope):
+                    bucket, where = (lost, "dissolved") if r.target is None else (outside, "outside")
                     for j, x in enumerate(svals):
                         if x is not None:
-                            lost[j] += x * r.share
+                            bucket[j] += x * r.share
+                            gt[where][j] += x * r.share
                     continue
                 k = gkey + (r.target.id,)
                 s = acc_sum.get(k)
@@ -241,6 +285,7 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
                 for j, x in enumerate(svals):
                     if x is not None:
                         s[j] += x * r.share
+                        gt["output"][j] += x * r.share
                 if nm and w is not None:
                     num, den = acc_num[k], acc_den[k]
                     for j, x in enumerate(mvals):
@@ -269,30 +314,50 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
     return Conversion(out_header, out_rows, problems, list(sums), list(means),
                       dict(zip(sums, totals_in, strict=True)), dict(zip(sums, totals_matched, strict=True)),
                       dict(zip(sums, totals_out, strict=True)), n_in, n_matched,
-                      dict(zip(sums, lost, strict=True)))
+                      dict(zip(sums, lost, strict=True)), dict(zip(sums, outside, strict=True)), label,
+                      {g: {c: {k: t[k][j] for k in kinds} for j, c in enumerate(sums)}
+                       for g, t in sorted(per_group.items())})
 
 
-def convert_file(reg: Register, path: Path, **options: object) -> Conversion:
+def convert_file(reg: Register, path: Path | str, **options: object) -> Conversion:
     """Read ``path`` and re-tabulate it (options as for ``convert_rows``)."""
     header, rows = read_table(path)
     return convert_rows(reg, header, rows, **options)  # type: ignore[arg-type]
 
 
-def _fmt(value: object) -> object:
+def plain(value: float, digits: int | None = None) -> str:
+    """A number as spreadsheets and people read it: 1234567.5, never 1.23457e+06 or "1,234,567"."""
+    if value != value:
+        return ""
+    if digits is not None:
+        value = round(value, digits)
+        return f"{value:.{max(digits, 0)}f}"
+    if value == int(value) and abs(value) < 1e18:
+        return str(int(value))
+    text = f"{value:.10f}".rstrip("0").rstrip(".")  # ten decimals: below that is noise of the shares
+    return "0" if text in ("-0", "") else text
+
+
+def _fmt(value: object, digits: int | None = None) -> object:
     if isinstance(value, float):
-        return f"{value:.10g}" if value == value else ""
+        return plain(value, digits) if digits is not None else (f"{value:.10g}" if value == value else "")
     return "" if value is None else value
 
 
-def write_table(conv: Conversion, out: Path) -> None:
-    """Write the output table atomically (a half-written file never replaces a good one)."""
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(conv.header)
-            w.writerows([_fmt(x) for x in row] for row in conv.rows)
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+def write_table(conv: Conversion, out: Path | str | None, digits: int | None = None, raw: bool = False) -> None:
+    """Write the output table atomically (a half-written file never replaces a good one);
+    ``out`` None or "-" writes standard output. ``digits`` rounds the figures. Text cells a
+    spreadsheet would run as formulas are neutralised unless ``raw`` (outputs.safe_cell)."""
+    from merger.outputs import SafeWriter, csv_file
+
+    if out is None or str(out) == STDIO:
+        import sys
+
+        w = SafeWriter(sys.stdout, raw)
+        w.writerow(conv.header)
+        w.writerows([_fmt(x, digits) for x in row] for row in conv.rows)
+        sys.stdout.flush()
+        return
+    with csv_file(Path(out), raw) as w:
+        w.writerow(conv.header)
+        w.writerows([_fmt(x, digits) for x in row] for row in conv.rows)

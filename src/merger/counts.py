@@ -13,6 +13,7 @@ TYPE_ORDER = {
     "district": ("quận", "huyện", "thị xã", "thành phố"),
     "commune": ("xã", "phường", "thị trấn", "đặc khu"),
     "village": ("thôn", "tổ dân phố"),
+    "agency": ("sở và tương đương", "ban quản lý"),
 }
 LEVELS = ("province", "district", "commune", "village", "agency")
 

@@ -33,7 +33,10 @@ class Placed:
 
 
 def pyplot(purpose: str):  # type: ignore[no-untyped-def]
-    """matplotlib's pyplot drawing to files only (no display), or BadInput naming the extra."""
+    """matplotlib's pyplot drawing to files only (no display), or BadInput naming the extra.
+
+    Text is drawn as plain text: names are data, and a name like "$\\frac{1}{0}$" must neither be
+    typeset as a formula nor make mathtext fail."""
     try:
         import matplotlib
 
@@ -41,7 +44,32 @@ def pyplot(purpose: str):  # type: ignore[no-untyped-def]
         import matplotlib.pyplot as plt
     except ImportError:
         raise BadInput(f"{purpose} needs matplotlib: pip install 'merger[report]'") from None
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["text.usetex"] = False
     return plt
+
+
+def footer(fig, text: str, fontsize: float = 7):  # type: ignore[no-untyped-def]
+    """The footer, wrapped to the figure's width and inside it; returns the height (a fraction of
+    the figure) it takes, for the layout to leave free. A long list of acts no longer runs off
+    the right edge of the picture."""
+    import textwrap
+
+    width_pt, height_pt = fig.get_figwidth() * 72, fig.get_figheight() * 72
+    per_line = max(20, int(0.98 * width_pt / (0.5 * fontsize)))  # a first guess, then measured
+    artist = fig.text(0.01, 0.01, text, fontsize=fontsize, color="#444444", ha="left", va="bottom",
+                      linespacing=1.25)
+    renderer = fig.canvas.get_renderer()
+    lines = [text]
+    for _attempt in range(8):  # re-wrap until the measured text fits the picture's width
+        lines = textwrap.wrap(text, per_line) or [""]
+        artist.set_text("\n".join(lines))
+        box = artist.get_window_extent(renderer)
+        room = fig.bbox.width * 0.98 - box.x0
+        if box.x1 <= fig.bbox.width * 0.99 or per_line <= 10:
+            break
+        per_line = max(10, int(per_line * room / box.width) - 1)
+    return min(0.5, (len(lines) * fontsize * 1.25 * 1.2 + 0.02 * height_pt + 4) / height_pt)
 
 
 def layout(tree: Lineage) -> list[Placed]:
@@ -122,11 +150,13 @@ def draw(snap: Snapshot, tree: Lineage, out: Path) -> Path:
     what = _("What {unit} became") if tree.direction == "forward" else _("What {unit} was formed from")
     ax.set_title(what.format(unit=root.full_name), fontsize=11, loc="left")
     basis = "; ".join(f"{fdate(day)}: {act}" for day, act in sorted(events)[:4]) + (" …" if len(events) > 4 else "")
-    fig.text(0.01, 0.01, _("Solid arrow: whole unit; dashed: part of it. {basis}. Made with merger.").format(basis=basis),
-             fontsize=7, color="#444444")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with plt.rc_context({"svg.fonttype": "none"}):  # SVG text stays text: searchable, editable
-        fig.savefig(out)
-    plt.close(fig)
+    band = footer(fig, _("Solid arrow: whole unit; dashed: part of it. {basis}. Made with merger.").format(basis=basis))
+    fig.tight_layout(rect=(0, band, 1, 1))
+    from merger.outputs import writing
+
+    try:
+        with writing(out) as tmp, plt.rc_context({"svg.fonttype": "none"}):  # SVG text stays text
+            fig.savefig(tmp, format=out.suffix.lower().lstrip("."))
+    finally:
+        plt.close(fig)
     return out

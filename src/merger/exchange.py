@@ -93,24 +93,51 @@ def export_register(register: Register, path: str | Path) -> dict[str, int]:
             payload["tables"][name] = {"columns": columns, "rows": rows}
             counts[name] = len(rows)
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=1, separators=(",", ": "))
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(out)
+    from merger.outputs import writing
+
+    with writing(Path(path)) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
     return counts
 
 
 def import_register(register: Register, path: str | Path) -> dict[str, int]:
-    """Restore an export into an empty register, in one transaction; returns rows per table."""
+    """Restore an export into an empty register, in one transaction; returns rows per table.
+
+    Only an empty database or a missing file is written (store.check_target); a refused or
+    failed import leaves nothing behind, not even the new file."""
+    from sqlalchemy.exc import DBAPIError
+
+    found = store.check_target(register.url, build=True)
+    if found == "memory":
+        raise StoreError(store.IN_MEMORY)
+    new_file = store.sqlite_file(register.url) if found == "missing" else None
+    if new_file is not None:
+        store.make_folder(new_file)
+    try:
+        return _import(register, Path(path))
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise DataError(f"{Path(path)}: rows the register cannot take ({reason}); nothing was imported") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataError(f"{Path(path)} is not a valid merger register export ({type(exc).__name__}: "
+                        f"{str(exc)[:200]}); nothing was imported") from None
+    finally:
+        if new_file is not None and store.sqlite_state(new_file) in ("empty", "missing"):
+            register.close()
+            store.remove_sqlite(register.url)
+
+
+def _import(register: Register, source: Path) -> dict[str, int]:
     from sqlalchemy import func, inspect, select, text
     from sqlmodel import SQLModel
 
-    source = Path(path)
     try:
         payload = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"cannot read {source}: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    except RecursionError:
+        raise DataError(f"cannot read {source}: nested too deeply") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or not isinstance(payload.get("tables"), dict):
         raise DataError(f"{source} is not a merger register export")
     found = payload.get("schema_version")
     if not isinstance(found, int) or not 2 <= found <= store.SCHEMA_VERSION:

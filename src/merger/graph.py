@@ -87,9 +87,9 @@ class E:
 
     def basis(self) -> str:
         """The legal basis as people cite it: "khoản 3 Điều 1, 1669/NQ-UBTVQH15"."""
-        if self.act is None:
-            return ""
-        return f"khoản {self.clause} Điều 1, {self.act.number}" if self.clause else self.act.number
+        from merger.citation import render
+
+        return render(self.clause, self.act.number if self.act else None)
 
 
 @dataclass(slots=True)

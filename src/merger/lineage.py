@@ -32,6 +32,8 @@ RELATION_LABELS = {
     "absorbed": N_("absorbed"),
     "absorbing": N_("absorbed another unit"),
     "moved": N_("re-parented"),
+    "functions_to": N_("its functions taken over"),
+    "established": N_("new, no predecessor"),
 }
 
 EVENT_LABELS = {
@@ -75,12 +77,17 @@ def level_name(level: str) -> str:
 
 def relation_label(relation: str) -> str:
     """How a link's predecessor went into its successor, in the current language ("nhập toàn bộ")."""
-    return _(RELATION_LABELS[relation]) if relation in RELATION_LABELS else relation
+    return _(RELATION_LABELS[relation]) if relation in RELATION_LABELS else relation.replace("_", " ")
 
 
 def event_label(event_type: str) -> str:
     """The kind of event, in the current language ("sáp nhập", "đổi tên")."""
     return _(EVENT_LABELS[event_type]) if event_type in EVENT_LABELS else event_type
+
+
+# (event, relation) pairs where the relation only repeats the event ("rename · renamed").
+SAID_BY_EVENT = {("dissolve", "dissolved"), ("establish", "established"), ("rename", "renamed"),
+                 ("reclassify", "reclassified"), ("move", "unchanged")}
 
 
 def describe_link(link: L) -> str:
@@ -91,7 +98,10 @@ def describe_link(link: L) -> str:
         kind = _("partial transfer")  # part of the predecessor's territory went to this successor
     if link.relation == "district_to_special_zone":
         kind = _("district turned special zone")
-    parts = [kind, relation_label(link.relation), fdate(ev.effective)]
+    parts = [kind]
+    if (ev.type, link.relation) not in SAID_BY_EVENT:
+        parts.append(relation_label(link.relation))
+    parts.append(fdate(ev.effective))
     if ev.basis():
         parts.append(ev.basis())
     if link.share is not None:
@@ -106,6 +116,7 @@ class Node:
     link: L | None = None
     children: list[Node] = field(default_factory=list)
     truncated: bool = False
+    territory: bool = False  # not a successor: where the territory of a dissolved unit's sub-units went
 
 
 @dataclass
@@ -153,10 +164,25 @@ def trace(snap: Snapshot, start: V, direction: Direction, depth: int | None = No
             node.children.append(child)
             if nxt is not None and nxt.id not in seen:
                 grow(child, nxt, level + 1, seen | {nxt.id})
+            elif nxt is None and direction == "forward":
+                child.children = territory(v, link)
+
+    def territory(v: V, link: L) -> list[Node]:
+        """A unit dissolved without successor (a district in 2025): the units its sub-units became."""
+        from merger.counts import territory_on
+
+        day = link.event.effective
+        found = [w for w in territory_on(snap, v, day, v.kind) if w.level == _below(v.level)]
+        return [Node(w, link, territory=True) for w in sorted(found, key=lambda w: (w.full_name, w.code))]
 
     root = Node(start)
     grow(root, start, 0, frozenset({start.id}))
     return Lineage(root, direction)
+
+
+def _below(level: str) -> str:
+    """The level a dissolved unit's territory is counted in: a district's communes, a province's..."""
+    return {"province": "commune", "district": "commune", "commune": "village"}.get(level, level)
 
 
 def to_dict(snap: Snapshot, node: Node) -> dict[str, Any]:
@@ -178,6 +204,9 @@ def to_dict(snap: Snapshot, node: Node) -> dict[str, Any]:
                           portion=node.link.portion, relation=node.link.relation,
                           share=node.link.share, share_basis=node.link.share_basis,
                           evidence=ev.evidence, source=ev.source, note=node.link.note)
+    if node.territory:
+        out["via"] = dict(out.get("via", {}), territory=True,
+                          note="not a successor: territory of the dissolved unit's sub-units went here")
     out["children"] = [to_dict(snap, c) for c in node.children]
     if node.truncated:
         out["truncated"] = True

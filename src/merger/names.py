@@ -16,6 +16,8 @@ _PUNCT = re.compile(r"[^\w\s]")
 # Type words (folded) with the lower-case type(s) they denote. Longest first when matching.
 TYPE_WORDS: dict[str, tuple[str, ...]] = {
     "thanh pho truc thuoc trung uong": ("thành phố trực thuộc trung ương",),
+    "thanh pho thuoc tinh": ("thành phố",),  # a district-level city, as the legal texts call it
+    "huyen dao": ("huyện",),  # an island district
     "thanh pho": ("thành phố", "thành phố trực thuộc trung ương"),
     "thi tran": ("thị trấn",),
     "thi xa": ("thị xã",),
@@ -118,7 +120,10 @@ def _marked(word: str) -> str:
 
 # The type words as written with their marks: "phường" is a type, "phương" is a name.
 _MARKED_TYPES = {_marked(t): key for key, types in TYPE_WORDS.items() for t in types}
-_MARKED_TYPES.update({"thủ đô": "thu do", "thôn": "thon", "tổ dân phố": "to dan pho"})
+_MARKED_TYPES.update({"thủ đô": "thu do", "thôn": "thon", "tổ dân phố": "to dan pho", "huyện đảo": "huyen dao",
+                      "thành phố thuộc tỉnh": "thanh pho thuoc tinh"})
+_MARKED_LONGEST_FIRST = sorted(_MARKED_TYPES, key=len, reverse=True)
+_MOST_TYPE_WORDS = max(len(w.split(" ")) for w in _MARKED_TYPES)
 
 
 def split_type(text: str) -> tuple[NamePart, ...]:
@@ -134,7 +139,7 @@ def split_type(text: str) -> tuple[NamePart, ...]:
         word = ABBREVIATIONS[fold(m.group(1))]
         return (NamePart(TYPE_WORDS[word], fold(m.group(2))),)
     marked = _marked(_PUNCT.sub(" ", raw))
-    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+    for word in _MARKED_LONGEST_FIRST:
         if marked.startswith(word + " "):
             rest = fold(raw)[len(fold(word)) + 1 :]
             return (NamePart(TYPE_WORDS[_MARKED_TYPES[word]], rest),)
@@ -170,7 +175,7 @@ def bare_name(full_name: str, type_: str) -> str:
     # The name carries another type's word ("Thị trấn Ngọc Lặc" listed as xã): strip it too, but
     # only when written with its marks, so "Quan Sơn" keeps its "Quan".
     marked = _marked(name)
-    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+    for word in _MARKED_LONGEST_FIRST:
         if marked.startswith(word + " "):
             return " ".join(name.split(" ")[len(word.split(" ")) :])
     return name
@@ -179,7 +184,55 @@ def bare_name(full_name: str, type_: str) -> str:
 def type_word(full_name: str) -> tuple[str, ...]:
     """The types a full name's leading type word denotes ("Phường 5" -> ("phường",)), if any."""
     marked = _marked(full_name)
-    for word in sorted(_MARKED_TYPES, key=len, reverse=True):
+    for word in _MARKED_LONGEST_FIRST:
         if marked.startswith(word + " "):
             return TYPE_WORDS[_MARKED_TYPES[word]]
     return ()
+
+
+# --- names as recorded ----------------------------------------------------------------------
+
+MAX_NAME = 200  # longer than any official Vietnamese unit or agency name (the longest are ~120)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean_name(text: str, what: str = "name") -> str:
+    """A name as it will be stored: NFC, trimmed, runs of spaces made one; or ValueError saying why not.
+
+    That is the only normalisation (documented in docs/recording.md): the letters, marks,
+    hyphens and punctuation are kept exactly as given.
+    """
+    if _CONTROL.search(text):
+        raise ValueError(f"the {what} contains an invisible or control character "
+                         f"(at position {_CONTROL.search(text).start() + 1}); type it again")  # type: ignore[union-attr]
+    name = tidy(text)
+    if not name:
+        raise ValueError(f"the {what} is empty")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"the {what} is {len(name):,} characters long; at most {MAX_NAME} are allowed")
+    if not any(ch.isalnum() for ch in name):
+        raise ValueError(f"the {what} {name!r} has no letter or digit")
+    return name
+
+
+def strip_type(text: str) -> tuple[tuple[str, ...] | None, str]:
+    """("Thôn Hạ - Thượng") -> (("thôn",), "Hạ - Thượng"): the leading type word, and the rest
+    exactly as written (only the type word, or its abbreviation "P.", is cut off).
+
+    A type word written without its marks is not taken for one ("Quan Sơn" stays a name).
+    """
+    raw = tidy(text)
+    m = re.match(r"^([A-Za-zĐđ]{1,2})\s*\.\s*(.+)$", raw)
+    if m and fold(m.group(1)) in ABBREVIATIONS:
+        return TYPE_WORDS[ABBREVIATIONS[fold(m.group(1))]], m.group(2).strip()
+    words = raw.split(" ")
+    for n in range(min(_MOST_TYPE_WORDS, len(words) - 1), 0, -1):  # the longest type word first
+        word = _marked(" ".join(words[:n]))
+        if word in _MARKED_TYPES:
+            return TYPE_WORDS[_MARKED_TYPES[word]], " ".join(words[n:])
+    return None, raw
+
+
+def is_type_word(text: str) -> bool:
+    """"Thôn", "Phường", "TP.": a type word alone, which is no name."""
+    return _marked(_PUNCT.sub(" ", text)) in _MARKED_TYPES or fold(text) in ABBREVIATIONS

@@ -19,9 +19,11 @@ from merger import cache, checks, counts, graph, lineage, search, store
 from merger.errors import BadInput, MergerError, NotFound, StoreError, Violation
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.engine import Engine
 
-    from merger import events
+    from merger import recording
 
 REFORM_BEFORE = date(2025, 6, 30)
 REFORM_AFTER = date(2025, 7, 1)
@@ -100,7 +102,7 @@ class Register:
         path = self.sqlite_path
         assert path is not None
         try:
-            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            con = sqlite3.connect(store.sqlite_read_uri(path), uri=True, timeout=30)
             try:
                 rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
                 with contextlib.suppress(sqlite3.Error):  # registers made before Alembic have none
@@ -182,6 +184,9 @@ class Register:
 
     def _tables(self, gen: str) -> tuple[cache.Tables, str]:
         """The register's rows: the cache if current, else the cache plus what changed, else all."""
+        if store.is_memory(self.url):  # --db :memory: keeps nothing, so nothing is cached for it
+            with self._reading() as query:
+                return cache.read_all(query), gen
         path = self.cache_path()
         found = cache.read(path)
         if found is not None and found[0] == gen:
@@ -210,7 +215,7 @@ class Register:
         path = self.sqlite_path
         if path is not None:
             try:
-                con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None)
+                con = sqlite3.connect(store.sqlite_read_uri(path), uri=True, timeout=30, isolation_level=None)
                 try:
                     con.execute("BEGIN")
                     yield lambda sql: con.execute(sql).fetchall()
@@ -237,7 +242,7 @@ class Register:
         with store.db_errors(self.url), store.reading(self.engine) as conn:
             yield graph.sqlalchemy_query(conn)
 
-    def _written(self, outcome: events.Outcome) -> events.Outcome:
+    def _written(self, outcome: recording.Outcome) -> recording.Outcome:
         """After a write commits: the snapshot in memory is stale. The cache file is left to the
         next reader of the whole register, who brings it up to date by the rows written
         (cache.refresh); one-unit questions do not need it (Register.around). Refreshing it here
@@ -339,12 +344,16 @@ class Register:
         return sorted(found, key=lambda v: (counts.LEVELS.index(v.level) if v.level in counts.LEVELS else 9,
                                             v.code))
 
-    def unrecorded_before(self) -> date | None:
-        """The last day whose state the register knows: the day before its first recorded change.
+    def unrecorded_before(self, kind: str | None = "admin") -> date | None:
+        """The last day whose state the register knows: the day before its first recorded change
+        (of units of ``kind``: agencies' history may start earlier than the units' own).
 
         Units in force then have no recorded start; asked about an earlier day, the register can
         only answer with that state, and callers should say so."""
-        first = min((e.effective for e in self.snapshot.events.values()), default=None)
+        snap = self.snapshot
+        first = min((e.effective for e in snap.events.values()
+                     if kind is None or any(v is not None and v.kind == kind for link in snap.event_links.get(e.id, ())
+                                            for v in (link.pred, link.succ))), default=None)
         return first - timedelta(days=1) if first is not None else None
 
     def search(self, text: str, *, limit: int = 50, as_of: date | None = None) -> list[graph.V]:
@@ -361,42 +370,47 @@ class Register:
         """Changes recorded from one source that another source contradicts (not errors)."""
         return checks.disagreements(self.snapshot)
 
-    # --- recording (see merger.events) ----------------------------------------------------
+    # --- recording (see merger.recording) ----------------------------------------------------
+    # The write entry points: each is one transaction; a hook run after a write commits can wrap them.
 
-    def record(self, spec: events.Spec, *, by: str | None = None, dry_run: bool = False,
-               at: datetime | None = None) -> events.Outcome:
+    def record(self, spec: recording.Spec, *, by: str | None = None, dry_run: bool = False,
+               at: datetime | None = None) -> recording.Outcome:
         """Validate and write one event in one transaction (nothing is written on refusal)."""
-        from merger import events
+        from merger import recording
 
-        return self._written(events.write(self, [spec], by=by, dry_run=dry_run, at=at, origin="cli"))
+        return self._written(recording.write(self, [spec], by=by, dry_run=dry_run, at=at, origin="cli"))
 
-    def apply(self, specs: list[events.Spec], *, by: str | None = None, dry_run: bool = False,
-              at: datetime | None = None, origin: str = "annex") -> events.Outcome:
+    def apply(self, specs: list[recording.Spec], *, by: str | None = None, dry_run: bool = False,
+              at: datetime | None = None, origin: str = "annex",
+              progress: Callable[[str, int, int], None] | None = None) -> recording.Outcome:
         """Write a batch of events atomically: all of them, or none with every problem listed."""
-        from merger import events
+        from merger import recording
 
-        return self._written(events.write(self, specs, by=by, dry_run=dry_run, at=at, origin=origin))
+        return self._written(recording.write(self, specs, by=by, dry_run=dry_run, at=at, origin=origin, progress=progress))
 
     def log(self, *, since: datetime | date | None = None, by: str | None = None, act: str | None = None,
-            unit: str | None = None, include_bundled: bool = False) -> list[events.LogEntry]:
-        """Every event recorded (and every correction), oldest first; nothing is ever removed."""
-        from merger import events
+            unit: str | None = None, include_bundled: bool = False,
+            as_of: date | None = None) -> list[recording.LogEntry]:
+        """Every event recorded (and every correction), oldest first, as recorded at
+        ``as_recorded``; nothing is ever removed."""
+        from merger import recording
 
-        return events.log(self, since=since, by=by, act=act, unit=unit, include_bundled=include_bundled)
+        return recording.log(self, since=since, by=by, act=act, unit=unit, include_bundled=include_bundled,
+                             as_of=as_of)
 
     def revoke(self, event_key: str, *, reason: str, by: str | None = None,
-               at: datetime | None = None) -> events.Outcome:
+               at: datetime | None = None) -> recording.Outcome:
         """Mark a recorded event revoked (kept, with who, when and why); its effects disappear."""
-        from merger import events
+        from merger import recording
 
-        return self._written(events.revoke(self, event_key, reason=reason, by=by, at=at))
+        return self._written(recording.revoke(self, event_key, reason=reason, by=by, at=at))
 
     def amend(self, event_key: str, changes: dict, *, reason: str, by: str | None = None,
-              dry_run: bool = False, at: datetime | None = None) -> events.Outcome:
-        """Supersede a recorded event by a corrected one (date, act, names, shares...)."""
-        from merger import events
+              dry_run: bool = False, at: datetime | None = None) -> recording.Outcome:
+        """Supersede a recorded event by a corrected one (metadata: re-issued; structure: re-planned)."""
+        from merger import recording
 
-        return self._written(events.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at))
+        return self._written(recording.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at))
 
 
 def _judged(rows: dict[str, str]) -> str:

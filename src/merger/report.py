@@ -183,20 +183,20 @@ class Report:
 
 
 def build(reg: Register, *, within: str | None = None, start: date = date(2025, 6, 30),
-          end: date = date(2025, 7, 1), weights: str = "population") -> Report:
+          end: date = date(2025, 7, 1), weights: str = "population", kind: str = "admin") -> Report:
     """Everything the report shows, computed once (the renderers only format it)."""
     if end <= start:
         raise BadInput(_("the report needs --from before --to (got {start} and {end})").format(
             start=fdate(start), end=fdate(end)))
     snap = reg.snapshot
-    cnt = reg.counts(before=start, after=end, within=within)
-    d = diff(reg, start, end, within=within)
+    cnt = reg.counts(before=start, after=end, within=within, kind=kind)
+    d = diff(reg, start, end, within=within, kind=kind)
     composer = Composer(snap, weights)
     if within:
         unit = reg.resolve(within, containers=True)
-        after = counts_mod.territory_on(snap, unit.version, end, "admin")
+        after = counts_mod.territory_on(snap, unit.version, end, kind)
     else:
-        after = snap.valid_on(end)
+        after = snap.valid_on(end, kind)
     fresh = [v for v in after if v.valid_from is not None and start < v.valid_from <= end]
     fresh.sort(key=lambda v: (LEVEL_ORDER.get(v.level, 9), v.code))
     new_units: list[NewUnit] = []
@@ -206,7 +206,8 @@ def build(reg: Register, *, within: str | None = None, start: date = date(2025, 
             preds = [(r, r.target is not None and sum(1 for f in composer.compose(r.target, end)
                                                       if f.target is not None) > 1) for r in rows]
             new_units.append(NewUnit(v, snap.statistics(v), preds))
-    title = _("Administrative units {start} → {end}").format(start=fdate(start), end=fdate(end))
+    what = _("Agencies {start} → {end}") if kind == "agency" else _("Administrative units {start} → {end}")
+    title = what.format(start=fdate(start), end=fdate(end))
     return Report(f"{title} — {cnt.within or _('Viet Nam')}", cnt, d, new_units, date.today())
 
 

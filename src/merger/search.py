@@ -47,9 +47,21 @@ def _candidates(snap: Snapshot, query: str) -> list[V]:
             if found:
                 return list(found)
         return []
+    if " " not in q and q in snap.by_code:  # an agency's or village's code: 31.so-noi-vu, 10606.nam-son
+        return list(snap.by_code[q])
     parsed = parse_query(q)
     found: list[V] = []
     seen: set[int] = set()
+    parts = q.split(",")
+    for k in range(len(parts), 1, -1):  # a name that holds a comma: "Sở Văn hóa, Thể thao và Du lịch[, Hải Phòng]"
+        head, rest = ",".join(parts[:k]), ",".join(parts[k:])
+        quals = parse_query("x," + rest).qualifiers if rest.strip() else ()
+        for v in snap.by_fold.get(fold(head), ()):
+            if v.id not in seen and (not quals or _qualified(snap, v, quals)):
+                seen.add(v.id)
+                found.append(v)
+        if found:
+            return found
     for reading in parsed.target:
         for v in snap.by_fold.get(reading.name, ()):
             if v.id in seen or not _typed(v, reading.types):
@@ -132,6 +144,11 @@ def resolve(
     if not versions:
         raise NotFound(query + (f" on {as_of}" if as_of else ""), suggest(snap, query))
     units = _group(versions)
+    if len(units) > 1 and as_of is None and _is_code(snap, query):
+        # A code reused over time names the unit holding it now (older holders: by key or --as-of).
+        current = [v for v in versions if snap.by_unit[v.unit_id][-1].valid_to is None]
+        if current and len(_group(current)) == 1:
+            versions, units = current, _group(current)
     if len(units) > 1:
         exact = _exact_spelling(query, versions)
         if exact and len(_group(exact)) < len(units):
@@ -162,6 +179,12 @@ def resolve(
         raise Ambiguous(query, cands)
     unit_id, matched = next(iter(units.items()))
     return Match(unit_id, matched, matched[-1])
+
+
+def _is_code(snap: Snapshot, query: str) -> bool:
+    q = query.strip()
+    return " " not in q and (q in snap.by_code or (q.isdigit() and any(
+        q.zfill(w) in snap.by_code for w in (len(q), 2, 3, 5))))
 
 
 def _group(versions: list[V]) -> dict[int, list[V]]:

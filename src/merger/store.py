@@ -8,6 +8,7 @@ nothing behind.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -37,29 +38,95 @@ def default_path() -> Path:
     return Path(user_data_dir("merger", appauthor=False)) / "register.sqlite"
 
 
+MEMORY = "sqlite://"  # SQLAlchemy's in-memory SQLite: what --db :memory: means
+# libpq's keyword/value connection strings ("host=db password=..."): refused (with the URL form to
+# use), never taken for a file name.
+_KEYWORD_VALUE = re.compile(r"^\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|"
+                            r"options|application_name|connect_timeout)\s*=", re.IGNORECASE)
+
+
 def resolve_url(db: str | None) -> str:
-    """``--db`` wins, then $MERGER_DB, then the default file; a bare path means SQLite."""
+    """``--db`` wins, then $MERGER_DB, then the default file; a bare path means SQLite.
+
+    Nothing is created here (a read-only open must not make folders): the folder of a new
+    embedded register is made when it is built (open_engine).
+    """
+    if db is not None and not db.strip():
+        raise StoreError("--db is empty: give a register file path or a database URL")
     value = db or os.environ.get(ENV_VAR) or str(default_path())
+    if "\x00" in value:
+        raise StoreError("--db contains a NUL character")
+    if _KEYWORD_VALUE.match(value):
+        raise StoreError(f"--db {scrub(value)!r} is a keyword/value connection string; give a URL "
+                         "instead, e.g. postgresql+psycopg://user@host/dbname (the password in "
+                         "~/.pgpass or PGPASSWORD)")
+    if value.strip() in (":memory:", "sqlite:///:memory:", "sqlite://"):
+        return MEMORY
     if "://" not in value:
-        path = Path(value).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{path}"
+        return f"sqlite:///{Path(value).expanduser()}"
+    _check_url(value)
     return value
 
 
-def redact(url: str) -> str:
-    """The URL as it may be shown: never with its password."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+def _check_url(url: str) -> None:
+    """A URL that cannot be parsed is one clear error here, not a driver's traceback later
+    (urllib only: opening a register from the snapshot cache must not import SQLAlchemy)."""
+    from urllib.parse import urlsplit
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError as exc:
+        raise StoreError(f"cannot read the database URL {redact(url)}: {exc}") from None
+    if not parts.scheme or not re.fullmatch(r"[a-z][a-z0-9+.-]*", parts.scheme):
+        raise StoreError(f"cannot read the database URL {redact(url)}: no scheme such as postgresql+psycopg://")
+
+
+def sqlite_read_uri(path: Path) -> str:
+    """The SQLite URI that opens ``path`` read-only: mode=ro, or immutable=1 on a read-only file
+    system, where not even the WAL index can be made (and nobody can be writing)."""
+    from urllib.parse import quote
+
+    shm = Path(str(path) + "-shm")
+    writable = os.access(path.parent, os.W_OK) or (shm.exists() and os.access(shm, os.W_OK))
+    return f"file:{quote(str(path))}?{'mode=ro' if writable else 'immutable=1'}"
+
+
+def is_memory(url: str) -> bool:
+    """An in-memory SQLite database: it keeps nothing, so writes to it are refused."""
+    return url in (MEMORY, "sqlite:///:memory:")
+
+
+_SECRETS = (
+    # user:password@ in the authority part of a URL
+    (re.compile(r"(://[^/?#@\s:]*:)[^@\s]*@"), r"\1***@"),
+    # password=... in a URL query or a keyword/value string (quoted or not)
+    (re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s'\"]+)", re.IGNORECASE), r"\1***"),
+)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every credential libpq accepts masked: user:password@ in a URL, a
+    password= query parameter, a password=... keyword (passfile paths are not secrets)."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact(url: str) -> str:
+    """The URL as it may be shown: never with its password (in any form libpq accepts); a
+    read-only SQLite open (file:...?mode=ro) shown as the plain file it is."""
+    from urllib.parse import unquote
+
+    found = re.fullmatch(r"sqlite:///file(?::|%3A)([^?]*)\?.*uri=true", url)
+    return f"sqlite:///{unquote(found.group(1))}" if found else scrub(url)
 
 
 def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+
+
+BUSY_TIMEOUT_MS = 30000  # one wait for a lock inside SQLite (writers then queue again: begin_write)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -67,8 +134,17 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    """A read-only open changes nothing: no journal mode switch (that is a write)."""
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
+    cur.execute("PRAGMA query_only=ON")
     cur.close()
 
 
@@ -76,10 +152,8 @@ READ_ONLY = ("the register is open read-only (--read-only): writing is refused; 
              "open it without --read-only, with a role that may write")
 
 
-def _sqlite_query_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA query_only=ON")
-    cur.close()
+IN_MEMORY = ("--db :memory: keeps nothing (the database ends with the command), so writing to it "
+             "is refused; give a file path or a database URL")
 
 
 def _pg_naive_utc(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -109,18 +183,21 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        options = {}
+        options: dict = {}
+        path = sqlite_file(url)
+        if read_only and path is not None:
+            # Opened read-only by SQLite itself; on a read-only file system, where not even the
+            # WAL index can be made, as immutable (nobody can be writing there).
+            url = "sqlite:///" + sqlite_read_uri(path) + "&uri=true"
         if url.startswith("postgresql"):
             # Sessions in UTC, so recorded times read back as SQLite's do (never server-local).
             pg_options = "-c TimeZone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
             options = {"connect_args": {"options": pg_options}}
         engine = create_engine(url, **options)
-    except (ArgumentError, ImportError, ModuleNotFoundError) as exc:
+    except (ArgumentError, ImportError, ModuleNotFoundError, ValueError) as exc:
         raise StoreError(f"cannot use database {redact(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        sa_event.listen(engine, "connect", _sqlite_pragmas)
-        if read_only:
-            sa_event.listen(engine, "connect", _sqlite_query_only)
+        sa_event.listen(engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
         # pysqlite would commit DDL on its own; take transactions in hand so a build or a write
         # is all-or-nothing (and writers can BEGIN IMMEDIATE).
         sa_event.listen(engine, "begin", _sqlite_begin)
@@ -157,6 +234,8 @@ def db_errors(url: str) -> Iterator[None]:
         if state == "42501":  # insufficient_privilege: e.g. a role granted SELECT only
             raise StoreError(f"the database role may not do this at {redact(url)} ({reason}); "
                              "writing needs a role with INSERT/UPDATE on the register's tables") from None
+        if "unable to open database file" in reason:
+            reason += " (its folder may be read-only: add --read-only to read it)"
         raise StoreError(f"cannot use the register at {redact(url)}: {reason}") from None
 
 
@@ -332,16 +411,47 @@ def begin_write(conn: Connection) -> None:
 
     if is_read_only(conn):
         raise StoreError(READ_ONLY)
+    if is_memory(str(conn.engine.url)):
+        raise StoreError(IN_MEMORY)
     if conn.dialect.name == "sqlite":
-        conn.info["immediate"] = True  # read by _sqlite_begin; pooled connections keep info
-        try:
-            conn.begin()
-        finally:
-            conn.info.pop("immediate", None)
+        _sqlite_begin_immediate(conn)
     else:
         conn.begin()
         with db_errors(str(conn.engine.url)):  # a role that may only SELECT is refused here, in one line
             conn.execute(text("LOCK TABLE meta IN EXCLUSIVE MODE"))
+
+
+BUSY = "the register is busy (another writer); nothing was recorded; try again"
+# How long a SQLite writer queues for the write lock in all, before BUSY. Each try waits up to
+# busy_timeout inside SQLite; SQLite's waiting is not first-come-first-served, so a writer that
+# lost one round simply queues again (nothing has been done in its transaction yet).
+WRITE_WAIT_SECONDS = 600.0
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    """BEGIN IMMEDIATE, queueing behind other writers. In WAL mode a writer holding the lock is
+    never refused later in its transaction, so retrying this first statement retries the whole
+    transaction; only a wait beyond WRITE_WAIT_SECONDS ends in BUSY (nothing written)."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    deadline = time.monotonic() + WRITE_WAIT_SECONDS
+    while True:
+        conn.info["immediate"] = True  # read by _sqlite_begin; pooled connections keep info
+        try:
+            conn.begin()
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                with db_errors(str(conn.engine.url)):
+                    raise
+            conn.rollback()
+            if time.monotonic() >= deadline:
+                raise StoreError(BUSY) from None
+            time.sleep(0.05)
+        finally:
+            conn.info.pop("immediate", None)
 
 
 def bump_generation(conn: Connection) -> str:
@@ -365,27 +475,120 @@ def _insert(conn: Connection, statement, rows: list[dict]) -> None:  # type: ign
         conn.execute(statement, rows)
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+# Tables every merger register has had since schema 1: a database holding them is a register.
+REGISTER_TABLES = frozenset({"meta", "unit", "version", "event", "link"})
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of an embedded register (None for PostgreSQL or an in-memory database)."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") and not is_memory(url) else None
+
+
+def sqlite_state(path: Path) -> str:
+    """What a file holds, judged without writing a byte to it: "missing", "empty" (no bytes, or a
+    SQLite database without tables), "register", "foreign" (another application's tables) or
+    "not-sqlite". Opening it through SQLAlchemy would already write (WAL mode), hence the stdlib
+    driver read-only, and immutable where even that cannot open it (a read-only file system)."""
+    import sqlite3
+
+    try:
+        if not path.exists():
+            return "missing"
+        if path.is_dir():
+            return "not-sqlite"
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError:
+        return "not-sqlite"
+    if not head:
+        return "empty"
+    if head != SQLITE_MAGIC:
+        return "not-sqlite"
+    tables: set[str] | None = None
+    from urllib.parse import quote
+
+    for mode in ("mode=ro", "immutable=1"):
+        try:
+            con = sqlite3.connect(f"file:{quote(str(path))}?{mode}", uri=True, timeout=30)
+            try:
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                con.close()
+            break
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                return "not-sqlite"
+    if tables is None:
+        return "not-sqlite"
+    if not tables:
+        return "empty"
+    return "register" if tables >= REGISTER_TABLES else "foreign"
+
+
+def check_target(url: str, *, build: bool) -> str:
+    """Refuse an embedded register path that merger must not touch; returns its sqlite_state
+    ("postgresql" or "memory" for the others). Only a missing path or an empty file is ever built
+    into (``build``); a file holding anything but a merger register is never opened for writing."""
+    if is_memory(url):
+        return "memory"
+    path = sqlite_file(url)
+    if path is None:
+        return "postgresql"
+    found = sqlite_state(path)
+    if found in ("foreign", "not-sqlite"):
+        what = ("another application's database" if found == "foreign"
+                else "a folder" if path.is_dir() else "not a SQLite database, or a damaged one")
+        raise StoreError(f"{_shown(path)} is not a merger register ({what}); nothing was written to it. "
+                         "Give another --db path (a new file is built from the bundled data)")
+    if found in ("missing", "empty") and not build:
+        raise StoreError(f"no register at {_shown(path)}; run 'merger init' first")
+    return found
+
+
+def _shown(path: Path) -> str:
+    """A path as messages quote it: at most ~120 characters, control characters made visible."""
+    text = str(path)
+    text = text if len(text) <= 120 else text[:60] + "…" + text[-59:]
+    return repr(text)[1:-1] if not text.isprintable() else text
+
+
+def make_folder(path: Path) -> None:
+    """The folder of a new embedded register, made only when it is built (never by a read)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the register's folder {_shown(path.parent)}: "
+                         f"{exc.strerror or exc}") from None
+
+
 def open_engine(db: str | None = None, *, build: bool = True, progress: Progress | None = None,
                 read_only: bool = False) -> Engine:
     """Open (and on first use, build) the register named by ``db``."""
     url = resolve_url(db)
-    sqlite_file = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
-    existed = sqlite_file is not None and sqlite_file.exists()
+    build = build and not read_only
+    found = check_target(url, build=build)
+    sqlite_path = sqlite_file(url)
+    existed = found not in ("missing", "memory", "postgresql")
+    if sqlite_path is not None and found == "missing":
+        make_folder(sqlite_path)
     engine = make_engine(url, read_only=read_only)
     if not is_initialised(engine):
         engine.dispose()
-        if sqlite_file is not None and not existed:
-            _remove_sqlite(url)
-        if not build or read_only:
+        if sqlite_path is not None and not existed:
+            remove_sqlite(url)
+        if not build:
             raise StoreError(f"no register at {redact(url)}; run 'merger init' first")
+        if found == "postgresql":
+            _refuse_foreign_database(url)
         engine = make_engine(url)
         try:
             with db_errors(url):
                 load_bundle(engine, progress=progress)
         except BaseException:
             engine.dispose()
-            if sqlite_file is not None and not existed:
-                _remove_sqlite(url)  # the build is one transaction; an empty file is all that's left
+            if sqlite_path is not None and not existed:
+                remove_sqlite(url)  # the build is one transaction; an empty file is all that's left
             raise
     try:
         check_schema(engine)
@@ -395,7 +598,23 @@ def open_engine(db: str | None = None, *, build: bool = True, progress: Progress
     return engine
 
 
-def _remove_sqlite(url: str) -> None:
+def _refuse_foreign_database(url: str) -> None:
+    """A PostgreSQL database that holds other tables (and no register) is not built into."""
+    from sqlalchemy import inspect
+
+    engine = make_engine(url)
+    try:
+        with db_errors(url):
+            tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    if tables and not tables >= REGISTER_TABLES:
+        raise StoreError(f"{redact(url)} is not a merger register (it holds other tables: "
+                         f"{', '.join(sorted(tables)[:5])}); nothing was written to it. "
+                         "Build the register into an empty database")
+
+
+def remove_sqlite(url: str) -> None:
     """A half-built embedded register is removed, so the next run starts clean."""
     path = Path(url.removeprefix("sqlite:///"))
     for suffix in ("", "-wal", "-shm", "-journal"):

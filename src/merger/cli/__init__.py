@@ -28,7 +28,7 @@ COMMANDS = {
                     "register_cmds"),
     "db": "db_cmds",
     **dict.fromkeys(("record", "apply", "log", "revoke", "amend", "import-register"), "record_cmds"),
-    **dict.fromkeys(("crosswalk", "convert", "resolve", "diff", "report"), "analyst_cmds"),
+    **dict.fromkeys(("crosswalk", "convert", "resolve", "diff", "report", "summary", "changes"), "analyst_cmds"),
     **dict.fromkeys(("boundaries", "locate", "map", "overlap", "export", "import-boundaries"), "geo_cmds"),
     "draft": "draft_cmds",
 }
@@ -89,18 +89,75 @@ def command_app(args: list[str]) -> typer.Typer:
     return only
 
 
+# Global options people also write after the command ("merger counts --db X"); moved before it.
+GLOBAL_OPTIONS = ("--db", "--as-recorded", "--read-only", "--lang", "--raw-csv")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``merger CMD ... --db X`` as ``merger --db X CMD ...``: click reads global options only
+    before the command. Only options the top level has and the command itself has not are moved."""
+    if not any(a.split("=", 1)[0] in GLOBAL_OPTIONS for a in args[1:]):
+        return args  # the common case: nothing to do, and no need to build the command tree
+    import click
+    import typer.main
+
+    from merger.cli.common import app
+
+    _load(MODULES)  # the whole tree: which options are the command's own
+    root = typer.main.get_command(app)
+    takes_value = {o: not p.is_flag for p in root.params if isinstance(p, click.Option) for o in p.opts}
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":  # the options before the command
+        name = args[i].split("=", 1)[0]
+        i += 2 if takes_value.get(name) and "=" not in args[i] else 1
+    if i >= len(args) or not isinstance(root, click.Group):
+        return args
+    command = root.commands.get(args[i])
+    own: set[str] = set()
+    stack = [command] if command is not None else []
+    while stack:  # the command's own options (and its subcommands', for a group) stay where they are
+        c = stack.pop()
+        own.update(o for p in c.params for o in getattr(p, "opts", ()))
+        stack.extend(getattr(c, "commands", {}).values())
+    head, rest, moved, kept = args[: i + 1], args[i + 1:], [], []
+    j = 0
+    while j < len(rest):
+        a = rest[j]
+        if a == "--":
+            kept += rest[j:]
+            break
+        name = a.split("=", 1)[0]
+        if name in takes_value and name in GLOBAL_OPTIONS and name not in own:
+            width = 2 if takes_value[name] and "=" not in a and j + 1 < len(rest) else 1
+            moved += rest[j: j + width]
+            j += width
+            continue
+        kept.append(a)
+        j += 1
+    return [*moved, *head, *kept] if moved else args
+
+
 def main() -> None:
     """Entry point: domain errors are one line and exit 1; usage errors exit 2; no tracebacks."""
     import click
 
+    from merger.cli.common import not_utf8
     from merger.cli.lang import said
     from merger.i18n import N_
 
+    bad = not_utf8(sys.argv[1:])
+    if bad:
+        print(said(N_("Error: {message}")).format(message=bad), file=sys.stderr)
+        sys.exit(1)
     try:
-        code = command_app(sys.argv[1:])(standalone_mode=False)
+        args = hoist_global_options(sys.argv[1:])
+        code = command_app(args)(args=args, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
+        from merger.cli.common import one_line
+
+        exc.message = one_line(exc.message)  # a usage error echoes input too: never raw control characters
         exc.show()
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
@@ -109,9 +166,10 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 — the promise is: never a traceback
         if os.environ.get("MERGER_DEBUG"):
             raise
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        print(said(N_("Error: internal error: {kind}: {first} (set MERGER_DEBUG=1 for details)")).format(
-            kind=type(exc).__name__, first=first), file=sys.stderr)
+        from merger.cli.common import one_line
+
+        print(one_line(said(N_("Error: internal error: {kind}: {first} (set MERGER_DEBUG=1 for details)")).format(
+            kind=type(exc).__name__, first=exc)), file=sys.stderr)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

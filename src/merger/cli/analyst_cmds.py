@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +11,7 @@ from typing import Annotated
 import typer
 
 from merger.cli.common import (
+    PIPE_WIDTH,
     CsvOpt,
     JsonOpt,
     app,
@@ -19,23 +22,44 @@ from merger.cli.common import (
     emit_json,
     errors,
     fail,
+    key_column,
+    nonempty,
     note_unrecorded_past,
+    one_line,
+    out_path,
     parse_date,
+    print_table,
+    raw_csv,
     state,
+    write_text,
 )
 
-FromOpt = Annotated[str, typer.Option("--from", help="The date the input units are valid on (2025-06-30 or 30/6/2025).")]
-ToOpt = Annotated[str, typer.Option("--to", help="The date of the units to carry onto (earlier than --from back-casts).")]
+FromOpt = Annotated[str, typer.Option("--from", "--before", help="The date the input units are valid on (2025-06-30 "
+                                      "or 30/6/2025).")]
+ToOpt = Annotated[str, typer.Option("--to", "--after", help="The date of the units to carry onto (earlier than --from "
+                                    "back-casts).")]
+SinceOpt = Annotated[str, typer.Option("--from", "--before", help="Changes after this date (2025-06-30 or 30/6/2025).")]
+UntilOpt = Annotated[str, typer.Option("--to", "--after", help="Up to and including this date.")]
+KindOpt = Annotated[str | None, typer.Option("--kind", help="admin (administrative units) or agency; default: both.")]
+UnitKindOpt = Annotated[str, typer.Option("--kind", help="admin (administrative units), agency or all.")]
 WithinOpt = Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit (e.g. \"Hải Phòng\").",
-                                               autocompletion=complete_unit)]
+                                               autocompletion=complete_unit, callback=nonempty)]
 WeightsOpt = Annotated[str, typer.Option("--weights", help="How to split a divided unit where no weight is recorded: "
                                          "population, area (from the successors' sapnhap statistics) or equal.")]
-LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).")]
+LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).",
+                                              callback=nonempty)]
 
 
 def _dates(start: str, end: str) -> tuple:  # type: ignore[type-arg]
     s, e = parse_date(start, "--from"), parse_date(end, "--to")
     return s, e
+
+
+def _kind(kind: str) -> str | None:
+    """--kind: admin, agency, or all (None)."""
+    if kind not in ("admin", "agency", "all"):
+        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+    return None if kind == "all" else kind
 
 
 def _level(level: str | None) -> str | None:
@@ -113,7 +137,7 @@ def crosswalk(
         table.add_row(str(r["from_name"]).split(",")[0] + f" [dim]{r['from_code']}[/dim]",
                       (str(r["to_name"]).split(",")[0] + f" [dim]{r['to_code']}[/dim]") if r["to_key"] else "[red]—[/red]",
                       fnum(float(r['share']), 4), _basis(str(r["basis"])))  # type: ignore[arg-type]
-    c.print(table)
+    print_table(table, c)
     if len(records) > len(shown):
         c.print("[dim]" + _("showing {n} rows of divided units out of {total}; use --csv or --json for all").format(
             n=len(shown), total=fnum(len(records))) + "[/dim]")
@@ -149,9 +173,12 @@ def _basis(basis: str) -> str:
 @app.command()
 def convert(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The CSV table (UTF-8, header row) keyed by units at --from.")],
+    file: Annotated[str, typer.Argument(help="The CSV table (UTF-8, header row) keyed by units at --from; "
+                                        "- reads standard input.")],
     key: Annotated[str, typer.Option("--key", help="The column holding the unit code, key or name.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the re-tabulated CSV.")],
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Where to write the re-tabulated CSV "
+                                            "(default, or -: standard output; the summary then goes to stderr).")]
+    = None,
     key_kind: Annotated[str, typer.Option("--key-kind", help="code (e.g. 11533), name (\"Hòa Bình, Vĩnh Bảo, "
                                           "Hải Phòng\") or key (11533@..2025-06-30).")] = "code",
     start: FromOpt = "2025-06-30",
@@ -163,6 +190,11 @@ def convert(
     weight: Annotated[str | None, typer.Option("--weight", help="Column weighting the --mean columns "
                                                "(e.g. population).")] = None,
     group: Annotated[list[str] | None, typer.Option("--group", help="Columns kept as extra keys (e.g. year).")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only output units in this unit's territory "
+                                               "(what goes elsewhere is totalled as outside).",
+                                               autocompletion=complete_unit, callback=nonempty)] = None,
+    digits: Annotated[int | None, typer.Option("--round", min=0, max=12, help="Round the figures written to N "
+                                               "decimals (totals are computed before rounding).")] = None,
     level: LevelOpt = None,
     weights: WeightsOpt = "population",
     skip_unmatched: Annotated[bool, typer.Option("--skip-unmatched", help="Leave out rows whose key matches no unit "
@@ -172,18 +204,20 @@ def convert(
     """Re-tabulate a statistics table from the units at FROM onto the units at TO.
 
     Sums are split by the crosswalk shares (totals are conserved); means are weighted. Rows whose
-    key matches no unit, or several, are listed by line number, and nothing is written unless
-    --skip-unmatched is given.
+    key matches no unit, or several, are listed on stderr, one per line with its line number,
+    and nothing is written unless --skip-unmatched is given. Without --out the table goes to
+    standard output and the summary (totals per group, as plain numbers) to stderr.
 
+    \b
     Examples:
-
       merger convert pop_2024.csv --key ma_xa --sum dan_so --out pop_2024_new.csv
-
-      merger convert budget.csv --key xa --key-kind name --sum thu,chi --group nam --out new.csv
-
-      merger convert rates.csv --key code --mean ty_le --weight dan_so --sum dan_so --out new.csv
+      merger convert budget.csv --key xa --key-kind name --sum thu,chi --group nam --round 0 > new.csv
+      cat rates.csv | merger convert - --key code --mean ty_le --weight dan_so --sum dan_so --within "Hải Phòng"
     """
     s, e = _dates(start, end)
+    to_stdout = out is None or out == "-"
+    if not to_stdout:
+        out = str(out_path(Path(str(out))))  # the one --out behaviour: checked before any work
 
     def cols(values: list[str] | None) -> list[str]:
         return [c.strip() for v in values or [] for c in v.split(",") if c.strip()]
@@ -196,73 +230,102 @@ def convert(
         try:
             conv = cv.convert_file(reg, file, key=key, key_kind=key_kind, start=s, end=e, sums=cols(sum_cols),
                                    means=cols(mean_cols), weight=weight, group=cols(group),
-                                   level=_level(level), weights=weights, skip_unmatched=skip_unmatched)
+                                   level=_level(level), weights=weights, skip_unmatched=skip_unmatched,
+                                   within=within)
         except ValidationFailed as exc:
-            listed = "; ".join(v.message for v in exc.violations[:10])
-            more = f"; … and {len(exc.violations) - 10} more" if len(exc.violations) > 10 else ""
             hint = "" if all(v.rule == "convert-not-a-number" for v in exc.violations) else \
                 " (or pass --skip-unmatched to leave them out)"
-            fail(f"{len(exc.violations)} row(s) cannot be carried over, nothing written: {listed}{more}. "
-                 f"Fix them{hint}.")
+            print(f"Error: {len(exc.violations)} row(s) cannot be carried over, nothing written; fix them{hint}. "
+                  "One per line:", file=sys.stderr)
+            for v in exc.violations:
+                print(v.message, file=sys.stderr)
+            raise typer.Exit(1) from None
     with errors():
-        cv.write_table(conv, out)
+        cv.write_table(conv, out, digits, raw=raw_csv())
     note_unrecorded_past(reg, s, e)
     for p in conv.problems:
         print(f"skipped {p}", file=sys.stderr)
-    summary = dict(file=str(file), out=str(out), rows_in=conv.rows_in, rows_matched=conv.rows_matched,
-                   rows_out=len(conv.rows), skipped=len(conv.problems),
+    where = "standard output" if to_stdout else str(out)
+    summary = dict(file=str(file), out=where, rows_in=conv.rows_in, rows_matched=conv.rows_matched,
+                   rows_out=len(conv.rows), skipped=len(conv.problems), within=conv.within,
                    totals={c: dict(input=conv.totals_in[c], matched=conv.totals_matched[c],
-                                   output=conv.totals_out[c], dissolved=conv.lost[c]) for c in conv.sums})
+                                   output=conv.totals_out[c], dissolved=conv.lost[c], outside=conv.outside[c])
+                           for c in conv.sums},
+                   groups=[dict(group=dict(zip(cols(group), g, strict=True)), totals=t)
+                           for g, t in conv.by_group.items()] if group else [])
     if as_json:
-        emit_json(summary)
+        if to_stdout:
+            print(json.dumps(summary, ensure_ascii=False, indent=2, default=str), file=sys.stderr)
+        else:
+            emit_json(summary)
         return
+    from rich.console import Console
     from rich.table import Table
 
-    c = console()
-    c.print(f"{conv.rows_matched:,} of {conv.rows_in:,} rows carried from {s} to {e}: {len(conv.rows):,} rows "
-            f"written to {out}" + (f"; {len(conv.problems):,} skipped (listed on stderr)" if conv.problems else ""),
+    c = Console(stderr=True, width=PIPE_WIDTH if not sys.stderr.isatty() else None) if to_stdout else console()
+    c.print(f"{conv.rows_matched:,} of {conv.rows_in:,} rows carried from {s} to {e}"
+            + (f" within {conv.within}" if conv.within else "") + f": {len(conv.rows):,} rows written to {where}"
+            + (f"; {len(conv.problems):,} skipped (listed on stderr)" if conv.problems else ""),
             highlight=False, soft_wrap=True)
     if conv.sums:
-        table = Table(title="Totals before and after")
-        for col in ("Column", "Input", "Carried", "Output", "Difference"):
-            table.add_column(col, justify="left" if col == "Column" else "right")
-        for col in conv.sums:
-            diff = conv.totals_out[col] - conv.totals_matched[col]
-            table.add_row(col, f"{conv.totals_in[col]:,.6g}", f"{conv.totals_matched[col]:,.6g}",
-                          f"{conv.totals_out[col]:,.6g}", f"{diff:+.3g}")
-        c.print(table)
+        gnames = cols(group)
+        table = Table(title="Totals before and after" + (" by " + ", ".join(gnames) if gnames else ""))
+        heads = [*gnames, "Column", "Input", "Carried", "Output", "Dissolved"] + (["Outside"] if within else [])
+        for col in heads:
+            table.add_column(col, justify="left" if col in ("Column", *gnames) else "right")
+        groups = conv.by_group.items() if gnames else [((), {k: dict(input=conv.totals_in[k],
+                                                                     matched=conv.totals_matched[k],
+                                                                     output=conv.totals_out[k],
+                                                                     dissolved=conv.lost[k],
+                                                                     outside=conv.outside[k])
+                                                              for k in conv.sums})]
+        for g, totals in groups:
+            for col in conv.sums:
+                t = totals[col]
+                cells = [t["input"], t["matched"], t["output"], t["dissolved"]] + ([t["outside"]] if within else [])
+                table.add_row(*g, col, *(cv.plain(x, digits) for x in cells))
+        print_table(table, c)
 
 
 @app.command()
 def resolve(
     ctx: typer.Context,
     address: Annotated[str | None, typer.Argument(help="An address: \"xã Hòa Bình, huyện Vĩnh Bảo, Hải Phòng\", "
-                                                  "\"P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng\".")] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="A CSV file of addresses.")] = None,
-    column: Annotated[str | None, typer.Option("--column", "-c", help="The address column of --file.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Where to write the resolved CSV (with --file).")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Only units valid on this date.")] = None,
+                                                  "\"P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng\"; - reads one "
+                                                  "address per line from standard input.")] = None,
+    file: Annotated[str | None, typer.Option("--file", "-f", help="A CSV file of addresses (- : standard "
+                                             "input).")] = None,
+    column: Annotated[str | None, typer.Option("--column", "-c", help="The address column of --file (needed "
+                                               "when it has several columns).")] = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Where to write the resolved CSV (default, or -: "
+                                            "standard output; the summary then goes to stderr).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", "--from", help="Only units valid on this date.")] = None,
     today: Annotated[str | None, typer.Option("--to", help="The date to give successors on (default: today).")] = None,
     as_json: JsonOpt = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print one address as a CSV row (the columns of "
+                                         "--file).")] = False,
 ) -> None:
-    """The unit an old- or new-style address names, and all its successors today (with shares).
+    """The unit an old- or new-style address names, its successors today (with shares), and the address rewritten.
 
-    A commune divided between several new units returns every one of them, flagged "split".
-    With --file, every row gets a status (ok, split, not_found, ambiguous, unparseable); none
-    is dropped.
+    The rewritten address keeps the street part and puts the new unit and province in place of
+    the old ones; a commune divided between several new units gets one candidate per successor,
+    flagged "split". Province abbreviations (HP, HN, HCM, TP.HCM, ĐN...), both i/y spellings
+    (Quý/Quí, Kỳ/Kì) and district-only addresses are understood; a street and a province alone
+    answer the province (status province_only). With --file, every row gets a status (ok, split,
+    province_only, district, not_found, ambiguous, unparseable); none is dropped.
 
+    \b
     Examples:
-
       merger resolve "xa hoa binh, h. vinh bao, hai phong"
-
       merger resolve "P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng" --json
-
       merger resolve --file customers.csv --column dia_chi --out customers_new.csv
+      cut -d, -f3 customers.csv | merger resolve - > resolved.csv
     """
     if (address is None) == (file is None):
-        raise typer.BadParameter("give one ADDRESS or --file (with --column and --out)")
-    if file is not None and (not column or out is None):
-        raise typer.BadParameter("--file needs --column and --out")
+        raise typer.BadParameter("give one ADDRESS (or - for standard input) or --file")
+    check_formats(as_json, as_csv)
+    if out is not None and out != "-":
+        out = str(out_path(Path(out)))
     day = parse_date(today, "--to")
     on = parse_date(as_of, "--as-of")
     reg = state(ctx).register()
@@ -270,21 +333,44 @@ def resolve(
 
     snap = reg.snapshot
     resolver = AddressResolver(snap, today=day)
-    if address is not None:
+    if address is not None and address != "-" and as_csv:
+        _resolve_file(resolver, ["address"], [[address]], "the command line", "address", None, on, False,
+                      first_line=1, quiet=True)
+        if not resolver.resolve(address, as_of=on).answered:
+            raise typer.Exit(1)
+        return
+    if address is not None and address != "-":
         res = resolver.resolve(address, as_of=on)
-        data = _resolved_dict(snap, res)
+        data = _resolved_dict(snap, res, resolver)
         if as_json:
             emit_json(data)
         else:
             _print_resolved(data)
-        if not res.ok:
+        if not res.answered:
             raise typer.Exit(1)
         return
-    assert file is not None and column is not None and out is not None
-    _resolve_file(resolver, file, column, out, on, as_json)
+    if address == "-":
+        header, rows = ["address"], [[line] for line in sys.stdin.read().splitlines() if line.strip()]
+        column = "address"
+        source = "standard input"
+    else:
+        from merger.convert import read_table
+
+        assert file is not None
+        with errors():
+            header, rows = read_table(file)
+        source = "standard input" if file == "-" else file
+        if column is None:
+            if len(header) != 1:
+                raise typer.BadParameter(f"--file has {len(header)} columns: say which holds the address "
+                                         f"({', '.join(header)})", param_hint="--column")
+            column = header[0]
+    _resolve_file(resolver, header, rows, source, column, out, on, as_json, first_line=1 if address == "-" else 2)
 
 
-def _resolved_dict(snap, res) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _resolved_dict(snap, res, resolver) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    from merger.addresses import rewrite
+
     u = res.unit
     return dict(
         address=res.text, status=res.status, message=res.message,
@@ -297,13 +383,14 @@ def _resolved_dict(snap, res) -> dict:  # type: ignore[no-untyped-def,type-arg]
                          name=snap.path(r.target) if r.target else None, share=round(r.share, 10), basis=r.basis)
                     for r in res.successors],
         candidates=[dict(key=v.key, name=snap.path(v)) for v in res.candidates],
+        rewritten=rewrite(snap, res, resolver.today),
     )
 
 
 def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
     c = console()
     if data["unit"] is None:
-        print(f"Error: {data['status'].replace('_', ' ')}: {data['message']}", file=sys.stderr)
+        print(one_line(f"Error: {data['status'].replace('_', ' ')}: {data['message']}"), file=sys.stderr)
         return
     u = data["unit"]
     c.print(f"[bold]{u['name']}[/bold] [cyan]{u['key']}[/cyan] ({u['valid_from'] or '…'} – {u['valid_to'] or ''})",
@@ -318,22 +405,24 @@ def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
             continue
         name = s["name"] or "[red]dissolved[/red]"
         c.print(f"→ {name} [cyan]{s['key'] or ''}[/cyan]  share {s['share']:.4f} ({s['basis']})", highlight=False)
+    for text in data["rewritten"]:
+        c.print(f"new address: {text}", highlight=False, markup=False)
 
 
-def _resolve_file(resolver, file: Path, column: str, out: Path, on, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    import csv
+def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
+                  out: str | None, on, as_json: bool, first_line: int = 2, quiet: bool = False) -> None:
 
-    from merger.convert import read_table
+    from merger.addresses import rewrite
+    from merger.outputs import SafeWriter, writing
 
-    with errors():
-        header, rows = read_table(file)
     if column not in header:
-        fail(f"no column {column!r} in {file}; the columns are: {', '.join(header)}")
+        fail(f"no column {column!r} in {source}; the columns are: {', '.join(header)}")
     ci = header.index(column)
     texts = [row[ci] if ci < len(row) else "" for row in rows]
+    from rich.console import Console
     from rich.progress import Progress
 
-    with Progress(transient=True, console=console()) as progress:
+    with Progress(transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("Resolving", total=len(texts))
         results = []
         for i in range(0, len(texts), 5000):
@@ -341,47 +430,56 @@ def _resolve_file(resolver, file: Path, column: str, out: Path, on, as_json: boo
             progress.update(task, advance=len(texts[i: i + 5000]))
     snap = resolver.snap
     extra = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
-             "successor_names", "shares", "basis", "message"]
-    tmp = out.with_name(out.name + ".tmp")
+             "successor_names", "shares", "basis", "new_address", "message"]
     counts: dict[str, int] = {}
-    try:
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(header + extra)
-            for row, res in zip(rows, results, strict=True):
-                counts[res.status] = counts.get(res.status, 0) + 1
-                succ = [r for r in res.successors]
-                u = res.unit
-                w.writerow(list(row) + [
-                    res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
-                    "yes" if res.split else ("no" if u else ""),
-                    " | ".join(r.target.key if r.target else "" for r in succ),
-                    " | ".join(r.target.code if r.target else "" for r in succ),
-                    " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
-                    " | ".join(f"{r.share:.6g}" for r in succ),
-                    " | ".join(r.basis for r in succ), res.message])
-        tmp.replace(out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        fail(f"cannot write {out}: {exc.strerror or exc}")
-    bad = [(i + 2, res) for i, res in enumerate(results) if not res.ok]
+
+    def write(fh) -> None:  # type: ignore[no-untyped-def]
+        w = SafeWriter(fh, raw_csv())
+        w.writerow(header + extra)
+        for row, res in zip(rows, results, strict=True):
+            counts[res.status] = counts.get(res.status, 0) + 1
+            succ = [r for r in res.successors]
+            u = res.unit
+            w.writerow(list(row) + [
+                res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
+                ("true" if res.split else "false") if u else "",
+                " | ".join(r.target.key if r.target else "" for r in succ),
+                " | ".join(r.target.code if r.target else "" for r in succ),
+                " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
+                " | ".join(f"{r.share:.6g}" for r in succ),
+                " | ".join(r.basis for r in succ), " | ".join(rewrite(snap, res, resolver.today)), res.message])
+
+    to_stdout = out is None or out == "-"
+    if to_stdout:
+        write(sys.stdout)
+        sys.stdout.flush()
+    else:
+        assert out is not None
+        with errors(), writing(Path(out)) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+            write(fh)
+    bad = [(i + first_line, res) for i, res in enumerate(results) if not res.answered]
     for line, res in bad[:50]:
-        print(f"line {line}: {res.status}: {res.text!r}: {res.message}", file=sys.stderr)
+        print(one_line(f"line {line}: {res.status}: {res.text!r}: {res.message}"), file=sys.stderr)
     if len(bad) > 50:
         print(f"… and {len(bad) - 50} more rows not resolved (see the status column)", file=sys.stderr)
-    if as_json:
-        emit_json(dict(file=str(file), out=str(out), rows=len(rows), statuses=counts))
+    where = "standard output" if to_stdout else str(out)
+    if quiet:
         return
-    console().print(f"{len(rows):,} addresses → {out}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
-                    highlight=False)
+    if as_json:
+        text = json.dumps(dict(file=source, out=where, rows=len(rows), statuses=counts), ensure_ascii=False, indent=2)
+        print(text, file=sys.stderr if to_stdout else sys.stdout)
+        return
+    line = f"{len(rows):,} addresses → {where}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+    print(line, file=sys.stderr if to_stdout else sys.stdout)
 
 
 @app.command()
 def diff(
     ctx: typer.Context,
-    start: FromOpt = "2025-06-30",
-    end: ToOpt = "2025-07-01",
+    start: SinceOpt = "2025-06-30",
+    end: UntilOpt = "2025-07-01",
     within: WithinOpt = None,
+    kind: UnitKindOpt = "admin",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -401,12 +499,13 @@ def diff(
     from merger import report as rp
 
     with errors():
-        d = rp.diff(reg, s, e, within=within)  # type: ignore[arg-type]
+        d = rp.diff(reg, s, e, within=within, kind=_kind(kind))  # type: ignore[arg-type]
     snap = reg.snapshot
     if as_json:
         emit_json(dict(start=d.start, end=d.end, within=d.within, counts=d.counts(), total=d.total,
-                       groups={t: [dict(event=c.event.key, type=t, level=c.level, effective=c.event.effective,
-                                        basis=c.event.basis(), summary=c.summary(english=True),
+                       groups={t: [dict(event=c.event.key, event_type=t, level=c.level, effective=c.event.effective,
+                                        act=c.event.act.number if c.event.act else None, clause=c.event.clause,
+                                        citation=c.event.basis(), summary=c.summary(english=True),
                                         successors=[v.key for v in c.successors],
                                         predecessors=[dict(key=x.pred.key, relation=x.relation, portion=x.portion)
                                                       for x in c.links if x.pred is not None])
@@ -415,8 +514,11 @@ def diff(
                                 for v, succ in d.divided]))
         return
     if as_csv:
-        emit_csv(["group", "event", "effective", "level", "basis", "summary"],
-                 [[rp.GROUP_LABELS.get(t, t), c.event.key, c.event.effective, c.level, c.event.basis(), c.summary(english=True)]
+        # the column names of `changes` for the same things; "citation" is the act as people cite it
+        emit_csv(["event_type", "group", "event", "effective", "level", "act", "clause", "citation", "summary"],
+                 [[t, rp.GROUP_LABELS.get(t, t), c.event.key, c.event.effective, c.level,
+                   c.event.act.number if c.event.act else "", c.event.clause or "", c.event.basis(),
+                   c.summary(english=True)]
                   for t, cs in d.groups.items() for c in cs])
         return
     from merger.i18n import _, fdate, fnum
@@ -441,8 +543,10 @@ def report(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="The report file: .html (self-contained) or .md.")],
     within: WithinOpt = None,
-    start: FromOpt = "2025-06-30",
-    end: ToOpt = "2025-07-01",
+    start: Annotated[str, typer.Option("--from", "--before", help="The 'before' date (2025-06-30 or 30/6/2025).")]
+    = "2025-06-30",
+    end: Annotated[str, typer.Option("--to", "--after", help="The 'after' date.")] = "2025-07-01",
+    kind: Annotated[str, typer.Option("--kind", help="admin (administrative units) or agency.")] = "admin",
     weights: WeightsOpt = "population",
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Embed the before/after bar chart "
                                         "(needs matplotlib: pip install 'merger[report]').")] = True,
@@ -458,14 +562,131 @@ def report(
       merger report --out vietnam.html --from 2025-06-30 --to 2025-07-01
     """
     s, e = _dates(start, end)
+    out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     from merger import report as rp
 
     with errors():
-        r = rp.build(reg, within=within, start=s, end=e, weights=weights)  # type: ignore[arg-type]
+        r = rp.build(reg, within=within, start=s, end=e, weights=weights, kind=kind)  # type: ignore[arg-type]
         path = rp.write(r, reg.snapshot, out, chart=chart)
     n = sum(len(cs) for cs in r.diff.groups.values())
     from merger.i18n import _, fnum
 
     console().print(_("Report written to {path}: {units} new units, {events} events.").format(
         path=path, units=fnum(len(r.new_units)), events=fnum(n)), highlight=False, soft_wrap=True)
+
+
+
+
+@app.command()
+def summary(
+    ctx: typer.Context,
+    within: WithinOpt = None,
+    kind: KindOpt = None,
+    start: Annotated[str, typer.Option("--from", "--before", help="The 'before' date (2025-06-30 or 30/6/2025).")]
+    = "2025-06-30",
+    end: Annotated[str, typer.Option("--to", "--after", help="The 'after' date.")] = "2025-07-01",
+    fmt: Annotated[str, typer.Option("--format", help="text, md (Markdown) or docx (Word, needs --out and "
+                                     "python-docx: pip install 'merger[docs]').")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="vi (default) or en.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts: the sentences and the figures "
+                                          "behind them.")] = False,
+) -> None:
+    """The report paragraphs: results as sentences, as the Department writes them, with the acts cited.
+
+    The figures are those of `merger counts` (the same computation): provinces, the district
+    level, communes by type, and agencies by type, e.g. "Hợp nhất 25 sở, ngành (tại 02 địa
+    phương) thành 13 sở, ngành và tương đương (giảm 12 sở, ngành)."
+
+    \b
+    Examples:
+      merger summary --within "Hải Phòng" --kind agency
+      merger summary --within "Hải Phòng" --format docx --out bao_cao.docx
+      merger summary --format md --lang en
+    """
+    from merger import summary as sm
+    from merger.i18n import _, from_args, normalize
+
+    if fmt not in sm.FORMATS:
+        raise typer.BadParameter(_("{value!r} is not a format (text, md or docx)").format(value=fmt),
+                                 param_hint="--format")
+    if fmt == "docx" and (out is None or str(out) == "-"):
+        raise typer.BadParameter(_("--format docx needs --out FILE.docx"), param_hint="--out")
+    if fmt == "docx":
+        out = out_path(out)
+    s, e = _dates(start, end)
+    language = normalize(lang or from_args(sys.argv[1:]) or os.environ.get("MERGER_LANG") or "vi")
+    reg = state(ctx).register()
+    with errors():
+        result = sm.summarize(reg, within=within, kind=kind, start=s, end=e)  # type: ignore[arg-type]
+        title, sections = sm.render(result, language)
+        if fmt == "docx":
+            assert out is not None
+            sm.to_docx(title, sections, out, language)
+            print(_("Written to {path}").format(path=out), file=sys.stderr)
+            return
+    note_unrecorded_past(reg, s, e, kind=kind)
+    if as_json:
+        emit_json(dict(start=result.start, end=result.end, within=result.within, lang=language, title=title,
+                       sections=[dict(heading=x.heading, sentences=x.sentences) for x in sections],
+                       parts=[dict(kind=p.kind, rows=[dict(level=r.level, type=r.type, before=r.before, after=r.after,
+                                                           change=r.change) for r in p.counts.rows],
+                                   acts=[dict(act=a, kind=k, events=n) for a, k, n in p.acts],
+                                   events_without_act=dict(p.unsourced)) for p in result.parts]))
+        return
+    text = sm.to_markdown(title, sections) if fmt == "md" else sm.to_text(title, sections)
+    write_text(text, out)
+
+
+@app.command()
+def changes(
+    ctx: typer.Context,
+    start: SinceOpt = "2025-06-30",
+    end: UntilOpt = "2025-07-01",
+    within: WithinOpt = None,
+    kind: UnitKindOpt = "admin",
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """A flat change list: one row per old unit -> new unit link, like the COG "mouvements" files.
+
+    Each row: effective date, event id and type, old code/name/type/parent, new
+    code/name/type/parent, portion, relation, share and its basis, act and clause. An empty old
+    side is an establishment, an empty new side a dissolution.
+
+    \b
+    Examples:
+      merger changes --from 2025-06-30 --to 2025-07-01 --within "Hải Phòng" --csv > changes.csv
+      merger changes --kind agency --json
+      merger changes --within "Hải Phòng" | grep "Vĩnh Bảo"
+    """
+    check_formats(as_json, as_csv)
+    s, e = _dates(start, end)
+    reg = state(ctx).register()
+    from merger import changes as ch
+
+    with errors():
+        rows = ch.changes(reg, s, e, within=within, kind=_kind(kind))
+    if as_json:
+        emit_json(rows)
+        return
+    if as_csv:
+        emit_csv(ch.COLUMNS, [[r[c] for c in ch.COLUMNS] for r in rows])
+        return
+    from rich.table import Table
+
+    from merger.i18n import N_, _, fdate, fnum
+    from merger.lineage import relation_label
+
+    table = Table(title=_("{n} links from {start} (exclusive) to {end}").format(n=fnum(len(rows)), start=fdate(s),
+                                                                               end=fdate(e))
+                  + (_(" within {unit}").format(unit=within) if within else ""))
+    for col in (N_("Effective"), N_("Event"), N_("Old"), N_("New"), N_("Relation"), N_("Act")):
+        key_column(table, _(col)) if col in ("Event", "Effective", "Act") else table.add_column(_(col))
+    for r in rows:
+        old = f"{r['old_name']} [dim]{r['old_code']}[/dim]" if r["old_key"] else "—"
+        new = f"{r['new_name']} [dim]{r['new_code']}[/dim]" if r["new_key"] else "—"
+        act = (r["act"] or "") + (f" k.{r['clause']}" if r["clause"] else "")
+        table.add_row(r["effective"], r["event"], old, new, f"{_(r['portion'])} · {relation_label(r['relation'])}", act)
+    print_table(table)

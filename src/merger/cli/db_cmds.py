@@ -25,12 +25,23 @@ ADVICE = {
 }
 
 
-def _engine(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    """The database itself, opened without the schema check (that is what these commands are for)."""
+def _engine(ctx: typer.Context, *, write: bool):  # type: ignore[no-untyped-def]
+    """The database itself, opened without the schema check (that is what these commands are for);
+    None where there is no register yet. A file that is not a merger register is refused, and a
+    missing or empty one is neither created nor written (``db current`` only reads)."""
     from merger import store
+    from merger.errors import StoreError
 
     with errors():
-        return store.make_engine(store.resolve_url(state(ctx).db))
+        url = store.resolve_url(state(ctx).db)
+        found = store.check_target(url, build=True)
+        if write and found == "memory":
+            raise StoreError(store.IN_MEMORY)
+        if found in ("missing", "empty", "memory"):
+            if write:
+                raise StoreError(f"no register at {store.redact(url)}; run 'merger init' first")
+            return None
+        return store.make_engine(url, read_only=not write)
 
 
 @db_app.command("current")
@@ -42,14 +53,20 @@ def current(ctx: typer.Context, as_json: JsonOpt = False) -> None:
       merger db current
       merger --db postgresql+psycopg://merger@db.example/merger db current --json
     """
-    from merger import migrations
+    from merger import migrations, store
 
-    engine = _engine(ctx)
-    try:
-        with errors():
-            found = migrations.status(engine)
-    finally:
-        engine.dispose()
+    engine = _engine(ctx, write=False)
+    url = store.resolve_url(state(ctx).db)
+    if engine is None:
+        found: dict[str, object] = {"url": url, "revision": None, "stamped": False, "schema_version": None,
+                                    "head": migrations.HEAD, "state": "empty"}
+    else:
+        try:
+            with errors():
+                found = migrations.status(engine)
+        finally:
+            engine.dispose()
+    found["url"] = store.redact(url)
     if as_json:
         emit_json(found)
     else:
@@ -80,7 +97,7 @@ def upgrade(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     st = state(ctx)
     if st.read_only:
         read_only_refusal("merger db upgrade")
-    engine = _engine(ctx)
+    engine = _engine(ctx, write=True)
     try:
         with errors(), store.db_errors(store.resolve_url(st.db)):
             before, after = migrations.upgrade(engine)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from merger.cli.common import JsonOpt, app, emit_json, errors, fail, parse_date, state
+from merger.cli.common import JsonOpt, app, emit_json, errors, fail, out_path, parse_date, state
 
 
 @app.command("draft")
@@ -42,7 +42,8 @@ def draft_cmd(
     """
     from merger.draft import build
 
-    day = parse_date(effective, "--effective")
+    day = parse_date(effective, "--effective", event=True)
+    out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     with errors():
         drafted = build.draft(reg, resolution, act=act, effective=day)

@@ -22,7 +22,10 @@ from merger.cli.common import (
     emit_json,
     errors,
     fail,
+    nonempty,
+    out_path,
     parse_date,
+    raw_csv,
     state,
 )
 from merger.i18n import N_, _, fdate, fnum, fpct
@@ -53,7 +56,8 @@ def _day(value: str | None, option: str = "--as-of") -> date:
 def check_cmd(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it "
-                                               "(default: every province with a boundary).", autocompletion=complete_unit)] = None,
+                                               "(default: every province with a boundary).", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
     as_of: AsOfOpt = None,
     overlap_m2: Annotated[float, typer.Option(help="Tolerance: overlap between two units, m².")] = 10_000.0,
     gap_share: Annotated[float, typer.Option(help="Tolerance: share of a parent uncovered by (or outside) "
@@ -81,7 +85,7 @@ def check_cmd(
 
       merger boundaries check --within "Hải Phòng" --as-of 2025-06-30 --json
 
-      merger boundaries check --area-rel 0.35 --gap-share 0.02
+      merger boundaries check --within "Hải Phòng" --area-rel 0.35 --gap-share 0.02
 
       merger boundaries check --within "Hải Phòng" --lineage
     """
@@ -111,7 +115,7 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
     c = console()
     from merger.lineage import level_name
 
-    over_, ok_ = "[red]" + _("over") + "[/red]", "[green]" + _("ok") + "[/green]"
+    beyond_, ok_ = "[red]" + _("beyond tolerance") + "[/red]", "[green]" + _("ok") + "[/green]"
     scope = _(" within {unit}").format(unit=report.within) if report.within else ""
     levels = ", ".join(f"{level_name(lv)} ({n})" for lv, n in report.checked.items()) or _("none")
     c.print("[bold]" + _("Boundaries{scope} on {day}").format(scope=scope, day=fdate(report.as_of)) + "[/bold]: "
@@ -133,13 +137,13 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
         table.add_column(_(col) if col else "", justify="right" if col == "Area m²" else "left")
     for o in report.overlaps[:50]:
         table.add_row(level_name(o.level), f"{o.a_name} / {o.b_name}", fnum(o.area_m2), f"{o.lon}, {o.lat}",
-                      over_ if o.exceeds else ok_)
+                      beyond_ if o.exceeds else ok_)
     if report.overlaps:
         c.print(table)
     c.print("[bold]" + _("Parents against the union of their children") + "[/bold]")
     for g in report.gaps:
         what = _("in the parent but in no child") if g.kind == "uncovered" else _("in a child but outside the parent")
-        status = over_ if g.exceeds else ok_
+        status = beyond_ if g.exceeds else ok_
         c.print(f"  {status} {g.parent_name}: {_area(g.area_km2)} ({fpct(g.share, 2)}) {what}, "
                 + _("{n} piece(s)").format(n=g.pieces))
         if g.largest:
@@ -169,8 +173,9 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
         table.add_column(_(col) if col else "", justify="left" if col in ("Unit", "") else "right")
     shown = report.areas[:min(max(len(over), 10), 60)]
     for a in shown:
+        # "over" only for a unit above its official area; one below it is "under"
         table.add_row(a.name, fnum(a.computed_km2, 2), fnum(a.official_km2, 2), fpct(a.rel_diff, 1, signed=True),
-                      over_ if a.exceeds else ok_)
+                      ("[red]" + (_("over") if a.rel_diff > 0 else _("under")) + "[/red]") if a.exceeds else ok_)
     if report.areas:
         c.print(table)
         if len(over) > len(shown):
@@ -185,7 +190,7 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
             table.add_column(_(col) if col else "", justify="right" if col in ("km²", "Share of the unit") else "left")
         for d in report.lineage:
             table.add_row(d.name, d.other_name, fnum(d.area_km2, 2), fpct(d.share_of_unit, 1),
-                          over_ if d.exceeds else ok_)
+                          beyond_ if d.exceeds else ok_)
         c.print(table)
     if len(report.provinces) > 1:
         table = Table(title=f"Per province: {len(report.provinces)}")
@@ -300,7 +305,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
 def shares_cmd(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only districts or communes in this old or "
-                                               "new province.", autocompletion=complete_unit)] = None,
+                                               "new province.", autocompletion=complete_unit, callback=nonempty)] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -355,7 +360,9 @@ def forget_cmd(ctx: typer.Context) -> None:
     from merger import boundaries
 
     reg = state(ctx).register()
-    if boundaries.forget(reg):
+    with errors():
+        removed = boundaries.forget(reg)
+    if removed:
         console().print(_("Your loaded boundaries were removed; the bundled ones remain."))
     else:
         console().print(_("No loaded boundaries to remove."))
@@ -393,6 +400,7 @@ def locate(
         _check_point(lon, lat)
     elif lon is not None:
         raise typer.BadParameter("give either LON LAT or --file, not both")
+    out = out_path(out)
     _need("shapely")
     from merger import boundaries
 
@@ -435,7 +443,6 @@ def _check_point(lon: float, lat: float) -> None:
 
 
 def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | None, day: date) -> None:  # type: ignore[no-untyped-def]
-    import csv
 
     from merger.convert import read_table
 
@@ -480,8 +487,9 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
     if out is None:
         emit_csv(fields + extra, table)
     else:
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
+        from merger.outputs import csv_file
+
+        with errors(), csv_file(out, raw_csv()) as w:
             w.writerow(fields + extra)
             w.writerows(table)
         n_in = int(found.sum())
@@ -499,7 +507,7 @@ def map_cmd(
     as_of: AsOfOpt = None,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Without UNIT: every unit of --level in "
                                                "this province, or \"Việt Nam\" for the whole country.",
-                                               autocompletion=complete_unit)] = None,
+                                               autocompletion=complete_unit, callback=nonempty)] = None,
     level: Annotated[str | None, typer.Option(help="Without UNIT: province, district or commune (default: province "
                                               "for the country, commune within a province).")] = None,
 ) -> None:
@@ -517,6 +525,7 @@ def map_cmd(
 
       merger map --level commune --within "Hải Phòng" --out hai_phong.png
     """
+    out = out_path(out)  # type: ignore[assignment]
     _need("shapely", "pyproj", "matplotlib")
     from merger import boundaries
 
@@ -613,8 +622,9 @@ def export(
     format_: Annotated[str, typer.Option("--format", "-f", help="geojson or gpkg (boundaries), json (the "
                                          "register's exchange format).")] = "geojson",
     as_of: AsOfOpt = None,
-    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.", autocompletion=complete_unit)] = None,
-    level: Annotated[str | None, typer.Option(help="Only this level: province, district or commune.")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only this unit and the units under it.", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
+    level: Annotated[str | None, typer.Option(help="Only this level: province, district or commune.", callback=nonempty)] = None,
 ) -> None:
     """Export boundaries with the register's attributes (code, name, type, parent, period,
     predecessors), or the whole register as JSON.
@@ -630,6 +640,7 @@ def export(
     fmt = format_.lower()
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{format_!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+    out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     if fmt == "json":
         import importlib.util

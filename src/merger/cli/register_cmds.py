@@ -21,8 +21,12 @@ from merger.cli.common import (
     emit_rows,
     errors,
     fail,
+    key_column,
+    nonempty,
     note_unrecorded_past,
+    out_path,
     parse_date,
+    print_table,
     state,
 )
 from merger.i18n import N_, _, fdate, fnum, fpct
@@ -36,8 +40,9 @@ def counts(
     ctx: typer.Context,
     within: Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit "
                                                "(through the lineage on the other date).", autocompletion=complete_unit)] = None,
-    before: Annotated[str, typer.Option(help="The 'before' date.")] = "2025-06-30",
-    after: Annotated[str, typer.Option(help="The 'after' date.")] = "2025-07-01",
+    before: Annotated[str, typer.Option("--from", "--before", help="The 'before' date (2025-06-30 or 30/6/2025).")]
+    = "2025-06-30",
+    after: Annotated[str, typer.Option("--to", "--after", help="The 'after' date.")] = "2025-07-01",
     kind: Annotated[str, typer.Option(help="admin (units) or agency.")] = "admin",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -48,14 +53,14 @@ def counts(
     Examples:
       merger counts
       merger counts --within "Hải Phòng" --csv
-      merger counts --before 2025-01-01 --after 2026-01-01
+      merger counts --from 2025-01-01 --to 2026-01-01   (--before/--after are the same)
     """
     check_formats(as_json, as_csv)
-    b, a = parse_date(before, "--before"), parse_date(after, "--after")
+    b, a = parse_date(before, "--from"), parse_date(after, "--to")
     reg = state(ctx).register()
     with errors():
         result = reg.counts(before=b, after=a, within=within, kind=kind)  # type: ignore[arg-type]
-    note_unrecorded_past(reg, b, a)
+    note_unrecorded_past(reg, b, a, kind=kind)
     rows = [[r.level, r.type or "", r.before, r.after, r.change] for r in result.rows]
     if as_json:
         emit_json(dict(before=str(result.before), after=str(result.after), within=result.within,
@@ -79,7 +84,7 @@ def counts(
         change = ("+" if r.change > 0 else "") + fnum(r.change) if r.change else "0"
         style = "red" if r.change < 0 else ("green" if r.change > 0 else "")
         table.add_row(label, fnum(r.before), fnum(r.after), f"[{style}]{change}[/{style}]" if style else change)
-    console().print(table)
+    print_table(table)
 
 
 @app.command()
@@ -95,6 +100,7 @@ def lineage(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also draw the lineage as a diagram, "
                                              "FILE.png or FILE.svg (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """What an old unit became, or which old units formed a new one.
 
@@ -107,9 +113,12 @@ def lineage(
       merger lineage "An Lư"
       merger lineage "Phường Hòa Bình, Hải Phòng" --as-of 2025-07-01
       merger lineage 11533 --as-of 2025-06-30 --json
+      merger lineage "Phường An Lư" --csv > an_lu.csv   (one row per link, as merger changes)
       merger lineage "Phường Hồng Bàng" --out hong_bang.png   (a diagram for the dossier)
     """
+    check_formats(as_json, as_csv)
     direction = None if forward is None else ("forward" if forward else "backward")
+    out = out_path(out)
     reg = state(ctx).register()
     with errors():
         tree = reg.lineage(unit, direction=direction, as_of=parse_date(as_of, "--as-of"),  # type: ignore[arg-type]
@@ -129,6 +138,20 @@ def lineage(
 
         with errors():
             rows = boundaries.overlap(reg, tree.root.version)
+    if as_csv:
+        from merger.changes import COLUMNS, link_row
+
+        flat = []
+
+        def walk(node: lin.Node, depth: int) -> None:
+            for child in node.children:
+                assert child.link is not None
+                flat.append([depth, tree.direction, *link_row(snap, child.link).values()])
+                walk(child, depth + 1)
+
+        walk(tree.root, 1)
+        emit_csv(["depth", "direction", *COLUMNS], flat)
+        return
     if as_json:
         from dataclasses import asdict
 
@@ -155,10 +178,15 @@ def lineage(
             what = lin.describe_link(child.link)
             ev = child.link.event
             evidence = f" [yellow]({lin.evidence_label(ev.evidence)}: {ev.source})[/yellow]" if ev.evidence else ""
-            if child.version is None:
+            if child.territory and child.version is not None:
+                sub = branch.add(_("↳ its territory → {unit}").format(unit=head(child.version)))
+            elif child.version is None:
+                gone = _("dissolved, no successor") if tree.direction == "forward" else _("new, no predecessor")
                 end = ("[yellow]" + _("unknown") + "[/yellow]" if child.link.relation.endswith("_unknown")
-                       else "[red]" + _("dissolved") + "[/red]")
-                sub = branch.add(f"{arrow} {end} [dim]{what}[/dim]{evidence}")
+                       else f"[red]{gone}[/red]")
+                sub = branch.add(f"{arrow} {end} [dim]{what}[/dim]{evidence}"
+                                 + ("\n  [dim]" + _("where the territory of its sub-units went:") + "[/dim]"
+                                    if child.children else ""))
             else:
                 sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
             if child.truncated:
@@ -168,7 +196,7 @@ def lineage(
     grow(rt, tree.root)
     if not tree.root.children:
         rt.add("[dim]" + _("(no recorded events in this direction)") + "[/dim]")
-    console().print(rt)
+    print_table(rt)  # at any width a key is never split: words wrap, keys stay whole
     if overlap:
         from rich.table import Table
 
@@ -180,7 +208,7 @@ def lineage(
             table.add_row(r.name, fnum(r.area_km2, 2), fpct(r.share_of_unit),
                           "" if r.share_of_other is None else fpct(r.share_of_other),
                           _("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]")
-        console().print(table)
+        print_table(table)
 
 
 @app.command()
@@ -189,6 +217,7 @@ def show(
     unit: Annotated[str, typer.Argument(help="Name, code or key.", autocompletion=complete_unit)],
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Every version of a unit, and the events that created and ended each.
 
@@ -199,12 +228,21 @@ def show(
       merger show "Hải Phòng"
       merger show 11533 --as-of 2025-06-30
     """
+    check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
         history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
     from merger.lineage import describe_link, evidence_label, level_name
 
     stats = (reg.answered_from or reg.snapshot).statistics
+    if as_csv:
+        emit_csv(["key", "code", "name", "type", "level", "parent", "valid_from", "valid_to", "evidence",
+                  "created_by", "ended_by"],
+                 [[h.version.key, h.version.code, h.version.full_name, h.version.type, h.version.level,
+                   h.parent.full_name if h.parent else "", h.version.valid_from or "", h.version.valid_to or "",
+                   h.version.evidence or "", " | ".join(dict.fromkeys(x.event.key for x in h.created_by)),
+                   " | ".join(dict.fromkeys(x.event.key for x in h.ended_by))] for h in history.versions])
+        return
     if as_json:
         emit_json(dict(unit=history.unit_key, versions=[dict(
             key=h.version.key, code=h.version.code, name=h.version.full_name, type=h.version.type,
@@ -249,7 +287,7 @@ def show(
                         if link.event.evidence == "reported" else "")
                 whom = who.full_name + " " + who.key if who else _nobody(link)
                 table.add_row(label, f"{describe_link(link)}\n  {side} {whom}{said}")
-        c.print(table)
+        print_table(table, c)
 
 
 def _nobody(link) -> str:  # type: ignore[no-untyped-def]
@@ -270,9 +308,13 @@ def _succ(link):  # type: ignore[no-untyped-def]
 def units(
     ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The date (2025-07-01 or 1/7/2025); default today.")] = None,
-    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit)] = None,
-    level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.")] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện.")] = None,
+    within: Annotated[str | None, typer.Option("--within", "-w", help="Only units under this one.", autocompletion=complete_unit,
+                                               callback=nonempty)] = None,
+    level: Annotated[str | None, typer.Option(help="province, district, commune, village or agency.", callback=nonempty)] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="e.g. xã, phường, \"đặc khu\", huyện (any case, "
+                                              "with or without marks).", callback=nonempty)] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="admin (administrative units), agency or all "
+                                             "(default: admin, or agency with --level agency).")] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -281,17 +323,20 @@ def units(
     \b
     Examples:
       merger units --as-of 2025-06-30 --within "Hải Phòng" --level district
-      merger units --within "Hải Phòng" --type "đặc khu" --csv
+      merger units --within "Hải Phòng" --type "dac khu" --csv
+      merger units --kind agency --within "Hải Phòng" --as-of 2025-06-30
     """
     check_formats(as_json, as_csv)
     reg = state(ctx).register()
     from datetime import date
 
     day = parse_date(as_of, "--as-of") or date.today()
-    kind = "agency" if level == "agency" else "admin"
+    if kind not in (None, "admin", "agency", "all"):
+        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+    which = (None if kind == "all" else kind) if kind else ("agency" if level == "agency" else "admin")
     with errors():
-        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=kind)
-    note_unrecorded_past(reg, day)
+        found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=which)
+    note_unrecorded_past(reg, day, kind=which)
     snap = reg.snapshot
     rows = [[v.code, v.full_name, v.type, v.level, (snap.parent_of(v, day).full_name if snap.parent_of(v, day) else ""),
              str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
@@ -303,10 +348,10 @@ def units(
     table = Table(title=_("{n} units valid on {day}").format(n=fnum(len(rows)), day=fdate(day)) + (
         _(" within {unit}").format(unit=within) if within else ""))
     for col in (N_("Code"), N_("Name"), N_("Type"), N_("Parent"), N_("Valid from"), N_("Valid to")):
-        table.add_column(_(col))
+        key_column(table, _(col)) if col in ("Code", "Valid from", "Valid to") else table.add_column(_(col))
     for v, r in zip(found, rows, strict=True):
         table.add_row(r[0], r[1], r[2], r[4], fdate(v.valid_from, "…"), fdate(v.valid_to))
-    console().print(table)
+    print_table(table)
 
 
 @app.command("search")
@@ -341,16 +386,17 @@ def search_cmd(
 
     table = Table(title=_("{n} match(es) for {text!r}").format(n=len(rows), text=text))
     for col in (N_("Code"), N_("Name"), N_("Parents"), N_("Valid from"), N_("Valid to"), N_("Key")):
-        table.add_column(_(col))
+        key_column(table, _(col)) if col in ("Code", "Key", "Valid from", "Valid to") else table.add_column(_(col))
     for v, r in zip(found, rows, strict=True):
         table.add_row(r[0], r[1], r[3], fdate(v.valid_from, "…"), fdate(v.valid_to), r[6])
-    console().print(table)
+    print_table(table)
 
 
 @app.command()
 def check(
     ctx: typer.Context,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
     gaps_only: Annotated[bool, typer.Option("--gaps", help="List the source gaps (successor or origin unknown: "
                                             "not errors) instead of checking.")] = False,
 ) -> None:
@@ -364,7 +410,9 @@ def check(
       merger check
       merger check --json
       merger check --gaps --json
+      merger check --csv > violations.csv
     """
+    check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
         gaps = reg.source_gaps()
@@ -379,11 +427,22 @@ def check(
         return
     if as_json:
         emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in found])
+    elif as_csv:
+        emit_csv(["rule", "message", "subjects"], [[v.rule, v.message, " | ".join(map(str, v.subjects))] for v in found])
     elif not found:
         snap = reg.snapshot
         console().print("[green]OK[/green]: " + _("{versions} versions, {events} events, {links} links; "
                         "no violations.").format(versions=fnum(len(snap.versions)), events=fnum(len(snap.events)),
                                                  links=fnum(len(snap.links))))
+    else:
+        from rich.table import Table
+
+        table = Table(title=_("{n} violation(s)").format(n=len(found)))
+        table.add_column(_("Rule"))
+        table.add_column(_("Problem"))
+        for v in found[:500]:
+            table.add_row(v.rule, v.message)
+        print_table(table, console())
     if gaps:
         ends = sum(1 for g in gaps if "successor unknown" in g.message)
         print(_("Note: not errors — {ends} unit(s) ended with successor unknown and {begins} began with origin "
@@ -394,15 +453,6 @@ def check(
         print(_("Note: sources disagree on {n} change(s) after 1 July 2025, recorded as reported by one source "
                 "only (evidence 'reported'); `merger check --gaps` lists them.").format(n=fnum(len(differ))),
               file=sys.stderr)
-    else:
-        from rich.table import Table
-
-        table = Table(title=_("{n} violation(s)").format(n=len(found)))
-        table.add_column(_("Rule"))
-        table.add_column(_("Problem"))
-        for v in found[:500]:
-            table.add_row(v.rule, v.message)
-        console().print(table)
     if found:
         raise typer.Exit(1)
 
@@ -424,7 +474,8 @@ def init(
     from merger.register import Register
 
     st = state(ctx)
-    url = store.resolve_url(st.db)
+    with errors():
+        url = store.resolve_url(st.db)
     if force and url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm", ".snapshot"):

@@ -244,6 +244,7 @@ def write_gpkg(features: list[Feature], path: Path, *, stamp: str = "2025-07-01T
     geometry, so ``index_gpkg`` never touches the geometry pages. ``stamp`` is the contents'
     ``last_change`` (fixed, so the same input gives the same bytes).
     """
+    path.parent.mkdir(parents=True, exist_ok=True)  # made here, never by a read (user_path)
     tmp = path.with_name(path.stem + ".tmp.gpkg")
     tmp.unlink(missing_ok=True)
     boxes = [f.geometry.bounds for f in features]
@@ -299,8 +300,7 @@ def user_path(register: Register) -> Path:
         return path.with_name(path.name + ".boundaries.gpkg")
     from platformdirs import user_data_dir
 
-    folder = Path(user_data_dir("merger", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(user_data_dir("merger", appauthor=False))  # made by write_gpkg, never by a read
     return folder / register.cache_path().name.replace(".snapshot", ".boundaries.gpkg")
 
 

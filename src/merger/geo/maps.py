@@ -64,11 +64,20 @@ def _frame(geom: Any) -> tuple[Any, str]:
         n=len(far), km2=fnum(rest.area / 1e6, 1), x=f"{c.x:.3f}", y=f"{c.y:.3f}")
 
 
+def share_text(share: float) -> str:
+    """A share for the legend that never reads "0%": a recorded predecessor that only touches the
+    unit (the two datasets' edges disagree) shows as "< 0.1%", small ones with a decimal."""
+    if share >= 0.01:
+        return fpct(share, 0)
+    return fpct(share, 1) if share >= 0.001 else f"< {fpct(0.001, 1)}"
+
+
 def render(register: Register, boundaries: Boundaries, version: V, out: Path, *, as_of: date | None = None,
            dpi: int = 150) -> MapInfo:
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # names are drawn as plain text, never as TeX math
     import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt
     import shapely
@@ -144,7 +153,7 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
         drawn.append(row.key)
         if not many:
             label = (_("{name}, {period}: {km2} km² = {share} of the unit").format(
-                name=row.name, period=preds_end, km2=fnum(row.area_km2, 2), share=fpct(row.share_of_unit, 0))
+                name=row.name, period=preds_end, km2=fnum(row.area_km2, 2), share=share_text(row.share_of_unit))
                      + ("" if row.in_lineage else _(" (not in the recorded lineage)")))
             handles.append(Line2D([0], [0], color=colour, lw=2.2, ls="--", label=label))
         inside = g.intersection(view_box)

@@ -1,0 +1,245 @@
+"""Corrections: ``revoke`` and ``amend`` add a ``Correction`` that supersedes a recorded event.
+
+Nothing is ever deleted; ``graph.load`` hides superseded events unless asked for an earlier
+moment (``--as-recorded``). Two kinds of amendment:
+
+- metadata (act, its dates and issuer, clause, note, evidence, source): the event is re-issued
+  with the same links to the same versions, so nothing else changes and nothing cascades —
+  later events built on it stay as they are;
+- structure (date, units, successors, names, types, parents, codes, shares): the event is
+  revoked and the corrected request planned again exactly as a new recording would be.
+
+An amendment that changes nothing, or that gives options the event's type does not use, is
+refused with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from merger import citation, graph
+from merger.errors import BadInput, NotFound, ValidationFailed, Violation
+from merger.recording.spec import METADATA, OPTION_NAMES, USES, Change, Outcome, Spec, Target
+from merger.recording.writer import default_user, insert_drafts, plan_all, utc_now
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+ONE_DAY = timedelta(days=1)
+AMENDABLE = {f.name for f in fields(Spec)} - {"type", "line"}
+
+
+def _event_row(conn: Connection, key: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from merger.model import Event
+
+    row = conn.execute(select(Event).where(Event.key == key.strip())).first()
+    if row is None:
+        raise NotFound(key, what="event")
+    return row
+
+
+def _not_corrected(conn: Connection, row: Any) -> None:
+    from sqlalchemy import select
+
+    from merger.model import Correction
+
+    if not row.origin:
+        raise ValidationFailed([Violation("bundled", f"{row.key} is bundled official data, not a recorded "
+                                          "event: correct the sources and re-import them")])
+    done = conn.execute(select(Correction).where(Correction.event_id == row.id)).first()
+    if done is not None:
+        what = "revoked" if done.action == "revoke" else "amended"
+        raise ValidationFailed([Violation("already-corrected", f"{row.key} was already {what} on "
+                                          f"{done.recorded_at:%Y-%m-%d %H:%M} by {done.recorded_by}")])
+
+
+def _revoke(conn: Connection, key: str, action: str, reason: str, by: str, now: datetime) -> tuple[int, int]:
+    """Write a correction superseding event ``key`` (inside the caller's transaction)."""
+    from sqlalchemy import insert, select, update
+
+    from merger.model import Correction, Unit, Version
+
+    row = _event_row(conn, key)
+    _not_corrected(conn, row)
+    snap = graph.load(conn, "working")
+    links = snap.event_links.get(row.id, [])
+    touched = {lk.succ.id for lk in links if lk.succ} | {lk.pred.id for lk in links if lk.pred}
+    recorded = {r.id for r in conn.execute(select(Version.id).where(Version.id.in_(touched),
+                                                                    Version.recorded_at.is_not(None)))}
+    # The versions this event made (a bundled version it only gave a start to is not one of them).
+    created = {lk.succ.id: lk.succ for lk in links if lk.succ is not None and lk.succ.id in recorded
+               and not any(o.event.id != row.id for o in snap.in_links.get(lk.succ.id, []))}
+    # The earlier state of a split pre-start version: made by this event, as its predecessor.
+    earlier = {lk.pred.id: lk.pred for lk in links if lk.pred is not None and lk.pred.id in recorded
+               and not snap.in_links.get(lk.pred.id)}
+    for vid, v in created.items():
+        later = [lk.event.key for lk in snap.out_links.get(vid, [])]
+        if later:
+            raise ValidationFailed([Violation("used-later", f"{v.full_name} [{v.key}], created by {row.key}, is "
+                                              f"used by later event {later[0]}: correct that one first",
+                                              [v.key, later[0]])])
+    corr_id = conn.execute(insert(Correction).values(event_id=row.id, action=action, reason=reason,
+                                                     recorded_at=now, recorded_by=by)).inserted_primary_key[0]
+    for vid, v in {**created, **earlier}.items():  # free the keys for a corrected record; the original is kept
+        conn.execute(update(Version).where(Version.id == vid).values(key=f"{v.key}~{corr_id}"))
+        first = snap.by_unit[v.unit_id][0]
+        if first.id == vid and v.unit_id > 0 and vid in created:
+            conn.execute(update(Unit).where(Unit.id == v.unit_id).values(key=f"{v.unit_key}~{corr_id}"))
+    for lk in links:  # the versions it ended are open again (unless another event ends them)
+        if lk.pred is not None and lk.pred.id not in earlier:
+            other = [o.event.effective for o in snap.out_links.get(lk.pred.id, []) if o.event.id != row.id]
+            if lk.pred.id in recorded or not other:
+                conn.execute(update(Version).where(Version.id == lk.pred.id)
+                             .values(valid_to=min(other) - ONE_DAY if other else None))
+    return row.id, corr_id
+
+
+def revoke(reg: Target, key: str, *, reason: str, by: str | None, at: datetime | None) -> Outcome:
+    """Mark a recorded event revoked (kept, with who, when and why); its effects disappear."""
+    from merger import store
+
+    if not reason.strip():
+        raise BadInput("give the reason for the revocation (--reason)")
+    now, by = utc_now(at), by or default_user()
+    with reg.engine.connect() as conn:
+        store.begin_write(conn)
+        try:
+            _revoke(conn, key, "revoke", reason.strip(), by, now)
+            store.bump_generation(conn)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    reg.invalidate()
+    return Outcome([], [Change(key, "", key, f"revoked: {reason.strip()}")], True, [key])
+
+
+def _judge(spec: Spec, changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes that really change something; refusals for the rest (see the module doc)."""
+    unknown = set(changes) - AMENDABLE
+    if unknown:
+        raise BadInput(f"cannot amend {', '.join(sorted(unknown))}")
+    if not changes:
+        raise BadInput("nothing to amend: give the corrected values")
+    extra = sorted(k for k in changes if k not in METADATA | USES[spec.type] | {"effective"})
+    if extra:
+        hint = " (the new unit's name is --into)" if spec.type == "establish" and "to" in extra else ""
+        raise BadInput(f"{', '.join(OPTION_NAMES.get(k, '--' + k) for k in extra)} does not apply to a "
+                       f"{spec.type} event{hint}; nothing was changed")
+    real = {}
+    for name, value in changes.items():
+        old = getattr(spec, name)
+        if name == "clause" and (value is None or isinstance(value, str)):
+            try:
+                same = citation.canonical(value) == citation.canonical(old)
+            except ValueError as exc:
+                raise BadInput(str(exc)) from None
+        elif name == "act" and isinstance(old, str) and isinstance(value, str):
+            same = citation.matches_act(old, value) or citation.matches_act(value, old)
+        else:
+            same = value == old
+        if not same:
+            real[name] = value
+    if not real:
+        raise BadInput("the amendment changes nothing: every value given is already recorded; nothing was changed")
+    return real
+
+
+def amend(reg: Target, key: str, changes: dict[str, Any], *, reason: str, by: str | None,
+          dry_run: bool, at: datetime | None) -> Outcome:
+    """Supersede ``key`` by a corrected event, in one transaction (see the module doc)."""
+    from merger import store
+
+    if not reason.strip():
+        raise BadInput("give the reason for the amendment (--reason)")
+    now, by = utc_now(at), by or default_user()
+    with reg.engine.connect() as conn:
+        store.begin_write(conn)
+        try:
+            row = _event_row(conn, key)
+            if not row.spec:
+                raise ValidationFailed([Violation("bundled", f"{row.key} has no recorded request to amend "
+                                                  "(bundled data): correct the sources and re-import")])
+            spec = Spec.from_json(row.spec)
+            real = _judge(spec, changes)
+            for name, value in real.items():
+                setattr(spec, name, value)
+            if set(real) <= METADATA:
+                outcome = _reissue(conn, row, spec, reason.strip(), by, now, dry_run)
+            else:
+                outcome = _replan(conn, key, spec, reason.strip(), by, now, dry_run)
+            if dry_run:
+                conn.rollback()
+                return outcome
+            store.bump_generation(conn)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    reg.invalidate()
+    return outcome
+
+
+def _replan(conn: Connection, key: str, spec: Spec, reason: str, by: str, now: datetime, dry_run: bool) -> Outcome:
+    from sqlalchemy import update
+
+    from merger.model import Correction
+
+    _, corr_id = _revoke(conn, key, "amend", reason, by, now)
+    drafts = plan_all(conn, [spec], now, by)
+    out = Outcome([d.event.key for d in drafts], [c for d in drafts for c in d.changes], not dry_run, [key])
+    if not dry_run:
+        (new_id,) = insert_drafts(conn, drafts, "amend")
+        conn.execute(update(Correction).where(Correction.id == corr_id).values(replacement_id=new_id))
+    return out
+
+
+def _reissue(conn: Connection, row: Any, spec: Spec, reason: str, by: str, now: datetime, dry_run: bool) -> Outcome:
+    """A metadata correction: the same event (same links, same versions) under corrected metadata."""
+    from sqlalchemy import insert, select
+
+    from merger.model import Correction, Event, Link
+    from merger.recording.handlers import HANDLERS
+    from merger.recording.planner import Planner
+    from merger.recording.writer import acts, max_id
+
+    _not_corrected(conn, row)
+    snap = graph.load(conn, "working")
+    planner = Planner(snap, acts(conn), now, by, max_id(conn, Event), HANDLERS)
+    try:
+        act = planner._act(spec) if spec.act else None
+        clause = planner._clause(spec, act)
+    except Exception as exc:  # a Refused: the same message a new recording would give
+        raise ValidationFailed([getattr(exc, "violation", Violation("input", str(exc)))]) from None
+    new_id = max_id(conn, Event) + 1
+    new_key = f"E{spec.effective:%Y%m%d}-R{new_id}"
+    basis = citation.render(clause, act.number if act else None) or "no legal act"
+    out = Outcome([new_key], [Change(new_key, "", row.key, f"{new_key}: {basis}"
+                                     + (f"; note {spec.note!r}" if spec.note != row.note else ""))],
+                  not dry_run, [row.key])
+    if dry_run:
+        return out
+    act_id = None
+    if act is not None:
+        act_id = act.id
+        if act.id < 0:
+            from merger.model import LegalAct
+
+            act_id = conn.execute(insert(LegalAct).values(
+                number=act.number, kind=act.kind, issuer=act.issuer, title=act.title, date_signed=act.date_signed,
+                effective_date=act.effective_date, source=act.source)).inserted_primary_key[0]
+    new_id = conn.execute(insert(Event).values(
+        key=new_key, type=row.type, effective=row.effective, act_id=act_id, clause=clause, note=spec.note,
+        source=spec.source or row.source, evidence=spec.evidence, recorded_at=now, recorded_by=by,
+        origin="amend", idem_key=spec.idem_key(), spec=spec.to_json())).inserted_primary_key[0]
+    for lk in conn.execute(select(Link).where(Link.event_id == row.id).order_by(Link.id)):
+        conn.execute(insert(Link).values(event_id=new_id, predecessor_id=lk.predecessor_id,
+                                         successor_id=lk.successor_id, portion=lk.portion, relation=lk.relation,
+                                         share=lk.share, share_basis=lk.share_basis, note=lk.note))
+    conn.execute(insert(Correction).values(event_id=row.id, action="amend", replacement_id=new_id, reason=reason,
+                                           recorded_at=now, recorded_by=by))
+    return out
