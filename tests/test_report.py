@@ -89,7 +89,8 @@ def _hostile_rename(reg: Register) -> rp.Report:
     from merger.events import Spec
 
     reg.record(Spec("rename", date(2025, 9, 1), units=["Phường Hòa Bình, Hải Phòng"],
-                    to="Phường <b>Hòa</b> <script>alert(1)</script> | *x* [y](z)",
+                    # no slash: a name with one reads as carrying a parent qualifier and is refused
+                    to="Phường <b>Hòa <script>alert(1) | *x* [y](z)",
                     act="9/NQ-<i>HĐND</i>", clause="1"), by="t")
     return rp.build(reg, within="Hải Phòng", start=AFTER, end=date(2025, 9, 1))
 
@@ -100,7 +101,7 @@ def test_report_markdown_escapes_every_value(national_copy: Register, tmp_path: 
     assert r.diff.counts() == {"rename": 1}
     md = rp.write(r, national_copy.snapshot, tmp_path / "x.md", chart=False).read_text(encoding="utf-8")
     assert "<script>" not in md and "<b>" not in md and "<i>" not in md
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "\\| \\*x\\* \\[y\\](z)" in md
+    assert "&lt;script&gt;alert(1)" in md and "\\| \\*x\\* \\[y\\](z)" in md
     table = [line for line in md.splitlines() if line.startswith("| ") and "script" in line]
     assert table and all(line.count(" | ") == 6 for line in table)  # the new-unit row keeps its 7 cells
     html = rp.write(r, national_copy.snapshot, tmp_path / "x.html", chart=False).read_text(encoding="utf-8")
