@@ -292,12 +292,14 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
         return
     from rich.table import Table
 
+    from merger.lineage import level_name
+
     table = Table(title=_("{n} geometries from {files}").format(n=fnum(len(b)), files=", ".join(b.origin) or "—"))
     for col in (N_("Level"), N_("Valid from"), N_("Valid to"), N_("Source"), N_("Versions")):
         table.add_column(_(col), justify="right" if col == "Versions" else "left")
     for r in rows:
-        table.add_row(str(r["level"] or "?"), str(r["valid_from"] or "…"), str(r["valid_to"] or ""), str(r["source"]),
-                      f"{r['versions']:,}")
+        table.add_row(level_name(str(r["level"])) if r["level"] else "?", str(r["valid_from"] or "…"),
+                      str(r["valid_to"] or ""), str(r["source"]), fnum(r["versions"]))
     console().print(table)
 
 
