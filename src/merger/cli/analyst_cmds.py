@@ -616,7 +616,7 @@ def summary(
     if fmt == "docx":
         out = out_path(out)
     s, e = _dates(start, end)
-    language = normalize(lang or from_args(sys.argv[1:]) or os.environ.get("MERGER_LANG") or "vi")
+    language = lang.strip().lower() if lang else normalize(from_args(sys.argv[1:]) or os.environ.get("MERGER_LANG") or "vi")
     reg = state(ctx).register()
     with errors():
         result = sm.summarize(reg, within=within, kind=kind, start=s, end=e)  # type: ignore[arg-type]
