@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from merger import report as rp
@@ -80,3 +82,62 @@ def test_cli_diff_and_report(national_path: Path, tmp_path: Path) -> None:
     assert out.stat().st_size > 50_000 and "115 new units" in res.stdout
     res = runner.invoke(app, ["--db", str(national_path), "report", "--out", str(tmp_path / "x.txt")])
     assert res.exit_code == 1 and res.stderr.startswith("Error:")
+
+
+def _hostile_rename(reg: Register) -> rp.Report:
+    """A real unit renamed, by a recorded decision, to a name full of markup; the report covers it."""
+    from merger.events import Spec
+
+    reg.record(Spec("rename", date(2025, 9, 1), units=["Phường Hòa Bình, Hải Phòng"],
+                    # no slash: a name with one reads as carrying a parent qualifier and is refused
+                    to="Phường <b>Hòa <script>alert(1) | *x* [y](z)",
+                    act="9/NQ-<i>HĐND</i>", clause="1"), by="t")
+    return rp.build(reg, within="Hải Phòng", start=AFTER, end=date(2025, 9, 1))
+
+
+def test_report_markdown_escapes_every_value(national_copy: Register, tmp_path: Path) -> None:
+    """Issue 10 item 10: `report --out x.md` must not pass <script> or <b> (nor table-breaking |) through."""
+    r = _hostile_rename(national_copy)
+    assert r.diff.counts() == {"rename": 1}
+    md = rp.write(r, national_copy.snapshot, tmp_path / "x.md", chart=False).read_text(encoding="utf-8")
+    assert "<script>" not in md and "<b>" not in md and "<i>" not in md
+    assert "&lt;script&gt;alert(1)" in md and "\\| \\*x\\* \\[y\\](z)" in md
+    table = [line for line in md.splitlines() if line.startswith("| ") and "script" in line]
+    assert table and all(line.count(" | ") == 6 for line in table)  # the new-unit row keeps its 7 cells
+    html = rp.write(r, national_copy.snapshot, tmp_path / "x.html", chart=False).read_text(encoding="utf-8")
+    assert "<script>" not in html and "<b>Hòa" not in html and "&lt;script&gt;" in html
+
+
+def test_report_in_vietnamese(hai_phong: rp.Report, national: Register, tmp_path: Path) -> None:
+    """The page declares its language; labels, dates and numbers are Vietnamese."""
+    from merger import i18n
+
+    assert '<html lang="en">' in rp.to_html(hai_phong, national.snapshot, None)
+    with i18n.use("vi"):
+        r = rp.build(national, within="Hải Phòng")
+        html = rp.to_html(r, national.snapshot, None)
+        md = rp.to_markdown(r, national.snapshot, None)
+    assert '<html lang="vi">' in html
+    assert r.title == "Đơn vị hành chính 30/6/2025 → 01/7/2025 — Thành phố Hải Phòng"
+    assert "374 → 114" in html and "Sáp nhập" in html and "Giải thể" in html and "Căn cứ pháp lý" in html
+    assert "| **Cấp xã** | 374 | 114 | -260 |" in md and "### Sáp nhập (114)" in md
+    for english in ("Merges", "Level / type", "Generated", "New unit", "whole", "(part)"):
+        assert english not in html + md
+
+
+def test_cli_report_vietnamese(national_path: str, tmp_path: Path) -> None:
+    out = tmp_path / "hp.html"
+    res = CliRunner().invoke(app, ["--db", national_path, "--lang", "vi", "report", "--within", "Hải Phòng",
+                                   "--out", str(out), "--no-chart"])
+    assert res.exit_code == 0, res.stderr
+    assert "115 đơn vị mới" in res.stdout and '<html lang="vi">' in out.read_text(encoding="utf-8")
+
+
+@given(st.text(max_size=60))
+def test_md_escape_leaves_no_markup(text: str) -> None:
+    """Whatever a value holds, in Markdown it is one line with no raw HTML tag, entity or cell break."""
+    out = rp.md_escape(text)
+    assert "\n" not in out and "\r" not in out and "<" not in out and ">" not in out
+    assert not re.search(r"(?<!\\)[|*_`\[\]]", out.replace("\\\\", ""))  # every special character escaped
+    assert re.sub(r"\\(.)", r"\1", out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")) == (
+        text.replace("\n", " ").replace("\r", " "))

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from merger.errors import BadInput
-from merger.lineage import RELATION_LABELS, Lineage, Node
+from merger.i18n import _, fdate
+from merger.lineage import Lineage, Node, relation_label
 
 if TYPE_CHECKING:
     from merger.graph import Snapshot
@@ -60,7 +61,7 @@ def footer(fig, text: str, fontsize: float = 7):  # type: ignore[no-untyped-def]
                       linespacing=1.25)
     renderer = fig.canvas.get_renderer()
     lines = [text]
-    for _ in range(8):  # re-wrap until the measured text fits the picture's width
+    for _attempt in range(8):  # re-wrap until the measured text fits the picture's width
         lines = textwrap.wrap(text, per_line) or [""]
         artist.set_text("\n".join(lines))
         box = artist.get_window_extent(renderer)
@@ -93,11 +94,11 @@ def layout(tree: Lineage) -> list[Placed]:
 def label(snap: Snapshot, node: Node) -> str:
     v = node.version
     if v is None:
-        return "dissolved\n(no successor)"
+        return _("dissolved\n(no successor)")
     parent = snap.parent_of(v)
     lines = [v.full_name, parent.full_name if parent else "", f"{v.code} · {v.period()}"]
     if node.truncated:
-        lines.append("… (--depth)")
+        lines.append(_("… (--depth)"))
     return "\n".join(x for x in lines if x)
 
 
@@ -105,7 +106,7 @@ def draw(snap: Snapshot, tree: Lineage, out: Path) -> Path:
     """Write the lineage diagram to ``out`` (.png or .svg); returns the path."""
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
-        raise BadInput(f"cannot draw {out.name}: use a .png or .svg file name")
+        raise BadInput(_("cannot draw {name}: use a .png or .svg file name").format(name=out.name))
     plt = pyplot("drawing a lineage")
     placed = layout(tree)
     if len(placed) > MAX_BOXES:
@@ -131,7 +132,7 @@ def draw(snap: Snapshot, tree: Lineage, out: Path) -> Path:
         for child in p.node.children:
             link = child.link
             assert link is not None
-            events.add((link.event.effective.isoformat(), link.event.basis() or link.event.key))
+            events.add((link.event.effective, link.event.basis() or link.event.key))
             older, newer = (p.node, child) if tree.direction == "forward" else (child, p.node)
             part = link.portion == "part"
             ax.annotate("", xy=(0, 0.5), xycoords=boxes[id(newer)], xytext=(1, 0.5), textcoords=boxes[id(older)],
@@ -141,15 +142,15 @@ def draw(snap: Snapshot, tree: Lineage, out: Path) -> Path:
             # the label sits near the older unit, where the arrows have not yet converged
             y_old, y_new = (p.y, ys[id(child)]) if tree.direction == "forward" else (ys[id(child)], p.y)
             x_old = sign * (p.depth if tree.direction == "forward" else p.depth + 1)
-            ax.text(x_old + NEAR, y_old + (y_new - y_old) * NEAR, RELATION_LABELS.get(link.relation, link.relation),
+            ax.text(x_old + NEAR, y_old + (y_new - y_old) * NEAR, relation_label(link.relation),
                     ha="center", va="center", fontsize=6.5, color="#555555",
                     bbox=dict(fc="white", ec="none", pad=0.5, alpha=0.9))
     root = tree.root.version
     assert root is not None
-    what = "became" if tree.direction == "forward" else "was formed from"
-    ax.set_title(f"What {root.full_name} {what}", fontsize=11, loc="left")
-    basis = "; ".join(f"{day}: {act}" for day, act in sorted(events)[:4]) + (" …" if len(events) > 4 else "")
-    band = footer(fig, f"Solid arrow: whole unit; dashed: part of it. {basis}. Made with merger.")
+    what = _("What {unit} became") if tree.direction == "forward" else _("What {unit} was formed from")
+    ax.set_title(what.format(unit=root.full_name), fontsize=11, loc="left")
+    basis = "; ".join(f"{fdate(day)}: {act}" for day, act in sorted(events)[:4]) + (" …" if len(events) > 4 else "")
+    band = footer(fig, _("Solid arrow: whole unit; dashed: part of it. {basis}. Made with merger.").format(basis=basis))
     fig.tight_layout(rect=(0, band, 1, 1))
     from merger.outputs import writing
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from merger.i18n import N_, _, fdate
+
+WHAT = {"unit": N_("unit"), "event": N_("event")}  # what NotFound did not find, for people
+
 
 class MergerError(Exception):
     """Base class: a refusal the user can act on (printed as one line, exit 1)."""
@@ -15,14 +19,16 @@ class NotFound(MergerError):
     def __init__(self, query: str, suggestions: list[str] | None = None, what: str = "unit"):
         self.query = query
         self.suggestions = suggestions or []
-        hint = f"; did you mean: {', '.join(self.suggestions)}" if self.suggestions else ""
-        super().__init__(f"no {what} matches {query!r}{hint}")
+        hint = _("; did you mean: {names}").format(names=", ".join(self.suggestions)) if self.suggestions else ""
+        super().__init__(_("no {what} matches {query!r}").format(what=_(WHAT.get(what, what)), query=query) + hint)
 
     @classmethod
     def not_in_force(cls, query: str, day: object, held: list[str]) -> NotFound:
         """The name is known, but nothing by that name was in force on the day asked about."""
         err = cls(query)
-        err.args = (f"{query!r} names no unit in force on {day}; it names: {'; '.join(held)}",)
+        when = fdate(day) if hasattr(day, "isoformat") else day  # type: ignore[arg-type]
+        err.args = (_("{query!r} names no unit in force on {day}; it names: {held}").format(
+            query=query, day=when, held="; ".join(held)),)
         return err
 
 
@@ -42,11 +48,13 @@ class Ambiguous(MergerError):
         self.candidates = candidates
         shown = candidates[: self.SHOWN]
         listed = "; ".join(c.label for c in shown)
-        more = (f"; and {len(candidates) - len(shown)} more (merger search {query!r} lists them)"
+        more = (_("; and {n} more (merger search {query!r} lists them)").format(n=len(candidates) - len(shown),
+                                                                                   query=query)
                 if len(candidates) > len(shown) else "")
         super().__init__(
-            f"{query!r} is ambiguous ({len(candidates)} units): {listed}{more}. "
-            "Qualify it by parent (e.g. 'Hòa Bình, Vĩnh Bảo'), give the code or key, or use --as-of."
+            _("{query!r} is ambiguous ({n} units): {listed}{more}.").format(query=query, n=len(candidates),
+                                                                            listed=listed, more=more) + " "
+            + _("Qualify it by parent (e.g. 'Hòa Bình, Vĩnh Bảo'), give the code or key, or use --as-of.")
         )
 
     SHOWN = 12

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from merger import cache
+from merger.i18n import fdate
 from merger.names import fold, spelling
 
 if TYPE_CHECKING:
@@ -65,8 +66,8 @@ class V:
         )
 
     def period(self) -> str:
-        start = self.valid_from.isoformat() if self.valid_from else "…"
-        end = self.valid_to.isoformat() if self.valid_to else ""
+        start = fdate(self.valid_from, "…")  # ISO, or 01/7/2025 in Vietnamese output
+        end = fdate(self.valid_to)
         return f"{start} – {end}".rstrip()
 
 

@@ -7,45 +7,82 @@ from datetime import date
 from typing import Any, Literal
 
 from merger.graph import L, Snapshot, V
+from merger.i18n import N_, _, fdate, pgettext
 
 Direction = Literal["forward", "backward"]
 
 RELATION_LABELS = {
-    "whole": "whole unit",
-    "part": "part",
-    "part_area": "part of the area",
-    "part_area_all_population": "part of the area, all of the population",
-    "part_population": "part of the population",
-    "unchanged": "unchanged",
-    "renamed": "renamed",
-    "reclassified": "type changed",
-    "renamed_from_part": "renamed, from part",
-    "renamed_reclassified_from_part": "renamed and type changed, from part",
-    "remainder": "remainder after a part went elsewhere",
-    "district_to_special_zone": "whole district became special zone",
-    "commune_to_special_zone": "whole commune became special zone",
-    "district_area": "territory managed by the district",
-    "dissolved": "dissolved",
-    "successor_unknown": "successor unknown (source gap)",
-    "origin_unknown": "origin unknown (source gap)",
-    "absorbed": "absorbed",
-    "absorbing": "absorbed another unit",
-    "moved": "re-parented",
-    "functions_to": "its functions taken over",
-    "established": "new, no predecessor",
+    "whole": N_("whole unit"),
+    "part": N_("part"),
+    "part_area": N_("part of the area"),
+    "part_area_all_population": N_("part of the area, all of the population"),
+    "part_population": N_("part of the population"),
+    "unchanged": N_("unchanged"),
+    "renamed": N_("renamed"),
+    "reclassified": N_("type changed"),
+    "renamed_from_part": N_("renamed, from part"),
+    "renamed_reclassified_from_part": N_("renamed and type changed, from part"),
+    "remainder": N_("remainder after a part went elsewhere"),
+    "district_to_special_zone": N_("whole district became special zone"),
+    "commune_to_special_zone": N_("whole commune became special zone"),
+    "district_area": N_("territory managed by the district"),
+    "dissolved": N_("dissolved"),
+    "successor_unknown": N_("successor unknown (source gap)"),
+    "origin_unknown": N_("origin unknown (source gap)"),
+    "absorbed": N_("absorbed"),
+    "absorbing": N_("absorbed another unit"),
+    "moved": N_("re-parented"),
+    "functions_to": N_("its functions taken over"),
+    "established": N_("new, no predecessor"),
 }
 
 EVENT_LABELS = {
-    "merge": "merge",
-    "split": "split",
-    "transfer": "partial transfer",
-    "rename": "rename",
-    "reclassify": "reclassification",
-    "dissolve": "dissolution",
-    "establish": "establishment",
-    "move": "unchanged, re-parented",
-    "continue": "unchanged, new version",
+    "merge": N_("merge"),
+    "split": N_("split"),
+    "transfer": N_("partial transfer"),
+    "rename": N_("rename"),
+    "reclassify": N_("reclassification"),
+    "dissolve": N_("dissolution"),
+    "establish": N_("establishment"),
+    "move": N_("unchanged, re-parented"),
+    "continue": N_("unchanged, new version"),
 }
+
+
+BASIS_LABELS = {"area": N_("area"), "population": N_("population"), "geometry": N_("geometry"),
+                "equal": N_("equal shares")}
+
+
+def basis_label(basis: str | None) -> str:
+    """What a share measures, in the current language."""
+    return _(BASIS_LABELS[basis]) if basis in BASIS_LABELS else str(basis)
+
+
+EVIDENCE_LABELS = {"stated": N_("stated"), "inferred": N_("inferred"), "reported": N_("reported"),
+                   "unknown": N_("unknown")}
+
+
+def evidence_label(evidence: str | None) -> str:
+    """How sure a record is (stated by an act or source, inferred, reported), in the current language."""
+    return _(EVIDENCE_LABELS[evidence]) if evidence in EVIDENCE_LABELS else str(evidence or "")
+
+
+def level_name(level: str) -> str:
+    """One unit's level, in the current language ("commune", "cấp xã")."""
+    names = {"province": pgettext("level", "province"), "district": pgettext("level", "district"),
+             "commune": pgettext("level", "commune"), "village": pgettext("level", "village"),
+             "agency": pgettext("level", "agency")}
+    return names.get(level, level)
+
+
+def relation_label(relation: str) -> str:
+    """How a link's predecessor went into its successor, in the current language ("nhập toàn bộ")."""
+    return _(RELATION_LABELS[relation]) if relation in RELATION_LABELS else relation.replace("_", " ")
+
+
+def event_label(event_type: str) -> str:
+    """The kind of event, in the current language ("sáp nhập", "đổi tên")."""
+    return _(EVENT_LABELS[event_type]) if event_type in EVENT_LABELS else event_type
 
 
 # (event, relation) pairs where the relation only repeats the event ("rename · renamed").
@@ -56,19 +93,20 @@ SAID_BY_EVENT = {("dissolve", "dissolved"), ("establish", "established"), ("rena
 def describe_link(link: L) -> str:
     """"merge · part of the area · 2025-07-01 · khoản 3 Điều 1, 1669/NQ-UBTVQH15"."""
     ev = link.event
-    kind = EVENT_LABELS.get(ev.type, ev.type)
+    kind = event_label(ev.type)
     if link.portion == "part" and ev.type in ("merge", "split", "transfer"):
-        kind = "partial transfer"  # part of the predecessor's territory went to this successor
+        kind = _("partial transfer")  # part of the predecessor's territory went to this successor
     if link.relation == "district_to_special_zone":
-        kind = "district turned special zone"
+        kind = _("district turned special zone")
     parts = [kind]
     if (ev.type, link.relation) not in SAID_BY_EVENT:
-        parts.append(RELATION_LABELS.get(link.relation, link.relation.replace("_", " ")))
-    parts.append(ev.effective.isoformat())
+        parts.append(relation_label(link.relation))
+    parts.append(fdate(ev.effective))
     if ev.basis():
         parts.append(ev.basis())
     if link.share is not None:
-        parts.append(f"share {link.share:g} of {link.share_basis}")
+        parts.append(_("share {share} of {basis}").format(share=f"{link.share:g}",
+                                                          basis=basis_label(link.share_basis)))
     return " · ".join(parts)
 
 

@@ -11,7 +11,6 @@ from the network) or as Markdown with the chart as a data URI.
 from __future__ import annotations
 
 import base64
-import html
 import io
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,25 +22,36 @@ from merger.crosswalk import Composer, Row, paused_gc
 from merger.diagram import pyplot
 from merger.errors import BadInput
 from merger.graph import LEVEL_ORDER, E, L, Snapshot, V
-from merger.lineage import RELATION_LABELS
+from merger.i18n import N_, _, fdate, fnum, pgettext
+from merger.lineage import relation_label
 
 if TYPE_CHECKING:
     from merger.register import Register
 
 GROUPS: tuple[tuple[str, str], ...] = (
-    ("merge", "Merges"),
-    ("transfer", "Partial transfers"),
-    ("split", "Splits"),
-    ("rename", "Renames"),
-    ("reclassify", "Reclassifications"),
-    ("dissolve", "Dissolutions"),
-    ("establish", "Establishments"),
-    ("move", "Unchanged, re-parented"),
-    ("continue", "Carried over unchanged"),
+    ("merge", N_("Merges")),
+    ("transfer", N_("Partial transfers")),
+    ("split", N_("Splits")),
+    ("rename", N_("Renames")),
+    ("reclassify", N_("Reclassifications")),
+    ("dissolve", N_("Dissolutions")),
+    ("establish", N_("Establishments")),
+    ("move", N_("Unchanged, re-parented")),
+    ("continue", N_("Carried over unchanged")),
 )
-GROUP_LABELS = dict(GROUPS)
-LEVEL_LABELS = {"province": "Provinces", "district": "District level", "commune": "Communes",
-                "village": "Villages", "agency": "Agencies"}
+GROUP_LABELS = dict(GROUPS)  # English (CSV, JSON); group_label() for people
+LEVEL_LABELS = {"province": N_("Provinces"), "district": N_("District level"), "commune": N_("Communes"),
+                "village": N_("Villages"), "agency": N_("Agencies")}
+
+
+def group_label(event_type: str) -> str:
+    """A group of events in the current language ("Merges", "Sáp nhập")."""
+    return _(GROUP_LABELS[event_type]) if event_type in GROUP_LABELS else event_type
+
+
+def level_label(level: str) -> str:
+    """A level in the current language ("Communes", "Cấp xã")."""
+    return _(LEVEL_LABELS[level]) if level in LEVEL_LABELS else level
 
 
 @dataclass
@@ -68,21 +78,27 @@ class Change:
         vs = self.successors or self.predecessors
         return (LEVEL_ORDER.get(self.level, 9), vs[0].code if vs else "", self.event.key)
 
-    def summary(self) -> str:
-        """"Phường Hải An ← Phường Đông Hải 1 (whole), Phường Nam Hải (part)"."""
+    def summary(self, english: bool = False) -> str:
+        """"Phường Hải An ← Phường Đông Hải 1 (whole), Phường Nam Hải (part)"; ``english`` for
+        machine output (JSON, CSV), which is the same in every language."""
+        if english:
+            from merger import i18n
+
+            with i18n.use("en"):
+                return self.summary()
         succ = self.successors
         preds = [f"{link.pred.full_name} ({_portion(link)})" for link in self.links if link.pred is not None]
         if not succ:
-            return f"{', '.join(p.full_name for p in self.predecessors)} dissolved"
+            return _("{units} dissolved").format(units=", ".join(p.full_name for p in self.predecessors))
         if not preds:
-            return f"{', '.join(v.full_name for v in succ)} established"
+            return _("{units} established").format(units=", ".join(v.full_name for v in succ))
         return f"{', '.join(v.full_name for v in succ)} ← {', '.join(preds)}"
 
 
 def _portion(link: L) -> str:
-    if link.relation in ("whole", "unchanged", "renamed", "reclassified"):
-        return "whole" if link.relation == "whole" else link.relation
-    return RELATION_LABELS.get(link.relation, link.relation)
+    if link.relation == "whole":
+        return _("whole")
+    return relation_label(link.relation)
 
 
 @dataclass
@@ -170,7 +186,8 @@ def build(reg: Register, *, within: str | None = None, start: date = date(2025, 
           end: date = date(2025, 7, 1), weights: str = "population", kind: str = "admin") -> Report:
     """Everything the report shows, computed once (the renderers only format it)."""
     if end <= start:
-        raise BadInput(f"the report needs --from before --to (got {start} and {end})")
+        raise BadInput(_("the report needs --from before --to (got {start} and {end})").format(
+            start=fdate(start), end=fdate(end)))
     snap = reg.snapshot
     cnt = reg.counts(before=start, after=end, within=within, kind=kind)
     d = diff(reg, start, end, within=within, kind=kind)
@@ -189,9 +206,9 @@ def build(reg: Register, *, within: str | None = None, start: date = date(2025, 
             preds = [(r, r.target is not None and sum(1 for f in composer.compose(r.target, end)
                                                       if f.target is not None) > 1) for r in rows]
             new_units.append(NewUnit(v, snap.statistics(v), preds))
-    where = f" — {cnt.within}" if cnt.within else " — Viet Nam"
-    what = "Agencies" if kind == "agency" else "Administrative units"
-    return Report(f"{what} {start} → {end}{where}", cnt, d, new_units, date.today())
+    what = _("Agencies {start} → {end}") if kind == "agency" else _("Administrative units {start} → {end}")
+    title = what.format(start=fdate(start), end=fdate(end))
+    return Report(f"{title} — {cnt.within or _('Viet Nam')}", cnt, d, new_units, date.today())
 
 
 # --- chart ----------------------------------------------------------------------------------------
@@ -201,20 +218,20 @@ def chart_png(report: Report) -> bytes:
     """Before/after bar chart by level and type, as PNG bytes (matplotlib, no display needed)."""
     plt = pyplot("the report's chart")
     rows = [r for r in report.counts.rows if r.type is not None and (r.before or r.after)]
-    labels = [f"{LEVEL_LABELS.get(r.level, r.level)}: {r.type}" for r in rows]
+    labels = [f"{level_label(r.level)}: {r.type}" for r in rows]
     before = [r.before for r in rows]
     after = [r.after for r in rows]
     height = 0.38
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.6), dpi=110)
     ys = list(range(len(rows)))
-    b1 = ax.barh([y - height / 2 for y in ys], before, height, label=str(report.counts.before), color="#7f8fa6")
-    b2 = ax.barh([y + height / 2 for y in ys], after, height, label=str(report.counts.after), color="#e1812c")
-    ax.bar_label(b1, padding=3, fontsize=8, fmt="{:,.0f}")
-    ax.bar_label(b2, padding=3, fontsize=8, fmt="{:,.0f}")
+    b1 = ax.barh([y - height / 2 for y in ys], before, height, label=fdate(report.counts.before), color="#7f8fa6")
+    b2 = ax.barh([y + height / 2 for y in ys], after, height, label=fdate(report.counts.after), color="#e1812c")
+    ax.bar_label(b1, padding=3, fontsize=8, fmt=fnum)
+    ax.bar_label(b2, padding=3, fontsize=8, fmt=fnum)
     ax.set_yticks(ys, labels, fontsize=9)
     ax.invert_yaxis()
-    ax.set_xlabel("number of units")
-    ax.set_title("Units before and after, by level and type", fontsize=11)
+    ax.set_xlabel(_("number of units"))
+    ax.set_title(_("Units before and after, by level and type"), fontsize=11)
     ax.legend(loc="lower right", fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_xlim(0, max(before + after + [1]) * 1.15)
@@ -226,6 +243,96 @@ def chart_png(report: Report) -> bytes:
 
 
 # --- rendering ------------------------------------------------------------------------------------
+# The pages are Jinja2 templates (merger/templates/report.*.j2), filled with the figures below,
+# already formatted for the current language. HTML values are autoescaped; in Markdown every value
+# goes through md_escape (a unit name or act cannot inject markup, HTML or table cells).
+
+_MD_SPECIAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\\": "\\\\", "`": "\\`", "*": "\\*",
+                             "_": "\\_", "[": "\\[", "]": "\\]", "|": "\\|", "\n": " ", "\r": " "})
+
+
+def md_escape(value: object) -> str:
+    """A value safe in Markdown text and table cells: HTML and Markdown's special characters escaped."""
+    if value is None:
+        return ""
+    return str(value).translate(_MD_SPECIAL)
+
+
+def _environment(fmt: str):  # type: ignore[no-untyped-def]
+    """The Jinja2 environment for "html" (autoescaped) or "md" (every value through md_escape)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("merger", "templates"),
+        autoescape=fmt == "html",
+        finalize=md_escape if fmt == "md" else None,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(_, lambda s, p, n: _(s) if n == 1 else _(p), newstyle=True,  # type: ignore[attr-defined]
+                                  pgettext=pgettext)
+    return env
+
+
+def _pred_text(row: Row, divided: bool, snap: Snapshot) -> tuple[str, str]:
+    """A predecessor of a new unit: its name, and the note on the part taken ("" for a whole unit)."""
+    v = row.target
+    if v is None:
+        return _("(no predecessor recorded)"), ""
+    parent = snap.parent_of(v)
+    where = f", {parent.full_name}" if parent is not None and parent.level == "district" else ""
+    if not divided:
+        return f"{v.full_name}{where}", ""
+    share = fnum(row.share * 100) + "%"
+    part = _("part; {share} of the new unit").format(share=share if row.exact else "≈" + share)
+    if row.share == 0 and "recorded-population" in row.bases:
+        part = _("part of its area, none of its population")
+    return f"{v.full_name}{where}", part
+
+
+def view(report: Report, snap: Snapshot, png: bytes | None) -> dict[str, Any]:
+    """What the templates show, formatted for the current language."""
+    from merger import i18n
+
+    c, d = report.counts, report.diff
+    cards = []
+    for level in ("province", "district", "commune"):
+        try:
+            t = c.total(level)
+        except StopIteration:
+            continue
+        cards.append(dict(label=level_label(level), before=fnum(t.before), after=fnum(t.after),
+                          change=_signed(t.change), negative=t.change < 0))
+    rows = [dict(total=r.type is None, label=level_label(r.level) if r.type is None else r.type,
+                 before=fnum(r.before), after=fnum(r.after), change=_signed(r.change),
+                 cls="neg" if r.change < 0 else ("pos" if r.change > 0 else "")) for r in c.rows]
+    groups = [dict(label=group_label(t), n=fnum(len(cs)),
+                   levels=", ".join(f"{level_label(k).lower()} {fnum(n)}" for k, n in d.by_level(t).items()),
+                   changes=[dict(summary=ch.summary(), basis=ch.event.basis() or "") for ch in cs])
+              for t, cs in d.groups.items()]
+    divided = [dict(path=snap.path(v), successors=", ".join(x.full_name for x in succ)) for v, succ in d.divided]
+    new_units = []
+    for nu in report.new_units:
+        v, st = nu.version, nu.stats or {}
+        created = snap.predecessors(v)
+        new_units.append(dict(code=v.code, name=v.full_name, type=v.type,
+                              area="" if st.get("area_km2") is None else fnum(st["area_km2"], 2),
+                              population="" if st.get("population") is None else fnum(st["population"]),
+                              predecessors=[_pred_text(r, div, snap) for r, div in nu.predecessors],
+                              basis=created[0].event.basis() if created else ""))
+    return dict(lang=i18n.current().code, title=report.title, generated=fdate(report.generated),
+                before=fdate(c.before), after=fdate(c.after), cards=cards, rows=rows,
+                chart=base64.b64encode(png).decode("ascii") if png else None,
+                total=fnum(d.total), groups=groups, divided=divided, n_divided=fnum(len(d.divided)),
+                new_units=new_units, n_new=fnum(len(report.new_units)), css=_CSS)
+
+
+def _signed(n: int) -> str:
+    return ("+" if n > 0 else "") + fnum(n)
+
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;margin:2rem auto;max-width:1100px;
@@ -242,141 +349,19 @@ img{max-width:100%;border:1px solid #eee}.cards{display:flex;gap:1rem;flex-wrap:
 """
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text))
-
-
-def _num(x: float | int | None, digits: int = 0) -> str:
-    if x is None:
-        return ""
-    return f"{x:,.{digits}f}"
-
-
-def _pred_text(row: Row, divided: bool, snap: Snapshot, html_out: bool) -> str:
-    v = row.target
-    if v is None:
-        return "(no predecessor recorded)"
-    parent = snap.parent_of(v)
-    where = f", {parent.full_name}" if parent is not None and parent.level == "district" else ""
-    name = f"{v.full_name}{where}"
-    if divided:
-        share = f"≈{row.share:.0%}" if not row.exact else f"{row.share:.0%}"
-        part = f"part; {share} of the new unit"
-        if row.share == 0 and "recorded-population" in row.bases:
-            part = "part of its area, none of its population"
-        return f'{_e(name)} <span class="part">({_e(part)})</span>' if html_out else f"{name} (part)"
-    return _e(name) if html_out else name
-
-
 def to_html(report: Report, snap: Snapshot, png: bytes | None) -> str:
-    c, d = report.counts, report.diff
-    out: list[str] = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_e(report.title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_e(report.title)}</h1>",
-        f'<p class="meta">Generated {report.generated} by merger from the official register (NSO code lists and '
-        "conversion table, resolutions 1654–1687/NQ-UBTVQH15, sapnhap.bando.com.vn statistics). "
-        "This file is self-contained.</p>",
-    ]
-    cards = []
-    for level in ("province", "district", "commune"):
-        try:
-            t = c.total(level)
-        except StopIteration:
-            continue
-        cards.append(f'<div class="card">{_e(LEVEL_LABELS[level])}<b>{t.before:,} → {t.after:,}</b>'
-                     f'<span class="{"neg" if t.change < 0 else "pos"}">{t.change:+,}</span></div>')
-    out.append(f'<div class="cards">{"".join(cards)}</div>')
-    out.append(f"<h2>Units before and after</h2><table><tr><th>Level / type</th><th>{c.before}</th>"
-               f"<th>{c.after}</th><th>Change</th></tr>")
-    for r in c.rows:
-        label = f"<b>{_e(LEVEL_LABELS.get(r.level, r.level))}</b>" if r.type is None else f"&nbsp;&nbsp;{_e(r.type)}"
-        cls = "neg" if r.change < 0 else ("pos" if r.change > 0 else "")
-        out.append(f'<tr class="{"total" if r.type is None else ""}"><td>{label}</td><td class="n">{r.before:,}</td>'
-                   f'<td class="n">{r.after:,}</td><td class="n {cls}">{r.change:+,}</td></tr>'.replace(">+0<", ">0<"))
-    out.append("</table>")
-    if png:
-        b64 = base64.b64encode(png).decode("ascii")
-        out.append(f'<img alt="Bar chart of units before and after by level and type" src="data:image/png;base64,{b64}">')
-    out.append(f"<h2>What happened: {d.total:,} events</h2><table><tr><th>Type</th><th>Events</th><th>By level</th></tr>")
-    for t, cs in d.groups.items():
-        levels = ", ".join(f"{LEVEL_LABELS.get(k, k).lower()} {n:,}" for k, n in d.by_level(t).items())
-        out.append(f'<tr><td>{_e(GROUP_LABELS.get(t, t))}</td><td class="n">{len(cs):,}</td><td>{_e(levels)}</td></tr>')
-    out.append(f'<tr><td>Old units divided between several new ones</td><td class="n">{len(d.divided):,}</td><td></td></tr>')
-    out.append("</table>")
-    for t, cs in d.groups.items():
-        out.append(f"<details><summary>{_e(GROUP_LABELS.get(t, t))} ({len(cs):,})</summary><ul>")
-        for ch in cs:
-            basis = ch.event.basis()
-            out.append(f"<li>{_e(ch.summary())}" + (f' <span class="est">{_e(basis)}</span>' if basis else "") + "</li>")
-        out.append("</ul></details>")
-    if d.divided:
-        out.append(f"<details><summary>Old units divided ({len(d.divided):,})</summary><ul>")
-        for v, succ in d.divided:
-            out.append(f"<li>{_e(snap.path(v))} → {_e(', '.join(s.full_name for s in succ))}</li>")
-        out.append("</ul></details>")
-    out.append(f"<h2>New units and their predecessors ({len(report.new_units):,})</h2>")
-    out.append('<p class="meta">Area and population: sapnhap.bando.com.vn. “part” marks a predecessor divided '
-               "between several new units; ≈ shares are estimates (see docs/analysts.md).</p>")
-    out.append("<table><tr><th>Code</th><th>New unit</th><th>Type</th><th>Area km²</th><th>Population</th>"
-               "<th>Formed from</th><th>Legal basis</th></tr>")
-    for nu in report.new_units:
-        v, st = nu.version, nu.stats or {}
-        preds = "<br>".join(_pred_text(r, div, snap, True) for r, div in nu.predecessors)
-        created = snap.predecessors(v)
-        basis = created[0].event.basis() if created else ""
-        out.append(f'<tr><td>{_e(v.code)}</td><td>{_e(v.full_name)}</td><td>{_e(v.type)}</td>'
-                   f'<td class="n">{_num(st.get("area_km2"), 2)}</td><td class="n">{_num(st.get("population"))}</td>'
-                   f"<td>{preds}</td><td>{_e(basis)}</td></tr>")
-    out.append("</table></body></html>")
-    return "\n".join(out)
-
-
-def _md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return _environment("html").get_template("report.html.j2").render(view(report, snap, png))
 
 
 def to_markdown(report: Report, snap: Snapshot, png: bytes | None) -> str:
-    c, d = report.counts, report.diff
-    out = [f"# {report.title}", "",
-           f"Generated {report.generated} by merger from the official register. Self-contained (the chart is embedded).",
-           "", "## Units before and after", "", f"| Level / type | {c.before} | {c.after} | Change |",
-           "|---|---:|---:|---:|"]
-    for r in c.rows:
-        label = f"**{LEVEL_LABELS.get(r.level, r.level)}**" if r.type is None else f"  {r.type}"
-        out.append(f"| {_md(label)} | {r.before:,} | {r.after:,} | {r.change:+,} |")
-    if png:
-        out += ["", f"![Units before and after by level and type](data:image/png;base64,"
-                    f"{base64.b64encode(png).decode('ascii')})"]
-    out += ["", f"## What happened: {d.total:,} events", "", "| Type | Events | By level |", "|---|---:|---|"]
-    for t, cs in d.groups.items():
-        levels = ", ".join(f"{LEVEL_LABELS.get(k, k).lower()} {n:,}" for k, n in d.by_level(t).items())
-        out.append(f"| {GROUP_LABELS.get(t, t)} | {len(cs):,} | {levels} |")
-    out.append(f"| Old units divided between several new ones | {len(d.divided):,} | |")
-    for t, cs in d.groups.items():
-        out += ["", f"### {GROUP_LABELS.get(t, t)} ({len(cs):,})", ""]
-        out += [f"- {ch.summary()}" + (f" — {ch.event.basis()}" if ch.event.basis() else "") for ch in cs]
-    if d.divided:
-        out += ["", f"### Old units divided ({len(d.divided):,})", ""]
-        out += [f"- {snap.path(v)} → {', '.join(s.full_name for s in succ)}" for v, succ in d.divided]
-    out += ["", f"## New units and their predecessors ({len(report.new_units):,})", "",
-            "| Code | New unit | Type | Area km² | Population | Formed from | Legal basis |",
-            "|---|---|---|---:|---:|---|---|"]
-    for nu in report.new_units:
-        v, st = nu.version, nu.stats or {}
-        preds = "; ".join(_pred_text(r, div, snap, False) for r, div in nu.predecessors)
-        created = snap.predecessors(v)
-        basis = created[0].event.basis() if created else ""
-        out.append(f"| {v.code} | {_md(v.full_name)} | {v.type} | {_num(st.get('area_km2'), 2)} | "
-                   f"{_num(st.get('population'))} | {_md(preds)} | {_md(basis)} |")
-    return "\n".join(out) + "\n"
+    return _environment("md").get_template("report.md.j2").render(view(report, snap, png))
 
 
 def write(report: Report, snap: Snapshot, out: Path, *, chart: bool = True) -> Path:
     """Render to ``out`` by its suffix (.html/.htm or .md), atomically."""
     suffix = out.suffix.lower()
     if suffix not in (".html", ".htm", ".md", ".markdown"):
-        raise BadInput(f"cannot tell the format of {out.name}: use a .html or .md file name")
+        raise BadInput(_("cannot tell the format of {name}: use a .html or .md file name").format(name=out.name))
     png = chart_png(report) if chart else None
     text = to_html(report, snap, png) if suffix in (".html", ".htm") else to_markdown(report, snap, png)
     tmp = out.with_name(out.name + ".tmp")
@@ -385,5 +370,5 @@ def write(report: Report, snap: Snapshot, out: Path, *, chart: bool = True) -> P
         tmp.replace(out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot write {path}: {reason}").format(path=out, reason=exc.strerror or exc)) from None
     return out

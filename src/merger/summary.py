@@ -118,9 +118,8 @@ def translator(lang: str) -> Callable[[str], str]:
     locales = Path(__file__).resolve().parent / "locale"
     cat = gettext.translation("merger", localedir=str(locales), languages=[lang], fallback=True)
 
-    def _(message: str) -> str:
-        found = cat.gettext(message)
-        return found if found != message else _VI.get(message, message)
+    def _(message: str) -> str:  # the Department's wording above first ("Cơ quan, tổ chức"), then the catalogue
+        return _VI[message] if message in _VI else cat.gettext(message)
 
     return _
 

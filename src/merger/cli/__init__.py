@@ -142,10 +142,12 @@ def main() -> None:
     import click
 
     from merger.cli.common import not_utf8
+    from merger.cli.lang import said
+    from merger.i18n import N_
 
     bad = not_utf8(sys.argv[1:])
     if bad:
-        print(f"Error: {bad}", file=sys.stderr)
+        print(said(N_("Error: {message}")).format(message=bad), file=sys.stderr)
         sys.exit(1)
     try:
         args = hoist_global_options(sys.argv[1:])
@@ -159,15 +161,15 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        print("Aborted.", file=sys.stderr)
+        print(said(N_("Aborted.")), file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 — the promise is: never a traceback
         if os.environ.get("MERGER_DEBUG"):
             raise
         from merger.cli.common import one_line
 
-        print(one_line(f"Error: internal error: {type(exc).__name__}: {exc} (set MERGER_DEBUG=1 for details)"),
-              file=sys.stderr)
+        print(one_line(said(N_("Error: internal error: {kind}: {first} (set MERGER_DEBUG=1 for details)")).format(
+            kind=type(exc).__name__, first=exc)), file=sys.stderr)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

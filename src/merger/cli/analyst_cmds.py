@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -119,31 +120,54 @@ def crosswalk(
         return
     from rich.table import Table
 
+    from merger.i18n import N_, _, fdate, fnum, fpct
+    from merger.lineage import basis_label, level_name
+
     c = console()
     split = cw.split_sources()
-    title = (f"Crosswalk {cw.start} → {cw.end}" + (f" within {cw.within}" if cw.within else "")
-             + f": {len(cw.sources):,} units → {len(cw.targets):,} units, {len(cw.rows):,} rows")
+    title = (_("Crosswalk {start} → {end}").format(start=fdate(cw.start), end=fdate(cw.end))
+             + (_(" within {unit}").format(unit=cw.within) if cw.within else "")
+             + _(": {n} units → {m} units, {rows} rows").format(n=fnum(len(cw.sources)), m=fnum(len(cw.targets)),
+                                                              rows=fnum(len(cw.rows))))
     table = Table(title=title)
-    for col in ("From", "To", "Share", "Basis"):
-        table.add_column(col, justify="right" if col == "Share" else "left")
+    for col in (N_("From"), N_("To"), N_("Share"), N_("Basis")):
+        table.add_column(_(col), justify="right" if col == "Share" else "left")
     shown = records if len(records) <= 200 else [r for r in records if r["split"]][:200]
     for r in shown:
         table.add_row(str(r["from_name"]).split(",")[0] + f" [dim]{r['from_code']}[/dim]",
                       (str(r["to_name"]).split(",")[0] + f" [dim]{r['to_code']}[/dim]") if r["to_key"] else "[red]—[/red]",
-                      f"{float(r['share']):.4f}", str(r["basis"]))  # type: ignore[arg-type]
+                      fnum(float(r['share']), 4), _basis(str(r["basis"])))  # type: ignore[arg-type]
     print_table(table, c)
     if len(records) > len(shown):
-        c.print(f"[dim]showing {len(shown)} rows of divided units out of {len(records):,}; use --csv or --json "
-                "for all[/dim]")
-    c.print(f"{len(split):,} unit(s) divided between several; weights: {cw.weights}.")
+        c.print("[dim]" + _("showing {n} rows of divided units out of {total}; use --csv or --json for all").format(
+            n=len(shown), total=fnum(len(records))) + "[/dim]")
+    c.print(_("{n} unit(s) divided between several; weights: {weights}.").format(n=fnum(len(split)),
+                                                                                 weights=basis_label(cw.weights)))
     known, total = cw.known_share()
-    c.print(f"Path to {cw.end} fully known for {known:,} of {total:,} units "
-            f"({100 * known / total if total else 100:.1f}%); the rest cross a source gap "
-            "(basis successor-unknown: the published lists do not say where a unit's territory went).",
-            highlight=False)
+    c.print(_("Path to {day} fully known for {known} of {total} units ({share}); the rest cross a source gap "
+              "(basis successor-unknown: the published lists do not say where a unit's territory went).").format(
+                  day=fdate(cw.end), known=fnum(known), total=fnum(total),
+                  share=fpct(known / total if total else 1.0)), highlight=False)
     for v in cw.unreached():
-        c.print(f"[yellow]note[/yellow]: {snap.path(v)} is reached by no {cw.level or ''} unit at {cw.start} "
-                "(formed from another level)", highlight=False)
+        c.print("[yellow]" + _("note") + "[/yellow]: " + _("{unit} is reached by no {level} unit at {day} (formed "
+                "from another level)").format(unit=snap.path(v), level=level_name(cw.level or ""), day=fdate(cw.start)),
+                highlight=False)
+
+
+def _basis(basis: str) -> str:
+    """Where a crosswalk share comes from, for people ("whole", "recorded-population", "fallback-successor-area")."""
+    from merger.i18n import _
+    from merger.lineage import basis_label
+
+    if basis == "whole":
+        return _("whole")
+    if basis == "successor-unknown":
+        return _("successor unknown (source gap)")
+    for prefix, said in (("recorded-", _("recorded {what}")), ("fallback-successor-", _("estimated from the "
+                                                                                        "successors' {what}"))):
+        if basis.startswith(prefix):
+            return said.format(what=basis_label(basis.removeprefix(prefix)))
+    return basis_label(basis)
 
 
 @app.command()
@@ -481,7 +505,7 @@ def diff(
         emit_json(dict(start=d.start, end=d.end, within=d.within, counts=d.counts(), total=d.total,
                        groups={t: [dict(event=c.event.key, event_type=t, level=c.level, effective=c.event.effective,
                                         act=c.event.act.number if c.event.act else None, clause=c.event.clause,
-                                        citation=c.event.basis(), summary=c.summary(),
+                                        citation=c.event.basis(), summary=c.summary(english=True),
                                         successors=[v.key for v in c.successors],
                                         predecessors=[dict(key=x.pred.key, relation=x.relation, portion=x.portion)
                                                       for x in c.links if x.pred is not None])
@@ -493,19 +517,23 @@ def diff(
         # the column names of `changes` for the same things; "citation" is the act as people cite it
         emit_csv(["event_type", "group", "event", "effective", "level", "act", "clause", "citation", "summary"],
                  [[t, rp.GROUP_LABELS.get(t, t), c.event.key, c.event.effective, c.level,
-                   c.event.act.number if c.event.act else "", c.event.clause or "", c.event.basis(), c.summary()]
+                   c.event.act.number if c.event.act else "", c.event.clause or "", c.event.basis(),
+                   c.summary(english=True)]
                   for t, cs in d.groups.items() for c in cs])
         return
+    from merger.i18n import _, fdate, fnum
+
     c = console()
-    where = f" within {d.within}" if d.within else ""
-    c.print(f"[bold]{d.total:,} events from {d.start} (exclusive) to {d.end}{where}[/bold]", highlight=False)
+    where = _(" within {unit}").format(unit=d.within) if d.within else ""
+    c.print("[bold]" + _("{n} events from {start} (exclusive) to {end}").format(
+        n=fnum(d.total), start=fdate(d.start), end=fdate(d.end)) + f"{where}[/bold]", highlight=False)
     for t, cs in d.groups.items():
-        levels = ", ".join(f"{rp.LEVEL_LABELS.get(k, k).lower()} {n:,}" for k, n in d.by_level(t).items())
-        c.print(f"\n[bold]{rp.GROUP_LABELS.get(t, t)}[/bold]: {len(cs):,} ({levels})", highlight=False)
+        levels = ", ".join(f"{rp.level_label(k).lower()} {fnum(n)}" for k, n in d.by_level(t).items())
+        c.print(f"\n[bold]{rp.group_label(t)}[/bold]: {fnum(len(cs))} ({levels})", highlight=False)
         for ch in cs:
             c.print(f"  • {ch.summary()}" + (f" [dim]{ch.event.basis()}[/dim]" if ch.event.basis() else ""),
                     highlight=False)
-    c.print(f"\n[bold]Old units divided between several new ones[/bold]: {len(d.divided):,}")
+    c.print("\n[bold]" + _("Old units divided between several new ones") + f"[/bold]: {fnum(len(d.divided))}")
     for v, succ in d.divided:
         c.print(f"  • {snap.path(v)} → {', '.join(x.full_name for x in succ)}", highlight=False)
 
@@ -542,7 +570,11 @@ def report(
         r = rp.build(reg, within=within, start=s, end=e, weights=weights, kind=kind)  # type: ignore[arg-type]
         path = rp.write(r, reg.snapshot, out, chart=chart)
     n = sum(len(cs) for cs in r.diff.groups.values())
-    console().print(f"Report written to {path}: {len(r.new_units):,} new units, {n:,} events.", highlight=False, soft_wrap=True)
+    from merger.i18n import _, fnum
+
+    console().print(_("Report written to {path}: {units} new units, {events} events.").format(
+        path=path, units=fnum(len(r.new_units)), events=fnum(n)), highlight=False, soft_wrap=True)
+
 
 
 
@@ -574,15 +606,17 @@ def summary(
       merger summary --format md --lang en
     """
     from merger import summary as sm
+    from merger.i18n import _, from_args, normalize
 
     if fmt not in sm.FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not a format (text, md or docx)", param_hint="--format")
+        raise typer.BadParameter(_("{value!r} is not a format (text, md or docx)").format(value=fmt),
+                                 param_hint="--format")
     if fmt == "docx" and (out is None or str(out) == "-"):
-        raise typer.BadParameter("--format docx needs --out FILE.docx", param_hint="--out")
+        raise typer.BadParameter(_("--format docx needs --out FILE.docx"), param_hint="--out")
     if fmt == "docx":
         out = out_path(out)
     s, e = _dates(start, end)
-    language = lang or getattr(state(ctx), "lang", None) or "vi"
+    language = lang.strip().lower() if lang else normalize(from_args(sys.argv[1:]) or os.environ.get("MERGER_LANG") or "vi")
     reg = state(ctx).register()
     with errors():
         result = sm.summarize(reg, within=within, kind=kind, start=s, end=e)  # type: ignore[arg-type]
@@ -590,7 +624,7 @@ def summary(
         if fmt == "docx":
             assert out is not None
             sm.to_docx(title, sections, out, language)
-            print(f"Written to {out}", file=sys.stderr)
+            print(_("Written to {path}").format(path=out), file=sys.stderr)
             return
     note_unrecorded_past(reg, s, e, kind=kind)
     if as_json:
@@ -642,12 +676,17 @@ def changes(
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(rows):,} links from {s} (exclusive) to {e}" + (f" within {within}" if within else ""))
-    for col in ("Effective", "Event", "Old", "New", "Relation", "Act"):
-        key_column(table, col) if col in ("Event", "Effective", "Act") else table.add_column(col)
+    from merger.i18n import N_, _, fdate, fnum
+    from merger.lineage import relation_label
+
+    table = Table(title=_("{n} links from {start} (exclusive) to {end}").format(n=fnum(len(rows)), start=fdate(s),
+                                                                               end=fdate(e))
+                  + (_(" within {unit}").format(unit=within) if within else ""))
+    for col in (N_("Effective"), N_("Event"), N_("Old"), N_("New"), N_("Relation"), N_("Act")):
+        key_column(table, _(col)) if col in ("Event", "Effective", "Act") else table.add_column(_(col))
     for r in rows:
         old = f"{r['old_name']} [dim]{r['old_code']}[/dim]" if r["old_key"] else "—"
         new = f"{r['new_name']} [dim]{r['new_code']}[/dim]" if r["new_key"] else "—"
         act = (r["act"] or "") + (f" k.{r['clause']}" if r["clause"] else "")
-        table.add_row(r["effective"], r["event"], old, new, f"{r['portion']} · {r['relation']}", act)
+        table.add_row(r["effective"], r["event"], old, new, f"{_(r['portion'])} · {relation_label(r['relation'])}", act)
     print_table(table)

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 import typer.core
 
+from merger.cli.lang import LocalizedGroup
+from merger.i18n import _, fdate
+
 # Plain click help: typer's rich help formatter (and its markdown parser) would double the
 # start-up time of every `--help`, and the CLI reference in docs/ is this plain text.
 typer.core.HAS_RICH = False
@@ -39,6 +42,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: importing rich's help formatter would double start-up time
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=LocalizedGroup,  # each invocation in the user's language (--lang, MERGER_LANG, LANG)
 )
 
 
@@ -87,15 +91,16 @@ def _build_progress():  # type: ignore[no-untyped-def]
 
                 bar = Progress(console=Console(stderr=True), transient=True)
                 bar.start()
-                state["bar"], state["task"] = bar, bar.add_task("Building the register (first use)", total=total)
+                state["bar"], state["task"] = bar, bar.add_task(_("Building the register (first use)"), total=total)
             else:
-                print("Building the register from the bundled data (first use)…", file=sys.stderr)
+                print(_("Building the register from the bundled data (first use)…"), file=sys.stderr)
         if "bar" in state:
-            state["bar"].update(state["task"], completed=step, description=f"Building the register: {label}")
+            state["bar"].update(state["task"], completed=step,
+                                description=_("Building the register: {step}").format(step=label))
         if step == total:
             if "bar" in state:
                 state["bar"].stop()
-            print("Register built.", file=sys.stderr)
+            print(_("Register built."), file=sys.stderr)
 
     return show
 
@@ -136,7 +141,16 @@ def _main(
     ] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
                                           callback=lambda value: _print_version(value))] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", envvar="MERGER_LANG", show_envvar=True,
+                     help="Language of the output and help: vi (Vietnamese) or en (English). Default: "
+                     "vi when the locale (LANGUAGE, LC_ALL, LANG) is Vietnamese, else en."),
+    ] = None,
 ) -> None:
+    if lang is not None and lang.strip().lower() not in ("vi", "en"):
+        raise typer.BadParameter(_("{value!r} is not a language (vi or en)").format(value=_cut(lang)),
+                                 param_hint="--lang")
     bad = not_utf8([v for v in (db, as_recorded) if v is not None])
     if bad:
         fail(bad)
@@ -169,8 +183,8 @@ def not_utf8(args: list[str]) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            return (f"the argument {visible(_cut(shown))!r} is not valid UTF-8 text: check the "
-                    "encoding of the terminal or script that passed it")
+            return _("the argument {value!r} is not valid UTF-8 text: check the encoding of the terminal "
+                     "or script that passed it").format(value=visible(_cut(shown)))
     return None
 
 
@@ -198,7 +212,7 @@ def _memory_refusal() -> NoReturn:
 
 
 def read_only_refusal(what: str) -> NoReturn:
-    fail(f"the register is open read-only (--read-only): '{what}' writes, so it is refused")
+    fail(_("the register is open read-only (--read-only): '{what}' writes, so it is refused").format(what=what))
 
 
 def state(ctx: typer.Context) -> State:
@@ -211,7 +225,7 @@ def state(ctx: typer.Context) -> State:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, starting with "Error:", and a non-zero exit."""
-    print(f"Error: {one_line(message)}", file=sys.stderr)
+    print(_("Error: {message}").format(message=one_line(message)), file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -321,7 +335,7 @@ def parse_date(value: str | None, option: str = "date", *, event: bool = False) 
         else:
             day = date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{_cut(value)!r} is not a date (use 2025-07-01 or 1/7/2025)",
+        raise typer.BadParameter(_("{value!r} is not a date (use 2025-07-01 or 1/7/2025)").format(value=_cut(value)),
                                  param_hint=option) from None
     if event:
         from merger.dates import plausible
@@ -340,7 +354,7 @@ def parse_moment(value: str | None, option: str = "time") -> Any:
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date or ISO time", param_hint=option) from None
+        raise typer.BadParameter(_("{value!r} is not a date or ISO time").format(value=value), param_hint=option) from None
 
 
 # Width of a console whose output is piped or redirected: wide enough that nothing is wrapped or
@@ -403,7 +417,7 @@ def write_text(text: str, out: Any = None) -> None:
         path = check_out(Path(out))
         with writing(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
-    print(f"Written to {visible(str(path))}", file=sys.stderr)
+    print(_("Written to {path}").format(path=visible(str(path))), file=sys.stderr)
 
 
 def emit_json(data: Any) -> None:
@@ -498,21 +512,23 @@ def note_unrecorded_past(reg: Register, *days: date | None, kind: str | None = "
     known = reg.unrecorded_before(kind)
     early = sorted({d for d in days if d is not None and known is not None and d < known})
     if early:
-        print(f"Note: the register records changes from {known + timedelta(days=1)} on; for "
-              f"{', '.join(map(str, early))} it shows the units in force on {known}, whose earlier "
-              "history is not recorded.", file=sys.stderr)
+        print(_("Note: the register records changes from {start} on; for {days} it shows the units in force on "
+                "{known}, whose earlier history is not recorded.").format(
+                    start=fdate(known + timedelta(days=1)), days=", ".join(map(fdate, early)), known=fdate(known)),
+              file=sys.stderr)
 
 
 def nonempty(ctx: typer.Context, param: Any, value: Any) -> Any:
     """Option callback for filters: "" or blanks would silently mean "everything", so refused."""
     if not ctx.resilient_parsing and isinstance(value, str) and not value.strip():
-        fail(f"{param.opts[0]} is empty: give a value, or leave the option out to mean everything")
+        fail(_("{option} is empty: give a value, or leave the option out to mean everything").format(
+            option=param.opts[0]))
     return value
 
 
 def check_formats(as_json: bool, as_csv: bool) -> None:
     if as_json and as_csv:
-        raise typer.BadParameter("choose one of --json and --csv")
+        raise typer.BadParameter(_("choose one of --json and --csv"))
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from merger.cli.common import JsonOpt, app, console, emit_json, errors, read_only_refusal, state
+from merger.i18n import N_, _
 
 db_app = typer.Typer(
     name="db",
@@ -17,10 +18,10 @@ db_app = typer.Typer(
 app.add_typer(db_app, name="db")
 
 ADVICE = {
-    "current": "up to date",
-    "older": "older than this program: run 'merger db upgrade' (after 'merger export' as a backup)",
-    "newer": "newer than this program: upgrade merger",
-    "empty": "no register here: run 'merger init'",
+    "current": N_("up to date"),
+    "older": N_("older than this program: run 'merger db upgrade' (after 'merger export' as a backup)"),
+    "newer": N_("newer than this program: upgrade merger"),
+    "empty": N_("no register here: run 'merger init'"),
 }
 
 
@@ -69,11 +70,12 @@ def current(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json(found)
     else:
-        revision = found["revision"] or "none"
-        note = "" if found["stamped"] or found["revision"] is None else " (from meta.schema_version)"
-        console().print(f"Register {found['url']}\nrevision {revision}{note}, schema version "
-                        f"{found['schema_version'] or '-'}; this program: {found['head']}. "
-                        f"{ADVICE[str(found['state'])].capitalize()}.", highlight=False, markup=False)
+        revision = found["revision"] or _("none")
+        note = "" if found["stamped"] or found["revision"] is None else _(" (from meta.schema_version)")
+        console().print(_("Register {url}\nrevision {revision}{note}, schema version {version}; this program: "
+                          "{head}.").format(url=found["url"], revision=revision, note=note,
+                                            version=found["schema_version"] or "-", head=found["head"])
+                        + f" {_(ADVICE[str(found['state'])]).capitalize()}.", highlight=False, markup=False)
     if found["state"] != "current":
         raise typer.Exit(1)
 
@@ -104,9 +106,10 @@ def upgrade(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json({"from": before, "to": after, "changed": before != after})
     elif before == after:
-        console().print(f"Already at revision {after}; nothing to do.", highlight=False)
+        console().print(_("Already at revision {revision}; nothing to do.").format(revision=after), highlight=False)
     else:
-        console().print(f"Upgraded from revision {before} to {after}.", highlight=False)
+        console().print(_("Upgraded from revision {before} to {after}.").format(before=before, after=after),
+                        highlight=False)
 
 
 @db_app.command("revision")
@@ -132,4 +135,4 @@ def revision(
         read_only_refusal("merger db revision")
     with errors():
         created = migrations.revision(store.resolve_url(st.db), message, folder)
-    console().print(f"Wrote {created}", highlight=False, soft_wrap=True)
+    console().print(_("Wrote {path}").format(path=created), highlight=False, soft_wrap=True)

@@ -28,6 +28,7 @@ from merger.cli.common import (
     raw_csv,
     state,
 )
+from merger.i18n import N_, _, fdate, fnum, fpct
 
 boundaries_app = typer.Typer(
     name="boundaries",
@@ -112,74 +113,84 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
     c = console()
-    scope = f" within {report.within}" if report.within else ""
-    levels = ", ".join(f"{lv} ({n})" for lv, n in report.checked.items()) or "none"
-    c.print(f"[bold]Boundaries{scope} on {report.as_of}[/bold]: levels checked: {levels}")
+    from merger.lineage import level_name
+
+    beyond_, ok_ = "[red]" + _("beyond tolerance") + "[/red]", "[green]" + _("ok") + "[/green]"
+    scope = _(" within {unit}").format(unit=report.within) if report.within else ""
+    levels = ", ".join(f"{level_name(lv)} ({n})" for lv, n in report.checked.items()) or _("none")
+    c.print("[bold]" + _("Boundaries{scope} on {day}").format(scope=scope, day=fdate(report.as_of)) + "[/bold]: "
+            + _("levels checked: {levels}").format(levels=levels))
     if report.uncovered_levels:
-        c.print("[dim]No geometry at all (not checked): "
-                + ", ".join(f"{lv} ({n} units)" for lv, n in report.uncovered_levels.items()) + "[/dim]")
+        c.print("[dim]" + _("No geometry at all (not checked): {levels}").format(levels=", ".join(
+            _("{level} ({n} units)").format(level=level_name(lv), n=n) for lv, n in report.uncovered_levels.items()))
+            + "[/dim]")
     t = report.tolerances
-    c.print(f"[dim]Tolerances: overlap ≤ {t.overlap_m2:,.0f} m², gap ≤ {t.gap_share:.1%} of the parent, "
-            f"area within ±{t.area_rel:.0%} of the official figure"
-            + (f", unlinked overlay ≤ {t.lineage_share:.0%} of a unit" if report.lineage is not None else "")
+    c.print("[dim]" + _("Tolerances: overlap ≤ {m2} m², gap ≤ {gap} of the parent, area within ±{rel} of the "
+                        "official figure").format(m2=fnum(t.overlap_m2), gap=fpct(t.gap_share, 1), rel=fpct(t.area_rel, 0))
+            + (_(", unlinked overlay ≤ {share} of a unit").format(share=fpct(t.lineage_share, 0))
+               if report.lineage is not None else "")
             + "[/dim]")
     if not report.overlaps:
-        c.print("[green]No overlaps between units of one level.[/green]")
-    table = Table(title=f"Overlaps between units of one level: {len(report.overlaps)}")
-    for col in ("Level", "Units", "Area m²", "At (lon, lat)", ""):
-        table.add_column(col, justify="right" if col == "Area m²" else "left")
+        c.print("[green]" + _("No overlaps between units of one level.") + "[/green]")
+    table = Table(title=_("Overlaps between units of one level: {n}").format(n=len(report.overlaps)))
+    for col in (N_("Level"), N_("Units"), N_("Area m²"), N_("At (lon, lat)"), ""):
+        table.add_column(_(col) if col else "", justify="right" if col == "Area m²" else "left")
     for o in report.overlaps[:50]:
-        table.add_row(o.level, f"{o.a_name} / {o.b_name}", f"{o.area_m2:,.0f}", f"{o.lon}, {o.lat}",
-                      "[red]beyond tolerance[/red]" if o.exceeds else "[green]ok[/green]")
+        table.add_row(level_name(o.level), f"{o.a_name} / {o.b_name}", fnum(o.area_m2), f"{o.lon}, {o.lat}",
+                      beyond_ if o.exceeds else ok_)
     if report.overlaps:
         c.print(table)
-    c.print("[bold]Parents against the union of their children[/bold]")
+    c.print("[bold]" + _("Parents against the union of their children") + "[/bold]")
     for g in report.gaps:
-        what = "in the parent but in no child" if g.kind == "uncovered" else "in a child but outside the parent"
-        status = "[red]beyond tolerance[/red]" if g.exceeds else "[green]ok[/green]"
-        c.print(f"  {status} {g.parent_name}: {_area(g.area_km2)} ({g.share:.2%}) {what}, {g.pieces} piece(s)")
+        what = _("in the parent but in no child") if g.kind == "uncovered" else _("in a child but outside the parent")
+        status = beyond_ if g.exceeds else ok_
+        c.print(f"  {status} {g.parent_name}: {_area(g.area_km2)} ({fpct(g.share, 2)}) {what}, "
+                + _("{n} piece(s)").format(n=g.pieces))
         if g.largest:
             on_outline = sum(1 for p in g.largest if p.on_outline)
             where = "; ".join(f"{name} {_area(a)}" for name, a in list(g.by_unit.items())[:8])
-            more = f"; … {len(g.by_unit) - 8} more" if len(g.by_unit) > 8 else ""
-            c.print(f"    [dim]by nearest unit: {where}{more}[/dim]")
-            c.print(f"    [dim]{on_outline} of the {len(g.largest)} largest pieces touch the parent's outline "
-                    f"(coast, islands, provincial border); largest {_area(g.largest[0].area_km2)} at "
-                    f"{g.largest[0].lon}, {g.largest[0].lat} near {g.largest[0].near}[/dim]")
+            more = _("; … {n} more").format(n=len(g.by_unit) - 8) if len(g.by_unit) > 8 else ""
+            c.print("    [dim]" + _("by nearest unit: {where}").format(where=where) + f"{more}[/dim]")
+            c.print("    [dim]" + _("{k} of the {n} largest pieces touch the parent's outline (coast, islands, "
+                                    "provincial border); largest {area} at {lon}, {lat} near {near}").format(
+                k=on_outline, n=len(g.largest), area=_area(g.largest[0].area_km2), lon=g.largest[0].lon,
+                lat=g.largest[0].lat, near=g.largest[0].near) + "[/dim]")
     if report.missing:
-        names = ", ".join(n for _, n, _ in report.missing[:20])
-        c.print(f"[red]No geometry: {len(report.missing)}[/red] {names}" + (" …" if len(report.missing) > 20 else ""))
+        names = ", ".join(n for _k, n, _l in report.missing[:20])
+        c.print("[red]" + _("No geometry: {n}").format(n=len(report.missing)) + f"[/red] {names}"
+                + (" …" if len(report.missing) > 20 else ""))
     else:
-        c.print("[green]Every unit at the checked levels has a geometry.[/green]")
+        c.print("[green]" + _("Every unit at the checked levels has a geometry.") + "[/green]")
     if report.invalid:
         for key, name, reason in report.invalid:
-            c.print(f"[red]Invalid geometry[/red]: {name} ({key}): {reason}")
+            c.print("[red]" + _("Invalid geometry") + f"[/red]: {name} ({key}): {reason}")
     else:
-        c.print("[green]All geometries are valid.[/green]")
+        c.print("[green]" + _("All geometries are valid.") + "[/green]")
     over = [a for a in report.areas if a.exceeds]
-    table = Table(title=f"Computed vs official area: {len(report.areas)} units, {len(over)} beyond "
-                        f"±{t.area_rel:.0%} (largest differences first)")
-    for col in ("Unit", "Computed km²", "Official km²", "Difference", ""):
-        table.add_column(col, justify="left" if col in ("Unit", "") else "right")
+    table = Table(title=_("Computed vs official area: {n} units, {k} beyond ±{rel} (largest differences "
+                          "first)").format(n=len(report.areas), k=len(over), rel=fpct(t.area_rel, 0)))
+    for col in (N_("Unit"), N_("Computed km²"), N_("Official km²"), N_("Difference"), ""):
+        table.add_column(_(col) if col else "", justify="left" if col in ("Unit", "") else "right")
     shown = report.areas[:min(max(len(over), 10), 60)]
     for a in shown:
         # "over" only for a unit above its official area; one below it is "under"
-        table.add_row(a.name, f"{a.computed_km2:,.2f}", f"{a.official_km2:,.2f}", f"{a.rel_diff:+.1%}",
-                      (f"[red]{'over' if a.rel_diff > 0 else 'under'}[/red]") if a.exceeds else "[green]ok[/green]")
+        table.add_row(a.name, fnum(a.computed_km2, 2), fnum(a.official_km2, 2), fpct(a.rel_diff, 1, signed=True),
+                      ("[red]" + (_("over") if a.rel_diff > 0 else _("under")) + "[/red]") if a.exceeds else ok_)
     if report.areas:
         c.print(table)
         if len(over) > len(shown):
             c.print(f"[dim]… {len(over) - len(shown)} more beyond the tolerance (--json lists them all)[/dim]")
     else:
-        c.print("[dim]No official area figures for these units (sapnhap covers the new units only).[/dim]")
+        c.print("[dim]" + _("No official area figures for these units (sapnhap covers the new units only).")
+                + "[/dim]")
     if report.lineage is not None:
-        table = Table(title=f"Overlay against the recorded lineage: {len(report.lineage)} unlinked overlap(s) "
-                            f"of 1 % or more")
-        for col in ("Unit", "Lies partly in", "km²", "Share of the unit", ""):
-            table.add_column(col, justify="right" if col in ("km²", "Share of the unit") else "left")
+        table = Table(title=_("Overlay against the recorded lineage: {n} unlinked overlap(s) of 1 % or more").format(
+            n=len(report.lineage)))
+        for col in (N_("Unit"), N_("Lies partly in"), "km²", N_("Share of the unit"), ""):
+            table.add_column(_(col) if col else "", justify="right" if col in ("km²", "Share of the unit") else "left")
         for d in report.lineage:
-            table.add_row(d.name, d.other_name, f"{d.area_km2:,.2f}", f"{d.share_of_unit:.1%}",
-                          "[red]beyond tolerance[/red]" if d.exceeds else "[green]ok[/green]")
+            table.add_row(d.name, d.other_name, fnum(d.area_km2, 2), fpct(d.share_of_unit, 1),
+                          beyond_ if d.exceeds else ok_)
         c.print(table)
     if len(report.provinces) > 1:
         table = Table(title=f"Per province: {len(report.provinces)}")
@@ -193,13 +204,13 @@ def _print_report(report, problems) -> None:  # type: ignore[no-untyped-def]
                           f"[red]{r.problems}[/red]" if r.problems else "[green]0[/green]")
         c.print(table)
     if problems:
-        c.print(f"[red bold]{len(problems)} finding(s) beyond the tolerances.[/red bold]")
+        c.print("[red bold]" + _("{n} finding(s) beyond the tolerances.").format(n=len(problems)) + "[/red bold]")
     else:
-        c.print("[green bold]OK: nothing beyond the tolerances.[/green bold]")
+        c.print("[green bold]" + _("OK: nothing beyond the tolerances.") + "[/green bold]")
 
 
 def _area(km2: float) -> str:
-    return f"{km2:,.2f} km²" if km2 >= 0.01 else f"{km2 * 1e6:,.0f} m²"
+    return f"{fnum(km2, 2)} km²" if km2 >= 0.01 else f"{fnum(km2 * 1e6)} m²"
 
 
 @boundaries_app.command("load")
@@ -235,17 +246,23 @@ def load_cmd(
         emit_json(report.__dict__)
     else:
         c = console()
-        c.print(f"{report.features:,} features read from {report.path} (CRS {report.crs}); "
-                f"{len(report.matched):,} matched a {level} valid on {as_of}"
-                + (f", {len(report.replaced):,} replacing an existing geometry" if report.replaced else "")
-                + (f"; {report.padded:,} codes zero-padded" if report.padded else ""))
+        from merger.lineage import level_name
+
+        c.print(_("{n} features read from {path} (CRS {crs}); {k} matched a {level} valid on {day}").format(
+                    n=fnum(report.features), path=report.path, crs=report.crs, k=fnum(len(report.matched)),
+                    level=level_name(level), day=as_of)
+                + (_(", {n} replacing an existing geometry").format(n=fnum(len(report.replaced)))
+                   if report.replaced else "")
+                + (_("; {n} codes zero-padded").format(n=fnum(report.padded)) if report.padded else ""))
         if report.unmatched:
-            c.print(f"[yellow]{len(report.unmatched):,} code(s) match no {level} on {as_of}:[/yellow] "
+            c.print("[yellow]" + _("{n} code(s) match no {level} on {day}:").format(
+                n=fnum(len(report.unmatched)), level=level_name(level), day=as_of) + "[/yellow] "
                     + ", ".join(report.unmatched[:30]) + (" …" if len(report.unmatched) > 30 else ""))
         if report.matched:
-            c.print("[dim]Dry run: nothing kept.[/dim]" if dry_run else f"Kept in {report.stored_in}.")
+            c.print("[dim]" + _("Dry run: nothing kept.") + "[/dim]" if dry_run
+                    else _("Kept in {path}.").format(path=report.stored_in))
     if not report.matched:
-        fail(f"no feature of {file} matched a {level} valid on {as_of}")
+        fail(_("no feature of {file} matched a {level} valid on {day}").format(file=file, level=level, day=as_of))
 
 
 @boundaries_app.command("list")
@@ -275,12 +292,14 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(b):,} geometries from {', '.join(b.origin) or 'nowhere'}")
-    for col in ("Level", "Valid from", "Valid to", "Source", "Versions"):
-        table.add_column(col, justify="right" if col == "Versions" else "left")
+    from merger.lineage import level_name
+
+    table = Table(title=_("{n} geometries from {files}").format(n=fnum(len(b)), files=", ".join(b.origin) or "—"))
+    for col in (N_("Level"), N_("Valid from"), N_("Valid to"), N_("Source"), N_("Versions")):
+        table.add_column(_(col), justify="right" if col == "Versions" else "left")
     for r in rows:
-        table.add_row(str(r["level"] or "?"), str(r["valid_from"] or "…"), str(r["valid_to"] or ""), str(r["source"]),
-                      f"{r['versions']:,}")
+        table.add_row(level_name(str(r["level"])) if r["level"] else "?", str(r["valid_from"] or "…"),
+                      str(r["valid_to"] or ""), str(r["source"]), fnum(r["versions"]))
     console().print(table)
 
 
@@ -346,9 +365,9 @@ def forget_cmd(ctx: typer.Context) -> None:
     with errors():
         removed = boundaries.forget(reg)
     if removed:
-        console().print("Your loaded boundaries were removed; the bundled ones remain.")
+        console().print(_("Your loaded boundaries were removed; the bundled ones remain."))
     else:
-        console().print("No loaded boundaries to remove.")
+        console().print(_("No loaded boundaries to remove."))
 
 
 @app.command()
@@ -399,16 +418,22 @@ def locate(
     else:
         from rich.table import Table
 
-        table = Table(title=f"({lon}, {lat}) on {day}")
-        for col in ("Level", "Unit", "Key", "How"):
-            table.add_column(col)
+        from merger.lineage import level_name
+
+        table = Table(title=_("({lon}, {lat}) on {day}").format(lon=lon, lat=lat, day=fdate(day)))
+        for col in (N_("Level"), N_("Unit"), N_("Key"), N_("How")):
+            table.add_column(_(col))
         for h in hits:
-            name = h.name or ("—" if not h.candidates else "one of: " + ", ".join(
-                reg.snapshot.by_key[k].full_name for k in h.candidates))
-            table.add_row(h.level, name, h.key or "", h.how)
+            name = h.name or ("—" if not h.candidates else _("one of: {names}").format(names=", ".join(
+                reg.snapshot.by_key[k].full_name for k in h.candidates)))
+            table.add_row(level_name(h.level), name, h.key or "", _(HOW[h.how]) if h.how in HOW else h.how)
         console().print(table)
     if not any(h.key for h in hits):
-        fail(f"({lon}, {lat}) lies in no unit with a boundary on {day}")
+        fail(_("({lon}, {lat}) lies in no unit with a boundary on {day}").format(lon=lon, lat=lat, day=fdate(day)))
+
+
+HOW = {"geometry": N_("boundary"), "lineage": N_("lineage (one candidate left)"), "candidates": N_("candidates"),
+       "none": N_("none")}  # how locate found each unit, for people
 
 
 def _check_point(lon: float, lat: float) -> None:
@@ -451,7 +476,7 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
     text: dict[int, tuple[str, str, str]] = {}  # points in one unit share its Hit: format it once
     exts: list[tuple[str, ...]] = [()] * len(rows)
     found = np.zeros(len(rows), dtype=bool)
-    for _, col in columns:
+    for _level, col in columns:
         hits = col.tolist()
         for h in hits:
             if id(h) not in text:
@@ -524,9 +549,9 @@ def map_cmd(
         version = match.version if day is None else next((v for v in match.versions if v.valid_on(day)),
                                                          match.version)
         info1 = boundaries.render_map(reg, version, out, as_of=day)
-    console().print(f"Map of {version.full_name} ({version.key}) written to {info1.path}: "
-                    f"{len(info1.neighbours)} neighbours, {len(info1.predecessors)} outline(s) from the other side.",
-                    soft_wrap=True)
+    console().print(_("Map of {unit} ({key}) written to {path}: {n} neighbours, {m} outline(s) from the other "
+                      "side.").format(unit=version.full_name, key=version.key, path=info1.path,
+                                      n=len(info1.neighbours), m=len(info1.predecessors)), soft_wrap=True)
 
 
 @app.command()
@@ -576,19 +601,20 @@ def overlap(
         return
     from rich.table import Table
 
-    table = Table(title=f"{version.full_name} ({version.key}): overlay with the other side of the reform")
-    for col in ("Unit", "Key", "km²", "Share of this unit", "Share of that unit", "In lineage"):
-        table.add_column(col, justify="right" if "km" in col or "Share" in col else "left")
+    table = Table(title=_("{unit} ({key}): overlay with the other side of the reform").format(
+        unit=version.full_name, key=version.key))
+    for col in (N_("Unit"), N_("Key"), "km²", N_("Share of this unit"), N_("Share of that unit"), N_("In lineage")):
+        table.add_column(_(col), justify="right" if "km" in col or "Share" in col else "left")
     for r in rows:
-        table.add_row(r.name, r.key or "", f"{r.area_km2:,.3f}", f"{r.share_of_unit:.1%}",
-                      "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
-                      "" if r.key is None else ("yes" if r.in_lineage else "[yellow]no[/yellow]"))
+        table.add_row(r.name, r.key or "", fnum(r.area_km2, 3), fpct(r.share_of_unit, 1),
+                      "" if r.share_of_other is None else fpct(r.share_of_other, 1),
+                      "" if r.key is None else (_("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]"))
     c = console()
     c.print(table)
     if not rows:
-        c.print("[dim]No geometries on the other side of the reform.[/dim]")
+        c.print("[dim]" + _("No geometries on the other side of the reform.") + "[/dim]")
     if stored is not None:
-        c.print(f"{stored} link weight(s) stored with basis 'geometry'.")
+        c.print(_("{n} link weight(s) stored with basis 'geometry'.").format(n=stored))
 
 
 @app.command()
@@ -629,14 +655,15 @@ def export(
         with errors():
             written = exchange.export_register(reg, out)
         rows = ", ".join(f"{k} {v:,}" for k, v in written.items()) if isinstance(written, dict) else ""
-        console().print(f"Register exported to {out}" + (f": {rows}." if rows else "."))
+        console().print(_("Register exported to {path}").format(path=out) + (f": {rows}." if rows else "."))
         return
     _need("shapely", "pyproj", "geopandas", "pyogrio")
     from merger import boundaries
 
     with errors():
         n = boundaries.export(reg, out, fmt, as_of=parse_date(as_of, "--as-of"), within=within, level=level)
-    console().print(f"{n:,} boundaries written to {out} ({fmt}).", soft_wrap=True)
+    console().print(_("{n} boundaries written to {path} ({format}).").format(n=fnum(n), path=out, format=fmt),
+                    soft_wrap=True)
 
 
 @app.command("import-boundaries")

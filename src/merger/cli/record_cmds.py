@@ -89,8 +89,10 @@ def _run(ctx: typer.Context, kind: str, *, effective: str, act: str | None, act_
 
 
 def _show(outcome: Any, as_json: bool, figures: Any = None) -> None:
+    from merger.i18n import N_, _
+
     for warning in outcome.warnings:
-        print(f"Warning: {one_line(str(warning))}", file=sys.stderr)
+        print(_("Warning: {message}").format(message=one_line(str(warning))), file=sys.stderr)
     if as_json:
         emit_json(dict(written=outcome.written, events=outcome.events, corrections=outcome.corrections,
                        changes=[dict(event=c.event, unit=c.unit, before=c.before, after=c.after)
@@ -99,17 +101,31 @@ def _show(outcome: Any, as_json: bool, figures: Any = None) -> None:
         return
     from rich.table import Table
 
-    title = "Recorded" if outcome.written else "Dry run — nothing written"
+    title = _("Recorded") if outcome.written else _("Dry run — nothing written")
     table = Table(title=f"{title}: {', '.join(outcome.events) or ', '.join(outcome.corrections)}")
-    for col in ("Event", "Before", "After"):
-        table.add_column(col)
+    for col in (N_("Event"), N_("Before"), N_("After")):
+        table.add_column(_(col))
     for c in outcome.changes:
-        table.add_row(c.event, c.before, c.after)
+        table.add_row(c.event, c.before, _when(c.after))
     console().print(table)
     if figures:
         from merger.draft.render import figures_text
 
         sys.stdout.write(figures_text(figures))
+
+
+def _when(text: str) -> str:
+    """The library's "… ends 2025-08-31" / "… from 2025-09-01" in the current language."""
+    import re
+    from datetime import date
+
+    from merger.i18n import _, fdate
+
+    m = re.search(r"\b(ends|from) (\d{4}-\d{2}-\d{2})$", text)
+    if not m:
+        return text
+    said = _("ends {day}") if m[1] == "ends" else _("from {day}")
+    return text[: m.start()] + said.format(day=fdate(date.fromisoformat(m[2])))
 
 
 @record_app.command("merge")
@@ -284,8 +300,12 @@ def move(
 
 def _refuse_all(path: str, exc: Any) -> None:
     """Every problem of a refused annex, one line each after the Error line; exit 1."""
+    from merger.i18n import ngettext
+
     n = len(exc.violations)
-    print(one_line(f"Error: {path}: {n} problem{'s' if n != 1 else ''}; nothing was recorded"), file=sys.stderr)
+    print(one_line(ngettext("Error: {path}: {n} problem; nothing was recorded",
+                            "Error: {path}: {n} problems; nothing was recorded", n).format(path=path, n=n)),
+          file=sys.stderr)
     for v in exc.violations:
         print(f"  {one_line(v.message)}", file=sys.stderr)
     raise typer.Exit(1)
@@ -405,14 +425,18 @@ def log_cmd(
     from rich.table import Table
 
     from merger import citation
+    from merger.i18n import N_, _, fdate
+    from merger.lineage import event_label
 
-    table = Table(title=f"{len(rows)} recorded event(s)")
-    for col in ("Event", "Effective", "Act", "What", "Recorded", "Status"):
-        key_column(table, col) if col in ("Event", "Effective", "Act") else table.add_column(col)
+    table = Table(title=_("{n} recorded event(s)").format(n=len(rows)))
+    for col in (N_("Event"), N_("Effective"), N_("Act"), N_("What"), N_("Recorded"), N_("Status")):
+        key_column(table, _(col)) if col in ("Event", "Effective", "Act") else table.add_column(_(col))
     for e in entries:
         basis = citation.render(e.clause, e.act) if e.act else (e.clause or "")
-        status = e.status if e.status == "in force" else f"[red]{e.status}[/red]: {e.reason}"
-        table.add_row(e.key, e.effective.isoformat(), basis, f"{e.type}: {e.summary}",
+        said = _(e.status) if e.status in (N_("in force"), N_("revoked")) else _("amended by {event}").format(
+            event=e.status.removeprefix("amended by "))
+        status = said if e.status == "in force" else f"[red]{said}[/red]: {e.reason}"
+        table.add_row(e.key, fdate(e.effective), basis, f"{event_label(e.type)}: {e.summary}",
                       f"{e.recorded_at:%Y-%m-%d %H:%M} {e.recorded_by}", status)
     print_table(table)
 
@@ -433,7 +457,9 @@ def revoke_cmd(
     reg = state(ctx).register()
     with errors():
         reg.revoke(event, reason=reason, by=by)
-    console().print(f"Revoked {event}.")
+    from merger.i18n import _
+
+    console().print(_("Revoked {event}.").format(event=event))
 
 
 @app.command("amend")
@@ -501,4 +527,6 @@ def import_register_cmd(
             counts = exchange.import_register(reg, path)
         finally:
             reg.close()
-    console().print("Imported: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    from merger.i18n import _
+
+    console().print(_("Imported: {counts}").format(counts=", ".join(f"{k} {v:,}" for k, v in counts.items())))

@@ -29,9 +29,10 @@ from merger.cli.common import (
     print_table,
     state,
 )
+from merger.i18n import N_, _, fdate, fnum, fpct
 
-LEVEL_NAMES = {"province": "Provinces", "district": "District level", "commune": "Communes",
-               "village": "Villages", "agency": "Agencies"}
+LEVEL_NAMES = {"province": N_("Provinces"), "district": N_("District level"), "commune": N_("Communes"),
+               "village": N_("Villages"), "agency": N_("Agencies")}
 
 
 @app.command()
@@ -71,17 +72,18 @@ def counts(
         return
     from rich.table import Table
 
-    title = f"Units {result.before} → {result.after}" + (f" within {result.within}" if result.within else "")
+    title = _("Units {before} → {after}").format(before=fdate(result.before), after=fdate(result.after)) + (
+        _(" within {unit}").format(unit=result.within) if result.within else "")
     table = Table(title=title)
-    table.add_column("Level / type")
-    table.add_column(str(result.before), justify="right")
-    table.add_column(str(result.after), justify="right")
-    table.add_column("Change", justify="right")
+    table.add_column(_("Level / type"))
+    table.add_column(fdate(result.before), justify="right")
+    table.add_column(fdate(result.after), justify="right")
+    table.add_column(_("Change"), justify="right")
     for r in result.rows:
-        label = f"[bold]{LEVEL_NAMES.get(r.level, r.level)}[/bold]" if r.type is None else f"  {r.type}"
-        change = f"{r.change:+,}" if r.change else "0"
+        label = f"[bold]{_(LEVEL_NAMES.get(r.level, r.level))}[/bold]" if r.type is None else f"  {r.type}"
+        change = ("+" if r.change > 0 else "") + fnum(r.change) if r.change else "0"
         style = "red" if r.change < 0 else ("green" if r.change > 0 else "")
-        table.add_row(label, f"{r.before:,}", f"{r.after:,}", f"[{style}]{change}[/{style}]" if style else change)
+        table.add_row(label, fnum(r.before), fnum(r.after), f"[{style}]{change}[/{style}]" if style else change)
     print_table(table)
 
 
@@ -129,7 +131,7 @@ def lineage(
 
         with errors():
             drawn = diagram.draw(snap, tree, out)
-        print(f"Diagram written to {drawn}", file=sys.stderr)
+        print(_("Diagram written to {path}").format(path=drawn), file=sys.stderr)
     rows = []
     if overlap:
         from merger import boundaries
@@ -167,7 +169,7 @@ def lineage(
     root_v = tree.root.version
     assert root_v is not None
     arrow = "→" if tree.direction == "forward" else "←"
-    title = "became" if tree.direction == "forward" else "formed from"
+    title = _("became") if tree.direction == "forward" else _("formed from")
     rt = Tree(f"{head(root_v)} [dim]({root_v.period()}) — {title}:[/dim]")
 
     def grow(branch: Tree, node: lin.Node) -> None:
@@ -175,34 +177,37 @@ def lineage(
             assert child.link is not None
             what = lin.describe_link(child.link)
             ev = child.link.event
-            evidence = f" [yellow]({ev.evidence}: {ev.source})[/yellow]" if ev.evidence else ""
+            evidence = f" [yellow]({lin.evidence_label(ev.evidence)}: {ev.source})[/yellow]" if ev.evidence else ""
             if child.territory and child.version is not None:
-                sub = branch.add(f"↳ its territory → {head(child.version)}")
+                sub = branch.add(_("↳ its territory → {unit}").format(unit=head(child.version)))
             elif child.version is None:
-                gone = "dissolved, no successor" if tree.direction == "forward" else "new, no predecessor"
-                end = "[yellow]unknown[/yellow]" if child.link.relation.endswith("_unknown") else f"[red]{gone}[/red]"
+                gone = _("dissolved, no successor") if tree.direction == "forward" else _("new, no predecessor")
+                end = ("[yellow]" + _("unknown") + "[/yellow]" if child.link.relation.endswith("_unknown")
+                       else f"[red]{gone}[/red]")
                 sub = branch.add(f"{arrow} {end} [dim]{what}[/dim]{evidence}"
-                                 + ("\n  [dim]where the territory of its sub-units went:[/dim]" if child.children else ""))
+                                 + ("\n  [dim]" + _("where the territory of its sub-units went:") + "[/dim]"
+                                    if child.children else ""))
             else:
                 sub = branch.add(f"{arrow} {head(child.version)}\n  [dim]{what}[/dim]{evidence}")
             if child.truncated:
-                sub.add("[dim]… (use a larger --depth)[/dim]")
+                sub.add("[dim]" + _("… (use a larger --depth)") + "[/dim]")
             grow(sub, child)
 
     grow(rt, tree.root)
     if not tree.root.children:
-        rt.add("[dim](no recorded events in this direction)[/dim]")
+        rt.add("[dim]" + _("(no recorded events in this direction)") + "[/dim]")
     print_table(rt)  # at any width a key is never split: words wrap, keys stay whole
     if overlap:
         from rich.table import Table
 
-        table = Table(title=f"Area of {root_v.full_name} by unit on the other side of the reform (overlay)")
-        for col in ("Unit", "km²", "share of this unit", "share of that unit", "in lineage"):
-            table.add_column(col, justify="left" if col == "Unit" else "right")
+        table = Table(title=_("Area of {unit} by unit on the other side of the reform (overlay)").format(
+            unit=root_v.full_name))
+        for col in (N_("Unit"), "km²", N_("share of this unit"), N_("share of that unit"), N_("in lineage")):
+            table.add_column(_(col), justify="left" if col == "Unit" else "right")
         for r in rows:
-            table.add_row(r.name, f"{r.area_km2:,.2f}", f"{r.share_of_unit:.1%}",
-                          "" if r.share_of_other is None else f"{r.share_of_other:.1%}",
-                          "yes" if r.in_lineage else "[yellow]no[/yellow]")
+            table.add_row(r.name, fnum(r.area_km2, 2), fpct(r.share_of_unit),
+                          "" if r.share_of_other is None else fpct(r.share_of_other),
+                          _("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]")
         print_table(table)
 
 
@@ -227,7 +232,7 @@ def show(
     reg = state(ctx).register()
     with errors():
         history = reg.show(unit, as_of=parse_date(as_of, "--as-of"))
-    from merger.lineage import describe_link
+    from merger.lineage import describe_link, evidence_label, level_name
 
     stats = (reg.answered_from or reg.snapshot).statistics
     if as_csv:
@@ -256,37 +261,39 @@ def show(
 
     c = console()
     first = history.versions[-1].version
-    c.print(f"[bold]{first.full_name}[/bold] — unit [cyan]{history.unit_key}[/cyan], "
-            f"{len(history.versions)} version(s)")
+    c.print(f"[bold]{first.full_name}[/bold] — " + _("unit {key}, {n} version(s)").format(
+        key=f"[cyan]{history.unit_key}[/cyan]", n=len(history.versions)))
     for h in history.versions:
         v = h.version
         table = Table(show_header=False, title=f"[cyan]{v.key}[/cyan]", title_justify="left", min_width=60)
         table.add_column("field", style="dim")
         table.add_column("value")
-        table.add_row("name", v.full_name)
-        table.add_row("code / type / level", f"{v.code} / {v.type} / {v.level}")
-        table.add_row("parent", h.parent.full_name if h.parent else "—")
-        table.add_row("valid", f"{v.valid_from or '…'} – {v.valid_to or '(in force)'}")
+        table.add_row(_("name"), v.full_name)
+        table.add_row(_("code / type / level"), f"{v.code} / {v.type} / {level_name(v.level)}")
+        table.add_row(_("parent"), h.parent.full_name if h.parent else "—")
+        in_force = _("(in force)")
+        table.add_row(_("valid"), f"{fdate(v.valid_from, '…')} – {fdate(v.valid_to, in_force)}")
         if v.evidence:
-            table.add_row("evidence", f"[yellow]{v.evidence}[/yellow] ({v.source})")
+            table.add_row(_("evidence"), f"[yellow]{evidence_label(v.evidence)}[/yellow] ({v.source})")
         st = stats(v)
         if st and st.get("area_km2") is not None:
-            pop = f", population {st['population']:,}" if st.get("population") else ""
-            table.add_row("official figures", f"{st['area_km2']:,} km²{pop} ({st['source']})")
-        for label, links, other in (("created by", h.created_by, _pred), ("ended by", h.ended_by, _succ)):
+            pop = _(", population {n}").format(n=fnum(st["population"])) if st.get("population") else ""
+            table.add_row(_("official figures"), f"{fnum(st['area_km2'], None)} km²{pop} ({st['source']})")
+        for label, links, other in ((_("created by"), h.created_by, _pred), (_("ended by"), h.ended_by, _succ)):
             for link in links:
                 who = other(link)
-                said = (f"\n  [yellow]{link.event.evidence}[/yellow]: {link.event.note}"
+                side = _("from") if other is _pred else _("to")
+                said = (f"\n  [yellow]{evidence_label(link.event.evidence)}[/yellow]: {link.event.note}"
                         if link.event.evidence == "reported" else "")
-                table.add_row(label, f"{describe_link(link)}\n  {'from' if other is _pred else 'to'} "
-                              f"{who.full_name + ' ' + who.key if who else _nobody(link)}{said}")
+                whom = who.full_name + " " + who.key if who else _nobody(link)
+                table.add_row(label, f"{describe_link(link)}\n  {side} {whom}{said}")
         print_table(table, c)
 
 
 def _nobody(link) -> str:  # type: ignore[no-untyped-def]
     if link.relation.endswith("_unknown"):
-        return "— (not stated by the sources: source gap)"
-    return "— (no successor)" if link.pred is not None else "— (established)"
+        return _("— (not stated by the sources: source gap)")
+    return _("— (no successor)") if link.pred is not None else _("— (established)")
 
 
 def _pred(link):  # type: ignore[no-untyped-def]
@@ -338,11 +345,12 @@ def units(
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(rows):,} units valid on {day}" + (f" within {within}" if within else ""))
-    for col in ("Code", "Name", "Type", "Parent", "Valid from", "Valid to"):
-        key_column(table, col) if col in ("Code", "Valid from", "Valid to") else table.add_column(col)
-    for r in rows:
-        table.add_row(r[0], r[1], r[2], r[4], r[5] or "…", r[6])
+    table = Table(title=_("{n} units valid on {day}").format(n=fnum(len(rows)), day=fdate(day)) + (
+        _(" within {unit}").format(unit=within) if within else ""))
+    for col in (N_("Code"), N_("Name"), N_("Type"), N_("Parent"), N_("Valid from"), N_("Valid to")):
+        key_column(table, _(col)) if col in ("Code", "Valid from", "Valid to") else table.add_column(_(col))
+    for v, r in zip(found, rows, strict=True):
+        table.add_row(r[0], r[1], r[2], r[4], fdate(v.valid_from, "…"), fdate(v.valid_to))
     print_table(table)
 
 
@@ -373,14 +381,14 @@ def search_cmd(
     if emit_rows(header, rows, as_json=as_json, as_csv=as_csv):
         return
     if not rows:
-        fail(f"nothing matches {text!r}")
+        fail(_("nothing matches {text!r}").format(text=text))
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} match(es) for {text!r}")
-    for col in ("Code", "Name", "Parents", "Valid from", "Valid to", "Key"):
-        key_column(table, col) if col in ("Code", "Key", "Valid from", "Valid to") else table.add_column(col)
-    for r in rows:
-        table.add_row(r[0], r[1], r[3], r[4] or "…", r[5], r[6])
+    table = Table(title=_("{n} match(es) for {text!r}").format(n=len(rows), text=text))
+    for col in (N_("Code"), N_("Name"), N_("Parents"), N_("Valid from"), N_("Valid to"), N_("Key")):
+        key_column(table, _(col)) if col in ("Code", "Key", "Valid from", "Valid to") else table.add_column(_(col))
+    for v, r in zip(found, rows, strict=True):
+        table.add_row(r[0], r[1], r[3], fdate(v.valid_from, "…"), fdate(v.valid_to), r[6])
     print_table(table)
 
 
@@ -423,25 +431,28 @@ def check(
         emit_csv(["rule", "message", "subjects"], [[v.rule, v.message, " | ".join(map(str, v.subjects))] for v in found])
     elif not found:
         snap = reg.snapshot
-        console().print(f"[green]OK[/green]: {len(snap.versions):,} versions, {len(snap.events):,} events, "
-                        f"{len(snap.links):,} links; no violations.")
+        console().print("[green]OK[/green]: " + _("{versions} versions, {events} events, {links} links; "
+                        "no violations.").format(versions=fnum(len(snap.versions)), events=fnum(len(snap.events)),
+                                                 links=fnum(len(snap.links))))
     else:
         from rich.table import Table
 
-        table = Table(title=f"{len(found)} violation(s)")
-        table.add_column("Rule")
-        table.add_column("Problem")
+        table = Table(title=_("{n} violation(s)").format(n=len(found)))
+        table.add_column(_("Rule"))
+        table.add_column(_("Problem"))
         for v in found[:500]:
             table.add_row(v.rule, v.message)
         print_table(table, console())
     if gaps:
         ends = sum(1 for g in gaps if "successor unknown" in g.message)
-        print(f"Note: not errors — {ends:,} unit(s) ended with successor unknown and {len(gaps) - ends:,} "
-              "began with origin unknown (source gap: the published lists do not say where the territory "
-              "went or came from); `merger check --gaps` lists them.", file=sys.stderr)
+        print(_("Note: not errors — {ends} unit(s) ended with successor unknown and {begins} began with origin "
+                "unknown (source gap: the published lists do not say where the territory went or came from); "
+                "`merger check --gaps` lists them.").format(ends=fnum(ends), begins=fnum(len(gaps) - ends)),
+              file=sys.stderr)
     if differ:
-        print(f"Note: sources disagree on {len(differ):,} change(s) after 1 July 2025, recorded as reported by "
-              "one source only (evidence 'reported'); `merger check --gaps` lists them.", file=sys.stderr)
+        print(_("Note: sources disagree on {n} change(s) after 1 July 2025, recorded as reported by one source "
+                "only (evidence 'reported'); `merger check --gaps` lists them.").format(n=fnum(len(differ))),
+              file=sys.stderr)
     if found:
         raise typer.Exit(1)
 
@@ -473,8 +484,9 @@ def init(
         reg = Register.open(st.db)
         snap = reg.snapshot
         reg.close()
-    console().print(f"Register ready at {store.redact(url)}: {len(snap.versions):,} versions, "
-                    f"{len(snap.events):,} events, {len(snap.links):,} links.")
+    console().print(_("Register ready at {url}: {versions} versions, {events} events, {links} links.").format(
+        url=store.redact(url), versions=fnum(len(snap.versions)), events=fnum(len(snap.events)),
+        links=fnum(len(snap.links))))
 
 
 @app.command("import-sources", hidden=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from merger.errors import BadInput
+from merger.i18n import _, fdate, fnum, fpct
 
 if TYPE_CHECKING:
     from merger.geo.data import Boundaries
@@ -59,16 +60,16 @@ def _frame(geom: Any) -> tuple[Any, str]:
         return geom, ""
     rest = shapely.union_all(far)
     c = to_lonlat([rest.centroid])[0]
-    return shapely.union_all(near), (f"Not in the frame: {len(far)} outlying part(s), {rest.area / 1e6:,.1f} km², "
-                                     f"around {c.x:.3f}, {c.y:.3f}")
+    return shapely.union_all(near), _("Not in the frame: {n} outlying part(s), {km2} km², around {x}, {y}").format(
+        n=len(far), km2=fnum(rest.area / 1e6, 1), x=f"{c.x:.3f}", y=f"{c.y:.3f}")
 
 
 def share_text(share: float) -> str:
     """A share for the legend that never reads "0%": a recorded predecessor that only touches the
     unit (the two datasets' edges disagree) shows as "< 0.1%", small ones with a decimal."""
     if share >= 0.01:
-        return f"{share:.0%}"
-    return f"{share:.1%}" if share >= 0.001 else "< 0.1%"
+        return fpct(share, 0)
+    return fpct(share, 1) if share >= 0.001 else f"< {fpct(0.001, 1)}"
 
 
 def render(register: Register, boundaries: Boundaries, version: V, out: Path, *, as_of: date | None = None,
@@ -140,18 +141,20 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     draw(geom, face="#ffe9a8", edge="#b35900", lw=1.8, z=2)
     handles: list[Any] = [Patch(facecolor="#ffe9a8", edgecolor="#b35900", label=f"{version.full_name} ({version.period()})")]
     if neigh:
-        handles.append(Patch(facecolor="#eeeeee", edgecolor="#888888", label="neighbouring units, same date"))
+        handles.append(Patch(facecolor="#eeeeee", edgecolor="#888888", label=_("neighbouring units, same date")))
     drawn = []
     others = [snap.by_key[r.key] for r in preds]  # type: ignore[index]
-    preds_end = ", ".join(sorted({f"until {w.valid_to}" if w.valid_to else f"from {w.valid_from}" for w in others}))
+    preds_end = ", ".join(sorted({_("until {day}").format(day=fdate(w.valid_to)) if w.valid_to
+                                  else _("from {day}").format(day=fdate(w.valid_from)) for w in others}))
     many = len(preds) > MAX_LEGEND_OUTLINES  # e.g. a province: one legend line, names on the map
     for n, (row, g) in enumerate(zip(preds, pred_geoms, strict=True)):
         colour = PRED_COLOURS[0 if many else n % len(PRED_COLOURS)]
         draw(g, fill=False, edge=colour, lw=1.4 if many else 2.2, ls="--", z=4)
         drawn.append(row.key)
         if not many:
-            label = (f"{row.name}, {preds_end}: {row.area_km2:,.2f} km² = {share_text(row.share_of_unit)} of the unit"
-                     + ("" if row.in_lineage else " (not in the recorded lineage)"))
+            label = (_("{name}, {period}: {km2} km² = {share} of the unit").format(
+                name=row.name, period=preds_end, km2=fnum(row.area_km2, 2), share=share_text(row.share_of_unit))
+                     + ("" if row.in_lineage else _(" (not in the recorded lineage)")))
             handles.append(Line2D([0], [0], color=colour, lw=2.2, ls="--", label=label))
         inside = g.intersection(view_box)
         if inside.is_empty:
@@ -161,8 +164,8 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
                 ha="center" if many else "left", path_effects=halo, zorder=7)
     if many:
         handles.append(Line2D([0], [0], color=PRED_COLOURS[0], lw=1.4, ls="--",
-                              label=f"{len(preds)} units, {preds_end} (named on the map; "
-                                    f"'merger overlap' lists km² and shares)"))
+                              label=_("{n} units, {period} (named on the map; 'merger overlap' lists km² "
+                                      "and shares)").format(n=len(preds), period=preds_end)))
     c = geom.representative_point()
     if not many:  # with many outlines named inside, the title alone names the unit
         ax.text(c.x, c.y, version.full_name, fontsize=12, fontweight="bold", ha="center", va="center",
@@ -186,16 +189,18 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{snap.path(version, day)}\n{version.key}, on {day.isoformat()}", fontsize=12)
+    ax.set_title(f"{snap.path(version, day)}\n" + _("{key}, on {day}").format(key=version.key, day=fdate(day)),
+                 fontsize=12)
     if drawn:
         at = len(handles) - (1 if many else len(drawn))
         handles.insert(at, Patch(facecolor="none", edgecolor="none",
-                                 label="Dashed outlines: units on the other side of the reform that it overlaps"))
+                                 label=_("Dashed outlines: units on the other side of the reform that it overlaps")))
     if left_out:
         handles.append(Patch(facecolor="none", edgecolor="none", label=left_out))
     sources = sorted({boundaries.features[k].source for k in [version.key, *drawn]})
-    handles.append(Patch(facecolor="none", edgecolor="none", label="Albers equal-area (Vietnam). Boundaries: "
-                         + ", ".join(sources) + " (data/boundaries/README.md). Made with merger."))
+    handles.append(Patch(facecolor="none", edgecolor="none", label=_(
+        "Albers equal-area (Vietnam). Boundaries: {sources} (data/boundaries/README.md). Made with merger.").format(
+            sources=", ".join(sources))))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), fontsize=8.5, frameon=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi, bbox_inches="tight")

@@ -1,0 +1,166 @@
+"""The CLI in the user's language: pick it per invocation and translate the help in place.
+
+The root group's ``main`` picks the language (``--lang``, ``MERGER_LANG``, the locale), sets it
+for the whole invocation (``merger.i18n.use``) and, for Vietnamese, translates the help of every
+command and option before click parses anything, so ``--help`` at any depth and the command list
+are Vietnamese. click's own words (Usage:, Options, [default: …]) go through a help formatter that
+uses the same catalog. The English help is the source text and is never altered.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+import typer.core
+
+from merger import i18n
+from merger.i18n import N_, _
+
+# click's and typer's own words in help pages, translated by the formatter below
+HEADINGS = (N_("Usage:"), N_("Options"), N_("Arguments"), N_("Commands"))
+EXTRAS = {"default": N_("default: {value}"), "env var": N_("env var: {value}"), "required": N_("required")}
+HELP_OPTION = N_("Show this message and exit.")
+TYPER_HELP = (N_("Install completion for the current shell."),
+              N_("Show completion for the current shell, to copy it or customize the installation."))
+_EXTRA = re.compile(r"(^|  )\[([^\[\]]*)\]$")
+
+
+def said(message: str) -> str:
+    """``message`` in the language of this command line, for what is printed after the app has returned."""
+    with i18n.use(i18n.choose(sys.argv[1:])):
+        return _(message)
+
+
+class LocalizedFormatter(click.HelpFormatter):
+    """click's help formatter with its fixed words in the current language."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix if prefix is not None else f"{_('Usage:')} ")
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(_(heading))
+
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(term, _extras(text)) for term, text in rows], col_max, col_spacing)
+
+
+class LocalizedContext(click.Context):
+    formatter_class = LocalizedFormatter
+
+
+def _extras(text: str) -> str:
+    """The option help's trailing "[default: …; env var: …]" in the current language."""
+    if text == HELP_OPTION:
+        return _(text)
+    m = _EXTRA.search(text)
+    if not m:
+        return text
+    items = []
+    for item in m.group(2).split("; "):
+        key, _sep, value = item.partition(": ")
+        msg = EXTRAS.get(key)
+        items.append(_(msg).format(value=value) if msg else item)
+    return f"{text[: m.start()]}{m.group(1)}[{'; '.join(items)}]"
+
+
+def localize(command: click.Command) -> None:
+    """Translate the help of ``command``, its parameters and its subcommands, in place."""
+    command.context_class = LocalizedContext
+    command.help = i18n.translate_help(command.help)
+    if command.short_help:
+        command.short_help = i18n.translate_help(command.short_help)
+    for param in command.params:
+        if getattr(param, "help", None):
+            param.help = i18n.translate_help(param.help)  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            localize(sub)
+
+
+# click's own usage errors, as it words them, and their message ids
+CLICK_ERRORS = (
+    (re.compile(r"^No such option: (?P<name>\S+)"), N_("No such option: {name}")),
+    (re.compile(r"^No such command '(?P<name>[^']*)'\."), N_("No such command '{name}'.")),
+    (re.compile(r"^Missing argument '(?P<name>[^']*)'\."), N_("Missing argument '{name}'.")),
+    (re.compile(r"^Missing option '(?P<name>.*?)'\."), N_("Missing option '{name}'.")),
+    (re.compile(r"^Missing parameter: (?P<name>\S+)"), N_("Missing parameter: {name}")),
+    (re.compile(r"^Got unexpected extra arguments? \((?P<name>.*)\)"), N_("Unexpected extra argument(s): {name}")),
+    (re.compile(r"^Option '(?P<name>[^']*)' requires an argument\."), N_("Option '{name}' requires an argument.")),
+    (re.compile(r"^Invalid value for (?P<name>.*?): "), N_("Invalid value for {name}:") + " "),
+    (re.compile(r"^Invalid value: "), N_("Invalid value:") + " "),
+)
+CLICK_TAILS = (
+    (re.compile(r"\s*Did you mean (?P<name>.*?)\?$"), N_("Did you mean {name}?")),
+    (re.compile(r"\s*\(Possible options: (?P<name>.*)\)$"), N_("(Possible options: {name})")),
+)
+
+
+class LocalizedUsageError(click.UsageError):
+    """A usage error already worded in the user's language (usage line, hint and message)."""
+
+    def __init__(self, text: str, exit_code: int = 2):
+        super().__init__(text)
+        self.text = text
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.text, file=file if file is not None else sys.stderr)
+
+
+def _say(exc: click.UsageError) -> str:
+    """``exc``'s message in the current language (what click words itself, by pattern)."""
+    message = exc.format_message()
+    tail = ""
+    for pattern, msgid in CLICK_TAILS:
+        m = pattern.search(message)
+        if m:
+            message, tail = message[: m.start()], " " + _(msgid.strip()).format(name=m["name"])
+    for pattern, msgid in CLICK_ERRORS:
+        m = pattern.match(message)
+        if m:
+            return _(msgid.strip()).format(name=m["name"]) + (" " if msgid.endswith(" ") else "") \
+                + message[m.end():] + tail
+    return message + tail
+
+
+def _localized(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, LocalizedUsageError) or i18n.current().code == "en":
+        return exc
+    lines = []
+    ctx = exc.ctx
+    if ctx is not None:
+        lines.append(ctx.get_usage())
+        if ctx.command.get_help_option(ctx) is not None:
+            lines.append(_("Try '{command} {option}' for help.").format(command=ctx.command_path,
+                                                                         option=ctx.help_option_names[0]))
+        lines.append("")
+    lines.append(_("Error: {message}").format(message=_say(exc)))
+    return LocalizedUsageError("\n".join(lines), exc.exit_code)
+
+
+class LocalizedGroup(typer.core.TyperGroup):
+    """The root ``merger`` group: runs each invocation in the language the user chose."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        code = i18n.choose(argv)
+        with i18n.use(code):
+            if code != "en":
+                localize(self)
+            return super().main(args, *rest, **extra)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _localized(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _localized(exc) from None

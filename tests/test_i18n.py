@@ -1,0 +1,315 @@
+"""The Vietnamese interface: the catalog is complete and current, and the commands speak it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from merger import i18n
+from merger.cli import app
+from merger.cli.common import parse_date
+from merger.i18n_extract import PO, mo_bytes, read_po, template, translated
+
+HINT = "run `python -m merger.i18n_extract`, then translate the new entries in merger.po"
+VI = {"LANG": "vi_VN.UTF-8", "MERGER_LANG": None, "LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None}
+PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\(\w+\)s")
+
+
+# --- the catalog ---------------------------------------------------------------------------------
+
+
+def _ids(catalog) -> set[tuple[str | None, str]]:  # type: ignore[no-untyped-def]
+    return {(m.context, _first(m.id)) for m in catalog if m.id}
+
+
+def test_catalog_is_current_with_the_code() -> None:
+    """Every English message the code shows is in merger.po, and merger.po has nothing the code dropped."""
+    code, po = _ids(template()), _ids(read_po())
+    assert not code - po, f"messages missing from merger.po ({HINT}): {sorted(code - po)[:10]}"
+    assert not po - code, f"messages no longer in the code ({HINT}): {sorted(po - code)[:10]}"
+    assert len(code) > 300  # help of every command and option, labels, report, diagram, maps
+
+
+def test_every_message_is_translated() -> None:
+    missing = [m.id for m in read_po() if m.id and not translated(m)]
+    assert not missing, f"untranslated or fuzzy in merger.po: {missing[:10]}"
+
+
+def _first(text: str | tuple[str, ...] | list[str]) -> str:
+    return text if isinstance(text, str) else text[0]
+
+
+def test_translations_keep_their_placeholders() -> None:
+    bad = [m.id for m in read_po() if m.id and any(
+        sorted(PLACEHOLDER.findall(_first(m.id))) != sorted(PLACEHOLDER.findall(s))
+        for s in ([m.string] if isinstance(m.string, str) else m.string))]
+    assert not bad, f"placeholders differ: {bad[:5]}"
+
+
+def test_compiled_catalog_is_the_po() -> None:
+    """merger.mo (what the program reads; committed, built into the wheel) is merger.po compiled."""
+    assert PO.with_suffix(".mo").read_bytes() == mo_bytes(read_po()), f"merger.mo is stale: {HINT}"
+
+
+def test_legal_terms() -> None:
+    """The labels use the words of the resolutions and the conversion table."""
+    from merger.lineage import event_label, relation_label
+    from merger.report import group_label
+
+    with i18n.use("vi"):
+        assert relation_label("whole") == "nhập toàn bộ"
+        assert relation_label("part_area") == "nhập một phần diện tích"
+        assert relation_label("unchanged") == "giữ nguyên"
+        assert event_label("rename") == "đổi tên"
+        assert event_label("reclassify") == "đổi loại hình"
+        assert event_label("dissolve") == "giải thể"
+        assert event_label("establish") == "thành lập"
+        assert event_label("transfer") == "nhập một phần"
+        assert relation_label("district_to_special_zone") == "toàn bộ huyện thành đặc khu"
+        assert group_label("merge") == "Sáp nhập"
+    assert relation_label("whole") == "whole unit" and event_label("rename") == "rename"  # English outside
+
+
+# --- choosing the language -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "env", "expected"), [
+    ([], {}, "en"),
+    ([], {"LANG": "vi_VN.UTF-8"}, "vi"),
+    ([], {"LANG": "en_US.UTF-8", "LC_ALL": "vi_VN.UTF-8"}, "vi"),
+    ([], {"LANGUAGE": "vi:en", "LANG": "C.UTF-8"}, "vi"),
+    ([], {"LANG": "vi_VN.UTF-8", "MERGER_LANG": "en"}, "en"),
+    ([], {"MERGER_LANG": "vi"}, "vi"),
+    (["--lang", "en", "counts"], {"LANG": "vi_VN.UTF-8"}, "en"),
+    (["counts", "--lang=vi"], {}, "vi"),
+    (["search", "--", "--lang", "vi"], {}, "en"),
+    ([], {"LANG": "fr_FR.UTF-8"}, "en"),
+])
+def test_choose(args: list[str], env: dict[str, str], expected: str) -> None:
+    assert i18n.choose(args, env) == expected
+
+
+@given(st.text(max_size=12))
+def test_only_vi_locales_choose_vietnamese(value: str) -> None:
+    assert i18n.normalize(value) == ("vi" if value.strip().split(":")[0].lower().startswith("vi") else "en")
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)))
+def test_vietnamese_dates_read_back(day: date) -> None:
+    """01/7/2025 in Vietnamese output, ISO in English; the CLI reads both back."""
+    with i18n.use("vi"):
+        text = i18n.fdate(day)
+    assert re.fullmatch(r"\d{2}/\d{1,2}/\d{4}", text) and parse_date(text) == day
+    assert i18n.fdate(day) == day.isoformat()
+
+
+def test_vietnamese_numbers() -> None:
+    with i18n.use("vi"):
+        assert i18n.fnum(10035) == "10.035" and i18n.fnum(1526.5, 2) == "1.526,50"
+    assert i18n.fnum(10035) == "10,035"
+
+
+def test_no_language_leaks_out_of_an_invocation(national_path: str) -> None:
+    CliRunner().invoke(app, ["--db", national_path, "--lang", "vi", "counts"])
+    assert i18n.current().code == "en"
+
+
+# --- the commands in Vietnamese, on the real register -------------------------------------------
+
+
+def _english_words() -> set[str]:
+    """Words of the English messages that no Vietnamese translation uses: none may reach a Vietnamese user."""
+    cat = read_po()
+    english = {w.lower() for m in cat if m.id for w in re.findall(r"[A-Za-z]{4,}", " ".join(
+        [m.id] if isinstance(m.id, str) else m.id))}
+    kept = {w.lower() for m in cat if m.id for w in re.findall(r"[A-Za-z]{4,}", " ".join(
+        [m.string] if isinstance(m.string, str) else m.string))}
+    return english - kept
+
+
+def _sources(reg) -> list[str]:  # type: ignore[no-untyped-def]
+    snap = reg.snapshot
+    found = {e.source for e in snap.events.values() if e.source} | {v.source for v in snap.versions.values() if v.source}
+    return sorted(found, key=len, reverse=True)
+
+
+COMMANDS = [
+    ["counts", "--within", "Hải Phòng"],
+    ["counts", "--kind", "agency", "--within", "Hải Phòng"],
+    ["lineage", "An Lư"],
+    ["lineage", "Phường Hòa Bình, Hải Phòng", "--as-of", "2025-07-01"],
+    ["show", "An Lư"],
+    ["show", "Hải Phòng"],
+    ["units", "--as-of", "2025-07-01", "--within", "Hải Phòng", "--type", "đặc khu"],
+    ["search", "hoa binh"],
+    ["diff", "--within", "Hải Phòng"],
+    ["crosswalk", "--within", "Hải Phòng"],
+    ["check"],
+    ["log"],
+    ["db", "current"],
+    ["locate", "106.6683", "20.8651"],
+    ["overlap", "Phường Hồng Bàng"],
+    ["boundaries", "list"],
+    ["record", "rename", "Phường Hòa Bình, Hải Phòng", "--to", "Phường Hòa Bình Mới", "-e", "2025-09-01",
+     "--act", "9/NQ-HĐND", "--dry-run"],
+]
+GEO = ("locate", "overlap", "boundaries")
+ALSO_ENGLISH = {"ends", "from", "geometry", "became", "formed", "whole", "part", "merge", "valid", "units", "events"}
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a))
+def test_commands_speak_vietnamese(national: object, national_path: str, args: list[str]) -> None:
+    if args[0] in GEO:
+        pytest.importorskip("geopandas")
+    res = CliRunner().invoke(app, ["--db", national_path, *args], env={**VI, "COLUMNS": "1000"})
+    assert res.exit_code == 0, res.stderr
+    out = res.stdout
+    for source in _sources(national):  # citations of the data's sources are data, shown as recorded
+        out = out.replace(source, "")
+    out = re.sub(r"(?<!\w)/[\w./+-]+", "", out)  # file paths are data too (/work/..., a boundaries file)
+    found = set(re.findall(r"[A-Za-z]{4,}", out))
+    english = {w for w in found if w.lower() in _english_words() | ALSO_ENGLISH}
+    assert not english, f"English words in `merger {' '.join(args)}`: {sorted(english)}\n{res.stdout[:2000]}"
+
+
+def test_vietnamese_lineage_and_counts(national_path: str) -> None:
+    run = CliRunner().invoke
+    out = run(app, ["--db", national_path, "lineage", "An Lư"], env=VI).stdout
+    assert "khoản 3 Điều 1, 1669/NQ-UBTVQH15" in out and "01/7/2025" in out and "2025-07-01 ·" not in out
+    assert "đã thành" in out and "nhập một phần" in out
+    out = run(app, ["--db", national_path, "counts", "--within", "Hải Phòng"], env=VI).stdout
+    assert "Cấp xã" in out and "30/6/2025" in out and "đặc khu" in out
+    # --lang en wins over the locale; --lang vi over an English one
+    assert "Level / type" in run(app, ["--db", national_path, "--lang", "en", "counts"], env=VI).stdout
+    assert "Cấp / loại hình" in run(app, ["--db", national_path, "--lang", "vi", "counts"]).stdout
+    assert "Cấp / loại hình" in run(app, ["--db", national_path, "counts"], env={"MERGER_LANG": "vi"}).stdout
+
+
+def test_machine_output_is_not_translated(national_path: str) -> None:
+    """JSON and CSV keep their English keys, codes and ISO dates whatever the language."""
+    run = CliRunner().invoke
+    vi = run(app, ["--db", national_path, "counts", "--within", "Hải Phòng", "--csv"], env=VI).stdout
+    en = run(app, ["--db", national_path, "--lang", "en", "counts", "--within", "Hải Phòng", "--csv"]).stdout
+    assert vi == en and vi.startswith("level,type,before,after,change")
+    vi = run(app, ["--db", national_path, "lineage", "An Lư", "--json"], env=VI).stdout
+    assert '"effective": "2025-07-01"' in vi and "01/7/2025" not in vi
+    for fmt in ("--json", "--csv"):
+        args = ["--db", national_path, "diff", "--within", "Hải Phòng", fmt]
+        assert run(app, args, env=VI).stdout == run(app, args, env={"MERGER_LANG": "en"}).stdout
+
+
+def test_vietnamese_errors(national_path: str) -> None:
+    res = CliRunner().invoke(app, ["--db", national_path, "search", "zzzqqq"], env=VI)
+    assert res.exit_code == 1 and res.stderr == "Lỗi: không có kết quả nào khớp 'zzzqqq'\n"
+    res = CliRunner().invoke(app, ["--db", national_path, "--lang", "fr", "counts"])
+    assert res.exit_code == 2 and "'fr' is not a language (vi or en)" in res.stderr
+    res = CliRunner().invoke(app, ["--db", national_path, "report", "--out", "x.txt"], env=VI)
+    assert res.exit_code == 1 and res.stderr.startswith("Lỗi: không xác định được định dạng của x.txt")
+
+
+def test_vietnamese_help_of_every_command() -> None:
+    """Each command's --help in Vietnamese: translated description, headings and option help."""
+    from merger.cli.reference import render
+
+    text = render("vi")
+    for heading in ("Cách dùng: merger counts", "Tùy chọn:", "Ví dụ:", "Hiện hướng dẫn này rồi thoát."):
+        assert heading in text
+    assert "Usage:" not in text and "Options:" not in text and "Show this message" not in text
+    res = CliRunner().invoke(app, ["lineage", "--help"], env=VI)
+    assert res.exit_code == 0 and "Đơn vị cũ đã được sắp xếp thành đơn vị nào" in res.stdout
+    assert "(sơ đồ cho hồ sơ)" in res.stdout and "[bắt buộc]" in res.stdout
+
+
+def test_vietnamese_diagram(national: object, tmp_path: Path) -> None:
+    """The lineage diagram's title, labels and footer in Vietnamese (SVG keeps text as text)."""
+    pytest.importorskip("matplotlib")
+    from merger import diagram
+
+    reg = national
+    tree = reg.lineage("An Lư")  # type: ignore[attr-defined]
+    with i18n.use("vi"):
+        out = diagram.draw(reg.snapshot, tree, tmp_path / "an_lu.svg")  # type: ignore[attr-defined]
+    svg = out.read_text(encoding="utf-8")
+    assert "đã được sắp xếp thành" in svg and "nhập một phần" in svg and "01/7/2025" in svg
+    assert "Solid arrow" not in svg and "became" not in svg
+
+
+def test_vietnamese_library_errors(national_path: str) -> None:
+    """Domain errors raised while the CLI speaks Vietnamese are Vietnamese, one line, exit 1."""
+    run = CliRunner().invoke
+    res = run(app, ["--db", national_path, "lineage", "Tân Tiến"], env=VI)
+    assert res.exit_code == 1 and res.stderr.startswith("Lỗi: 'Tân Tiến' chưa rõ ràng (21 đơn vị)")
+    assert "30/6/2025" in res.stderr and "và 9 đơn vị khác" in res.stderr
+    assert "Hãy ghi kèm đơn vị cấp trên" in res.stderr and res.stderr.count("\n") == 1
+    res = run(app, ["--db", national_path, "show", "Xã Không Có Thật"], env=VI)
+    assert res.exit_code == 1 and res.stderr.startswith("Lỗi: không có đơn vị nào khớp 'Xã Không Có Thật'")
+    res = run(app, ["--db", national_path, "units", "--as-of", "31/2/2025"], env=VI)
+    assert res.exit_code == 2 and "'31/2/2025' không phải là ngày" in res.stderr
+
+
+def test_vietnamese_map(national_path: str, tmp_path: Path) -> None:
+    """The map's title, legend and footer in Vietnamese (SVG keeps text as text)."""
+    pytest.importorskip("geopandas")
+    out = tmp_path / "hong_bang.svg"
+    res = CliRunner().invoke(app, ["--db", national_path, "map", "Phường Hồng Bàng", "--out", str(out)], env=VI)
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout.startswith("Đã ghi bản đồ Phường Hồng Bàng")
+    svg = out.read_text(encoding="utf-8")
+    assert "các đơn vị lân cận, cùng ngày" in svg
+    assert "Địa giới:" in svg and "Tạo bằng merger." in svg and "đến 30/6/2025" in svg
+    assert "neighbouring" not in svg and "Made with" not in svg and "until " not in svg
+
+
+def test_vietnamese_boundaries_check(national_path: str) -> None:
+    """Boundary staff's check report in Vietnamese (it exits 1 on the real data's coast and islands)."""
+    pytest.importorskip("geopandas")
+    res = CliRunner().invoke(app, ["--db", national_path, "boundaries", "check", "--within", "Hải Phòng",
+                                   "--as-of", "2025-07-01"], env=VI)
+    assert res.exit_code == 1, res.stderr
+    out = res.stdout
+    assert "Địa giới thuộc Hải Phòng ngày 01/7/2025" in out and "Đơn vị cấp trên so với hợp" in out
+    assert "Diện tích tính được so với diện tích chính thức" in out and "phát hiện vượt ngưỡng" in out
+    english = {w for w in re.findall(r"[A-Za-z]{4,}", out) if w.lower() in _english_words() | ALSO_ENGLISH}
+    assert not english, sorted(english)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["counts", "--bogus"], "Lỗi: Không có tùy chọn: --bogus"),
+    (["lineage"], "Lỗi: Thiếu đối số 'UNIT'."),
+    (["countz"], "Lỗi: Không có lệnh 'countz'. Có phải ý bạn là 'counts'"),
+    (["units", "--as-of", "31/2/2025"], "Lỗi: Giá trị không hợp lệ cho --as-of: '31/2/2025' không phải là ngày"),
+    (["show", "a", "b"], "Lỗi: Thừa đối số: b"),
+])
+def test_vietnamese_usage_errors(args: list[str], said: str) -> None:
+    """click's own usage errors, with the usage line and the hint, in Vietnamese; exit 2."""
+    res = CliRunner().invoke(app, args, env=VI)
+    assert res.exit_code == 2 and said in res.stderr, res.stderr
+    assert res.stderr.count("Lỗi:") == 1 and "Error" not in res.stderr and "Usage" not in res.stderr
+    en = CliRunner().invoke(app, args, env={"MERGER_LANG": "en"})
+    assert en.exit_code == 2 and "Error: " in en.stderr  # English unchanged
+
+
+def test_vietnamese_help_has_no_english_prose() -> None:
+    """Every command's and option's help in docs/cli.vi.md: no English word of the catalog left in the prose
+    (command and option names, metavariables, default values and example command lines are what users type)."""
+    from merger.cli.reference import render
+
+    prose, section = [], None
+    for line in render("vi").splitlines():
+        text = line.strip()
+        if text.startswith(("merger ", "## ", "Cách dùng:", "```")) or "| merger " in text:
+            continue  # example command lines (pipelines into merger too) are what users type
+        if text.endswith(":") and not line.startswith(" "):
+            section = text
+            continue
+        if section == "Lệnh:" and line.startswith("  "):
+            line = text.split(None, 1)[1] if len(text.split(None, 1)) > 1 else ""
+        prose.append(re.sub(r"--?[\w-]+|\b[A-Z_]{2,}\b|\[mặc định: [^\]]*\]", "", line))
+    english = {w for w in re.findall(r"[A-Za-z]{4,}", "\n".join(prose)) if w.lower() in _english_words()}
+    assert not english, sorted(english)
