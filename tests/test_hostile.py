@@ -232,11 +232,16 @@ def test_csv_cells_that_are_formulas_are_neutralised(national_copy: Register) ->
 
 def test_log_csv_neutralises_who_act_and_note(national_copy: Register) -> None:
     db = national_copy.url
+    # A formula is no citation: the clause is refused outright (structured legal basis, issue 9).
     res = run(db, "record", "rename", HONG_BANG, "--to", "Phường Hồng Bàng Mới", "-e", "2026-01-01",
-              "--act", "15/2026/NQ-HĐND", "--clause", "+SUM(A1)", "--note", "-2+3", "--by", "=cmd|'/C calc'!A0")
+              "--act", "15/2026/NQ-HĐND", "--clause", "+SUM(A1)")
+    assert res.exit_code == 1 and "is not a citation" in res.stderr
+    res = run(db, "record", "rename", HONG_BANG, "--to", "Phường Hồng Bàng Mới", "-e", "2026-01-01",
+              "--act", "15/2026/NQ-HĐND", "--clause", "k1 Đ1", "--note", "+SUM(A1) -2+3",
+              "--by", "=cmd|'/C calc'!A0")
     assert res.exit_code == 0, res.stderr
     out = run(db, "log", "--csv").stdout
-    assert "'=cmd|'/C calc'!A0" in out and "'+SUM(A1)" in out and "'-2+3" in out
+    assert "'=cmd|'/C calc'!A0" in out and "'+SUM(A1) -2+3" in out
 
 
 def test_copied_input_cells_are_neutralised_in_written_files(national_path: str, tmp_path: Path) -> None:
