@@ -173,8 +173,17 @@ def test_neighbourhood_answers_equal_the_whole_registers(national: Register) -> 
     _ = whole.snapshot  # answers from the snapshot of everything
     for query in _queries(whole):
         local = Register.open(url)  # no snapshot in memory: reads the neighbourhood only
-        assert _answer(local, query) == _answer(whole, query), query
-        assert local._snapshot is None or isinstance(_answer(whole, query)[0], str), query
+        answer = _answer(whole, query)
+        assert _answer(local, query) == answer, query
+        # Only an error, or a unit dissolved with no successor (where its sub-units went needs the
+        # whole register: Register.lineage), may read more than the neighbourhood.
+        assert local._snapshot is None or isinstance(answer[0], str) or _ends_without_successor(whole, query), query
+
+
+def _ends_without_successor(reg: Register, query: str) -> bool:
+    match = reg.resolve(query)
+    return any(lk.succ is None for v in reg.snapshot.by_unit[match.version.unit_id]
+               for lk in reg.snapshot.successors(v))
 
 
 def test_neighbourhood_answers_as_recorded(national_copy: Register) -> None:
