@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -274,6 +274,23 @@ class Register:
         seeds = search.seed_sql(query)
         if self._snapshot is not None or seeds is None:
             return self.snapshot
+        return self._around(seeds)
+
+    def around_keys(self, keys: Iterable[str]) -> graph.Snapshot:
+        """As ``around``, for questions that already know their version keys (``merger locate``
+        of one point: the few units whose box holds it)."""
+        if self._snapshot is not None:
+            return self.snapshot
+        quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in keys)
+        return self._around(f"SELECT id FROM version WHERE key IN ({quoted or 'NULL'})")
+
+    def read_rows(self, sql: str) -> list:
+        """The rows of one read-only SQL statement, through the lightest driver (as the snapshot
+        is read): for library questions that need a few stored columns, not the snapshot."""
+        with self._reading() as q:
+            return q(sql)
+
+    def _around(self, seeds: str) -> graph.Snapshot:
         with self._reading() as q:
             gen = self._generation_in(q)
             if q("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):

@@ -69,6 +69,7 @@ def check_cmd(
     lineage_share: Annotated[float, typer.Option(help="Tolerance for --lineage: share of a unit inside an "
                                                  "unlinked unit.")] = 0.05,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Check boundaries in metres (equal-area projection); exit 1 when anything exceeds the tolerances.
 
@@ -88,7 +89,10 @@ def check_cmd(
       merger boundaries check --within "Hải Phòng" --area-rel 0.35 --gap-share 0.02
 
       merger boundaries check --within "Hải Phòng" --lineage
+
+      merger boundaries check --as-of 2025-07-01 --csv > findings.csv
     """
+    check_formats(as_json, as_csv)
     _need("shapely", "pyproj")
     from merger import boundaries
     from merger.geo.checks import Tolerances
@@ -99,8 +103,11 @@ def check_cmd(
         report = boundaries.check(reg, as_of=day, within=within, lineage=lineage,
                                   tolerances=Tolerances(overlap_m2, gap_share, area_rel, lineage_share))
     problems = report.problems()
-    if as_json:
-        emit_json(report.to_dict())
+    if as_json or as_csv:
+        if as_json:
+            emit_json(report.to_dict())
+        else:
+            emit_csv(list(report.CSV_HEADER), report.rows())
         if problems:
             raise typer.Exit(1)
         return
@@ -381,6 +388,7 @@ def locate(
     lat_column: Annotated[str, typer.Option(help="The CSV's latitude column.")] = "lat",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the batch CSV goes (default: stdout).")] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """The unit at each level containing a point on a date.
 
@@ -393,8 +401,11 @@ def locate(
 
       merger locate 106.6683 20.8651 --as-of 2025-06-30
 
+      merger locate 106.6683 20.8651 --csv
+
       merger locate --file points.csv --lon-column x --lat-column y --out located.csv
     """
+    check_formats(as_json, as_csv)
     day = _day(as_of)
     if file is None:
         if lon is None or lat is None:
@@ -402,19 +413,26 @@ def locate(
         _check_point(lon, lat)
     elif lon is not None:
         raise typer.BadParameter("give either LON LAT or --file, not both")
+    elif as_json:
+        raise typer.BadParameter(_("--file writes CSV (one row per point): --json is for one point"))
     out = out_path(out)
-    _need("shapely")
     from merger import boundaries
 
     reg = state(ctx).register()
+    if file is not None:
+        _need("shapely")
+        with errors():
+            _locate_file(boundaries.locator(reg, as_of=day), file, lon_column, lat_column, out, day)
+        return
+    assert lon is not None and lat is not None
     with errors():
-        loc = boundaries.locator(reg, as_of=day)
-        if file is not None:
-            _locate_file(loc, file, lon_column, lat_column, out, day)
-            return
-    hits = loc.locate_many([lon], [lat])[0]
+        hits = boundaries.locate(reg, lon, lat, as_of=day)  # reads only the units around the point
     if as_json:
         emit_json(dict(lon=lon, lat=lat, as_of=day, units=[h.__dict__ for h in hits]))
+    elif as_csv:
+        emit_csv(["level", "key", "name", "how", "candidates", "candidate_names"],
+                 [[h.level, h.key, h.name, h.how, "|".join(h.candidates), "|".join(h.candidate_names)]
+                  for h in hits])
     else:
         from rich.table import Table
 
@@ -424,8 +442,8 @@ def locate(
         for col in (N_("Level"), N_("Unit"), N_("Key"), N_("How")):
             table.add_column(_(col))
         for h in hits:
-            name = h.name or ("—" if not h.candidates else _("one of: {names}").format(names=", ".join(
-                reg.snapshot.by_key[k].full_name for k in h.candidates)))
+            name = h.name or ("—" if not h.candidates else _("one of: {names}").format(
+                names=", ".join(h.candidate_names)))
             table.add_row(level_name(h.level), name, h.key or "", _(HOW[h.how]) if h.how in HOW else h.how)
         console().print(table)
     if not any(h.key for h in hits):
