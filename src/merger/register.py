@@ -284,11 +284,10 @@ class Register:
         quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in keys)
         return self._around(f"SELECT id FROM version WHERE key IN ({quoted or 'NULL'})")
 
-    def read_rows(self, sql: str) -> list:
-        """The rows of one read-only SQL statement, through the lightest driver (as the snapshot
-        is read): for library questions that need a few stored columns, not the snapshot."""
-        with self._reading() as q:
-            return q(sql)
+    def reading(self) -> contextlib.AbstractContextManager[cache.Query]:
+        """One read transaction through the lightest driver (as the snapshot is read), giving
+        ``query(sql) -> rows``: for library questions that need a few stored columns, not the snapshot."""
+        return self._reading()
 
     def _around(self, seeds: str) -> graph.Snapshot:
         with self._reading() as q:

@@ -27,6 +27,7 @@ from merger.geo.data import BBOX, LAYER, _wkb
 from merger.geo.locate import LEVELS, Hit, infer_commune
 
 if TYPE_CHECKING:
+    from merger.cache import Query
     from merger.graph import V
     from merger.register import Register
 
@@ -40,6 +41,9 @@ class _Layer:
     def __init__(self, path: Path):
         self.path = path
         self.con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        indexed = self.con.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                   (f"{LAYER}_index",)).fetchone()
+        self.small = f'"{LAYER}" INDEXED BY "{LAYER}_index"' if indexed else f'"{LAYER}"'  # the covering index
         row = self.con.execute("SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name = ?",
                                (LAYER,)).fetchone()
         cols = {r[1] for r in self.con.execute(f'PRAGMA table_info("{LAYER}")')}
@@ -48,7 +52,7 @@ class _Layer:
 
     def in_box(self, lon: float, lat: float) -> dict[str, str]:
         """Keys (with their level) whose bounding box holds the point."""
-        rows = self.con.execute(f'SELECT key, level FROM "{LAYER}" WHERE min_x <= ? AND max_x >= ? '
+        rows = self.con.execute(f'SELECT key, level FROM {self.small} WHERE min_x <= ? AND max_x >= ? '
                                 "AND min_y <= ? AND max_y >= ?", (lon, lon, lat, lat)).fetchall()
         return dict(rows)
 
@@ -56,11 +60,11 @@ class _Layer:
         out: set[str] = set()
         for part in _chunks(keys):
             out.update(r[0] for r in self.con.execute(
-                f'SELECT key FROM "{LAYER}" WHERE key IN ({",".join("?" * len(part))})', part))
+                f'SELECT key FROM {self.small} WHERE key IN ({",".join("?" * len(part))})', part))
         return out
 
     def keys(self, level: str) -> list[str]:
-        return [r[0] for r in self.con.execute(f'SELECT key FROM "{LAYER}" WHERE level = ?', (level,))]
+        return [r[0] for r in self.con.execute(f'SELECT key FROM {self.small} WHERE level = ?', (level,))]
 
     def rings(self, key: str) -> list[Rings]:
         row = self.con.execute(f'SELECT "{self.geom}" FROM "{LAYER}" WHERE key = ?', (key,)).fetchone()
@@ -130,19 +134,21 @@ def contains(polys: list[Rings], x: float, y: float) -> bool:
     return False
 
 
-def _stored(register: Register, layers: list[_Layer], level: str, day: date, *, later: bool = False) -> str | None:
+def _stored(query: Query, layers: list[_Layer], level: str, day: date, *, later: bool = False) -> str | None:
     """A key with a geometry whose stored period holds ``day`` (or, ``later``, starts after it)."""
     d = day.isoformat()
-    cond = f"valid_from > '{d}'" if later else \
-        f"(valid_from IS NULL OR valid_from <= '{d}') AND (valid_to IS NULL OR valid_to >= '{d}')"
+    if later:  # few versions start after a day: read them through the valid_from index
+        keys = {k for layer in layers for k in layer.keys(level)}
+        found = sorted(r[0] for r in query(f"SELECT key FROM version WHERE level = '{level}' AND valid_from > '{d}'")
+                       if r[0] in keys)
+        return found[0] if found else None
     keys = sorted({k for layer in layers for k in layer.keys(level)})
-    for part in _chunks(keys):
-        quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in part)
-        rows = register.read_rows(f"SELECT key FROM version WHERE level = '{level}' AND {cond} "
-                                  f"AND key IN ({quoted}) ORDER BY key LIMIT 1")
-        if rows:
-            return str(rows[0][0])
-    return None
+    if not keys:
+        return None
+    quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in keys)
+    rows = query(f"SELECT key FROM version WHERE level = '{level}' AND key IN ({quoted}) AND (valid_from IS NULL OR "
+                 f"valid_from <= '{d}') AND (valid_to IS NULL OR valid_to >= '{d}') ORDER BY key LIMIT 1")
+    return str(rows[0][0]) if rows else None
 
 
 def locate_point(register: Register, paths: list[Path], lon: float, lat: float, day: date) -> list[Hit] | None:
@@ -165,6 +171,17 @@ def locate_point(register: Register, paths: list[Path], lon: float, lat: float, 
             layer.close()
 
 
+def _stored_on(row: tuple | None, level: str, day: date, later: bool) -> bool:
+    """Whether a version's stored row (level, valid_from, valid_to) holds ``day`` (or starts after it)."""
+    if row is None or row[0] != level:
+        return False
+    start, end = (None if v is None else str(v)[:10] for v in row[1:])
+    d = day.isoformat()
+    if later:
+        return start is not None and start > d
+    return (start is None or start <= d) and (end is None or end >= d)
+
+
 def _locate(register: Register, layers: list[_Layer], lon: float, lat: float, day: date) -> list[Hit] | None:
     owner: dict[str, _Layer] = {}  # key -> the file whose geometry counts (the last: the user's wins)
     for i, layer in enumerate(layers):
@@ -174,27 +191,17 @@ def _locate(register: Register, layers: list[_Layer], lon: float, lat: float, da
                 found.pop(k, None)
         for k in found:
             owner[k] = layer
-    stored = {}
-    if owner:
-        quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in owner)
-        stored = {r[0]: r[1:] for r in register.read_rows(
-            f"SELECT key, level, valid_from, valid_to FROM version WHERE key IN ({quoted})")}
-
-    def stored_on(key: str, level: str, later: bool) -> bool:
-        row = stored.get(key)
-        if row is None or row[0] != level:
-            return False
-        start, end = (None if v is None else str(v)[:10] for v in row[1:])
-        d = day.isoformat()
-        if later:
-            return start is not None and start > d
-        return (start is None or start <= d) and (end is None or end >= d)
-
     groups = [(lv, False) for lv in LEVELS] + [("commune", True)]
     witness: dict[tuple[str, bool], str | None] = {}
-    for lv, later in groups:
-        if not any(stored_on(k, lv, later) for k in owner):
-            witness[(lv, later)] = _stored(register, layers, lv, day, later=later)
+    with register.reading() as query:
+        stored = {}
+        if owner:
+            quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in owner)
+            stored = {r[0]: r[1:] for r in query(
+                f"SELECT key, level, valid_from, valid_to FROM version WHERE key IN ({quoted})")}
+        for lv, later in groups:
+            if not any(_stored_on(stored.get(k), lv, day, later) for k in owner):
+                witness[(lv, later)] = _stored(query, layers, lv, day, later=later)
     snap = register.around_keys(sorted(set(owner) | {w for w in witness.values() if w}))
 
     def derived(keys: list[str], lv: str, later: bool) -> list[V]:
