@@ -75,6 +75,36 @@ def test_check_reports_real_findings_and_exits_1(run) -> None:  # type: ignore[n
 
 
 @geo
+def test_check_and_locate_write_safe_csv(run) -> None:  # type: ignore[no-untyped-def]
+    """--csv: one row per finding (within the tolerances or not), the exit code as for the table;
+    locate --csv: one row per level, candidates joined by |."""
+    res = run("boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-07-01", "--csv")
+    assert res.exit_code == 1, res.stderr  # findings beyond the tolerances, as the table says
+    rows = list(csv.DictReader(res.stdout.splitlines()))
+    assert list(rows[0]) == ["kind", "level", "key", "name", "other_key", "other_name", "value", "unit",
+                             "official_km2", "share", "lon", "lat", "note", "exceeds"]
+    overlap = next(r for r in rows if r["kind"] == "overlap")
+    assert (overlap["name"], overlap["other_name"], overlap["exceeds"]) == ("Phường Lưu Kiếm", "Phường Thủy Nguyên",
+                                                                           "false")
+    cat_hai = next(r for r in rows if r["kind"] == "area" and r["name"] == "Đặc khu Cát Hải")
+    assert cat_hai["exceeds"] == "true" and -0.32 < float(cat_hai["share"]) < -0.29
+    assert len([r for r in rows if r["kind"] == "area"]) == 115  # the province and its 114 communes
+    assert {r["kind"] for r in rows} == {"overlap", "gap-uncovered", "gap-outside", "area"}
+    both = run("boundaries", "check", "--within", "Hải Phòng", "--csv", "--json")
+    assert both.exit_code == 2 and "--json" in both.stderr
+    one = run("locate", "106.6683", "20.8651", "--as-of", "2025-06-30", "--csv")
+    assert one.exit_code == 0, one.stderr
+    located = list(csv.DictReader(one.stdout.splitlines()))
+    assert [(r["level"], r["name"], r["how"]) for r in located] == [
+        ("province", "Thành phố Hải Phòng", "geometry"), ("district", "Quận Hồng Bàng", "geometry"),
+        ("commune", "", "candidates")]
+    assert located[2]["candidate_names"].split("|")[0] == "Phường Hùng Vương"
+    assert len(located[2]["candidates"].split("|")) == 6
+    batch_json = run("locate", "--file", "points.csv", "--json")
+    assert batch_json.exit_code == 2 and "--json" in batch_json.stderr
+
+
+@geo
 def test_locate_file_that_is_not_utf8_is_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     points = tmp_path / "points.csv"
     points.write_bytes("x,y,tên\n106.68,20.86,Hải Phòng\n".encode("utf-16"))
