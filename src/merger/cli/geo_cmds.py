@@ -556,9 +556,12 @@ def map_cmd(
     if unit is None:
         with errors():
             info = boundaries.render_overview(reg, out, level=level, within=within, as_of=day)
-        console().print(f"Map of {len(info.units)} {info.level} units written to {info.path}: "
-                        f"{len(info.labelled)} named, {len(info.unlabelled)} names left out where they would "
-                        f"collide.", soft_wrap=True)
+        from merger.lineage import level_name
+
+        console().print(_("Map of {n} units at {level} level written to {path}: {k} named ({c} outside their unit, "
+                          "with a line; {i} in an inset), {m} names left out where they would collide.").format(
+            n=len(info.units), level=level_name(info.level), path=info.path, k=len(info.labelled), c=len(info.callouts),
+            i=len(info.insets), m=len(info.unlabelled)), soft_wrap=True)
         return
     if within is not None or level is not None:
         raise typer.BadParameter("--within and --level draw many units: give them without UNIT")
