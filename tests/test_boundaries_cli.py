@@ -105,6 +105,27 @@ def test_check_and_locate_write_safe_csv(run) -> None:  # type: ignore[no-untype
 
 
 @geo
+def test_locate_file_neutralises_formulas_in_the_users_columns(run, national_path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The batch writes with the plain csv writer for speed: the user's cells that a spreadsheet
+    would run still get the apostrophe (numbers, also negative ones, stay numbers); --raw-csv keeps them."""
+    points = tmp_path / "points.csv"
+    points.write_text('id,lon,lat,note\n1,106.6683,20.8651,"=HYPERLINK(""http://x"")"\n-2,112.0,13.0,@SUM(A1)\n'
+                      "3,107.0514,20.7272,plain\n", encoding="utf-8")
+    res = run("locate", "--file", str(points), "--as-of", "2025-07-01")
+    assert res.exit_code == 0, res.stderr
+    rows = list(csv.DictReader(res.stdout.splitlines()))
+    assert [r["note"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "plain"]
+    assert [r["id"] for r in rows] == ["1", "-2", "3"]
+    assert [r["commune_name"] for r in rows] == ["Phường Hồng Bàng", "", "Đặc khu Cát Hải"]
+    out = tmp_path / "o.csv"
+    assert run("locate", "--file", str(points), "--as-of", "2025-07-01", "--out", str(out)).exit_code == 0
+    assert list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))[1]["note"] == "'@SUM(A1)"
+    raw = CliRunner().invoke(app, ["--db", str(national_path), "--raw-csv", "locate", "--file", str(points),
+                                   "--as-of", "2025-07-01"])
+    assert [r["note"] for r in csv.DictReader(raw.stdout.splitlines())][1] == "@SUM(A1)"
+
+
+@geo
 def test_locate_file_that_is_not_utf8_is_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     points = tmp_path / "points.csv"
     points.write_bytes("x,y,tên\n106.68,20.86,Hải Phòng\n".encode("utf-16"))
