@@ -182,7 +182,8 @@ def test_map_of_many_units(run, tmp_path: Path) -> None:  # type: ignore[no-unty
     out = tmp_path / "hai_phong.png"
     result = run("map", "--level", "commune", "--within", "Hải Phòng", "--as-of", "2025-07-01", "--out", str(out))
     assert result.exit_code == 0, result.stderr
-    assert "Map of 114 commune units" in result.stdout and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Map of 114 units at commune level" in result.stdout and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "1 in an inset" in result.stdout and "0 names left out" in result.stdout  # Bạch Long Vĩ
     both = run("map", "Phường Hồng Bàng", "--within", "Hải Phòng", "--out", str(out))
     assert both.exit_code == 2 and "without UNIT" in both.stderr
     bad = run("map", "--level", "village", "--out", str(out))
