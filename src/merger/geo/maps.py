@@ -249,21 +249,63 @@ def _colours(geoms: list[Any]) -> list[int]:
 
 def _far(geoms: list[Any]) -> list[int]:
     """Units far off the rest (Bạch Long Vĩ, ~70 km out in the gulf): drawn in insets, so the
-    rest is not shrunk to leave room for the sea between (at most three; never for two units)."""
+    rest is not shrunk to leave room for the sea between (at most three; never for two units).
+    Only units that touch no other are measured (distances between provinces' outlines are slow)."""
+    import numpy as np
     import shapely
 
     if len(geoms) < 3:
         return []
     tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    touching = set(left[left != right].tolist())
     far = []
     for i, g in enumerate(geoms):
-        others = [j for j in range(len(geoms)) if j != i]
-        _nearest, dist = tree.query_nearest(g, exclusive=True, return_distance=True)
-        gap = float(dist.min()) if len(dist) else 0.0
-        x0, y0, x1, y1 = shapely.total_bounds([geoms[j] for j in others])
-        if gap > 0.15 * max(x1 - x0, y1 - y0):
+        if i in touching:
+            continue
+        others = [geoms[j] for j in range(len(geoms)) if j != i]
+        x0, y0, x1, y1 = shapely.total_bounds(others)
+        reach = 0.15 * max(x1 - x0, y1 - y0)
+        near = tree.query(g, predicate="dwithin", distance=reach)
+        if not np.any(near != i):
             far.append(i)
     return far[:3]
+
+
+class _Placed:
+    """The label boxes placed so far (display pixels), tested all at once."""
+
+    def __init__(self, boxes: list[Any]):
+        self.boxes: list[Any] = []
+        self._shapes: Any = None
+        for b in boxes:
+            self.append(b)
+
+    def append(self, box: Any) -> None:
+        import numpy as np
+
+        self.boxes.append(box)
+        self._arr = np.array([(b.x0, b.y0, b.x1, b.y1) for b in self.boxes], dtype=float)
+        self._shapes = None
+
+    def overlaps(self, box: Any) -> bool:
+        """As matplotlib's Bbox.overlaps against any placed box (touching edges count)."""
+        import numpy as np
+
+        if not self.boxes:
+            return False
+        a = self._arr
+        return bool(np.any((a[:, 0] <= box.x1) & (box.x0 <= a[:, 2]) & (a[:, 1] <= box.y1) & (box.y0 <= a[:, 3])))
+
+    def crossed(self, line: Any) -> bool:
+        """Whether a leader line crosses a placed box."""
+        import shapely
+
+        if not self.boxes:
+            return False
+        if self._shapes is None:
+            self._shapes = shapely.box(self._arr[:, 0], self._arr[:, 1], self._arr[:, 2], self._arr[:, 3])
+        return bool(shapely.intersects(line, self._shapes).any())
 
 
 def _paths(geoms: list[Any], fills: list[int]) -> tuple[list[Any], list[str]]:
@@ -369,9 +411,19 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
     fig.canvas.draw()  # the renderer measures the labels
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     size = 8.0 if len(drawn) <= 40 else 6.5
-    placed: list[Any] = [sub.get_window_extent(renderer).expanded(1.0, 1.15) for sub in insets]
+    placed = _Placed([sub.get_window_extent(renderer).expanded(1.0, 1.15) for sub in insets])
     span = max(maxx - minx, maxy - miny)
     left = []
+
+    def measure(name: str, fs: float) -> tuple[float, float, float, float]:
+        """The name's box (with a margin) relative to its anchor: dx, dy of the lower left, w, h."""
+        at = (sum(ax.get_xlim()) / 2, sum(ax.get_ylim()) / 2)  # inside the view
+        probe = ax.text(*at, name, fontsize=fs, ha="center", va="center", path_effects=halo)
+        e = probe.get_window_extent(renderer).expanded(1.05, 1.1)
+        probe.remove()
+        ox, oy = ax.transData.transform(at)
+        return e.x0 - ox, e.y0 - oy, e.width, e.height
+
     for i in sorted(main, key=lambda k: -geoms[k].area):
         v, g = drawn[i], geoms[i]
         biggest = max(shapely.get_parts(g), key=lambda p: p.area)
@@ -384,13 +436,15 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
                                 if biggest.contains(shapely.Point(p.x + dx * step, p.y + dy * step))]
         box = None
         for fs in (size, size * 0.8):
+            # a name's box moves with its anchor: measured once per size, then only shifted
+            dx0, dy0, w, h = measure(v.name, fs)
             for x, y in spots:
-                text = ax.text(x, y, v.name, fontsize=fs, ha="center", va="center", color="#222222",
-                               path_effects=halo, zorder=5)
-                box = text.get_window_extent(renderer).expanded(1.05, 1.1)
-                if not any(box.overlaps(b) for b in placed):
+                ax_, ay_ = ax.transData.transform((x, y))
+                box = Bbox.from_bounds(ax_ + dx0, ay_ + dy0, w, h)
+                if not placed.overlaps(box):
+                    ax.text(x, y, v.name, fontsize=fs, ha="center", va="center", color="#222222",
+                            path_effects=halo, zorder=5)
                     break
-                text.remove()
                 box = None
             if box is not None:
                 break
@@ -408,13 +462,10 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
     fs = size * 0.9
     for i, p in sorted(left, key=lambda ip: geoms[ip[0]].area):  # the smallest, hardest to place, first
         v = drawn[i]
-        probe = ax.text(0, 0, v.name, fontsize=fs, ha="center", va="center", path_effects=halo)
-        ext = probe.get_window_extent(renderer).expanded(1.05, 1.1)
-        probe.remove()
-        w, h = ext.width, ext.height
+        dx0, dy0, w, h = measure(v.name, fs)
         # the line starts at a point of the unit that no name covers (a large neighbour's name
         # may lie over a small unit's inner point)
-        covers = [shapely.box(*to_data.transform([(b.x0, b.y0), (b.x1, b.y1)]).ravel()) for b in placed]
+        covers = [shapely.box(*to_data.transform([(b.x0, b.y0), (b.x1, b.y1)]).ravel()) for b in placed.boxes]
         free = max(shapely.get_parts(geoms[i]), key=lambda q: q.area).difference(shapely.union_all(covers))
         if not free.is_empty:
             p = max(shapely.get_parts(free), key=lambda q: q.area).representative_point()
@@ -425,18 +476,18 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
                 for k in range(24):
                     a = math.pi * 2 * k / 24
                     cx, cy = ax_ + radius * math.cos(a), ay_ + radius * math.sin(a)
-                    box = Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h)
+                    box = Bbox.from_bounds(cx + dx0, cy + dy0, w, h)
                     if not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1):
                         continue
-                    if any(box.overlaps(b) for b in placed):
+                    if placed.overlaps(box):
                         continue
                     # the leader line crosses no name either
                     line = shapely.LineString([(ax_, ay_), (cx, cy)])
-                    if any(line.intersects(shapely.box(b.x0, b.y0, b.x1, b.y1)) for b in placed):
+                    if placed.crossed(line):
                         continue
                     if not over_land:
-                        (dx0, dy0), (dx1, dy1) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
-                        if len(tree.query(shapely.box(dx0, dy0, dx1, dy1), predicate="intersects")):
+                        (lx0, ly0), (lx1, ly1) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
+                        if len(tree.query(shapely.box(lx0, ly0, lx1, ly1), predicate="intersects")):
                             continue
                     spot = (cx, cy, box)
                     break
