@@ -112,11 +112,14 @@ class Locator:
                 # (later commune, old district) pair
                 own = found.get(lv, np.full(n, -1, dtype=np.int64))
                 dist = found.get("district", np.full(n, -1, dtype=np.int64))
-                pairs, inverse = np.unique(np.stack([later, dist]), axis=1, return_inverse=True)
                 dvs = self.versions.get("district", [])
-                inferred = np.empty(pairs.shape[1], dtype=object)
-                for k, (j, d) in enumerate(pairs.T.tolist()):
-                    inferred[k] = self._infer(self.later[j].key if j >= 0 else None, dvs[d].key if d >= 0 else None)
+                # one integer per pair (np.unique along an axis sorts rows as bytes: 0.5 s for 100,000)
+                width = len(dvs) + 1
+                pairs, inverse = np.unique((later + 1) * width + (dist + 1), return_inverse=True)
+                inferred = np.empty(len(pairs), dtype=object)
+                for k, code in enumerate(pairs.tolist()):
+                    j, d = divmod(code, width)
+                    inferred[k] = self._infer(self.later[j - 1].key if j > 0 else None, dvs[d - 1].key if d > 0 else None)
                 col = inferred[np.asarray(inverse).reshape(-1)]
                 if lv in found:
                     table = self._table(lv)
