@@ -178,3 +178,29 @@ def test_old_districts_of_the_seats_agree_with_the_lineage(national_sqlite, laye
     assert (district_of["03549@2025-07-01"], district_of["03478@2025-07-01"]) == ("Huyện Phong Thổ", "Huyện Sìn Hồ")
     assert district_of["25906@2025-07-01"] == "Huyện Bắc Tân Uyên"
     assert district_of["25920@2025-07-01"] == "Thành phố Tân Uyên"
+
+
+def test_one_point_path_hands_over_or_refuses_cleanly(national_copy, layer) -> None:  # type: ignore[no-untyped-def]
+    """A 3D geometry the pure-Python decoder does not read: the Locator answers instead. A
+    corrupt geometry blob: one DataError naming the file, never a struct.error."""
+    import sqlite3
+
+    from merger.errors import DataError
+
+    reg = national_copy
+    hb = "11311@2025-07-01"
+    flat = layer.geometry(hb)
+    raised = shapely.force_3d(flat)
+    own = data.user_path(reg)
+    data.write_gpkg([data.Feature(hb, "commune", "11311", "Phường Hồng Bàng", "test", raised)], own)
+    paths = [data.bundled_path(), own]
+    assert point.locate_point(reg, paths, 106.6683, 20.8651, NEW) is None
+    assert [h.name for h in boundaries.locate(reg, 106.6683, 20.8651, as_of=NEW)] == [
+        "Thành phố Hải Phòng", "Phường Hồng Bàng"]
+    con = sqlite3.connect(own)
+    # a polygon that claims five rings and holds none
+    con.execute("UPDATE boundaries SET geom = ?", (b"GP\x00\x01" + b"\x00" * 4 + b"\x01\x03\x00\x00\x00\x05\x00\x00\x00",))
+    con.commit()
+    con.close()
+    with pytest.raises(DataError, match="not valid WKB"):
+        point.locate_point(reg, paths, 106.6683, 20.8651, NEW)

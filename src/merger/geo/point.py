@@ -79,15 +79,19 @@ def _chunks(keys: list[str]) -> Iterator[list[str]]:
         yield keys[i:i + _CHUNK]
 
 
+class Unsupported(ValueError):
+    """A geometry this path does not decode (not a 2D (Multi)Polygon): the Locator answers."""
+
+
 def polygons(wkb: bytes) -> list[Rings]:
-    """The polygons of a (Multi)Polygon WKB (ISO or EWKB-free 2D), each as its rings."""
+    """The polygons of a 2D (Multi)Polygon in WKB, each as its rings."""
     out: list[Rings] = []
 
     def polygon(pos: int) -> int:
         order = "<" if wkb[pos] == 1 else ">"
         (kind,) = struct.unpack_from(order + "I", wkb, pos + 1)
-        if kind % 1000 != 3 or kind >= 1000:
-            raise DataError(f"unsupported geometry type {kind} in a boundary (expected 2D polygons)")
+        if kind != 3:
+            raise Unsupported(f"geometry type {kind}")
         (n,) = struct.unpack_from(order + "I", wkb, pos + 5)
         pos += 9
         rings: Rings = []
@@ -105,8 +109,10 @@ def polygons(wkb: bytes) -> list[Rings]:
         pos = 9
         for _ in range(n):
             pos = polygon(pos)
-    else:
+    elif kind == 3:
         polygon(0)
+    else:
+        raise Unsupported(f"geometry type {kind}")
     return out
 
 
@@ -157,15 +163,21 @@ def locate_point(register: Register, paths: list[Path], lon: float, lat: float, 
     if register.as_recorded is not None:
         return None
     layers: list[_Layer] = []
+    reading = paths[0]
     try:
         for p in paths:
             if p.exists():
+                reading = p
                 layers.append(_Layer(p))
         if not all(layer.usable for layer in layers):
             return None
         return _locate(register, layers, lon, lat, day)
+    except Unsupported:
+        return None
+    except (struct.error, IndexError):
+        raise DataError(f"cannot read {reading}: a boundary's geometry is not valid WKB") from None
     except sqlite3.Error as exc:
-        raise DataError(f"cannot read {layers[-1].path if layers else paths[0]}: {exc}") from None
+        raise DataError(f"cannot read {reading}: {exc}") from None
     finally:
         for layer in layers:
             layer.close()
