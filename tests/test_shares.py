@@ -306,4 +306,4 @@ def test_commune_crosswalk_never_reads_the_overlay(national: Register, monkeypat
     monkeypatch.setattr(DistrictShares, "_read", refuse)
     cw = cx.crosswalk(national, BEFORE, AFTER, within="Hải Phòng")
     assert len(cw.rows) == 450
-    assert cx.district_overlay("commune") is None
+    assert cx.district_overlay("commune") is None and cx.district_overlay(None) is None

@@ -492,8 +492,8 @@ def crosswalk(reg: Register, start: date, end: date, *, within: str | None = Non
               level: str | None = "commune", weights: str = "population", overlay: bool = True) -> Crosswalk:
     """The crosswalk from the units valid on ``start`` to those valid on ``end``.
 
-    At district level (or all levels), a district whose tier ended (1 July 2025) goes to the new
-    communes by the bundled overlay shares (``overlay``; False: it is dissolved, as recorded)."""
+    At district level, a district whose tier ended (1 July 2025) goes to the new communes by the
+    bundled overlay shares (``overlay``; False: it is dissolved, as recorded)."""
     if level is not None and level not in counts.LEVELS:
         raise BadInput(f"unknown level {level!r}; use one of {', '.join(counts.LEVELS)}")
     composer = Composer(reg.snapshot, weights, overlay=district_overlay(level) if overlay else None)
@@ -508,9 +508,10 @@ def crosswalk(reg: Register, start: date, end: date, *, within: str | None = Non
 
 
 def district_overlay(level: str | None) -> DistrictShares | None:
-    """The overlay shares for a question that may carry districts across the reform (district
-    level or all levels); None otherwise, so a commune crosswalk never reads the file."""
-    if level not in ("district", None):
+    """The overlay shares for a district-level question (whole districts, as yearbooks keep them);
+    None otherwise: a commune crosswalk never reads the file, and in an all-levels table a district
+    row stands beside its communes for what lies outside them (the district-managed areas)."""
+    if level != "district":
         return None
     from merger.overlay import DistrictShares
 

@@ -44,8 +44,9 @@ KindOpt = Annotated[str | None, typer.Option("--kind", help="admin (administrati
 UnitKindOpt = Annotated[str, typer.Option("--kind", help="admin (administrative units), agency or all.")]
 WithinOpt = Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit (e.g. \"Hải Phòng\").",
                                                autocompletion=complete_unit, callback=nonempty)]
-WeightsOpt = Annotated[str, typer.Option("--weights", help="How to split a divided unit where no weight is recorded: "
-                                         "population, area (from the successors' sapnhap statistics) or equal.")]
+WeightsOpt = Annotated[str, typer.Option("--weights", help="What the statistics measure: population or area (the "
+                                         "matching portion of each link, else the successors' sapnhap figures), or "
+                                         "equal.")]
 LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).",
                                               callback=nonempty)]
 
@@ -86,13 +87,20 @@ def crosswalk(
     """One row per (unit at FROM, unit at TO) with the share of the FROM unit in the TO unit.
 
     Shares of each FROM unit sum to 1. "basis" says where a share comes from: "whole" (exact),
-    "recorded-population" (NSO "toàn bộ dân số"), or the fallback used for a divided unit.
+    "recorded-population" (NSO "toàn bộ dân số"), "stated-area"/"stated-population" (the wording
+    moves none, or all, of that measure), or the fallback used for a divided unit; "reason" says
+    why a share fell back, and a summary line on stderr counts them. --weights chooses the
+    portion used: area statistics follow the area, population statistics the population. At
+    --level district the old districts go to the new communes by the boundary overlay
+    ("overlay-area", "overlay-population").
 
     Examples:
 
       merger crosswalk --from 2025-06-30 --to 2025-07-01 --csv > crosswalk.csv
 
       merger crosswalk --within "Hải Phòng" --weights area
+
+      merger crosswalk --level district --weights area --csv > districts.csv
 
       merger crosswalk --from 2025-07-01 --to 2025-06-30 --json   (back-casting)
     """
