@@ -222,9 +222,15 @@ def test_district_shares_nationally(districts: dict[str, cx.Crosswalk]) -> None:
         by_overlay = {r.source.key for r in cw.rows if r.bases & {"overlay-area", "overlay-population"}}
         without = {r.source.key for r in cw.rows if any(w.startswith("district-without-geometry") for w in r.reasons)}
         special = {r.source.key for r in cw.rows if r.target and r.target.type == "đặc khu" and r.basis == "whole"}
-        assert (len(by_overlay), len(without), len(special)) == (676, 15, 5), sorted({v.key for v in cw.sources} - by_overlay - without - special)
+        disagree = {r.source.key: why.split(":", 1)[1] for r in cw.rows for why in r.reasons
+                    if why.startswith("overlay-disagrees-with-lineage:")}
+        assert (len(by_overlay), len(without), len(special)) == (672, 15, 5)
         assert "193@..2025-06-30" in without  # Thành phố Hạ Long: no boundary
-        assert not by_overlay & without
+        # the old boundaries of Sìn Hồ and Phong Thổ (Lai Châu) lie where the other's communes went
+        assert disagree == {"108@..2025-06-30": "99%", "109@..2025-06-30": "100%", "723@..2025-06-30": "67%",
+                            "726@..2025-06-30": "51%"}
+        assert not by_overlay & without and not by_overlay & disagree.keys()
+        assert len(by_overlay | without | special | disagree.keys()) == 696
 
 
 def test_a_known_district(districts: dict[str, cx.Crosswalk]) -> None:
@@ -241,13 +247,17 @@ def test_a_known_district(districts: dict[str, cx.Crosswalk]) -> None:
 
 
 def test_overlay_shares_match_the_bundled_file(districts: dict[str, cx.Crosswalk]) -> None:
-    """Area shares are the file's share_of_district, renormalised over the pieces kept."""
-    overlay = DistrictShares()
-    pieces = overlay.pieces("305@..2025-06-30")  # Quận Lê Chân
-    total = sum(p.share_of_district for p in pieces)
-    got = {r.target.key: r.share for r in districts["area"].rows if r.source.key == "305@..2025-06-30"}
-    assert got == pytest.approx({p.commune: p.share_of_district / total for p in pieces})
-    assert 0.99 < total <= 1.0001
+    """Area shares are the file's share_of_district, renormalised over the pieces kept: those in
+    communes the district's own communes went to (Quận Lê Chân: not its edge slivers in Phường
+    Gia Viên and Phường Kiến An)."""
+    pieces = DistrictShares().pieces("305@..2025-06-30")  # Quận Lê Chân
+    got = {r.target.full_name: r.share for r in districts["area"].rows if r.source.key == "305@..2025-06-30"}
+    assert got.keys() == {"Phường Lê Chân", "Phường An Biên"}
+    names = {p.commune: p for p in pieces}
+    kept = {n: names[k].share_of_district for k, n in (("11383@2025-07-01", "Phường Lê Chân"),
+                                                        ("11407@2025-07-01", "Phường An Biên"))}
+    assert got == pytest.approx({n: s / sum(kept.values()) for n, s in kept.items()})
+    assert len(pieces) > len(got) and sum(kept.values()) > 0.99
 
 
 def test_convert_a_district_table_by_area(national: Register) -> None:
@@ -266,9 +276,11 @@ def test_convert_a_district_table_by_area(national: Register) -> None:
     for v in hp:
         for p in overlay.pieces(v.key):
             expected[p.commune] += p.area_km2
-    assert out.keys() == expected.keys()
-    # the file rounds shares to 5 decimals and km² to 4: equal to within that rounding
-    assert all(out[k] == pytest.approx(expected[k], rel=1e-3, abs=5e-3) for k in expected)
+    # each commune gets about the km² of the pieces lying in it: the pieces in communes a district's
+    # own communes did not go to (slivers, boundaries older than the district) are given to the others
+    assert out.keys() <= expected.keys() and len(out) == 114
+    off = sorted(abs(out[k] - expected[k]) / expected[k] for k in out)
+    assert off[len(off) // 2] < 0.01 and sum(1 for x in off if x < 0.05) >= 0.75 * len(off)
     assert {r[h.index("basis")] for r in conv.rows} <= {"overlay-area", "whole"}
     assert "reason" in h and snap.by_key["311@..2025-06-30"].full_name == "Thành phố Thuỷ Nguyên"
 

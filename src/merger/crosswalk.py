@@ -69,8 +69,12 @@ WHY_SUM_OFF = "province-sum-off"  # the successor's province's communes do not s
 WHY_EQUAL = "equal-weights-asked"  # --weights equal
 WHY_OLD_UNITS = "old-units-without-statistics"  # back-casting: the old units carry no figures
 WHY_NO_GEOMETRY = "district-without-geometry"  # no overlay shares for this district
+WHY_OVERLAY_DISAGREES = "overlay-disagrees-with-lineage"  # most of its overlay lies where its communes did not go
 REASONS = (WHY_NO_SHARE, "no-population-figure", "no-area-figure", WHY_SUM_OFF, WHY_EQUAL, WHY_OLD_UNITS,
-           WHY_NO_GEOMETRY)
+           WHY_NO_GEOMETRY, WHY_OVERLAY_DISAGREES)
+# The overlay is used for a district when at least this share of it lies in communes its own
+# communes went to (the recorded lineage is the authority; the old geometries are context).
+OVERLAY_AGREEMENT = 0.5
 _NO_WHY: frozenset[str] = frozenset()
 
 _RECORDED_BASES = {"population": ("population",), "area": ("area", "geometry"), "equal": ()}
@@ -304,9 +308,25 @@ class Composer:
         ended = next((x for x in links if x.relation == "dissolved"), None)
         if ended is None or self.overlay is None:
             return None
+        kids = self._communes_of(v)
+        why_not = _NO_WHY
         if self.measure is not None:
             found = self.overlay.pieces(v.key) if self.overlay.fits(self.snap.generation) else []
             pieces = [(p, c) for p in found if (c := self.snap.by_key.get(p.commune)) is not None]
+            if pieces and kids:
+                # the lineage says which communes the district went to, the overlay how much of it:
+                # pieces elsewhere (edge slivers, geometries older than the district's last change)
+                # are left out, and an overlay mostly elsewhere is not used at all
+                reached = {link.succ.id for kid in kids for link, *_ in self.lineage_step(kid) if link.succ}
+                reached |= {x.succ.id for x in links if x.succ is not None}
+                kept = [(p, c) for p, c in pieces if c.id in reached]
+                total = sum(p.share_of_district for p, _ in pieces)
+                agree = sum(p.share_of_district for p, _ in kept) / total if total > 0 else 0.0
+                if agree < OVERLAY_AGREEMENT:
+                    why_not = frozenset({f"{WHY_OVERLAY_DISAGREES}:{100 * (1 - agree):.0f}%"})
+                    pieces = []
+                else:
+                    pieces = kept
             weights = [p.share_of_district for p, _ in pieces]
             basis = OVERLAY.format("area")
             whys: list[frozenset[str]] = []
@@ -327,10 +347,9 @@ class Composer:
             if total > 0:
                 return [(self._link(ended, v, c), w / total, basis, whys[i] if whys else _NO_WHY)
                         for i, ((_, c), w) in enumerate(zip(pieces, weights, strict=True))]
-        kids = self._communes_of(v)
         if not kids:
             return None
-        why = frozenset({WHY_EQUAL if self.measure is None else f"{WHY_NO_GEOMETRY}:{v.key}"})
+        why = why_not or frozenset({WHY_EQUAL if self.measure is None else f"{WHY_NO_GEOMETRY}:{v.key}"})
         out: list[Step] = []
         for kid in kids:
             for link, s, basis, w in self.lineage_step(kid):

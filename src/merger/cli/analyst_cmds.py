@@ -179,6 +179,8 @@ def _fallback_line(counts: dict[str, int], rows: int) -> None:
         "equal-weights-asked": _("--weights equal was asked"),
         "old-units-without-statistics": _("the old units carry no figures (counted as equal units)"),
         "district-without-geometry": _("the district has no boundary (carried through its communes)"),
+        "overlay-disagrees-with-lineage": _("the district's old boundary lies mostly where its communes did not go "
+                                            "(carried through its communes)"),
     }
     parts = [_("{n} because {why}").format(n=fnum(n), why=why.get(code, code)) for code, n in counts.items()]
     print(_("{n} shares fell back (see the reason column): {parts}.").format(n=fnum(rows), parts="; ".join(parts)),
