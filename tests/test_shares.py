@@ -294,6 +294,14 @@ def test_district_shares_sum_to_one(national: Register, weights: str, within: st
     assert all(r.share >= 0 for r in cw.rows)
 
 
+def test_no_districts_after_the_reform_is_an_error(national_path: str) -> None:
+    res = CliRunner().invoke(app, ["--db", national_path, "crosswalk", "--level", "district", "--from", "2025-07-01",
+                                   "--to", "2025-06-30"])
+    assert res.exit_code == 1 and res.stdout == ""
+    assert res.stderr.strip() == ("Error: no district unit is valid on 2025-07-01; choose another --level or "
+                                  "--from")
+
+
 def test_district_crosswalk_never_imports_geopandas(national_path: str) -> None:
     """The overlay is a CSV: the core CLI reads it with the csv module alone."""
     script = (
@@ -319,3 +327,24 @@ def test_commune_crosswalk_never_reads_the_overlay(national: Register, monkeypat
     cw = cx.crosswalk(national, BEFORE, AFTER, within="Hải Phòng")
     assert len(cw.rows) == 450
     assert cx.district_overlay("commune") is None and cx.district_overlay(None) is None
+
+
+def test_cli_convert_a_district_table(national_path: str, tmp_path: Path) -> None:
+    """`merger convert --level district`: one row per new commune, basis and reason columns,
+    totals conserved, the fallback line on stderr where a district went through its communes."""
+    overlay = DistrictShares()  # each district's area (km²) in the bundled boundaries: Thủy Nguyên, Sìn Hồ
+    area = {code: round(sum(p.area_km2 for p in overlay.pieces(f"{code}@..2025-06-30")), 2) for code in ("311", "108")}
+    table = tmp_path / "districts.csv"
+    table.write_text("ma_huyen,dien_tich\n" + "".join(f"{c},{a}\n" for c, a in area.items()), encoding="utf-8")
+    res = CliRunner().invoke(app, ["--db", national_path, "convert", str(table), "--key", "ma_huyen", "--level",
+                                   "district", "--sum", "dien_tich", "--weights", "area"])
+    assert res.exit_code == 0, res.stderr
+    rows = list(csv.DictReader(res.stdout.splitlines()))
+    assert list(rows[0])[-2:] == ["basis", "reason"]
+    assert sum(float(r["dien_tich"]) for r in rows) == pytest.approx(sum(area.values()))
+    thuy_nguyen = next(r for r in rows if r["name"] == "Phường Thủy Nguyên")
+    assert thuy_nguyen["basis"] == "overlay-area" and thuy_nguyen["reason"] == ""
+    sin_ho = next(r for r in rows if r["name"] == "Xã Sìn Hồ")
+    assert sin_ho["basis"].endswith("fallback-equal-size-communes")
+    assert sin_ho["reason"] == "overlay-disagrees-with-lineage:99%"
+    assert "because the district's old boundary lies mostly where its communes did not go" in res.stderr

@@ -517,6 +517,12 @@ def crosswalk(reg: Register, start: date, end: date, *, within: str | None = Non
         raise BadInput(f"unknown level {level!r}; use one of {', '.join(counts.LEVELS)}")
     composer = Composer(reg.snapshot, weights, overlay=district_overlay(level) if overlay else None)
     sources = units_in_scope(reg, start, within=within, level=level)
+    if not sources and level is not None:  # e.g. districts after 1 July 2025: the tier ended
+        from merger.i18n import _, fdate
+
+        where = _(" within {unit}").format(unit=within) if within else ""
+        raise BadInput(_("no {level} unit is valid on {day}{where}; choose another --level or --from").format(
+            level=level, day=fdate(start), where=where))
     targets = units_in_scope(reg, end, within=within, level=level)
     if level == "district" and sources and not targets and end > start and composer.overlay is not None:
         targets = units_in_scope(reg, end, within=within, level="commune")  # the tier ended: its communes
