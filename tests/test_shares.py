@@ -348,3 +348,16 @@ def test_cli_convert_a_district_table(national_path: str, tmp_path: Path) -> Non
     assert sin_ho["basis"].endswith("fallback-equal-size-communes")
     assert sin_ho["reason"] == "overlay-disagrees-with-lineage:99%"
     assert "because the district's old boundary lies mostly where its communes did not go" in res.stderr
+
+
+def test_report_names_a_part_without_population(national: Register) -> None:
+    """The before/after report describes Gia Thụy's part in Phường Long Biên as area only."""
+    from merger.i18n import use
+    from merger.report import _pred_text
+
+    snap = national.snapshot
+    rows = cx.Composer(snap, "population").compose(snap.by_key["00145@2025-07-01"], BEFORE)
+    gia_thuy = next(r for r in rows if r.target is not None and r.target.key == "00130@..2025-06-30")
+    with use("en"):
+        assert _pred_text(gia_thuy, True, snap) == ("Phường Gia Thụy, Quận Long Biên",
+                                                    "part of its area, none of its population")
