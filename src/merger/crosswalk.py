@@ -18,7 +18,15 @@ units onto old ones). One event step gives each link a share:
 Shares multiply along a chain of events and add up over parallel paths, so the shares of every
 FROM unit sum to 1 (a unit dissolved without successor keeps its share on an empty TO). Every
 row names the basis of its share: ``whole`` when exact, otherwise the recorded weights and
-fallbacks used on the way, so nobody mistakes an estimate for a measurement.
+fallbacks used on the way, so nobody mistakes an estimate for a measurement; a row that fell
+back also says why (``reason``: no share recorded, a successor without a figure, a province
+whose figures do not add up, ...).
+
+Area and population are separate portions: the weights name the measure, and a link that by
+its wording moves none of that measure ("một phần diện tích": area, no population) carries 0
+of it (basis ``stated-…``). At district level, a district whose tier ended on 1 July 2025 goes
+to the new communes by the bundled boundary overlay (``overlay-area``/``overlay-population``,
+merger.overlay), within the communes its own communes went to.
 """
 
 from __future__ import annotations
