@@ -361,3 +361,17 @@ def test_report_names_a_part_without_population(national: Register) -> None:
     with use("en"):
         assert _pred_text(gia_thuy, True, snap) == ("Phường Gia Thụy, Quận Long Biên",
                                                     "part of its area, none of its population")
+
+
+def test_a_2019_district_table_through_the_history(national: Register) -> None:
+    """Huyện Trà Lĩnh (Cao Bằng) was absorbed in 2020 by two districts with no official figures:
+    their areas (populations) come from the overlay, so the 2019 district goes by figures, not
+    equally; every 2019 district's shares sum to 1."""
+    for weights in ("area", "population"):
+        cw = cx.crosswalk(national, CENSUS, AFTER, level="district", weights=weights)
+        assert all(abs(s - 1) < 1e-9 for s in sums(cw).values())
+        lacking = {w.split(":", 1)[1] for r in cw.rows for w in r.reasons if w.startswith(f"no-{weights}-figure:")}
+        assert all(national.snapshot.by_key[k].level == "commune" for k in lacking)  # never a district
+        tra_linh = [r for r in cw.rows if r.source.key == "046@..2020-02-29"]
+        assert tra_linh and {r.basis for r in tra_linh} == {f"fallback-successor-{weights}+overlay-{weights}"}
+        assert {r.target.full_name for r in tra_linh if r.share > 0.1} >= {"Xã Trùng Khánh", "Xã Đình Phong"}

@@ -277,9 +277,13 @@ class Composer:
             return [(x, 1.0 / len(links), FALLBACK_EQUAL, frozenset({WHY_EQUAL})) for x in links]
         weights: list[float] = []
         lacking: list[str] = []
+        derived = False
         for x in links:
             st = self.snap.stats.get(x.succ.id) if x.succ is not None else None
             value = st.get(stat_field) if st else None
+            if (not value or value <= 0) and x.succ is not None and x.succ.level == "district":
+                value = self._district_figure(x.succ)  # a district of 2025 divided earlier: its overlay
+                derived = derived or bool(value)
             if not value or value <= 0:
                 lacking.append(f"{WHY_NO_FIGURE.format(self.measure)}:{x.succ.key if x.succ else '-'}")
                 continue
@@ -289,7 +293,7 @@ class Composer:
             why = frozenset(lacking)
             return [(x, 1.0 / len(links), FALLBACK_EQUAL, why) for x in links]
         total = sum(weights)
-        basis = FALLBACK_STATS.format(self.weights)
+        basis = FALLBACK_STATS.format(self.weights) + (f"+{OVERLAY.format(self.weights)}" if derived else "")
         why = {WHY_NO_SHARE}
         if self.measure == "population":
             for x in links:
@@ -364,6 +368,23 @@ class Composer:
                 both = FALLBACK_COMMUNES if basis == WHOLE else f"{basis}+{FALLBACK_COMMUNES}"
                 out.append((link, s / len(kids), both, w | why))
         return out
+
+    def _district_figure(self, v: V) -> float | None:
+        """A district's area (km²) or population from the overlay (its pieces; population: each
+        piece's share of its commune times the commune's figure), when an overlay is given."""
+        if self.overlay is None or not self.overlay.fits(self.snap.generation):
+            return None
+        total = 0.0
+        for p in self.overlay.pieces(v.key):
+            if self.measure == "area":
+                total += p.area_km2
+                continue
+            c = self.snap.by_key.get(p.commune)
+            pop = (self.snap.stats.get(c.id) or {}).get("population") if c is not None else None
+            if not pop:
+                return None
+            total += p.share_of_commune * float(pop)
+        return total or None
 
     def _link(self, ended: L, district: V, commune: V) -> L:
         """A derived (not recorded) link district -> commune, under the district's dissolution."""
