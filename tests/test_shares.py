@@ -375,3 +375,21 @@ def test_a_2019_district_table_through_the_history(national: Register) -> None:
         tra_linh = [r for r in cw.rows if r.source.key == "046@..2020-02-29"]
         assert tra_linh and {r.basis for r in tra_linh} == {f"fallback-successor-{weights}+overlay-{weights}"}
         assert {r.target.full_name for r in tra_linh if r.share > 0.1} >= {"Xã Trùng Khánh", "Xã Đình Phong"}
+
+
+def test_cli_convert_json_counts_the_fallbacks(national_path: str, tmp_path: Path) -> None:
+    """A table counting Hà Nội's old communes (1 each) carried onto the new ones: the JSON summary
+    counts the shares that fell back, by reason, as the crosswalk's stderr line does (367)."""
+    res = CliRunner().invoke(app, ["--db", national_path, "crosswalk", "--from", "2025-06-30", "--to", "2025-07-01",
+                                   "--within", "Hà Nội", "--json"])
+    codes = sorted({r["from_code"] for r in json.loads(res.stdout)["rows"]})
+    table = tmp_path / "hn.csv"
+    table.write_text("ma_xa,so_don_vi\n" + "".join(f"{c},1\n" for c in codes), encoding="utf-8")
+    out = tmp_path / "hn_new.csv"
+    res = CliRunner().invoke(app, ["--db", national_path, "convert", str(table), "--key", "ma_xa", "--sum",
+                                   "so_don_vi", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["fallbacks"] == {"no-recorded-share": 367, "province-sum-off": 367}
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert any("province-sum-off:01 Thành phố Hà Nội +1.1%" in r["reason"] for r in rows)
