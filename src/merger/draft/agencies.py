@@ -75,11 +75,26 @@ class AgencyResolver:
                     return readings, p, parent
         return [name], None, parent
 
+    def bare(self, text: str) -> str:
+        """"Sở Nội vụ thành phố Hải Phòng" -> "Sở Nội vụ": the province's type word and name cut."""
+        for p in self.area:
+            m = re.match(rf"^(.+?)\s+{re.escape(p.type)}\s+{re.escape(p.name)}$", text, re.I)
+            if m:
+                return m.group(1)
+        return text
+
     def named(self, text: str) -> tuple[list[V], V | None]:
-        """The agencies a name can mean (place and parent applied), and the province it names."""
+        """The agencies a name can mean (place and parent applied), and the province it names.
+        The whole name is tried first: "Ban Quản lý Khu kinh tế Hải Phòng" is the board's own name."""
         readings, place, parent = self.split(text)
-        want = {fold(r) for r in readings}
-        found = [v for v in self.pool if fold(v.name) in want or fold(v.full_name) in want]
+        whole = text if parent is None else text[: text.index(parent)].strip()
+        whole = re.sub(r"\s+(?:trực\s+)?thuộc$", "", whole)
+        found = [v for v in self.pool if fold(whole) in (fold(v.name), fold(v.full_name))]
+        if found:
+            readings, place = [whole], None
+        else:
+            want = {fold(r) for r in readings}
+            found = [v for v in self.pool if fold(v.name) in want or fold(v.full_name) in want]
         if place is not None:
             found = [v for v in found if (p := self.province_of(v)) is not None and p.unit_id == place.unit_id]
         if parent:
@@ -191,7 +206,11 @@ def _successor(row: Row, new: str, res: AgencyResolver, why: str | None = None) 
     already in force absorbs them all; else a new agency under the predecessors' parent."""
     preds = [f.version for f in row.found if f.version is not None]
     readings, place, _ = res.split(new)
-    keep = [v for v in preds if fold(v.name) in {fold(r) for r in readings}]
+    keep = [v for v in preds if fold(v.name) == fold(new)]  # the whole name first (see AgencyResolver.named)
+    if keep:
+        readings, place = [new], None
+    else:
+        keep = [v for v in preds if fold(v.name) in {fold(r) for r in readings}]
     if len(keep) > 1:
         wanted = place or res.home
         keep = [v for v in keep if wanted is not None and (p := res.province_of(v)) is not None
@@ -219,8 +238,10 @@ def _successor(row: Row, new: str, res: AgencyResolver, why: str | None = None) 
         return
     parents = {v.parent_unit_id for v in preds}
     parent = res.snap.unit_version(parents.pop(), res.day) if len(parents) == 1 else res.home
-    row.into = readings[0]
-    row.type = _type_of(readings[0], preds)
+    # A new agency's name without "tỉnh X" / "thành phố X" (the register's agencies carry none);
+    # a province name that is part of the name ("Ban Quản lý Khu kinh tế Hải Phòng") stays.
+    row.into = row.new_label = res.bare(new)
+    row.type = _type_of(row.into, preds)
     row.parent = parent.key if parent is not None else None
     row.parent_label = res.snap.path(parent, res.day) if parent is not None else None
     if row.type is None:

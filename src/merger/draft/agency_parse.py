@@ -66,7 +66,10 @@ _NOTE = re.compile(r"(?:^|\b)(?:[Tt]ổ\s+chức\s+lại|[Gg]iữ\s+nguyên|[Cc]
 # "Sau khi tổ chức lại, các cơ quan chuyên môn thuộc UBND tỉnh Hải Dương gồm 12 cơ quan: Sở Nội vụ, ..."
 _AFTER = re.compile(r"Sau\s+khi\s+(?:tổ\s+chức\s+lại|sắp\s+xếp|hợp\s+nhất|tinh\s+gọn)[^:.;]*?(?:gồm|có|còn)\s+"
                     r"(?P<n>\d+)\s+(?:cơ\s+quan|sở)[^:.;]*:\s*(?P<list>.+?)(?:\.\s|\.$|$)")
-_NUMBER = re.compile(r"Số\s*:\s*(\d+(?:\s*/\s*\d{4})?\s*/\s*(?:NQ|QĐ)\s*-\s*[A-ZĐ]+)")
+_NUMBER = re.compile(r"Số\s*:\s*(\d+(?:\s*/\s*\d{4})?\s*/\s*(?:NQ|QĐ)\s*-\s*[A-ZĐa-z]+)")
+# A report names the act in its prose: "đã ký Quyết định số 1459/QĐ-TTg thành lập ...".
+_NUMBER_IN_PROSE = re.compile(r"(?:Quyết\s+định|Nghị\s+quyết)\s+số\s+(\d+(?:/\d{4})?/(?:NQ|QĐ)-[A-ZĐa-z]+)"
+                              r"(?=[^.;]*?(?:thành\s+lập|hợp\s+nhất|sáp\s+nhập|tổ\s+chức\s+lại|giải\s+thể))")
 _SIGNED = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})")
 _FROM = re.compile(r"(?:hoạt\s+động|hiệu\s+lực(?:\s+thi\s+hành)?)\s+(?:kể\s+)?từ\s+ngày\s+"
                    r"(?:(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})|(\d{1,2})/(\d{1,2})/(\d{4}))")
@@ -216,7 +219,7 @@ def read_agency_document(text: str) -> AgencyDocument:
     """Parse an agency text (resolution, decision, or sentences quoted from one)."""
     text = expand(text)
     head = text[:1500]
-    number = _NUMBER.search(head)
+    number = _NUMBER.search(head) or _NUMBER_IN_PROSE.search(" ".join(text.split()))
     signed = _SIGNED.search(head)
     issuer, province, places = _province(head, text)
     clauses: list[AgencyClause] = []
