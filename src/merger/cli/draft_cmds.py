@@ -32,12 +32,17 @@ def draft_cmd(
     effective date, inside the resolution's province; a name that is not certain is
     left marked "# REVIEW" with its candidates, never guessed. The resolution's
     closing figures are copied, so `merger apply --dry-run` can compare them.
+    Agency texts (a People's Council resolution or a People's Committee decision:
+    "Thành lập Sở X trên cơ sở hợp nhất Sở A và Sở B", "hợp nhất ... thành ...",
+    "sáp nhập ... vào ...", "đổi tên ... thành ...", "giải thể ...") give agency
+    events, resolved among the province's agencies.
     Exits 1 when any row needs review.
 
     \b
     Examples:
       merger draft 1669_NQ-UBTVQH15.md --out annex-1669.yaml
       merger draft nghi-quyet.docx --out annex.yaml --effective 2025-07-01
+      merger draft nq-hop-nhat-so.md --out annex-so.yaml --effective 1/3/2025
       merger apply annex-1669.yaml --dry-run
     """
     from merger.draft import build
@@ -73,13 +78,19 @@ def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> 
     """The summary for people, in the order they check it."""
     figures = summary.get("closing_figures")
     lines = [
-        f"Drafted {out}: {summary['act']}, {summary['province']}, effective {summary['effective']}",
+        f"Drafted {out}: {summary['act'] or 'no act number'}, {summary['province']}, effective {summary['effective']}",
         f"  events: {summary['events']} ("
         + ", ".join(f"{k} {v}" for k, v in summary["events_by_type"].items()) + ")",  # type: ignore[union-attr]
         f"  units named: {summary['units_named']}, resolved: {summary['units_resolved']}"
         f" (to check: {summary['units_to_check']})",
         f"  rows needing review: {summary['rows_needing_review']}",
     ]
+    agencies = summary.get("agencies_after")
+    if agencies:
+        from merger.i18n import _
+
+        lines.append("  " + _("departments after (sở và tương đương): stated {stated}, drafted {drafted}").format(
+            **agencies))  # type: ignore[arg-type]
     if figures:
         lines.append("  closing figures stated: " + ", ".join(f"{k} {v}" for k, v in figures.items())
                      + " (merger apply FILE --dry-run compares them)")

@@ -28,6 +28,7 @@ from merger.draft.agency_parse import AgencyClause, AgencyDocument, read_agency_
 from merger.draft.parse import ClauseDraft, Document, Pred
 from merger.draft.resolve import Found
 from merger.errors import BadInput
+from merger.i18n import _
 from merger.names import fold, spelling
 
 if TYPE_CHECKING:
@@ -111,14 +112,16 @@ class AgencyResolver:
         if len(found) > 1 and place is None and self.home is not None:
             home = [v for v in found if (p := self.province_of(v)) is not None and p.unit_id == self.home.unit_id]
             if len(home) == 1:
-                return Found(pred, home[0], None, found, note=f"{text}: {len(found)} agencies of that name in the "
-                             f"text's provinces; taken in {self.home.full_name}, the issuer's")
+                return Found(pred, home[0], None, found, note=_(
+                    "{name}: {n} agencies of that name in the text's provinces; taken in {province}, the "
+                    "issuer's").format(name=text, n=len(found), province=self.home.full_name))
         if found:
-            return Found(pred, None, f"{text}: {len(found)} agencies of that name", found)
+            return Found(pred, None, _("{name}: {n} agencies of that name").format(name=text, n=len(found)), found)
         near = difflib.get_close_matches(fold(text), [fold(v.name) for v in self.pool], n=6, cutoff=0.6)
         cands = [v for n in near for v in self.pool if fold(v.name) == n]
-        where = ", ".join(p.full_name for p in self.area) or "no province found"
-        return Found(pred, None, f"{text}: no agency of that name on {self.day} in {where}", cands)
+        where = ", ".join(p.full_name for p in self.area) or _("no province found")
+        return Found(pred, None, _("{name}: no agency of that name on {day} in {where}").format(
+            name=text, day=self.day, where=where), cands)
 
 
 def _type_of(name: str, preds: list[V]) -> str | None:
@@ -146,11 +149,11 @@ def draft(reg: Register, source: str, text: str, *, act: str | None = None,
 
     doc = read_agency_document(text)
     if not doc.clauses:
-        raise BadInput(f"{source}: no agency clause read ('Thành lập ... trên cơ sở hợp nhất ...', "
-                       "'hợp nhất ... thành ...', 'đổi tên ... thành ...', 'giải thể ...')")
+        raise BadInput(_("{source}: no agency clause read ('Thành lập ... trên cơ sở hợp nhất ...', "
+                         "'hợp nhất ... thành ...', 'đổi tên ... thành ...', 'giải thể ...')").format(source=source))
     day = effective or doc.effective
     if day is None:
-        raise BadInput(f"{source} states no effective date: give --effective DATE")
+        raise BadInput(_("{source} states no effective date: give --effective DATE").format(source=source))
     before = day - ONE_DAY
     snap = reg.snapshot
     provinces = _provinces(snap, [n for n in [doc.province, *doc.places] if n], before)
@@ -158,15 +161,16 @@ def draft(reg: Register, source: str, text: str, *, act: str | None = None,
     area = list({p.unit_id: p for p in provinces.values()}.values())
     resolver = AgencyResolver(snap, before, home, area)
     rows = [_row(c, resolver) for c in doc.clauses]
-    notes = [f"not an event (the agency goes on): {s}" for s in doc.notes]
+    notes = [_("not an event (the agency goes on): {sentence}").format(sentence=s) for s in doc.notes]
     _successors_from_list(doc, rows, resolver, notes)
     if home is None:
         for r in rows:
-            r.review.append(f"province: {doc.province or 'none'} named; no single province of that name on {before}")
+            r.review.append(_("province: {name} named; no single province of that name on {day}").format(
+                name=doc.province or "-", day=before))
     figures = _check_figures(doc, rows, resolver, notes)
     if not (act or doc.number):
-        notes.append("the text states no act number: the events are recorded without an act (evidence: stated); "
-                     "give --act NUMBER if you know it")
+        notes.append(_("the text states no act number: the events are recorded without an act (evidence: stated); "
+                       "give --act NUMBER if you know it"))
     document = Document(number=doc.number or "", date_signed=doc.date_signed, issuer=doc.issuer,  # type: ignore[arg-type]
                         province=doc.province or "", in_force=None, operates=doc.effective, clauses=[], figures=None)
     return Drafted(source, document, act or doc.number or "", day, home, rows, notes, kind="agency",
@@ -184,7 +188,8 @@ def _row(c: AgencyClause, res: AgencyResolver) -> Row:
     for f in found:
         if f.version is None:
             cands = "; ".join(f"{res.snap.path(v, res.day)} [{v.key}]" for v in f.candidates[:8])
-            row.review.append((f.problem or "") + (f" — candidates: {cands}" if cands else ""))
+            row.review.append((f.problem or "") + (_(" — candidates: {candidates}").format(candidates=cands)
+                                                   if cands else ""))
     if c.kind == "rename":
         row.into = c.new
     elif c.kind == "dissolve":
@@ -192,7 +197,7 @@ def _row(c: AgencyClause, res: AgencyResolver) -> Row:
     elif c.kind == "move":
         target = res.resolve(c.new or "")
         if target.version is None:
-            row.review.append(f"new parent: {target.problem}")
+            row.review.append(_("new parent: {problem}").format(problem=target.problem))
         else:
             row.parent = target.version.key
             row.parent_label = res.snap.path(target.version, res.day)
@@ -205,7 +210,7 @@ def _successor(row: Row, new: str, res: AgencyResolver, why: str | None = None) 
     """Set the row's successor: a merged agency that keeps the name absorbs the rest; an agency
     already in force absorbs them all; else a new agency under the predecessors' parent."""
     preds = [f.version for f in row.found if f.version is not None]
-    readings, place, _ = res.split(new)
+    readings, place, _parent = res.split(new)
     keep = [v for v in preds if fold(v.name) == fold(new)]  # the whole name first (see AgencyResolver.named)
     if keep:
         readings, place = [new], None
@@ -216,25 +221,26 @@ def _successor(row: Row, new: str, res: AgencyResolver, why: str | None = None) 
         keep = [v for v in keep if wanted is not None and (p := res.province_of(v)) is not None
                 and p.unit_id == wanted.unit_id]
         if len(keep) == 1 and place is None:
-            row.notes.append(f"{len(preds)} merged agencies are named {new!r}: the one of "
-                             f"{res.home.full_name if res.home else '?'} (the issuer's) goes on")
+            row.notes.append(_("{n} merged agencies are named {name!r}: the one of {province} (the issuer's) "
+                               "goes on").format(n=len(preds), name=new, province=res.home.full_name if res.home else "?"))
     row.new_label = readings[0]
     if why:
         row.notes.append(why)
     if len(keep) == 1:
         row.into = keep[0].key
         row.absorbs = keep[0]
-        row.new_label = f"{res.snap.path(keep[0], res.day)} goes on"
+        row.new_label = _("{unit} goes on").format(unit=res.snap.path(keep[0], res.day))
         return
-    existing, _ = res.named(new)
+    existing, _place = res.named(new)
     others = [v for v in existing if v not in preds]
     if len(others) == 1 and not keep:
         row.into = others[0].key
         row.absorbs = others[0]
-        row.new_label = f"{res.snap.path(others[0], res.day)} absorbs them"
+        row.new_label = _("{unit} absorbs them").format(unit=res.snap.path(others[0], res.day))
         return
     if keep or len(others) > 1:
-        row.review.append(f"successor {new!r}: {len(keep) or len(others)} agencies of that name; say which goes on")
+        row.review.append(_("successor {name!r}: {n} agencies of that name; say which goes on").format(
+            name=new, n=len(keep) or len(others)))
         return
     parents = {v.parent_unit_id for v in preds}
     parent = res.snap.unit_version(parents.pop(), res.day) if len(parents) == 1 else res.home
@@ -245,9 +251,11 @@ def _successor(row: Row, new: str, res: AgencyResolver, why: str | None = None) 
     row.parent = parent.key if parent is not None else None
     row.parent_label = res.snap.path(parent, res.day) if parent is not None else None
     if row.type is None:
-        row.review.append(f"successor {new!r}: its agency type is not clear from its name; give type:")
+        row.review.append(_("successor {name!r}: its agency type is not clear from its name; give type:").format(
+            name=new))
     if row.parent is None:
-        row.review.append(f"successor {new!r}: no parent (the predecessors sit under different parents)")
+        row.review.append(_("successor {name!r}: no parent (the predecessors sit under different parents)").format(
+            name=new))
 
 
 def _successors_from_list(doc: AgencyDocument, rows: list[Row], res: AgencyResolver, notes: list[str]) -> None:
@@ -258,18 +266,19 @@ def _successors_from_list(doc: AgencyDocument, rows: list[Row], res: AgencyResol
         return
     listed = {fold(n): n for n in doc.after}
     if doc.after:
-        notes.append(f"the text lists {len(doc.after)} agencies after the change: {', '.join(doc.after)}")
-    quote = "see the note on the text's list"
+        notes.append(_("the text lists {n} agencies after the change: {names}").format(
+            n=len(doc.after), names=", ".join(doc.after)))
     left: list[Row] = []
     for r in pending:
         if any(f.version is None for f in r.found):
-            r.review.append("the clause names no successor (and not every agency in it was found)")
+            r.review.append(_("the clause names no successor (and not every agency in it was found)"))
             continue
         keep = [f.version for f in r.found if f.version is not None and fold(f.version.name) in listed]
         if len(keep) == 1 and doc.after:
             name = listed[fold(keep[0].name)]
-            _successor(r, name, res, why=f"CHECK: the clause names no successor; {keep[0].name} is "
-                       f"the only one of them in the text's list of agencies after the change ({quote})")
+            _successor(r, name, res, why=_(
+                "CHECK: the clause names no successor; {name} is the only one of them in the text's list of "
+                "agencies after the change (see the note on that list)").format(name=keep[0].name))
         else:
             left.append(r)
     if not left:
@@ -279,13 +288,14 @@ def _successors_from_list(doc: AgencyDocument, rows: list[Row], res: AgencyResol
     claimed = {fold(r.new_label) for r in rows if r.new_label} | {fold(r.clause.new_name or "") for r in rows}
     new = [n for k, n in listed.items() if k not in in_force and k not in claimed]
     if len(left) == 1 and len(new) == 1:
-        _successor(left[0], new[0], res, why=f"CHECK: the clause names no successor; {new[0]} is the "
-                   f"only new name in the text's list of agencies after the change, and this the only merger "
-                   f"left without one ({quote})")
+        _successor(left[0], new[0], res, why=_(
+            "CHECK: the clause names no successor; {name} is the only new name in the text's list of agencies "
+            "after the change, and this the only merger left without one (see the note on that list)").format(
+                name=new[0]))
         return
     for r in left:
-        r.review.append("the clause names no successor" + (f"; new names in the text's list: {', '.join(new)}"
-                                                            if new else "") + ": write into: the agency it makes")
+        r.review.append(_("the clause names no successor: write into: the agency it makes") + (
+            _(" (new names in the text's list: {names})").format(names=", ".join(new)) if new else ""))
 
 
 def _check_figures(doc: AgencyDocument, rows: list[Row], res: AgencyResolver,
@@ -294,13 +304,15 @@ def _check_figures(doc: AgencyDocument, rows: list[Row], res: AgencyResolver,
     if doc.after_stated is None or res.home is None:
         return None
     if len(doc.after) != doc.after_stated:
-        notes.append(f"the text says {doc.after_stated} agencies and lists {len(doc.after)}")
+        notes.append(_("the text says {stated} agencies and lists {listed}").format(
+            stated=doc.after_stated, listed=len(doc.after)))
     top = [v for v in res.pool if v.parent_unit_id == res.home.unit_id and v.type == DEPARTMENT]
     ended = {f.version.unit_id for r in rows if r.event in ("merge", "dissolve") for f in r.found if f.version}
     continuing = {r.absorbs.unit_id for r in rows if r.absorbs is not None}
     new = [r for r in rows if r.event == "merge" and r.absorbs is None and r.type == DEPARTMENT
            and r.parent == res.home.key]
     after = len([v for v in top if v.unit_id not in ended or v.unit_id in continuing]) + len(new)
-    notes.append(f"{DEPARTMENT} of {res.home.full_name} after the draft: {after} (the text states "
-                 f"{doc.after_stated})" + ("" if after == doc.after_stated else " — CHECK the annex"))
+    notes.append(_("{type} of {province} after the draft: {after} (the text states {stated})").format(
+        type=DEPARTMENT, province=res.home.full_name, after=after, stated=doc.after_stated)
+        + ("" if after == doc.after_stated else _(" — CHECK the annex")))
     return {"stated": doc.after_stated, "drafted": after}

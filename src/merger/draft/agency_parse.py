@@ -18,6 +18,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from merger.i18n import _
+
 # Words an agency's name starts with (capitalised: "các sở" in running text is no name).
 HEADS = ("Văn phòng", "Thanh tra", "Chi cục", "Trung tâm", "Ban", "Sở", "Quỹ", "Hội", "Cục", "Bộ")
 _HEAD = r"(?:" + "|".join(h.replace(" ", r"\s+") for h in HEADS) + r")(?=\s)"
@@ -179,11 +181,11 @@ def read_clause(number: int, cite: str | None, sentence: str) -> AgencyClause | 
                                                                                   m.group("list"))]
             clause.names = [n for part in names for n in split_names(part)]
             if len(clause.names) < 2:
-                clause.problems.append("a merger names fewer than two agencies")
+                clause.problems.append(_("a merger names fewer than two agencies"))
         if kind == "move":
             clause.old_parent = _cut(m.group("old"))
         if kind in ("merge", "absorb") and not names:
-            clause.problems.append("no agency read after 'hợp nhất' / 'sáp nhập'")
+            clause.problems.append(_("no agency read after 'hợp nhất' / 'sáp nhập'"))
         return clause
     return None
 
@@ -196,10 +198,10 @@ def _province(head: str, text: str) -> tuple[str | None, str | None, list[str]]:
     if m:
         body, where, name = m.groups()
         province = " ".join(name.split()).title()
-        issuer = f"{body.capitalize().replace('Ủy', 'Ủy')} {where.lower()} {province}"
-        issuer = issuer.replace("Hội đồng nhân dân", "Hội đồng nhân dân").replace("Ủy ban nhân dân", "Ủy ban nhân dân")
+        body = "Hội đồng nhân dân" if body.startswith("HỘI") else "Ủy ban nhân dân"
+        issuer = f"{body} {where.lower()} {province}"
     counts: dict[str, int] = {}
-    for _, name in _PLACE.findall(text):
+    for _word, name in _PLACE.findall(text):
         counts[name] = counts.get(name, 0) + 1
     places = sorted(counts, key=lambda k: -counts[k])
     if province is None and places:

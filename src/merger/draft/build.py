@@ -22,6 +22,7 @@ from merger.draft.parse import ClauseDraft, Document, Pred, read_document
 from merger.draft.resolve import Found, Resolver
 from merger.errors import BadInput
 from merger.events import full_name_of
+from merger.i18n import _
 from merger.names import fold
 
 if TYPE_CHECKING:
@@ -240,8 +241,8 @@ def to_yaml(d: Drafted, snap: Snapshot) -> str:
         out.append("act: {number: " + _q(d.act) + (f", date: {doc.date_signed.isoformat()}" if doc.date_signed else "")
                    + (", issuer: " + _q(doc.issuer) if doc.issuer else "") + "}")
     else:
-        out += ["# No act number in the text: the events are recorded as stated in it. Add",
-                "# act: {number: ..., date: ...} here if you know the act.", "evidence: \"stated\""]
+        out += ["# " + _("No act number in the text: the events are recorded as stated in it. Add"),
+                "# " + _("act: {number: ..., date: ...} here if you know the act."), "evidence: \"stated\""]
     out.append(f"effective: {d.effective.isoformat()}")
     if doc.figures:
         fig = ", ".join(f"{_q(k)}: {v}" for k, v in doc.figures.items())
@@ -274,7 +275,8 @@ def to_yaml(d: Drafted, snap: Snapshot) -> str:
                     comment = f"  # {_comment(r.parent_label)}"
                 out.append(f"    {key}: {_q(event[key])}{comment}")
             elif key == "into" and r.event == "merge":
-                out.append("    # into: REVIEW: the agency the clause makes (a key, or a new name with type: and parent:)")
+                out.append("    # into: REVIEW: " + _("the agency the clause makes (a key, or a new name with type: and "
+                                                     "parent:)"))
     return "\n".join(out) + "\n"
 
 
