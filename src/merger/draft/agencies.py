@@ -114,7 +114,7 @@ class AgencyResolver:
             if len(home) == 1:
                 return Found(pred, home[0], None, found, note=_(
                     "{name}: {n} agencies of that name in the text's provinces; taken in {province}, the "
-                    "issuer's").format(name=text, n=len(found), province=self.home.full_name))
+                    "text's province").format(name=text, n=len(found), province=self.home.full_name))
         if found:
             return Found(pred, None, _("{name}: {n} agencies of that name").format(name=text, n=len(found)), found)
         near = difflib.get_close_matches(fold(text), [fold(v.name) for v in self.pool], n=6, cutoff=0.6)
@@ -221,8 +221,8 @@ def _successor(row: Row, new: str, res: AgencyResolver, why: str | None = None) 
         keep = [v for v in keep if wanted is not None and (p := res.province_of(v)) is not None
                 and p.unit_id == wanted.unit_id]
         if len(keep) == 1 and place is None:
-            row.notes.append(_("{n} merged agencies are named {name!r}: the one of {province} (the issuer's) "
-                               "goes on").format(n=len(preds), name=new, province=res.home.full_name if res.home else "?"))
+            row.notes.append(_("{n} merged agencies are named {name!r}: the one of {province} (the text's "
+                               "province) goes on").format(n=len(preds), name=new, province=res.home.full_name if res.home else "?"))
     row.new_label = readings[0]
     if why:
         row.notes.append(why)
