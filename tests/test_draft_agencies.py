@@ -316,3 +316,21 @@ def test_the_commune_resolutions_still_take_the_commune_path() -> None:
     assert not looks_like_agencies(path.read_text(encoding="utf-8"))
     assert looks_like_agencies(HAI_DUONG) and looks_like_agencies(BOARD)
     assert re.search(r"hợp nhất", HAI_DUONG)
+
+
+def test_a_numbered_resolution_is_read_with_its_number_dates_and_clause_citations() -> None:
+    """No numbered agency resolution was found; the reader's header, dates and "khoản N Điều M"
+    citations are checked on a real numbered resolution (1669/NQ-UBTVQH15, wrapped lines and all)."""
+    legal = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "sources" / "legal"
+    path = legal / "1669_NQ-UBTVQH15.md"
+    if not path.exists():
+        pytest.skip("raw sources not present")
+    from merger.draft.agency_parse import _sentences, expand
+
+    text = path.read_text(encoding="utf-8")
+    doc = read_agency_document(text)
+    assert (doc.number, doc.date_signed, doc.effective) == ("1669/NQ-UBTVQH15", date(2025, 6, 16), date(2025, 7, 1))
+    assert doc.clauses == []  # it changes no agency
+    cited = dict(_sentences(expand(text)))
+    assert cited["khoản 1 Điều 1"].endswith("thành phường mới có tên gọi là phường Thủy Nguyên")  # a wrapped line
+    assert cited["khoản 115 Điều 1"].startswith("Sau khi sắp xếp, thành phố Hải Phòng có 114")

@@ -68,9 +68,9 @@ _NOTE = re.compile(r"(?:^|\b)(?:[Tt]ổ\s+chức\s+lại|[Gg]iữ\s+nguyên|[Cc]
 # "Sau khi tổ chức lại, các cơ quan chuyên môn thuộc UBND tỉnh Hải Dương gồm 12 cơ quan: Sở Nội vụ, ..."
 _AFTER = re.compile(r"Sau\s+khi\s+(?:tổ\s+chức\s+lại|sắp\s+xếp|hợp\s+nhất|tinh\s+gọn)[^:.;]*?(?:gồm|có|còn)\s+"
                     r"(?P<n>\d+)\s+(?:cơ\s+quan|sở)[^:.;]*:\s*(?P<list>.+?)(?:\.\s|\.$|$)")
-_NUMBER = re.compile(r"Số\s*:\s*(\d+(?:\s*/\s*\d{4})?\s*/\s*(?:NQ|QĐ)\s*-\s*[A-ZĐa-z]+)")
+_NUMBER = re.compile(r"Số\s*:\s*(\d+(?:\s*/\s*\d{4})?\s*/\s*(?:NQ|QĐ)\s*-\s*[A-ZĐa-z0-9]+)")
 # A report names the act in its prose: "đã ký Quyết định số 1459/QĐ-TTg thành lập ...".
-_NUMBER_IN_PROSE = re.compile(r"(?:Quyết\s+định|Nghị\s+quyết)\s+số\s+(\d+(?:/\d{4})?/(?:NQ|QĐ)-[A-ZĐa-z]+)"
+_NUMBER_IN_PROSE = re.compile(r"(?:Quyết\s+định|Nghị\s+quyết)\s+số\s+(\d+(?:/\d{4})?/(?:NQ|QĐ)-[A-ZĐa-z0-9]+)"
                               r"(?=[^.;]*?(?:thành\s+lập|hợp\s+nhất|sáp\s+nhập|tổ\s+chức\s+lại|giải\s+thể))")
 _SIGNED = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})")
 _FROM = re.compile(r"(?:hoạt\s+động|hiệu\s+lực(?:\s+thi\s+hành)?)\s+(?:kể\s+)?từ\s+ngày\s+"
@@ -141,14 +141,30 @@ def _cut(name: str) -> str:
     return names[0] if names else name.strip()
 
 
+def _paragraphs(text: str) -> list[str]:
+    """Lines joined back into paragraphs (converted texts wrap them): a blank line, an article
+    heading, a numbered clause or a bullet starts a new one."""
+    out: list[str] = []
+    joined = False
+    for raw in text.splitlines():
+        line = raw.strip(" \t")
+        if not line:
+            joined = False
+            continue
+        starts = re.match(r"^(?:Điều\s+\d+\s*\.|\d{1,3}\s*[.)]\s|[-•+]\s)", line)
+        if joined and not starts:
+            out[-1] += " " + line
+        else:
+            out.append(line.strip(" -•+"))
+        joined = True
+    return out
+
+
 def _sentences(text: str) -> list[tuple[str | None, str]]:
     """(citation, sentence) in order; a numbered clause of an article is cited as "khoản N Điều M"."""
     out: list[tuple[str | None, str]] = []
     article = None
-    for line in text.splitlines():
-        line = line.strip(" -•+\t")
-        if not line:
-            continue
+    for line in _paragraphs(text):
         heading = re.match(r"^Điều\s+(\d+)\s*\.\s*(.*)$", line)
         cite = None
         if heading:
