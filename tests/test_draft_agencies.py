@@ -334,3 +334,43 @@ def test_a_numbered_resolution_is_read_with_its_number_dates_and_clause_citation
     cited = dict(_sentences(expand(text)))
     assert cited["khoản 1 Điều 1"].endswith("thành phường mới có tên gọi là phường Thủy Nguyên")  # a wrapped line
     assert cited["khoản 115 Điều 1"].startswith("Sau khi sắp xếp, thành phố Hải Phòng có 114")
+
+
+# vietnamtodaynew.blogspot.com/2025/04/thanh-pho-ho-chi-minh-tiep-tuc-e-xuat.html (a proposal of Hồ Chí
+# Minh City's Department of Home Affairs, as the page quotes it)
+HCM_PROPOSAL = ("Theo đó, Sở Nội vụ Thành phố đề xuất hợp nhất Sở Xây dựng và Sở Giao thông Công chính thành Sở Xây "
+                "dựng; thành lập Sở Quy hoạch - Kiến trúc trên cơ sở tách chức năng quản lý nhà nước về quy hoạch xây "
+                "dựng và kiến trúc từ Sở Xây dựng; đổi tên Sở Tài nguyên và Môi trường thành Sở Nông nghiệp và Môi "
+                "trường.\n\nTP Hồ Chí Minh\n")
+# nld.com.vn/thoi-su-trong-nuoc/dieu-chinh-viec-hop-nhat-va-sap-nhap-so--nganh-229867.htm
+HCM_2008 = ("Theo đó, hợp nhất ba sở TDTT, Du lịch với VHTT thành Sở Văn hóa - Thể thao - Du lịch; sáp nhập hai ban "
+            "Thi đua - Khen thưởng và Tôn giáo - Dân tộc vào Sở Nội vụ.")
+
+
+def test_one_sentence_with_three_clauses_gives_three_rows(eve_of_march: Register, tmp_path: Path) -> None:
+    d = draft(eve_of_march, _doc(tmp_path, "hcm.md", HCM_PROPOSAL), effective=date(2025, 3, 1))
+    assert [r.event for r in d.rows] == ["merge", "establish", "rename"]
+    rows = events(d)
+    assert rows[1] == {"event": "establish", "units": [], "into": "Sở Quy hoạch - Kiến trúc",
+                       "type": "sở và tương đương", "parent": d.province.key if d.province else None,
+                       "note": rows[1]["note"]}
+    assert d.province is not None and d.province.name == "Hồ Chí Minh"
+    assert rows[2]["units"] == ["[REVIEW] Sở Tài nguyên và Môi trường"] and rows[2]["to"] == "Sở Nông nghiệp và Môi trường"
+    # the city's departments are not in the register: both rows that name them wait for review
+    assert [r.event for r in d.needs_review] == ["merge", "rename"]
+
+
+def test_sentences_that_change_agencies_in_words_not_read_are_reported(eve_of_march: Register, tmp_path: Path) -> None:
+    """"hợp nhất ba sở TDTT, Du lịch với VHTT" names no agency in full: no row, and a note says so."""
+    doc = read_agency_document(HCM_2008)
+    assert doc.clauses == [] and len(doc.unread) == 2
+    from merger.draft.agency_parse import looks_like_agencies
+
+    assert looks_like_agencies(HCM_2008)
+    out = tmp_path / "x.yaml"
+    r = CliRunner().invoke(app, ["--db", str(eve_of_march.sqlite_path), "draft",
+                                 str(_doc(tmp_path, "hcm2008.md", HCM_2008)), "--out", str(out), "-e", "1/3/2025"])
+    assert r.exit_code == 1 and not out.exists()
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: hcm2008.md: no agency clause read")
+    assert "not read: Theo đó, hợp nhất ba sở" in lines[0]

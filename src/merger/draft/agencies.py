@@ -43,7 +43,7 @@ TYPE_OF_HEAD = (("Ban Quản lý dự án", "ban quản lý dự án"), ("Ban Qu
                 ("Sở", DEPARTMENT), ("Văn phòng", DEPARTMENT), ("Thanh tra", DEPARTMENT), ("Quỹ", "quỹ"),
                 ("Hội", "hội"))
 LABEL = {"merge": "merge", "absorb": "merge", "pair": "merge", "rename": "rename", "dissolve": "dissolve",
-         "move": "move"}
+         "move": "move", "establish": "establish"}
 
 
 class AgencyResolver:
@@ -150,7 +150,8 @@ def draft(reg: Register, source: str, text: str, *, act: str | None = None,
     doc = read_agency_document(text)
     if not doc.clauses:
         raise BadInput(_("{source}: no agency clause read ('Thành lập ... trên cơ sở hợp nhất ...', "
-                         "'hợp nhất ... thành ...', 'đổi tên ... thành ...', 'giải thể ...')").format(source=source))
+                         "'hợp nhất ... thành ...', 'đổi tên ... thành ...', 'giải thể ...')").format(source=source)
+                       + (_("; not read: {sentence}").format(sentence=doc.unread[0][:160]) if doc.unread else ""))
     day = effective or doc.effective
     if day is None:
         raise BadInput(_("{source} states no effective date: give --effective DATE").format(source=source))
@@ -162,6 +163,8 @@ def draft(reg: Register, source: str, text: str, *, act: str | None = None,
     resolver = AgencyResolver(snap, before, home, area)
     rows = [_row(c, resolver) for c in doc.clauses]
     notes = [_("not an event (the agency goes on): {sentence}").format(sentence=s) for s in doc.notes]
+    notes += [_("not read as an event (record it yourself if it changes an agency): {sentence}").format(sentence=s)
+              for s in doc.unread]
     _successors_from_list(doc, rows, resolver, notes)
     if home is None:
         for r in rows:
@@ -194,6 +197,17 @@ def _row(c: AgencyClause, res: AgencyResolver) -> Row:
         row.into = c.new
     elif c.kind == "dissolve":
         pass
+    elif c.kind == "establish":  # "thành lập Sở X trên cơ sở tách ...": a new agency of the province
+        row.into = row.new_label = res.bare(c.new or "")
+        row.type = _type_of(row.into, [])
+        if res.home is not None:
+            row.parent, row.parent_label = res.home.key, res.snap.path(res.home, res.day)
+        else:
+            row.review.append(_("successor {name!r}: no parent (the predecessors sit under different parents)").format(
+                name=c.new))
+        if row.type is None:
+            row.review.append(_("successor {name!r}: its agency type is not clear from its name; give type:").format(
+                name=c.new))
     elif c.kind == "move":
         target = res.resolve(c.new or "")
         if target.version is None:

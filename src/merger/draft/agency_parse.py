@@ -59,12 +59,17 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("rename", re.compile(rf"(?:^|\b)[Đđ]ổi\s+tên\s+(?P<list>{_HEAD}.+?)\s+thành\s+(?P<new>{_HEAD}.*)$")),
     ("pair", re.compile(rf"(?P<list>{_NAME}\s+hợp\s+nhất\s+với\s+{_HEAD}.*)$")),
     ("pair", re.compile(rf"(?:^|\b)[Hh]ợp\s+nhất\s+(?P<list>{_HEAD}.*)$")),
+    ("establish", re.compile(rf"(?:^|\b)[Tt]hành\s+lập\s+(?P<new>{_NAME})\s+trên\s+cơ\s+sở\s+(?:chia\s+)?tách\s+"
+                             r"(?P<list>.*)$")),
     ("dissolve", re.compile(rf"(?:^|\b)[Gg]iải\s+thể\s+(?P<list>{_HEAD}.*)$")),
     ("move", re.compile(rf"(?:^|\b)[Cc]huyển\s+(?P<list>{_HEAD}.+?)\s+(?:từ|thuộc)\s+(?P<old>{_HEAD}.+?)\s+"
                         rf"(?:sang|về)\s+(?:trực\s+thuộc\s+)?(?P<new>{_HEAD}.*)$")),
 )
 # Clauses that change no agency's existence but are worth a line in the notes.
 _NOTE = re.compile(r"(?:^|\b)(?:[Tt]ổ\s+chức\s+lại|[Gg]iữ\s+nguyên|[Cc]huyển\s+(?:giao\s+)?(?:chức\s+năng|nhiệm\s+vụ))\b")
+# Verbs of a change: a sentence with one and an agency's name that no form reads is reported.
+_VERBS = re.compile(r"\b(?:[Tt]hành\s+lập|[Hh]ợp\s+nhất|[Ss]áp\s+nhập|[Gg]iải\s+thể|[Đđ]ổi\s+tên|[Cc]hia\s+tách|"
+                    r"[Tt]ách|[Cc]huyển)\b")
 # "Sau khi tổ chức lại, các cơ quan chuyên môn thuộc UBND tỉnh Hải Dương gồm 12 cơ quan: Sở Nội vụ, ..."
 _AFTER = re.compile(r"Sau\s+khi\s+(?:tổ\s+chức\s+lại|sắp\s+xếp|hợp\s+nhất|tinh\s+gọn)[^:.;]*?(?:gồm|có|còn)\s+"
                     r"(?P<n>\d+)\s+(?:cơ\s+quan|sở)[^:.;]*:\s*(?P<list>.+?)(?:\.\s|\.$|$)")
@@ -110,6 +115,7 @@ class AgencyDocument:
     after: list[str]  # "gồm 12 cơ quan: ..." -- the agencies after the change, as listed
     after_stated: int | None  # the number stated before that list
     notes: list[str]  # sentences that reorganise without changing which agencies exist
+    unread: list[str] = field(default_factory=list)  # sentences that seem to change agencies, not read
 
 
 def expand(text: str) -> str:
@@ -189,7 +195,7 @@ def read_clause(number: int, cite: str | None, sentence: str) -> AgencyClause | 
         m = form.search(sentence)
         if m is None:
             continue
-        names = split_names(m.group("list"))
+        names = split_names(m.group("list")) if kind != "establish" else []
         new = _cut(m.group("new")) if "new" in form.groupindex and m.group("new") else None
         clause = AgencyClause(number, kind, sentence, names, new, cite=cite)
         if kind == "pair":
@@ -226,11 +232,12 @@ def _province(head: str, text: str) -> tuple[str | None, str | None, list[str]]:
 
 
 def looks_like_agencies(text: str) -> bool:
-    """An agency text: no commune-arrangement title, and at least one agency clause."""
+    """An agency text: no commune-arrangement title, and a sentence that changes an agency (read or not)."""
     text = expand(text)
     if _COMMUNE_TITLE.search(text[:3000]):
         return False
-    return any(read_clause(i, c, s) is not None for i, (c, s) in enumerate(_sentences(text), start=1))
+    return any(read_clause(i, c, s) is not None or (_VERBS.search(s) and re.search(_HEAD, s))
+               for i, (c, s) in enumerate(_sentences(text), start=1))
 
 
 def read_agency_document(text: str) -> AgencyDocument:
@@ -242,12 +249,19 @@ def read_agency_document(text: str) -> AgencyDocument:
     issuer, province, places = _province(head, text)
     clauses: list[AgencyClause] = []
     notes: list[str] = []
+    unread: list[str] = []
     for cite, sentence in _sentences(text):
         clause = read_clause(len(clauses) + 1, cite, sentence)
         if clause is not None:
             clauses.append(clause)
         elif _NOTE.search(sentence) and re.search(_HEAD, sentence) and not _AFTER.search(sentence + " "):
             notes.append(sentence)
+        elif _VERBS.search(sentence) and re.search(_HEAD, sentence) and not _AFTER.search(sentence + " "):
+            unread.append(sentence)
+    # A title or a lead that names an agency a clause makes ("Thành lập Ban Quản lý Khu kinh tế Hải
+    # Phòng sau hợp nhất") says nothing more.
+    made = [c.new for c in clauses if c.new]
+    unread = [s for s in unread if not any(m in s for m in made)]
     after, stated = [], None
     m = _AFTER.search(" ".join(text.split()) + " ")
     if m:
@@ -262,4 +276,4 @@ def read_agency_document(text: str) -> AgencyDocument:
         number=" ".join(number.group(1).split()).replace(" ", "") if number else None,
         date_signed=datetime.date(int(signed.group(3)), int(signed.group(2)), int(signed.group(1))) if signed else None,
         issuer=issuer, province=province, places=places, effective=effective, clauses=clauses, after=after,
-        after_stated=stated, notes=notes)
+        after_stated=stated, notes=notes, unread=unread)

@@ -310,7 +310,7 @@ def _agency_event(r: Row) -> dict[str, object]:
         event["to"] = r.into
     elif r.event == "move" and r.parent:
         event["parent"] = r.parent
-    elif r.event == "merge" and r.into:
+    elif r.event in ("merge", "establish") and r.into:
         event["into"] = r.into
         if r.absorbs is None:
             event.update({k: v for k, v in (("type", r.type), ("parent", r.parent)) if v})
