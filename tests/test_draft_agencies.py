@@ -219,6 +219,7 @@ def test_cli_draft_agencies_then_apply_dry_run(eve_of_march: Register, tmp_path:
                                  "--effective", "1/3/2025"])
     assert r.exit_code == 0, r.output
     assert "events: 5 (merge 5)" in r.output and "rows needing review: 0" in r.output
+    assert "rows to check (# CHECK: lines): 5" in r.output
     assert "sở và tương đương of Tỉnh Hải Dương after the draft: 12 (the text states 12)" in r.output
     text = out.read_text(encoding="utf-8")
     assert 'into: "30.so-tai-chinh@..2025-02-28"  # Sở Tài chính, Tỉnh Hải Dương goes on' in text
@@ -226,6 +227,14 @@ def test_cli_draft_agencies_then_apply_dry_run(eve_of_march: Register, tmp_path:
     r = CliRunner().invoke(app, ["--db", db, "apply", str(out), "--dry-run"])
     assert r.exit_code == 0, r.output
     assert "Sở Nông nghiệp và Môi trường" in r.output
+    import json
+
+    r = CliRunner().invoke(app, ["--db", db, "draft", str(_doc(tmp_path, "hd.md", HAI_DUONG)), "--out", str(out),
+                                 "--effective", "2025-03-01", "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert (got["kind"], got["agencies_after"], got["rows_to_check"], got["review"]) == (
+        "agency", {"stated": 12, "drafted": 12}, 5, [])
     r = CliRunner().invoke(app, ["--db", db, "draft", str(_doc(tmp_path, "hd2.md", HAI_DUONG)), "--out",
                                  str(tmp_path / "x.yaml")])
     assert r.exit_code == 1

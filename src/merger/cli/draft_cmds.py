@@ -86,11 +86,13 @@ def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> 
         f"  rows needing review: {summary['rows_needing_review']}",
     ]
     agencies = summary.get("agencies_after")
-    if agencies:
+    if summary.get("kind") == "agency":
         from merger.i18n import _
 
-        lines.append("  " + _("departments after (sở và tương đương): stated {stated}, drafted {drafted}").format(
-            **agencies))  # type: ignore[arg-type]
+        lines.append("  " + _("rows to check (# CHECK: lines): {n}").format(n=summary.get("rows_to_check", 0)))
+        if agencies:
+            lines.append("  " + _("departments after (sở và tương đương): stated {stated}, drafted {drafted}").format(
+                **agencies))  # type: ignore[arg-type]
     if figures:
         lines.append("  closing figures stated: " + ", ".join(f"{k} {v}" for k, v in figures.items())
                      + " (merger apply FILE --dry-run compares them)")

@@ -89,7 +89,9 @@ class Drafted:
             "units_named": len(found), "units_resolved": sum(f.version is not None for f in found),
             "units_to_check": sum(f.note is not None for f in found),
             "rows_needing_review": len(self.needs_review), "closing_figures": self.document.figures,
-            **({"kind": "agency", "agencies_after": self.agency_figures} if self.kind == "agency" else {}),
+            **({"kind": "agency", "agencies_after": self.agency_figures,
+                "rows_to_check": sum(any(n.startswith("CHECK") or n.startswith("KIỂM TRA") for n in r.notes)
+                                     for r in self.rows)} if self.kind == "agency" else {}),
         }
 
 
