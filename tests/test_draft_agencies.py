@@ -383,3 +383,14 @@ def test_sentences_that_change_agencies_in_words_not_read_are_reported(eve_of_ma
     lines = [line for line in r.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: hcm2008.md: no agency clause read")
     assert "not read: Theo đó, hợp nhất ba sở" in lines[0]
+
+
+def test_a_huge_sentence_is_not_read_as_one_clause(eve_of_march: Register, tmp_path: Path) -> None:
+    """A hostile 300,000-character 'clause' is refused as a clause (the forms' searches grow with the
+    square of a sentence's length), and the note quoting it is short."""
+    text = "hợp nhất " + "Sở Tài chính và " * 20000 + "Sở Xây dựng thành Sở Nội vụ"
+    doc = read_agency_document(text)
+    assert doc.clauses == [] and len(doc.unread) == 1
+    with pytest.raises(BadInput, match="no agency clause read") as exc:
+        draft(eve_of_march, _doc(tmp_path, "huge.md", text), effective=HAI_DUONG_FROM)
+    assert len(str(exc.value)) < 600

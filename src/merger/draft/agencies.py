@@ -124,6 +124,11 @@ class AgencyResolver:
             name=text, day=self.day, where=where), cands)
 
 
+def _short(text: str, most: int = 300) -> str:
+    """A sentence for a note: at most ``most`` characters."""
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _type_of(name: str, preds: list[V]) -> str | None:
     for head, type_ in TYPE_OF_HEAD:
         if name.startswith(head + " "):
@@ -162,9 +167,9 @@ def draft(reg: Register, source: str, text: str, *, act: str | None = None,
     area = list({p.unit_id: p for p in provinces.values()}.values())
     resolver = AgencyResolver(snap, before, home, area)
     rows = [_row(c, resolver) for c in doc.clauses]
-    notes = [_("not an event (the agency goes on): {sentence}").format(sentence=s) for s in doc.notes]
-    notes += [_("not read as an event (record it yourself if it changes an agency): {sentence}").format(sentence=s)
-              for s in doc.unread]
+    notes = [_("not an event (the agency goes on): {sentence}").format(sentence=_short(s)) for s in doc.notes]
+    notes += [_("not read as an event (record it yourself if it changes an agency): {sentence}").format(
+        sentence=_short(s)) for s in doc.unread]
     _successors_from_list(doc, rows, resolver, notes)
     if home is None:
         for r in rows:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from merger.i18n import _
 
+MAX_SENTENCE = 2000  # characters; the longest clause of the 2025 texts seen is under 700
 # Words an agency's name starts with (capitalised: "các sở" in running text is no name).
 HEADS = ("Văn phòng", "Thanh tra", "Chi cục", "Trung tâm", "Ban", "Sở", "Quỹ", "Hội", "Cục", "Bộ")
 _HEAD = r"(?:" + "|".join(h.replace(" ", r"\s+") for h in HEADS) + r")(?=\s)"
@@ -71,12 +72,12 @@ _NOTE = re.compile(r"(?:^|\b)(?:[Tt]ổ\s+chức\s+lại|[Gg]iữ\s+nguyên|[Cc]
 _VERBS = re.compile(r"\b(?:[Tt]hành\s+lập|[Hh]ợp\s+nhất|[Ss]áp\s+nhập|[Gg]iải\s+thể|[Đđ]ổi\s+tên|[Cc]hia\s+tách|"
                     r"[Tt]ách|[Cc]huyển)\b")
 # "Sau khi tổ chức lại, các cơ quan chuyên môn thuộc UBND tỉnh Hải Dương gồm 12 cơ quan: Sở Nội vụ, ..."
-_AFTER = re.compile(r"Sau\s+khi\s+(?:tổ\s+chức\s+lại|sắp\s+xếp|hợp\s+nhất|tinh\s+gọn)[^:.;]*?(?:gồm|có|còn)\s+"
-                    r"(?P<n>\d+)\s+(?:cơ\s+quan|sở)[^:.;]*:\s*(?P<list>.+?)(?:\.\s|\.$|$)")
+_AFTER = re.compile(r"Sau\s+khi\s+(?:tổ\s+chức\s+lại|sắp\s+xếp|hợp\s+nhất|tinh\s+gọn)[^:.;]{0,300}?(?:gồm|có|còn)\s+"
+                    r"(?P<n>\d+)\s+(?:cơ\s+quan|sở)[^:.;]{0,300}:\s*(?P<list>[^.]{1,3000}?)(?:\.\s|\.$|$)")
 _NUMBER = re.compile(r"Số\s*:\s*(\d+(?:\s*/\s*\d{4})?\s*/\s*(?:NQ|QĐ)\s*-\s*[A-ZĐa-z0-9]+)")
 # A report names the act in its prose: "đã ký Quyết định số 1459/QĐ-TTg thành lập ...".
 _NUMBER_IN_PROSE = re.compile(r"(?:Quyết\s+định|Nghị\s+quyết)\s+số\s+(\d+(?:/\d{4})?/(?:NQ|QĐ)-[A-ZĐa-z0-9]+)"
-                              r"(?=[^.;]*?(?:thành\s+lập|hợp\s+nhất|sáp\s+nhập|tổ\s+chức\s+lại|giải\s+thể))")
+                              r"(?=[^.;]{0,300}?(?:thành\s+lập|hợp\s+nhất|sáp\s+nhập|tổ\s+chức\s+lại|giải\s+thể))")
 _SIGNED = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})")
 _FROM = re.compile(r"(?:hoạt\s+động|hiệu\s+lực(?:\s+thi\s+hành)?)\s+(?:kể\s+)?từ\s+ngày\s+"
                    r"(?:(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})|(\d{1,2})/(\d{1,2})/(\d{4}))")
@@ -157,7 +158,9 @@ def _paragraphs(text: str) -> list[str]:
         if not line:
             joined = False
             continue
-        starts = re.match(r"^(?:Điều\s+\d+\s*\.|\d{1,3}\s*[.)]\s|[-•+]\s)", line)
+        # A capitalised verb at a line's start begins a sentence ("Hợp nhất Sở A với Sở B" one per line).
+        starts = re.match(r"^(?:Điều\s+\d+\s*\.|\d{1,3}\s*[.)]\s|[-•+]\s|(?:Hợp\s+nhất|Thành\s+lập|Sáp\s+nhập|"
+                          r"Đổi\s+tên|Giải\s+thể|Chuyển)\s)", line)
         if joined and not starts:
             out[-1] += " " + line
         else:
@@ -180,7 +183,7 @@ def _sentences(text: str) -> list[tuple[str | None, str]]:
         if numbered and article:
             cite, line = f"khoản {int(numbered.group(1))} Điều {article}", numbered.group(2)
         for part in re.split(r";\s+|\.\s+(?=[A-ZĐ])|:\s+(?=(?:[Hh]ợp\s+nhất|[Tt]hành\s+lập|[Ss]áp\s+nhập|"
-                             rf"[Đđ]ổi\s+tên|[Gg]iải\s+thể|{_HEAD}\S*\s+\S+\s+[^:]*?hợp\s+nhất\s+với))", line):
+                             rf"[Đđ]ổi\s+tên|[Gg]iải\s+thể|{_HEAD}\S*\s+\S+\s+[^:]{{0,200}}?hợp\s+nhất\s+với))", line):
             part = part.strip(" .;")
             if part:
                 out.append((cite, part))
@@ -188,8 +191,9 @@ def _sentences(text: str) -> list[tuple[str | None, str]]:
 
 
 def read_clause(number: int, cite: str | None, sentence: str) -> AgencyClause | None:
-    """The agency change one sentence states, or None when it states none."""
-    if _AFTER.search(sentence + " "):
+    """The agency change one sentence states, or None when it states none (or is too long to be
+    one clause: the forms' searches grow with the square of the length)."""
+    if len(sentence) > MAX_SENTENCE or _AFTER.search(sentence + " "):
         return None
     for kind, form in _FORMS:
         m = form.search(sentence)

@@ -34,6 +34,7 @@ ONE_DAY = datetime.timedelta(days=1)
 # text with the unit they mean (a key from the candidates) before applying.
 UNRESOLVED = "[REVIEW]"
 PREFIX = {"whole": "", "part": "một phần ", "remainder": "phần còn lại "}
+NOTE_MOST = 900  # characters of a quoted sentence in an agency row's note (annex.MAX_CELL is 1,000)
 
 
 @dataclass
@@ -316,7 +317,8 @@ def _agency_event(r: Row) -> dict[str, object]:
         event["into"] = r.into
         if r.absorbs is None:
             event.update({k: v for k, v in (("type", r.type), ("parent", r.parent)) if v})
-    event["note"] = f"{r.cite}: {r.clause.text}" if r.cite else r.clause.text
+    note = f"{r.cite}: {r.clause.text}" if r.cite else r.clause.text
+    event["note"] = note if len(note) <= NOTE_MOST else note[: NOTE_MOST - 1] + "…"  # an annex cell holds 1,000
     return event
 
 
