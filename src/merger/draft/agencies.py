@@ -98,9 +98,10 @@ class AgencyResolver:
             found = [v for v in self.pool if fold(v.name) in want or fold(v.full_name) in want]
         if place is not None:
             found = [v for v in found if (p := self.province_of(v)) is not None and p.unit_id == place.unit_id]
-        if parent:
+        if parent:  # "thuộc Sở Nội vụ"; "thuộc Ủy ban nhân dân thành phố": directly under the province
+            committee = fold(parent).startswith("uy ban nhan dan")
             found = [v for v in found if (up := self.snap.parent_of(v, self.day)) is not None
-                     and fold(up.name) == fold(self.split(parent)[0][0])]
+                     and (up.level == "province" if committee else fold(up.name) == fold(self.split(parent)[0][0]))]
         exact = [v for v in found if spelling(v.name) in {spelling(r) for r in readings}]
         return (exact or found), place
 
