@@ -394,3 +394,13 @@ def test_a_huge_sentence_is_not_read_as_one_clause(eve_of_march: Register, tmp_p
     with pytest.raises(BadInput, match="no agency clause read") as exc:
         draft(eve_of_march, _doc(tmp_path, "huge.md", text), effective=HAI_DUONG_FROM)
     assert len(str(exc.value)) < 600
+
+
+def test_the_summary_and_notes_speak_vietnamese(eve_of_march: Register, tmp_path: Path) -> None:
+    out = tmp_path / "annex.yaml"
+    r = CliRunner().invoke(app, ["--lang", "vi", "--db", str(eve_of_march.sqlite_path), "draft",
+                                 str(_doc(tmp_path, "hd.md", HAI_DUONG)), "--out", str(out), "-e", "1/3/2025"])
+    assert r.exit_code == 0, r.output
+    assert "Đã soạn" in r.output and "số dòng cần rà soát: 0" in r.output
+    assert "số sở và tương đương sau sắp xếp: văn bản nêu 12, bản nháp cho 12" in r.output
+    assert "# KIỂM TRA: khoản này không nêu cơ quan sau hợp nhất" in out.read_text(encoding="utf-8")

@@ -76,29 +76,33 @@ def _clean(text: object) -> str:
 
 def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> None:  # type: ignore[type-arg]
     """The summary for people, in the order they check it."""
+    from merger.i18n import _
+
     figures = summary.get("closing_figures")
     lines = [
-        f"Drafted {out}: {summary['act'] or 'no act number'}, {summary['province']}, effective {summary['effective']}",
-        f"  events: {summary['events']} ("
-        + ", ".join(f"{k} {v}" for k, v in summary["events_by_type"].items()) + ")",  # type: ignore[union-attr]
-        f"  units named: {summary['units_named']}, resolved: {summary['units_resolved']}"
-        f" (to check: {summary['units_to_check']})",
-        f"  rows needing review: {summary['rows_needing_review']}",
+        _("Drafted {out}: {act}, {province}, effective {effective}").format(
+            out=out, act=summary["act"] or _("no act number"), province=summary["province"],
+            effective=summary["effective"]),
+        "  " + _("events: {n} ({types})").format(n=summary["events"], types=", ".join(
+            f"{k} {v}" for k, v in summary["events_by_type"].items())),  # type: ignore[union-attr]
+        "  " + _("units named: {named}, resolved: {resolved} (to check: {check})").format(
+            named=summary["units_named"], resolved=summary["units_resolved"], check=summary["units_to_check"]),
+        "  " + _("rows needing review: {n}").format(n=summary["rows_needing_review"]),
     ]
     agencies = summary.get("agencies_after")
     if summary.get("kind") == "agency":
-        from merger.i18n import _
-
         lines.append("  " + _("rows to check (# CHECK: lines): {n}").format(n=summary.get("rows_to_check", 0)))
         if agencies:
             lines.append("  " + _("departments after (sở và tương đương): stated {stated}, drafted {drafted}").format(
                 **agencies))  # type: ignore[arg-type]
     if figures:
-        lines.append("  closing figures stated: " + ", ".join(f"{k} {v}" for k, v in figures.items())
-                     + " (merger apply FILE --dry-run compares them)")
+        lines.append("  " + _("closing figures stated: {figures} (merger apply FILE --dry-run compares them)").format(
+            figures=", ".join(f"{k} {v}" for k, v in figures.items())))
     for r in review:
-        lines.append(f"  REVIEW khoản {r.clause.number}: " + " | ".join(r.review)[:400])
-    lines += [f"  note: {n}" for n in notes]
+        where = (r.cite or _("sentence {n}").format(n=r.clause.number)) if summary.get("kind") == "agency" \
+            else f"khoản {r.clause.number}"
+        lines.append(f"  REVIEW {where}: " + " | ".join(r.review)[:400])
+    lines += ["  " + _("note: {note}").format(note=n) for n in notes]
     sys.stdout.write("\n".join(_clean(line) for line in lines) + "\n")
 
 
