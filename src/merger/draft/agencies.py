@@ -190,6 +190,8 @@ def _row(c: AgencyClause, res: AgencyResolver) -> Row:
     from merger.draft.build import Row
 
     names = c.names
+    if c.kind == "move" and c.old_parent:  # "chuyển Chi cục A từ Sở B": the one under B
+        names = [f"{n} thuộc {c.old_parent}" for n in names]
     found = [res.resolve(n) for n in names]
     clause = ClauseDraft(c.number, c.kind, c.text, None, c.new, [f.pred for f in found], list(c.problems))
     row = Row(clause, LABEL[c.kind], LABEL[c.kind], found, cite=c.cite)
@@ -214,6 +216,8 @@ def _row(c: AgencyClause, res: AgencyResolver) -> Row:
         if row.type is None:
             row.review.append(_("successor {name!r}: its agency type is not clear from its name; give type:").format(
                 name=c.new))
+    elif c.kind == "move" and fold(c.new or "").startswith("uy ban nhan dan") and res.home is not None:
+        row.parent, row.parent_label = res.home.key, res.snap.path(res.home, res.day)  # the People's Committee
     elif c.kind == "move":
         target = res.resolve(c.new or "")
         if target.version is None:

@@ -64,7 +64,7 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"(?P<list>.*)$")),
     ("dissolve", re.compile(rf"(?:^|\b)[Gg]iải\s+thể\s+(?P<list>{_HEAD}.*)$")),
     ("move", re.compile(rf"(?:^|\b)[Cc]huyển\s+(?P<list>{_HEAD}.+?)\s+(?:từ|thuộc)\s+(?P<old>{_HEAD}.+?)\s+"
-                        rf"(?:sang|về)\s+(?:trực\s+thuộc\s+)?(?P<new>{_HEAD}.*)$")),
+                        rf"(?:sang|về)\s+(?:trực\s+thuộc\s+)?(?P<new>(?:{_HEAD}|Ủy\s+ban\s+nhân\s+dân\b).*)$")),
 )
 # Clauses that change no agency's existence but are worth a line in the notes.
 _NOTE = re.compile(r"(?:^|\b)(?:[Tt]ổ\s+chức\s+lại|[Gg]iữ\s+nguyên|[Cc]huyển\s+(?:giao\s+)?(?:chức\s+năng|nhiệm\s+vụ))\b")
