@@ -333,7 +333,7 @@ def _check_figures(doc: AgencyDocument, rows: list[Row], res: AgencyResolver,
     top = [v for v in res.pool if v.parent_unit_id == res.home.unit_id and v.type == DEPARTMENT]
     ended = {f.version.unit_id for r in rows if r.event in ("merge", "dissolve") for f in r.found if f.version}
     continuing = {r.absorbs.unit_id for r in rows if r.absorbs is not None}
-    new = [r for r in rows if r.event == "merge" and r.absorbs is None and r.type == DEPARTMENT
+    new = [r for r in rows if r.event in ("merge", "establish") and r.absorbs is None and r.type == DEPARTMENT
            and r.parent == res.home.key]
     after = len([v for v in top if v.unit_id not in ended or v.unit_id in continuing]) + len(new)
     notes.append(_("{type} of {province} after the draft: {after} (the text states {stated})").format(
