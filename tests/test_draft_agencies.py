@@ -125,6 +125,7 @@ def test_hai_duong_march_2025_is_drafted_without_review(hai_duong: Drafted) -> N
     assert sum(len(r.found) for r in d.rows) == 10 and all(f.version for r in d.rows for f in r.found)
     # the text's own figures: "gồm 12 cơ quan" after, and the draft leaves 12
     assert d.summary()["agencies_after"] == {"stated": 12, "drafted": 12}
+    assert "the text says 10 merged into 5; the draft merges 10 into 5" in d.notes  # "hợp nhất 10 sở thành 5 sở"
     # The clauses name no successor: each is taken from the text's list, and says so.
     assert all(any(n.startswith("CHECK: the clause names no successor") for n in r.notes) for r in d.rows)
     (new,) = [r for r in d.rows if r.absorbs is None]

@@ -325,6 +325,14 @@ def _successors_from_list(doc: AgencyDocument, rows: list[Row], res: AgencyResol
 def _check_figures(doc: AgencyDocument, rows: list[Row], res: AgencyResolver,
                    notes: list[str]) -> dict[str, int] | None:
     """The count the text states after its list ("gồm 12 cơ quan") against the list and the draft."""
+    merges = [r for r in rows if r.event == "merge"]
+    if doc.merged_stated is not None and merges:
+        into = sum(1 for r in merges if r.into)
+        ended = sum(len(r.found) for r in merges)
+        said, made = doc.merged_stated
+        notes.append(_("the text says {said} merged into {made}; the draft merges {ended} into {into}").format(
+            said=said, made=made, ended=ended, into=into) + ("" if (said, made) == (ended, into)
+                                                             else _(" — CHECK the annex")))
     if doc.after_stated is None or res.home is None:
         return None
     if len(doc.after) != doc.after_stated:

@@ -84,6 +84,8 @@ _FROM = re.compile(r"(?:hoạt\s+động|hiệu\s+lực(?:\s+thi\s+hành)?)\s+(?
 _ISSUER = re.compile(r"(HỘI ĐỒNG NHÂN DÂN|ỦY BAN NHÂN DÂN|UỶ BAN NHÂN DÂN)\s+(TỈNH|THÀNH PHỐ)\s+"
                      r"([A-ZĐÂĂÊÔƠƯÁÀẢÃẠ-ỹ][^\n*|]*?)(?=\s*(?:\n|\*|\||-{2,}|CỘNG|Số|$))")
 _PLACE = re.compile(r"\b(tỉnh|thành\s+phố)\s+((?:[A-ZĐ][\w’'-]*)(?:\s+[A-ZĐ][\w’'-]*){0,3})")
+# "hợp nhất 10 sở thành 5 sở", "hợp nhất 25 sở, ngành (tại 02 địa phương) thành 13 sở, ngành"
+_MERGED_COUNT = re.compile(r"hợp\s+nhất\s+(\d+)\s+(?:sở|cơ\s+quan)[^.;]{0,80}?\s+thành\s+(\d+)\s+(?:sở|cơ\s+quan)")
 # A commune-arrangement resolution is read by ``parse`` (its title says so).
 _COMMUNE_TITLE = re.compile(r"SẮP\s+XẾP\s+(?:CÁC\s+)?ĐƠN\s+VỊ\s+HÀNH\s+CHÍNH", re.I)
 
@@ -117,6 +119,7 @@ class AgencyDocument:
     after_stated: int | None  # the number stated before that list
     notes: list[str]  # sentences that reorganise without changing which agencies exist
     unread: list[str] = field(default_factory=list)  # sentences that seem to change agencies, not read
+    merged_stated: tuple[int, int] | None = None  # "hợp nhất 10 sở thành 5 sở" -> (10, 5)
 
 
 def expand(text: str) -> str:
@@ -280,4 +283,6 @@ def read_agency_document(text: str) -> AgencyDocument:
         number=" ".join(number.group(1).split()).replace(" ", "") if number else None,
         date_signed=datetime.date(int(signed.group(3)), int(signed.group(2)), int(signed.group(1))) if signed else None,
         issuer=issuer, province=province, places=places, effective=effective, clauses=clauses, after=after,
-        after_stated=stated, notes=notes, unread=unread)
+        after_stated=stated, notes=notes, unread=unread,
+        merged_stated=(int(mc.group(1)), int(mc.group(2))) if (mc := _MERGED_COUNT.search(" ".join(text.split())))
+        else None)
