@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger import cache, checks, counts, graph, lineage, search, store
-from merger.errors import BadInput, MergerError, NotFound, StoreError, Violation
+from merger import cache, checks, counts, graph, lineage, partial, search, store
+from merger.errors import Ambiguous, BadInput, MergerError, NotFound, StoreError, Violation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -321,31 +321,82 @@ class Register:
             start = snap.versions[start.id]
         return lineage.trace(snap, start, direction, depth)
 
+    def _part(self, pick: Callable[[cache.Query], set[int] | None]) -> graph.Snapshot | None:
+        """A snapshot of the versions ``pick`` selects (a superset of what a question reads) and
+        what deriving them needs (merger.partial.read), instead of the whole register; None when
+        the whole snapshot is in memory already, or ``pick`` cannot select (read it all then)."""
+        if self._snapshot is not None:
+            return None
+        with self._reading() as q:
+            gen = self._generation_in(q)
+            if q("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
+                return None  # written by something that did not fold names: read it all
+            ids = pick(q)
+            if ids is None:
+                return None
+            tables = partial.read(q, ids)
+        return graph.from_tables(gen, tables, self.as_recorded)
+
+    def _container(self, within: str) -> search.Match:
+        """``--within``: resolved on the name's neighbourhood; where that is ambiguous or finds
+        nothing, on the whole register (its tie-break prefers units that hold others)."""
+        if self._snapshot is None and search.seed_sql(within) is not None:
+            snap = self.around(within)
+            with self._reading() as q:
+                holders = partial.holders(q, set(snap.by_unit))
+            try:
+                return search.resolve(snap, within, containers=True, holders=holders)
+            except (NotFound, Ambiguous):
+                pass
+        return self.resolve(within, containers=True)
+
+    def _territory(self, within: str) -> tuple[graph.Snapshot, graph.V]:
+        """The snapshot of what a count or list within ``within`` reads, and the unit's version."""
+        match = self._container(within)
+        snap = self._part(lambda q: partial.territory(q, match.unit_id)) or self.snapshot
+        return snap, snap.versions[match.version.id]
+
     def counts(self, *, before: date = REFORM_BEFORE, after: date = REFORM_AFTER,
                within: str | None = None, kind: str = "admin") -> counts.Counts:
+        """Counted on the unit's territory (merger.partial.territory) or, nationally, in SQL
+        (versions no recorded event touches) plus the touched ones derived in Python."""
         _one_of(kind, KINDS, "kind")
-        snap = self.snapshot
-        unit = None
         if within is not None:
-            unit = self.resolve(within, containers=True).version
-        return counts.count(snap, before, after, unit, kind)
+            snap, unit = self._territory(within)
+            return counts.count(snap, before, after, unit, kind)
+        if self._snapshot is not None:
+            return counts.count(self._snapshot, before, after, None, kind)
+        with self._reading() as q:
+            gen = self._generation_in(q)
+            touched = partial.touched(q)
+            cb, ca = partial.count_stored(q, before, kind), partial.count_stored(q, after, kind)
+            tables = partial.read(q, touched) if touched else None
+        if tables is not None:
+            snap = graph.from_tables(gen, tables, self.as_recorded)
+            for day, tally in ((before, cb), (after, ca)):
+                tally.update((v.level, v.type) for v in snap.versions.values()
+                             if v.id in touched and v.kind == kind and v.valid_on(day))
+        return counts.tally(before, after, None, cb, ca)
 
     def units(self, *, as_of: date, within: str | None = None, level: str | None = None,
               type_: str | None = None, kind: str | None = "admin") -> list[graph.V]:
+        """The units valid on ``as_of``; the snapshot they were read from is ``answered_from``
+        (their parents are in it)."""
         _one_of(level, counts.LEVELS, "level")
         _one_of(kind, KINDS, "kind")
-        snap = self.snapshot
         if type_:
             from merger.names import fold
 
-            known = sorted({v.type for v in snap.versions.values() if kind is None or v.kind == kind})
+            known = sorted(self._types(kind))
             if fold(type_) not in {fold(t) for t in known}:
                 raise BadInput(f"unknown type {type_!r}; the register's types are: {', '.join(known)}")
         if within is not None:
-            unit = self.resolve(within, containers=True)
-            found = [v for v in counts.territory_on(snap, unit.version, as_of, kind) if v.unit_id != unit.unit_id]
+            snap, unit = self._territory(within)
+            found = [v for v in counts.territory_on(snap, unit, as_of, kind) if v.unit_id != unit.unit_id]
         else:
+            snap = self._part(lambda q: partial.valid_on(q, as_of)) or self.snapshot
             found = snap.valid_on(as_of, kind)
+        self.answered_from = snap
         if level:
             found = [v for v in found if v.level == level]
         if type_:
@@ -355,20 +406,55 @@ class Register:
         return sorted(found, key=lambda v: (counts.LEVELS.index(v.level) if v.level in counts.LEVELS else 9,
                                             v.code))
 
+    def _types(self, kind: str | None) -> set[str]:
+        """The types of the register's versions (of ``kind``), as the snapshot has them."""
+        if self._snapshot is None:
+            with self._reading() as q:
+                gen = self._generation_in(q)
+                stored = partial.types_stored(q, kind)
+                touched = partial.touched(q)
+                tables = partial.read(q, touched) if touched else None
+            if tables is None:
+                return stored
+            snap = graph.from_tables(gen, tables, self.as_recorded)
+            return stored | {v.type for v in snap.versions.values()
+                             if v.id in touched and (kind is None or v.kind == kind)}
+        return {v.type for v in self._snapshot.versions.values() if kind is None or v.kind == kind}
+
     def unrecorded_before(self, kind: str | None = "admin") -> date | None:
         """The last day whose state the register knows: the day before its first recorded change
         (of units of ``kind``: agencies' history may start earlier than the units' own).
 
         Units in force then have no recorded start; asked about an earlier day, the register can
         only answer with that state, and callers should say so."""
-        snap = self.snapshot
-        first = min((e.effective for e in snap.events.values()
-                     if kind is None or any(v is not None and v.kind == kind for link in snap.event_links.get(e.id, ())
-                                            for v in (link.pred, link.succ))), default=None)
-        return first - timedelta(days=1) if first is not None else None
+        def linked(snap: graph.Snapshot) -> list[date]:
+            return [e.effective for e in snap.events.values()
+                    if any(v is not None and (kind is None or v.kind == kind)
+                           for link in snap.event_links.get(e.id, ()) for v in (link.pred, link.succ))]
+
+        if self._snapshot is not None:
+            found = linked(self._snapshot)
+        else:  # bundled, uncorrected events in SQL; recorded or corrected ones derived in Python
+            with self._reading() as q:
+                gen = self._generation_in(q)
+                first = partial.first_event_stored(q, kind)
+                others = partial.other_events(q)
+                tables = partial.read(q, others) if others else None
+            found = [first] if first is not None else []
+            if tables is not None:
+                found += linked(graph.from_tables(gen, tables, self.as_recorded))
+        first_day = min(found, default=None)
+        return first_day - timedelta(days=1) if first_day is not None else None
 
     def search(self, text: str, *, limit: int = 50, as_of: date | None = None) -> list[graph.V]:
-        return search.search(self.snapshot, text, limit=limit, as_of=as_of)
+        """Read through the folded-name and code columns (merger.partial.search_ids) the versions
+        that may match, not the register; ``answered_from`` holds them with their parents."""
+        from merger.names import fold
+
+        folded = fold(text)
+        snap = (self._part(lambda q: partial.search_ids(q, folded, text)) if folded else None) or self.snapshot
+        self.answered_from = snap
+        return search.search(snap, text, limit=limit, as_of=as_of)
 
     def check(self) -> list[Violation]:
         return checks.check(self.snapshot)

@@ -1,0 +1,215 @@
+"""Reading part of the register: the rows a question needs, found through indexes (issue 12).
+
+Whole-register snapshots cost time in proportion to the register; a question about a name, a
+province's territory or the national totals needs far less. Each function here finds, with
+plain SQL through a ``cache.Query``, a set of version ids that is a *superset* of what the
+question reads, and ``read`` loads exactly those rows (plus what deriving them needs: their
+links, events, corrections, statistics, and the versions of their parent units up to the
+province). The answers are then computed by the same code as on the whole snapshot, so they
+are the same (tests/test_partial.py compares them over many dates, provinces and kinds).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from merger.cache import COLUMNS, Query, Tables, _fold_names, _ids, _rows
+
+
+def _set(query: Query, sql: str) -> set[int]:
+    return {r[0] for r in query(sql) if r[0] is not None}
+
+
+def _unit_versions(query: Query, vids: set[int]) -> set[int]:
+    """Every version of the units of these versions."""
+    if not vids:
+        return set()
+    return _set(query, f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({_ids(vids)}))")
+
+
+def _up(query: Query, vids: set[int]) -> set[int]:
+    """Every version of every unit above these versions (any of their parents, recursively)."""
+    if not vids:
+        return set()
+    return _set(query, (
+        f"WITH RECURSIVE up(unit_id) AS (SELECT parent_unit_id FROM version WHERE id IN ({_ids(vids)}) "
+        "UNION SELECT v.parent_unit_id FROM version v JOIN up ON v.unit_id = up.unit_id "
+        "WHERE v.parent_unit_id IS NOT NULL) SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM up)"))
+
+
+def _down(query: Query, unit_ids: set[int]) -> set[int]:
+    """Every version of these units and of every unit that was ever under them."""
+    if not unit_ids:
+        return set()
+    return _set(query, (
+        f"WITH RECURSIVE d(unit_id) AS (SELECT id FROM unit WHERE id IN ({_ids(unit_ids)}) "
+        "UNION SELECT v.unit_id FROM version v JOIN d ON v.parent_unit_id = d.unit_id) "
+        "SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM d)"))
+
+
+def _lineage(query: Query, vids: set[int]) -> set[int]:
+    """The versions reached from these through links, forward and backward (each direction
+    followed on its own, as the lineage walks do)."""
+    if not vids:
+        return set()
+    seeds = f"SELECT id FROM version WHERE id IN ({_ids(vids)})"
+    return _set(query, (
+        f"WITH RECURSIVE fwd(id) AS ({seeds} UNION "
+        "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "
+        f"bwd(id) AS ({seeds} UNION "
+        "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id WHERE l.predecessor_id IS NOT NULL) "
+        "SELECT id FROM fwd UNION SELECT id FROM bwd"))
+
+
+def read(query: Query, vids: set[int]) -> Tables:
+    """The rows of these versions and of all versions of their units' parents up to the top, with
+    every link that touches them (so deriving a version's period sees every event that made or
+    ended it), those links' events, acts and corrections, derived shares and statistics."""
+    loaded = _unit_versions(query, vids)
+    loaded |= _up(query, loaded)
+    if not loaded:
+        return {name: {} for name in COLUMNS}
+    ids = _ids(loaded)
+    tables: Tables = {"version": _rows(query, "version", f" WHERE id IN ({ids})")}
+    _fold_names(tables["version"].values())
+    tables["link"] = _rows(query, "link", f" WHERE predecessor_id IN ({ids}) OR successor_id IN ({ids})")
+    events = _ids({r[1] for r in tables["link"].values()} or {0})
+    tables["event"] = _rows(query, "event", f" WHERE id IN ({events})")
+    tables["unit"] = _rows(query, "unit", f" WHERE id IN ({_ids({r[2] for r in tables['version'].values()})})")
+    tables["legal_act"] = _rows(query, "legal_act",
+                                f" WHERE id IN ({_ids({r[4] or 0 for r in tables['event'].values()})})")
+    tables["correction"] = _rows(query, "correction", f" WHERE event_id IN ({events})")
+    tables["derived_share"] = _rows(query, "derived_share", f" WHERE link_id IN ({_ids(tables['link'] or {0})})")
+    tables["statistic"] = _rows(query, "statistic", f" WHERE version_id IN ({ids})")
+    return tables
+
+
+# --- what each question reads --------------------------------------------------------------
+
+
+def territory(query: Query, unit_id: int) -> set[int]:
+    """A superset of the versions ``counts.territory_on`` reads for this unit on any day.
+
+    The unit's subtree (every unit ever under it), the lineage of all of that both ways, and
+    for every province or district above or among the versions reached, its own subtree and
+    lineage (the "lies wholly in the unit" rule walks those). Parents are added by ``read``.
+    """
+    here = _down(query, {unit_id})
+    reached = _lineage(query, here)
+    reached |= _unit_versions(query, reached)
+    above = reached | _up(query, reached)
+    wholes = _set(query, f"SELECT DISTINCT unit_id FROM version WHERE id IN ({_ids(above)}) "
+                         "AND level IN ('province', 'district')") if above else set()
+    inner = _down(query, wholes)
+    whole_versions = _set(query, f"SELECT id FROM version WHERE unit_id IN ({_ids(wholes)})") if wholes else set()
+    return above | inner | _lineage(query, whole_versions)
+
+
+def _like(text: str, *, before: bool = False) -> str:
+    """A LIKE pattern (with ``ESCAPE '!'``) as a SQL literal: ``text`` literally, then anything
+    (and anything before it with ``before``)."""
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_").replace("'", "''")
+    return "'" + ("%" if before else "") + escaped + "%'"
+
+
+def search_ids(query: Query, folded: str, raw: str) -> set[int] | None:
+    """A superset of the versions ``search.search`` finds for ``raw`` (folded: ``folded``), or
+    None when the text lies inside a type word ("phuong": every ward; read everything).
+
+    A version's folded full name is its type word(s), a space, and its folded name (or just the
+    folded name): the text is in it when it is in the folded name, or when it starts inside the
+    type word and runs on into the name.
+    """
+    from merger.names import fold
+
+    # Each version's full name less its name: the type words ("Phường "); NULL where the full
+    # name does not end with the name (then the rule below is not known to hold: read everything).
+    prefixes = {p for (p,) in query(
+        "SELECT DISTINCT CASE WHEN substr(full_name, length(full_name) - length(name) + 1) = name "
+        "THEN substr(full_name, 1, length(full_name) - length(name)) END FROM version")}
+    if None in prefixes or any(p and (p[-1].isalnum() or p[-1] == "_") for p in prefixes):
+        return None
+    parts = [f"folded LIKE {_like(folded, before=True)} ESCAPE '!'"]
+    for head in {fold(p) + " " for p in prefixes if fold(p)}:
+        if folded in head:
+            return None
+        for k in range(1, len(folded)):
+            if head.endswith(folded[:k]):
+                parts.append(f"folded LIKE {_like(folded[k:])} ESCAPE '!'")
+    code = raw.strip()
+    if code:
+        parts.append(f"code LIKE {_like(code)} ESCAPE '!'")
+    return _set(query, "SELECT id FROM version WHERE " + " OR ".join(dict.fromkeys(parts)))
+
+
+# --- counting in SQL -------------------------------------------------------------------------
+
+# Versions whose period deriving may change: recorded ones, and those a recorded event links.
+_TOUCHED = ("SELECT l.predecessor_id FROM link l JOIN event e ON e.id = l.event_id "
+            "WHERE COALESCE(e.origin, '') <> '' AND l.predecessor_id IS NOT NULL "
+            "UNION SELECT l.successor_id FROM link l JOIN event e ON e.id = l.event_id "
+            "WHERE COALESCE(e.origin, '') <> '' AND l.successor_id IS NOT NULL "
+            "UNION SELECT id FROM version WHERE recorded_at IS NOT NULL")
+
+
+def touched(query: Query) -> set[int]:
+    """The versions whose period is not simply the stored one (read and derived in Python)."""
+    return _set(query, _TOUCHED)
+
+
+def count_stored(query: Query, day: date, kind: str) -> Counter:
+    """(level, type) -> number of versions of ``kind`` valid on ``day`` by their stored period,
+    among the versions no recorded event touches (their derived period is the stored one)."""
+    d = "'" + day.isoformat() + "'"
+    rows = query(
+        "SELECT v.level, v.type, COUNT(*) FROM version v JOIN unit u ON u.id = v.unit_id "
+        f"WHERE u.kind = '{kind.replace(chr(39), '')}' AND (v.valid_from IS NULL OR v.valid_from <= {d}) "
+        f"AND (v.valid_to IS NULL OR v.valid_to >= {d}) AND v.id NOT IN ({_TOUCHED}) "
+        "GROUP BY v.level, v.type")
+    return Counter({(level, type_): n for level, type_, n in rows})
+
+
+def first_event_stored(query: Query, kind: str | None) -> date | None:
+    """The earliest bundled, uncorrected event that links a version of ``kind`` (those are always
+    visible, and every version they link is); the others are judged on a partial snapshot."""
+    which = "" if kind is None else f"AND u.kind = '{kind.replace(chr(39), '')}'"
+    found = query(
+        "SELECT MIN(e.effective) FROM event e WHERE COALESCE(e.origin, '') = '' "
+        "AND e.id NOT IN (SELECT event_id FROM correction) AND EXISTS (SELECT 1 FROM link l "
+        "JOIN version v ON v.id = l.predecessor_id OR v.id = l.successor_id JOIN unit u ON u.id = v.unit_id "
+        f"WHERE l.event_id = e.id {which})")
+    value = found[0][0] if found else None
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def other_events(query: Query) -> set[int]:
+    """The versions linked by recorded or corrected events (not covered by first_event_stored)."""
+    return _set(query, (
+        "SELECT l.predecessor_id FROM link l JOIN event e ON e.id = l.event_id "
+        "WHERE COALESCE(e.origin, '') <> '' OR e.id IN (SELECT event_id FROM correction) "
+        "UNION SELECT l.successor_id FROM link l JOIN event e ON e.id = l.event_id "
+        "WHERE COALESCE(e.origin, '') <> '' OR e.id IN (SELECT event_id FROM correction)"))
+
+
+def valid_on(query: Query, day: date) -> set[int]:
+    """A superset of the versions valid on ``day``: valid by their stored period, or touched."""
+    d = "'" + day.isoformat() + "'"
+    return _set(query, f"SELECT id FROM version WHERE (valid_from IS NULL OR valid_from <= {d}) "
+                       f"AND (valid_to IS NULL OR valid_to >= {d}) AND id NOT IN ({_TOUCHED})") | touched(query)
+
+
+def types_stored(query: Query, kind: str | None) -> set[str]:
+    """The types of the versions (of ``kind``) that no recorded event touches."""
+    which = "" if kind is None else f"AND u.kind = '{kind.replace(chr(39), '')}'"
+    return {r[0] for r in query("SELECT DISTINCT v.type FROM version v JOIN unit u ON u.id = v.unit_id "
+                                f"WHERE v.id NOT IN ({_TOUCHED}) {which}")}
+
+
+def holders(query: Query, unit_ids: set[int]) -> set[int]:
+    """Which of these units have (had) units under them (``--within`` prefers those)."""
+    if not unit_ids:
+        return set()
+    return _set(query, f"SELECT DISTINCT parent_unit_id FROM version WHERE parent_unit_id IN ({_ids(unit_ids)})")
