@@ -369,7 +369,7 @@ class Register:
         with self._reading() as q:
             gen = self._generation_in(q)
             touched = partial.touched(q)
-            cb, ca = partial.count_stored(q, before, kind), partial.count_stored(q, after, kind)
+            cb, ca = partial.count_stored(q, (before, after), kind, touched)
             tables = partial.read(q, touched) if touched else None
         if tables is not None:
             snap = graph.from_tables(gen, tables, self.as_recorded)
@@ -452,7 +452,9 @@ class Register:
         from merger.names import fold
 
         folded = fold(text)
-        snap = (self._part(lambda q: partial.search_ids(q, folded, text)) if folded else None) or self.snapshot
+        if not folded:  # refused by search.search before it reads anything
+            return search.search(graph.Snapshot("", {}, {}, [], {}), text, limit=limit, as_of=as_of)
+        snap = self._part(lambda q: partial.search_ids(q, folded, text)) or self.snapshot
         self.answered_from = snap
         return search.search(snap, text, limit=limit, as_of=as_of)
 
