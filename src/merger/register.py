@@ -7,7 +7,6 @@ ORM, is only created when the snapshot must be rebuilt or something is written.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger import cache, checks, counts, graph, lineage, partial, search, store
+from merger import cache, counts, graph, partial, search, store
 from merger.errors import Ambiguous, BadInput, MergerError, NotFound, StoreError, Violation
 
 if TYPE_CHECKING:
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from merger import recording
+    from merger import lineage, recording
 
 REFORM_BEFORE = date(2025, 6, 30)
 REFORM_AFTER = date(2025, 7, 1)
@@ -161,6 +160,8 @@ class Register:
         path = self.sqlite_path
         if path is not None:
             return path.with_name(path.name + ".snapshot")
+        import hashlib
+
         from platformdirs import user_cache_dir
 
         digest = hashlib.sha256(_without_password(self.url).encode()).hexdigest()[:16]
@@ -307,6 +308,8 @@ class Register:
 
     def lineage(self, query: str, *, direction: lineage.Direction | None = None,
                 as_of: date | None = None, depth: int | None = None) -> lineage.Lineage:
+        from merger import lineage  # imported by the command that uses it (start-up time)
+
         if depth is not None and depth < 1:
             raise BadInput("--depth must be at least 1")
         snap, match = self._resolve_around(query, as_of)
@@ -459,14 +462,20 @@ class Register:
         return search.search(snap, text, limit=limit, as_of=as_of)
 
     def check(self) -> list[Violation]:
+        from merger import checks
+
         return checks.check(self.snapshot)
 
     def source_gaps(self) -> list[Violation]:
         """Where the sources leave a unit's successor or origin unknown (not errors)."""
+        from merger import checks
+
         return checks.source_gaps(self.snapshot)
 
     def disagreements(self) -> list[Violation]:
         """Changes recorded from one source that another source contradicts (not errors)."""
+        from merger import checks
+
         return checks.disagreements(self.snapshot)
 
     # --- recording (see merger.recording) ----------------------------------------------------
