@@ -179,7 +179,8 @@ class Register:
         gen = self.generation()
         if self._snapshot is not None and self._snapshot.generation == gen:
             return self._snapshot
-        tables, gen = self._tables(gen)
+        with graph.no_gc():  # parsing the cache makes ~100,000 lists: no collector passes over them
+            tables, gen = self._tables(gen)
         self._snapshot = graph.from_tables(gen, tables, self.as_recorded)
         return self._snapshot
 
