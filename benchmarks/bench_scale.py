@@ -102,7 +102,7 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
         "crosswalk --csv (national)": [*merger, "crosswalk", "--csv"],
         "record one event (rename)": record,
         "first read after write: lineage of it": lambda: [*merger, "lineage", names[-1]],
-        "then counts --within (cache refreshed)": [*merger, "counts", "--within", "Hải Phòng"],
+        "then counts --within (its territory read)": [*merger, "counts", "--within", "Hải Phòng"],
     }
     texts = None
     if peers and (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").exists():
