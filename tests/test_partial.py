@@ -117,3 +117,17 @@ def test_partial_answers_as_recorded(national_copy: Register) -> None:
         _same(whole, fresh, lambda r: r.unrecorded_before())
         for text in ("Thử Nghiệm", "Thành Đông"):
             _same(whole, fresh, lambda r: _search(r, text))  # noqa: B023
+
+
+def test_an_in_memory_register_answers_from_part_of_it(national_sqlite: Register) -> None:
+    """--db :memory: (SQLite without a file) reads part of the register like a file does; it was
+    asked for PostgreSQL's information_schema ("no such table: information_schema.tables")."""
+    reg = Register.open(":memory:")
+    try:
+        assert reg.counts(within="Hải Phòng") == national_sqlite.counts(within="Hải Phòng")
+        assert reg.counts() == national_sqlite.counts()
+        assert [v.key for v in reg.search("An Lư")] == [v.key for v in national_sqlite.search("An Lư")]
+        assert reg.lineage("An Lư").root.version.key == national_sqlite.lineage("An Lư").root.version.key
+        assert reg._snapshot is None  # none of these read the whole register
+    finally:
+        reg.close()

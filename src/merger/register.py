@@ -209,7 +209,7 @@ class Register:
         # Ask whether it exists instead of trying: on PostgreSQL a failed statement would abort
         # the read transaction for every statement after it.
         exists = ("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-                  if self.sqlite_path is not None else
+                  if self.url.startswith("sqlite") else  # a file, or --db :memory:
                   "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'alembic_version' "
                   "AND table_schema = current_schema()")
         if query(exists)[0][0]:
