@@ -131,3 +131,31 @@ def test_an_in_memory_register_answers_from_part_of_it(national_sqlite: Register
         assert reg._snapshot is None  # none of these read the whole register
     finally:
         reg.close()
+
+
+def test_search_keeps_the_type_words_per_generation(national_copy: Register) -> None:
+    """The type-word prefixes a search needs are read once per generation and kept beside the
+    snapshot cache; a stale, damaged or foreign note is a miss, never a wrong answer."""
+    import json
+    import os
+
+    reg = national_copy
+    url = _target(reg)
+    expected = _search(reg, "An Lư")
+    path = reg.cache_path().with_name(reg.cache_path().name + ".prefixes")
+    assert path.exists()
+    assert _search(Register.open(url), "An Lư") == expected
+    path.write_text('{"format": 3, "generation": "old", "value": ["x", null]}')  # stale
+    assert _search(Register.open(url), "An Lư") == expected
+    path.write_text("{not json")
+    assert _search(Register.open(url), "An Lư") == expected
+    gen = Register.open(url).generation()
+    path.write_text(json.dumps({"format": 3, "generation": gen, "value": [""]}))
+    os.chmod(path, 0o666)  # others may write it: not trusted (trusted, it would hide every "Phường An …")
+    assert _search(Register.open(url), "Phường An") == _search(reg, "Phường An")
+    reg.record(Spec("rename", date(2026, 1, 1), units=["Phường Lê Thanh Nghị, Hải Phòng"],
+                    to="Phường Thử Nghiệm", act="TEST/2026"), by="t")
+    whole = Register.open(url)
+    _ = whole.snapshot
+    found = _search(Register.open(url), "Thử Nghiệm")  # a new generation: the note is read again
+    assert found == _search(whole, "Thử Nghiệm") and found  # the write is seen

@@ -113,34 +113,42 @@ def _like(text: str, *, before: bool = False) -> str:
     return "'" + ("%" if before else "") + escaped + "%'"
 
 
-def search_ids(query: Query, folded: str, raw: str) -> set[int] | None:
+PREFIXES = ("SELECT DISTINCT CASE WHEN substr(full_name, length(full_name) - length(name) + 1) = name "
+            "THEN substr(full_name, 1, length(full_name) - length(name)) END FROM version")
+
+
+def prefixes(query: Query) -> list[str | None]:
+    """Each version's full name less its name: the type words ("Phường "), None where the full
+    name does not end with the name. One scan of the table: callers keep it per generation."""
+    return sorted((p for (p,) in query(PREFIXES)), key=lambda p: (p is None, p or ""))
+
+
+def search_ids(query: Query, folded: str, raw: str, known: list[str | None]) -> set[int] | None:
     """A superset of the versions ``search.search`` finds for ``raw`` (folded: ``folded``), or
     None when the text lies inside a type word ("phuong": every ward; read everything).
 
     A version's folded full name is its type word(s), a space, and its folded name (or just the
     folded name): the text is in it when it is in the folded name, or when it starts inside the
-    type word and runs on into the name.
+    type word and runs on into the name. ``known``: the register's ``prefixes``.
     """
     from merger.names import fold
 
-    # Each version's full name less its name: the type words ("Phường "); NULL where the full
-    # name does not end with the name (then the rule below is not known to hold: read everything).
-    prefixes = {p for (p,) in query(
-        "SELECT DISTINCT CASE WHEN substr(full_name, length(full_name) - length(name) + 1) = name "
-        "THEN substr(full_name, 1, length(full_name) - length(name)) END FROM version")}
-    if None in prefixes or any(p and (p[-1].isalnum() or p[-1] == "_") for p in prefixes):
-        return None
+    if None in known or any(p and (p[-1].isalnum() or p[-1] == "_") for p in known):
+        return None  # a full name that is not "<type words> <name>": the rule is not known to hold
     parts = [f"folded LIKE {_like(folded, before=True)} ESCAPE '!'"]
-    for head in {fold(p) + " " for p in prefixes if fold(p)}:
+    for head in {fold(p) + " " for p in known if p and fold(p)}:
         if folded in head:
             return None
         for k in range(1, len(folded)):
             if head.endswith(folded[:k]):
                 parts.append(f"folded LIKE {_like(folded[k:])} ESCAPE '!'")
+    # Two queries, not one OR: each is then a scan of one narrow index (folded, code), not of
+    # the table's wide rows.
+    found = _set(query, "SELECT id FROM version WHERE " + " OR ".join(dict.fromkeys(parts)))
     code = raw.strip()
     if code:
-        parts.append(f"code LIKE {_like(code)} ESCAPE '!'")
-    return _set(query, "SELECT id FROM version WHERE " + " OR ".join(dict.fromkeys(parts)))
+        found |= _set(query, f"SELECT id FROM version WHERE code LIKE {_like(code)} ESCAPE '!'")
+    return found
 
 
 # --- counting in SQL -------------------------------------------------------------------------

@@ -341,6 +341,19 @@ class Register:
             tables = partial.read(q, ids)
         return graph.from_tables(gen, tables, self.as_recorded)
 
+    def _prefixes(self, q: cache.Query) -> list[str | None]:
+        """The register's type-word prefixes (merger.partial.prefixes: a scan of every version),
+        kept beside the snapshot cache for this generation, so a search reads only two indexes."""
+        gen = self._generation_in(q)
+        path = None if store.is_memory(self.url) else self.cache_path().with_name(self.cache_path().name + ".prefixes")
+        found = cache.read_note(path, gen) if path is not None else None
+        if found is None:
+            found = partial.prefixes(q)
+            if path is not None:
+                with contextlib.suppress(OSError):  # a read-only location only costs speed
+                    cache.write_note(path, gen, found)
+        return found
+
     def _container(self, within: str) -> search.Match:
         """``--within``: resolved on the name's neighbourhood; where that is ambiguous or finds
         nothing, on the whole register (its tie-break prefers units that hold others)."""
@@ -458,7 +471,7 @@ class Register:
         folded = fold(text)
         if not folded:  # refused by search.search before it reads anything
             return search.search(graph.Snapshot("", {}, {}, [], {}), text, limit=limit, as_of=as_of)
-        snap = self._part(lambda q: partial.search_ids(q, folded, text)) or self.snapshot
+        snap = self._part(lambda q: partial.search_ids(q, folded, text, self._prefixes(q))) or self.snapshot
         self.answered_from = snap
         return search.search(snap, text, limit=limit, as_of=as_of)
 
