@@ -354,24 +354,29 @@ class Register:
                     cache.write_note(path, gen, found)
         return found
 
-    def _container(self, within: str) -> search.Match:
-        """``--within``: resolved on the name's neighbourhood; where that is ambiguous or finds
-        nothing, on the whole register (its tie-break prefers units that hold others)."""
-        if self._snapshot is None and search.seed_sql(within) is not None:
-            snap = self.around(within)
-            with self._reading() as q:
-                holders = partial.holders(q, set(snap.by_unit))
-            try:
-                return search.resolve(snap, within, containers=True, holders=holders)
-            except (NotFound, Ambiguous):
-                pass
-        return self.resolve(within, containers=True)
-
     def _territory(self, within: str) -> tuple[graph.Snapshot, graph.V]:
-        """The snapshot of what a count or list within ``within`` reads, and the unit's version."""
-        match = self._container(within)
-        snap = self._part(lambda q: partial.territory(q, match.unit_id)) or self.snapshot
-        return snap, snap.versions[match.version.id]
+        """What a count or list within ``within`` reads, and the unit's version, in one read
+        transaction (one connection: on PostgreSQL each costs a round trip and a backend): the
+        name resolved on its neighbourhood (units that hold others preferred, as ``--within``
+        does), then the unit's territory (merger.partial.territory). Where the name is not
+        found or stays ambiguous there, the whole register answers (its suggestions, its list)."""
+        seeds = search.seed_sql(within)
+        if self._snapshot is None and seeds is not None:
+            with self._reading() as q:
+                gen = self._generation_in(q)
+                if not q("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
+                    near = graph.from_tables(gen, cache.read_around(q, seeds), self.as_recorded)
+                    holders = partial.holders(q, set(near.by_unit))
+                    try:
+                        match = search.resolve(near, within, containers=True, holders=holders)
+                    except (NotFound, Ambiguous):
+                        match = None
+                    if match is not None:
+                        tables = partial.read(q, partial.territory(q, match.unit_id))
+                        snap = graph.from_tables(gen, tables, self.as_recorded)
+                        return snap, snap.versions[match.version.id]
+        snap = self.snapshot
+        return snap, search.resolve(snap, within, containers=True).version
 
     def counts(self, *, before: date = REFORM_BEFORE, after: date = REFORM_AFTER,
                within: str | None = None, kind: str = "admin") -> counts.Counts:
