@@ -178,9 +178,13 @@ def count_stored(query: Query, days: tuple[date, ...], kind: str, skip: set[int]
     """For each day, (level, type) -> number of versions of ``kind`` valid on it by their stored
     period, among the bundled versions not in ``skip`` (touched: counted in Python). One scan."""
     sums = ", ".join(f"SUM(CASE WHEN {_valid(day)} THEN 1 ELSE 0 END)" for day in days)
+    first, last = _literal(min(days).isoformat()), _literal(max(days).isoformat())
+    # The unit's kind as a set of ids (SQLite builds it once), not a join per version; and only
+    # versions that may be valid on one of the days past the first test (~20% less, measured at 10x).
     rows = query(
-        f"SELECT v.level, v.type, {sums} FROM version v JOIN unit u ON u.id = v.unit_id "
-        f"WHERE u.kind = {_literal(kind)} AND v.recorded_at IS NULL "
+        f"SELECT v.level, v.type, {sums} FROM version v WHERE v.recorded_at IS NULL "
+        f"AND COALESCE(v.valid_to, '9999-12-31') >= {first} AND COALESCE(v.valid_from, '0001-01-01') <= {last} "
+        f"AND v.unit_id IN (SELECT id FROM unit WHERE kind = {_literal(kind)}) "
         + (f"AND v.id NOT IN ({_ids(skip)}) " if skip else "")
         + "GROUP BY v.level, v.type")
     return [Counter({(r[0], r[1]): int(r[2 + i] or 0) for r in rows if r[2 + i]}) for i in range(len(days))]
