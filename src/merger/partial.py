@@ -206,13 +206,12 @@ def first_event_stored(query: Query, kind: str | None) -> date | None:
 
 
 def other_events(query: Query) -> set[int]:
-    """The versions linked by recorded or corrected events (not covered by first_event_stored)."""
-    return _set(query, (
-        "SELECT l.predecessor_id FROM link l JOIN event e ON e.id = l.event_id "
-        "WHERE COALESCE(e.origin, '') <> '' OR e.id IN (SELECT event_id FROM correction) "
-        "UNION SELECT l.successor_id FROM link l JOIN event e ON e.id = l.event_id "
-        "WHERE COALESCE(e.origin, '') <> '' OR e.id IN (SELECT event_id FROM correction)"))
-
+    """The versions linked by recorded or corrected events (not covered by first_event_stored):
+    those events found first (a scan of the event table, a read of the few corrections), then
+    their links through the index on link.event_id."""
+    events = f"{_RECORDED} UNION SELECT event_id FROM correction"
+    return _set(query, (f"SELECT predecessor_id FROM link WHERE event_id IN ({events}) "
+                        f"UNION SELECT successor_id FROM link WHERE event_id IN ({events})"))
 
 def valid_on(query: Query, day: date) -> set[int]:
     """A superset of the versions valid on ``day``: bundled ones valid by their stored period, and
