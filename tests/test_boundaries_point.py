@@ -204,3 +204,36 @@ def test_one_point_path_hands_over_or_refuses_cleanly(national_copy, layer) -> N
     con.close()
     with pytest.raises(DataError, match="not valid WKB"):
         point.locate_point(reg, paths, 106.6683, 20.8651, NEW)
+
+
+def test_a_unit_made_a_city_or_a_ward_keeps_its_boundary(national, layer) -> None:  # type: ignore[no-untyped-def]
+    """Regression: after 36/2026/QH16 (Thành phố Quảng Ninh, 1 Sep 2026), 39/2026/QH16 and
+    388/NQ-UBTVQH16 (Bắc Ninh and 12 of its communes, 20 Sep 2026) and the Đồng Nai acts, `locate`
+    answered "none" for the province: the new versions had no geometry. A reclassification hands
+    the territory on unchanged, so the new version answers with the old boundary, on both paths,
+    and the day before the old version still answers."""
+    with STATISTICS.open(encoding="utf-8") as fh:
+        seat = {r["version"]: (float(r["lon"]), float(r["lat"])) for r in csv.DictReader(fh) if r["lon"]}
+    snap = national.snapshot
+    later = [v for v in snap.versions.values() if v.valid_from is not None and v.valid_from.year == 2026]
+    assert len(later) == 25
+    carried = data.carried(snap, list(layer.features))
+    assert {v.key for v in later} <= set(carried)
+    day = date(2026, 12, 1)
+    locator = boundaries.locator(national, as_of=day, boundaries=layer)
+    checked = 0
+    for v in later:
+        old = carried[v.key]
+        if v.level == "commune" and old in seat:
+            lon, lat = seat[old]
+            hits = fast(national, lon, lat, day)
+            assert hits == locator.locate_many([lon], [lat])[0]
+            assert {h.level: h.key for h in hits}["commune"] == v.key
+            before = fast(national, lon, lat, v.valid_from.replace(day=v.valid_from.day - 1))
+            assert {h.level: h.key for h in before}["commune"] == old
+            checked += 1
+    assert checked >= 20
+    hits = {h.level: h for h in fast(national, 107.08, 20.95, day)}  # Hạ Long
+    assert (hits["province"].key, hits["province"].name) == ("22@2026-09-01", "Thành phố Quảng Ninh")
+    # a merger does not hand a boundary on: Hải Phòng of 2025 took in Hải Dương
+    assert data.carried(snap, ["31@..2025-06-30", "30@..2025-06-30"]) == {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from merger import bundle
 from merger.errors import DataError
 
 if TYPE_CHECKING:
+    from merger.graph import Snapshot
     from merger.register import Register
 
 LAYER = "boundaries"
@@ -304,8 +306,59 @@ def user_path(register: Register) -> Path:
     return folder / register.cache_path().name.replace(".snapshot", ".boundaries.gpkg")
 
 
-def load(register: Register | None = None, *, bundled: Path | None = None, user: bool = True) -> Boundaries:
-    """The bundled boundaries, then the register's own loaded ones on top (same key: theirs win)."""
+# Relations of a link that hands a unit's territory on unchanged (a new name, type or parent).
+SAME_TERRITORY = frozenset({"reclassified", "renamed", "unchanged", "moved"})
+
+
+class _Carried:
+    """The reader of a version whose geometry is its predecessor's (see ``carry``)."""
+
+    def __init__(self, source: Feature):
+        self.source = source
+
+    def fetch(self, keys: list[str]) -> dict[str, Any]:
+        return {k: self.source.geometry for k in keys}
+
+
+def carried(snap: Snapshot, keys: Iterable[str]) -> dict[str, str]:
+    """{later version key: key with a geometry} for the versions that hold the territory of a
+    version with a geometry unchanged: each step a whole link of a rename, reclassification or
+    move that is the only link out of its predecessor and into its successor. A unit made a city
+    or a commune made a ward (2026) keeps its boundary; a merge or a split does not."""
+    out: dict[str, str] = {}
+    for key in keys:
+        v = snap.by_key.get(key)
+        while v is not None:
+            links = snap.out_links.get(v.id, [])
+            if len(links) != 1:
+                break
+            link = links[0]
+            nxt = link.succ
+            if (nxt is None or link.portion != "whole" or link.relation not in SAME_TERRITORY
+                    or len(snap.in_links.get(nxt.id, [])) != 1 or nxt.key in out):
+                break
+            out[nxt.key] = key
+            v = nxt
+    return out
+
+
+def carry(boundaries: Boundaries, snap: Snapshot) -> Boundaries:
+    """Give the versions that hold a bounded territory unchanged (``carried``) that geometry,
+    unless they have their own."""
+    features = boundaries.features
+    for later, key in carried(snap, list(features)).items():
+        if later not in features:
+            f = features[key]
+            v = snap.by_key[later]
+            features[later] = Feature(later, v.level, v.code, v.full_name, f.source, bbox=f.bbox,
+                                      reader=_Carried(f))  # type: ignore[arg-type]
+    return boundaries
+
+
+def load(register: Register | None = None, *, bundled: Path | None = None, user: bool = True,
+         carry_on: bool = True) -> Boundaries:
+    """The bundled boundaries, then the register's own loaded ones on top (same key: theirs win);
+    with a register, carried on to the versions that hold a bounded territory unchanged."""
     features: dict[str, Feature] = {}
     origin = []
     path = bundled or bundled_path()
@@ -319,7 +372,8 @@ def load(register: Register | None = None, *, bundled: Path | None = None, user:
             for f in index_gpkg(own):
                 features[f.key] = f
             origin.append(str(own))
-    return Boundaries(features, origin)
+    found = Boundaries(features, origin)
+    return carry(found, register.snapshot) if register is not None and carry_on else found
 
 
 def summary(register: Register, boundaries: Boundaries) -> list[dict[str, object]]:

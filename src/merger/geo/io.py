@@ -113,7 +113,7 @@ def load_file(register: Register, path: Path, *, level: str, as_of: date, code_f
         frame = frame.to_crs(4326)
     snap = register.snapshot
     index = {v.code: v for v in snap.valid_on(as_of) if v.level == level}
-    existing = data.load(register)
+    existing = data.load(register, carry_on=False)
     found: dict[str, data.Feature] = {}
     for raw, geom in zip(frame[code_field], frame.geometry, strict=True):
         code = _code(raw)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from merger.geo.data import Boundaries, carry
 from merger.graph import V
 
 if TYPE_CHECKING:
-    from merger.geo.data import Boundaries
     from merger.graph import Snapshot
     from merger.register import Register
 
@@ -41,6 +41,9 @@ class Locator:
     def __init__(self, register: Register, boundaries: Boundaries, day: date):
         self.register, self.boundaries, self.day = register, boundaries, day
         self.snap = snap = register.snapshot  # read once: each access checks the store
+        # a unit made a city keeps its boundary: its new version answers with it (a copy: the
+        # caller's set is left as given)
+        self.boundaries = boundaries = carry(Boundaries(dict(boundaries.features), boundaries.origin), snap)
         self.versions: dict[str, list[V]] = {}
         valid = [snap.by_key[k] for k in boundaries.features if k in snap.by_key]
         for lv in LEVELS:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from merger.errors import DataError
 from merger.geo.data import BBOX, LAYER, _wkb
+from merger.geo.data import carried as carried_on
 from merger.geo.locate import LEVELS, Hit, infer_commune
 
 if TYPE_CHECKING:
@@ -215,8 +216,11 @@ def _locate(register: Register, layers: list[_Layer], lon: float, lat: float, da
             if not any(_stored_on(stored.get(k), lv, day, later) for k in owner):
                 witness[(lv, later)] = _stored(query, layers, lv, day, later=later)
     snap = register.around_keys(sorted(set(owner) | {w for w in witness.values() if w}))
+    # versions holding a bounded territory unchanged (a unit made a city) answer with its geometry
+    carried = {k: src for k, src in carried_on(snap, list(owner)).items() if k not in owner}
 
     def derived(keys: list[str], lv: str, later: bool) -> list[V]:
+        keys = keys + [k for k, src in carried.items() if src in keys]
         vs = [snap.by_key[k] for k in keys if k in snap.by_key and snap.by_key[k].level == lv]
         if later:
             return sorted((v for v in vs if v.valid_from is not None and v.valid_from > day), key=lambda v: v.key)
@@ -235,7 +239,8 @@ def _locate(register: Register, layers: list[_Layer], lon: float, lat: float, da
     def first(vs: list[V]) -> V | None:
         for v in vs:  # in key order: on a shared edge the lowest key wins, as in the Locator
             if v.key not in rings:
-                rings[v.key] = owner[v.key].rings(v.key)
+                src = carried.get(v.key, v.key)
+                rings[v.key] = owner[src].rings(src)
             if contains(rings[v.key], lon, lat):
                 return v
         return None
