@@ -400,6 +400,23 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def check_writable(conn: Connection) -> None:
+    """Refuse a write to a register opened read-only or kept in memory, before any work."""
+    if is_read_only(conn):
+        raise StoreError(READ_ONLY)
+    if is_memory(str(conn.engine.url)):
+        raise StoreError(IN_MEMORY)
+
+
+def generation(conn: Connection) -> str:
+    """The register's write counter as this transaction sees it (bump_generation advances it)."""
+    from sqlalchemy import text
+
+    with db_errors(str(conn.engine.url)):
+        found = conn.execute(text("SELECT value FROM meta WHERE key = 'generation'")).scalar()
+    return str(found or "0")
+
+
 def begin_write(conn: Connection) -> None:
     """Start a write transaction that holds the write lock from its first statement.
 
@@ -409,10 +426,7 @@ def begin_write(conn: Connection) -> None:
     """
     from sqlalchemy import text
 
-    if is_read_only(conn):
-        raise StoreError(READ_ONLY)
-    if is_memory(str(conn.engine.url)):
-        raise StoreError(IN_MEMORY)
+    check_writable(conn)
     if conn.dialect.name == "sqlite":
         _sqlite_begin_immediate(conn)
     else:

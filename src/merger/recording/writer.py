@@ -1,9 +1,13 @@
 """Writing planned events: one transaction, all of them or none, in time linear in their number.
 
-``write`` opens one write transaction (BEGIN IMMEDIATE on SQLite, a table lock on PostgreSQL,
-so concurrent writers queue instead of racing), reads the register as it stands inside that
-transaction, plans every event in order against a private working snapshot (each later event
-sees the earlier ones), and inserts all of them in a few bulk statements, or none.
+``write`` plans every event in order against a private working snapshot (each later event sees
+the earlier ones) read in one read transaction at the register's generation G, *without* the
+write lock; then it takes the write lock (BEGIN IMMEDIATE on SQLite, a table lock on PostgreSQL,
+so concurrent writers queue instead of racing) and reads the generation again: still G, nothing
+was committed since, so what was validated is what is written; otherwise the events are planned
+again inside the lock, against the register as it now stands. The lock is held for the check of
+the generation and the inserts (a few bulk statements), or for one re-plan when another writer
+came first.
 """
 
 from __future__ import annotations
@@ -211,21 +215,27 @@ def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
 
 def write(reg: Target, specs: list[Spec], *, by: str | None, dry_run: bool, at: datetime | None,
           origin: str, progress: Progress | None = None) -> Outcome:
-    """Plan and write ``specs`` in one transaction; on any problem nothing is written."""
+    """Plan ``specs`` outside the write lock, then write them in one transaction (re-planned
+    inside it if another writer committed meanwhile); on any problem nothing is written."""
     from merger import store
 
     if not specs:
         raise BadInput("nothing to record")
     now, by = utc_now(at), by or default_user()
+    with store.reading(reg.engine) as conn:
+        store.check_writable(conn)  # refused before any work, dry run or not
+        seen = store.generation(conn)
+        drafts = plan_all(conn, specs, now, by, progress, reg)
+    if dry_run:
+        return Outcome([d.event.key for d in drafts], [c for d in drafts for c in d.changes], False,
+                       warnings=advisories(specs))
     with reg.engine.connect() as conn:
         store.begin_write(conn)
         try:
-            drafts = plan_all(conn, specs, now, by, progress, reg)
+            if store.generation(conn) != seen:  # another writer came first: validate again, locked
+                drafts = plan_all(conn, specs, now, by, progress, reg)
             changes = [c for d in drafts for c in d.changes]
             keys = [d.event.key for d in drafts]
-            if dry_run:
-                conn.rollback()
-                return Outcome(keys, changes, False, warnings=advisories(specs))
             if progress is not None:
                 progress("writing", 0, len(drafts))
             insert_drafts(conn, drafts, origin)
