@@ -9,8 +9,9 @@ lock, and the first writer must then see the second's event (no race, no lost up
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,8 @@ from factories import count_rows
 from merger import store
 from merger.errors import ValidationFailed
 from merger.events import Spec
+from merger.recording import corrections
+from merger.recording.writer import plan_all
 from merger.register import Register
 
 DAY = date(2026, 1, 1)
@@ -91,3 +94,147 @@ def test_a_dry_run_takes_no_lock_and_writes_nothing(national_copy: Register) -> 
                                     clause="1"), dry_run=True)
     assert not out.written and out.events
     assert count_rows(national_copy, "event") == events and _generation(national_copy) == gen
+
+
+# --- a write validated on its neighbourhood is the write validated on the whole register ----------
+
+NOW = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
+LDTBXH = "Sở Lao động - Thương binh và Xã hội"
+AGENCY = "sở và tương đương"
+
+
+def _rows(drafts: list) -> list:  # type: ignore[type-arg]
+    """What insert_drafts would write for ``drafts``, as comparable values."""
+    def v(x):  # type: ignore[no-untyped-def]
+        return None if x is None else (x.id, x.key, x.unit_id, x.code, x.name, x.full_name, x.type, x.level,
+                                       x.parent_unit_id, x.valid_from, x.valid_to, x.evidence, x.source)
+    out = []
+    for d in drafts:
+        ev = d.event
+        out.append(((ev.key, ev.type, ev.effective, ev.act.number if ev.act else None, ev.clause, ev.note,
+                     ev.source, ev.evidence, ev.recorded_by, d.spec.idem_key()),
+                    sorted(d.new_units.items()), [v(x) for x in d.new_versions], [(x.key, x.valid_to) for x in d.ended],
+                    [(v(lk.pred), v(lk.succ), lk.portion, lk.relation, lk.share, lk.share_basis) for lk in d.links],
+                    [(c.event, c.unit, c.before, c.after) for c in d.changes]))
+    return out
+
+
+def _outcome(conn, specs: list[Spec], scope: str, report: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
+    try:
+        return "accepted", _rows(plan_all(conn, specs, NOW, "staff", scope=scope, report=report))
+    except ValidationFailed as exc:
+        return "refused", str(exc)
+
+
+def _same_both_ways(reg: Register, specs: list[Spec], *, before: Callable[[Any], Any] | None = None) -> tuple:
+    """Plan ``specs`` on the neighbourhood and on the whole register, in one transaction each
+    (``before``: a correction made first, in that transaction, then rolled back); both the same."""
+    results, report = [], {}
+    for scope in ("neighbourhood", "whole"):
+        with reg.engine.connect() as conn:
+            store.begin_write(conn)
+            try:
+                if before is not None:
+                    before(conn)
+                results.append(_outcome(conn, specs, scope, report if scope == "neighbourhood" else None))
+            finally:
+                conn.rollback()
+    near, whole = results
+    assert near == whole
+    return near[0], near[1], report
+
+
+# Real units of Hải Phòng after 1 July 2025 (1669/NQ-UBTVQH15) and its departments; each step is
+# planned both ways, compared, then written for real so that the next step sees it.
+R = dict(act="77/NQ-HĐND", effective=date(2026, 1, 1))
+R2 = dict(act="77/NQ-HĐND", effective=date(2026, 2, 1))
+STEPS: list[tuple[str, list[Spec]]] = [
+    ("rename", [Spec("rename", units=["Phường Hòa Bình, Hải Phòng"], to="Phường Hòa Bình Mới", clause="1", **R)]),
+    ("merge (absorbed)", [Spec("merge", units=["Phường Hải Dương, Hải Phòng", "Phường Tân Hưng, Hải Phòng"], into=["Phường Thành Đông"],
+                               clause="2", **R)]),
+    ("merge (new unit)", [Spec("merge", units=["Phường Lê Thanh Nghị", "Phường Việt Hòa"],
+                               into=["Phường Lê Thanh Nghị Việt Hòa"], clause="3", **R)]),
+    ("split", [Spec("split", units=["Phường Chí Linh"], into=["Phường Chí Linh Bắc", "Phường Chí Linh Nam"],
+                    codes={"Chí Linh Nam": "99903"}, shares={"Chí Linh Bắc": 0.6, "Chí Linh Nam": 0.4},
+                    basis="area", clause="4", **R)]),
+    ("transfer", [Spec("transfer", units=["Phường Chu Văn An"], to="Phường Nguyễn Trãi", shares={"": 0.25},
+                       basis="population", clause="5", **R)]),
+    ("reclassify", [Spec("reclassify", units=["Xã Nam Sách"], to="phường", clause="6", **R)]),
+    ("establish", [Spec("establish", date(2008, 4, 1), into=[LDTBXH], unit_type=AGENCY, parent="Thành phố Hải Phòng",
+                        evidence="inferred", note="established before the register's record")]),
+    ("dissolve", [Spec("dissolve", date(2025, 3, 1), units=[LDTBXH], to="Sở Nội vụ")]),
+    ("move", [Spec("move", units=["Xã Hợp Tiến, Hải Phòng"], parent="Thành phố Hà Nội", clause="7", **R)]),
+    ("annex: later events see earlier ones", [
+        Spec("rename", units=["Xã Trần Phú, Hải Phòng"], to="Xã Trần Phú Mới", clause="8", line=2, **R),
+        Spec("reclassify", units=["Xã Trần Phú Mới"], to="phường", clause="9", line=3,
+             act="77/NQ-HĐND", effective=date(2026, 2, 1)),
+        Spec("merge", units=["Phường Trần Phú Mới", "Phường Trần Hưng Đạo, Hải Phòng"], into=["Phường Trần Nhân Tông"],
+             clause="10", line=4, act="77/NQ-HĐND", effective=date(2026, 3, 1))]),
+    # refused: each rule a single event can break
+    ("not in force", [Spec("merge", units=["Phường Hải Dương, Hải Phòng"], into=["Phường Thành Đông"], clause="11",
+                           **R2)]),
+    ("already recorded", [Spec("rename", units=["Phường Hòa Bình, Hải Phòng"], to="Phường Hòa Bình Mới", clause="1",
+                               **R)]),
+    ("duplicate name", [Spec("rename", units=["Phường Thành Đông"], to="Phường Nguyễn Trãi", clause="12", **R2)]),
+    ("duplicate code", [Spec("split", units=["Phường Lê Đại Hành"], into=["Phường Lê Đại Hành Bắc", "Phường Lê Đại Hành Nam"],
+                             codes={"Lê Đại Hành Nam": "10546"}, clause="13", **R2)]),
+    ("cycle", [Spec("merge", units=["Phường Nguyễn Trãi", "Phường Thành Đông"], into=["Phường Thành Đông"],
+                    clause="14", **R2)]),
+    ("orphans", [Spec("dissolve", units=["Thành phố Hải Phòng"], clause="15", **R2)]),
+    ("before start", [Spec("rename", date(2025, 7, 1), units=["Phường Thành Đông"], to="Phường Đông", clause="16",
+                           act="77/NQ-HĐND")]),
+    ("shares", [Spec("transfer", units=["Phường Nguyễn Trãi"], to="Phường Thành Đông", shares={"": 1.0},
+                     basis="area", clause="17", **R2)]),
+    ("ambiguous", [Spec("rename", units=["Tân Hưng"], to="Tân Hưng Mới", clause="18", **R)]),
+    ("not found (suggestions from every name)", [Spec("rename", units=["Phường Hòa Bìhn"], to="Phường X", clause="19",
+                                                      **R)]),
+    ("annex with a refused line", [
+        Spec("rename", units=["Phường Nguyễn Trãi"], to="Phường Nguyễn Trãi Mới", clause="20", line=2, **R2),
+        Spec("rename", units=["Phường Nguyễn Trãi"], to="Phường Nguyễn Trãi Khác", clause="21", line=3, **R2)]),
+]
+
+
+def test_every_event_type_plans_the_same_on_the_neighbourhood_as_on_the_whole_register(national_copy: Register) -> None:
+    reg = national_copy
+    total = count_rows(reg, "version")
+    verdicts: dict[str, tuple[str, str]] = {}
+    for name, specs in STEPS:
+        verdict, detail, report = _same_both_ways(reg, specs)
+        verdicts[name] = (verdict, report["scope"])
+        events = count_rows(reg, "event")
+        if verdict == "accepted":
+            assert report["versions"] < total / 5, (name, report)  # a neighbourhood, not the register
+            reg.apply(specs, by="staff", at=NOW)
+        else:
+            with pytest.raises(ValidationFailed) as exc:
+                reg.apply(specs, by="staff", at=NOW)
+            assert str(exc.value) == detail
+            assert count_rows(reg, "event") == events
+    accepted = [n for n, (v, _) in verdicts.items() if v == "accepted"]
+    assert len(accepted) == 10, verdicts
+    # a name that names nothing in force is answered with close names from the whole register
+    wide = {"not found (suggestions from every name)", "annex with a refused line"}
+    assert all(scope == "neighbourhood" for n, (_, scope) in verdicts.items() if n not in wide), verdicts
+    assert verdicts["not found (suggestions from every name)"] == ("refused", "whole")
+    assert reg.check() == []
+    # corrections: a structural amendment re-plans (neighbourhood vs whole, after the same revoke)
+    log = {e.key: e for e in reg.log()}
+    first = next(e for e in reg.log() if e.type == "rename")
+    amended = Spec.from_json(_spec_json(reg, first.key))
+    amended.to = "Phường Hòa Bình Hai"
+    verdict, _, report = _same_both_ways(
+        reg, [amended], before=lambda conn: corrections._revoke(conn, first.key, "amend", "typo", "staff", NOW))
+    assert verdict == "accepted" and report["scope"] == "neighbourhood", log
+    reg.amend(first.key, {"to": "Phường Hòa Bình Hai"}, reason="typo", by="staff", at=NOW)
+    reclassified = next(e for e in reg.log() if e.type == "reclassify")
+    reg.revoke(reclassified.key, reason="wrong act", by="staff", at=NOW)
+    again = [Spec("reclassify", units=["Xã Nam Sách"], to="phường", clause="22", **R)]  # possible again
+    assert _same_both_ways(reg, again)[0] == "accepted"
+    assert reg.check() == []
+
+
+def _spec_json(reg: Register, key: str) -> str:
+    from sqlalchemy import text
+
+    with reg.engine.connect() as conn:
+        return conn.execute(text("SELECT spec FROM event WHERE key = :k"), {"k": key}).scalar_one()

@@ -57,17 +57,20 @@ def max_id(conn: Connection, table: Any) -> int:
     return int(conn.execute(select(func.max(table.id))).scalar() or 0)
 
 
-def _recorded_keys(conn: Connection) -> dict[str, tuple[str, datetime, str]]:
-    """idem_key -> (event key, recorded_at, by) for recorded events still in force."""
+def _recorded_keys(conn: Connection, specs: list[Spec]) -> dict[str, tuple[str, datetime, str]]:
+    """idem_key -> (event key, recorded_at, by) for the requests' keys recorded by events still in force."""
     from sqlalchemy import select
 
     from merger.model import Correction, Event
 
-    revoked = {r[0] for r in conn.execute(select(Correction.event_id))}
-    return {r.idem_key: (r.key, r.recorded_at, r.recorded_by)
-            for r in conn.execute(select(Event.id, Event.key, Event.idem_key, Event.recorded_at,
-                                         Event.recorded_by).where(Event.idem_key.is_not(None)))
-            if r.id not in revoked}
+    wanted = sorted({k for k in (s.idem_key() for s in specs) if k is not None})
+    found: dict[str, tuple[str, datetime, str]] = {}
+    for i in range(0, len(wanted), 500):
+        rows = conn.execute(select(Event.id, Event.key, Event.idem_key, Event.recorded_at, Event.recorded_by)
+                            .where(Event.idem_key.in_(wanted[i:i + 500]))
+                            .where(~Event.id.in_(select(Correction.event_id)))).all()
+        found.update({r.idem_key: (r.key, r.recorded_at, r.recorded_by) for r in rows})
+    return found
 
 
 def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
@@ -78,19 +81,78 @@ def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
     return f"{place}: " if place else ""
 
 
+# An annex this long is planned against the whole register: it touches so much that reading it
+# all at once is cheaper than many neighbourhood queries.
+WHOLE_FROM = 200
+ROUNDS = 4  # neighbourhood widenings before the whole register is read instead
+
+
 def working_snapshot(conn: Connection, reg: Target | None = None) -> graph.Snapshot:
-    """A private, mutable snapshot of the register as it stands inside the write transaction."""
+    """A private, mutable snapshot of the whole register as this transaction sees it."""
     return graph.load(conn, "working")
 
 
 def plan_all(conn: Connection, specs: list[Spec], now: datetime, by: str,
-             progress: Progress | None = None, reg: Target | None = None) -> list[Draft]:
-    """Plan every event in order; raise ValidationFailed listing every problem (with lines)."""
+             progress: Progress | None = None, reg: Target | None = None, *,
+             scope: str = "auto", report: dict[str, Any] | None = None) -> list[Draft]:
+    """Plan every event in order; raise ValidationFailed listing every problem (with lines).
+
+    ``scope``: "neighbourhood" plans against the part of the register the events touch
+    (merger.recording.neighbourhood: it widens until every lookup was covered, else reads the
+    whole register), "whole" against the whole register, "auto" chooses by the annex's size.
+    ``report`` receives what was read: the scope used, the rounds and the versions loaded.
+    """
+    report = {} if report is None else report
+    report.update(scope="whole", rounds=0)
+    if scope == "whole" or (scope == "auto" and len(specs) >= WHOLE_FROM):
+        return _plan(conn, specs, working_snapshot(conn, reg), now, by, progress)
+    from merger.recording import neighbourhood
+
+    query = neighbourhood.sql(conn)
+    seeds = neighbourhood.seed_sql(specs)
+    if seeds is None or query("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
+        return _plan(conn, specs, working_snapshot(conn, reg), now, by, progress)
+    extra: set[int] = set()
+    plain: set[int] = set()
+    for _ in range(ROUNDS):
+        wider = f"{seeds} UNION SELECT id FROM version WHERE id IN ({neighbourhood._ids(extra)})"
+        tables = neighbourhood.read(query, wider if extra else seeds, plain)
+        lookups = neighbourhood.Lookups()
+        snap = neighbourhood.snapshot(tables, lookups)
+        report.update(rounds=report["rounds"] + 1, versions=len(tables["version"]))
+        try:
+            drafts: list[Draft] | ValidationFailed = _plan(conn, specs, snap, now, by, progress, lookups, query)
+        except ValidationFailed as exc:
+            drafts = exc
+        if lookups.whole:
+            break
+        named, placed = neighbourhood.uncovered(query, lookups, set(tables["version"]))
+        if not named and not placed:
+            report["scope"] = "neighbourhood"
+            if isinstance(drafts, ValidationFailed):
+                raise drafts
+            return drafts
+        extra |= named
+        plain |= placed
+    return _plan(conn, specs, working_snapshot(conn, reg), now, by, progress)
+
+
+def _clauses(query: Any) -> Callable[[int], list[str]]:
+    """The clauses an act is cited with by events in force (not revoked or amended)."""
+    def clauses(act_id: int) -> list[str]:
+        return [r[0] for r in query(f"SELECT clause FROM event WHERE act_id = {int(act_id)} AND clause IS NOT NULL "
+                                    "AND id NOT IN (SELECT event_id FROM correction)")]
+    return clauses
+
+
+def _plan(conn: Connection, specs: list[Spec], snap: graph.Snapshot, now: datetime, by: str,
+          progress: Progress | None, lookups: Any = None, query: Any = None) -> list[Draft]:
+    """Plan every event in order against ``snap`` (which the planner updates)."""
     from merger.model import Event
 
-    snap = working_snapshot(conn, reg)
-    planner = Planner(snap, acts(conn), now, by, max_id(conn, Event), HANDLERS)
-    recorded = _recorded_keys(conn)
+    planner = Planner(snap, acts(conn), now, by, max_id(conn, Event), HANDLERS, lookups=lookups,
+                      clauses=_clauses(query) if query is not None else None)
+    recorded = _recorded_keys(conn, specs)
     seen: dict[str, int | None] = {}
     drafts: list[Draft] = []
     problems: list[Violation] = []
