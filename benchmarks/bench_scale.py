@@ -50,10 +50,22 @@ PEER_VAC = ("import sys\nfrom vietnam_address_converter import convert_address_t
             "    try:\n        convert_address_text(line.strip('\"'))\n    except Exception:\n        pass\n")
 
 
-def run(cmd: list[str], env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}  # label -> CPU seconds (user + sys) of each run, beside the wall clock
+
+
+def run(cmd: list[str], env: dict[str, str], label: str | None = None) -> float:
+    """Wall-clock seconds of one whole process; its CPU time is kept under ``label`` (on a shared,
+    loaded machine the CPU time is what the command itself costs)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label is not None:
+        CPU.setdefault(label, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
 def peak_mb(cmd: list[str], env: dict[str, str]) -> float | None:
@@ -139,12 +151,17 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
         for label, cmd in tasks.items():
             if label.startswith("peer vietnam-address-converter") and i >= 1:
                 continue  # ~40 s a run: one paired round
-            times[label].append(run(cmd() if callable(cmd) else cmd, envs.get(label, env)))  # type: ignore[operator,arg-type]
+            times[label].append(run(cmd() if callable(cmd) else cmd, envs.get(label, env), label))  # type: ignore[operator,arg-type]
     floor = statistics.median(next(iter(times.values()))) if sqlite else None
+    floor_cpu = statistics.median(CPU[next(iter(times))]) if sqlite else None
     for label, values in times.items():
         med = statistics.median(values)
         ratio = f"{med / floor:5.1f}x floor" if floor else ""
-        print(f"  {label:<58} {med:8.3f} s median (min {min(values):.3f}, n={len(values)})  {ratio}")
+        cpu = statistics.median(CPU[label])
+        cpu_ratio = f" = {cpu / floor_cpu:5.1f}x the floor's" if floor_cpu else ""
+        print(f"  {label:<58} {med:8.3f} s median (min {min(values):.3f}, n={len(values)})  {ratio}; "
+              f"CPU {cpu:.3f} s{cpu_ratio}")
+    CPU.clear()
     if texts is not None:
         ours = statistics.median(times[next(k for k in times if k.startswith("resolve --file"))])
         for k in times:

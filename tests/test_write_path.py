@@ -238,3 +238,41 @@ def _spec_json(reg: Register, key: str) -> str:
 
     with reg.engine.connect() as conn:
         return conn.execute(text("SELECT spec FROM event WHERE key = :k"), {"k": key}).scalar_one()
+
+
+def test_the_writers_core_tables_match_the_model() -> None:
+    """The lightweight tables a write inserts through bind each column with the model's type."""
+    from sqlmodel import SQLModel
+
+    import merger.model  # noqa: F401  (registers the tables)
+    from merger.recording.tables import tables
+
+    for name, table in tables().items():
+        model = SQLModel.metadata.tables[name]
+        for col in table.c:
+            assert col.name in model.c, (name, col.name)
+            want = model.c[col.name].type
+            base = getattr(want, "impl", want)  # sqlmodel's AutoString decorates a String
+            assert type(col.type) is type(base), (name, col.name, col.type, want)
+            if hasattr(want, "timezone"):
+                assert col.type.timezone == want.timezone, (name, col.name)
+    model_version = set(SQLModel.metadata.tables["version"].c.keys())
+    assert {c.name for c in tables()["version"].c} == model_version  # every column of a version is written
+    assert {c.name for c in tables()["event"].c} == set(SQLModel.metadata.tables["event"].c.keys())
+
+
+def test_recording_imports_no_orm_models(national_copy: Register) -> None:
+    """Recording one event needs SQLAlchemy Core, not the sqlmodel classes and pydantic (their
+    import cost as much as the rest of the write)."""
+    import subprocess
+    import sys
+
+    db = national_copy.url if national_copy.sqlite_path is None else str(national_copy.sqlite_path)
+    national_copy.close()
+    code = ("import sys\nfrom datetime import date\nfrom merger.register import Register\nfrom merger.events import Spec\n"
+            f"reg = Register.open({db!r})\n"
+            "out = reg.record(Spec('rename', date(2026, 1, 1), units=['11533@2025-07-01'], to='Phường Hòa Bình Một',"
+            " act='1/NQ-THU'), by='t')\n"
+            "print(out.written, sorted(m for m in ('merger.model', 'sqlmodel', 'pydantic') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "[]"], out.stdout + out.stderr

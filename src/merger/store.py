@@ -470,16 +470,14 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 
 def bump_generation(conn: Connection) -> str:
     """Advance the register's generation in the writer's transaction (snapshot caches key on it)."""
-    from sqlalchemy import select
+    from sqlalchemy import text  # plain SQL: a write need not import the ORM models
 
-    from merger.model import Meta
-
-    current = conn.execute(select(Meta.value).where(Meta.key == "generation")).scalar()
+    current = conn.execute(text("SELECT value FROM meta WHERE key = 'generation'")).scalar()
     value = str(int(current or "0") + 1)
     if current is None:
-        conn.execute(Meta.__table__.insert().values(key="generation", value=value))
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('generation', :v)"), {"v": value})
     else:
-        conn.execute(Meta.__table__.update().where(Meta.key == "generation").values(value=value))
+        conn.execute(text("UPDATE meta SET value = :v WHERE key = 'generation'"), {"v": value})
     return value
 
 

@@ -44,7 +44,8 @@ class Tracked(defaultdict):
     """A snapshot index that records each key asked for (and any walk over all its keys)."""
 
     def __init__(self, source: dict, seen: set, lookups: Lookups) -> None:
-        super().__init__(list, source)
+        # the source's own behaviour for a missing key: a list (by_unit, by_fold...) or KeyError (by_key)
+        super().__init__(getattr(source, "default_factory", None), source)
         self.seen = seen
         self.lookups = lookups
 

@@ -22,6 +22,7 @@ from merger.errors import BadInput, MergerError, ValidationFailed, Violation
 from merger.recording.handlers import HANDLERS
 from merger.recording.planner import Draft, Planner
 from merger.recording.spec import Outcome, Refused, Spec, Target, advisories
+from merger.recording.tables import tables
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -44,31 +45,34 @@ def utc_now(at: datetime | None) -> datetime:
 def acts(conn: Connection) -> dict[str, tuple[int, graph.Act]]:
     from sqlalchemy import select
 
-    from merger.model import LegalAct
-
+    t = tables()["legal_act"]
     return {r.number: (r.id, graph.Act(r.id, r.number, r.kind, r.issuer, r.title, r.date_signed,
                                        r.effective_date, r.source))
-            for r in conn.execute(select(LegalAct))}
+            for r in conn.execute(select(*t.c))}
 
 
 def max_id(conn: Connection, table: Any) -> int:
+    """The largest id of ``table`` (a model class, a Core table or a table's name)."""
     from sqlalchemy import func, select
 
-    return int(conn.execute(select(func.max(table.id))).scalar() or 0)
+    if isinstance(table, str):
+        table = tables()[table]
+    column = table.c.id if hasattr(table, "c") else table.id
+    return int(conn.execute(select(func.max(column))).scalar() or 0)
 
 
 def _recorded_keys(conn: Connection, specs: list[Spec]) -> dict[str, tuple[str, datetime, str]]:
     """idem_key -> (event key, recorded_at, by) for the requests' keys recorded by events still in force."""
     from sqlalchemy import select
 
-    from merger.model import Correction, Event
-
+    t = tables()
+    event, correction = t["event"].c, t["correction"].c
     wanted = sorted({k for k in (s.idem_key() for s in specs) if k is not None})
     found: dict[str, tuple[str, datetime, str]] = {}
     for i in range(0, len(wanted), 500):
-        rows = conn.execute(select(Event.id, Event.key, Event.idem_key, Event.recorded_at, Event.recorded_by)
-                            .where(Event.idem_key.in_(wanted[i:i + 500]))
-                            .where(~Event.id.in_(select(Correction.event_id)))).all()
+        rows = conn.execute(select(event.id, event.key, event.idem_key, event.recorded_at, event.recorded_by)
+                            .where(event.idem_key.in_(wanted[i:i + 500]))
+                            .where(~event.id.in_(select(correction.event_id)))).all()
         found.update({r.idem_key: (r.key, r.recorded_at, r.recorded_by) for r in rows})
     return found
 
@@ -148,9 +152,7 @@ def _clauses(query: Any) -> Callable[[int], list[str]]:
 def _plan(conn: Connection, specs: list[Spec], snap: graph.Snapshot, now: datetime, by: str,
           progress: Progress | None, lookups: Any = None, query: Any = None) -> list[Draft]:
     """Plan every event in order against ``snap`` (which the planner updates)."""
-    from merger.model import Event
-
-    planner = Planner(snap, acts(conn), now, by, max_id(conn, Event), HANDLERS, lookups=lookups,
+    planner = Planner(snap, acts(conn), now, by, max_id(conn, "event"), HANDLERS, lookups=lookups,
                       clauses=_clauses(query) if query is not None else None)
     recorded = _recorded_keys(conn, specs)
     seen: dict[str, int | None] = {}
@@ -195,8 +197,10 @@ def insert_drafts(conn: Connection, drafts: list[Draft], origin: str) -> list[in
     Returns the new events' ids."""
     from sqlalchemy import bindparam, insert, update
 
-    from merger.model import Event, LegalAct, Link, Unit, Version
+    from merger.names import fold
 
+    t = tables()
+    LegalAct, Event, Unit, Version, Link = (t[n] for n in ("legal_act", "event", "unit", "version", "link"))  # noqa: N806
     needed = {
         LegalAct: len({d.event.act.id for d in drafts if d.event.act is not None and d.event.act.id < 0}),
         Event: len(drafts),
@@ -239,7 +243,7 @@ def insert_drafts(conn: Connection, drafts: list[Draft], origin: str) -> list[in
             parent = unit_ids.get(v.parent_unit_id, v.parent_unit_id) if v.parent_unit_id else None
             rows[Version].append(dict(
                 id=version_ids[v.id], key=v.key, unit_id=unit_ids.get(v.unit_id, v.unit_id), code=v.code,
-                name=v.name, full_name=v.full_name, type=v.type, level=v.level, parent_unit_id=parent,
+                name=v.name, folded=fold(v.name), full_name=v.full_name, type=v.type, level=v.level, parent_unit_id=parent,
                 valid_from=v.valid_from, valid_to=v.valid_to if v.valid_from is None else None,
                 evidence=v.evidence, source=v.source, recorded_at=ev.recorded_at))
         for v in d.ended:
@@ -255,7 +259,7 @@ def insert_drafts(conn: Connection, drafts: list[Draft], origin: str) -> list[in
         if rows[table]:
             conn.execute(insert(table), rows[table])
     if ends:
-        conn.execute(update(Version).where(Version.id == bindparam("vid")).values(valid_to=bindparam("end")), ends)
+        conn.execute(update(Version).where(Version.c.id == bindparam("vid")).values(valid_to=bindparam("end")), ends)
     return event_ids
 
 
@@ -267,7 +271,7 @@ def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         from sqlalchemy import text
 
-        name = table.__tablename__
+        name = getattr(table, "__tablename__", None) or table.name
         rows = conn.execute(text(f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "
                                  "FROM generate_series(1, :n)"), {"n": n})
         return [int(r[0]) for r in rows]
