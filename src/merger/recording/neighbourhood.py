@@ -90,16 +90,34 @@ def _texts(spec: Spec) -> list[str]:
     return [t for t in texts if t and t.strip()]
 
 
+def _key_sql(key: str) -> str:
+    """The version ``key`` and its superseded records ("key~N"), through the indexes on key and
+    code (a LIKE alone would read the whole table: SQLite's LIKE ignores case, so no index)."""
+    code = key.split("@", 1)[0]
+    return (f"key = {_quoted(key)} OR (code = {_quoted(code)} AND key LIKE "
+            f"{_quoted(key.replace('%', '_').replace('~', '_') + '~%')})")
+
+
+def _text_sql(text: str) -> str:
+    """What search.seed_sql selects for ``text`` (key, code or folded name), index-friendly."""
+    q = text.strip()
+    parts = [_key_sql(q)]
+    if q.isdigit():
+        parts.append(f"code IN ({', '.join(_quoted(q.zfill(w)) for w in (len(q), 2, 3, 5))})")
+    elif " " not in q:
+        parts.append(f"code = {_quoted(q)}")  # an agency's or village's code: 31.so-noi-vu
+    return " OR ".join(parts)
+
+
 def seed_sql(specs: list[Spec]) -> str | None:
     """SQL selecting the versions the requests may name (None: a text that cannot be seeded)."""
     parts: list[str] = []
     folds: set[str] = set()
     for spec in specs:
         for text in _texts(spec):
-            found = search.seed_sql(text)
-            if found is None:
+            if search.seed_sql(text) is None:
                 return None
-            parts.append(found.removeprefix("SELECT id FROM version WHERE "))
+            parts.append(_text_sql(text))
             pieces = text.split(",")
             for k in range(1, len(pieces) + 1):  # names that hold a comma ("Sở Văn hóa, Thể thao và Du lịch")
                 folds.add(fold(",".join(pieces[:k])))
@@ -188,7 +206,7 @@ def uncovered(query: cache.Query, lookups: Lookups, loaded: set[int]) -> tuple[s
     named = chunks({k for k in lookups.folds if isinstance(k, str)}, "folded", True)
     named += chunks({k for k in lookups.codes if isinstance(k, str)}, "code", True)
     named += chunks(keys, "key", True)
-    named += [f"key LIKE {_quoted(k.replace('%', '_').replace('~', '_') + '~%')}" for k in sorted(keys)]
+    named += [_key_sql(k) for k in sorted(keys)]
     placed = chunks({u for u in lookups.units if isinstance(u, int) and u > 0}, "unit_id", False)
     placed += chunks({u for u in lookups.parents if isinstance(u, int) and u > 0}, "parent_unit_id", False)
     return missing(named), missing(placed)
