@@ -14,10 +14,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from factories import count_rows
 from merger import store
-from merger.errors import ValidationFailed
+from merger.errors import MergerError, ValidationFailed
 from merger.events import Spec
 from merger.recording import corrections
 from merger.recording.writer import plan_all
@@ -276,3 +278,50 @@ def test_recording_imports_no_orm_models(national_copy: Register) -> None:
             "print(out.written, sorted(m for m in ('merger.model', 'sqlmodel', 'pydantic') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "[]"], out.stdout + out.stderr
+
+
+# Names staff type: real Hải Phòng units (qualified and not), a key, a code, a department, a name
+# shared across provinces, a province, and new names.
+NAMES = ["Phường Hòa Bình, Hải Phòng", "Phường Thành Đông", "Phường Hải Dương, Hải Phòng", "Tân Hưng",
+         "Phường Chí Linh", "Xã Nam Sách", "11560@2025-07-01", "10507", "Sở Nội vụ", "Sở Công Thương",
+         "Xã Hợp Tiến", "Thành phố Hải Phòng", "Hải Phòng", "Phường Nguyễn Trãi", "Xã Trần Phú, Hải Phòng"]
+NEW = ["Phường Mới", "Xã Đông Hòa Mới", "Phường Chí Linh Bắc"]
+
+
+@st.composite
+def requests(draw):  # type: ignore[no-untyped-def]
+    from merger.recording.spec import EVENT_TYPES
+
+    kind = draw(st.sampled_from(EVENT_TYPES))
+    day = draw(st.sampled_from([date(2025, 3, 1), date(2025, 7, 1), date(2026, 1, 1)]))
+    units = draw(st.lists(st.sampled_from(NAMES), min_size=0 if kind == "establish" else 1, max_size=2, unique=True))
+    into = draw(st.lists(st.sampled_from(NEW + NAMES), min_size=1, max_size=2, unique=True))
+    extra: dict[str, Any] = {}
+    if kind in ("rename", "transfer", "dissolve"):
+        extra["to"] = draw(st.sampled_from(NEW + NAMES))
+    elif kind == "reclassify":
+        extra["to"] = draw(st.sampled_from(["phường", "xã", "đặc khu"]))
+    elif kind == "move":
+        extra["parent"] = draw(st.sampled_from(["Thành phố Hà Nội", "Thành phố Hải Phòng", "Phường Thành Đông"]))
+    elif kind == "establish":
+        extra.update(unit_type=draw(st.sampled_from(["phường", "xã", AGENCY])), parent="Thành phố Hải Phòng")
+    if kind in ("merge", "split", "establish"):
+        extra["into"] = into
+    if kind == "establish":
+        units = []
+    return Spec(kind, day, units=units, act="88/NQ-HĐND", clause="1", **extra)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=requests())
+def test_any_request_is_judged_the_same_on_the_neighbourhood(national: Register, spec: Spec) -> None:
+    """Hypothesis: whatever staff ask (accepted or not), the neighbourhood and the whole register
+    give the same verdict, message and rows (planned in a read transaction: nothing is written)."""
+    results = []
+    for scope in ("neighbourhood", "whole"):
+        with store.reading(national.engine) as conn:
+            try:
+                results.append(_outcome(conn, [spec], scope))
+            except MergerError as exc:  # an input refused before planning: the same both ways too
+                results.append(("error", str(exc)))
+    assert results[0] == results[1]

@@ -209,4 +209,6 @@ def uncovered(query: cache.Query, lookups: Lookups, loaded: set[int]) -> tuple[s
     named += [_key_sql(k) for k in sorted(keys)]
     placed = chunks({u for u in lookups.units if isinstance(u, int) and u > 0}, "unit_id", False)
     placed += chunks({u for u in lookups.parents if isinstance(u, int) and u > 0}, "parent_unit_id", False)
+    if None in lookups.parents:  # the units with no parent (provinces) were asked for
+        placed.append("parent_unit_id IS NULL")
     return missing(named), missing(placed)
