@@ -90,45 +90,46 @@ def _texts(spec: Spec) -> list[str]:
     return [t for t in texts if t and t.strip()]
 
 
-def _key_sql(key: str) -> str:
-    """The version ``key`` and its superseded records ("key~N"), through the indexes on key and
-    code (a LIKE alone would read the whole table: SQLite's LIKE ignores case, so no index)."""
-    code = key.split("@", 1)[0]
-    return (f"key = {_quoted(key)} OR (code = {_quoted(code)} AND key LIKE "
-            f"{_quoted(key.replace('%', '_').replace('~', '_') + '~%')})")
+def _in(column: str, values: set[str]) -> list[str]:
+    """``SELECT id FROM version WHERE column IN (...)``, 500 values a statement (a long OR chain
+    would pass SQLite's expression depth limit of 1000 for an annex of a hundred events)."""
+    items = sorted(values)
+    return [f"SELECT id FROM version WHERE {column} IN ({', '.join(_quoted(v) for v in items[i:i + 500])})"
+            for i in range(0, len(items), 500)]
 
 
-def _text_sql(text: str) -> str:
-    """What search.seed_sql selects for ``text`` (key, code or folded name), index-friendly."""
-    q = text.strip()
-    parts = [_key_sql(q)]
-    if q.isdigit():
-        parts.append(f"code IN ({', '.join(_quoted(q.zfill(w)) for w in (len(q), 2, 3, 5))})")
-    elif " " not in q:
-        parts.append(f"code = {_quoted(q)}")  # an agency's or village's code: 31.so-noi-vu
-    return " OR ".join(parts)
+def _named_sql(keys: set[str], codes: set[str], folds: set[str]) -> list[str]:
+    """Selects of the versions with these keys (and their superseded records "key~N", found by the
+    key's code: the indexes on key and code, never a LIKE, which SQLite cannot index here), codes
+    and folded names."""
+    codes = codes | {k.split("@", 1)[0] for k in keys}
+    return _in("key", keys) + _in("code", codes) + _in("folded", folds)
 
 
 def seed_sql(specs: list[Spec]) -> str | None:
-    """SQL selecting the versions the requests may name (None: a text that cannot be seeded)."""
-    parts: list[str] = []
+    """SQL selecting the versions the requests may name (None: a text that cannot be seeded):
+    what search.seed_sql selects for each text (key, code, folded name), a superset of it."""
+    keys: set[str] = set()
+    codes: set[str] = set()
     folds: set[str] = set()
     for spec in specs:
         for text in _texts(spec):
             if search.seed_sql(text) is None:
                 return None
-            parts.append(_text_sql(text))
+            q = text.strip()
+            keys.add(q)
+            if q.isdigit():
+                codes.update(q.zfill(w) for w in (len(q), 2, 3, 5))
+            elif " " not in q:
+                codes.add(q)  # an agency's or village's code: 31.so-noi-vu
             pieces = text.split(",")
             for k in range(1, len(pieces) + 1):  # names that hold a comma ("Sở Văn hóa, Thể thao và Du lịch")
                 folds.add(fold(",".join(pieces[:k])))
             folds.update(r.name for r in parse_query(text).target)
             folds.update(r.name for r in split_type(text))
     folds.discard("")
-    if folds:
-        parts.append(f"folded IN ({', '.join(_quoted(f) for f in sorted(folds))})")
-    if not parts:
-        return None
-    return "SELECT id FROM version WHERE " + " OR ".join(f"({p})" for p in parts)
+    parts = _named_sql(keys, codes, folds)
+    return " UNION ".join(parts) if parts else None
 
 
 def _ids(values: Any) -> str:
@@ -202,11 +203,9 @@ def uncovered(query: cache.Query, lookups: Lookups, loaded: set[int]) -> tuple[s
             out.append(f"{column} IN ({shown})")
         return out
 
-    keys = {k for k in lookups.keys if isinstance(k, str)}
-    named = chunks({k for k in lookups.folds if isinstance(k, str)}, "folded", True)
-    named += chunks({k for k in lookups.codes if isinstance(k, str)}, "code", True)
-    named += chunks(keys, "key", True)
-    named += [_key_sql(k) for k in sorted(keys)]
+    named = [sql.removeprefix("SELECT id FROM version WHERE ") for sql in _named_sql(
+        {k for k in lookups.keys if isinstance(k, str)}, {k for k in lookups.codes if isinstance(k, str)},
+        {k for k in lookups.folds if isinstance(k, str)})]
     placed = chunks({u for u in lookups.units if isinstance(u, int) and u > 0}, "unit_id", False)
     placed += chunks({u for u in lookups.parents if isinstance(u, int) and u > 0}, "parent_unit_id", False)
     if None in lookups.parents:  # the units with no parent (provinces) were asked for
