@@ -208,11 +208,14 @@ class Planner:
         """Versions placed under a unit (any time); an index built once, kept up to date."""
         if self.lookups is not None:
             self.lookups.parents.add(unit_id)
+        return self._children_index().get(unit_id, [])
+
+    def _children_index(self) -> dict[int | None, list[V]]:
         if self._children is None:
             self._children = defaultdict(list)
             for v in self.snap.versions.values():
                 self._children[v.parent_unit_id].append(v)
-        return self._children.get(unit_id, [])
+        return self._children
 
     def existing(self, text: str, parent_unit_id: int | None, kind: str, level: str, day: date,
                  field: str = "into") -> V | None:
@@ -431,9 +434,7 @@ class Planner:
             versions.sort(key=lambda x: x.valid_from or date.min)
         self.snap.by_fold[fold(name)].append(v)
         self.snap.by_code[code].append(v)
-        self.children(None)  # make sure the index exists before adding to it
-        assert self._children is not None
-        self._children[parent_unit_id].append(v)
+        self._children_index()[parent_unit_id].append(v)  # kept up to date (not a lookup)
         draft.new_versions.append(v)
         parent = self.snap.unit_version(parent_unit_id, day) if parent_unit_id else None
         what = "new unit: " if draft.new_units.get(unit_id) else ""
