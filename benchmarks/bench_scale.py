@@ -50,10 +50,22 @@ PEER_VAC = ("import sys\nfrom vietnam_address_converter import convert_address_t
             "    try:\n        convert_address_text(line.strip('\"'))\n    except Exception:\n        pass\n")
 
 
-def run(cmd: list[str], env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}  # label -> CPU seconds (user + sys) of each run, beside the wall clock
+
+
+def run(cmd: list[str], env: dict[str, str], label: str | None = None) -> float:
+    """Wall-clock seconds of one whole process; its CPU time is kept under ``label`` (on a shared,
+    loaded machine the CPU time is what the command itself costs)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label is not None:
+        CPU.setdefault(label, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
 def peak_mb(cmd: list[str], env: dict[str, str]) -> float | None:
@@ -75,7 +87,11 @@ def import_times(db: str, env: dict[str, str]) -> list[tuple[int, str]]:
     return sorted(found, reverse=True)
 
 
-def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: bool) -> None:
+def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: bool, only: list[str] | None = None,
+            before: str | None = None) -> None:
+    """``only``: run just the tasks whose label holds one of these words (the floor always);
+    ``before``: also run each merger task with the code of that source tree (its ``src`` first on
+    PYTHONPATH), in the same rounds, labelled "before:"."""
     merger = [PY, "-m", "merger", "--db", db]
     day = [date(2026, 1, 1)]
     names = ["Phường Hòa Bình, Hải Phòng"]
@@ -104,6 +120,15 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
         "first read after write: lineage of it": lambda: [*merger, "lineage", names[-1]],
         "then counts --within (its territory read)": [*merger, "counts", "--within", "Hải Phòng"],
     }
+    if only:
+        tasks = {k: v for i, (k, v) in enumerate(tasks.items()) if (sqlite and i == 0) or any(w in k for w in only)}
+    envs = {k: env for k in tasks}
+    if before:
+        old_env = {**env, "PYTHONPATH": str(Path(before) / "src")}
+        for label, cmd in list(tasks.items()):
+            if not label.startswith("floor"):
+                tasks["before: " + label] = cmd
+                envs["before: " + label] = old_env
     texts = None
     if peers and (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").exists():
         with (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").open(encoding="utf-8-sig") as fh:
@@ -119,20 +144,25 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
             *merger, "resolve", "--file", str(texts), "--column", "dia_chi", "--out", str(out)]
         tasks["peer vietnamadminunits 1.0.4, same addresses"] = [PY, "-c", PEER_VAU, str(texts)]
         tasks["peer vietnam-address-converter 1.0.5, same addresses"] = [PY, "-c", PEER_VAC, str(texts)]
-    for cmd in tasks.values():  # warm-up round (the cache file, the OS page cache); not counted
+    for label, cmd in tasks.items():  # warm-up round (the cache file, the OS page cache); not counted
         if not callable(cmd):
-            run(cmd, env)  # type: ignore[arg-type]
+            run(cmd, envs.get(label, env))  # type: ignore[arg-type]
     times: dict[str, list[float]] = {k: [] for k in tasks}
     for i in range(runs):
         for label, cmd in tasks.items():
             if label.startswith("peer vietnam-address-converter") and i >= 1:
                 continue  # ~40 s a run: one paired round
-            times[label].append(run(cmd() if callable(cmd) else cmd, env))  # type: ignore[operator,arg-type]
+            times[label].append(run(cmd() if callable(cmd) else cmd, envs.get(label, env), label))  # type: ignore[operator,arg-type]
     floor = statistics.median(next(iter(times.values()))) if sqlite else None
+    floor_cpu = statistics.median(CPU[next(iter(times))]) if sqlite else None
     for label, values in times.items():
         med = statistics.median(values)
         ratio = f"{med / floor:5.1f}x floor" if floor else ""
-        print(f"  {label:<58} {med:8.3f} s median (min {min(values):.3f}, n={len(values)})  {ratio}")
+        cpu = statistics.median(CPU[label])
+        cpu_ratio = f" = {cpu / floor_cpu:5.1f}x the floor's" if floor_cpu else ""
+        print(f"  {label:<58} {med:8.3f} s median (min {min(values):.3f}, n={len(values)})  {ratio}; "
+              f"CPU {cpu:.3f} s{cpu_ratio}")
+    CPU.clear()
     if texts is not None:
         ours = statistics.median(times[next(k for k in times if k.startswith("resolve --file"))])
         for k in times:
@@ -152,7 +182,10 @@ def main() -> None:
     ap.add_argument("--peers", action="store_true", help="at 1x, resolve the addresses with both peers too")
     ap.add_argument("--pg-only", action="store_true", help="with --pg: skip the SQLite figures")
     ap.add_argument("--keep", help="folder to build the registers in (kept; default: a temporary one)")
+    ap.add_argument("--only", help="comma-separated words: run only the tasks whose label holds one (e.g. record,after)")
+    ap.add_argument("--before", help="a source tree of an earlier merger (e.g. from git archive): paired 'before:' runs")
     args = ap.parse_args()
+    only = [w.strip() for w in args.only.split(",") if w.strip()] if args.only else None
     folder = Path(args.keep or tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "COLUMNS": "100", "XDG_CACHE_HOME": str(folder / "cache"),
@@ -173,8 +206,9 @@ def main() -> None:
         else:
             print(f"{factor}x SQLite: {db} (built before)")
         if not args.pg_only:
-            measure(str(db), args.runs, env, sqlite=True, peers=args.peers and factor == 1)
-        if factor == 1 and not args.pg_only:
+            measure(str(db), args.runs, env, sqlite=True, peers=args.peers and factor == 1, only=only,
+                    before=args.before)
+        if factor == 1 and not args.pg_only and not only:
             top = import_times(str(db), env)
             print("  python -X importtime, merger lineage: " + ", ".join(f"{m} {us / 1000:.0f} ms" for us, m in top[:8]))
         if args.pg:
@@ -186,7 +220,7 @@ def main() -> None:
                 t = time.perf_counter()
                 counts = scale.build(url, factor)
                 print(f"{factor}x PostgreSQL: built in {time.perf_counter() - t:.1f} s")
-                measure(url, args.runs, env, sqlite=False, peers=False)
+                measure(url, args.runs, env, sqlite=False, peers=False, only=only, before=args.before)
             finally:
                 pg.drop_database(url)
 

@@ -28,6 +28,7 @@ WRITERS = 8
 PER_WRITER = 25
 READERS = 2
 DAY = date(2026, 1, 1)
+WAIT = 1800  # generous: a loaded CI machine is slow, and a writer queues (store.WRITE_WAIT_SECONDS) before BUSY
 
 WRITER = r"""
 import sys, time
@@ -39,9 +40,10 @@ from merger.errors import MergerError
 
 db, me, start, shared, target = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4], sys.argv[5]
 mine = sys.argv[7:]
+reg = Register.open(db, build=False)
+(start.parent / f"ready{me}").touch()
 while not start.exists():
     time.sleep(0.005)
-reg = Register.open(db, build=False)
 ok = 0
 for k in range(int(sys.argv[6])):  # each own commune renamed on 1 January, then again on 1 February...
     unit = mine[k % len(mine)]
@@ -122,11 +124,14 @@ def test_eight_writers_and_readers(register: Register, tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(WRITERS)]
     readers = [subprocess.Popen([sys.executable, "-c", READER, db, str(stop)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(READERS)]
-    time.sleep(1.0)
+    deadline = time.monotonic() + WAIT
+    while not all((tmp_path / f"ready{i}").exists() for i in range(WRITERS)):  # all have opened: go together
+        assert time.monotonic() < deadline and all(p.poll() is None for p in writers), "writers did not start"
+        time.sleep(0.01)
     start.touch()
-    written = [p.communicate(timeout=600) for p in writers]
+    written = [p.communicate(timeout=WAIT) for p in writers]
     stop.touch()
-    read = [p.communicate(timeout=600) for p in readers]
+    read = [p.communicate(timeout=WAIT) for p in readers]
     assert all(p.returncode == 0 for p in writers), [err[-800:] for _, err in written]
     assert all(p.returncode == 0 for p in readers), [err[-800:] for _, err in read]
     reads = [tuple(map(int, out.split())) for out, _ in read]  # (reads, generations seen) per reader

@@ -493,7 +493,7 @@ def test_busy_register_says_nothing_was_recorded(national_sqlite_path: Path, tmp
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock throughout
     try:
-        line = one_error(run(str(path), "record", "rename", HONG_BANG, "--to", "X", "-e", "2026-01-01",
+        line = one_error(run(str(path), "record", "rename", HONG_BANG, "--to", "Phường Hồng Bàng Mới", "-e", "2026-01-01",
                              "--act", "1/2026/NQ"))
     finally:
         holder.execute("ROLLBACK")

@@ -400,6 +400,23 @@ def reading(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def check_writable(conn: Connection) -> None:
+    """Refuse a write to a register opened read-only or kept in memory, before any work."""
+    if is_read_only(conn):
+        raise StoreError(READ_ONLY)
+    if is_memory(str(conn.engine.url)):
+        raise StoreError(IN_MEMORY)
+
+
+def generation(conn: Connection) -> str:
+    """The register's write counter as this transaction sees it (bump_generation advances it)."""
+    from sqlalchemy import text
+
+    with db_errors(str(conn.engine.url)):
+        found = conn.execute(text("SELECT value FROM meta WHERE key = 'generation'")).scalar()
+    return str(found or "0")
+
+
 def begin_write(conn: Connection) -> None:
     """Start a write transaction that holds the write lock from its first statement.
 
@@ -409,10 +426,7 @@ def begin_write(conn: Connection) -> None:
     """
     from sqlalchemy import text
 
-    if is_read_only(conn):
-        raise StoreError(READ_ONLY)
-    if is_memory(str(conn.engine.url)):
-        raise StoreError(IN_MEMORY)
+    check_writable(conn)
     if conn.dialect.name == "sqlite":
         _sqlite_begin_immediate(conn)
     else:
@@ -456,16 +470,14 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 
 def bump_generation(conn: Connection) -> str:
     """Advance the register's generation in the writer's transaction (snapshot caches key on it)."""
-    from sqlalchemy import select
+    from sqlalchemy import text  # plain SQL: a write need not import the ORM models
 
-    from merger.model import Meta
-
-    current = conn.execute(select(Meta.value).where(Meta.key == "generation")).scalar()
+    current = conn.execute(text("SELECT value FROM meta WHERE key = 'generation'")).scalar()
     value = str(int(current or "0") + 1)
     if current is None:
-        conn.execute(Meta.__table__.insert().values(key="generation", value=value))
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('generation', :v)"), {"v": value})
     else:
-        conn.execute(Meta.__table__.update().where(Meta.key == "generation").values(value=value))
+        conn.execute(text("UPDATE meta SET value = :v WHERE key = 'generation'"), {"v": value})
     return value
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import citation, graph
 from merger.errors import BadInput, NotFound, ValidationFailed, Violation
+from merger.recording import neighbourhood
 from merger.recording.spec import METADATA, OPTION_NAMES, USES, Change, Outcome, Spec, Target
 from merger.recording.writer import default_user, insert_drafts, plan_all, utc_now
 
@@ -57,6 +58,15 @@ def _not_corrected(conn: Connection, row: Any) -> None:
                                           f"{done.recorded_at:%Y-%m-%d %H:%M} by {done.recorded_by}")])
 
 
+def _around_event(conn: Connection, event_id: int) -> graph.Snapshot:
+    """The working snapshot a correction needs: the versions event ``event_id`` links, their units,
+    every link touching them (with its far end) and their parents (indexed reads, not the register)."""
+    query = neighbourhood.sql(conn)
+    seeds = (f"SELECT predecessor_id FROM link WHERE event_id = {int(event_id)} AND predecessor_id IS NOT NULL "
+             f"UNION SELECT successor_id FROM link WHERE event_id = {int(event_id)} AND successor_id IS NOT NULL")
+    return graph.from_tables("working", neighbourhood.read(query, seeds, set()))
+
+
 def _revoke(conn: Connection, key: str, action: str, reason: str, by: str, now: datetime) -> tuple[int, int]:
     """Write a correction superseding event ``key`` (inside the caller's transaction)."""
     from sqlalchemy import insert, select, update
@@ -65,7 +75,7 @@ def _revoke(conn: Connection, key: str, action: str, reason: str, by: str, now: 
 
     row = _event_row(conn, key)
     _not_corrected(conn, row)
-    snap = graph.load(conn, "working")
+    snap = _around_event(conn, row.id)
     links = snap.event_links.get(row.id, [])
     touched = {lk.succ.id for lk in links if lk.succ} | {lk.pred.id for lk in links if lk.pred}
     recorded = {r.id for r in conn.execute(select(Version.id).where(Version.id.in_(touched),
@@ -205,11 +215,12 @@ def _reissue(conn: Connection, row: Any, spec: Spec, reason: str, by: str, now: 
     from merger.model import Correction, Event, Link
     from merger.recording.handlers import HANDLERS
     from merger.recording.planner import Planner
-    from merger.recording.writer import acts, max_id
+    from merger.recording.writer import _clauses, acts, max_id
 
     _not_corrected(conn, row)
-    snap = graph.load(conn, "working")
-    planner = Planner(snap, acts(conn), now, by, max_id(conn, Event), HANDLERS)
+    query = neighbourhood.sql(conn)
+    planner = Planner(_around_event(conn, row.id), acts(conn), now, by, max_id(conn, Event), HANDLERS,
+                      clauses=_clauses(query))
     try:
         act = planner._act(spec) if spec.act else None
         clause = planner._clause(spec, act)

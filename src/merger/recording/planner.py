@@ -89,8 +89,14 @@ class Planner:
     """Plans events one after another against a private working snapshot it updates."""
 
     def __init__(self, snap: Snapshot, acts: dict[str, tuple[int, graph.Act]], now: datetime, by: str,
-                 next_event: int, handlers: dict[str, Handler] | None = None):
+                 next_event: int, handlers: dict[str, Handler] | None = None, *,
+                 lookups: Any = None, clauses: Callable[[int], list[str]] | None = None):
+        """``lookups``: a neighbourhood.Lookups recording the parents whose children are asked
+        for; ``clauses``: the clauses cited from an act by the events in force, read from the
+        store (a neighbourhood snapshot does not hold every event of an act)."""
         self.snap = snap
+        self.lookups = lookups
+        self.clauses = clauses
         self.acts = acts
         self.now = now
         self.by = by
@@ -200,11 +206,16 @@ class Planner:
 
     def children(self, unit_id: int | None) -> list[V]:
         """Versions placed under a unit (any time); an index built once, kept up to date."""
+        if self.lookups is not None:
+            self.lookups.parents.add(unit_id)
+        return self._children_index().get(unit_id, [])
+
+    def _children_index(self) -> dict[int | None, list[V]]:
         if self._children is None:
             self._children = defaultdict(list)
             for v in self.snap.versions.values():
                 self._children[v.parent_unit_id].append(v)
-        return self._children.get(unit_id, [])
+        return self._children
 
     def existing(self, text: str, parent_unit_id: int | None, kind: str, level: str, day: date,
                  field: str = "into") -> V | None:
@@ -423,9 +434,7 @@ class Planner:
             versions.sort(key=lambda x: x.valid_from or date.min)
         self.snap.by_fold[fold(name)].append(v)
         self.snap.by_code[code].append(v)
-        self.children(None)  # make sure the index exists before adding to it
-        assert self._children is not None
-        self._children[parent_unit_id].append(v)
+        self._children_index()[parent_unit_id].append(v)  # kept up to date (not a lookup)
         draft.new_versions.append(v)
         parent = self.snap.unit_version(parent_unit_id, day) if parent_unit_id else None
         what = "new unit: " if draft.new_units.get(unit_id) else ""
@@ -573,20 +582,14 @@ class Planner:
         return found.render()
 
     def _articles_of(self, act_id: int) -> set[str]:
+        if self.clauses is not None:
+            return _articles(self.clauses(act_id))
         if self._articles is None:
-            self._articles = defaultdict(set)
+            by_act: dict[int, list[str]] = defaultdict(list)
             for ev in self.snap.events.values():
-                if ev.act is None or not ev.clause:
-                    continue
-                if ev.clause.strip().isdigit():
-                    self._articles[ev.act.id].add(citation.BUNDLED_ARTICLE)
-                    continue
-                try:
-                    c = citation.parse(ev.clause)
-                except ValueError:
-                    continue
-                if c is not None and c.article:
-                    self._articles[ev.act.id].add(c.article)
+                if ev.act is not None and ev.clause:
+                    by_act[ev.act.id].append(ev.clause)
+            self._articles = {k: _articles(v) for k, v in by_act.items()}
         return self._articles.get(act_id, set())
 
     def _shares_ok(self, spec: Spec) -> None:
@@ -662,6 +665,24 @@ class Planner:
         parent = parents.pop()
         self.check_parent(parent, day, kind, level)
         return parent
+
+
+def _articles(clauses: list[str]) -> set[str]:
+    """The articles (Điều) an act's recorded clauses cite."""
+    found: set[str] = set()
+    for clause in clauses:
+        if not clause:
+            continue
+        if clause.strip().isdigit():
+            found.add(citation.BUNDLED_ARTICLE)
+            continue
+        try:
+            c = citation.parse(clause)
+        except ValueError:
+            continue
+        if c is not None and c.article:
+            found.add(c.article)
+    return found
 
 
 def refusal(exc: MergerError) -> Refused:

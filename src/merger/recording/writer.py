@@ -1,9 +1,13 @@
 """Writing planned events: one transaction, all of them or none, in time linear in their number.
 
-``write`` opens one write transaction (BEGIN IMMEDIATE on SQLite, a table lock on PostgreSQL,
-so concurrent writers queue instead of racing), reads the register as it stands inside that
-transaction, plans every event in order against a private working snapshot (each later event
-sees the earlier ones), and inserts all of them in a few bulk statements, or none.
+``write`` plans every event in order against a private working snapshot (each later event sees
+the earlier ones) read in one read transaction at the register's generation G, *without* the
+write lock; then it takes the write lock (BEGIN IMMEDIATE on SQLite, a table lock on PostgreSQL,
+so concurrent writers queue instead of racing) and reads the generation again: still G, nothing
+was committed since, so what was validated is what is written; otherwise the events are planned
+again inside the lock, against the register as it now stands. The lock is held for the check of
+the generation and the inserts (a few bulk statements), or for one re-plan when another writer
+came first.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from merger.errors import BadInput, MergerError, ValidationFailed, Violation
 from merger.recording.handlers import HANDLERS
 from merger.recording.planner import Draft, Planner
 from merger.recording.spec import Outcome, Refused, Spec, Target, advisories
+from merger.recording.tables import tables
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -40,30 +45,36 @@ def utc_now(at: datetime | None) -> datetime:
 def acts(conn: Connection) -> dict[str, tuple[int, graph.Act]]:
     from sqlalchemy import select
 
-    from merger.model import LegalAct
-
+    t = tables()["legal_act"]
     return {r.number: (r.id, graph.Act(r.id, r.number, r.kind, r.issuer, r.title, r.date_signed,
                                        r.effective_date, r.source))
-            for r in conn.execute(select(LegalAct))}
+            for r in conn.execute(select(*t.c))}
 
 
 def max_id(conn: Connection, table: Any) -> int:
+    """The largest id of ``table`` (a model class, a Core table or a table's name)."""
     from sqlalchemy import func, select
 
-    return int(conn.execute(select(func.max(table.id))).scalar() or 0)
+    if isinstance(table, str):
+        table = tables()[table]
+    column = table.c.id if hasattr(table, "c") else table.id
+    return int(conn.execute(select(func.max(column))).scalar() or 0)
 
 
-def _recorded_keys(conn: Connection) -> dict[str, tuple[str, datetime, str]]:
-    """idem_key -> (event key, recorded_at, by) for recorded events still in force."""
+def _recorded_keys(conn: Connection, specs: list[Spec]) -> dict[str, tuple[str, datetime, str]]:
+    """idem_key -> (event key, recorded_at, by) for the requests' keys recorded by events still in force."""
     from sqlalchemy import select
 
-    from merger.model import Correction, Event
-
-    revoked = {r[0] for r in conn.execute(select(Correction.event_id))}
-    return {r.idem_key: (r.key, r.recorded_at, r.recorded_by)
-            for r in conn.execute(select(Event.id, Event.key, Event.idem_key, Event.recorded_at,
-                                         Event.recorded_by).where(Event.idem_key.is_not(None)))
-            if r.id not in revoked}
+    t = tables()
+    event, correction = t["event"].c, t["correction"].c
+    wanted = sorted({k for k in (s.idem_key() for s in specs) if k is not None})
+    found: dict[str, tuple[str, datetime, str]] = {}
+    for i in range(0, len(wanted), 500):
+        rows = conn.execute(select(event.id, event.key, event.idem_key, event.recorded_at, event.recorded_by)
+                            .where(event.idem_key.in_(wanted[i:i + 500]))
+                            .where(~event.id.in_(select(correction.event_id)))).all()
+        found.update({r.idem_key: (r.key, r.recorded_at, r.recorded_by) for r in rows})
+    return found
 
 
 def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
@@ -74,19 +85,76 @@ def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
     return f"{place}: " if place else ""
 
 
+# An annex this long is planned against the whole register: it touches so much that reading it
+# all at once is cheaper than many neighbourhood queries.
+WHOLE_FROM = 200
+ROUNDS = 4  # neighbourhood widenings before the whole register is read instead
+
+
 def working_snapshot(conn: Connection, reg: Target | None = None) -> graph.Snapshot:
-    """A private, mutable snapshot of the register as it stands inside the write transaction."""
+    """A private, mutable snapshot of the whole register as this transaction sees it."""
     return graph.load(conn, "working")
 
 
 def plan_all(conn: Connection, specs: list[Spec], now: datetime, by: str,
-             progress: Progress | None = None, reg: Target | None = None) -> list[Draft]:
-    """Plan every event in order; raise ValidationFailed listing every problem (with lines)."""
-    from merger.model import Event
+             progress: Progress | None = None, reg: Target | None = None, *,
+             scope: str = "auto", report: dict[str, Any] | None = None) -> list[Draft]:
+    """Plan every event in order; raise ValidationFailed listing every problem (with lines).
 
-    snap = working_snapshot(conn, reg)
-    planner = Planner(snap, acts(conn), now, by, max_id(conn, Event), HANDLERS)
-    recorded = _recorded_keys(conn)
+    ``scope``: "neighbourhood" plans against the part of the register the events touch
+    (merger.recording.neighbourhood: it widens until every lookup was covered, else reads the
+    whole register), "whole" against the whole register, "auto" chooses by the annex's size.
+    ``report`` receives what was read: the scope used, the rounds and the versions loaded.
+    """
+    report = {} if report is None else report
+    report.update(scope="whole", rounds=0)
+    if scope == "whole" or (scope == "auto" and len(specs) >= WHOLE_FROM):
+        return _plan(conn, specs, working_snapshot(conn, reg), now, by, progress)
+    from merger.recording import neighbourhood
+
+    query = neighbourhood.sql(conn)
+    seeds = neighbourhood.seed_sql(specs)
+    if seeds is None or query("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
+        return _plan(conn, specs, working_snapshot(conn, reg), now, by, progress)
+    extra: set[int] = set()
+    plain: set[int] = set()
+    for _ in range(ROUNDS):
+        wider = f"{seeds} UNION SELECT id FROM version WHERE id IN ({neighbourhood._ids(extra)})"
+        tables = neighbourhood.read(query, wider if extra else seeds, plain)
+        lookups = neighbourhood.Lookups()
+        snap = neighbourhood.snapshot(tables, lookups)
+        report.update(rounds=report["rounds"] + 1, versions=len(tables["version"]))
+        try:
+            drafts: list[Draft] | ValidationFailed = _plan(conn, specs, snap, now, by, progress, lookups, query)
+        except ValidationFailed as exc:
+            drafts = exc
+        if lookups.whole:
+            break
+        named, placed = neighbourhood.uncovered(query, lookups, set(tables["version"]))
+        if not named and not placed:
+            report["scope"] = "neighbourhood"
+            if isinstance(drafts, ValidationFailed):
+                raise drafts
+            return drafts
+        extra |= named
+        plain |= placed
+    return _plan(conn, specs, working_snapshot(conn, reg), now, by, progress)
+
+
+def _clauses(query: Any) -> Callable[[int], list[str]]:
+    """The clauses an act is cited with by events in force (not revoked or amended)."""
+    def clauses(act_id: int) -> list[str]:
+        return [r[0] for r in query(f"SELECT clause FROM event WHERE act_id = {int(act_id)} AND clause IS NOT NULL "
+                                    "AND id NOT IN (SELECT event_id FROM correction)")]
+    return clauses
+
+
+def _plan(conn: Connection, specs: list[Spec], snap: graph.Snapshot, now: datetime, by: str,
+          progress: Progress | None, lookups: Any = None, query: Any = None) -> list[Draft]:
+    """Plan every event in order against ``snap`` (which the planner updates)."""
+    planner = Planner(snap, acts(conn), now, by, max_id(conn, "event"), HANDLERS, lookups=lookups,
+                      clauses=_clauses(query) if query is not None else None)
+    recorded = _recorded_keys(conn, specs)
     seen: dict[str, int | None] = {}
     drafts: list[Draft] = []
     problems: list[Violation] = []
@@ -129,8 +197,10 @@ def insert_drafts(conn: Connection, drafts: list[Draft], origin: str) -> list[in
     Returns the new events' ids."""
     from sqlalchemy import bindparam, insert, update
 
-    from merger.model import Event, LegalAct, Link, Unit, Version
+    from merger.names import fold
 
+    t = tables()
+    LegalAct, Event, Unit, Version, Link = (t[n] for n in ("legal_act", "event", "unit", "version", "link"))  # noqa: N806
     needed = {
         LegalAct: len({d.event.act.id for d in drafts if d.event.act is not None and d.event.act.id < 0}),
         Event: len(drafts),
@@ -173,7 +243,7 @@ def insert_drafts(conn: Connection, drafts: list[Draft], origin: str) -> list[in
             parent = unit_ids.get(v.parent_unit_id, v.parent_unit_id) if v.parent_unit_id else None
             rows[Version].append(dict(
                 id=version_ids[v.id], key=v.key, unit_id=unit_ids.get(v.unit_id, v.unit_id), code=v.code,
-                name=v.name, full_name=v.full_name, type=v.type, level=v.level, parent_unit_id=parent,
+                name=v.name, folded=fold(v.name), full_name=v.full_name, type=v.type, level=v.level, parent_unit_id=parent,
                 valid_from=v.valid_from, valid_to=v.valid_to if v.valid_from is None else None,
                 evidence=v.evidence, source=v.source, recorded_at=ev.recorded_at))
         for v in d.ended:
@@ -189,7 +259,7 @@ def insert_drafts(conn: Connection, drafts: list[Draft], origin: str) -> list[in
         if rows[table]:
             conn.execute(insert(table), rows[table])
     if ends:
-        conn.execute(update(Version).where(Version.id == bindparam("vid")).values(valid_to=bindparam("end")), ends)
+        conn.execute(update(Version).where(Version.c.id == bindparam("vid")).values(valid_to=bindparam("end")), ends)
     return event_ids
 
 
@@ -201,7 +271,7 @@ def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
     if conn.dialect.name == "postgresql":
         from sqlalchemy import text
 
-        name = table.__tablename__
+        name = getattr(table, "__tablename__", None) or table.name
         rows = conn.execute(text(f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "
                                  "FROM generate_series(1, :n)"), {"n": n})
         return [int(r[0]) for r in rows]
@@ -211,21 +281,27 @@ def _allocate(conn: Connection, table: Any, n: int) -> list[int]:
 
 def write(reg: Target, specs: list[Spec], *, by: str | None, dry_run: bool, at: datetime | None,
           origin: str, progress: Progress | None = None) -> Outcome:
-    """Plan and write ``specs`` in one transaction; on any problem nothing is written."""
+    """Plan ``specs`` outside the write lock, then write them in one transaction (re-planned
+    inside it if another writer committed meanwhile); on any problem nothing is written."""
     from merger import store
 
     if not specs:
         raise BadInput("nothing to record")
     now, by = utc_now(at), by or default_user()
+    with store.reading(reg.engine) as conn:
+        store.check_writable(conn)  # refused before any work, dry run or not
+        seen = store.generation(conn)
+        drafts = plan_all(conn, specs, now, by, progress, reg)
+    if dry_run:
+        return Outcome([d.event.key for d in drafts], [c for d in drafts for c in d.changes], False,
+                       warnings=advisories(specs))
     with reg.engine.connect() as conn:
         store.begin_write(conn)
         try:
-            drafts = plan_all(conn, specs, now, by, progress, reg)
+            if store.generation(conn) != seen:  # another writer came first: validate again, locked
+                drafts = plan_all(conn, specs, now, by, progress, reg)
             changes = [c for d in drafts for c in d.changes]
             keys = [d.event.key for d in drafts]
-            if dry_run:
-                conn.rollback()
-                return Outcome(keys, changes, False, warnings=advisories(specs))
             if progress is not None:
                 progress("writing", 0, len(drafts))
             insert_drafts(conn, drafts, origin)
