@@ -281,7 +281,8 @@ def test_vietnamese_boundaries_check(national_path: str) -> None:
 
 @pytest.mark.parametrize(("args", "said"), [
     (["counts", "--bogus"], "Lỗi: Không có tùy chọn: --bogus"),
-    (["lineage"], "Lỗi: Thiếu đối số 'UNIT'."),
+    (["lineage"], "Lỗi: Thiếu đối số 'ĐƠN_VỊ'."),
+    (["lineage", "x", "--depth", "x"], "Lỗi: Giá trị không hợp lệ cho '--depth': 'x' không phải là số nguyên hợp lệ."),
     (["countz"], "Lỗi: Không có lệnh 'countz'. Có phải ý bạn là 'counts'"),
     (["units", "--as-of", "31/2/2025"], "Lỗi: Giá trị không hợp lệ cho --as-of: '31/2/2025' không phải là ngày"),
     (["show", "a", "b"], "Lỗi: Thừa đối số: b"),
