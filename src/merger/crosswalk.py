@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 from merger import counts
 from merger.errors import BadInput
 from merger.graph import L, Snapshot, V, no_gc
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.register import Register
@@ -123,7 +124,7 @@ class Composer:
 
     def __init__(self, snap: Snapshot, weights: str = "population"):
         if weights not in WEIGHTS:
-            raise BadInput(f"unknown weights {weights!r}; use one of {', '.join(WEIGHTS)}")
+            raise BadInput(_("unknown weights {weights!r}; use one of {join}").format(weights=weights, join=', '.join(WEIGHTS)))
         self.snap = snap
         self.weights = weights
         self._fwd: dict[int, list[tuple[L, float, str]]] = {}
@@ -328,7 +329,7 @@ def crosswalk(reg: Register, start: date, end: date, *, within: str | None = Non
               level: str | None = "commune", weights: str = "population") -> Crosswalk:
     """The crosswalk from the units valid on ``start`` to those valid on ``end``."""
     if level is not None and level not in counts.LEVELS:
-        raise BadInput(f"unknown level {level!r}; use one of {', '.join(counts.LEVELS)}")
+        raise BadInput(_("unknown level {level!r}; use one of {join}").format(level=level, join=', '.join(counts.LEVELS)))
     composer = Composer(reg.snapshot, weights)
     sources = units_in_scope(reg, start, within=within, level=level)
     targets = units_in_scope(reg, end, within=within, level=level)

@@ -13,6 +13,7 @@ from datetime import date
 
 from merger.errors import Ambiguous, BadInput, Candidate, NotFound
 from merger.graph import Snapshot, V
+from merger.i18n import _
 from merger.names import NamePart, fold, parse_query, spelling, type_word
 
 # The last day of the units the register of July 2025 started from (before the 2003-2025 history).
@@ -130,7 +131,7 @@ def resolve(
     ``containers`` prefers units that have children (for ``--within``) when a name is shared.
     """
     if not query.strip():
-        raise BadInput("empty unit name")
+        raise BadInput(_("empty unit name"))
     versions = _candidates(snap, query)
     if as_of is not None:
         named = versions
@@ -214,7 +215,7 @@ def search(snap: Snapshot, text: str, *, limit: int = 50, as_of: date | None = N
     """Versions whose name contains ``text`` (folded) or whose code starts with it."""
     q = fold(text)
     if not q:
-        raise BadInput("empty search text")
+        raise BadInput(_("empty search text"))
     hits = [
         v for v in snap.versions.values()
         if (q in fold(v.full_name) or v.code.startswith(text.strip()))

@@ -33,6 +33,7 @@ from merger.cli.common import (
     state,
     write_text,
 )
+from merger.i18n import _
 
 FromOpt = Annotated[str, typer.Option("--from", "--before", help="The date the input units are valid on (2025-06-30 "
                                       "or 30/6/2025).")]
@@ -58,7 +59,7 @@ def _dates(start: str, end: str) -> tuple:  # type: ignore[type-arg]
 def _kind(kind: str) -> str | None:
     """--kind: admin, agency, or all (None)."""
     if kind not in ("admin", "agency", "all"):
-        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+        raise typer.BadParameter(_("{kind!r} is not a kind (admin, agency or all)").format(kind=kind), param_hint="--kind")
     return None if kind == "all" else kind
 
 
@@ -68,7 +69,7 @@ def _level(level: str | None) -> str | None:
     if level.lower() in ("all", "any"):
         return None
     if level not in ("province", "district", "commune", "village"):
-        raise typer.BadParameter(f"{level!r} is not a level (province, district, commune or all)", param_hint="--level")
+        raise typer.BadParameter(_("{level!r} is not a level (province, district, commune or all)").format(level=level), param_hint="--level")
     return level
 
 
@@ -322,7 +323,7 @@ def resolve(
       cut -d, -f3 customers.csv | merger resolve - > resolved.csv
     """
     if (address is None) == (file is None):
-        raise typer.BadParameter("give one ADDRESS (or - for standard input) or --file")
+        raise typer.BadParameter(_("give one ADDRESS (or - for standard input) or --file"))
     check_formats(as_json, as_csv)
     if out is not None and out != "-":
         out = str(out_path(Path(out)))
@@ -362,8 +363,7 @@ def resolve(
         source = "standard input" if file == "-" else file
         if column is None:
             if len(header) != 1:
-                raise typer.BadParameter(f"--file has {len(header)} columns: say which holds the address "
-                                         f"({', '.join(header)})", param_hint="--column")
+                raise typer.BadParameter(_("--file has {len} columns: say which holds the address ({join})").format(len=len(header), join=', '.join(header)), param_hint="--column")
             column = header[0]
     _resolve_file(resolver, header, rows, source, column, out, on, as_json, first_line=1 if address == "-" else 2)
 
@@ -416,7 +416,7 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
     from merger.outputs import SafeWriter, writing
 
     if column not in header:
-        fail(f"no column {column!r} in {source}; the columns are: {', '.join(header)}")
+        fail(_("no column {column!r} in {source}; the columns are: {join}").format(column=column, source=source, join=', '.join(header)))
     ci = header.index(column)
     texts = [row[ci] if ci < len(row) else "" for row in rows]
     from rich.console import Console

@@ -285,7 +285,7 @@ def errors() -> Iterator[None]:
     except MergerError as exc:
         fail(str(exc))
     except RecursionError:
-        fail("the input is nested too deeply to read")
+        fail(_("the input is nested too deeply to read"))
     except OSError as exc:  # a file named on the command line that cannot be read or written
         from merger.outputs import shown
 

@@ -398,10 +398,10 @@ def locate(
     day = _day(as_of)
     if file is None:
         if lon is None or lat is None:
-            raise typer.BadParameter("give LON LAT, or --file points.csv")
+            raise typer.BadParameter(_("give LON LAT, or --file points.csv"))
         _check_point(lon, lat)
     elif lon is not None:
-        raise typer.BadParameter("give either LON LAT or --file, not both")
+        raise typer.BadParameter(_("give either LON LAT or --file, not both"))
     out = out_path(out)
     _need("shapely")
     from merger import boundaries
@@ -439,9 +439,9 @@ HOW = {"geometry": N_("boundary"), "lineage": N_("lineage (one candidate left)")
 def _check_point(lon: float, lat: float) -> None:
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         hint = " (did you swap them? longitude comes first)" if -180 <= lat <= 180 and -90 <= lon <= 90 else ""
-        raise typer.BadParameter(f"({lon}, {lat}) is not a longitude, latitude pair{hint}")
+        raise typer.BadParameter(_("({lon}, {lat}) is not a longitude, latitude pair{hint}").format(lon=lon, lat=lat, hint=hint))
     if 8 <= lon <= 24 and 100 <= lat <= 118:
-        raise typer.BadParameter(f"({lon}, {lat}) looks like latitude, longitude: give the longitude first")
+        raise typer.BadParameter(_("({lon}, {lat}) looks like latitude, longitude: give the longitude first").format(lon=lon, lat=lat))
 
 
 def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | None, day: date) -> None:  # type: ignore[no-untyped-def]
@@ -449,11 +449,11 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
     from merger.convert import read_table
 
     if not file.exists():
-        fail(f"no such file: {file}")
+        fail(_("no such file: {file}").format(file=file))
     fields, cells = read_table(file)
     for col in (lon_column, lat_column):
         if col not in fields:
-            fail(f"{file} has no column {col!r}; columns: {', '.join(fields)}")
+            fail(_("{file} has no column {col!r}; columns: {join}").format(file=file, col=col, join=', '.join(fields)))
     rows = [r[:len(fields)] + [""] * (len(fields) - len(r)) for r in cells]  # short rows padded
     i_lon, i_lat = fields.index(lon_column), fields.index(lat_column)
     import numpy as np
@@ -532,7 +532,7 @@ def map_cmd(
     from merger import boundaries
 
     if level is not None and level not in ("province", "district", "commune"):
-        raise typer.BadParameter(f"{level!r} is not one of province, district, commune", param_hint="--level")
+        raise typer.BadParameter(_("{level!r} is not one of province, district, commune").format(level=level), param_hint="--level")
     reg = state(ctx).register()
     day = parse_date(as_of, "--as-of")
     if unit is None:
@@ -543,7 +543,7 @@ def map_cmd(
                         f"collide.", soft_wrap=True)
         return
     if within is not None or level is not None:
-        raise typer.BadParameter("--within and --level draw many units: give them without UNIT")
+        raise typer.BadParameter(_("--within and --level draw many units: give them without UNIT"))
     with errors():
         match = reg.resolve(unit, as_of=day)
         version = match.version if day is None else next((v for v in match.versions if v.valid_on(day)),
@@ -641,15 +641,15 @@ def export(
     """
     fmt = format_.lower()
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"{format_!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(_("{value!r} is not one of {join}").format(value=format_, join=', '.join(FORMATS)), param_hint="--format")
     out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     if fmt == "json":
         import importlib.util
 
         if importlib.util.find_spec("merger.exchange") is None:
-            fail("the JSON export is not available in this build (merger.exchange is missing); "
-                 "use --format geojson or gpkg for boundaries")
+            fail(_("the JSON export is not available in this build (merger.exchange is missing); use --format "
+                   "geojson or gpkg for boundaries"))
         from merger import exchange  # type: ignore[attr-defined]
 
         with errors():

@@ -332,7 +332,7 @@ def units(
 
     day = parse_date(as_of, "--as-of") or date.today()
     if kind not in (None, "admin", "agency", "all"):
-        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+        raise typer.BadParameter(_("{kind!r} is not a kind (admin, agency or all)").format(kind=kind), param_hint="--kind")
     which = (None if kind == "all" else kind) if kind else ("agency" if level == "agency" else "admin")
     with errors():
         found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=which)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import graph
 from merger.errors import BadInput, MergerError, ValidationFailed, Violation
+from merger.i18n import _
 from merger.recording.handlers import HANDLERS
 from merger.recording.planner import Draft, Planner
 from merger.recording.spec import Outcome, Refused, Spec, Target, advisories
@@ -97,14 +98,12 @@ def plan_all(conn: Connection, specs: list[Spec], now: datetime, by: str,
         key = spec.idem_key()
         if key is not None and key in recorded:
             ek, when, who = recorded[key]
-            problems.append(Violation("already-recorded", f"{where(spec, i, total)}act {spec.act}, clause "
-                                      f"{spec.clause or '-'}, {spec.type} of {spec.subject()!r} is already recorded "
-                                      f"as {ek} ({when:%Y-%m-%d %H:%M} by {who})", [ek]))
+            problems.append(Violation("already-recorded", _("{where}act {act}, clause {value}, {type} of {subject!r} is already recorded as {ek} "
+                                                            "({when:%Y-%m-%d %H:%M} by {who})").format(where=where(spec, i, total), act=spec.act, value=spec.clause or '-', type=spec.type, subject=spec.subject(), ek=ek, when=when, who=who), [ek]))
             continue
         if key is not None and key in seen:
             other = seen[key]
-            problems.append(Violation("already-recorded", f"{where(spec, i, total)}same act, clause and event as "
-                                      f"{'line ' + str(other) if other else 'an earlier event'}"))
+            problems.append(Violation("already-recorded", _("{where}same act, clause and event as {value}").format(where=where(spec, i, total), value='line ' + str(other) if other else 'an earlier event')))
             continue
         try:
             draft = planner.plan(spec)
@@ -215,7 +214,7 @@ def write(reg: Target, specs: list[Spec], *, by: str | None, dry_run: bool, at: 
     from merger import store
 
     if not specs:
-        raise BadInput("nothing to record")
+        raise BadInput(_("nothing to record"))
     now, by = utc_now(at), by or default_user()
     with reg.engine.connect() as conn:
         store.begin_write(conn)
