@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from merger.errors import Violation
 from merger.graph import LEVEL_ORDER, Snapshot, V
-from merger.i18n import _
+from merger.i18n import N_, _
 
 ONE_DAY = timedelta(days=1)
 TOLERANCE = 1e-9
@@ -114,8 +114,8 @@ def find_cycle(snap: Snapshot) -> list[V]:
     return []
 
 
-GAP_RELATIONS = {"successor_unknown": "successor unknown (source gap)",
-                 "origin_unknown": "origin unknown (source gap)"}
+GAP_RELATIONS = {"successor_unknown": N_("successor unknown (source gap)"),
+                 "origin_unknown": N_("origin unknown (source gap)")}
 
 
 def source_gaps(snap: Snapshot) -> list[Violation]:
@@ -129,8 +129,9 @@ def source_gaps(snap: Snapshot) -> list[Violation]:
         v = link.pred if link.pred is not None else link.succ
         if v is None:
             continue
-        when = f"ends {v.valid_to}" if link.pred is not None else f"starts {v.valid_from}"
-        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {label}", [v.key, link.event.key]))
+        when = (_("ends {day}").format(day=v.valid_to) if link.pred is not None
+                else _("starts {day}").format(day=v.valid_from))
+        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {_(label)}", [v.key, link.event.key]))
     return out
 
 

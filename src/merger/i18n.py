@@ -97,21 +97,40 @@ def current() -> Language:
     return _CURRENT.get()
 
 
+class Message(str):
+    """A translated message whose ``.format()`` writes dates as people write them in its language.
+
+    Messages say ``_("… on {day}").format(day=day)`` with a ``date``: ISO (2025-07-01, what
+    ``str(date)`` gives) in English, 01/7/2025 in Vietnamese. Times (datetime) are left as given."""
+
+    __slots__ = ()
+
+    def format(self, *args: object, **kwargs: object) -> str:  # type: ignore[override]
+        if _CURRENT.get().code != "en":
+            args = tuple(_people_date(a) for a in args)
+            kwargs = {k: _people_date(v) for k, v in kwargs.items()}
+        return str.format(self, *args, **kwargs)
+
+
+def _people_date(value: object) -> object:
+    return fdate(value) if type(value) is date else value  # noqa: E721 — a datetime is a date too
+
+
 def _(message: str) -> str:
     """``message`` in the current language (itself when English or untranslated)."""
     tr = _CURRENT.get().translations
-    return message if tr is None else tr.gettext(message)
+    return Message(message if tr is None else tr.gettext(message))
 
 
 def pgettext(context: str, message: str) -> str:
     """``message`` in the current language, where the same English word needs context."""
     tr = _CURRENT.get().translations
-    return message if tr is None else tr.pgettext(context, message)
+    return Message(message if tr is None else tr.pgettext(context, message))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     tr = _CURRENT.get().translations
-    return (singular if n == 1 else plural) if tr is None else tr.ngettext(singular, plural, n)
+    return Message((singular if n == 1 else plural) if tr is None else tr.ngettext(singular, plural, n))
 
 
 def N_(message: str) -> str:  # noqa: N802 — the gettext convention: marked for extraction, translated later

@@ -143,7 +143,7 @@ def resolve(
     if kind:
         versions = [v for v in versions if v.kind == kind]
     if not versions:
-        raise NotFound(query + (f" on {as_of}" if as_of else ""), suggest(snap, query))
+        raise NotFound(query, suggest(snap, query), on=as_of)
     units = _group(versions)
     if len(units) > 1 and as_of is None and _is_code(snap, query):
         # A code reused over time names the unit holding it now (older holders: by key or --as-of).

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from merger.cli.common import JsonOpt, app, emit_json, errors, fail, out_path, parse_date, state
+from merger.i18n import _, fdate, pgettext
 
 
 @app.command("draft")
@@ -57,8 +59,9 @@ def draft_cmd(
     else:
         _print_summary(summary, out, review, drafted.notes)
     if review:
-        print(f"Error: {len(review)} row(s) need review before merger apply: see the '# REVIEW' lines "
-              f"in {out}", file=sys.stderr)
+        print(_("Error: {message}").format(message=_(
+            "{n} row(s) need review before merger apply: see the '# REVIEW' lines in {out}").format(
+            n=len(review), out=out)), file=sys.stderr)
         raise typer.Exit(1)
 
 
@@ -72,20 +75,27 @@ def _clean(text: object) -> str:
 def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> None:  # type: ignore[type-arg]
     """The summary for people, in the order they check it."""
     figures = summary.get("closing_figures")
+    kinds = {"merge": pgettext("draft", "merge"), "partial merge": pgettext("draft", "partial merge"),
+             "special zone": pgettext("draft", "special zone"), "rename": pgettext("draft", "rename"),
+             "unchanged": pgettext("draft", "unchanged"), "move": pgettext("draft", "move")}
     lines = [
-        f"Drafted {out}: {summary['act']}, {summary['province']}, effective {summary['effective']}",
-        f"  events: {summary['events']} ("
-        + ", ".join(f"{k} {v}" for k, v in summary["events_by_type"].items()) + ")",  # type: ignore[union-attr]
-        f"  units named: {summary['units_named']}, resolved: {summary['units_resolved']}"
-        f" (to check: {summary['units_to_check']})",
-        f"  rows needing review: {summary['rows_needing_review']}",
+        _("Drafted {out}: {act}, {province}, effective {effective}").format(
+            out=out, act=summary["act"], province=summary["province"],
+            effective=fdate(date.fromisoformat(str(summary["effective"])))),
+        "  " + _("events: {n} ({kinds})").format(n=summary["events"], kinds=", ".join(
+            f"{kinds.get(k, k)} {v}" for k, v in summary["events_by_type"].items())),  # type: ignore[union-attr]
+        "  " + _("units named: {named}, resolved: {resolved} (to check: {check})").format(
+            named=summary["units_named"], resolved=summary["units_resolved"], check=summary["units_to_check"]),
+        "  " + _("rows needing review: {n}").format(n=summary["rows_needing_review"]),
     ]
     if figures:
-        lines.append("  closing figures stated: " + ", ".join(f"{k} {v}" for k, v in figures.items())
-                     + " (merger apply FILE --dry-run compares them)")
+        total = pgettext("figures", "total")
+        lines.append("  " + _("closing figures stated: {figures} (merger apply FILE --dry-run compares them)").format(
+            figures=", ".join(f"{total if k == 'total' else k} {v}" for k, v in figures.items())))
     for r in review:
-        lines.append(f"  REVIEW khoản {r.clause.number}: " + " | ".join(r.review)[:400])
-    lines += [f"  note: {n}" for n in notes]
+        lines.append("  " + _("REVIEW khoản {clause}: {reasons}").format(clause=r.clause.number,
+                                                                        reasons=" | ".join(r.review)[:400]))
+    lines += ["  " + _("note: {note}").format(note=n) for n in notes]
     sys.stdout.write("\n".join(_clean(line) for line in lines) + "\n")
 
 

@@ -340,15 +340,17 @@ def shares_cmd(
         return
     from rich.table import Table
 
-    table = Table(title=f"Old district -> new commune by area: {len(rows):,} pairs (basis: geometry)")
-    for col in ("Old district", "New commune", "km²", "Share of district", "Share of commune", "In lineage"):
-        table.add_column(col, justify="right" if "km" in col or "Share" in col else "left")
+    table = Table(title=_("Old district -> new commune by area: {n} pairs (basis: geometry)").format(n=fnum(len(rows))))
+    for col, right in ((_("Old district"), False), (_("New commune"), False), ("km²", True),
+                       (_("Share of district"), True), (_("Share of commune"), True), (_("In lineage"), False)):
+        table.add_column(col, justify="right" if right else "left")
     for r in rows[:200]:
-        table.add_row(r.district_name, r.commune_name, f"{r.area_km2:,.3f}", f"{r.share_of_district:.1%}",
-                      f"{r.share_of_commune:.1%}", "yes" if r.in_lineage else "[yellow]no[/yellow]")
+        table.add_row(r.district_name, r.commune_name, fnum(r.area_km2, 3), fpct(r.share_of_district),
+                      fpct(r.share_of_commune), _("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]")
     console().print(table)
     if len(rows) > 200:
-        console().print(f"[dim]… {len(rows) - 200:,} more: --csv or --json lists them all[/dim]")
+        console().print("[dim]" + _("… {n} more: --csv or --json lists them all").format(n=fnum(len(rows) - 200))
+                        + "[/dim]")
 
 
 @boundaries_app.command("forget")
@@ -654,7 +656,7 @@ def export(
 
         with errors():
             written = exchange.export_register(reg, out)
-        rows = ", ".join(f"{k} {v:,}" for k, v in written.items()) if isinstance(written, dict) else ""
+        rows = ", ".join(f"{k} {fnum(v)}" for k, v in written.items()) if isinstance(written, dict) else ""
         console().print(_("Register exported to {path}").format(path=out) + (f": {rows}." if rows else "."))
         return
     _need("shapely", "pyproj", "geopandas", "pyogrio")

@@ -444,7 +444,9 @@ def check(
             table.add_row(v.rule, v.message)
         print_table(table, console())
     if gaps:
-        ends = sum(1 for g in gaps if "successor unknown" in g.message)
+        from merger.checks import GAP_RELATIONS
+
+        ends = sum(1 for g in gaps if _(GAP_RELATIONS["successor_unknown"]) in g.message)
         print(_("Note: not errors — {ends} unit(s) ended with successor unknown and {begins} began with origin "
                 "unknown (source gap: the published lists do not say where the territory went or came from); "
                 "`merger check --gaps` lists them.").format(ends=fnum(ends), begins=fnum(len(gaps) - ends)),

@@ -50,8 +50,8 @@ def export(register: Register, boundaries: Boundaries, out: Path, fmt: str, *, a
     snap = register.snapshot
     versions = _selected(register, boundaries, as_of, within, level)
     if not versions:
-        raise BadInput("no boundaries match" + (f" within {within!r}" if within else "")
-                       + (f" on {as_of}" if as_of else ""))
+        raise BadInput(_("no boundaries match") + (_(" within {within!r}").format(within=within) if within else "")
+                       + (_(" on {day}").format(day=as_of) if as_of else ""))
     rows: list[dict[str, Any]] = []
     for v in versions:
         parent = snap.parent_of(v)

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from merger import citation, graph
-from merger.errors import Ambiguous, MergerError, NotFound
+from merger.errors import WHAT, Ambiguous, MergerError, NotFound
 from merger.graph import E, L, Snapshot, V
 from merger.i18n import _
 from merger.names import (
@@ -127,9 +127,10 @@ class Planner:
                 raise Refused("before-start", _("the effective date {day} is before the start of {label} (in force from {valid_from})").format(day=day, label=self.label(versions[0]), valid_from=versions[0].valid_from),
                               [versions[0].key], field=field) from None
             last = versions[-1]
-            raise Refused("not-in-force", f"{what} {self.label(last)} is not in force on {day}"
-                          + (f" (it ended on {last.valid_to})" if last.valid_to else ""), [last.key],
-                          field=field) from None
+            raise Refused("not-in-force", _("{what} {label} is not in force on {day}").format(
+                what=_(WHAT.get(what, what)), label=self.label(last), day=day)
+                + (_(" (it ended on {day})").format(day=last.valid_to) if last.valid_to else ""), [last.key],
+                field=field) from None
         except Ambiguous as exc:
             direct = self._direct_child(query, day, kind) or self._sibling_named(query, day, kind, near)
             if direct is not None:

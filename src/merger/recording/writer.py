@@ -69,9 +69,10 @@ def _recorded_keys(conn: Connection) -> dict[str, tuple[str, datetime, str]]:
 
 def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
     """"line 7, field into: " — where a problem is, for people fixing an annex."""
-    place = f"line {spec.line}" if spec.line is not None else (f"event {i}" if total > 1 else "")
+    place = _("line {line}").format(line=spec.line) if spec.line is not None else (
+        _("event {i}").format(i=i) if total > 1 else "")
     if field and spec.line is not None:
-        place += f", field {field}"
+        place += _(", field {field}").format(field=field)
     return f"{place}: " if place else ""
 
 
