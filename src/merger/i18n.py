@@ -97,6 +97,10 @@ def current() -> Language:
     return _CURRENT.get()
 
 
+def N_(message: str) -> str:  # noqa: N802 — the gettext convention: marked for extraction, translated later
+    return message
+
+
 class Message(str):
     """A translated message whose ``.format()`` writes dates as people write them in its language.
 
@@ -113,7 +117,30 @@ class Message(str):
 
 
 def _people_date(value: object) -> object:
-    return fdate(value) if type(value) is date else value  # noqa: E721 — a datetime is a date too
+    """A value as it reads in a message: a date as people write it, the system's reason for a
+    failed file operation (English from the C library) in the current language."""
+    if type(value) is date:  # noqa: E721 — a datetime is a date too, and keeps its time
+        return fdate(value)
+    if isinstance(value, OSError):
+        reason = os_reason(value)
+        return f"{reason}: {value.filename}" if value.filename and value.strerror else reason
+    if isinstance(value, str) and value in OS_REASONS.values():
+        return _(value)
+    return value
+
+
+# The system's words for the failures people meet with files (strerror), translated in messages.
+OS_REASONS = {2: N_("No such file or directory"), 13: N_("Permission denied"), 21: N_("Is a directory"),
+              20: N_("Not a directory"), 28: N_("No space left on device"), 30: N_("Read-only file system"),
+              17: N_("File exists"), 36: N_("File name too long"), 1: N_("Operation not permitted")}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in the current language (the system's English when unknown)."""
+    said = OS_REASONS.get(exc.errno or 0)
+    if said is not None and exc.strerror == said:
+        return _(said)
+    return exc.strerror or str(exc)
 
 
 def _(message: str) -> str:
@@ -131,10 +158,6 @@ def pgettext(context: str, message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     tr = _CURRENT.get().translations
     return Message((singular if n == 1 else plural) if tr is None else tr.ngettext(singular, plural, n))
-
-
-def N_(message: str) -> str:  # noqa: N802 — the gettext convention: marked for extraction, translated later
-    return message
 
 
 def fdate(day: date | None, empty: str = "") -> str:

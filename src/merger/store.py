@@ -537,8 +537,8 @@ def check_target(url: str, *, build: bool) -> str:
         return "postgresql"
     found = sqlite_state(path)
     if found in ("foreign", "not-sqlite"):
-        what = ("another application's database" if found == "foreign"
-                else "a folder" if path.is_dir() else "not a SQLite database, or a damaged one")
+        what = (_("another application's database") if found == "foreign"
+                else _("a folder") if path.is_dir() else _("not a SQLite database, or a damaged one"))
         raise StoreError(_("{shown} is not a merger register ({what}); nothing was written to it. Give another --db "
                            "path (a new file is built from the bundled data)").format(shown=_shown(path), what=what))
     if found in ("missing", "empty") and not build:

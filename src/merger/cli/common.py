@@ -290,7 +290,9 @@ def errors() -> Iterator[None]:
         from merger.outputs import shown
 
         where = f" ({shown(exc.filename)})" if exc.filename else ""
-        fail(f"{exc.strerror or exc}{where}")
+        from merger.i18n import os_reason
+
+        fail(f"{os_reason(exc)}{where}")
     except Exception as exc:
         reason = _database_failure(exc)
         if reason is None:
