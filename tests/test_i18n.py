@@ -499,6 +499,14 @@ def _english_in(text: str, data: list[str]) -> list[str]:
     return sorted({w for w in re.findall(r"[A-Za-z]{4,}", text) if w.lower() in vocabulary})
 
 
+def _iso_dates(text: str, data: list[str]) -> list[str]:
+    """Dates written ISO in output for people (keys such as 11533@2025-07-01 and citations aside)."""
+    for source in data:
+        text = text.replace(source, "")
+    text = re.sub(r"`[^`]*`|\S*[/\\]\S*", "", text)  # commands to type, paths
+    return re.findall(r"(?<![@\w.-])\d{4}-\d{2}-\d{2}(?![\w:-])", text)
+
+
 def test_every_command_is_scanned() -> None:
     """The tables below cover every command the CLI has (a new command fails here until added)."""
     commands = set(_command_paths())
@@ -551,7 +559,8 @@ def test_every_command_speaks_vietnamese(national_copy, tmp_path: Path) -> None:
         pytest.skip(f"raw sources not present at {LEGAL.parent}")
     reg = national_copy
     values = _setup(tmp_path, reg)
-    data = _sources(reg) + _names(reg)
+    cited = _sources(reg)
+    data = cited + _names(reg)
     problems: list[str] = []
     for name, args in RUNS:
         if "{event}" in args:
@@ -563,6 +572,9 @@ def test_every_command_speaks_vietnamese(national_copy, tmp_path: Path) -> None:
         english = _english_in(res.stdout + "\n" + res.stderr, data)
         if english:
             problems.append(f"`merger {' '.join(args)}`: {english}\n{(res.stdout + res.stderr)[:800]}")
+        iso = _iso_dates(res.stdout + "\n" + res.stderr, cited)
+        if iso:
+            problems.append(f"`merger {' '.join(args)}`: ISO dates {iso[:5]} in Vietnamese output")
     for args in ERRORS.values():
         res = _run(reg.url, args, values)
         if res.exit_code not in (1, 2) or "Lỗi: " not in res.stderr or "Traceback" in res.stderr:

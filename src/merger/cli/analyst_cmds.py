@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -714,5 +715,5 @@ def changes(
         old = f"{r['old_name']} [dim]{r['old_code']}[/dim]" if r["old_key"] else "—"
         new = f"{r['new_name']} [dim]{r['new_code']}[/dim]" if r["new_key"] else "—"
         act = (r["act"] or "") + (f" k.{r['clause']}" if r["clause"] else "")
-        table.add_row(r["effective"], r["event"], old, new, f"{_(r['portion'])} · {relation_label(r['relation'])}", act)
+        table.add_row(fdate(date.fromisoformat(str(r["effective"]))), r["event"], old, new, f"{_(r['portion'])} · {relation_label(r['relation'])}", act)
     print_table(table)

@@ -250,13 +250,13 @@ def load_cmd(
 
         c.print(_("{n} features read from {path} (CRS {crs}); {k} matched a {level} valid on {day}").format(
                     n=fnum(report.features), path=report.path, crs=report.crs, k=fnum(len(report.matched)),
-                    level=level_name(level), day=as_of)
+                    level=level_name(level), day=fdate(_day(as_of)))
                 + (_(", {n} replacing an existing geometry").format(n=fnum(len(report.replaced)))
                    if report.replaced else "")
                 + (_("; {n} codes zero-padded").format(n=fnum(report.padded)) if report.padded else ""))
         if report.unmatched:
             c.print("[yellow]" + _("{n} code(s) match no {level} on {day}:").format(
-                n=fnum(len(report.unmatched)), level=level_name(level), day=as_of) + "[/yellow] "
+                n=fnum(len(report.unmatched)), level=level_name(level), day=fdate(_day(as_of))) + "[/yellow] "
                     + ", ".join(report.unmatched[:30]) + (" …" if len(report.unmatched) > 30 else ""))
         if report.matched:
             c.print("[dim]" + _("Dry run: nothing kept.") + "[/dim]" if dry_run
@@ -298,8 +298,8 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
     for col in (N_("Level"), N_("Valid from"), N_("Valid to"), N_("Source"), N_("Versions")):
         table.add_column(_(col), justify="right" if col == "Versions" else "left")
     for r in rows:
-        table.add_row(level_name(str(r["level"])) if r["level"] else "?", str(r["valid_from"] or "…"),
-                      str(r["valid_to"] or ""), str(r["source"]), fnum(r["versions"]))
+        table.add_row(level_name(str(r["level"])) if r["level"] else "?", _shown_day(r["valid_from"], "…"),
+                      _shown_day(r["valid_to"]), str(r["source"]), fnum(r["versions"]))
     console().print(table)
 
 
@@ -351,6 +351,16 @@ def shares_cmd(
     if len(rows) > 200:
         console().print("[dim]" + _("… {n} more: --csv or --json lists them all").format(n=fnum(len(rows) - 200))
                         + "[/dim]")
+
+
+def _shown_day(value: object, empty: str = "") -> str:
+    """A stored date (ISO text or date) as people write it in the current language."""
+    from datetime import date
+
+    if not value:
+        return empty
+    day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    return fdate(day)
 
 
 @boundaries_app.command("forget")

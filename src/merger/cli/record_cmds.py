@@ -439,7 +439,7 @@ def log_cmd(
             event=e.status.removeprefix("amended by "))
         status = said if e.status == "in force" else f"[red]{said}[/red]: {e.reason}"
         table.add_row(e.key, fdate(e.effective), basis, f"{event_label(e.type)}: {_summary(e.summary)}",
-                      f"{e.recorded_at:%Y-%m-%d %H:%M} {e.recorded_by}", status)
+                      f"{fdate(e.recorded_at.date())} {e.recorded_at:%H:%M} {e.recorded_by}", status)
     print_table(table)
 
 
