@@ -108,8 +108,6 @@ def _localize_metavars(command: click.Command) -> None:
                 and shown.endswith("]"):
             shown = shown[1:-1]  # typer brackets an optional argument's metavar itself
         param.metavar = _metavar(shown)
-        if isinstance(param.type, click.Path) and param.type.name in ("file", "directory", "path"):
-            param.type.name = _(param.type.name)  # "Path 'x' does not exist." (this parameter's own type)
 
 
 def _click_gettext(message: str) -> str:
@@ -222,6 +220,8 @@ def _say(exc: click.UsageError) -> str:
     message = exc.format_message()
     for english, msgid in sorted(NUMBER_TYPES.items(), key=lambda item: -len(item[0])):
         message = message.replace(f" {english} ", f" {_(msgid)} ")  # "'x' không phải là integer hợp lệ."
+    # click's Path type names itself ("Path 'x' does not exist."); its name is shared, never changed
+    message = re.sub(r"\b(File|Directory|Path) (?=')", lambda m: _(m[1].lower()).capitalize() + " ", message)
     tail = ""
     for pattern, msgid in CLICK_TAILS:
         m = pattern.search(message)
