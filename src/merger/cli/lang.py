@@ -111,6 +111,8 @@ def _localize_metavars(command: click.Command) -> None:
 
 
 def _click_gettext(message: str) -> str:
+    if message in ("file", "directory", "path"):
+        return message  # a Path type's name, fixed when the command is built: translated in _say
     return _(message)
 
 
