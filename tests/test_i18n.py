@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from pathlib import Path
@@ -469,17 +470,13 @@ def _literal_words() -> set[str]:
     return words
 
 
-_VOCABULARY: list[set[str]] = []
-
-
-def _english() -> set[str]:
+@functools.cache
+def _english() -> frozenset[str]:
     """English words no Vietnamese translation uses: from the catalog and from every literal of the code."""
-    if not _VOCABULARY:
-        cat = read_po()
-        kept = {w.lower() for m in cat if m.id for w in re.findall(r"[A-Za-z]{4,}", " ".join(
-            [m.string] if isinstance(m.string, str) else m.string))}
-        _VOCABULARY.append((_english_words() | _literal_words() | ALSO_ENGLISH) - kept - TYPED)
-    return _VOCABULARY[0]
+    cat = read_po()
+    kept = {w.lower() for m in cat if m.id for w in re.findall(r"[A-Za-z]{4,}", " ".join(
+        [m.string] if isinstance(m.string, str) else m.string))}
+    return frozenset((_english_words() | _literal_words() | ALSO_ENGLISH) - kept - TYPED)
 
 
 def _english_in(text: str, data: list[str]) -> list[str]:
@@ -583,3 +580,41 @@ def test_every_command_speaks_vietnamese(national_copy, tmp_path: Path) -> None:
         if english:
             problems.append(f"`merger {' '.join(args)}` (error): {english}\n{res.stderr[:800]}")
     assert not problems, f"{len(problems)} problems:\n" + "\n\n".join(problems)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)))
+def test_dates_in_messages_as_people_write_them(day: date) -> None:
+    """A date given to a message reads 01/7/2025 in Vietnamese and stays ISO in English; times stay as given."""
+    from datetime import datetime
+
+    from merger.i18n import _
+
+    assert _("the parent unit is not in force on {day}").format(day=day) == \
+        f"the parent unit is not in force on {day.isoformat()}"
+    with i18n.use("vi"):
+        said = _("the parent unit is not in force on {day}").format(day=day)
+        assert said == f"đơn vị cấp trên không có hiệu lực vào ngày {i18n.fdate(day)}"
+        moment = datetime(day.year, day.month, day.day, 9, 5)
+        assert _("{key} was already {what} on {recorded_at:%Y-%m-%d %H:%M} by {recorded_by}").format(
+            key="E1", what="x", recorded_at=moment, recorded_by="a").endswith(f"{moment:%Y-%m-%d %H:%M} bởi a")
+
+
+def test_file_errors_in_vietnamese(national_path: str, tmp_path: Path) -> None:
+    """The system's reason for a failed file operation is translated (it is English from the C library)."""
+    missing = tmp_path / "no-such.json"
+    res = CliRunner().invoke(app, ["--db", str(tmp_path / "new.sqlite"), "import-register", str(missing)], env=VI)
+    assert res.exit_code == 1 and "Không có tệp hoặc thư mục này" in res.stderr, res.stderr
+    assert "No such file" not in res.stderr
+    en = CliRunner().invoke(app, ["--db", str(tmp_path / "new.sqlite"), "import-register", str(missing)],
+                            env={"MERGER_LANG": "en"})
+    assert en.exit_code == 1 and "No such file or directory" in en.stderr
+
+
+def test_click_speaks_vietnamese_only_in_a_vietnamese_run() -> None:
+    """click's own messages go through the catalog in a Vietnamese run and stay click's English otherwise."""
+    runner = CliRunner()
+    vi = runner.invoke(app, ["convert", "x.csv", "--round", "99"], env=VI)
+    assert vi.exit_code == 2 and "99 không nằm trong khoảng 0<=x<=12" in vi.stderr, vi.stderr
+    en = runner.invoke(app, ["convert", "x.csv", "--round", "99"], env={"MERGER_LANG": "en"})
+    assert en.exit_code == 2 and "99 is not in the range 0<=x<=12" in en.stderr, en.stderr
+    assert "(env var: 'None')" not in en.stderr + vi.stderr
