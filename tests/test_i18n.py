@@ -597,6 +597,9 @@ def test_dates_in_messages_as_people_write_them(day: date) -> None:
         moment = datetime(day.year, day.month, day.day, 9, 5)
         assert _("{key} was already {what} on {recorded_at:%Y-%m-%d %H:%M} by {recorded_by}").format(
             key="E1", what="x", recorded_at=moment, recorded_by="a").endswith(f"{moment:%Y-%m-%d %H:%M} bởi a")
+        assert _("share {share:g}{value} is outside (0, 1]").format(share=1.5, value="") == \
+            "tỷ lệ 1,5 nằm ngoài khoảng (0, 1]"
+    assert _("share {share:g}{value} is outside (0, 1]").format(share=1.5, value="") == "share 1.5 is outside (0, 1]"
 
 
 def test_file_errors_in_vietnamese(national_path: str, tmp_path: Path) -> None:

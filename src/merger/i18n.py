@@ -8,13 +8,14 @@ equal to the ``.po`` by tests/test_i18n.py. The language is not a global setting
 library code that renders text for people reads it with :func:`_` and :func:`fdate`. Without a
 language set, everything is English, as before. Machine output (JSON, CSV) is never translated.
 
-Kept light (os and contextvars at import; gettext, re and inspect when first needed): the
+Kept light (os, string and contextvars at import; gettext, re and inspect when first needed): the
 launcher imports it to pick the help copy.
 """
 
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -110,10 +111,21 @@ class Message(str):
     __slots__ = ()
 
     def format(self, *args: object, **kwargs: object) -> str:  # type: ignore[override]
-        if _CURRENT.get().code != "en":
-            args = tuple(_people_date(a) for a in args)
-            kwargs = {k: _people_date(v) for k, v in kwargs.items()}
-        return str.format(self, *args, **kwargs)
+        if _CURRENT.get().code == "en":
+            return str.format(self, *args, **kwargs)
+        args = tuple(_people_date(a) for a in args)
+        kwargs = {k: _people_date(v) for k, v in kwargs.items()}
+        return _VietnameseNumbers().vformat(self, args, kwargs)
+
+
+class _VietnameseNumbers(string.Formatter):
+    """Numbers formatted by a spec ({share:g}, {area:,.2f}, {rel:+.1%}) with Vietnamese separators."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if format_spec and isinstance(value, int | float) and not isinstance(value, bool):
+            return text.translate(str.maketrans(",.", ".,"))
+        return text
 
 
 def _people_date(value: object) -> object:
