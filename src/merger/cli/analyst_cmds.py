@@ -399,7 +399,7 @@ def _resolved_dict(snap, res, resolver) -> dict:  # type: ignore[no-untyped-def,
 def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
     c = console()
     if data["unit"] is None:
-        print(one_line(_("Error: {message}").format(message=f"{status_label(data['status'])}: {data['message']}")),
+        print(one_line(_("Error: {message}").format(message=f"{status_label(data['status']).replace('_', ' ')}: {data['message']}")),
               file=sys.stderr)
         return
     u = data["unit"]
@@ -424,7 +424,11 @@ def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
 
 
 def status_label(status: str) -> str:
-    """A resolve status (a code in CSV/JSON) as people read it."""
+    """A resolve status (a code in CSV/JSON) as people read it in Vietnamese (English shows the code)."""
+    from merger import i18n
+
+    if i18n.current().code == "en":
+        return status
     labels = {"ok": _("found"), "split": _("split"), "district": _("district only"),
               "province_only": _("province only"), "not_found": _("not found"), "ambiguous": _("ambiguous"),
               "unparseable": _("unreadable")}
