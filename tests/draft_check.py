@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from merger import bundle, store
@@ -23,14 +24,16 @@ REFORM = "2025-07-01"
 EVE = "2025-06-30"
 
 
-def before_bundle(out: Path) -> Path:
-    """Write the bundle of 30 June 2025 (see the module's docstring) into ``out``."""
+def before_bundle(out: Path, reform: str = REFORM) -> Path:
+    """Write the bundle of the eve of ``reform`` (see the module's docstring) into ``out``: for
+    "2025-03-01", the register before Hải Dương's departments merged (and before everything later)."""
+    eve = (date.fromisoformat(reform) - timedelta(days=1)).isoformat()
     src = bundle.units_dir()
     rows = {name: bundle.read(src, name) for name in bundle.BUNDLE_FILES}
-    versions = [dict(r, valid_to="" if r["valid_to"] >= EVE else r["valid_to"]) for r in rows["versions"]
-                if not r["valid_from"] or r["valid_from"] < REFORM]
+    versions = [dict(r, valid_to="" if r["valid_to"] >= eve else r["valid_to"]) for r in rows["versions"]
+                if not r["valid_from"] or r["valid_from"] < reform]
     keys = {r["key"] for r in versions}
-    events = [r for r in rows["events"] if r["effective"] < REFORM]
+    events = [r for r in rows["events"] if r["effective"] < reform]
     kept_events = {r["key"] for r in events}
     keep = dict(acts=rows["acts"], versions=versions, events=events,
                 links=[r for r in rows["links"] if r["event"] in kept_events],
@@ -41,14 +44,29 @@ def before_bundle(out: Path) -> Path:
             w = csv.DictWriter(fh, fieldnames=list(bundle.FIELDS[name]), lineterminator="\n")
             w.writeheader()
             w.writerows(keep[name])
+    # The agencies (data/units/agencies/), cut at the same day.
+    agencies = bundle.read_agencies(src)
+    a_versions = [dict(r, valid_to="" if r["valid_to"] >= eve else r["valid_to"]) for r in agencies["versions"]
+                  if not r["valid_from"] or r["valid_from"] < reform]
+    a_events = [r for r in agencies["events"] if r["effective"] < reform]
+    kept = {r["key"] for r in a_events}
+    a_keep = dict(acts=agencies["acts"], versions=a_versions, events=a_events,
+                  links=[r for r in agencies["links"] if r["event"] in kept])
+    (out / bundle.AGENCY_DIR).mkdir(exist_ok=True)
+    for name in bundle.AGENCY_FILES:
+        with (out / bundle.AGENCY_DIR / f"{name}.csv").open("w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(bundle.AGENCY_FIELDS[name]), lineterminator="\n")
+            w.writeheader()
+            w.writerows(a_keep[name])
     return out
 
 
-def before_register(folder: Path, url: str | None = None) -> Register:
-    """The register of 30 June 2025 in a new database (default: a SQLite file in ``folder``)."""
+def before_register(folder: Path, url: str | None = None, reform: str = REFORM) -> Register:
+    """The register of the eve of ``reform`` (default 30 June 2025) in a new database (default: a
+    SQLite file in ``folder``)."""
     url = url or f"sqlite:///{folder / 'before.sqlite'}"
     engine = store.make_engine(url)
-    store.load_bundle(engine, before_bundle(folder / "bundle"))
+    store.load_bundle(engine, before_bundle(folder / "bundle", reform))
     return Register(url, engine)
 
 

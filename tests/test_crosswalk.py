@@ -77,8 +77,25 @@ def test_chain_across_two_events(chain: Register) -> None:
 def test_no_dissolution_rows_for_communes(chain: Register) -> None:
     cw = cx.crosswalk(chain, BEFORE, AFTER)
     assert all(r.target is not None for r in cw.rows)
-    districts = cx.crosswalk(chain, BEFORE, AFTER, level="district")
-    assert [(r.target, r.basis, r.share) for r in districts.rows] == [(None, "dissolved", 1.0)] * 2
+    recorded = cx.crosswalk(chain, BEFORE, AFTER, level="district", overlay=False)
+    assert [(r.target, r.basis, r.share) for r in recorded.rows] == [(None, "dissolved", 1.0)] * 2
+
+
+def test_district_without_geometry_goes_through_its_communes(chain: Register) -> None:
+    """A factory register is not the bundled one: the bundled overlay (whose keys it reuses) is not
+    applied, and each district is carried through its communes, each commune one unit."""
+    cw = cx.crosswalk(chain, BEFORE, AFTER, level="district")
+    got = shares(cw)
+    assert {v.key for v in cw.targets} == {"00001@2025-07-01", "00004@2025-07-01"}
+    # Huyện Một: Xã An and Xã Bình, both whole into Xã An Bình
+    assert got[("001@..2025-06-30", "00001@2025-07-01")].share == 1.0
+    # Huyện Hai: Thị trấn Đông whole into Đông, Xã Hòa Bình's population wholly into An Bình
+    assert got[("002@..2025-06-30", "00001@2025-07-01")].share == pytest.approx(0.5)
+    assert got[("002@..2025-06-30", "00004@2025-07-01")].share == pytest.approx(0.5)
+    row = got[("002@..2025-06-30", "00004@2025-07-01")]
+    assert "fallback-equal-size-communes" in row.basis and row.reason == "district-without-geometry:002@..2025-06-30"
+    assert all(abs(s - 1) < 1e-12 for s in sums(cw).values())
+    assert cw.fallbacks() == {"district-without-geometry": 3}
 
 
 @pytest.mark.parametrize(("weights", "to_an_binh", "basis"), [

@@ -3,6 +3,7 @@ lists leave (successors, origins) are recorded as gaps, never guessed."""
 
 from __future__ import annotations
 
+import csv
 import json
 import lzma
 from collections import Counter
@@ -114,7 +115,7 @@ def test_check_tells_source_gaps_from_errors(run) -> None:  # type: ignore[no-un
     assert result.exit_code == 0 and "no violations" in result.stdout
     assert "951 unit(s) ended with successor unknown and 716 began with origin unknown" in result.stderr
     gaps = json.loads(run("check", "--gaps", "--json").stdout)
-    assert len(gaps) == 951 + 716 + 12 and {g["rule"] for g in gaps} == {"source-gap", "sources-disagree"}
+    assert len(gaps) == 951 + 716 + 25 and {g["rule"] for g in gaps} == {"source-gap", "sources-disagree"}
     assert any("Núi Đèo" in g["message"] and "successor unknown" in g["message"] for g in gaps)
     # Every gap the register holds is listed in IMPORT_REPORT.txt.
     report = (ROOT / "data/units/IMPORT_REPORT.txt").read_text(encoding="utf-8")
@@ -147,13 +148,35 @@ def test_changes_after_july_2025_are_reported_with_their_source(run) -> None:  #
     effective dates with evidence 'reported', and the disagreement is said by show and check."""
     later = json.loads(run("counts", "--before", "2025-07-01", "--after", "2026-12-01", "--json").stdout)
     table = {(r["level"], r["type"]): (r["before"], r["after"]) for r in later["rows"]}
-    assert table[("province", "thành phố trực thuộc trung ương")] == (6, 8)  # + Đồng Nai, Bắc Ninh
-    assert table[("commune", "phường")] == (687, 697)  # + 10 wards of Đồng Nai (237/NQ-UBTVQH16)
+    # + Đồng Nai (30/2026/QH16), Quảng Ninh (36/2026/QH16), Bắc Ninh (39/2026/QH16)
+    assert table[("province", "thành phố trực thuộc trung ương")] == (6, 9)
+    # + 10 wards of Đồng Nai (237/NQ-UBTVQH16) and 12 of Bắc Ninh (388/NQ-UBTVQH16)
+    assert table[("commune", "phường")] == (687, 709)
     shown = run("show", "Phường Lộc Ninh")
     assert shown.exit_code == 0 and "237/NQ-UBTVQH16" in shown.stdout and "reported" in shown.stdout
     assert "vietnam-provinces 2026.9.0 vẫn ghi xã" in " ".join(shown.stdout.split())
-    assert "sources disagree on 12 change(s)" in run("check").stderr
-    # No effective date found for 388/NQ-UBTVQH16 and 36/2026/QH16: not recorded as versions, listed.
+    assert "sources disagree on 25 change(s)" in run("check").stderr
     report = (ROOT / "data/units/IMPORT_REPORT.txt").read_text(encoding="utf-8")
-    assert "with no known effective date (not recorded as versions; the act is recorded): 13" in report
-    assert run("show", "Phường Bố Hạ").exit_code == 1
+    assert "with no known effective date" not in report  # every act is dated by the NSO's list
+
+
+def test_the_2026_acts_take_effect_on_the_dates_the_nso_list_gives(run) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13 section 2: 36/2026/QH16 (Quảng Ninh) from 1 Sep 2026, 388/NQ-UBTVQH16 (12 Bắc Ninh
+    communes made wards) and 39/2026/QH16 from 20 Sep 2026; the day before, the 2025 types stand."""
+    def counts(day: str) -> dict:  # type: ignore[type-arg]
+        out = json.loads(run("counts", "--before", "2025-07-01", "--after", day, "--within", "24@2025-07-01",
+                             "--json").stdout)
+        return {(r["level"], r["type"]): r["after"] for r in out["rows"]}
+
+    assert counts("2026-09-19")[("commune", "phường")] == 33
+    assert counts("2026-09-20")[("commune", "phường")] == 45
+    bo_ha = run("show", "Phường Bố Hạ")
+    assert bo_ha.exit_code == 0 and "388/NQ-UBTVQH16" in bo_ha.stdout and "2026-09-20" in bo_ha.stdout
+    text = (ROOT / "data/units/acts.csv").read_text(encoding="utf-8")
+    acts = {r["number"]: r for r in csv.DictReader(text.splitlines())}
+    assert acts["36/2026/QH16"]["effective_date"] == "2026-09-01"
+    assert acts["388/NQ-UBTVQH16"]["effective_date"] == "2026-09-20"
+    assert "danhmuchanhchinh.nso.gov.vn/NghiDinh.aspx" in acts["36/2026/QH16"]["source"]
+    ninh = json.loads(run("show", "Thành phố Quảng Ninh", "--json").stdout)
+    new = [v for v in ninh["versions"] if v["name"] == "Thành phố Quảng Ninh"]
+    assert [v["valid_from"] for v in new] == ["2026-09-01"]

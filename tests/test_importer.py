@@ -47,7 +47,7 @@ def test_known_source_defects_are_fixed_loudly(rebuilt) -> None:  # type: ignore
         "history_lists": 213, "history_versions": 14_430, "history_events": 4_085, "history_acts": 436,
         "history_acts_certain": 373, "history_acts_uncertain": 3_150, "history_acts_none": 562,
         "history_successor_unknown": 951, "history_origin_unknown": 716, "history_inferred_links": 278,
-        "reported_after_2025": 25,  # 3 provinces + 22 communes; 12 dated and recorded, 13 listed
+        "reported_after_2025": 25,  # 3 provinces + 22 communes, all dated by the NSO list and recorded
         # every link against its clause (legal/1654..1687)
         "clause_pairs_checked": 10_419, "clause_pairs_agree": 10_386, "clause_pairs_not_named": 24,
         "clause_portion_differs": 9, "clause_names_omitted": 14, "clause_omissions_recorded": 2,

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger.crosswalk import WEIGHTS, Composer, Row, paused_gc
+from merger.crosswalk import WEIGHTS, Composer, Row, district_overlay, fallback_counts, paused_gc
 from merger.errors import Ambiguous, BadInput, NotFound, ValidationFailed, Violation
 from merger.graph import V
 from merger.i18n import _
@@ -62,6 +62,9 @@ class Conversion:
     within: str | None = None
     # per group (the --group values): column -> {"input", "matched", "output", "dissolved", "outside"}
     by_group: dict[tuple[str, ...], dict[str, dict[str, float]]] = field(default_factory=dict)
+    # crosswalk shares used whose value fell back, by reason code (crosswalk.REASONS)
+    fallbacks: dict[str, int] = field(default_factory=dict)
+    fallback_shares: int = 0  # crosswalk shares used that fell back (for any reason)
 
 
 def _number(text: str) -> float | None:
@@ -217,7 +220,7 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
         scope = {v.id for v in territory_on(snap, unit, end, None)}
         label = unit.full_name
     matcher = KeyMatcher(reg, start, key_kind, level)
-    composer = Composer(snap, weights)
+    composer = Composer(snap, weights, overlay=district_overlay(level))
     paths: dict[int, list[Row]] = {}
     problems: list[Problem] = []
     ns, nm = len(sums), len(means)
@@ -232,6 +235,7 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
     acc_den: dict[tuple, list[float]] = {}
     targets: dict[tuple, V] = {}
     bases: dict[tuple, set[str]] = defaultdict(set)
+    reasons: dict[tuple, set[str]] = defaultdict(set)
     sources: dict[tuple, set[int]] = defaultdict(set)
     n_in = n_matched = 0
     with paused_gc():
@@ -294,12 +298,13 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
                             num[j] += x * w * r.share
                             den[j] += w * r.share
                 bases[k].add(r.basis)
+                reasons[k] |= r.reasons
                 sources[k].add(unit.id)
     refusals = [p for p in problems if p.reason == "not a number" or not skip_unmatched]
     if refusals:
         raise ValidationFailed([Violation("convert-" + p.reason.replace(" ", "-"), str(p), [str(p.line)])
                                 for p in refusals])
-    out_header = [*group, key, "name", "type", "parent", "unit_key", *sums, *means, "sources", "basis"]
+    out_header = [*group, key, "name", "type", "parent", "unit_key", *sums, *means, "sources", "basis", "reason"]
     out_rows: list[list[object]] = []
     order = sorted(acc_sum, key=lambda k: (k[:-1], targets[k].code))
     totals_out = [0.0] * ns
@@ -311,13 +316,16 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
             totals_out[j] += acc_sum[k][j]
         rest = sorted(b for b in bases[k] if b != "whole")
         out_rows.append([*k[:-1], v.code, v.full_name, v.type, parent.full_name if parent else "", v.key,
-                         *acc_sum[k], *means_out, len(sources[k]), "+".join(rest) if rest else "whole"])
+                         *acc_sum[k], *means_out, len(sources[k]), "+".join(rest) if rest else "whole",
+                         "; ".join(sorted(reasons[k]))])
     return Conversion(out_header, out_rows, problems, list(sums), list(means),
                       dict(zip(sums, totals_in, strict=True)), dict(zip(sums, totals_matched, strict=True)),
                       dict(zip(sums, totals_out, strict=True)), n_in, n_matched,
                       dict(zip(sums, lost, strict=True)), dict(zip(sums, outside, strict=True)), label,
                       {g: {c: {k: t[k][j] for k in kinds} for j, c in enumerate(sums)}
-                       for g, t in sorted(per_group.items())})
+                       for g, t in sorted(per_group.items())},
+                      fallback_counts(used := [r for rows_ in paths.values() for r in rows_]),
+                      sum(1 for r in used if r.reasons))
 
 
 def convert_file(reg: Register, path: Path | str, **options: object) -> Conversion:

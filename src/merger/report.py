@@ -288,7 +288,7 @@ def _pred_text(row: Row, divided: bool, snap: Snapshot) -> tuple[str, str]:
         return f"{v.full_name}{where}", ""
     share = fnum(row.share * 100) + "%"
     part = _("part; {share} of the new unit").format(share=share if row.exact else "≈" + share)
-    if row.share == 0 and "recorded-population" in row.bases:
+    if row.share == 0 and row.bases & {"recorded-population", "stated-population"}:
         part = _("part of its area, none of its population")
     return f"{v.full_name}{where}", part
 

@@ -46,8 +46,9 @@ KindOpt = Annotated[str | None, typer.Option("--kind", help="admin (administrati
 UnitKindOpt = Annotated[str, typer.Option("--kind", help="admin (administrative units), agency or all.")]
 WithinOpt = Annotated[str | None, typer.Option("--within", "-w", help="Only the territory of this unit (e.g. \"Hải Phòng\").",
                                                autocompletion=complete_unit, callback=nonempty)]
-WeightsOpt = Annotated[str, typer.Option("--weights", help="How to split a divided unit where no weight is recorded: "
-                                         "population, area (from the successors' sapnhap statistics) or equal.")]
+WeightsOpt = Annotated[str, typer.Option("--weights", help="What the statistics measure: population or area (the "
+                                         "matching portion of each link, else the successors' sapnhap figures), or "
+                                         "equal.")]
 LevelOpt = Annotated[str | None, typer.Option("--level", help="province, district or commune (default: commune).",
                                               callback=nonempty)]
 
@@ -88,13 +89,20 @@ def crosswalk(
     """One row per (unit at FROM, unit at TO) with the share of the FROM unit in the TO unit.
 
     Shares of each FROM unit sum to 1. "basis" says where a share comes from: "whole" (exact),
-    "recorded-population" (NSO "toàn bộ dân số"), or the fallback used for a divided unit.
+    "recorded-population" (NSO "toàn bộ dân số"), "stated-area"/"stated-population" (the wording
+    moves none, or all, of that measure), or the fallback used for a divided unit; "reason" says
+    why a share fell back, and a summary line on stderr counts them. --weights chooses the
+    portion used: area statistics follow the area, population statistics the population. At
+    --level district the old districts go to the new communes by the boundary overlay
+    ("overlay-area", "overlay-population").
 
     Examples:
 
       merger crosswalk --from 2025-06-30 --to 2025-07-01 --csv > crosswalk.csv
 
       merger crosswalk --within "Hải Phòng" --weights area
+
+      merger crosswalk --level district --weights area --csv > districts.csv
 
       merger crosswalk --from 2025-07-01 --to 2025-06-30 --json   (back-casting)
     """
@@ -110,15 +118,16 @@ def crosswalk(
     snap = reg.snapshot
     records = cx.to_records(snap, cw)
     header = ["from_key", "from_code", "from_name", "to_key", "to_code", "to_name", "share", "basis", "exact",
-              "split", "events"]
+              "split", "events", "reason"]
     if as_json:
         known, total = cw.known_share()
         emit_json(dict(start=cw.start, end=cw.end, weights=cw.weights, level=cw.level, within=cw.within,
                        sources=len(cw.sources), targets=len(cw.targets), known_paths=known,
-                       unreached=[v.key for v in cw.unreached()], rows=records))
+                       unreached=[v.key for v in cw.unreached()], fallbacks=cw.fallbacks(), rows=records))
         return
     if as_csv:
         emit_csv(header, [[r[h] for h in header] for r in records])
+        _fallback_line(cw.fallbacks(), sum(1 for r in cw.rows if r.reasons))
         return
     from rich.table import Table
 
@@ -154,6 +163,30 @@ def crosswalk(
         c.print("[yellow]" + _("note") + "[/yellow]: " + _("{unit} is reached by no {level} unit at {day} (formed "
                 "from another level)").format(unit=snap.path(v), level=level_name(cw.level or ""), day=fdate(cw.start)),
                 highlight=False)
+    _fallback_line(cw.fallbacks(), sum(1 for r in cw.rows if r.reasons))
+
+
+def _fallback_line(counts: dict[str, int], rows: int) -> None:
+    """For people, on stderr: how many shares fell back, and why ("N shares fell back: X because ...")."""
+    if not rows:
+        return
+    from merger.i18n import _, fnum
+
+    why = {
+        "no-recorded-share": _("no share is recorded for the divided unit (estimated from the successors' "
+                               "figures)"),
+        "no-population-figure": _("a successor has no population figure"),
+        "no-area-figure": _("a successor has no area figure"),
+        "province-sum-off": _("the successors' province does not sum to its own population within 1%"),
+        "equal-weights-asked": _("--weights equal was asked"),
+        "old-units-without-statistics": _("the old units carry no figures (counted as equal units)"),
+        "district-without-geometry": _("the district has no boundary (carried through its communes)"),
+        "overlay-disagrees-with-lineage": _("the district's old boundary lies mostly where its communes did not go "
+                                            "(carried through its communes)"),
+    }
+    parts = [_("{n} because {why}").format(n=fnum(n), why=why.get(code, code)) for code, n in counts.items()]
+    print(_("{n} shares fell back (see the reason column): {parts}.").format(n=fnum(rows), parts="; ".join(parts)),
+          file=sys.stderr)
 
 
 def _basis(basis: str) -> str:
@@ -166,7 +199,8 @@ def _basis(basis: str) -> str:
     if basis == "successor-unknown":
         return _("successor unknown (source gap)")
     for prefix, said in (("recorded-", _("recorded {what}")), ("fallback-successor-", _("estimated from the "
-                                                                                        "successors' {what}"))):
+                                                                                        "successors' {what}")),
+                         ("stated-", _("stated {what}")), ("overlay-", _("boundary overlay, {what}"))):
         if basis.startswith(prefix):
             return said.format(what=basis_label(basis.removeprefix(prefix)))
     return basis_label(basis)
@@ -255,7 +289,7 @@ def convert(
                                    output=conv.totals_out[c], dissolved=conv.lost[c], outside=conv.outside[c])
                            for c in conv.sums},
                    groups=[dict(group=dict(zip(cols(group), g, strict=True)), totals=t)
-                           for g, t in conv.by_group.items()] if group else [])
+                           for g, t in conv.by_group.items()] if group else [], fallbacks=conv.fallbacks)
     if as_json:
         if to_stdout:
             print(json.dumps(summary, ensure_ascii=False, indent=2, default=str), file=sys.stderr)
@@ -295,6 +329,7 @@ def convert(
                 cells = [t["input"], t["matched"], t["output"], t["dissolved"]] + ([t["outside"]] if within else [])
                 table.add_row(*g, col, *(cv.plain(x, digits) for x in cells))
         print_table(table, c)
+    _fallback_line(conv.fallbacks, conv.fallback_shares)
 
 
 @app.command()

@@ -34,12 +34,17 @@ def draft_cmd(
     effective date, inside the resolution's province; a name that is not certain is
     left marked "# REVIEW" with its candidates, never guessed. The resolution's
     closing figures are copied, so `merger apply --dry-run` can compare them.
+    Agency texts (a People's Council resolution or a People's Committee decision:
+    "Thành lập Sở X trên cơ sở hợp nhất Sở A và Sở B", "hợp nhất ... thành ...",
+    "sáp nhập ... vào ...", "đổi tên ... thành ...", "giải thể ...") give agency
+    events, resolved among the province's agencies.
     Exits 1 when any row needs review.
 
     \b
     Examples:
       merger draft 1669_NQ-UBTVQH15.md --out annex-1669.yaml
       merger draft nghi-quyet.docx --out annex.yaml --effective 2025-07-01
+      merger draft nq-hop-nhat-so.md --out annex-so.yaml --effective 1/3/2025
       merger apply annex-1669.yaml --dry-run
     """
     from merger.draft import build
@@ -74,27 +79,36 @@ def _clean(text: object) -> str:
 
 def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> None:  # type: ignore[type-arg]
     """The summary for people, in the order they check it."""
+    from merger.i18n import _
+
     figures = summary.get("closing_figures")
     kinds = {"merge": pgettext("draft", "merge"), "partial merge": pgettext("draft", "partial merge"),
              "special zone": pgettext("draft", "special zone"), "rename": pgettext("draft", "rename"),
              "unchanged": pgettext("draft", "unchanged"), "move": pgettext("draft", "move")}
     lines = [
         _("Drafted {out}: {act}, {province}, effective {effective}").format(
-            out=out, act=summary["act"], province=summary["province"],
+            out=out, act=summary["act"] or _("no act number"), province=summary["province"],
             effective=fdate(date.fromisoformat(str(summary["effective"])))),
-        "  " + _("events: {n} ({kinds})").format(n=summary["events"], kinds=", ".join(
+        "  " + _("events: {n} ({types})").format(n=summary["events"], types=", ".join(
             f"{kinds.get(k, k)} {v}" for k, v in summary["events_by_type"].items())),  # type: ignore[union-attr]
         "  " + _("units named: {named}, resolved: {resolved} (to check: {check})").format(
             named=summary["units_named"], resolved=summary["units_resolved"], check=summary["units_to_check"]),
         "  " + _("rows needing review: {n}").format(n=summary["rows_needing_review"]),
     ]
+    agencies = summary.get("agencies_after")
+    if summary.get("kind") == "agency":
+        lines.append("  " + _("rows to check (# CHECK: lines): {n}").format(n=summary.get("rows_to_check", 0)))
+        if agencies:
+            lines.append("  " + _("departments after (sở và tương đương): stated {stated}, drafted {drafted}").format(
+                **agencies))  # type: ignore[arg-type]
     if figures:
         total = pgettext("figures", "total")
         lines.append("  " + _("closing figures stated: {figures} (merger apply FILE --dry-run compares them)").format(
             figures=", ".join(f"{total if k == 'total' else k} {v}" for k, v in figures.items())))
     for r in review:
-        lines.append("  " + _("REVIEW khoản {clause}: {reasons}").format(clause=r.clause.number,
-                                                                        reasons=" | ".join(r.review)[:400]))
+        where = (r.cite or _("sentence {n}").format(n=r.clause.number)) if summary.get("kind") == "agency" \
+            else f"khoản {r.clause.number}"
+        lines.append("  " + _("REVIEW {where}: {reasons}").format(where=where, reasons=" | ".join(r.review)[:400]))
     lines += ["  " + _("note: {note}").format(note=n) for n in notes]
     sys.stdout.write("\n".join(_clean(line) for line in lines) + "\n")
 

