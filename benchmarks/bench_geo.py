@@ -85,7 +85,8 @@ def main() -> None:
         t = time.perf_counter()
         cli(db, "init")
         cli(db, "counts")  # writes the snapshot cache
-        print(f"(register built in {time.perf_counter() - t:.1f} s; {os.cpu_count()} CPUs)")
+        print(f"(register built in {time.perf_counter() - t:.1f} s; {os.cpu_count()} CPUs; load average "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
         line('merger boundaries check --within "Hải Phòng"',
              timed(lambda: cli(db, "boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-07-01",
                                ok=(0, 1)), args.runs), "<= 5 s")
@@ -143,6 +144,7 @@ def main() -> None:
         t = time.perf_counter()
         boundaries.check(reg, as_of=date(2025, 7, 1), boundaries=b)
         print(f"library boundaries.check (the whole country, 2025-07-01): {time.perf_counter() - t:.1f} s")
+        print(f"(load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")
 
 
 if __name__ == "__main__":

@@ -394,10 +394,16 @@ def test_real_overview_maps_label_without_collisions(hp, tmp_path: Path) -> None
     reg, b = hp
     country = boundaries.render_overview(reg, tmp_path / "vn.png", within="Việt Nam", as_of=NEW, boundaries=b)
     assert country.level == "province" and len(country.units) == 34
-    assert len(country.labelled) + len(country.unlabelled) == 34 and len(country.labelled) >= 25
+    assert len(country.labelled) + len(country.unlabelled) == 34 and len(country.labelled) >= 32
+    # the small, crowded capitals are named too: outside their outline, with a line, if need be
+    assert {"01@2025-07-01", "79@2025-07-01"} <= set(country.labelled) and country.callouts
+    assert not country.insets  # Hoàng Sa and Trường Sa are parts of Đà Nẵng and Khánh Hòa, drawn in place
     hp_map = boundaries.render_overview(reg, tmp_path / "hp.svg", level="commune", within="Hải Phòng", as_of=NEW,
                                         boundaries=b)
-    assert len(hp_map.units) == 114 and hp_map.labelled
+    assert len(hp_map.units) == 114
+    # Bạch Long Vĩ, ~70 km out in the gulf, in an inset (so the rest is not shrunk); nearly all named
+    assert [reg.snapshot.by_key[k].name for k in hp_map.insets] == ["Bạch Long Vĩ"]
+    assert len(hp_map.labelled) + len(hp_map.unlabelled) + len(hp_map.insets) == 114 and len(hp_map.labelled) >= 105
     for info in (country, hp_map):
         boxes = info.boxes
         assert len(boxes) == len(info.labelled)

@@ -75,6 +75,57 @@ def test_check_reports_real_findings_and_exits_1(run) -> None:  # type: ignore[n
 
 
 @geo
+def test_check_and_locate_write_safe_csv(run) -> None:  # type: ignore[no-untyped-def]
+    """--csv: one row per finding (within the tolerances or not), the exit code as for the table;
+    locate --csv: one row per level, candidates joined by |."""
+    res = run("boundaries", "check", "--within", "Hải Phòng", "--as-of", "2025-07-01", "--csv")
+    assert res.exit_code == 1, res.stderr  # findings beyond the tolerances, as the table says
+    rows = list(csv.DictReader(res.stdout.splitlines()))
+    assert list(rows[0]) == ["kind", "level", "key", "name", "other_key", "other_name", "value", "unit",
+                             "official_km2", "share", "lon", "lat", "note", "exceeds"]
+    overlap = next(r for r in rows if r["kind"] == "overlap")
+    assert (overlap["name"], overlap["other_name"], overlap["exceeds"]) == ("Phường Lưu Kiếm", "Phường Thủy Nguyên",
+                                                                           "false")
+    cat_hai = next(r for r in rows if r["kind"] == "area" and r["name"] == "Đặc khu Cát Hải")
+    assert cat_hai["exceeds"] == "true" and -0.32 < float(cat_hai["share"]) < -0.29
+    assert len([r for r in rows if r["kind"] == "area"]) == 115  # the province and its 114 communes
+    assert {r["kind"] for r in rows} == {"overlap", "gap-uncovered", "gap-outside", "area"}
+    both = run("boundaries", "check", "--within", "Hải Phòng", "--csv", "--json")
+    assert both.exit_code == 2 and "--json" in both.stderr
+    one = run("locate", "106.6683", "20.8651", "--as-of", "2025-06-30", "--csv")
+    assert one.exit_code == 0, one.stderr
+    located = list(csv.DictReader(one.stdout.splitlines()))
+    assert [(r["level"], r["name"], r["how"]) for r in located] == [
+        ("province", "Thành phố Hải Phòng", "geometry"), ("district", "Quận Hồng Bàng", "geometry"),
+        ("commune", "", "candidates")]
+    assert located[2]["candidate_names"].split("|")[0] == "Phường Hùng Vương"
+    assert len(located[2]["candidates"].split("|")) == 6
+    batch_json = run("locate", "--file", "points.csv", "--json")
+    assert batch_json.exit_code == 2 and "--json" in batch_json.stderr
+
+
+@geo
+def test_locate_file_neutralises_formulas_in_the_users_columns(run, national_path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The batch writes with the plain csv writer for speed: the user's cells that a spreadsheet
+    would run still get the apostrophe (numbers, also negative ones, stay numbers); --raw-csv keeps them."""
+    points = tmp_path / "points.csv"
+    points.write_text('id,lon,lat,note\n1,106.6683,20.8651,"=HYPERLINK(""http://x"")"\n-2,112.0,13.0,@SUM(A1)\n'
+                      "3,107.0514,20.7272,plain\n", encoding="utf-8")
+    res = run("locate", "--file", str(points), "--as-of", "2025-07-01")
+    assert res.exit_code == 0, res.stderr
+    rows = list(csv.DictReader(res.stdout.splitlines()))
+    assert [r["note"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "plain"]
+    assert [r["id"] for r in rows] == ["1", "-2", "3"]
+    assert [r["commune_name"] for r in rows] == ["Phường Hồng Bàng", "", "Đặc khu Cát Hải"]
+    out = tmp_path / "o.csv"
+    assert run("locate", "--file", str(points), "--as-of", "2025-07-01", "--out", str(out)).exit_code == 0
+    assert list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))[1]["note"] == "'@SUM(A1)"
+    raw = CliRunner().invoke(app, ["--db", str(national_path), "--raw-csv", "locate", "--file", str(points),
+                                   "--as-of", "2025-07-01"])
+    assert [r["note"] for r in csv.DictReader(raw.stdout.splitlines())][1] == "@SUM(A1)"
+
+
+@geo
 def test_locate_file_that_is_not_utf8_is_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     points = tmp_path / "points.csv"
     points.write_bytes("x,y,tên\n106.68,20.86,Hải Phòng\n".encode("utf-16"))
@@ -131,7 +182,8 @@ def test_map_of_many_units(run, tmp_path: Path) -> None:  # type: ignore[no-unty
     out = tmp_path / "hai_phong.png"
     result = run("map", "--level", "commune", "--within", "Hải Phòng", "--as-of", "2025-07-01", "--out", str(out))
     assert result.exit_code == 0, result.stderr
-    assert "Map of 114 commune units" in result.stdout and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Map of 114 units at commune level" in result.stdout and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "1 in an inset" in result.stdout and "0 names left out" in result.stdout  # Bạch Long Vĩ
     both = run("map", "Phường Hồng Bàng", "--within", "Hải Phòng", "--out", str(out))
     assert both.exit_code == 2 and "without UNIT" in both.stderr
     bad = run("map", "--level", "village", "--out", str(out))

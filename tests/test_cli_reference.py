@@ -49,7 +49,8 @@ EXIT_1_BY_DESIGN = {'merger boundaries check --within "Hải Phòng"',
                     'merger boundaries check --within "Hải Phòng" --lineage',
                     # the whole country's layer has findings beyond even these tolerances (docs/boundaries.md)
                     'merger boundaries check --area-rel 0.35 --gap-share 0.02',
-                    "merger boundaries check --as-of 2025-07-01"}  # the whole country: overlaps, coasts
+                    "merger boundaries check --as-of 2025-07-01",  # the whole country: overlaps, coasts
+                    "merger boundaries check --as-of 2025-07-01 --csv"}
 
 
 PAGES = ("quickstart", "lineage", "counts", "analysts", "boundaries")  # the user pages' shell blocks

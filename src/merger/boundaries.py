@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger.geo import EXTRA_HINT, METRIC_CRS, GeoUnavailable, require
+from merger.geo import EXTRA_HINT, METRIC_CRS, GeoUnavailable, installed, require
 from merger.i18n import _
 
 if TYPE_CHECKING:
@@ -82,8 +82,18 @@ def check(register: Register, *, as_of: date, within: str | None = None, toleran
 
 def locate(register: Register, lon: float, lat: float, *, as_of: date,
            boundaries: Boundaries | None = None) -> list[Hit]:
-    """The unit at each level containing the point on ``as_of``."""
-    require("shapely")  # no pyproj: location works in longitude/latitude
+    """The unit at each level containing the point on ``as_of``.
+
+    Without ``boundaries`` (the bundled layer plus the register's own), only the units whose box
+    holds the point and the register around them are read (merger.geo.point); the answer is the
+    ``Locator``'s, which is asked where that path cannot be sure."""
+    installed("shapely")  # no pyproj: location works in longitude/latitude
+    if boundaries is None:
+        from merger.geo import data, point
+
+        hits = point.locate_point(register, [data.bundled_path(), data.user_path(register)], lon, lat, as_of)
+        if hits is not None:
+            return hits
     from merger.geo import locate as loc
 
     return loc.locate(register, _b(register, boundaries), lon, lat, as_of)

@@ -307,3 +307,34 @@ def write(path: Path, generation: str, tables: Tables) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+# --- small notes kept beside the cache -----------------------------------------------------------
+
+
+def read_note(path: Path, generation: str) -> Any:
+    """A small JSON value saved for this generation of the register (None: absent, stale, foreign
+    or damaged; it is then computed again). Trusted on the same terms as the cache file."""
+    if not trusted(path):
+        return None
+    try:
+        data = json.loads(path.read_bytes())
+        return data["value"] if data.get("format") == FORMAT and data.get("generation") == generation else None
+    except Exception:  # noqa: BLE001  (a damaged note is only a miss)
+        return None
+
+
+def write_note(path: Path, generation: str, value: Any) -> None:
+    """Save a small JSON value for this generation, atomically, readable by this user only."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps({"format": FORMAT, "generation": generation, "value": value},
+                                ensure_ascii=False).encode("utf-8"))
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -104,10 +104,15 @@ def count(snap: Snapshot, before: date, after: date, within: V | None = None, ki
         label = within.full_name
     cb = Counter((v.level, v.type) for v in b if v.kind == kind)
     ca = Counter((v.level, v.type) for v in a if v.kind == kind)
+    return tally(before, after, label, cb, ca)
+
+
+def tally(before: date, after: date, label: str | None, cb: Counter, ca: Counter) -> Counts:
+    """The rows of a count from (level, type) -> number on each date (counted in Python or SQL)."""
     rows: list[CountRow] = []
     for level in LEVELS:
-        types = [t for t in TYPE_ORDER.get(level, ()) if (level, t) in cb or (level, t) in ca]
-        types += sorted({t for (lv, t) in set(cb) | set(ca) if lv == level and t not in types})
+        types = [t for t in TYPE_ORDER.get(level, ()) if cb[(level, t)] or ca[(level, t)]]
+        types += sorted({t for (lv, t), n in (cb + ca).items() if lv == level and n and t not in types})
         if not types:
             continue
         rows.append(CountRow(level, None, sum(cb[(level, t)] for t in types), sum(ca[(level, t)] for t in types)))

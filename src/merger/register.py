@@ -7,16 +7,15 @@ ORM, is only created when the snapshot must be rebuilt or something is written.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger import cache, checks, counts, graph, lineage, search, store
-from merger.errors import BadInput, MergerError, NotFound, StoreError, Violation
+from merger import cache, counts, graph, partial, search, store
+from merger.errors import Ambiguous, BadInput, MergerError, NotFound, StoreError, Violation
 from merger.i18n import _
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from merger import recording
+    from merger import lineage, recording
 
 REFORM_BEFORE = date(2025, 6, 30)
 REFORM_AFTER = date(2025, 7, 1)
@@ -162,6 +161,8 @@ class Register:
         path = self.sqlite_path
         if path is not None:
             return path.with_name(path.name + ".snapshot")
+        import hashlib
+
         from platformdirs import user_cache_dir
 
         digest = hashlib.sha256(_without_password(self.url).encode()).hexdigest()[:16]
@@ -179,7 +180,8 @@ class Register:
         gen = self.generation()
         if self._snapshot is not None and self._snapshot.generation == gen:
             return self._snapshot
-        tables, gen = self._tables(gen)
+        with graph.no_gc():  # parsing the cache makes ~100,000 lists: no collector passes over them
+            tables, gen = self._tables(gen)
         self._snapshot = graph.from_tables(gen, tables, self.as_recorded)
         return self._snapshot
 
@@ -208,7 +210,7 @@ class Register:
         # Ask whether it exists instead of trying: on PostgreSQL a failed statement would abort
         # the read transaction for every statement after it.
         exists = ("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-                  if self.sqlite_path is not None else
+                  if self.url.startswith("sqlite") else  # a file, or --db :memory:
                   "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'alembic_version' "
                   "AND table_schema = current_schema()")
         if query(exists)[0][0]:
@@ -275,6 +277,22 @@ class Register:
         seeds = search.seed_sql(query)
         if self._snapshot is not None or seeds is None:
             return self.snapshot
+        return self._around(seeds)
+
+    def around_keys(self, keys: Iterable[str]) -> graph.Snapshot:
+        """As ``around``, for questions that already know their version keys (``merger locate``
+        of one point: the few units whose box holds it)."""
+        if self._snapshot is not None:
+            return self.snapshot
+        quoted = ", ".join("'" + k.replace("'", "''") + "'" for k in keys)
+        return self._around(f"SELECT id FROM version WHERE key IN ({quoted or 'NULL'})")
+
+    def reading(self) -> contextlib.AbstractContextManager[cache.Query]:
+        """One read transaction through the lightest driver (as the snapshot is read), giving
+        ``query(sql) -> rows``: for library questions that need a few stored columns, not the snapshot."""
+        return self._reading()
+
+    def _around(self, seeds: str) -> graph.Snapshot:
         with self._reading() as q:
             gen = self._generation_in(q)
             if q("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
@@ -308,6 +326,8 @@ class Register:
 
     def lineage(self, query: str, *, direction: lineage.Direction | None = None,
                 as_of: date | None = None, depth: int | None = None) -> lineage.Lineage:
+        from merger import lineage  # imported by the command that uses it (start-up time)
+
         if depth is not None and depth < 1:
             raise BadInput(_("--depth must be at least 1"))
         snap, match = self._resolve_around(query, as_of)
@@ -322,31 +342,100 @@ class Register:
             start = snap.versions[start.id]
         return lineage.trace(snap, start, direction, depth)
 
+    def _part(self, pick: Callable[[cache.Query], set[int] | None]) -> graph.Snapshot | None:
+        """A snapshot of the versions ``pick`` selects (a superset of what a question reads) and
+        what deriving them needs (merger.partial.read), instead of the whole register; None when
+        the whole snapshot is in memory already, or ``pick`` cannot select (read it all then)."""
+        if self._snapshot is not None:
+            return None
+        with self._reading() as q:
+            gen = self._generation_in(q)
+            if q("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
+                return None  # written by something that did not fold names: read it all
+            ids = pick(q)
+            if ids is None:
+                return None
+            tables = partial.read(q, ids)
+        return graph.from_tables(gen, tables, self.as_recorded)
+
+    def _prefixes(self, q: cache.Query) -> list[str | None]:
+        """The register's type-word prefixes (merger.partial.prefixes: a scan of every version),
+        kept beside the snapshot cache for this generation, so a search reads only two indexes."""
+        gen = self._generation_in(q)
+        path = None if store.is_memory(self.url) else self.cache_path().with_name(self.cache_path().name + ".prefixes")
+        found = cache.read_note(path, gen) if path is not None else None
+        if found is None:
+            found = partial.prefixes(q)
+            if path is not None:
+                with contextlib.suppress(OSError):  # a read-only location only costs speed
+                    cache.write_note(path, gen, found)
+        return found
+
+    def _territory(self, within: str) -> tuple[graph.Snapshot, graph.V]:
+        """What a count or list within ``within`` reads, and the unit's version, in one read
+        transaction (one connection: on PostgreSQL each costs a round trip and a backend): the
+        name resolved on its neighbourhood (units that hold others preferred, as ``--within``
+        does), then the unit's territory (merger.partial.territory). Where the name is not
+        found or stays ambiguous there, the whole register answers (its suggestions, its list)."""
+        seeds = search.seed_sql(within)
+        if self._snapshot is None and seeds is not None:
+            with self._reading() as q:
+                gen = self._generation_in(q)
+                if not q("SELECT id FROM version WHERE folded IS NULL LIMIT 1"):
+                    near = graph.from_tables(gen, cache.read_around(q, seeds), self.as_recorded)
+                    holders = partial.holders(q, set(near.by_unit))
+                    try:
+                        match = search.resolve(near, within, containers=True, holders=holders)
+                    except (NotFound, Ambiguous):
+                        match = None
+                    if match is not None:
+                        tables = partial.read(q, partial.territory(q, match.unit_id))
+                        snap = graph.from_tables(gen, tables, self.as_recorded)
+                        return snap, snap.versions[match.version.id]
+        snap = self.snapshot
+        return snap, search.resolve(snap, within, containers=True).version
+
     def counts(self, *, before: date = REFORM_BEFORE, after: date = REFORM_AFTER,
                within: str | None = None, kind: str = "admin") -> counts.Counts:
+        """Counted on the unit's territory (merger.partial.territory) or, nationally, in SQL
+        (versions no recorded event touches) plus the touched ones derived in Python."""
         _one_of(kind, KINDS, "kind")
-        snap = self.snapshot
-        unit = None
         if within is not None:
-            unit = self.resolve(within, containers=True).version
-        return counts.count(snap, before, after, unit, kind)
+            snap, unit = self._territory(within)
+            return counts.count(snap, before, after, unit, kind)
+        if self._snapshot is not None:
+            return counts.count(self._snapshot, before, after, None, kind)
+        with self._reading() as q:
+            gen = self._generation_in(q)
+            touched = partial.touched(q)
+            cb, ca = partial.count_stored(q, (before, after), kind, touched)
+            tables = partial.read(q, touched) if touched else None
+        if tables is not None:
+            snap = graph.from_tables(gen, tables, self.as_recorded)
+            for day, tally in ((before, cb), (after, ca)):
+                tally.update((v.level, v.type) for v in snap.versions.values()
+                             if v.id in touched and v.kind == kind and v.valid_on(day))
+        return counts.tally(before, after, None, cb, ca)
 
     def units(self, *, as_of: date, within: str | None = None, level: str | None = None,
               type_: str | None = None, kind: str | None = "admin") -> list[graph.V]:
+        """The units valid on ``as_of``; the snapshot they were read from is ``answered_from``
+        (their parents are in it)."""
         _one_of(level, counts.LEVELS, "level")
         _one_of(kind, KINDS, "kind")
-        snap = self.snapshot
         if type_:
             from merger.names import fold
 
-            known = sorted({v.type for v in snap.versions.values() if kind is None or v.kind == kind})
+            known = sorted(self._types(kind))
             if fold(type_) not in {fold(t) for t in known}:
                 raise BadInput(_("unknown type {type!r}; the register's types are: {join}").format(type=type_, join=', '.join(known)))
         if within is not None:
-            unit = self.resolve(within, containers=True)
-            found = [v for v in counts.territory_on(snap, unit.version, as_of, kind) if v.unit_id != unit.unit_id]
+            snap, unit = self._territory(within)
+            found = [v for v in counts.territory_on(snap, unit, as_of, kind) if v.unit_id != unit.unit_id]
         else:
+            snap = self._part(lambda q: partial.valid_on(q, as_of)) or self.snapshot
             found = snap.valid_on(as_of, kind)
+        self.answered_from = snap
         if level:
             found = [v for v in found if v.level == level]
         if type_:
@@ -356,30 +445,73 @@ class Register:
         return sorted(found, key=lambda v: (counts.LEVELS.index(v.level) if v.level in counts.LEVELS else 9,
                                             v.code))
 
+    def _types(self, kind: str | None) -> set[str]:
+        """The types of the register's versions (of ``kind``), as the snapshot has them."""
+        if self._snapshot is None:
+            with self._reading() as q:
+                gen = self._generation_in(q)
+                stored = partial.types_stored(q, kind)
+                touched = partial.touched(q)
+                tables = partial.read(q, touched) if touched else None
+            if tables is None:
+                return stored
+            snap = graph.from_tables(gen, tables, self.as_recorded)
+            return stored | {v.type for v in snap.versions.values()
+                             if v.id in touched and (kind is None or v.kind == kind)}
+        return {v.type for v in self._snapshot.versions.values() if kind is None or v.kind == kind}
+
     def unrecorded_before(self, kind: str | None = "admin") -> date | None:
         """The last day whose state the register knows: the day before its first recorded change
         (of units of ``kind``: agencies' history may start earlier than the units' own).
 
         Units in force then have no recorded start; asked about an earlier day, the register can
         only answer with that state, and callers should say so."""
-        snap = self.snapshot
-        first = min((e.effective for e in snap.events.values()
-                     if kind is None or any(v is not None and v.kind == kind for link in snap.event_links.get(e.id, ())
-                                            for v in (link.pred, link.succ))), default=None)
-        return first - timedelta(days=1) if first is not None else None
+        def linked(snap: graph.Snapshot) -> list[date]:
+            return [e.effective for e in snap.events.values()
+                    if any(v is not None and (kind is None or v.kind == kind)
+                           for link in snap.event_links.get(e.id, ()) for v in (link.pred, link.succ))]
+
+        if self._snapshot is not None:
+            found = linked(self._snapshot)
+        else:  # bundled, uncorrected events in SQL; recorded or corrected ones derived in Python
+            with self._reading() as q:
+                gen = self._generation_in(q)
+                first = partial.first_event_stored(q, kind)
+                others = partial.other_events(q)
+                tables = partial.read(q, others) if others else None
+            found = [first] if first is not None else []
+            if tables is not None:
+                found += linked(graph.from_tables(gen, tables, self.as_recorded))
+        first_day = min(found, default=None)
+        return first_day - timedelta(days=1) if first_day is not None else None
 
     def search(self, text: str, *, limit: int = 50, as_of: date | None = None) -> list[graph.V]:
-        return search.search(self.snapshot, text, limit=limit, as_of=as_of)
+        """Read through the folded-name and code columns (merger.partial.search_ids) the versions
+        that may match, not the register; ``answered_from`` holds them with their parents."""
+        from merger.names import fold
+
+        folded = fold(text)
+        if not folded:  # refused by search.search before it reads anything
+            return search.search(graph.Snapshot("", {}, {}, [], {}), text, limit=limit, as_of=as_of)
+        snap = self._part(lambda q: partial.search_ids(q, folded, text, self._prefixes(q))) or self.snapshot
+        self.answered_from = snap
+        return search.search(snap, text, limit=limit, as_of=as_of)
 
     def check(self) -> list[Violation]:
+        from merger import checks
+
         return checks.check(self.snapshot)
 
     def source_gaps(self) -> list[Violation]:
         """Where the sources leave a unit's successor or origin unknown (not errors)."""
+        from merger import checks
+
         return checks.source_gaps(self.snapshot)
 
     def disagreements(self) -> list[Violation]:
         """Changes recorded from one source that another source contradicts (not errors)."""
+        from merger import checks
+
         return checks.disagreements(self.snapshot)
 
     # --- recording (see merger.recording) ----------------------------------------------------

@@ -125,10 +125,12 @@ def resolve(
     levels: set[str] | None = None,
     kind: str | None = None,
     containers: bool = False,
+    holders: set[int] | None = None,
 ) -> Match:
     """The one unit ``query`` names (on ``as_of`` if given), or a NotFound/Ambiguous error.
 
-    ``containers`` prefers units that have children (for ``--within``) when a name is shared.
+    ``containers`` prefers units that have children (for ``--within``) when a name is shared;
+    ``holders``: the ids of the units that have children, when ``snap`` is only part of the register.
     """
     if not query.strip():
         raise BadInput(_("empty unit name"))
@@ -161,7 +163,7 @@ def resolve(
         if provinces and len(_group(provinces)) == 1:
             versions, units = provinces, _group(provinces)
     if len(units) > 1 and containers:
-        parents = {v.parent_unit_id for v in snap.versions.values()}
+        parents = holders if holders is not None else {v.parent_unit_id for v in snap.versions.values()}
         holding = [v for v in versions if v.unit_id in parents]
         if holding and len(_group(holding)) < len(units):
             versions, units = holding, _group(holding)

@@ -485,9 +485,9 @@ def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
 
         reg = Register.open(ctx.find_root().params.get("db"), build=False, read_only=True)
         try:
-            snap = reg.snapshot
             # each unit's latest version first: a code offers what the unit was last, not in 2004
             hits = reg.search(incomplete, limit=200)
+            snap = reg.answered_from or reg.snapshot
             order = {u: i for i, u in reversed(list(enumerate(v.unit_id for v in hits)))}
             found = sorted(hits, key=lambda v: (order[v.unit_id], -(v.valid_to or date.max).toordinal()))
             shared = Counter(v.full_name for v in found) + Counter(v.name for v in found)

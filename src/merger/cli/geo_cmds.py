@@ -69,6 +69,7 @@ def check_cmd(
     lineage_share: Annotated[float, typer.Option(help="Tolerance for --lineage: share of a unit inside an "
                                                  "unlinked unit.")] = 0.05,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """Check boundaries in metres (equal-area projection); exit 1 when anything exceeds the tolerances.
 
@@ -88,7 +89,10 @@ def check_cmd(
       merger boundaries check --within "Hải Phòng" --area-rel 0.35 --gap-share 0.02
 
       merger boundaries check --within "Hải Phòng" --lineage
+
+      merger boundaries check --as-of 2025-07-01 --csv > findings.csv
     """
+    check_formats(as_json, as_csv)
     _need("shapely", "pyproj")
     from merger import boundaries
     from merger.geo.checks import Tolerances
@@ -99,8 +103,11 @@ def check_cmd(
         report = boundaries.check(reg, as_of=day, within=within, lineage=lineage,
                                   tolerances=Tolerances(overlap_m2, gap_share, area_rel, lineage_share))
     problems = report.problems()
-    if as_json:
-        emit_json(report.to_dict())
+    if as_json or as_csv:
+        if as_json:
+            emit_json(report.to_dict())
+        else:
+            emit_csv(list(report.CSV_HEADER), report.rows())
         if problems:
             raise typer.Exit(1)
         return
@@ -393,6 +400,7 @@ def locate(
     lat_column: Annotated[str, typer.Option(help="The CSV's latitude column.")] = "lat",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Where the batch CSV goes (default: stdout).")] = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
     """The unit at each level containing a point on a date.
 
@@ -405,8 +413,11 @@ def locate(
 
       merger locate 106.6683 20.8651 --as-of 2025-06-30
 
+      merger locate 106.6683 20.8651 --csv
+
       merger locate --file points.csv --lon-column x --lat-column y --out located.csv
     """
+    check_formats(as_json, as_csv)
     day = _day(as_of)
     if file is None:
         if lon is None or lat is None:
@@ -414,19 +425,26 @@ def locate(
         _check_point(lon, lat)
     elif lon is not None:
         raise typer.BadParameter(_("give either LON LAT or --file, not both"))
+    elif as_json:
+        raise typer.BadParameter(_("--file writes CSV (one row per point): --json is for one point"))
     out = out_path(out)
-    _need("shapely")
     from merger import boundaries
 
     reg = state(ctx).register()
+    if file is not None:
+        _need("shapely")
+        with errors():
+            _locate_file(boundaries.locator(reg, as_of=day), file, lon_column, lat_column, out, day)
+        return
+    assert lon is not None and lat is not None
     with errors():
-        loc = boundaries.locator(reg, as_of=day)
-        if file is not None:
-            _locate_file(loc, file, lon_column, lat_column, out, day)
-            return
-    hits = loc.locate_many([lon], [lat])[0]
+        hits = boundaries.locate(reg, lon, lat, as_of=day)  # reads only the units around the point
     if as_json:
         emit_json(dict(lon=lon, lat=lat, as_of=day, units=[h.__dict__ for h in hits]))
+    elif as_csv:
+        emit_csv(["level", "key", "name", "how", "candidates", "candidate_names"],
+                 [[h.level, h.key, h.name, h.how, "|".join(h.candidates), "|".join(h.candidate_names)]
+                  for h in hits])
     else:
         from rich.table import Table
 
@@ -436,8 +454,8 @@ def locate(
         for col in (N_("Level"), N_("Unit"), N_("Key"), N_("How")):
             table.add_column(_(col))
         for h in hits:
-            name = h.name or ("—" if not h.candidates else _("one of: {names}").format(names=", ".join(
-                reg.snapshot.by_key[k].full_name for k in h.candidates)))
+            name = h.name or ("—" if not h.candidates else _("one of: {names}").format(
+                names=", ".join(h.candidate_names)))
             table.add_row(level_name(h.level), name, h.key or "", _(HOW[h.how]) if h.how in HOW else h.how)
         console().print(table)
     if not any(h.key for h in hits):
@@ -485,26 +503,44 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
             lons[n], lats[n] = lon, lat
     columns = loc.locate_columns(lons, lats)
     extra = [f"{lv}{suffix}" for lv, _ in columns for suffix in ("_key", "_name", "_how")]
-    text: dict[int, tuple[str, str, str]] = {}  # points in one unit share its Hit: format it once
+    from merger.outputs import FORMULA_START, safe_cell
+
+    raw = raw_csv()
+    # Cells that a spreadsheet would run are neutralised (merger.outputs.safe_cell) here, a
+    # column at a time, and the rows written with the plain csv writer: checking 100,000 rows
+    # cell by cell took a fifth of the batch's time. The user's columns are checked whole, the
+    # answer's cells once per unit.
+    starts = set(FORMULA_START)
+    for i in range(len(fields) if not raw else 0):
+        if any(r[i][:1] in starts for r in rows):
+            for r in rows:
+                r[i] = safe_cell(r[i])
+    header = [safe_cell(h, raw) for h in fields + extra]
+    text: dict[int, tuple[str, ...]] = {}  # points in one unit share its Hit: format it once
     exts: list[tuple[str, ...]] = [()] * len(rows)
     found = np.zeros(len(rows), dtype=bool)
     for _level, col in columns:
         hits = col.tolist()
         for h in hits:
             if id(h) not in text:
-                text[id(h)] = (h.key or "|".join(h.candidates), h.name or "", h.how)
+                text[id(h)] = tuple(safe_cell(c, raw) for c in (h.key or "|".join(h.candidates), h.name or "", h.how))
         exts = [e + text[id(h)] for e, h in zip(exts, hits, strict=True)]
         found |= np.array([h.key is not None for h in hits], dtype=bool)
     table = rows  # our own padded copies: extended in place
     for r, e in zip(rows, exts, strict=True):
         r.extend(e)
-    if out is None:
-        emit_csv(fields + extra, table)
-    else:
-        from merger.outputs import csv_file
+    import csv
 
-        with errors(), csv_file(out, raw_csv()) as w:
-            w.writerow(fields + extra)
+    if out is None:
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(table)
+    else:
+        from merger.outputs import writing
+
+        with errors(), writing(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(header)
             w.writerows(table)
         n_in = int(found.sum())
         print(f"{len(rows):,} points on {day}: {n_in:,} inside a unit with a boundary, "
@@ -550,9 +586,12 @@ def map_cmd(
     if unit is None:
         with errors():
             info = boundaries.render_overview(reg, out, level=level, within=within, as_of=day)
-        console().print(f"Map of {len(info.units)} {info.level} units written to {info.path}: "
-                        f"{len(info.labelled)} named, {len(info.unlabelled)} names left out where they would "
-                        f"collide.", soft_wrap=True)
+        from merger.lineage import level_name
+
+        console().print(_("Map of {n} units at {level} level written to {path}: {k} named ({c} outside their unit, "
+                          "with a line; {i} in an inset), {m} names left out where they would collide.").format(
+            n=len(info.units), level=level_name(info.level), path=info.path, k=len(info.labelled), c=len(info.callouts),
+            i=len(info.insets), m=len(info.unlabelled)), soft_wrap=True)
         return
     if within is not None or level is not None:
         raise typer.BadParameter(_("--within and --level draw many units: give them without UNIT"))

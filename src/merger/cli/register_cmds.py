@@ -337,7 +337,7 @@ def units(
     with errors():
         found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=which)
     note_unrecorded_past(reg, day, kind=which)
-    snap = reg.snapshot
+    snap = reg.answered_from or reg.snapshot  # what the units were read from, with their parents
     rows = [[v.code, v.full_name, v.type, v.level, (snap.parent_of(v, day).full_name if snap.parent_of(v, day) else ""),
              str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
     header = ["code", "name", "type", "level", "parent", "valid_from", "valid_to", "key"]
@@ -374,7 +374,7 @@ def search_cmd(
     reg = state(ctx).register()
     with errors():
         found = reg.search(text, limit=limit, as_of=parse_date(as_of, "--as-of"))
-    snap = reg.snapshot
+    snap = reg.answered_from or reg.snapshot  # what the hits were read from, with their parents
     rows = [[v.code, v.full_name, v.level, ", ".join(a.full_name for a in snap.ancestors(v)),
              str(v.valid_from or ""), str(v.valid_to or ""), v.key] for v in found]
     header = ["code", "name", "level", "parents", "valid_from", "valid_to", "key"]

@@ -138,6 +138,31 @@ class BoundaryReport:
                 for d in self.lineage or [] if d.exceeds]
         return out
 
+    CSV_HEADER = ("kind", "level", "key", "name", "other_key", "other_name", "value", "unit", "official_km2",
+                  "share", "lon", "lat", "note", "exceeds")
+
+    def rows(self) -> list[list[Any]]:
+        """Every measured finding as one flat row (``CSV_HEADER``), within the tolerances or not, so
+        a spreadsheet can sort and filter them; ``exceeds`` marks those beyond."""
+        out: list[list[Any]] = []
+        for o in self.overlaps:
+            out.append(["overlap", o.level, o.a, o.a_name, o.b, o.b_name, o.area_m2, "m2", None, None, o.lon, o.lat,
+                        None, o.exceeds])
+        for g in self.gaps:
+            big = g.largest[0] if g.largest else None
+            out.append([f"gap-{g.kind}", None, g.parent, g.parent_name, None, big.near if big else None, g.area_km2,
+                        "km2", None, g.share, big.lon if big else None, big.lat if big else None,
+                        f"{g.pieces} pieces", g.exceeds])
+        out += [["no-geometry", lv, k, n, None, None, None, None, None, None, None, None, None, True]
+                for k, n, lv in self.missing]
+        out += [["invalid", None, k, n, None, None, None, None, None, None, None, None, r, True]
+                for k, n, r in self.invalid]
+        out += [["area", a.level, a.key, a.name, None, None, a.computed_km2, "km2", a.official_km2, a.rel_diff,
+                 None, None, None, a.exceeds] for a in self.areas]
+        out += [["lineage-geometry", None, d.key, d.name, d.other, d.other_name, d.area_km2, "km2", None,
+                 d.share_of_unit, None, None, None, d.exceeds] for d in self.lineage or []]
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["as_of"] = self.as_of.isoformat()

@@ -220,6 +220,8 @@ class OverviewInfo:
     labelled: list[str] = field(default_factory=list)  # keys whose label was placed
     unlabelled: list[str] = field(default_factory=list)  # left out: no room without a collision
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # placed labels, pixels
+    callouts: list[str] = field(default_factory=list)  # keys named outside their unit, with a leader line
+    insets: list[str] = field(default_factory=list)  # keys far off the rest, drawn in an inset
 
 
 def is_country(within: str | None) -> bool:
@@ -245,22 +247,103 @@ def _colours(geoms: list[Any]) -> list[int]:
     return out
 
 
+def _far(geoms: list[Any]) -> list[int]:
+    """Units far off the rest (Bạch Long Vĩ, ~70 km out in the gulf): drawn in insets, so the
+    rest is not shrunk to leave room for the sea between (at most three; never for two units).
+    Only units that touch no other are measured (distances between provinces' outlines are slow)."""
+    import numpy as np
+    import shapely
+
+    if len(geoms) < 3:
+        return []
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    touching = set(left[left != right].tolist())
+    far = []
+    for i, g in enumerate(geoms):
+        if i in touching:
+            continue
+        others = [geoms[j] for j in range(len(geoms)) if j != i]
+        x0, y0, x1, y1 = shapely.total_bounds(others)
+        reach = 0.15 * max(x1 - x0, y1 - y0)
+        near = tree.query(g, predicate="dwithin", distance=reach)
+        if not np.any(near != i):
+            far.append(i)
+    return far[:3]
+
+
+class _Placed:
+    """The label boxes placed so far (display pixels), tested all at once."""
+
+    def __init__(self, boxes: list[Any]):
+        self.boxes: list[Any] = []
+        self._shapes: Any = None
+        for b in boxes:
+            self.append(b)
+
+    def append(self, box: Any) -> None:
+        import numpy as np
+
+        self.boxes.append(box)
+        self._arr = np.array([(b.x0, b.y0, b.x1, b.y1) for b in self.boxes], dtype=float)
+        self._shapes = None
+
+    def overlaps(self, box: Any) -> bool:
+        """As matplotlib's Bbox.overlaps against any placed box (touching edges count)."""
+        import numpy as np
+
+        if not self.boxes:
+            return False
+        a = self._arr
+        return bool(np.any((a[:, 0] <= box.x1) & (box.x0 <= a[:, 2]) & (a[:, 1] <= box.y1) & (box.y0 <= a[:, 3])))
+
+    def crossed(self, line: Any) -> bool:
+        """Whether a leader line crosses a placed box."""
+        import shapely
+
+        if not self.boxes:
+            return False
+        if self._shapes is None:
+            self._shapes = shapely.box(self._arr[:, 0], self._arr[:, 1], self._arr[:, 2], self._arr[:, 3])
+        return bool(shapely.intersects(line, self._shapes).any())
+
+
+def _paths(geoms: list[Any], fills: list[int]) -> tuple[list[Any], list[str]]:
+    import shapely
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    patches, colours = [], []
+    for g, c in zip(geoms, fills, strict=True):
+        for poly in shapely.get_parts(g):
+            rings = [poly.exterior, *poly.interiors]
+            patches.append(PathPatch(MplPath.make_compound_path(*[MplPath(shapely.get_coordinates(r)) for r in rings])))
+            colours.append(FILLS[c])
+    return patches, colours
+
+
 def render_overview(register: Register, boundaries: Boundaries, out: Path, *, level: str | None = None,
                     within: str | None = None, as_of: date | None = None, dpi: int = 150) -> OverviewInfo:
     """Every unit of one level in a territory (the 34 provinces of the country, or a province's
     communes), one fill per unit so neighbours differ, and the names placed largest first where
-    they collide with no name already placed (the others are counted in the legend)."""
+    they collide with no name already placed; a name that fits nowhere inside its unit goes
+    outside it, over the sea or empty ground where possible, with a leader line (the others are
+    counted in the legend). Units far off the rest (islands) get an inset."""
+    import math
+
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # names are drawn as plain text, never as TeX math
     import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt
     import shapely
     from matplotlib.collections import PatchCollection
-    from matplotlib.patches import Patch, PathPatch
-    from matplotlib.path import Path as MplPath
+    from matplotlib.patches import Patch
+    from matplotlib.transforms import Bbox
 
     from merger import counts
+    from merger.lineage import level_name
 
     if out.suffix.lower() not in (".png", ".svg"):
         raise BadInput(_("--out must end in .png or .svg, not {value!r}").format(value=out.suffix or 'nothing'))
@@ -270,27 +353,26 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
     level = level or ("province" if country else "commune")
     if country:
         versions = [v for v in snap.valid_on(day) if v.level == level and v.kind == "admin"]
-        title = f"Việt Nam: {level} units on {day.isoformat()}"
+        place = "Việt Nam"
     else:
         match = register.resolve(within, as_of=day, containers=True)  # type: ignore[arg-type]
         versions = [v for v in counts.inside(snap, match.unit_id, day, "admin") if v.level == level]
-        title = f"{match.version.full_name}: {level} units on {day.isoformat()}"
+        place = match.version.full_name
+    title = _("{place}: units at {level} level on {day}").format(place=place, level=level_name(level),
+                                                                 day=fdate(day))
     drawn = sorted((v for v in versions if v.key in boundaries), key=lambda v: v.code)
     if not drawn:
         raise BadInput(f"no {level} with a boundary on {day}" + ("" if country else f" within {within!r}"))
     geoms = boundaries.metric([v.key for v in drawn])
     fills = _colours(geoms)
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    far = _far(geoms)
+    main = [i for i in range(len(drawn)) if i not in far]
+    minx, miny, maxx, maxy = shapely.total_bounds([geoms[i] for i in main])
     pad = max(maxx - minx, maxy - miny) * 0.03
     aspect = (maxy - miny + 2 * pad) / (maxx - minx + 2 * pad)
     width = 10.0 if aspect >= 1 else 14.0
     fig, ax = plt.subplots(figsize=(width, min(max(width * aspect, 6.0), 22.0)))
-    patches, colours = [], []
-    for g, c in zip(geoms, fills, strict=True):
-        for poly in shapely.get_parts(g):
-            rings = [poly.exterior, *poly.interiors]
-            patches.append(PathPatch(MplPath.make_compound_path(*[MplPath(shapely.get_coordinates(r)) for r in rings])))
-            colours.append(FILLS[c])
+    patches, colours = _paths([geoms[i] for i in main], [fills[i] for i in main])
     ax.add_collection(PatchCollection(patches, facecolor=colours, edgecolor="#555555", linewidth=0.4, zorder=1))
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
@@ -298,51 +380,150 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=13)
+    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+    info = OverviewInfo(out, level, [v.key for v in drawn])
+    insets = []
+    # each far unit in a box at its own scale, in the corners the drawn units cover least
+    x_lo, x_hi, y_lo, y_hi = minx - pad, maxx + pad, miny - pad, maxy + pad
+    corners = [(0.76, 0.02), (0.76, 0.72), (0.02, 0.02), (0.02, 0.72)]
+
+    def covered(c: tuple[float, float]) -> float:
+        cell = shapely.box(x_lo + c[0] * (x_hi - x_lo), y_lo + c[1] * (y_hi - y_lo),
+                           x_lo + (c[0] + 0.22) * (x_hi - x_lo), y_lo + (c[1] + 0.22) * (y_hi - y_lo))
+        return sum(geoms[j].intersection(cell).area for j in main if geoms[j].intersects(cell))
+
+    corners = sorted(corners, key=covered) if far else []
+    for n, i in enumerate(far):
+        sub = ax.inset_axes((*corners[n], 0.22, 0.22))
+        sub_patches, _colours_ = _paths([geoms[i]], [fills[i]])
+        sub.add_collection(PatchCollection(sub_patches, facecolor=FILLS[fills[i]], edgecolor="#555555", linewidth=0.4))
+        x0, y0, x1, y1 = geoms[i].bounds
+        r = max(x1 - x0, y1 - y0) * 0.6 + 500
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        sub.set_xlim(cx - r, cx + r)
+        sub.set_ylim(cy - r, cy + r)
+        sub.set_aspect("equal")
+        sub.set_xticks([])
+        sub.set_yticks([])
+        sub.set_title(drawn[i].name, fontsize=8)
+        insets.append(sub)
+        info.insets.append(drawn[i].key)
     fig.canvas.draw()  # the renderer measures the labels
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
     size = 8.0 if len(drawn) <= 40 else 6.5
-    placed: list[Any] = []
-    info = OverviewInfo(out, level, [v.key for v in drawn])
+    placed = _Placed([sub.get_window_extent(renderer).expanded(1.0, 1.15) for sub in insets])
     span = max(maxx - minx, maxy - miny)
-    for i in sorted(range(len(drawn)), key=lambda k: -geoms[k].area):
+    left = []
+
+    def measure(name: str, fs: float) -> tuple[float, float, float, float]:
+        """The name's box (with a margin) relative to its anchor: dx, dy of the lower left, w, h."""
+        at = (sum(ax.get_xlim()) / 2, sum(ax.get_ylim()) / 2)  # inside the view
+        probe = ax.text(*at, name, fontsize=fs, ha="center", va="center", path_effects=halo)
+        e = probe.get_window_extent(renderer).expanded(1.05, 1.1)
+        probe.remove()
+        ox, oy = ax.transData.transform(at)
+        return e.x0 - ox, e.y0 - oy, e.width, e.height
+
+    for i in sorted(main, key=lambda k: -geoms[k].area):
         v, g = drawn[i], geoms[i]
         biggest = max(shapely.get_parts(g), key=lambda p: p.area)
         p = biggest.representative_point()
         # where the name fits: the unit's inner point, then nudged around it (still inside the
-        # unit), then a size smaller; a name that collides everywhere is left out, never overlaid
+        # unit), then a size smaller
         step = span * 0.012
         spots = [(p.x, p.y)] + [(p.x + dx * step, p.y + dy * step) for dx, dy in
                                 ((0, 1), (0, -1), (1, 0), (-1, 0), (1, 1), (-1, -1), (1, -1), (-1, 1), (0, 2), (0, -2))
                                 if biggest.contains(shapely.Point(p.x + dx * step, p.y + dy * step))]
         box = None
         for fs in (size, size * 0.8):
+            # a name's box moves with its anchor: measured once per size, then only shifted
+            dx0, dy0, w, h = measure(v.name, fs)
             for x, y in spots:
-                text = ax.text(x, y, v.name, fontsize=fs, ha="center", va="center", color="#222222",
-                               path_effects=halo, zorder=5)
-                box = text.get_window_extent(renderer).expanded(1.05, 1.1)
-                if not any(box.overlaps(b) for b in placed):
+                ax_, ay_ = ax.transData.transform((x, y))
+                box = Bbox.from_bounds(ax_ + dx0, ay_ + dy0, w, h)
+                if not placed.overlaps(box):
+                    ax.text(x, y, v.name, fontsize=fs, ha="center", va="center", color="#222222",
+                            path_effects=halo, zorder=5)
                     break
-                text.remove()
                 box = None
             if box is not None:
                 break
         if box is None:
-            info.unlabelled.append(v.key)
+            left.append((i, p))
             continue
         placed.append(box)
         info.labelled.append(v.key)
         info.boxes.append((box.x0, box.y0, box.x1, box.y1))
+    # the names that fit nowhere inside their unit: outside it with a leader line, first where the
+    # label covers no unit (sea, neighbouring countries), then anywhere free; never over a name
+    tree = shapely.STRtree([geoms[i] for i in main])
+    frame = ax.get_window_extent(renderer)
+    to_data = ax.transData.inverted()
+    fs = size * 0.9
+    for i, p in sorted(left, key=lambda ip: geoms[ip[0]].area):  # the smallest, hardest to place, first
+        v = drawn[i]
+        dx0, dy0, w, h = measure(v.name, fs)
+        # the line starts at a point of the unit that no name covers (a large neighbour's name
+        # may lie over a small unit's inner point)
+        covers = [shapely.box(*to_data.transform([(b.x0, b.y0), (b.x1, b.y1)]).ravel()) for b in placed.boxes]
+        free = max(shapely.get_parts(geoms[i]), key=lambda q: q.area).difference(shapely.union_all(covers))
+        if not free.is_empty:
+            p = max(shapely.get_parts(free), key=lambda q: q.area).representative_point()
+        ax_, ay_ = ax.transData.transform((p.x, p.y))
+        spot = None
+        for over_land in (False, True):
+            for radius in (25, 40, 60, 85, 115, 150, 190, 240, 300, 370, 450):
+                for k in range(24):
+                    a = math.pi * 2 * k / 24
+                    cx, cy = ax_ + radius * math.cos(a), ay_ + radius * math.sin(a)
+                    box = Bbox.from_bounds(cx + dx0, cy + dy0, w, h)
+                    if not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1):
+                        continue
+                    if placed.overlaps(box):
+                        continue
+                    # the leader line crosses no name either
+                    line = shapely.LineString([(ax_, ay_), (cx, cy)])
+                    if placed.crossed(line):
+                        continue
+                    if not over_land:
+                        (lx0, ly0), (lx1, ly1) = to_data.transform([(box.x0, box.y0), (box.x1, box.y1)])
+                        if len(tree.query(shapely.box(lx0, ly0, lx1, ly1), predicate="intersects")):
+                            continue
+                    spot = (cx, cy, box)
+                    break
+                if spot:
+                    break
+            if spot:
+                break
+        if spot is None:
+            info.unlabelled.append(v.key)
+            continue
+        cx, cy, box = spot
+        tx, ty = to_data.transform((cx, cy))
+        ax.annotate(v.name, xy=(p.x, p.y), xytext=(tx, ty), fontsize=fs, ha="center", va="center",
+                    color="#222222", path_effects=halo, zorder=6,
+                    arrowprops=dict(arrowstyle="-", color="#333333", linewidth=0.6, shrinkA=0, shrinkB=1))
+        placed.append(box)
+        info.labelled.append(v.key)
+        info.callouts.append(v.key)
+        info.boxes.append((box.x0, box.y0, box.x1, box.y1))
     sources = sorted({boundaries.features[v.key].source for v in drawn})
-    handles = [Patch(facecolor="none", edgecolor="none",
-                     label=f"{len(drawn)} units drawn, {len(info.labelled)} named"
-                     + (f"; {len(info.unlabelled)} names left out where they would overlap a larger unit's "
-                        "(a smaller territory, --within, shows more)" if info.unlabelled else "")),
-               Patch(facecolor="none", edgecolor="none", label="Albers equal-area (Vietnam). Boundaries: "
-                     + ", ".join(sources) + " (data/boundaries/README.md). Made with merger.")]
+    named = _("{n} units drawn, {k} named").format(n=fnum(len(drawn)), k=fnum(len(info.labelled) + len(far)))
+    if info.callouts:
+        named += _(" ({n} outside their unit, with a line)").format(n=fnum(len(info.callouts)))
+    if far:
+        named += _("; {n} far off the rest in a box at its own scale").format(n=fnum(len(far)))
+    if info.unlabelled:
+        named += _("; {n} names left out where they would overlap another (a smaller territory, --within, "
+                   "shows more)").format(n=fnum(len(info.unlabelled)))
+    handles = [Patch(facecolor="none", edgecolor="none", label=named),
+               Patch(facecolor="none", edgecolor="none", label=_(
+                   "Albers equal-area (Vietnam). Boundaries: {sources} (data/boundaries/README.md). Made with "
+                   "merger.").format(sources=", ".join(sources)))]
     missing = len(versions) - len(drawn)
     if missing:
-        handles.insert(1, Patch(facecolor="none", edgecolor="none", label=f"{missing} unit(s) without a boundary"))
+        handles.insert(1, Patch(facecolor="none", edgecolor="none",
+                                label=_("{n} unit(s) without a boundary").format(n=fnum(missing))))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), fontsize=8.5, frameon=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi, bbox_inches="tight")

@@ -37,6 +37,14 @@ OLD_REPO, OLD_TAG, OLD_COMMIT = "daohoangson/dvhcvn", "v20250301", "eaddcea82fc3
 S_NEW = "thanglequoc-geojson-2025"
 S_OLD = "dvhcvn-gis-v20250301"
 STAMP = "2026-08-02T00:00:00.000Z"  # the newer source commit's day: the layer's last_change, fixed
+# (old province, district code in the file) -> the code whose shape it really is. In dvhcvn's
+# v20250301 files two pairs of neighbouring districts carry each other's code and name: the shape
+# named Huyện Sìn Hồ (108) is the northern one on the Chinese border, where Phong Thổ lies, and
+# the shape named Huyện Bắc Tân Uyên ("north Tân Uyên", 726) is the southern one. Evidence: the
+# seats of the new communes formed from each district's communes lie in the other's shape (15 in
+# Lai Châu, 4 in Bình Dương), and the new communes' own geometries (thanglequoc) overlay them the
+# same way round. Swapped back, and listed in the import report.
+SWAPPED = {("12", "108"): "109", ("12", "109"): "108", ("74", "723"): "726", ("74", "726"): "723"}
 
 
 @dataclass
@@ -152,7 +160,7 @@ def _read_old(root: Path, versions: dict[str, dict[str, str]], report: GeoImport
     districts = {(v["parent_unit"].split("@")[0], v["code"]): v for v in versions.values()
                  if v["level"] == "district" and v["valid_to"] == OLD_END}
     provinces = sorted(k for k, v in versions.items() if v["level"] == "province" and v["valid_to"] == OLD_END)
-    matched_by_name, differ, unmatched = [], [], []
+    matched_by_name, differ, unmatched, swapped = [], [], [], []
     seen: set[str] = set()
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -164,9 +172,12 @@ def _read_old(root: Path, versions: dict[str, dict[str, str]], report: GeoImport
         seen.add(pkey)
         out.append(_Feature(pkey, "province", prov, versions[pkey]["full_name"], S_OLD, _shape(data),
                             "old-province"))
-        by_code = {districts[(prov, i["level2_id"])]["key"] for i in data["level2s"] if (prov, i["level2_id"]) in districts}
+        def code(item: dict, prov: str = prov) -> str:
+            return SWAPPED.get((prov, item["level2_id"]), item["level2_id"])
+
+        by_code = {districts[(prov, code(i))]["key"] for i in data["level2s"] if (prov, code(i)) in districts}
         for item in data["level2s"]:
-            v = districts.get((prov, item["level2_id"]))
+            v = districts.get((prov, code(item)))
             if v is None:  # fall back to the name within the same old province (codes first)
                 same = [d for (p, _), d in districts.items() if p == prov and d["key"] not in by_code
                         and fold(item["name"]).endswith(" " + fold(d["name"]))]
@@ -179,7 +190,10 @@ def _read_old(root: Path, versions: dict[str, dict[str, str]], report: GeoImport
             if v["key"] in seen:
                 unmatched.append(f"{path.name}: {item['level2_id']} {item['name']} (again {v['key']}; first kept)")
                 continue
-            if fold(v["full_name"]) != fold(item["name"]):
+            if code(item) != item["level2_id"]:
+                swapped.append(f"{path.name}: the shape named {item['level2_id']} {item['name']} is "
+                               f"{v['key']} {v['full_name']}")
+            elif fold(v["full_name"]) != fold(item["name"]):
                 differ.append(f"{v['key']}: file {item['name']!r}, register {v['full_name']!r}")
             seen.add(v["key"])
             out.append(_Feature(v["key"], "district", v["code"], v["full_name"], S_OLD, _shape(item),
@@ -190,6 +204,8 @@ def _read_old(root: Path, versions: dict[str, dict[str, str]], report: GeoImport
     report.note(f"old units: {len(files)} province files, {n_p} of {len(provinces)} old provinces and {n_d} of "
                 f"{len(districts)} districts matched by code to versions code@..{OLD_END}")
     report.items("matched by name (code did not match)", matched_by_name)
+    report.items("shapes the file names wrongly, swapped back (neighbours carrying each other's code and name; "
+                 "the seats of the new communes formed from each lie in the other's shape)", swapped)
     report.items("same code, name or type word differs (the file predates the change; register kept, the "
                  "geometry may predate boundary changes of 2019-2025)", differ)
     report.items("file units not matched", unmatched)
@@ -248,7 +264,7 @@ def _simplify(features: list[_Feature], report: GeoImportReport) -> None:
                    max_km2=float(np.abs(a1 - a0).max() / 1e6), repaired=fixed)
         report.tiers.append(row)
         report.note(f"{tier}: {len(group)} features, {before:,} -> {after:,} vertices at {tol:g} m; area change "
-                    f"per unit p50 {row['p50']:.4%}, p95 {row['p95']:.4%}, max {row['max']:.2%} "
+                    f"per unit p50 {row['p50']:.4%}, p95 {row['p95']:.4%}, max {row['max']:.4%} "
                     f"({row['max_unit']}); largest absolute change {row['max_km2']:.3f} km²; "
                     f"repaired after rounding: {fixed}")
 
@@ -295,7 +311,7 @@ def _tier_table(report: GeoImportReport) -> str:
             "|---|---|---|---|---|---|---|"]
     for t in report.tiers:
         rows.append(f"| {t['tier']} | {t['features']:,} | {t['tolerance_m']:g} m | {t['vertices_before']:,} -> "
-                    f"{t['vertices_after']:,} | {t['p50']:.3%} | {t['p95']:.3%} | {t['max']:.2%} "
+                    f"{t['vertices_after']:,} | {t['p50']:.3%} | {t['p95']:.3%} | {t['max']:.3%} "
                     f"({t['max_unit']}) |")
     return "\n".join(rows)
 
@@ -358,6 +374,13 @@ for how to fetch them and rerun the importer.
 - The old district geometries predate changes of 2019-2025 in places (Hải Phòng: Hồng Bàng
   lacks An Hồng, An Hưng and Đại Bản, moved from An Dương on 1 January 2025). The lineage (from
   the official NSO table) is the authority; the old geometries are context.
+- Two pairs of neighbouring old districts carry each other's code and name in the dvhcvn file
+  (Lai Châu: Huyện Sìn Hồ / Huyện Phong Thổ; Bình Dương: Thành phố Tân Uyên / Huyện Bắc Tân Uyên):
+  the seats of the new communes formed from each lie in the other's shape. The importer swaps
+  them back (listed below). Measured with the seats of the 3,321 new communes (sapnhap statistics)
+  located on 30 June 2025: the old district found contains one of the commune's recorded
+  predecessors for 99 % of them; the rest lie near a district edge or where a district changed
+  after the geometries were drawn (Huế 2025, Nghĩa Lộ, Cao Lộc ...).
 
 ## Import report
 
