@@ -132,4 +132,4 @@ def test_launcher_prints_the_vietnamese_help_for_a_vietnamese_locale() -> None:
     slow = subprocess.run([sys.executable, "-c", code.format("cli"), "--help"],
                           capture_output=True, text=True, env=env, check=True)
     assert fast.stdout == slow.stdout
-    assert fast.stdout.startswith("Cách dùng: merger [OPTIONS] COMMAND") and "Tùy chọn:" in fast.stdout
+    assert fast.stdout.startswith("Cách dùng: merger [TÙY_CHỌN] LỆNH") and "Tùy chọn:" in fast.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from pathlib import Path
@@ -170,7 +171,7 @@ def test_commands_speak_vietnamese(national: object, national_path: str, args: l
     res = CliRunner().invoke(app, ["--db", national_path, *args], env={**VI, "COLUMNS": "1000"})
     assert res.exit_code == 0, res.stderr
     out = res.stdout
-    for source in _sources(national):  # citations of the data's sources are data, shown as recorded
+    for source in _sources(national) + _names(national):  # citations and names are data, shown as recorded
         out = out.replace(source, "")
     out = re.sub(r"(?<!\w)/[\w./+-]+", "", out)  # file paths are data too (/work/..., a boundaries file)
     found = set(re.findall(r"[A-Za-z]{4,}", out))
@@ -266,7 +267,7 @@ def test_vietnamese_map(national_path: str, tmp_path: Path) -> None:
     assert "neighbouring" not in svg and "Made with" not in svg and "until " not in svg
 
 
-def test_vietnamese_boundaries_check(national_path: str) -> None:
+def test_vietnamese_boundaries_check(national: object, national_path: str) -> None:
     """Boundary staff's check report in Vietnamese (it exits 1 on the real data's coast and islands)."""
     pytest.importorskip("geopandas")
     res = CliRunner().invoke(app, ["--db", national_path, "boundaries", "check", "--within", "Hải Phòng",
@@ -275,13 +276,16 @@ def test_vietnamese_boundaries_check(national_path: str) -> None:
     out = res.stdout
     assert "Địa giới thuộc Hải Phòng ngày 01/7/2025" in out and "Đơn vị cấp trên so với hợp" in out
     assert "Diện tích tính được so với diện tích chính thức" in out and "phát hiện vượt ngưỡng" in out
+    for name in _names(national):  # unit names are data ("Bạch Long Vĩ")
+        out = out.replace(name, "")
     english = {w for w in re.findall(r"[A-Za-z]{4,}", out) if w.lower() in _english_words() | ALSO_ENGLISH}
     assert not english, sorted(english)
 
 
 @pytest.mark.parametrize(("args", "said"), [
     (["counts", "--bogus"], "Lỗi: Không có tùy chọn: --bogus"),
-    (["lineage"], "Lỗi: Thiếu đối số 'UNIT'."),
+    (["lineage"], "Lỗi: Thiếu đối số 'ĐƠN_VỊ'."),
+    (["lineage", "x", "--depth", "x"], "Lỗi: Giá trị không hợp lệ cho '--depth': 'x' không phải là số nguyên hợp lệ."),
     (["countz"], "Lỗi: Không có lệnh 'countz'. Có phải ý bạn là 'counts'"),
     (["units", "--as-of", "31/2/2025"], "Lỗi: Giá trị không hợp lệ cho --as-of: '31/2/2025' không phải là ngày"),
     (["show", "a", "b"], "Lỗi: Thừa đối số: b"),
@@ -313,3 +317,309 @@ def test_vietnamese_help_has_no_english_prose() -> None:
         prose.append(re.sub(r"--?[\w-]+|\b[A-Z_]{2,}\b|\[mặc định: [^\]]*\]", "", line))
     english = {w for w in re.findall(r"[A-Za-z]{4,}", "\n".join(prose)) if w.lower() in _english_words()}
     assert not english, sorted(english)
+
+
+# --- every command, listed from the CLI: help, normal output and an error, in Vietnamese ---------
+
+LEGAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "sources" / "legal" / "1669_NQ-UBTVQH15.md"
+HP, WARD = "Hải Phòng", "Phường Hòa Bình, Hải Phòng"
+NOWHERE = "Xã Không Có Thật"
+ACT = ["-e", "2025-09-01", "--act", "9/NQ-HĐND"]
+# What people type or the program names, not words to translate: option values, codes, file kinds.
+TYPED = {"commune", "district", "province", "agency", "admin", "population", "area", "equal", "geojson", "gpkg",
+         "json", "html", "docx", "text", "merger", "yaml", "utf8", "sqlite", "postgresql", "psycopg", "epsg",
+         # the tables of a register export (keys): merger export --format json, import-register
+         "meta", "legal_act", "unit", "version", "event", "link", "statistic", "correction", "derived_share"}
+
+# One normal run of every command, in order (later runs use files earlier ones wrote; {tmp} is a
+# private folder). Exit 1 is expected only where the command reports findings (boundaries check).
+RUNS: list[tuple[str, list[str]]] = [
+    ("counts", ["counts", "--within", HP]),
+    ("lineage", ["lineage", "An Lư"]),
+    ("show", ["show", "An Lư"]),
+    ("units", ["units", "--as-of", "2025-07-01", "--within", HP, "--type", "đặc khu"]),
+    ("search", ["search", "hoa binh"]),
+    ("check", ["check"]),
+    ("check", ["check", "--gaps"]),
+    ("init", ["--db", "{tmp}/fresh.sqlite", "init"]),
+    ("db current", ["db", "current"]),
+    ("db upgrade", ["db", "upgrade"]),
+    ("db revision", ["db", "revision", "-m", "nothing", "--folder", "{tmp}/migrations"]),
+    ("crosswalk", ["crosswalk", "--within", HP]),
+    ("convert", ["convert", "{tmp}/pop.csv", "--key", "ma_xa", "--sum", "dan_so", "--weights", "equal",
+                 "--out", "{tmp}/pop_new.csv"]),
+    ("resolve", ["resolve", "Phường An Lư, Thủy Nguyên, Hải Phòng"]),
+    ("resolve", ["resolve", "--file", "{tmp}/addr.csv", "--column", "dia_chi", "--out", "{tmp}/addr_new.csv"]),
+    ("diff", ["diff", "--within", HP]),
+    ("report", ["report", "--within", HP, "--out", "{tmp}/report.md"]),
+    ("summary", ["summary", "--within", HP, "--kind", "agency"]),
+    ("summary", ["summary", "--within", HP]),
+    ("changes", ["changes", "--within", HP]),
+    ("record rename", ["record", "rename", WARD, "--to", "Phường Hòa Bình Mới", *ACT, "--dry-run"]),
+    ("record establish", ["record", "establish", "Thôn Mới", "--type", "thôn", "--parent", WARD, *ACT, "--dry-run"]),
+    ("record merge", ["record", "merge", WARD, "--into", "Phường Thủy Nguyên, Hải Phòng", *ACT, "--dry-run"]),
+    ("record move", ["record", "move", WARD, "--to-parent", "Thành phố Hà Nội", *ACT, "--dry-run"]),
+    ("record reclassify", ["record", "reclassify", WARD, "--to", "xã", *ACT, "--dry-run"]),
+    ("record dissolve", ["record", "dissolve", WARD, *ACT, "--dry-run"]),
+    ("record split", ["record", "split", WARD, "--into", "Phường A", "--into", "Phường B", "--code", "Phường A=90001",
+                      "--code", "Phường B=90002", *ACT, "--dry-run"]),
+    ("record transfer", ["record", "transfer", "--part-of", WARD, "--to", "Phường Thủy Nguyên, Hải Phòng",
+                         "--share", "0.1", "--basis", "area", *ACT, "--dry-run"]),
+    ("apply", ["apply", "{tmp}/annex.csv", "--dry-run"]),
+    ("record rename", ["record", "rename", WARD, "--to", "Phường Hòa Bình Mới", *ACT, "--by", "test"]),
+    ("log", ["log"]),
+    ("amend", ["amend", "{event}", "--effective", "2025-10-01", "--reason", "sai ngày", "--dry-run"]),
+    ("revoke", ["revoke", "{event}", "--reason", "nhập nhầm"]),
+    ("import-register", ["--db", "{tmp}/restored.sqlite", "import-register", "{tmp}/register.json"]),
+    ("draft", ["draft", "{legal}", "--out", "{tmp}/annex-1669.yaml"]),
+    ("boundaries list", ["boundaries", "list"]),
+    ("boundaries check", ["boundaries", "check", "--within", HP, "--as-of", "2025-07-01"]),
+    ("boundaries shares", ["boundaries", "shares", "--within", HP]),
+    ("export", ["export", "--format", "geojson", "--as-of", "2025-07-01", "--within", HP,
+                "--out", "{tmp}/hp.geojson"]),
+    ("boundaries load", ["boundaries", "load", "{tmp}/hp.geojson", "--level", "commune", "--as-of", "2025-07-01",
+                         "--code-field", "code", "--dry-run"]),
+    ("boundaries forget", ["boundaries", "forget"]),
+    ("locate", ["locate", "106.6683", "20.8651"]),
+    ("map", ["map", "Phường Hồng Bàng", "--out", "{tmp}/hong_bang.svg"]),
+    ("overlap", ["overlap", "Phường Hồng Bàng"]),
+]
+# One error of every command: bad input the user can act on (exit 1, or 2 for click's usage errors).
+ERRORS: dict[str, list[str]] = {
+    "counts": ["counts", "--within", NOWHERE],
+    "lineage": ["lineage", NOWHERE],
+    "show": ["show", NOWHERE],
+    "units": ["units", "--within", NOWHERE],
+    "search": ["search", "zzzqqq"],
+    "check": ["check", "--json", "--csv"],
+    "init": ["--read-only", "init"],
+    "import-sources": ["import-sources", "{tmp}/no-such-folder"],
+    "db current": ["--db", "{tmp}/pop.csv", "db", "current"],
+    "db upgrade": ["--read-only", "db", "upgrade"],
+    "db revision": ["--db", "{tmp}/fresh.sqlite", "db", "revision"],
+    "record rename": ["record", "rename", WARD, "--to", "Phường Hòa Bình", *ACT, "--dry-run"],
+    "record establish": ["record", "establish", "Thôn Mới", "--type", "thôn", "--parent", NOWHERE, *ACT],
+    "record merge": ["record", "merge", WARD, "--into", WARD, *ACT, "--dry-run"],
+    "record move": ["record", "move", WARD, "--to-parent", NOWHERE, *ACT, "--dry-run"],
+    "record reclassify": ["record", "reclassify", WARD, "--to", "phường", *ACT, "--dry-run"],
+    "record dissolve": ["record", "dissolve", NOWHERE, *ACT, "--dry-run"],
+    "record split": ["record", "split", WARD, "--into", "Phường A", "--into", "Phường B", *ACT, "--dry-run"],
+    "record transfer": ["record", "transfer", "--part-of", WARD, "--to", "Phường Thủy Nguyên, Hải Phòng",
+                        "--share", "1.5", *ACT, "--dry-run"],
+    "apply": ["apply", "{tmp}/annex-1669.yaml", "--dry-run"],
+    "log": ["log", "--unit", NOWHERE],
+    "revoke": ["revoke", "E20990101-X1", "--reason", "x"],
+    "amend": ["amend", "E20990101-X1", "--effective", "2025-10-01", "--reason", "x"],
+    "import-register": ["--db", "{tmp}/other.sqlite", "import-register", "{tmp}/no-such.json"],
+    "crosswalk": ["crosswalk", "--within", NOWHERE],
+    "convert": ["convert", "{tmp}/pop.csv", "--key", "nope", "--sum", "dan_so"],
+    "resolve": ["resolve", "zzz"],
+    "diff": ["diff", "--within", NOWHERE],
+    "report": ["report", "--out", "{tmp}/x.xyz"],
+    "summary": ["summary", "--within", NOWHERE],
+    "changes": ["changes", "--within", NOWHERE],
+    "draft": ["draft", "{tmp}/no-such.md", "--out", "{tmp}/x.yaml"],
+    "boundaries list": ["boundaries", "list", "--json", "--csv"],
+    "boundaries check": ["boundaries", "check", "--within", NOWHERE],
+    "boundaries shares": ["boundaries", "shares", "--within", NOWHERE],
+    "boundaries load": ["boundaries", "load", "{tmp}/no-such.geojson", "--level", "commune", "--as-of", "2025-07-01"],
+    "boundaries forget": ["--read-only", "boundaries", "forget"],
+    "export": ["export", "--format", "shp", "--out", "{tmp}/x.shp"],
+    "import-boundaries": ["import-boundaries", "{tmp}/no-new", "{tmp}/no-old"],
+    "locate": ["locate", "0", "0"],
+    "map": ["map", "Phường Hồng Bàng", "--out", "{tmp}/x.txt"],
+    "overlap": ["overlap", NOWHERE],
+}
+# Maintainers' importers rebuild data/ from the raw sources (minutes of work): their normal output
+# is checked by tests/test_importer.py's runs, their errors here.
+NOT_RUN = {"import-sources", "import-boundaries"}
+
+
+def _command_paths(leaves_only: bool = True) -> list[str]:
+    """Every command of the CLI, as its path after `merger` ("record rename"), read from the CLI itself."""
+    import click
+    import typer.main
+
+    out: list[str] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            if path and not leaves_only:
+                out.append(" ".join(path))
+            for name, sub in command.commands.items():
+                if not sub.hidden:
+                    walk(sub, [*path, name])
+        else:
+            out.append(" ".join(path))
+
+    walk(typer.main.get_command(app), [])
+    return sorted(out)
+
+
+def _command_words() -> set[str]:
+    return {re.escape(w) for path in _command_paths(leaves_only=False) for w in path.split()}
+
+
+def _literal_words() -> set[str]:
+    """Words of every string literal in the program's source: the English a message could carry."""
+    import ast
+
+    words: set[str] = set()
+    for path in (Path(i18n.__file__).parent).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                words.update(w.lower() for w in re.findall(r"[A-Za-z]{4,}", node.value))
+    return words
+
+
+@functools.cache
+def _english() -> frozenset[str]:
+    """English words no Vietnamese translation uses: from the catalog and from every literal of the code."""
+    cat = read_po()
+    kept = {w.lower() for m in cat if m.id for w in re.findall(r"[A-Za-z]{4,}", " ".join(
+        [m.string] if isinstance(m.string, str) else m.string))}
+    return frozenset((_english_words() | _literal_words() | ALSO_ENGLISH) - kept - TYPED)
+
+
+def _english_in(text: str, data: list[str]) -> list[str]:
+    """The English words a person reads in ``text``, data (names, citations), codes, keys, paths and
+    what people type (option names, commands in backquotes) taken out."""
+    for source in data:
+        text = text.replace(source, "")
+    text = re.sub(r"`[^`]*`", "", text)  # a command to type
+    text = re.sub(r"(?<![\w.])(?:[A-Za-z]:)?[/\\][^\s:,;()'\"]+", "", text)  # paths
+    text = re.sub(r"\S+\.(?:csv|yaml|json|md|svg|png|html|gpkg|geojson|docx|txt|xyz|shp|sqlite)\b", "", text)
+    text = re.sub(r"(?<![\w-])--?[A-Za-z][\w-]*", "", text)  # option names
+    text = re.sub(r"merger(?: (?:" + "|".join(_command_words()) + r")\b)+", "", text)  # commands people type
+    text = re.sub(r"\b\w*[\d@]\w*(?:[-.@]\w+)*", "", text)  # codes, keys, event ids, dates
+    text = re.sub(r"\b[a-z]+(?:[-_][a-z]+)+\b", "", text)  # identifiers and codes (legal_act, fallback-equal)
+    text = re.sub(r"\b[A-Z]+(?:_[A-Z]+)+\b", "", text)  # field and variable names (MA_HUYEN, MERGER_DB)
+    vocabulary = _english()
+    return sorted({w for w in re.findall(r"[A-Za-z]{4,}", text) if w.lower() in vocabulary})
+
+
+def _iso_dates(text: str, data: list[str]) -> list[str]:
+    """Dates written ISO in output for people (keys such as 11533@2025-07-01 and citations aside)."""
+    for source in data:
+        text = text.replace(source, "")
+    text = re.sub(r"`[^`]*`|\S*[/\\]\S*", "", text)  # commands to type, paths
+    return re.findall(r"(?<![@\w.-])\d{4}-\d{2}-\d{2}(?![\w:-])", text)
+
+
+def test_every_command_is_scanned() -> None:
+    """The tables below cover every command the CLI has (a new command fails here until added)."""
+    commands = set(_command_paths())
+    assert commands == set(ERRORS), (commands ^ set(ERRORS))
+    assert commands == {name for name, _args in RUNS} | NOT_RUN, commands ^ ({name for name, _a in RUNS} | NOT_RUN)
+
+
+@pytest.mark.parametrize("command", _command_paths(leaves_only=False), ids=str)
+def test_help_of_every_command_is_vietnamese(command: str) -> None:
+    res = CliRunner().invoke(app, [*command.split(), "--help"], env={**VI, "COLUMNS": "1000"})
+    assert res.exit_code == 0, res.stderr
+    words = _command_words()
+    lines = [re.sub(r"^  (" + "|".join(words) + r")\b", "", line)  # the subcommands listed, as people type them
+             for line in res.stdout.splitlines()
+             if not line.strip().startswith("merger ") and "| merger " not in line]  # example commands
+    lines = [re.sub(r"\[mặc định: [^\]]*\]", "", line) for line in lines]  # default values are typed values
+    english = _english_in("\n".join(lines), [])
+    assert not english, f"English in `merger {command} --help`: {english}\n{res.stdout}"
+
+
+def _setup(tmp: Path, reg) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    (tmp / "pop.csv").write_text("ma_xa,dan_so\n11533,1000\n11890,300\n", encoding="utf-8")
+    (tmp / "addr.csv").write_text("dia_chi\n\"Phường An Lư, Thủy Nguyên, Hải Phòng\"\n", encoding="utf-8")
+    (tmp / "annex.csv").write_text(
+        "event,units,into,to,type,parent,code,shares,basis,effective,act,act_date,issuer,clause,note\n"
+        f"rename,\"{WARD}\",,Phường Hòa Bình Mới,,,,,,2025-09-01,9/NQ-HĐND,,,1,\n", encoding="utf-8")
+    from merger.exchange import export_register
+
+    export_register(reg, tmp / "register.json")
+    return {"tmp": str(tmp), "legal": str(LEGAL)}
+
+
+def _names(reg) -> list[str]:  # type: ignore[no-untyped-def]
+    """Names of units and agencies (data, shown as recorded; some are written without marks)."""
+    snap = reg.snapshot
+    return sorted({v.full_name for v in snap.versions.values()} | {v.name for v in snap.versions.values()},
+                  key=len, reverse=True)
+
+
+def _run(db: str, args: list[str], values: dict[str, str]):  # type: ignore[no-untyped-def]
+    args = [a.format(**values) if "{" in a else a for a in args]
+    full = args if args[0] == "--db" else ["--db", db, *args]
+    return CliRunner().invoke(app, full, env={**VI, "COLUMNS": "1000"})
+
+
+def test_every_command_speaks_vietnamese(national_copy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each command's normal output and one of its errors, on the real register: no English a user reads."""
+    pytest.importorskip("geopandas")
+    if not LEGAL.exists():
+        pytest.skip(f"raw sources not present at {LEGAL.parent}")
+    reg = national_copy
+    values = _setup(tmp_path, reg)
+    cited = _sources(reg)
+    data = cited + _names(reg)
+    problems: list[str] = []
+    for name, args in RUNS:
+        if "{event}" in args:
+            values["event"] = reg.log()[-1].key
+        res = _run(reg.url, args, values)
+        if res.exit_code != (1 if name == "boundaries check" else 0) or (res.exception is not None
+                                                                          and not isinstance(res.exception, SystemExit)):
+            problems.append(f"`merger {' '.join(args)}` exited {res.exit_code}: {res.stderr[-500:]}")
+        english = _english_in(res.stdout + "\n" + res.stderr, data)
+        if english:
+            problems.append(f"`merger {' '.join(args)}`: {english}\n{(res.stdout + res.stderr)[:800]}")
+        iso = _iso_dates(res.stdout + "\n" + res.stderr, cited)
+        if iso:
+            problems.append(f"`merger {' '.join(args)}`: ISO dates {iso[:5]} in Vietnamese output")
+    for args in ERRORS.values():
+        res = _run(reg.url, args, values)
+        if res.exit_code not in (1, 2) or "Lỗi: " not in res.stderr or "Traceback" in res.stderr:
+            problems.append(f"`merger {' '.join(args)}` exited {res.exit_code}: {res.stderr[-500:]}")
+        english = _english_in(res.stdout + "\n" + res.stderr, data)
+        if english:
+            problems.append(f"`merger {' '.join(args)}` (error): {english}\n{res.stderr[:800]}")
+    assert not problems, f"{len(problems)} problems:\n" + "\n\n".join(problems)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)))
+def test_dates_in_messages_as_people_write_them(day: date) -> None:
+    """A date given to a message reads 01/7/2025 in Vietnamese and stays ISO in English; times stay as given."""
+    from datetime import datetime
+
+    from merger.i18n import _
+
+    assert _("the parent unit is not in force on {day}").format(day=day) == \
+        f"the parent unit is not in force on {day.isoformat()}"
+    with i18n.use("vi"):
+        said = _("the parent unit is not in force on {day}").format(day=day)
+        assert said == f"đơn vị cấp trên không có hiệu lực vào ngày {i18n.fdate(day)}"
+        moment = datetime(day.year, day.month, day.day, 9, 5)
+        assert _("{key} was already {what} on {recorded_at:%Y-%m-%d %H:%M} by {recorded_by}").format(
+            key="E1", what="x", recorded_at=moment, recorded_by="a").endswith(f"{moment:%Y-%m-%d %H:%M} bởi a")
+        assert _("share {share:g}{value} is outside (0, 1]").format(share=1.5, value="") == \
+            "tỷ lệ 1,5 nằm ngoài khoảng (0, 1]"
+    assert _("share {share:g}{value} is outside (0, 1]").format(share=1.5, value="") == "share 1.5 is outside (0, 1]"
+
+
+def test_file_errors_in_vietnamese(national_path: str, tmp_path: Path) -> None:
+    """The system's reason for a failed file operation is translated (it is English from the C library)."""
+    missing = tmp_path / "no-such.json"
+    res = CliRunner().invoke(app, ["--db", str(tmp_path / "new.sqlite"), "import-register", str(missing)], env=VI)
+    assert res.exit_code == 1 and "Không có tệp hoặc thư mục này" in res.stderr, res.stderr
+    assert "No such file" not in res.stderr
+    en = CliRunner().invoke(app, ["--db", str(tmp_path / "new.sqlite"), "import-register", str(missing)],
+                            env={"MERGER_LANG": "en"})
+    assert en.exit_code == 1 and "No such file or directory" in en.stderr
+
+
+def test_click_speaks_vietnamese_only_in_a_vietnamese_run() -> None:
+    """click's own messages go through the catalog in a Vietnamese run and stay click's English otherwise."""
+    runner = CliRunner()
+    vi = runner.invoke(app, ["convert", "x.csv", "--round", "99"], env=VI)
+    assert vi.exit_code == 2 and "99 không nằm trong khoảng 0<=x<=12" in vi.stderr, vi.stderr
+    en = runner.invoke(app, ["convert", "x.csv", "--round", "99"], env={"MERGER_LANG": "en"})
+    assert en.exit_code == 2 and "99 is not in the range 0<=x<=12" in en.stderr, en.stderr
+    assert "(env var: 'None')" not in en.stderr + vi.stderr

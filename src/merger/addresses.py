@@ -18,6 +18,7 @@ from datetime import date
 
 from merger.crosswalk import Composer, Row, paused_gc
 from merger.graph import Snapshot, V
+from merger.i18n import _, fdate
 from merger.names import NamePart, fold, spelling, split_type
 from merger.search import BASE_DAY
 
@@ -289,10 +290,10 @@ class AddressResolver:
     def _resolve(self, text: str, as_of: date | None) -> Resolved:
         parts = self._parts(text or "")
         if not parts:
-            return Resolved(text, "unparseable", message="empty address")
+            return Resolved(text, "unparseable", message=_("empty address"))
         address, found, provinces = self._interpret(parts)
         if address.commune is None:
-            return Resolved(text, "unparseable", address, message="no commune-level unit in the address")
+            return Resolved(text, "unparseable", address, message=_("no commune-level unit in the address"))
         if as_of is not None:
             found = [v for v in found if v.valid_on(as_of)]
         if not found:
@@ -317,7 +318,8 @@ class AddressResolver:
             cands = [vs[-1] for vs in units.values()]
             listed = "; ".join(f"{self.snap.path(v)} [{v.code}, {v.period()}]" for v in cands)
             return Resolved(text, "ambiguous", address, candidates=cands,
-                            message=f"{len(cands)} units match: {listed}; add the district or province")
+                            message=_("{n} units match: {listed}; add the district or province").format(
+                                n=len(cands), listed=listed))
         versions = next(iter(units.values()))
         ended = [v for v in versions if v.valid_to is not None]  # an address with a district is pre-2025
         unit = (ended[-1] if ended else versions[0]) if address.district else versions[-1]
@@ -327,7 +329,7 @@ class AddressResolver:
         if unit not in self._full["commune"].get(self._fold(address.commune), ()):
             typed = [r.types for r in self._read(address.commune) if r.types is not None]
             if typed and unit.type not in typed[0]:
-                note = f"written as {typed[0][0]}, recorded as {unit.type}"
+                note = _("written as {typed}, recorded as {type}").format(typed=typed[0][0], type=unit.type)
         return Resolved(text, status, address, unit, rows, message=note)
 
     def _coarser(self, text: str, address: Address, provinces: set[int] | None,
@@ -349,11 +351,12 @@ class AddressResolver:
                 d = next(iter(units.values()))
                 shown = Address(text, street, None, part, address.province)
                 return Resolved(text, "district", shown, d, self._district_successors(d),
-                                message=f"no commune named: answered with the successors of {d.full_name}")
+                                message=_("no commune named: answered with the successors of {name}").format(
+                                    name=d.full_name))
             if len(units) > 1:
                 listed = "; ".join(f"{self.snap.path(v)} [{v.code}, {v.period()}]" for v in units.values())
                 return Resolved(text, "ambiguous", address, candidates=list(units.values()),
-                                message=f"{len(units)} districts match: {listed}; add the province")
+                                message=_("{n} districts match: {listed}; add the province").format(n=len(units), listed=listed))
         if provinces and address.province is not None and address.district is None:
             versions = sorted((v for uid in provinces for v in self.snap.by_unit.get(uid, ())
                                if as_of is None or v.valid_on(as_of)), key=lambda v: v.valid_from or date.min)
@@ -363,7 +366,7 @@ class AddressResolver:
                 street_part = ", ".join(x for x in (address.street, address.commune) if x)
                 shown = Address(text, street_part, None, None, address.province)
                 return Resolved(text, "province_only", shown, p, self.successors(p),
-                                message="no commune or district in the address; answered with the province")
+                                message=_("no commune or district in the address; answered with the province"))
         return None
 
     def _district_successors(self, d: V) -> list[Row]:
@@ -410,11 +413,12 @@ class AddressResolver:
         if address.district:
             districts = {d.unit_id for d in self._districts(address.district, None)}
             elsewhere = [c for c in elsewhere if self.chain(c)[0] in districts] or elsewhere
-        msg = f"no commune {address.commune!r}" + (f" in {where}" if where else "") + (
-            f" on {as_of}" if as_of else "")
+        msg = _("no commune {name!r}").format(name=address.commune) + (
+            _(" in {where}").format(where=where) if where else "") + (
+            _(" on {day}").format(day=fdate(as_of)) if as_of else "")
         if elsewhere:
             shown = "; ".join(sorted({self.snap.path(v) for v in elsewhere})[:3])
-            msg += f"; the name exists in: {shown}" + (" …" if len(elsewhere) > 3 else "")
+            msg += _("; the name exists in: {shown}").format(shown=shown) + (" …" if len(elsewhere) > 3 else "")
         return msg
 
 

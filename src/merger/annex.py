@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import citation
 from merger.errors import BadInput, DataError, ValidationFailed, Violation
+from merger.i18n import _
 from merger.recording import BASES, EVENT_TYPES, Outcome, Spec, parse_shares
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def _date(value: Any, column: str) -> date | None:
             return plausible(date(int(parts[2]), int(parts[1]), int(parts[0])), column)
         return plausible(date.fromisoformat(text), column)
     except ValueError:
-        raise BadInput(f"{column} {text[:100]!r} is not a date (2025-07-01 or 1/7/2025)") from None
+        raise BadInput(_("{column} {value!r} is not a date (2025-07-01 or 1/7/2025)").format(column=column, value=text[:100])) from None
 
 
 def _many(value: Any) -> list[str]:
@@ -142,10 +143,9 @@ def _read_csv(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Violat
         header = [h.strip().casefold() for h in (reader.fieldnames or [])]
         unknown = [h for h in header if h and h not in COLUMNS]
         if unknown:
-            problems.append(Violation("annex", f"line 1: unknown column(s) {', '.join(unknown)} "
-                                      f"(known: {', '.join(COLUMNS)})"))
+            problems.append(Violation("annex", _("line 1: unknown column(s) {join} (known: {join2})").format(join=', '.join(unknown), join2=', '.join(COLUMNS))))
         if "event" not in header:
-            problems.append(Violation("annex", "line 1: no 'event' column"))
+            problems.append(Violation("annex", _("line 1: no 'event' column")))
             return [], problems
         rows = []
         for raw in reader:
@@ -154,7 +154,7 @@ def _read_csv(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Violat
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # a blank spreadsheet row
             if None in raw:
-                problems.append(Violation("annex", f"line {line}: more cells than columns"))
+                problems.append(Violation("annex", _("line {line}: more cells than columns").format(line=line)))
                 continue
             rows.append((line, row))
     return rows, problems
@@ -168,19 +168,18 @@ def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Viola
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             # An alias expands what its anchor holds: a few hundred bytes can stand for gigabytes.
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise ValidationFailed([Violation("annex", f"line {event.start_mark.line + 1}: YAML anchors and "
-                                                  "aliases (&name, *name) are not accepted in an annex; write "
-                                                  "each value out")])
+                raise ValidationFailed([Violation("annex", _("line {value}: YAML anchors and aliases (&name, *name) are not accepted in an annex; write "
+                                                             "each value out").format(value=event.start_mark.line + 1))])
         data = yaml.safe_load(text)
         node = yaml.compose(text)
     except RecursionError:
-        raise ValidationFailed([Violation("annex", "the YAML is nested too deeply to be an annex")]) from None
+        raise ValidationFailed([Violation("annex", _("the YAML is nested too deeply to be an annex"))]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
-        raise ValidationFailed([Violation("annex", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})")]) from None
+        raise ValidationFailed([Violation("annex", _("{where}not valid YAML ({getattr})").format(where=where, getattr=getattr(exc, 'problem', exc)))]) from None
     except ValueError as exc:  # a YAML date that is no date: effective: 2025-02-30
-        raise ValidationFailed([Violation("annex", f"not a valid annex: {exc} (a date such as 2025-02-30?)")]) from None
+        raise ValidationFailed([Violation("annex", _("not a valid annex: {exc} (a date such as 2025-02-30?)").format(exc=exc))]) from None
     defaults: dict[str, Any] = {}
     items_node = node
     if isinstance(data, dict):
@@ -191,17 +190,17 @@ def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Viola
         data = data.get("events")
         items_node = next((v for k, v in node.value if k.value == "events"), None) if node is not None else None
     if not isinstance(data, list) or items_node is None:
-        raise ValidationFailed([Violation("annex", "line 1: expected a list of events (or a mapping with 'events:')")])
+        raise ValidationFailed([Violation("annex", _("line 1: expected a list of events (or a mapping with 'events:')"))])
     rows: list[tuple[int, dict[str, Any]]] = []
     problems: list[Violation] = []
     for item, inode in zip(data, items_node.value, strict=True):
         line = inode.start_mark.line + 1
         if not isinstance(item, dict):
-            problems.append(Violation("annex", f"line {line}: an event must be a mapping (event: ..., units: ...)"))
+            problems.append(Violation("annex", _("line {line}: an event must be a mapping (event: ..., units: ...)").format(line=line)))
             continue
         unknown = [k for k in item if str(k).casefold() not in COLUMNS]
         if unknown:
-            problems.append(Violation("annex", f"line {line}: unknown field(s) {', '.join(map(str, unknown))}"))
+            problems.append(Violation("annex", _("line {line}: unknown field(s) {join}").format(line=line, join=', '.join(map(str, unknown)))))
             continue
         rows.append((line, {str(k).casefold(): v for k, v in item.items()}))
     return rows, problems, defaults
@@ -210,36 +209,36 @@ def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Viola
 def read(path: Path, defaults: dict[str, Any] | None = None) -> tuple[list[Spec], list[Violation]]:
     """The annex's events and the problems found reading it (each with its line number)."""
     if not path.exists():
-        raise DataError(f"no annex file at {path}")
+        raise DataError(_("no annex file at {path}").format(path=path))
     suffix = path.suffix.casefold()
     file_defaults: dict[str, Any] = {}
     if suffix not in (".csv", ".yaml", ".yml"):
-        raise BadInput(f"{path.name}: an annex is a .csv, .yaml or .yml file")
+        raise BadInput(_("{name}: an annex is a .csv, .yaml or .yml file").format(name=path.name))
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot read {path}: {value}").format(path=path, value=exc.strerror or exc)) from None
     if size > MAX_BYTES:
-        raise BadInput(f"{path.name} is {size / 2**20:,.1f} MB; an annex may be at most {MAX_BYTES // 2**20} MB "
-                       "(split it into several annexes)")
+        raise BadInput(_("{name} is {value:,.1f} MB; an annex may be at most {value2} MB (split it into several "
+                         "annexes)").format(name=path.name, value=size / 2**20, value2=MAX_BYTES // 2**20))
     try:
         if suffix == ".csv":
             rows, problems = _read_csv(path)
         else:
             rows, problems, file_defaults = _read_yaml(path)
     except UnicodeDecodeError:
-        raise BadInput(f"{path} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)") from None
+        raise BadInput(_("{path} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)").format(path=path)) from None
     except csv.Error as exc:
-        raise BadInput(f"{path.name} is not a readable CSV annex ({exc})") from None
+        raise BadInput(_("{name} is not a readable CSV annex ({exc})").format(name=path.name, exc=exc)) from None
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot read {path}: {value}").format(path=path, value=exc.strerror or exc)) from None
     merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v not in (None, "")}}
     specs: list[Spec] = []
     for line, row in rows:
         spec, found = _row(row, line, merged)
         if spec is not None:
             specs.append(spec)
-        problems += [Violation("annex", f"line {line}, {p}") for p in found]
+        problems += [Violation("annex", _("line {line}, {p}").format(line=line, p=p)) for p in found]
     return specs, problems
 
 
@@ -258,7 +257,7 @@ def apply(reg: Register, path: Path, *, by: str | None = None, dry_run: bool = F
     """Apply the annex atomically, or raise ValidationFailed listing every problem by line."""
     specs, problems = read(path, defaults)
     if not specs and not problems:
-        raise ValidationFailed([Violation("annex", f"{path.name} holds no events")])
+        raise ValidationFailed([Violation("annex", _("{name} holds no events").format(name=path.name))])
     if problems:
         # Report the rows' own problems too, not only the file's: plan the readable rows, write nothing.
         if specs:

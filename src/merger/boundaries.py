@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from merger.geo import EXTRA_HINT, METRIC_CRS, GeoUnavailable, installed, require
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.geo.checks import BoundaryReport, Tolerances
@@ -61,7 +62,7 @@ def _writable(register: Register, what: str) -> None:
     if register.read_only:
         from merger.errors import StoreError
 
-        raise StoreError(f"the register is open read-only (--read-only): 'merger {what}' writes, so it is refused")
+        raise StoreError(_("the register is open read-only (--read-only): 'merger {what}' writes, so it is refused").format(what=what))
 
 
 def _b(register: Register, boundaries: Boundaries | None) -> Boundaries:

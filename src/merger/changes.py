@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from merger import counts as counts_mod
 from merger.errors import BadInput
 from merger.graph import LEVEL_ORDER, L, Snapshot, V
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.register import Register
@@ -53,7 +54,7 @@ def changes(reg: Register, start: date, end: date, *, within: str | None = None,
     ``within`` keeps the links that touch the unit's territory on either date (read through the
     lineage, as ``counts`` reads it); ``kind`` "admin", "agency" or None for both."""
     if kind not in (None, "admin", "agency"):
-        raise BadInput(f"unknown kind {kind!r}; use admin or agency")
+        raise BadInput(_("unknown kind {kind!r}; use admin or agency").format(kind=kind))
     lo, hi = min(start, end), max(start, end)
     snap = reg.snapshot
     scope: set[int] | None = None

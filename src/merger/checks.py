@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from merger.errors import Violation
 from merger.graph import LEVEL_ORDER, Snapshot, V
+from merger.i18n import N_, _
 
 ONE_DAY = timedelta(days=1)
 TOLERANCE = 1e-9
@@ -28,37 +29,36 @@ def check(snap: Snapshot) -> list[Violation]:
 
     for versions in snap.by_unit.values():
         for a, b in _overlaps(versions):
-            add(Violation("overlapping-identity", f"{a.key} and {b.key} of one unit overlap", [a.key, b.key]))
+            add(Violation("overlapping-identity", _("{key} and {key2} of one unit overlap").format(key=a.key, key2=b.key), [a.key, b.key]))
     by_code: dict[tuple[str, str], list[V]] = defaultdict(list)
     for v in snap.versions.values():
         by_code[(v.kind, v.code)].append(v)
     for versions in by_code.values():
         for a, b in _overlaps(versions):
             if a.unit_id != b.unit_id:
-                add(Violation("overlapping-code", f"code {a.code} held by {a.key} and {b.key} at once",
+                add(Violation("overlapping-code", _("code {code} held by {key} and {key2} at once").format(code=a.code, key=a.key, key2=b.key),
                               [a.key, b.key]))
 
     for link in snap.links:
         ev, p, s = link.event, link.pred, link.succ
         if p is not None and s is not None:
             if p.id == s.id:
-                add(Violation("own-successor", f"{p.key} is its own successor ({ev.key})", [p.key]))
+                add(Violation("own-successor", _("{key} is its own successor ({key2})").format(key=p.key, key2=ev.key), [p.key]))
             if p.valid_to is None or s.valid_from != p.valid_to + ONE_DAY:
                 add(Violation("successor-gap",
-                              f"{s.key} does not start the day {p.key} ends ({ev.key})", [p.key, s.key]))
+                              _("{key} does not start the day {key2} ends ({key3})").format(key=s.key, key2=p.key, key3=ev.key), [p.key, s.key]))
         if p is not None and p.valid_to is not None and p.valid_to + ONE_DAY != ev.effective:
-            add(Violation("event-date", f"{p.key} ends {p.valid_to}, but {ev.key} takes effect {ev.effective}",
+            add(Violation("event-date", _("{key} ends {valid_to}, but {key2} takes effect {effective}").format(key=p.key, valid_to=p.valid_to, key2=ev.key, effective=ev.effective),
                           [p.key, ev.key]))
         if s is not None and s.valid_from != ev.effective:
-            add(Violation("event-date", f"{s.key} starts {s.valid_from}, but {ev.key} takes effect {ev.effective}",
+            add(Violation("event-date", _("{key} starts {valid_from}, but {key2} takes effect {effective}").format(key=s.key, valid_from=s.valid_from, key2=ev.key, effective=ev.effective),
                           [s.key, ev.key]))
 
     for v in snap.versions.values():
         if v.valid_to is not None and not snap.out_links.get(v.id):
-            add(Violation("no-fate", f"{v.key} ({v.full_name}) ends {v.valid_to} with no recorded fate", [v.key]))
+            add(Violation("no-fate", _("{key} ({full_name}) ends {valid_to} with no recorded fate").format(key=v.key, full_name=v.full_name, valid_to=v.valid_to), [v.key]))
         if v.valid_from is not None and not snap.in_links.get(v.id):
-            add(Violation("no-origin", f"{v.key} ({v.full_name}) starts {v.valid_from} with no predecessor "
-                          "or establishment", [v.key]))
+            add(Violation("no-origin", _("{key} ({full_name}) starts {valid_from} with no predecessor or establishment").format(key=v.key, full_name=v.full_name, valid_from=v.valid_from), [v.key]))
         out.extend(_parent_violations(snap, v))
 
     shares: dict[tuple[int, str], list[float | None]] = defaultdict(list)
@@ -69,10 +69,10 @@ def check(snap: Snapshot) -> list[Violation]:
         total = sum(x for x in values if x is not None)
         v = snap.versions[vid]
         if any(x is not None and not 0 < x <= 1 for x in values) or total > 1 + TOLERANCE:
-            add(Violation("shares", f"{basis} shares of {v.key} sum to {total:g} (must not exceed 1)", [v.key]))
+            add(Violation("shares", _("{basis} shares of {key} sum to {total:g} (must not exceed 1)").format(basis=basis, key=v.key, total=total), [v.key]))
         all_given = len(values) == len(snap.out_links.get(vid, [])) and None not in values
         if all_given and abs(total - 1) > TOLERANCE:
-            add(Violation("shares", f"{basis} shares of {v.key} sum to {total:g}, not 1", [v.key]))
+            add(Violation("shares", _("{basis} shares of {key} sum to {total:g}, not 1").format(basis=basis, key=v.key, total=total), [v.key]))
 
     cycle = find_cycle(snap)
     if cycle:
@@ -114,8 +114,8 @@ def find_cycle(snap: Snapshot) -> list[V]:
     return []
 
 
-GAP_RELATIONS = {"successor_unknown": "successor unknown (source gap)",
-                 "origin_unknown": "origin unknown (source gap)"}
+GAP_RELATIONS = {"successor_unknown": N_("successor unknown (source gap)"),
+                 "origin_unknown": N_("origin unknown (source gap)")}
 
 
 def source_gaps(snap: Snapshot) -> list[Violation]:
@@ -129,8 +129,9 @@ def source_gaps(snap: Snapshot) -> list[Violation]:
         v = link.pred if link.pred is not None else link.succ
         if v is None:
             continue
-        when = f"ends {v.valid_to}" if link.pred is not None else f"starts {v.valid_from}"
-        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {label}", [v.key, link.event.key]))
+        when = (_("ends {day}").format(day=v.valid_to) if link.pred is not None
+                else _("starts {day}").format(day=v.valid_from))
+        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {_(label)}", [v.key, link.event.key]))
     return out
 
 
@@ -141,8 +142,7 @@ def disagreements(snap: Snapshot) -> list[Violation]:
     for link in snap.links:
         ev = link.event
         if ev.evidence == "reported" and link.succ is not None:
-            out.append(Violation("sources-disagree", f"{link.succ.key} ({link.succ.full_name}) from "
-                                 f"{ev.effective}: reported only — {ev.note}", [link.succ.key, ev.key]))
+            out.append(Violation("sources-disagree", _("{key} ({full_name}) from {effective}: reported only — {note}").format(key=link.succ.key, full_name=link.succ.full_name, effective=ev.effective, note=ev.note), [link.succ.key, ev.key]))
     return out
 
 
@@ -152,11 +152,11 @@ def _parent_violations(snap: Snapshot, v: V) -> list[Violation]:
     parents = snap.by_unit.get(v.parent_unit_id, [])
     out = []
     if not parents:
-        return [Violation("parent", f"{v.key} has a parent that does not exist", [v.key])]
+        return [Violation("parent", _("{key} has a parent that does not exist").format(key=v.key), [v.key])]
     for p in parents:
         # Agencies nest in agencies (a chi cục under its department): one level, no order.
         if v.kind == p.kind != "agency" and LEVEL_ORDER.get(p.level, 9) >= LEVEL_ORDER.get(v.level, 9):
-            out.append(Violation("parent-level", f"{v.key} ({v.level}) has parent {p.key} ({p.level})",
+            out.append(Violation("parent-level", _("{key} ({level}) has parent {key2} ({level2})").format(key=v.key, level=v.level, key2=p.key, level2=p.level),
                                  [v.key, p.key]))
             break
     # The parent's versions, end to end, must cover the child's whole period.
@@ -171,6 +171,6 @@ def _parent_violations(snap: Snapshot, v: V) -> list[Violation]:
         cursor = p.valid_to + ONE_DAY
         if v.valid_to is not None and cursor > v.valid_to:
             return out
-    out.append(Violation("parent-validity", f"the parent of {v.key} is not valid throughout {v.period()}",
+    out.append(Violation("parent-validity", _("the parent of {key} is not valid throughout {period}").format(key=v.key, period=v.period()),
                          [v.key]))
     return out

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from merger.crosswalk import WEIGHTS, Composer, Row, district_overlay, fallback_counts, paused_gc
 from merger.errors import Ambiguous, BadInput, NotFound, ValidationFailed, Violation
 from merger.graph import V
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.register import Register
@@ -84,7 +85,7 @@ class KeyMatcher:
 
     def __init__(self, reg: Register, day: date, kind: str, level: str | None):
         if kind not in KEY_KINDS:
-            raise BadInput(f"unknown key kind {kind!r}; use one of {', '.join(KEY_KINDS)}")
+            raise BadInput(_("unknown key kind {kind!r}; use one of {join}").format(kind=kind, join=', '.join(KEY_KINDS)))
         self.reg, self.day, self.kind, self.level = reg, day, kind, level
         snap = reg.snapshot
         self._codes: dict[str, list[V]] = defaultdict(list)
@@ -168,13 +169,13 @@ def read_table(path: Path | str) -> tuple[list[str], list[list[str]]]:
                 header = next(reader, None)
                 rows = list(reader)
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot read {path}: {value}").format(path=path, value=exc.strerror or exc)) from None
     except UnicodeDecodeError:
-        raise BadInput(f"{path} is not UTF-8 text; save it as CSV UTF-8") from None
+        raise BadInput(_("{path} is not UTF-8 text; save it as CSV UTF-8").format(path=path)) from None
     except csv.Error as exc:  # e.g. a cell over the csv module's field size limit (131,072 characters)
-        raise BadInput(f"{path} is not a CSV table merger can read: {exc}") from None
+        raise BadInput(_("{path} is not a CSV table merger can read: {exc}").format(path=path, exc=exc)) from None
     if not header:
-        raise BadInput(f"{path} is empty")
+        raise BadInput(_("{path} is empty").format(path=path))
     header = [h.strip().lstrip("\ufeff") for h in header]
     return header, rows
 
@@ -183,7 +184,7 @@ def _column(header: list[str], name: str) -> int:
     try:
         return header.index(name)
     except ValueError:
-        raise BadInput(f"no column {name!r}; the columns are: {', '.join(header)}") from None
+        raise BadInput(_("no column {name!r}; the columns are: {join}").format(name=name, join=', '.join(header))) from None
 
 
 def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]], *, key: str, start: date,
@@ -196,11 +197,11 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
     ``within`` keeps only the output units in that unit's territory on ``end``; what is carried
     elsewhere is totalled as "outside", so the totals still reconcile."""
     if weights not in WEIGHTS:
-        raise BadInput(f"unknown weights {weights!r}; use one of {', '.join(WEIGHTS)}")
+        raise BadInput(_("unknown weights {weights!r}; use one of {join}").format(weights=weights, join=', '.join(WEIGHTS)))
     if not sums and not means:
-        raise BadInput("nothing to convert: give --sum and/or --mean columns")
+        raise BadInput(_("nothing to convert: give --sum and/or --mean columns"))
     if weight and not means:
-        raise BadInput("--weight only applies to --mean columns")
+        raise BadInput(_("--weight only applies to --mean columns"))
     ki = _column(header, key)
     si = [_column(header, c) for c in sums]
     mi = [_column(header, c) for c in means]
@@ -208,7 +209,7 @@ def convert_rows(reg: Register, header: list[str], rows: Iterable[Sequence[str]]
     gi = [_column(header, c) for c in group]
     overlap = {key, *group} & {*sums, *means}
     if overlap:
-        raise BadInput(f"column(s) used both as key/group and as figures: {', '.join(sorted(overlap))}")
+        raise BadInput(_("column(s) used both as key/group and as figures: {join}").format(join=', '.join(sorted(overlap))))
     snap = reg.snapshot
     scope: set[int] | None = None
     label = None

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Literal
 from merger import counts, portions
 from merger.errors import BadInput
 from merger.graph import L, Snapshot, V, no_gc
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.overlay import DistrictShares
@@ -180,7 +181,7 @@ class Composer:
 
     def __init__(self, snap: Snapshot, weights: str = "population", *, overlay: DistrictShares | None = None):
         if weights not in WEIGHTS:
-            raise BadInput(f"unknown weights {weights!r}; use one of {', '.join(WEIGHTS)}")
+            raise BadInput(_("unknown weights {weights!r}; use one of {join}").format(weights=weights, join=', '.join(WEIGHTS)))
         self.snap = snap
         self.weights = weights
         self.measure = _MEASURE.get(weights)
@@ -543,11 +544,11 @@ def crosswalk(reg: Register, start: date, end: date, *, within: str | None = Non
     At district level, a district whose tier ended (1 July 2025) goes to the new communes by the
     bundled overlay shares (``overlay``; False: it is dissolved, as recorded)."""
     if level is not None and level not in counts.LEVELS:
-        raise BadInput(f"unknown level {level!r}; use one of {', '.join(counts.LEVELS)}")
+        raise BadInput(_("unknown level {level!r}; use one of {join}").format(level=level, join=', '.join(counts.LEVELS)))
     composer = Composer(reg.snapshot, weights, overlay=district_overlay(level) if overlay else None)
     sources = units_in_scope(reg, start, within=within, level=level)
     if not sources and level is not None:  # e.g. districts after 1 July 2025: the tier ended
-        from merger.i18n import _, fdate
+        from merger.i18n import fdate
 
         where = _(" within {unit}").format(unit=within) if within else ""
         raise BadInput(_("no {level} unit is valid on {day}{where}; choose another --level or --from").format(

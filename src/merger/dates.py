@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from merger.errors import BadInput
+from merger.i18n import _
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2099, 12, 31)
@@ -18,6 +19,6 @@ LATEST = date(2099, 12, 31)
 def plausible(day: date | None, what: str) -> date | None:
     """``day`` if an event or act could bear it; BadInput naming the rule otherwise."""
     if day is not None and not EARLIEST <= day <= LATEST:
-        raise BadInput(f"{what} {day.isoformat()} is implausible: event and act dates lie between "
-                       f"{EARLIEST.isoformat()} and {LATEST.isoformat()}")
+        raise BadInput(_("{what} {isoformat} is implausible: event and act dates lie between {isoformat2} and "
+                         "{isoformat3}").format(what=what, isoformat=day.isoformat(), isoformat2=EARLIEST.isoformat(), isoformat3=LATEST.isoformat()))
     return day

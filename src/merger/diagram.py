@@ -43,7 +43,7 @@ def pyplot(purpose: str):  # type: ignore[no-untyped-def]
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise BadInput(f"{purpose} needs matplotlib: pip install 'merger[report]'") from None
+        raise BadInput(_("{purpose} needs matplotlib: pip install 'merger[report]'").format(purpose=purpose)) from None
     matplotlib.rcParams["text.parse_math"] = False
     matplotlib.rcParams["text.usetex"] = False
     return plt
@@ -110,8 +110,8 @@ def draw(snap: Snapshot, tree: Lineage, out: Path) -> Path:
     plt = pyplot("drawing a lineage")
     placed = layout(tree)
     if len(placed) > MAX_BOXES:
-        raise BadInput(f"the lineage has {len(placed):,} units, too many to draw legibly (at most {MAX_BOXES}); "
-                       "limit it with --depth")
+        raise BadInput(_("the lineage has {len:,} units, too many to draw legibly (at most {max_boxes}); limit it "
+                         "with --depth").format(len=len(placed), max_boxes=MAX_BOXES))
     depth = max(p.depth for p in placed)
     rows = max(p.y for p in placed) + 1
     sign = 1 if tree.direction == "forward" else -1  # the older units on the left

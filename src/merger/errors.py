@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from merger.i18n import N_, _, fdate
 
-WHAT = {"unit": N_("unit"), "event": N_("event")}  # what NotFound did not find, for people
+WHAT = {"unit": N_("unit"), "event": N_("event"), "predecessor": N_("predecessor"), "parent": N_("parent"),
+        "successor": N_("successor")}  # what NotFound did not find, for people
 
 
 class MergerError(Exception):
@@ -16,11 +17,15 @@ class MergerError(Exception):
 class NotFound(MergerError):
     """A name, code or key that matches nothing; carries the closest suggestions."""
 
-    def __init__(self, query: str, suggestions: list[str] | None = None, what: str = "unit"):
+    def __init__(self, query: str, suggestions: list[str] | None = None, what: str = "unit", on: object = None):
         self.query = query
         self.suggestions = suggestions or []
         hint = _("; did you mean: {names}").format(names=", ".join(self.suggestions)) if self.suggestions else ""
-        super().__init__(_("no {what} matches {query!r}").format(what=_(WHAT.get(what, what)), query=query) + hint)
+        if on is None:
+            said = _("no {what} matches {query!r}").format(what=_(WHAT.get(what, what)), query=query)
+        else:  # the day asked about
+            said = _("no {what} matches '{query} on {day}'").format(what=_(WHAT.get(what, what)), query=query, day=on)
+        super().__init__(said + hint)
 
     @classmethod
     def not_in_force(cls, query: str, day: object, held: list[str]) -> NotFound:

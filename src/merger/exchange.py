@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import store
 from merger.errors import DataError, StoreError
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -85,7 +86,7 @@ def export_register(register: Register, path: str | Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     with _engine_of(register) as engine, engine.connect() as conn:
         if not inspect(conn).has_table("meta"):
-            raise StoreError("the register is empty: nothing to export")
+            raise StoreError(_("the register is empty: nothing to export"))
         for name, table in tables.items():
             columns = [c.name for c in table.columns]
             order = [c for c in table.primary_key.columns]
@@ -117,10 +118,9 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
         return _import(register, Path(path))
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise DataError(f"{Path(path)}: rows the register cannot take ({reason}); nothing was imported") from None
+        raise DataError(_("{path}: rows the register cannot take ({reason}); nothing was imported").format(path=Path(path), reason=reason)) from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise DataError(f"{Path(path)} is not a valid merger register export ({type(exc).__name__}: "
-                        f"{str(exc)[:200]}); nothing was imported") from None
+        raise DataError(_("{path} is not a valid merger register export ({name}: {value}); nothing was imported").format(path=Path(path), name=type(exc).__name__, value=str(exc)[:200])) from None
     finally:
         if new_file is not None and store.sqlite_state(new_file) in ("empty", "missing"):
             register.close()
@@ -134,28 +134,28 @@ def _import(register: Register, source: Path) -> dict[str, int]:
     try:
         payload = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read {source}: {exc}") from None
+        raise DataError(_("cannot read {source}: {exc}").format(source=source, exc=exc)) from None
     except RecursionError:
-        raise DataError(f"cannot read {source}: nested too deeply") from None
+        raise DataError(_("cannot read {source}: nested too deeply").format(source=source)) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or not isinstance(payload.get("tables"), dict):
-        raise DataError(f"{source} is not a merger register export")
+        raise DataError(_("{source} is not a merger register export").format(source=source))
     found = payload.get("schema_version")
     if not isinstance(found, int) or not 2 <= found <= store.SCHEMA_VERSION:
-        raise DataError(f"{source} has schema version {found}; this program reads exports of versions "
-                        f"2 to {store.SCHEMA_VERSION}")
+        raise DataError(_("{source} has schema version {found}; this program reads exports of versions 2 to "
+                          "{schema_version}").format(source=source, found=found, schema_version=store.SCHEMA_VERSION))
     tables = _tables()
     counts: dict[str, int] = {}
     with _engine_of(register) as engine, engine.begin() as conn:
         if inspect(conn).has_table("version") and conn.execute(
                 select(func.count()).select_from(tables["version"])).scalar():
-            raise StoreError("the register already holds data; import into an empty database")
+            raise StoreError(_("the register already holds data; import into an empty database"))
         SQLModel.metadata.create_all(conn)
         for name, table in tables.items():
             block = payload["tables"].get(name, {"columns": [], "rows": []})
             columns = block["columns"]
             unknown = set(columns) - set(table.columns.keys())
             if unknown:
-                raise DataError(f"{source}: table {name} has unknown columns {', '.join(sorted(unknown))}")
+                raise DataError(_("{source}: table {name} has unknown columns {join}").format(source=source, name=name, join=', '.join(sorted(unknown))))
             rows = [{c: _in(v, table.columns[c]) for c, v in zip(columns, r, strict=True)} for r in block["rows"]]
             if rows:
                 conn.execute(table.insert(), rows)

@@ -8,13 +8,14 @@ equal to the ``.po`` by tests/test_i18n.py. The language is not a global setting
 library code that renders text for people reads it with :func:`_` and :func:`fdate`. Without a
 language set, everything is English, as before. Machine output (JSON, CSV) is never translated.
 
-Kept light (os and contextvars at import; gettext, re and inspect when first needed): the
+Kept light (os, string and contextvars at import; gettext, re and inspect when first needed): the
 launcher imports it to pick the help copy.
 """
 
 from __future__ import annotations
 
 import os
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -97,25 +98,78 @@ def current() -> Language:
     return _CURRENT.get()
 
 
+def N_(message: str) -> str:  # noqa: N802 — the gettext convention: marked for extraction, translated later
+    return message
+
+
+class Message(str):
+    """A translated message whose ``.format()`` writes dates as people write them in its language.
+
+    Messages say ``_("… on {day}").format(day=day)`` with a ``date``: ISO (2025-07-01, what
+    ``str(date)`` gives) in English, 01/7/2025 in Vietnamese. Times (datetime) are left as given."""
+
+    __slots__ = ()
+
+    def format(self, *args: object, **kwargs: object) -> str:  # type: ignore[override]
+        if _CURRENT.get().code == "en":
+            return str.format(self, *args, **kwargs)
+        args = tuple(_people_date(a) for a in args)
+        kwargs = {k: _people_date(v) for k, v in kwargs.items()}
+        return _VietnameseNumbers().vformat(self, args, kwargs)
+
+
+class _VietnameseNumbers(string.Formatter):
+    """Numbers formatted by a spec ({share:g}, {area:,.2f}, {rel:+.1%}) with Vietnamese separators."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if format_spec and isinstance(value, int | float) and not isinstance(value, bool):
+            return text.translate(str.maketrans(",.", ".,"))
+        return text
+
+
+def _people_date(value: object) -> object:
+    """A value as it reads in a message: a date as people write it, the system's reason for a
+    failed file operation (English from the C library) in the current language."""
+    if type(value) is date:  # noqa: E721 — a datetime is a date too, and keeps its time
+        return fdate(value)
+    if isinstance(value, OSError):
+        reason = os_reason(value)
+        return f"{reason}: {value.filename}" if value.filename and value.strerror else reason
+    if isinstance(value, str) and value in OS_REASONS.values():
+        return _(value)
+    return value
+
+
+# The system's words for the failures people meet with files (strerror), translated in messages.
+OS_REASONS = {2: N_("No such file or directory"), 13: N_("Permission denied"), 21: N_("Is a directory"),
+              20: N_("Not a directory"), 28: N_("No space left on device"), 30: N_("Read-only file system"),
+              17: N_("File exists"), 36: N_("File name too long"), 1: N_("Operation not permitted")}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in the current language (the system's English when unknown)."""
+    said = OS_REASONS.get(exc.errno or 0)
+    if said is not None and exc.strerror == said:
+        return _(said)
+    return exc.strerror or str(exc)
+
+
 def _(message: str) -> str:
     """``message`` in the current language (itself when English or untranslated)."""
     tr = _CURRENT.get().translations
-    return message if tr is None else tr.gettext(message)
+    return Message(message if tr is None else tr.gettext(message))
 
 
 def pgettext(context: str, message: str) -> str:
     """``message`` in the current language, where the same English word needs context."""
     tr = _CURRENT.get().translations
-    return message if tr is None else tr.pgettext(context, message)
+    return Message(message if tr is None else tr.pgettext(context, message))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     tr = _CURRENT.get().translations
-    return (singular if n == 1 else plural) if tr is None else tr.ngettext(singular, plural, n)
-
-
-def N_(message: str) -> str:  # noqa: N802 — the gettext convention: marked for extraction, translated later
-    return message
+    return Message((singular if n == 1 else plural) if tr is None else tr.ngettext(singular, plural, n))
 
 
 def fdate(day: date | None, empty: str = "") -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from merger.errors import BadInput
+from merger.i18n import _
 
 # OWASP CSV injection: a cell starting with one of these is a formula to Excel/LibreOffice/Sheets.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -64,9 +65,9 @@ def check_out(path: Path | str, suffixes: tuple[str, ...] = ()) -> Path:
     or (``suffixes``) of the wrong kind."""
     text = str(path)
     if not text.strip() or text in (".", ".."):
-        raise BadInput("--out is empty: give a file name")
+        raise BadInput(_("--out is empty: give a file name"))
     if "\x00" in text:
-        raise BadInput("--out contains a NUL character")
+        raise BadInput(_("--out contains a NUL character"))
     out = Path(text).expanduser()
     folder = out.parent
     try:
@@ -75,24 +76,24 @@ def check_out(path: Path | str, suffixes: tuple[str, ...] = ()) -> Path:
         limit = 255
     if any(len(part.encode("utf-8", "surrogateescape")) > limit for part in out.parts) or \
             len(out.name.encode("utf-8", "surrogateescape")) + 16 > limit:  # room for the temporary name
-        raise BadInput(f"--out {shown(out)}: the file name is too long for this file system "
-                       f"(at most about {limit - 16} bytes)")
+        raise BadInput(_("--out {shown}: the file name is too long for this file system (at most about {value} "
+                         "bytes)").format(shown=shown(out), value=limit - 16))
     try:
         is_dir = out.is_dir()
         folder_ok = folder.is_dir()
     except OSError as exc:
-        raise BadInput(f"--out {shown(out)}: {exc.strerror or exc}") from None
+        raise BadInput(_("--out {shown}: {value}").format(shown=shown(out), value=exc.strerror or exc)) from None
     if text.endswith(("/", os.sep)) or is_dir:
-        raise BadInput(f"--out {shown(out)} is a folder: give a file name inside it")
+        raise BadInput(_("--out {shown} is a folder: give a file name inside it").format(shown=shown(out)))
     if suffixes and out.suffix.lower() not in suffixes:
-        raise BadInput(f"--out {shown(out)}: use a {' or '.join(suffixes)} file name")
+        raise BadInput(_("--out {shown}: use a {join} file name").format(shown=shown(out), join=' or '.join(suffixes)))
     if not folder_ok:
-        raise BadInput(f"--out {shown(out)}: the folder {shown(folder)} does not exist "
-                       "(merger does not create folders; create it first)")
+        raise BadInput(_("--out {shown}: the folder {shown2} does not exist (merger does not create folders; create "
+                         "it first)").format(shown=shown(out), shown2=shown(folder)))
     if not os.access(folder, os.W_OK):
-        raise BadInput(f"--out {shown(out)}: cannot write in {shown(folder)} (read-only or not yours)")
+        raise BadInput(_("--out {shown}: cannot write in {shown2} (read-only or not yours)").format(shown=shown(out), shown2=shown(folder)))
     if out.exists() and not os.access(out, os.W_OK):
-        raise BadInput(f"--out {shown(out)}: the file exists and cannot be written")
+        raise BadInput(_("--out {shown}: the file exists and cannot be written").format(shown=shown(out)))
     return out
 
 
@@ -103,7 +104,7 @@ def writing(out: Path) -> Iterator[Path]:
     try:
         fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name[:40]}.", suffix=".tmp")
     except OSError as exc:
-        raise BadInput(f"cannot write {shown(out)}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot write {shown}: {value}").format(shown=shown(out), value=exc.strerror or exc)) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -112,7 +113,7 @@ def writing(out: Path) -> Iterator[Path]:
         tmp.replace(out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {shown(out)}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot write {shown}: {value}").format(shown=shown(out), value=exc.strerror or exc)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

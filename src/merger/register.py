@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from merger import cache, counts, graph, partial, search, store
 from merger.errors import Ambiguous, BadInput, MergerError, NotFound, StoreError, Violation
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,7 +74,7 @@ class Register:
         if path is not None and path.exists() and reg._sqlite_generation() is not None:
             return reg  # an existing embedded register: no engine needed to read it
         if path is not None and not path.exists() and not build:
-            raise StoreError(f"no register at {path}; run 'merger init' first")
+            raise StoreError(_("no register at {path}; run 'merger init' first").format(path=path))
         if reg._pg_generation() is not None:
             return reg  # an existing PostgreSQL register: no SQLAlchemy needed to read it either
         reg._engine = store.open_engine(url, build=build, progress=progress, read_only=read_only)
@@ -141,7 +142,7 @@ class Register:
                         rows["revision"] = found[0]
         except psycopg.Error as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise StoreError(f"cannot use the register at {store.redact(self.url)}: {reason}") from None
+            raise StoreError(_("cannot use the register at {redact}: {reason}").format(redact=store.redact(self.url), reason=reason)) from None
         return _judged(rows)
 
     def generation(self) -> str:
@@ -230,7 +231,7 @@ class Register:
                 finally:
                     con.close()
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot use the register at {path}: {exc}") from None
+                raise StoreError(_("cannot use the register at {path}: {exc}").format(path=path, exc=exc)) from None
             return
         conninfo = self._pg_conninfo()
         try:
@@ -245,7 +246,7 @@ class Register:
                     con.execute("COMMIT")
             except psycopg.Error as exc:
                 reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise StoreError(f"cannot use the register at {store.redact(self.url)}: {reason}") from None
+                raise StoreError(_("cannot use the register at {redact}: {reason}").format(redact=store.redact(self.url), reason=reason)) from None
             return
         with store.db_errors(self.url), store.reading(self.engine) as conn:
             yield graph.sqlalchemy_query(conn)
@@ -328,7 +329,7 @@ class Register:
         from merger import lineage  # imported by the command that uses it (start-up time)
 
         if depth is not None and depth < 1:
-            raise BadInput("--depth must be at least 1")
+            raise BadInput(_("--depth must be at least 1"))
         snap, match = self._resolve_around(query, as_of)
         try:
             start, direction = lineage.pick_version(snap.by_unit[match.unit_id], as_of, direction)
@@ -427,7 +428,7 @@ class Register:
 
             known = sorted(self._types(kind))
             if fold(type_) not in {fold(t) for t in known}:
-                raise BadInput(f"unknown type {type_!r}; the register's types are: {', '.join(known)}")
+                raise BadInput(_("unknown type {type!r}; the register's types are: {join}").format(type=type_, join=', '.join(known)))
         if within is not None:
             snap, unit = self._territory(within)
             found = [v for v in counts.territory_on(snap, unit, as_of, kind) if v.unit_id != unit.unit_id]
@@ -561,11 +562,11 @@ def _judged(rows: dict[str, str]) -> str:
     from merger import migrations
 
     if rows.get("revision", migrations.HEAD) not in migrations.REVISIONS:
-        raise StoreError(f"this register's schema (revision {rows['revision']}) is newer than this "
-                         f"program's ({migrations.HEAD}); upgrade merger")
+        raise StoreError(_("this register's schema (revision {revision}) is newer than this program's ({head}); "
+                           "upgrade merger").format(revision=rows['revision'], head=migrations.HEAD))
     if int(rows.get("schema_version", "0")) > store.SCHEMA_VERSION:
-        raise StoreError(f"this register has schema version {rows['schema_version']}, newer than "
-                         f"this program's ({store.SCHEMA_VERSION}); upgrade merger")
+        raise StoreError(_("this register has schema version {schema_version}, newer than this program's "
+                           "({schema_version2}); upgrade merger").format(schema_version=rows['schema_version'], schema_version2=store.SCHEMA_VERSION))
     if int(rows.get("schema_version", "0")) < store.SCHEMA_VERSION:
         raise StoreError(store.older_schema(rows.get("schema_version", "0")))
     return _generation(rows)
@@ -610,7 +611,7 @@ def recorded_limit(value: datetime | date | None) -> datetime | None:
 def _one_of(value: str | None, allowed: tuple[str, ...], what: str) -> None:
     """Refuse a filter value that can match nothing, naming the ones that can."""
     if value is not None and value not in allowed:
-        raise BadInput(f"unknown {what} {value!r}; one of: {', '.join(allowed)}")
+        raise BadInput(_("unknown {what} {value!r}; one of: {join}").format(what=what, value=value, join=', '.join(allowed)))
 
 
 __all__ = ["Register", "MergerError", "UnitHistory", "VersionHistory"]

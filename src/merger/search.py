@@ -13,6 +13,7 @@ from datetime import date
 
 from merger.errors import Ambiguous, BadInput, Candidate, NotFound
 from merger.graph import Snapshot, V
+from merger.i18n import _
 from merger.names import NamePart, fold, parse_query, spelling, type_word
 
 # The last day of the units the register of July 2025 started from (before the 2003-2025 history).
@@ -132,7 +133,7 @@ def resolve(
     ``holders``: the ids of the units that have children, when ``snap`` is only part of the register.
     """
     if not query.strip():
-        raise BadInput("empty unit name")
+        raise BadInput(_("empty unit name"))
     versions = _candidates(snap, query)
     if as_of is not None:
         named = versions
@@ -144,7 +145,7 @@ def resolve(
     if kind:
         versions = [v for v in versions if v.kind == kind]
     if not versions:
-        raise NotFound(query + (f" on {as_of}" if as_of else ""), suggest(snap, query))
+        raise NotFound(query, suggest(snap, query), on=as_of)
     units = _group(versions)
     if len(units) > 1 and as_of is None and _is_code(snap, query):
         # A code reused over time names the unit holding it now (older holders: by key or --as-of).
@@ -216,7 +217,7 @@ def search(snap: Snapshot, text: str, *, limit: int = 50, as_of: date | None = N
     """Versions whose name contains ``text`` (folded) or whose code starts with it."""
     q = fold(text)
     if not q:
-        raise BadInput("empty search text")
+        raise BadInput(_("empty search text"))
     hits = [
         v for v in snap.versions.values()
         if (q in fold(v.full_name) or v.code.startswith(text.strip()))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from merger import bundle
 from merger.errors import DataError, StoreError
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -52,14 +53,13 @@ def resolve_url(db: str | None) -> str:
     embedded register is made when it is built (open_engine).
     """
     if db is not None and not db.strip():
-        raise StoreError("--db is empty: give a register file path or a database URL")
+        raise StoreError(_("--db is empty: give a register file path or a database URL"))
     value = db or os.environ.get(ENV_VAR) or str(default_path())
     if "\x00" in value:
-        raise StoreError("--db contains a NUL character")
+        raise StoreError(_("--db contains a NUL character"))
     if _KEYWORD_VALUE.match(value):
-        raise StoreError(f"--db {scrub(value)!r} is a keyword/value connection string; give a URL "
-                         "instead, e.g. postgresql+psycopg://user@host/dbname (the password in "
-                         "~/.pgpass or PGPASSWORD)")
+        raise StoreError(_("--db {scrub!r} is a keyword/value connection string; give a URL instead, e.g. "
+                           "postgresql+psycopg://user@host/dbname (the password in ~/.pgpass or PGPASSWORD)").format(scrub=scrub(value)))
     if value.strip() in (":memory:", "sqlite:///:memory:", "sqlite://"):
         return MEMORY
     if "://" not in value:
@@ -75,11 +75,11 @@ def _check_url(url: str) -> None:
 
     try:
         parts = urlsplit(url)
-        _ = parts.port  # raises on a port that is not a number
+        _port = parts.port  # raises on a port that is not a number
     except ValueError as exc:
-        raise StoreError(f"cannot read the database URL {redact(url)}: {exc}") from None
+        raise StoreError(_("cannot read the database URL {redact}: {exc}").format(redact=redact(url), exc=exc)) from None
     if not parts.scheme or not re.fullmatch(r"[a-z][a-z0-9+.-]*", parts.scheme):
-        raise StoreError(f"cannot read the database URL {redact(url)}: no scheme such as postgresql+psycopg://")
+        raise StoreError(_("cannot read the database URL {redact}: no scheme such as postgresql+psycopg://").format(redact=redact(url)))
 
 
 def sqlite_read_uri(path: Path) -> str:
@@ -195,7 +195,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             options = {"connect_args": {"options": pg_options}}
         engine = create_engine(url, **options)
     except (ArgumentError, ImportError, ModuleNotFoundError, ValueError) as exc:
-        raise StoreError(f"cannot use database {redact(url)}: {exc}") from None
+        raise StoreError(_("cannot use database {redact}: {exc}").format(redact=redact(url), exc=exc)) from None
     if engine.dialect.name == "sqlite":
         sa_event.listen(engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas)
         # pysqlite would commit DDL on its own; take transactions in hand so a build or a write
@@ -232,11 +232,11 @@ def db_errors(url: str) -> Iterator[None]:
         if state == "25006" or "readonly database" in reason:
             raise StoreError(f"{READ_ONLY} ({redact(url)})") from None
         if state == "42501":  # insufficient_privilege: e.g. a role granted SELECT only
-            raise StoreError(f"the database role may not do this at {redact(url)} ({reason}); "
-                             "writing needs a role with INSERT/UPDATE on the register's tables") from None
+            raise StoreError(_("the database role may not do this at {redact} ({reason}); writing needs a role with "
+                               "INSERT/UPDATE on the register's tables").format(redact=redact(url), reason=reason)) from None
         if "unable to open database file" in reason:
             reason += " (its folder may be read-only: add --read-only to read it)"
-        raise StoreError(f"cannot use the register at {redact(url)}: {reason}") from None
+        raise StoreError(_("cannot use the register at {redact}: {reason}").format(redact=redact(url), reason=reason)) from None
 
 
 def meta(conn: Connection) -> dict[str, str]:
@@ -259,8 +259,8 @@ def check_schema(engine: Engine) -> None:
         revision = migrations.stored_revision(conn)
     if found > SCHEMA_VERSION or (revision is not None and revision not in migrations.REVISIONS):
         raise StoreError(
-            f"this register has schema version {found} (revision {revision}), newer than this program's "
-            f"({SCHEMA_VERSION}, revision {migrations.HEAD}); upgrade merger"
+            _("this register has schema version {found} (revision {revision}), newer than this program's "
+              "({schema_version}, revision {head}); upgrade merger").format(found=found, revision=revision, schema_version=SCHEMA_VERSION, head=migrations.HEAD)
         )
     if found < SCHEMA_VERSION or (revision is not None and revision != migrations.HEAD):
         raise StoreError(older_schema(found))
@@ -296,7 +296,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
 
     folder = folder or bundle.units_dir()
     if not (folder / "versions.csv").exists():
-        raise DataError(f"no bundled data in {folder} (expected versions.csv)")
+        raise DataError(_("no bundled data in {folder} (expected versions.csv)").format(folder=folder))
     if progress:
         progress("reading the bundled files", 0, 6)
     rows = {name: bundle.read(folder, name) for name in bundle.BUNDLE_FILES}
@@ -316,7 +316,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
     with engine.begin() as conn:
         SQLModel.metadata.create_all(conn)
         if conn.execute(select(func.count()).select_from(Version)).scalar():
-            raise StoreError("the register already holds data; build into an empty database")
+            raise StoreError(_("the register already holds data; build into an empty database"))
         act_id = {r["number"]: i for i, r in enumerate(rows["acts"], start=1)}
         _insert(conn, insert(LegalAct), [
             dict(id=act_id[r["number"]], number=r["number"], kind=r["kind"], issuer=r["issuer"],
@@ -549,12 +549,12 @@ def check_target(url: str, *, build: bool) -> str:
         return "postgresql"
     found = sqlite_state(path)
     if found in ("foreign", "not-sqlite"):
-        what = ("another application's database" if found == "foreign"
-                else "a folder" if path.is_dir() else "not a SQLite database, or a damaged one")
-        raise StoreError(f"{_shown(path)} is not a merger register ({what}); nothing was written to it. "
-                         "Give another --db path (a new file is built from the bundled data)")
+        what = (_("another application's database") if found == "foreign"
+                else _("a folder") if path.is_dir() else _("not a SQLite database, or a damaged one"))
+        raise StoreError(_("{shown} is not a merger register ({what}); nothing was written to it. Give another --db "
+                           "path (a new file is built from the bundled data)").format(shown=_shown(path), what=what))
     if found in ("missing", "empty") and not build:
-        raise StoreError(f"no register at {_shown(path)}; run 'merger init' first")
+        raise StoreError(_("no register at {shown}; run 'merger init' first").format(shown=_shown(path)))
     return found
 
 
@@ -570,8 +570,7 @@ def make_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create the register's folder {_shown(path.parent)}: "
-                         f"{exc.strerror or exc}") from None
+        raise StoreError(_("cannot create the register's folder {shown}: {value}").format(shown=_shown(path.parent), value=exc.strerror or exc)) from None
 
 
 def open_engine(db: str | None = None, *, build: bool = True, progress: Progress | None = None,
@@ -590,7 +589,7 @@ def open_engine(db: str | None = None, *, build: bool = True, progress: Progress
         if sqlite_path is not None and not existed:
             remove_sqlite(url)
         if not build:
-            raise StoreError(f"no register at {redact(url)}; run 'merger init' first")
+            raise StoreError(_("no register at {redact}; run 'merger init' first").format(redact=redact(url)))
         if found == "postgresql":
             _refuse_foreign_database(url)
         engine = make_engine(url)
@@ -621,9 +620,8 @@ def _refuse_foreign_database(url: str) -> None:
     finally:
         engine.dispose()
     if tables and not tables >= REGISTER_TABLES:
-        raise StoreError(f"{redact(url)} is not a merger register (it holds other tables: "
-                         f"{', '.join(sorted(tables)[:5])}); nothing was written to it. "
-                         "Build the register into an empty database")
+        raise StoreError(_("{redact} is not a merger register (it holds other tables: {join}); nothing was written to "
+                           "it. Build the register into an empty database").format(redact=redact(url), join=', '.join(sorted(tables)[:5])))
 
 
 def remove_sqlite(url: str) -> None:

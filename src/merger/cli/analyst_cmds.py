@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,7 @@ from merger.cli.common import (
     state,
     write_text,
 )
+from merger.i18n import _
 
 FromOpt = Annotated[str, typer.Option("--from", "--before", help="The date the input units are valid on (2025-06-30 "
                                       "or 30/6/2025).")]
@@ -59,7 +61,7 @@ def _dates(start: str, end: str) -> tuple:  # type: ignore[type-arg]
 def _kind(kind: str) -> str | None:
     """--kind: admin, agency, or all (None)."""
     if kind not in ("admin", "agency", "all"):
-        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+        raise typer.BadParameter(_("{kind!r} is not a kind (admin, agency or all)").format(kind=kind), param_hint="--kind")
     return None if kind == "all" else kind
 
 
@@ -69,7 +71,7 @@ def _level(level: str | None) -> str | None:
     if level.lower() in ("all", "any"):
         return None
     if level not in ("province", "district", "commune", "village"):
-        raise typer.BadParameter(f"{level!r} is not a level (province, district, commune or all)", param_hint="--level")
+        raise typer.BadParameter(_("{level!r} is not a level (province, district, commune or all)").format(level=level), param_hint="--level")
     return level
 
 
@@ -268,9 +270,10 @@ def convert(
                                    within=within)
         except ValidationFailed as exc:
             hint = "" if all(v.rule == "convert-not-a-number" for v in exc.violations) else \
-                " (or pass --skip-unmatched to leave them out)"
-            print(f"Error: {len(exc.violations)} row(s) cannot be carried over, nothing written; fix them{hint}. "
-                  "One per line:", file=sys.stderr)
+                _(" (or pass --skip-unmatched to leave them out)")
+            print(_("Error: {message}").format(message=_(
+                "{n} row(s) cannot be carried over, nothing written; fix them{hint}. One per line:").format(
+                n=len(exc.violations), hint=hint)), file=sys.stderr)
             for v in exc.violations:
                 print(v.message, file=sys.stderr)
             raise typer.Exit(1) from None
@@ -278,7 +281,7 @@ def convert(
         cv.write_table(conv, out, digits, raw=raw_csv())
     note_unrecorded_past(reg, s, e)
     for p in conv.problems:
-        print(f"skipped {p}", file=sys.stderr)
+        print(_("skipped {problem}").format(problem=p), file=sys.stderr)
     where = "standard output" if to_stdout else str(out)
     summary = dict(file=str(file), out=where, rows_in=conv.rows_in, rows_matched=conv.rows_matched,
                    rows_out=len(conv.rows), skipped=len(conv.problems), within=conv.within,
@@ -297,16 +300,23 @@ def convert(
     from rich.table import Table
 
     c = Console(stderr=True, width=PIPE_WIDTH if not sys.stderr.isatty() else None) if to_stdout else console()
-    c.print(f"{conv.rows_matched:,} of {conv.rows_in:,} rows carried from {s} to {e}"
-            + (f" within {conv.within}" if conv.within else "") + f": {len(conv.rows):,} rows written to {where}"
-            + (f"; {len(conv.problems):,} skipped (listed on stderr)" if conv.problems else ""),
+    from merger.i18n import fdate, fnum
+
+    c.print(_("{matched} of {rows} rows carried from {start} to {end}").format(
+                matched=fnum(conv.rows_matched), rows=fnum(conv.rows_in), start=fdate(s), end=fdate(e))
+            + (_(" within {area}").format(area=conv.within) if conv.within else "")
+            + _(": {n} rows written to {where}").format(
+                n=fnum(len(conv.rows)), where=_("standard output") if to_stdout else str(out))
+            + (_("; {n} skipped (listed on stderr)").format(n=fnum(len(conv.problems))) if conv.problems else ""),
             highlight=False, soft_wrap=True)
     if conv.sums:
         gnames = cols(group)
-        table = Table(title="Totals before and after" + (" by " + ", ".join(gnames) if gnames else ""))
-        heads = [*gnames, "Column", "Input", "Carried", "Output", "Dissolved"] + (["Outside"] if within else [])
-        for col in heads:
-            table.add_column(col, justify="left" if col in ("Column", *gnames) else "right")
+        table = Table(title=_("Totals before and after") + (_(" by {columns}").format(columns=", ".join(gnames))
+                                                            if gnames else ""))
+        heads = [*gnames, _("Column"), _("Input"), _("Carried"), _("Output"), _("Dissolved")] + (
+            [_("Outside")] if within else [])
+        for i, col in enumerate(heads):
+            table.add_column(col, justify="left" if i <= len(gnames) else "right")
         groups = conv.by_group.items() if gnames else [((), {k: dict(input=conv.totals_in[k],
                                                                      matched=conv.totals_matched[k],
                                                                      output=conv.totals_out[k],
@@ -357,7 +367,7 @@ def resolve(
       cut -d, -f3 customers.csv | merger resolve - > resolved.csv
     """
     if (address is None) == (file is None):
-        raise typer.BadParameter("give one ADDRESS (or - for standard input) or --file")
+        raise typer.BadParameter(_("give one ADDRESS (or - for standard input) or --file"))
     check_formats(as_json, as_csv)
     if out is not None and out != "-":
         out = str(out_path(Path(out)))
@@ -397,8 +407,7 @@ def resolve(
         source = "standard input" if file == "-" else file
         if column is None:
             if len(header) != 1:
-                raise typer.BadParameter(f"--file has {len(header)} columns: say which holds the address "
-                                         f"({', '.join(header)})", param_hint="--column")
+                raise typer.BadParameter(_("--file has {len} columns: say which holds the address ({join})").format(len=len(header), join=', '.join(header)), param_hint="--column")
             column = header[0]
     _resolve_file(resolver, header, rows, source, column, out, on, as_json, first_line=1 if address == "-" else 2)
 
@@ -425,23 +434,40 @@ def _resolved_dict(snap, res, resolver) -> dict:  # type: ignore[no-untyped-def,
 def _print_resolved(data: dict) -> None:  # type: ignore[type-arg]
     c = console()
     if data["unit"] is None:
-        print(one_line(f"Error: {data['status'].replace('_', ' ')}: {data['message']}"), file=sys.stderr)
+        print(one_line(_("Error: {message}").format(message=f"{status_label(data['status']).replace('_', ' ')}: {data['message']}")),
+              file=sys.stderr)
         return
     u = data["unit"]
-    c.print(f"[bold]{u['name']}[/bold] [cyan]{u['key']}[/cyan] ({u['valid_from'] or '…'} – {u['valid_to'] or ''})",
-            highlight=False)
+    from merger.i18n import fdate, fnum
+
+    c.print(f"[bold]{u['name']}[/bold] [cyan]{u['key']}[/cyan] ({fdate(u['valid_from'], '…')} – "
+            f"{fdate(u['valid_to'])})", highlight=False)
     if data["message"]:
-        c.print(f"[yellow]note[/yellow]: {data['message']}", highlight=False)
+        c.print(f"[yellow]{_('note')}[/yellow]: {data['message']}", highlight=False)
     if data["split"]:
-        c.print(f"[yellow]split[/yellow]: divided between {len(data['successors'])} units; every one is listed")
+        c.print(f"[yellow]{status_label('split')}[/yellow]: "
+                + _("divided between {n} units; every one is listed").format(n=len(data["successors"])))
     for s in data["successors"]:
         if s["key"] == u["key"]:
-            c.print("→ still valid (no change)")
+            c.print("→ " + _("still valid (no change)"))
             continue
-        name = s["name"] or "[red]dissolved[/red]"
-        c.print(f"→ {name} [cyan]{s['key'] or ''}[/cyan]  share {s['share']:.4f} ({s['basis']})", highlight=False)
+        name = s["name"] or f"[red]{_('dissolved')}[/red]"
+        c.print(f"→ {name} [cyan]{s['key'] or ''}[/cyan]  " + _("share {share} ({basis})").format(
+            share=fnum(s["share"], 4), basis=s["basis"]), highlight=False)
     for text in data["rewritten"]:
-        c.print(f"new address: {text}", highlight=False, markup=False)
+        c.print(_("new address: {address}").format(address=text), highlight=False, markup=False)
+
+
+def status_label(status: str) -> str:
+    """A resolve status (a code in CSV/JSON) as people read it in Vietnamese (English shows the code)."""
+    from merger import i18n
+
+    if i18n.current().code == "en":
+        return status
+    labels = {"ok": _("found"), "split": _("split"), "district": _("district only"),
+              "province_only": _("province only"), "not_found": _("not found"), "ambiguous": _("ambiguous"),
+              "unparseable": _("unreadable")}
+    return labels.get(status, status)
 
 
 def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
@@ -451,14 +477,14 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
     from merger.outputs import SafeWriter, writing
 
     if column not in header:
-        fail(f"no column {column!r} in {source}; the columns are: {', '.join(header)}")
+        fail(_("no column {column!r} in {source}; the columns are: {join}").format(column=column, source=source, join=', '.join(header)))
     ci = header.index(column)
     texts = [row[ci] if ci < len(row) else "" for row in rows]
     from rich.console import Console
     from rich.progress import Progress
 
     with Progress(transient=True, console=Console(stderr=True)) as progress:
-        task = progress.add_task("Resolving", total=len(texts))
+        task = progress.add_task(_("Resolving"), total=len(texts))
         results = []
         for i in range(0, len(texts), 5000):
             results += resolver.resolve_many(texts[i: i + 5000], as_of=on)
@@ -494,9 +520,10 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
             write(fh)
     bad = [(i + first_line, res) for i, res in enumerate(results) if not res.answered]
     for line, res in bad[:50]:
-        print(one_line(f"line {line}: {res.status}: {res.text!r}: {res.message}"), file=sys.stderr)
+        print(one_line(_("line {line}: {status}: {text!r}: {message}").format(
+            line=line, status=status_label(res.status), text=res.text, message=res.message)), file=sys.stderr)
     if len(bad) > 50:
-        print(f"… and {len(bad) - 50} more rows not resolved (see the status column)", file=sys.stderr)
+        print(_("… and {n} more rows not resolved (see the status column)").format(n=len(bad) - 50), file=sys.stderr)
     where = "standard output" if to_stdout else str(out)
     if quiet:
         return
@@ -504,7 +531,11 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
         text = json.dumps(dict(file=source, out=where, rows=len(rows), statuses=counts), ensure_ascii=False, indent=2)
         print(text, file=sys.stderr if to_stdout else sys.stdout)
         return
-    line = f"{len(rows):,} addresses → {where}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+    from merger.i18n import fnum
+
+    line = _("{n} addresses → {where}: {counts}").format(
+        n=fnum(len(rows)), where=_("standard output") if to_stdout else where,
+        counts=", ".join(f"{status_label(k)} {fnum(v)}" for k, v in sorted(counts.items())))
     print(line, file=sys.stderr if to_stdout else sys.stdout)
 
 
@@ -723,5 +754,5 @@ def changes(
         old = f"{r['old_name']} [dim]{r['old_code']}[/dim]" if r["old_key"] else "—"
         new = f"{r['new_name']} [dim]{r['new_code']}[/dim]" if r["new_key"] else "—"
         act = (r["act"] or "") + (f" k.{r['clause']}" if r["clause"] else "")
-        table.add_row(r["effective"], r["event"], old, new, f"{_(r['portion'])} · {relation_label(r['relation'])}", act)
+        table.add_row(fdate(date.fromisoformat(str(r["effective"]))), r["event"], old, new, f"{_(r['portion'])} · {relation_label(r['relation'])}", act)
     print_table(table)

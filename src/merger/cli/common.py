@@ -285,12 +285,14 @@ def errors() -> Iterator[None]:
     except MergerError as exc:
         fail(str(exc))
     except RecursionError:
-        fail("the input is nested too deeply to read")
+        fail(_("the input is nested too deeply to read"))
     except OSError as exc:  # a file named on the command line that cannot be read or written
         from merger.outputs import shown
 
         where = f" ({shown(exc.filename)})" if exc.filename else ""
-        fail(f"{exc.strerror or exc}{where}")
+        from merger.i18n import os_reason
+
+        fail(f"{os_reason(exc)}{where}")
     except Exception as exc:
         reason = _database_failure(exc)
         if reason is None:

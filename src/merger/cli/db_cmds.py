@@ -39,7 +39,7 @@ def _engine(ctx: typer.Context, *, write: bool):  # type: ignore[no-untyped-def]
             raise StoreError(store.IN_MEMORY)
         if found in ("missing", "empty", "memory"):
             if write:
-                raise StoreError(f"no register at {store.redact(url)}; run 'merger init' first")
+                raise StoreError(_("no register at {redact}; run 'merger init' first").format(redact=store.redact(url)))
             return None
         return store.make_engine(url, read_only=not write)
 

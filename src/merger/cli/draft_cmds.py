@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from merger.cli.common import JsonOpt, app, emit_json, errors, fail, out_path, parse_date, state
+from merger.i18n import _, fdate, pgettext
 
 
 @app.command("draft")
@@ -62,8 +64,9 @@ def draft_cmd(
     else:
         _print_summary(summary, out, review, drafted.notes)
     if review:
-        print(f"Error: {len(review)} row(s) need review before merger apply: see the '# REVIEW' lines "
-              f"in {out}", file=sys.stderr)
+        print(_("Error: {message}").format(message=_(
+            "{n} row(s) need review before merger apply: see the '# REVIEW' lines in {out}").format(
+            n=len(review), out=out)), file=sys.stderr)
         raise typer.Exit(1)
 
 
@@ -79,12 +82,15 @@ def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> 
     from merger.i18n import _
 
     figures = summary.get("closing_figures")
+    kinds = {"merge": pgettext("draft", "merge"), "partial merge": pgettext("draft", "partial merge"),
+             "special zone": pgettext("draft", "special zone"), "rename": pgettext("draft", "rename"),
+             "unchanged": pgettext("draft", "unchanged"), "move": pgettext("draft", "move")}
     lines = [
         _("Drafted {out}: {act}, {province}, effective {effective}").format(
             out=out, act=summary["act"] or _("no act number"), province=summary["province"],
-            effective=summary["effective"]),
+            effective=fdate(date.fromisoformat(str(summary["effective"])))),
         "  " + _("events: {n} ({types})").format(n=summary["events"], types=", ".join(
-            f"{k} {v}" for k, v in summary["events_by_type"].items())),  # type: ignore[union-attr]
+            f"{kinds.get(k, k)} {v}" for k, v in summary["events_by_type"].items())),  # type: ignore[union-attr]
         "  " + _("units named: {named}, resolved: {resolved} (to check: {check})").format(
             named=summary["units_named"], resolved=summary["units_resolved"], check=summary["units_to_check"]),
         "  " + _("rows needing review: {n}").format(n=summary["rows_needing_review"]),
@@ -96,12 +102,13 @@ def _print_summary(summary: dict, out: Path, review: list, notes: list[str]) -> 
             lines.append("  " + _("departments after (sở và tương đương): stated {stated}, drafted {drafted}").format(
                 **agencies))  # type: ignore[arg-type]
     if figures:
+        total = pgettext("figures", "total")
         lines.append("  " + _("closing figures stated: {figures} (merger apply FILE --dry-run compares them)").format(
-            figures=", ".join(f"{k} {v}" for k, v in figures.items())))
+            figures=", ".join(f"{total if k == 'total' else k} {v}" for k, v in figures.items())))
     for r in review:
         where = (r.cite or _("sentence {n}").format(n=r.clause.number)) if summary.get("kind") == "agency" \
             else f"khoản {r.clause.number}"
-        lines.append(f"  REVIEW {where}: " + " | ".join(r.review)[:400])
+        lines.append("  " + _("REVIEW {where}: {reasons}").format(where=where, reasons=" | ".join(r.review)[:400]))
     lines += ["  " + _("note: {note}").format(note=n) for n in notes]
     sys.stdout.write("\n".join(_clean(line) for line in lines) + "\n")
 

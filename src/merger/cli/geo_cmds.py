@@ -257,13 +257,13 @@ def load_cmd(
 
         c.print(_("{n} features read from {path} (CRS {crs}); {k} matched a {level} valid on {day}").format(
                     n=fnum(report.features), path=report.path, crs=report.crs, k=fnum(len(report.matched)),
-                    level=level_name(level), day=as_of)
+                    level=level_name(level), day=fdate(_day(as_of)))
                 + (_(", {n} replacing an existing geometry").format(n=fnum(len(report.replaced)))
                    if report.replaced else "")
                 + (_("; {n} codes zero-padded").format(n=fnum(report.padded)) if report.padded else ""))
         if report.unmatched:
             c.print("[yellow]" + _("{n} code(s) match no {level} on {day}:").format(
-                n=fnum(len(report.unmatched)), level=level_name(level), day=as_of) + "[/yellow] "
+                n=fnum(len(report.unmatched)), level=level_name(level), day=fdate(_day(as_of))) + "[/yellow] "
                     + ", ".join(report.unmatched[:30]) + (" …" if len(report.unmatched) > 30 else ""))
         if report.matched:
             c.print("[dim]" + _("Dry run: nothing kept.") + "[/dim]" if dry_run
@@ -305,8 +305,8 @@ def list_cmd(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = Fals
     for col in (N_("Level"), N_("Valid from"), N_("Valid to"), N_("Source"), N_("Versions")):
         table.add_column(_(col), justify="right" if col == "Versions" else "left")
     for r in rows:
-        table.add_row(level_name(str(r["level"])) if r["level"] else "?", str(r["valid_from"] or "…"),
-                      str(r["valid_to"] or ""), str(r["source"]), fnum(r["versions"]))
+        table.add_row(level_name(str(r["level"])) if r["level"] else "?", _shown_day(r["valid_from"], "…"),
+                      _shown_day(r["valid_to"]), str(r["source"]), fnum(r["versions"]))
     console().print(table)
 
 
@@ -347,15 +347,27 @@ def shares_cmd(
         return
     from rich.table import Table
 
-    table = Table(title=f"Old district -> new commune by area: {len(rows):,} pairs (basis: geometry)")
-    for col in ("Old district", "New commune", "km²", "Share of district", "Share of commune", "In lineage"):
-        table.add_column(col, justify="right" if "km" in col or "Share" in col else "left")
+    table = Table(title=_("Old district -> new commune by area: {n} pairs (basis: geometry)").format(n=fnum(len(rows))))
+    for col, right in ((_("Old district"), False), (_("New commune"), False), ("km²", True),
+                       (_("Share of district"), True), (_("Share of commune"), True), (_("In lineage"), False)):
+        table.add_column(col, justify="right" if right else "left")
     for r in rows[:200]:
-        table.add_row(r.district_name, r.commune_name, f"{r.area_km2:,.3f}", f"{r.share_of_district:.1%}",
-                      f"{r.share_of_commune:.1%}", "yes" if r.in_lineage else "[yellow]no[/yellow]")
+        table.add_row(r.district_name, r.commune_name, fnum(r.area_km2, 3), fpct(r.share_of_district),
+                      fpct(r.share_of_commune), _("yes") if r.in_lineage else "[yellow]" + _("no") + "[/yellow]")
     console().print(table)
     if len(rows) > 200:
-        console().print(f"[dim]… {len(rows) - 200:,} more: --csv or --json lists them all[/dim]")
+        console().print("[dim]" + _("… {n} more: --csv or --json lists them all").format(n=fnum(len(rows) - 200))
+                        + "[/dim]")
+
+
+def _shown_day(value: object, empty: str = "") -> str:
+    """A stored date (ISO text or date) as people write it in the current language."""
+    from datetime import date
+
+    if not value:
+        return empty
+    day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    return fdate(day)
 
 
 @boundaries_app.command("forget")
@@ -409,10 +421,10 @@ def locate(
     day = _day(as_of)
     if file is None:
         if lon is None or lat is None:
-            raise typer.BadParameter("give LON LAT, or --file points.csv")
+            raise typer.BadParameter(_("give LON LAT, or --file points.csv"))
         _check_point(lon, lat)
     elif lon is not None:
-        raise typer.BadParameter("give either LON LAT or --file, not both")
+        raise typer.BadParameter(_("give either LON LAT or --file, not both"))
     elif as_json:
         raise typer.BadParameter(_("--file writes CSV (one row per point): --json is for one point"))
     out = out_path(out)
@@ -457,9 +469,9 @@ HOW = {"geometry": N_("boundary"), "lineage": N_("lineage (one candidate left)")
 def _check_point(lon: float, lat: float) -> None:
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         hint = " (did you swap them? longitude comes first)" if -180 <= lat <= 180 and -90 <= lon <= 90 else ""
-        raise typer.BadParameter(f"({lon}, {lat}) is not a longitude, latitude pair{hint}")
+        raise typer.BadParameter(_("({lon}, {lat}) is not a longitude, latitude pair{hint}").format(lon=lon, lat=lat, hint=hint))
     if 8 <= lon <= 24 and 100 <= lat <= 118:
-        raise typer.BadParameter(f"({lon}, {lat}) looks like latitude, longitude: give the longitude first")
+        raise typer.BadParameter(_("({lon}, {lat}) looks like latitude, longitude: give the longitude first").format(lon=lon, lat=lat))
 
 
 def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | None, day: date) -> None:  # type: ignore[no-untyped-def]
@@ -467,11 +479,11 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
     from merger.convert import read_table
 
     if not file.exists():
-        fail(f"no such file: {file}")
+        fail(_("no such file: {file}").format(file=file))
     fields, cells = read_table(file)
     for col in (lon_column, lat_column):
         if col not in fields:
-            fail(f"{file} has no column {col!r}; columns: {', '.join(fields)}")
+            fail(_("{file} has no column {col!r}; columns: {join}").format(file=file, col=col, join=', '.join(fields)))
     rows = [r[:len(fields)] + [""] * (len(fields) - len(r)) for r in cells]  # short rows padded
     i_lon, i_lat = fields.index(lon_column), fields.index(lat_column)
     import numpy as np
@@ -568,7 +580,7 @@ def map_cmd(
     from merger import boundaries
 
     if level is not None and level not in ("province", "district", "commune"):
-        raise typer.BadParameter(f"{level!r} is not one of province, district, commune", param_hint="--level")
+        raise typer.BadParameter(_("{level!r} is not one of province, district, commune").format(level=level), param_hint="--level")
     reg = state(ctx).register()
     day = parse_date(as_of, "--as-of")
     if unit is None:
@@ -582,7 +594,7 @@ def map_cmd(
             i=len(info.insets), m=len(info.unlabelled)), soft_wrap=True)
         return
     if within is not None or level is not None:
-        raise typer.BadParameter("--within and --level draw many units: give them without UNIT")
+        raise typer.BadParameter(_("--within and --level draw many units: give them without UNIT"))
     with errors():
         match = reg.resolve(unit, as_of=day)
         version = match.version if day is None else next((v for v in match.versions if v.valid_on(day)),
@@ -680,20 +692,20 @@ def export(
     """
     fmt = format_.lower()
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"{format_!r} is not one of {', '.join(FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(_("{value!r} is not one of {join}").format(value=format_, join=', '.join(FORMATS)), param_hint="--format")
     out = out_path(out)  # type: ignore[assignment]
     reg = state(ctx).register()
     if fmt == "json":
         import importlib.util
 
         if importlib.util.find_spec("merger.exchange") is None:
-            fail("the JSON export is not available in this build (merger.exchange is missing); "
-                 "use --format geojson or gpkg for boundaries")
+            fail(_("the JSON export is not available in this build (merger.exchange is missing); use --format "
+                   "geojson or gpkg for boundaries"))
         from merger import exchange  # type: ignore[attr-defined]
 
         with errors():
             written = exchange.export_register(reg, out)
-        rows = ", ".join(f"{k} {v:,}" for k, v in written.items()) if isinstance(written, dict) else ""
+        rows = ", ".join(f"{k} {fnum(v)}" for k, v in written.items()) if isinstance(written, dict) else ""
         console().print(_("Register exported to {path}").format(path=out) + (f": {rows}." if rows else "."))
         return
     _need("shapely", "pyproj", "geopandas", "pyogrio")

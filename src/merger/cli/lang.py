@@ -4,11 +4,17 @@ The root group's ``main`` picks the language (``--lang``, ``MERGER_LANG``, the l
 for the whole invocation (``merger.i18n.use``) and, for Vietnamese, translates the help of every
 command and option before click parses anything, so ``--help`` at any depth and the command list
 are Vietnamese. click's own words (Usage:, Options, [default: …]) go through a help formatter that
-uses the same catalog. The English help is the source text and is never altered.
+uses the same catalog; the metavariables (TEXT, PATH, [OPTIONS], COMMAND, UNIT) are translated on
+the command objects; the messages click words itself (its type checks: "'x' is not a valid
+integer.", "Path 'f' does not exist.") go through our catalog too: click looks them up with
+``gettext.gettext`` bound as ``_`` in its modules, and :func:`hook_click` rebinds that name to a
+function that follows the invocation's language (English: the text itself, as click says it).
+The English help is the source text and is never altered.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from collections.abc import Sequence
@@ -18,7 +24,7 @@ import click
 import typer.core
 
 from merger import i18n
-from merger.i18n import N_, _
+from merger.i18n import N_, _, pgettext
 
 # click's and typer's own words in help pages, translated by the formatter below
 HEADINGS = (N_("Usage:"), N_("Options"), N_("Arguments"), N_("Commands"))
@@ -67,9 +73,109 @@ def _extras(text: str) -> str:
     return f"{text[: m.start()]}{m.group(1)}[{'; '.join(items)}]"
 
 
+def metavar_word(word: str) -> str:
+    """A metavariable of the help (TEXT, UNIT, [OPTIONS]) in the current language."""
+    words = {
+        "TEXT": pgettext("metavar", "TEXT"), "INTEGER": pgettext("metavar", "INTEGER"),
+        "FLOAT": pgettext("metavar", "FLOAT"), "PATH": pgettext("metavar", "PATH"),
+        "FILE": pgettext("metavar", "FILE"), "RANGE": pgettext("metavar", "RANGE"),
+        "OPTIONS": pgettext("metavar", "OPTIONS"), "COMMAND": pgettext("metavar", "COMMAND"),
+        "ARGS": pgettext("metavar", "ARGS"), "UNIT": pgettext("metavar", "UNIT"),
+        "UNITS": pgettext("metavar", "UNITS"), "EVENT": pgettext("metavar", "EVENT"),
+        "NAME": pgettext("metavar", "NAME"), "NEW": pgettext("metavar", "NEW"),
+        "OLD": pgettext("metavar", "OLD"), "RESOLUTION": pgettext("metavar", "RESOLUTION"),
+        "SOURCES": pgettext("metavar", "SOURCES"), "ADDRESS": pgettext("metavar", "ADDRESS"),
+        "LAT": pgettext("metavar", "LAT"), "LON": pgettext("metavar", "LON"),
+    }
+    return words.get(word, word)
+
+
+def _metavar(text: str) -> str:
+    return re.sub(r"[A-Z][A-Z_]+", lambda m: metavar_word(m.group(0)), text)
+
+
+def _localize_metavars(command: click.Command) -> None:
+    """[OPTIONS], COMMAND [ARGS]..., and each parameter's TEXT/UNIT in the current language."""
+    command.options_metavar = _metavar(command.options_metavar or "")
+    if isinstance(command, click.Group):
+        command.subcommand_metavar = _metavar(command.subcommand_metavar or "")
+    ctx = click.Context(command)
+    for param in command.params:
+        if isinstance(param, click.Option) and (param.is_flag or param.count):
+            continue
+        shown = param.make_metavar(ctx)
+        if isinstance(param, click.Argument) and not param.required and shown.startswith("[") \
+                and shown.endswith("]"):
+            shown = shown[1:-1]  # typer brackets an optional argument's metavar itself
+        param.metavar = _metavar(shown)
+
+
+def _click_gettext(message: str) -> str:
+    if message in ("file", "directory", "path"):
+        return message  # a Path type's name, fixed when the command is built: translated in _say
+    return _(message)
+
+
+def _click_ngettext(singular: str, plural: str, n: int) -> str:
+    # Vietnamese has one form; click's two forms differ in their placeholders, so each is a message.
+    return _(singular if n == 1 else plural)
+
+
+def hook_click() -> None:
+    """Let click word its own messages in the invocation's language (idempotent; English unchanged)."""
+    for name in ("click.core", "click.exceptions", "click.types", "click.parser", "click.decorators",
+                 "click.termui"):
+        module = importlib.import_module(name)
+        if hasattr(module, "_"):
+            module._ = _click_gettext  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = _click_ngettext  # type: ignore[attr-defined]
+
+
+# click's own messages (its gettext ids, looked up through hook_click), named so the extractor
+# puts them in our catalog.
+CLICK_MESSAGES = (
+    N_("Aborted!"), N_("Missing command."), N_("No such command {name!r}."), N_("Missing argument"),
+    N_("Missing option"), N_("Missing parameter"), N_("Missing {param_type}"),
+    N_("Missing parameter: {param_name}"), N_("No such option: {name}"), N_("Invalid value: {message}"),
+    N_("Invalid value for {param_hint}: {message}"), N_("Error: {message}"),
+    N_("Could not open file {filename!r}: {message}"), N_("unknown error"),
+    N_("Option {name!r} does not take a value."), N_("Argument {name!r} takes {nargs} values."),
+    N_("Value must be an iterable."), N_("{value!r} is not a valid {number_type}."),
+    N_("{value} is not in the range {range}."), N_("{value!r} is not a valid boolean."),
+    N_("{value!r} is not a valid UUID."), N_("file"), N_("directory"), N_("path"),
+    N_("{name} {filename!r} does not exist."), N_("{name} {filename!r} is a file."),
+    N_("{name} {filename!r} is a directory."), N_("{name} {filename!r} is not readable."),
+    N_("{name} {filename!r} is not writable."), N_("{name} {filename!r} is not executable."),
+    N_("Choose from:\n\t{choices}"), N_("Show the version and exit."), N_("(dynamic)"),
+    N_("env var: {var}"), N_("default: {default}"),
+    # click's plural messages: each form its own message (see _click_ngettext)
+    N_("Got unexpected extra argument ({args})"), N_("Got unexpected extra arguments ({args})"),
+    N_("Takes {nargs} values but 1 was given."), N_("Takes {nargs} values but {len} were given."),
+    N_("Option {name!r} requires an argument."), N_("Option {name!r} requires {nargs} arguments."),
+    N_("Did you mean {possibility}?"), N_("(Possible options: {possibilities})"),
+    N_("{value!r} is not {choice}."), N_("{value!r} is not one of {choices}."),
+    N_("{value!r} does not match the format {format}."), N_("{value!r} does not match the formats {formats}."),
+)
+# click's number types, named raw in "'x' is not a valid integer."
+NUMBER_TYPES = {"integer": N_("integer"), "float": N_("float"), "integer range": N_("integer range"),
+                "float range": N_("float range")}
+
+
+def _no_empty_envvar(command: click.Command) -> None:
+    """typer shows every option's environment variable in errors, even none ("(env var: 'None')")."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar is None:
+            param.show_envvar = False
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _no_empty_envvar(sub)
+
+
 def localize(command: click.Command) -> None:
     """Translate the help of ``command``, its parameters and its subcommands, in place."""
     command.context_class = LocalizedContext
+    _localize_metavars(command)
     command.help = i18n.translate_help(command.help)
     if command.short_help:
         command.short_help = i18n.translate_help(command.short_help)
@@ -114,6 +220,10 @@ class LocalizedUsageError(click.UsageError):
 def _say(exc: click.UsageError) -> str:
     """``exc``'s message in the current language (what click words itself, by pattern)."""
     message = exc.format_message()
+    for english, msgid in sorted(NUMBER_TYPES.items(), key=lambda item: -len(item[0])):
+        message = message.replace(f" {english} ", f" {_(msgid)} ")  # "'x' không phải là integer hợp lệ."
+    # click's Path type names itself ("Path 'x' does not exist."); its name is shared, never changed
+    message = re.sub(r"\b(File|Directory|Path) (?=')", lambda m: _(m[1].lower()).capitalize() + " ", message)
     tail = ""
     for pattern, msgid in CLICK_TAILS:
         m = pattern.search(message)
@@ -148,8 +258,10 @@ class LocalizedGroup(typer.core.TyperGroup):
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         code = i18n.choose(argv)
+        _no_empty_envvar(self)
         with i18n.use(code):
             if code != "en":
+                hook_click()
                 localize(self)
             return super().main(args, *rest, **extra)
 

@@ -121,6 +121,8 @@ def _when(text: str) -> str:
 
     from merger.i18n import _, fdate
 
+    if text.startswith("new unit: "):  # the planner's words for an establishment
+        text = _("new unit: {unit}").format(unit=text.removeprefix("new unit: "))
     m = re.search(r"\b(ends|from) (\d{4}-\d{2}-\d{2})$", text)
     if not m:
         return text
@@ -436,9 +438,20 @@ def log_cmd(
         said = _(e.status) if e.status in (N_("in force"), N_("revoked")) else _("amended by {event}").format(
             event=e.status.removeprefix("amended by "))
         status = said if e.status == "in force" else f"[red]{said}[/red]: {e.reason}"
-        table.add_row(e.key, fdate(e.effective), basis, f"{event_label(e.type)}: {e.summary}",
-                      f"{e.recorded_at:%Y-%m-%d %H:%M} {e.recorded_by}", status)
+        table.add_row(e.key, fdate(e.effective), basis, f"{event_label(e.type)}: {_summary(e.summary)}",
+                      f"{fdate(e.recorded_at.date())} {e.recorded_at:%H:%M} {e.recorded_by}", status)
     print_table(table)
+
+
+def _summary(text: str) -> str:
+    """The log's "new unit: X" / "X dissolved (no successor)" (kept English in --csv) in the current language."""
+    from merger.i18n import _
+
+    if text.startswith("new unit: "):
+        return _("new unit: {unit}").format(unit=text.removeprefix("new unit: "))
+    if text.endswith(" dissolved (no successor)"):
+        return _("{units} dissolved (no successor)").format(units=text.removesuffix(" dissolved (no successor)"))
+    return text
 
 
 @app.command("revoke")
@@ -527,6 +540,6 @@ def import_register_cmd(
             counts = exchange.import_register(reg, path)
         finally:
             reg.close()
-    from merger.i18n import _
+    from merger.i18n import _, fnum
 
-    console().print(_("Imported: {counts}").format(counts=", ".join(f"{k} {v:,}" for k, v in counts.items())))
+    console().print(_("Imported: {counts}").format(counts=", ".join(f"{k} {fnum(v)}" for k, v in counts.items())))

@@ -332,7 +332,7 @@ def units(
 
     day = parse_date(as_of, "--as-of") or date.today()
     if kind not in (None, "admin", "agency", "all"):
-        raise typer.BadParameter(f"{kind!r} is not a kind (admin, agency or all)", param_hint="--kind")
+        raise typer.BadParameter(_("{kind!r} is not a kind (admin, agency or all)").format(kind=kind), param_hint="--kind")
     which = (None if kind == "all" else kind) if kind else ("agency" if level == "agency" else "admin")
     with errors():
         found = reg.units(as_of=day, within=within, level=level, type_=type_, kind=which)
@@ -444,7 +444,9 @@ def check(
             table.add_row(v.rule, v.message)
         print_table(table, console())
     if gaps:
-        ends = sum(1 for g in gaps if "successor unknown" in g.message)
+        from merger.checks import GAP_RELATIONS
+
+        ends = sum(1 for g in gaps if _(GAP_RELATIONS["successor_unknown"]) in g.message)
         print(_("Note: not errors — {ends} unit(s) ended with successor unknown and {begins} began with origin "
                 "unknown (source gap: the published lists do not say where the territory went or came from); "
                 "`merger check --gaps` lists them.").format(ends=fnum(ends), begins=fnum(len(gaps) - ends)),

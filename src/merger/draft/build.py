@@ -113,7 +113,7 @@ def draft(reg: Register, path: Path, *, act: str | None = None,
     doc = read_document(text)
     day = effective or doc.operates or doc.in_force
     if day is None:
-        raise BadInput(f"{path.name} states no effective date: give --effective DATE")
+        raise BadInput(_("{name} states no effective date: give --effective DATE").format(name=path.name))
     before = day - ONE_DAY
     snap = reg.snapshot
     provinces = [v for v in snap.by_fold.get(fold(doc.province), ())
@@ -325,14 +325,14 @@ def _agency_event(r: Row) -> dict[str, object]:
 def write(d: Drafted, snap: Snapshot, out: Path) -> None:
     """Write the annex (all or nothing: a temporary file renamed into place)."""
     if out.suffix.casefold() not in (".yaml", ".yml"):
-        raise BadInput(f"{out.name}: the draft is written as YAML (.yaml or .yml)")
+        raise BadInput(_("{name}: the draft is written as YAML (.yaml or .yml)").format(name=out.name))
     tmp = out.with_name(out.name + ".tmp")
     try:
         tmp.write_text(to_yaml(d, snap), encoding="utf-8")
         tmp.replace(out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot write {out}: {value}").format(out=out, value=exc.strerror or exc)) from None
 
 
 __all__ = ["Drafted", "Pred", "Row", "draft", "events", "to_yaml", "write"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from merger.errors import BadInput
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.events import Draft
@@ -84,7 +85,7 @@ def count(snap: Snapshot, drafts: list[Draft], figures: dict[str, Any], day: dat
     try:
         want = {k: int(figures.get(k, 0)) for k in (*KINDS, "total")}
     except (TypeError, ValueError):
-        raise BadInput("closing_figures must be numbers (xã, phường, đặc khu, total)") from None
+        raise BadInput(_("closing_figures must be numbers (xã, phường, đặc khu, total)")) from None
     touched = {v.unit_id: v for d in drafts for v in d.ended if v.level == "commune"}
     after = [v for v in snap.versions.values() if v.kind == "admin" and v.level == "commune"
              and v.valid_on(day) and _inside(snap, v, target.unit_id, day)]

@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from merger.errors import BadInput
+from merger.i18n import _
 from merger.importers import legal
 
 # A type word before a predecessor's name; "các xã A, B" gives the type to every name after it.
@@ -271,9 +272,9 @@ def read_document(text: str) -> Document:
     text = unicodedata.normalize("NFC", text)
     try:
         res = legal.parse_commune_resolution_text(text)
-        header, _, after = legal._articles(text)
+        header, _sep, after = legal._articles(text)
     except ValueError as exc:
-        raise BadInput(f"cannot read the resolution: {exc}") from None
+        raise BadInput(_("cannot read the resolution: {exc}").format(exc=exc)) from None
     in_force, operates = _dates(after, res.date_signed)
     clauses = [read_clause(c) for c in res.clauses]
     figures_clause = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from merger.errors import BadInput, DataError
+from merger.i18n import _
 
 TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".text")
 SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".pdf")
@@ -19,11 +20,10 @@ def read_text(path: Path) -> str:
     """The document's text; BadInput/DataError say why it cannot be read."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"no resolution file at {path}")
+        raise DataError(_("no resolution file at {path}").format(path=path))
     suffix = path.suffix.casefold()
     if suffix not in SUFFIXES:
-        raise BadInput(f"{path.name}: a resolution is Markdown or text ({', '.join(TEXT_SUFFIXES)}), "
-                       ".docx or a text .pdf")
+        raise BadInput(_("{name}: a resolution is Markdown or text ({join}), .docx or a text .pdf").format(name=path.name, join=', '.join(TEXT_SUFFIXES)))
     try:
         if suffix == ".docx":
             return _docx(path)
@@ -31,9 +31,9 @@ def read_text(path: Path) -> str:
             return _pdf(path)
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise BadInput(f"{path.name} is not UTF-8 text; save it as UTF-8") from None
+        raise BadInput(_("{name} is not UTF-8 text; save it as UTF-8").format(name=path.name)) from None
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BadInput(_("cannot read {path}: {value}").format(path=path, value=exc.strerror or exc)) from None
 
 
 def _docx(path: Path) -> str:
@@ -46,11 +46,11 @@ def _docx(path: Path) -> str:
         from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError:  # pragma: no cover - a core dependency
-        raise BadInput("reading .docx needs python-docx (pip install python-docx)") from None
+        raise BadInput(_("reading .docx needs python-docx (pip install python-docx)")) from None
     try:
         document = docx.Document(str(path))
     except (OpcError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise BadInput(f"{path.name} is not a readable .docx file ({exc})") from None
+        raise BadInput(_("{name} is not a readable .docx file ({exc})").format(name=path.name, exc=exc)) from None
     blocks: list[str] = []
     body = document.element.body
     for child in body.iterchildren():
@@ -69,14 +69,14 @@ def _pdf(path: Path) -> str:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
     except ImportError:  # pragma: no cover - a core dependency
-        raise BadInput("reading .pdf needs pypdf (pip install pypdf)") from None
+        raise BadInput(_("reading .pdf needs pypdf (pip install pypdf)")) from None
     try:
         reader = PdfReader(str(path))
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError) as exc:
-        raise BadInput(f"{path.name} is not a readable PDF ({exc})") from None
+        raise BadInput(_("{name} is not a readable PDF ({exc})").format(name=path.name, exc=exc)) from None
     text = "\n".join(pages)
     if not text.strip():
-        raise BadInput(f"{path.name} has no text layer (a scanned PDF?): run OCR on it first, or use "
-                       "the .docx or the text of the resolution")
+        raise BadInput(_("{name} has no text layer (a scanned PDF?): run OCR on it first, or use the .docx or the "
+                         "text of the resolution").format(name=path.name))
     return text

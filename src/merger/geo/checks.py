@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from merger import counts
 from merger.errors import Violation
 from merger.graph import LEVEL_ORDER, V
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.geo.data import Boundaries
@@ -125,16 +126,15 @@ class BoundaryReport:
     provinces: list[ProvinceRow] = field(default_factory=list)  # counts per province
 
     def problems(self) -> list[Violation]:
-        out = [Violation("overlap", f"{o.a_name} and {o.b_name} overlap by {o.area_m2:,.0f} m²", [o.a, o.b])
+        out = [Violation("overlap", _("{a_name} and {b_name} overlap by {area_m2:,.0f} m²").format(a_name=o.a_name, b_name=o.b_name, area_m2=o.area_m2), [o.a, o.b])
                for o in self.overlaps if o.exceeds]
         out += [Violation(f"gap-{g.kind}", f"{g.parent_name}: {g.area_km2:,.2f} km² ({g.share:.1%}) {g.kind}",
                           [g.parent]) for g in self.gaps if g.exceeds]
-        out += [Violation("no-geometry", f"{name} has no geometry", [key]) for key, name, _ in self.missing]
+        out += [Violation("no-geometry", _("{name} has no geometry").format(name=name), [key]) for key, name, _ in self.missing]
         out += [Violation("invalid", f"{name}: {reason}", [key]) for key, name, reason in self.invalid]
-        out += [Violation("area", f"{a.name}: {a.computed_km2:,.2f} km² computed vs {a.official_km2:,.2f} "
-                          f"official ({a.rel_diff:+.1%})", [a.key]) for a in self.areas if a.exceeds]
-        out += [Violation("lineage-geometry", f"{d.share_of_unit:.0%} of {d.name} ({d.area_km2:,.2f} km²) lies in "
-                          f"{d.other_name}, which its lineage does not link", [d.key, d.other])
+        out += [Violation("area", _("{name}: {computed_km2:,.2f} km² computed vs {official_km2:,.2f} official ({rel_diff:+.1%})").format(name=a.name, computed_km2=a.computed_km2, official_km2=a.official_km2, rel_diff=a.rel_diff), [a.key]) for a in self.areas if a.exceeds]
+        out += [Violation("lineage-geometry", _("{share_of_unit:.0%} of {name} ({area_km2:,.2f} km²) lies in {other_name}, which its "
+                                                "lineage does not link").format(share_of_unit=d.share_of_unit, name=d.name, area_km2=d.area_km2, other_name=d.other_name), [d.key, d.other])
                 for d in self.lineage or [] if d.exceeds]
         return out
 
@@ -287,7 +287,7 @@ def _per_province(register: Register, report: BoundaryReport, units: list[V]) ->
         r.units += 1
         r.with_geometry += v.key not in missing
         r.missing += v.key in missing
-    for k, _, _ in report.invalid:
+    for k, _reason, _where in report.invalid:
         row(k).invalid += 1
     for o in report.overlaps:
         r = row(o.a)

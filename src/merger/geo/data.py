@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import bundle
 from merger.errors import DataError
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.graph import Snapshot
@@ -54,7 +55,7 @@ class _Reader:
             finally:
                 con.close()
         except sqlite3.Error as exc:
-            raise DataError(f"cannot read {self.path}: {exc}") from None
+            raise DataError(_("cannot read {path}: {exc}").format(path=self.path, exc=exc)) from None
         return out
 
 
@@ -179,10 +180,10 @@ def _open_layer(path: Path) -> tuple[sqlite3.Connection, str]:
                       (LAYER,)).fetchone()
     if srs is None:
         con.close()
-        raise DataError(f"{path} has no layer {LAYER!r}")
+        raise DataError(_("{path} has no layer {layer!r}").format(path=path, layer=LAYER))
     if srs[1] != 4326:
         con.close()
-        raise DataError(f"{path}: layer {LAYER!r} is in EPSG:{srs[1]}, expected EPSG:4326")
+        raise DataError(_("{path}: layer {layer!r} is in EPSG:{value}, expected EPSG:4326").format(path=path, layer=LAYER, value=srs[1]))
     return con, srs[0]
 
 
@@ -203,7 +204,7 @@ def index_gpkg(path: Path) -> list[Feature]:
         finally:
             con.close()
     except sqlite3.Error as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
+        raise DataError(_("cannot read {path}: {exc}").format(path=path, exc=exc)) from None
     reader = _Reader(path, geom)
     return [Feature(r[0], r[1], r[2], r[3], r[4] or "", bbox=tuple(r[5:9]), reader=reader) for r in rows]
 
@@ -219,7 +220,7 @@ def read_gpkg(path: Path) -> list[Feature]:
         finally:
             con.close()
     except sqlite3.Error as exc:
-        raise DataError(f"cannot read {path}: {exc}") from None
+        raise DataError(_("cannot read {path}: {exc}").format(path=path, exc=exc)) from None
     geoms = shapely.from_wkb([_wkb(r[0]) for r in rows])
     return [Feature(r[1], r[2], r[3], r[4], r[5] or "", g) for r, g in zip(rows, geoms, strict=True)]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from merger.errors import BadInput, DataError
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.geo.data import Boundaries
@@ -45,12 +46,12 @@ def export(register: Register, boundaries: Boundaries, out: Path, fmt: str, *, a
     import geopandas as gpd
 
     if fmt not in FORMATS:
-        raise BadInput(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        raise BadInput(_("unknown format {fmt!r}: use one of {join}").format(fmt=fmt, join=', '.join(FORMATS)))
     snap = register.snapshot
     versions = _selected(register, boundaries, as_of, within, level)
     if not versions:
-        raise BadInput("no boundaries match" + (f" within {within!r}" if within else "")
-                       + (f" on {as_of}" if as_of else ""))
+        raise BadInput(_("no boundaries match") + (_(" within {within!r}").format(within=within) if within else "")
+                       + (_(" on {day}").format(day=as_of) if as_of else ""))
     rows: list[dict[str, Any]] = []
     for v in versions:
         parent = snap.parent_of(v)
@@ -95,15 +96,15 @@ def load_file(register: Register, path: Path, *, level: str, as_of: date, code_f
     from merger.geo import data
 
     if level not in CODE_WIDTH:
-        raise BadInput(f"--level must be one of {', '.join(CODE_WIDTH)}")
+        raise BadInput(_("--level must be one of {join}").format(join=', '.join(CODE_WIDTH)))
     if not path.exists():
-        raise BadInput(f"no such file: {path}")
+        raise BadInput(_("no such file: {path}").format(path=path))
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # noqa: BLE001 — GDAL's errors are many; the user needs one line
-        raise DataError(f"cannot read {path} as GeoJSON, GeoPackage or Shapefile: {exc}") from None
+        raise DataError(_("cannot read {path} as GeoJSON, GeoPackage or Shapefile: {exc}").format(path=path, exc=exc)) from None
     if code_field not in frame.columns:
-        raise BadInput(f"{path} has no field {code_field!r}; fields: {', '.join(map(str, frame.columns))}")
+        raise BadInput(_("{path} has no field {code_field!r}; fields: {join}").format(path=path, code_field=code_field, join=', '.join(map(str, frame.columns))))
     report = LoadReport(str(path), len(frame))
     if frame.crs is None:
         report.crs = "none given: read as EPSG:4326"

@@ -90,9 +90,9 @@ def render(register: Register, boundaries: Boundaries, version: V, out: Path, *,
     from merger.geo.overlap import overlap
 
     if out.suffix.lower() not in (".png", ".svg"):
-        raise BadInput(f"--out must end in .png or .svg, not {out.suffix or 'nothing'!r}")
+        raise BadInput(_("--out must end in .png or .svg, not {value!r}").format(value=out.suffix or 'nothing'))
     if version.key not in boundaries:
-        raise BadInput(f"{version.full_name} ({version.key}) has no geometry; see 'merger boundaries check'")
+        raise BadInput(_("{full_name} ({key}) has no geometry; see 'merger boundaries check'").format(full_name=version.full_name, key=version.key))
     snap = register.snapshot
     day = as_of or version.valid_from or version.valid_to or date.today()
     geom = boundaries.metric([version.key])[0]
@@ -346,7 +346,7 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
     from merger.lineage import level_name
 
     if out.suffix.lower() not in (".png", ".svg"):
-        raise BadInput(f"--out must end in .png or .svg, not {out.suffix or 'nothing'!r}")
+        raise BadInput(_("--out must end in .png or .svg, not {value!r}").format(value=out.suffix or 'nothing'))
     snap = register.snapshot
     day = as_of or date.today()
     country = is_country(within)

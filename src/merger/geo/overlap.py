@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from merger.errors import BadInput
 from merger.graph import V
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.geo.data import Boundaries
@@ -71,14 +72,14 @@ def overlap(register: Register, version: V | str, boundaries: Boundaries | None 
     v = _resolve(register, version)
     b = boundaries if boundaries is not None else data.load(register)
     if v.key not in b:
-        raise BadInput(f"{v.full_name} ({v.key}) has no geometry; see 'merger boundaries check'")
+        raise BadInput(_("{full_name} ({key}) has no geometry; see 'merger boundaries check'").format(full_name=v.full_name, key=v.key))
     snap = snap or register.snapshot  # each access checks the store: callers in a loop pass it
     if v.valid_from is not None:
         day, backward = v.valid_from - timedelta(days=1), True
     elif v.valid_to is not None:
         day, backward = v.valid_to + timedelta(days=1), False
     else:
-        raise BadInput(f"{v.full_name} has neither a start nor an end in the register: nothing to overlay")
+        raise BadInput(_("{full_name} has neither a start nor an end in the register: nothing to overlay").format(full_name=v.full_name))
     others = [w for w in snap.valid_on(day) if w.key in b and w.kind == "admin"]
     if level is None:
         levels = {w.level for w in others}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from merger import bundle
 from merger.errors import DataError
+from merger.i18n import _
 from merger.importers import agency_history as history
 from merger.importers.nso import RECORDED_AT
 from merger.names import fold, tidy
@@ -69,7 +70,7 @@ def _old_name(raw: str) -> str:
     "Văn phòng UBND tỉnh Hải Dương" -> "Văn phòng Ủy ban nhân dân tỉnh"."""
     text = re.sub(r"\s+(Hải Phòng|Hải Dương)$", "", _expand(raw))
     if re.fullmatch(r"(Văn phòng Ủy ban nhân dân|Thanh tra)", text):
-        raise DataError(f"cannot tell the tier of {raw!r}")
+        raise DataError(_("cannot tell the tier of {raw!r}").format(raw=raw))
     return text
 
 
@@ -88,7 +89,7 @@ def read(sources: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     for name in FILES:
         path = folder / name
         if not path.exists():
-            raise DataError(f"missing agency source {path}")
+            raise DataError(_("missing agency source {path}").format(path=path))
         with path.open(encoding="utf-8", newline="") as fh:
             out.append(list(csv.DictReader(fh)))
     return out[0], out[1]
@@ -160,12 +161,12 @@ def build(sources: Path, recorded_at: str | None = None) -> tuple[dict[str, list
 
     board = next((r for r in others if BOARD_ACT in r["status_or_change"]), None)
     if board is None:
-        raise DataError(f"no row citing {BOARD_ACT} in hp_other_units_found.csv")
+        raise DataError(_("no row citing {board_act} in hp_other_units_found.csv").format(board_act=BOARD_ACT))
     line = others.index(board) + 2
     src = f"agencies/hp_other_units_found.csv line {line}: {board['source'].strip()}"
     m = re.search(r"merging (Ban Quản lý .+?) \+ (Ban Quản lý .+?);", board["status_or_change"])
     if not m:
-        raise DataError(f"cannot read the merged boards from line {line}")
+        raise DataError(_("cannot read the merged boards from line {line}").format(line=line))
     new_board = tidy(board["name"])
     preds = [
         version(code_of("31", tidy(m.group(1))), tidy(m.group(1)), BOARD, OLD_HP, valid_to=LAST_DAY,
@@ -199,8 +200,8 @@ def _earlier_mergers(rows: dict[str, list[dict[str, str]]], report: Report, vers
             code = PROVINCE_CODE[m.province]
             succ = f"{code_of(code, m.successor)}@{m.effective}"
             if succ not in successors:
-                raise DataError(f"agency_history: {m.successor} of {m.province} is not among the departments "
-                                f"that merged on {REFORM}")
+                raise DataError(_("agency_history: {successor} of {province} is not among the departments that merged on "
+                                  "{reform}").format(successor=m.successor, province=m.province, reform=REFORM))
             day_before = (date.fromisoformat(m.effective) - timedelta(days=1)).isoformat()
             source = f"agency_history: {history.page_list(m.pages)}"
             preds = [version(code_of(code, name), name, DEPARTMENT, m.province, valid_to=day_before,

@@ -19,6 +19,7 @@ from typing import Any
 
 from merger import bundle
 from merger.errors import DataError
+from merger.i18n import _
 from merger.names import fold
 
 NEW_DAY = "2025-07-01"
@@ -87,7 +88,7 @@ def _shape(obj: dict[str, Any]) -> Any:
 def _read_new(root: Path, versions: dict[str, dict[str, str]], report: GeoImportReport) -> list[_Feature]:
     folders = sorted(p for p in root.iterdir() if p.is_dir() and (p / "wards").is_dir()) if root.is_dir() else []
     if not folders:
-        raise DataError(f"no province folders (NN_name/wards/) in {root}: give thanglequoc's json/geojson folder")
+        raise DataError(_("no province folders (NN_name/wards/) in {root}: give thanglequoc's json/geojson folder").format(root=root))
     out: list[_Feature] = []
     unit_code = {v["unit"]: v["code"] for v in versions.values() if v["level"] == "province"}
     by_name: dict[tuple[str, str], list[dict[str, str]]] = {}
@@ -100,7 +101,7 @@ def _read_new(root: Path, versions: dict[str, dict[str, str]], report: GeoImport
     for folder in folders:
         pfile = folder / f"{folder.name}.geojson"
         if not pfile.exists():
-            raise DataError(f"no province file {pfile}")
+            raise DataError(_("no province file {pfile}").format(pfile=pfile))
         for feat in json.loads(pfile.read_text(encoding="utf-8"))["features"]:
             key = f"{feat['properties']['code']}@{NEW_DAY}"
             v = versions.get(key)
@@ -154,7 +155,7 @@ def _read_new(root: Path, versions: dict[str, dict[str, str]], report: GeoImport
 def _read_old(root: Path, versions: dict[str, dict[str, str]], report: GeoImportReport) -> list[_Feature]:
     files = sorted(root.glob("[0-9][0-9].json")) if root.is_dir() else []
     if not files:
-        raise DataError(f"no province files (NN.json) in {root}: give dvhcvn's data/gis folder")
+        raise DataError(_("no province files (NN.json) in {root}: give dvhcvn's data/gis folder").format(root=root))
     out: list[_Feature] = []
     districts = {(v["parent_unit"].split("@")[0], v["code"]): v for v in versions.values()
                  if v["level"] == "district" and v["valid_to"] == OLD_END}
@@ -289,7 +290,7 @@ def run(new: Path, old: Path, out: Path, units: Path | None = None) -> GeoImport
                 f"{overlap.MIN_SHARE:.2%} of either, in {overlap.SHARES_FILE}")
     report.figures.update(features=len(features), gpkg_bytes=size, district_share_rows=len(shares))
     if size > BUDGET:
-        raise DataError(f"{target} is {size:,} bytes, over the {BUDGET:,}-byte budget: raise TOLERANCES")
+        raise DataError(_("{target} is {size:,} bytes, over the {budget:,}-byte budget: raise TOLERANCES").format(target=target, size=size, budget=BUDGET))
     (out / "README.md").write_text(readme(report), encoding="utf-8")
     return report
 

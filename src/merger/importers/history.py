@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from merger.errors import DataError
+from merger.i18n import _
 from merger.names import bare_name, fold, tidy
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ def read_states(raw_old: list[dict], raw_new: list[dict],  # type: ignore[type-a
     for (lv, c), r in first.units.items():
         new = by_name.get(plain(r.name))
         if lv != 1 or new is None:
-            raise DataError(f"{FILE_OLD}: province {c} {r.name} of {first.day} not found on {second.day}")
+            raise DataError(_("{file_old}: province {c} {name} of {day} not found on {day2}").format(file_old=FILE_OLD, c=c, name=r.name, day=first.day, day2=second.day))
         first_codes[c] = new
         renumbered[(1, new)] = Rec(second.units[(1, new)].name, second.units[(1, new)].type, None)
         if r.type != second.units[(1, new)].type:
@@ -311,7 +312,7 @@ class _Deriver:
         if level > 1:
             pr = self.cur.get((level - 1, rec.parent or ""))
             if pr is None:
-                raise DataError(f"{d.day}: {LEVELS[level]} {code} has parent {rec.parent}, which is not listed")
+                raise DataError(_("{day}: {value} {code} has parent {parent}, which is not listed").format(day=d.day, value=LEVELS[level], code=code, parent=rec.parent))
             parent_unit = pr.unit
         if old is None:
             # The first list holds provinces only; districts and communes start on the second.
@@ -533,7 +534,7 @@ def build_history(src: Path, report: ImportReport, final: dict[tuple[int, str], 
     keys = [r.key for r in runs]
     if len(set(keys)) != len(keys):
         dupes = sorted({k for k in keys if keys.count(k) > 1})[:5]
-        raise DataError(f"history: version keys not unique: {dupes}")
+        raise DataError(_("history: version keys not unique: {dupes}").format(dupes=dupes))
     unit_key: dict[int, str] = {}
     for unit, group in by_unit.items():
         group.sort(key=lambda r: r.start or date.min)
@@ -598,7 +599,7 @@ def build_history(src: Path, report: ImportReport, final: dict[tuple[int, str], 
     report.listings.update(gaps)
     ekeys = [e["key"] for e in events]
     if len(set(ekeys)) != len(ekeys):
-        raise DataError("history: event keys not unique")
+        raise DataError(_("history: event keys not unique"))
     figures = dict(
         history_successor_unknown=sum(1 for x in links if x["relation"] == "successor_unknown"),
         history_origin_unknown=sum(1 for x in links if x["relation"] == "origin_unknown"),

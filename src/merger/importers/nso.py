@@ -22,6 +22,7 @@ from pathlib import Path
 
 from merger.bundle import BUNDLE_FILES, FIELDS
 from merger.errors import DataError
+from merger.i18n import _
 from merger.importers import history, later
 from merger.names import bare_name, fold, spelling, tidy, type_word
 
@@ -68,7 +69,7 @@ def classify_note(note: str) -> tuple[str, str]:
     for pattern, portion, relation in NOTE_RULES:
         if re.search(pattern, key):
             return portion, relation
-    raise DataError(f"unknown NSO note {note!r}")
+    raise DataError(_("unknown NSO note {note!r}").format(note=note))
 
 
 @dataclass
@@ -224,7 +225,7 @@ def read_table(src: Path, old_communes: dict[str, OldUnit], report: ImportReport
             portion, relation = classify_note(note)
             m = _CODE_IN_PARENS.search(row[6])
             if not m:
-                raise DataError(f"{path.name}:{line}: no district code in {row[6]!r}")
+                raise DataError(_("{name}:{line}: no district code in {value!r}").format(name=path.name, line=line, value=row[6]))
             district = m.group(1)
             old_code = row[4].strip() or None
             old_name = tidy(row[3])
@@ -253,7 +254,7 @@ def read_table(src: Path, old_communes: dict[str, OldUnit], report: ImportReport
                         )
                         old_code = same[0]
                     elif listed is None:
-                        raise DataError(f"{path.name}:{line}: old code {old_code} not in the NSO list")
+                        raise DataError(_("{name}:{line}: old code {old_code} not in the NSO list").format(name=path.name, line=line, old_code=old_code))
                     else:
                         report.fix(
                             "spelling differs from the NSO code list (the list's spelling is kept)",
@@ -386,7 +387,7 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
         prov_map[old_province].add(new_c[p.new_code].parent_code or "")
     for op, targets in prov_map.items():
         if len(targets) != 1:
-            raise DataError(f"old province {op} maps to several new provinces: {sorted(targets)}")
+            raise DataError(_("old province {op} maps to several new provinces: {sorted}").format(op=op, sorted=sorted(targets)))
     members: dict[str, list[str]] = defaultdict(list)
     for op, targets in sorted(prov_map.items()):
         members[next(iter(targets))].append(op)
@@ -402,7 +403,7 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
         by_new[p.new_code].append(p)
     missing = sorted(set(new_c) - set(by_new))
     if missing:
-        raise DataError(f"new units without any row in the conversion table: {missing[:5]}")
+        raise DataError(_("new units without any row in the conversion table: {value}").format(value=missing[:5]))
 
     new_cv: dict[str, str] = {}
     for code, u in sorted(new_c.items()):
@@ -448,7 +449,7 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
     province_act: dict[str, tuple[str, date]] = {}
     for pcode, found in acts_by_province.items():
         if len(found) != 1:
-            raise DataError(f"province {pcode} cites several commune resolutions: {sorted(found)}")
+            raise DataError(_("province {pcode} cites several commune resolutions: {sorted}").format(pcode=pcode, sorted=sorted(found)))
         province_act[pcode] = next(iter(found))
 
     special_districts: set[str] = set()
@@ -456,7 +457,7 @@ def build(src: Path, report: ImportReport | None = None) -> tuple[Bundle, Import
         rows = sorted(by_new[code], key=lambda p: p.line)
         act = notes.get(code) or province_act.get(new_c[code].parent_code or "")
         if act is None:
-            raise DataError(f"no commune resolution found for new unit {code}")
+            raise DataError(_("no commune resolution found for new unit {code}").format(code=code))
         if code not in notes:
             report.fix("resolution taken from the unit's province (its own note cites only a 2026 act)",
                        f"{code} {new_c[code].full_name} -> {act[0]}")
@@ -734,7 +735,7 @@ def write(bundle: Bundle, report: ImportReport, out: Path) -> None:
 def run(src: Path, out: Path) -> ImportReport:
     """Import ``src`` (the raw sources folder) into ``out`` (data/units)."""
     if not (src / "MANIFEST.md").exists():
-        raise DataError(f"{src} is not the raw sources folder (no MANIFEST.md)")
+        raise DataError(_("{src} is not the raw sources folder (no MANIFEST.md)").format(src=src))
     bundle, report = build(src)
     write(bundle, report, out)
     return report

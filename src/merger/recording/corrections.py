@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import citation, graph
 from merger.errors import BadInput, NotFound, ValidationFailed, Violation
+from merger.i18n import _
 from merger.recording import neighbourhood
 from merger.recording.spec import METADATA, OPTION_NAMES, USES, Change, Outcome, Spec, Target
 from merger.recording.writer import default_user, insert_drafts, plan_all, utc_now
@@ -49,13 +50,12 @@ def _not_corrected(conn: Connection, row: Any) -> None:
     from merger.model import Correction
 
     if not row.origin:
-        raise ValidationFailed([Violation("bundled", f"{row.key} is bundled official data, not a recorded "
-                                          "event: correct the sources and re-import them")])
+        raise ValidationFailed([Violation("bundled", _("{key} is bundled official data, not a recorded event: correct the sources and re-import "
+                                                       "them").format(key=row.key))])
     done = conn.execute(select(Correction).where(Correction.event_id == row.id)).first()
     if done is not None:
         what = "revoked" if done.action == "revoke" else "amended"
-        raise ValidationFailed([Violation("already-corrected", f"{row.key} was already {what} on "
-                                          f"{done.recorded_at:%Y-%m-%d %H:%M} by {done.recorded_by}")])
+        raise ValidationFailed([Violation("already-corrected", _("{key} was already {what} on {recorded_at:%Y-%m-%d %H:%M} by {recorded_by}").format(key=row.key, what=what, recorded_at=done.recorded_at, recorded_by=done.recorded_by))])
 
 
 def _around_event(conn: Connection, event_id: int) -> graph.Snapshot:
@@ -89,8 +89,8 @@ def _revoke(conn: Connection, key: str, action: str, reason: str, by: str, now: 
     for vid, v in created.items():
         later = [lk.event.key for lk in snap.out_links.get(vid, [])]
         if later:
-            raise ValidationFailed([Violation("used-later", f"{v.full_name} [{v.key}], created by {row.key}, is "
-                                              f"used by later event {later[0]}: correct that one first",
+            raise ValidationFailed([Violation("used-later", _("{full_name} [{key}], created by {key2}, is used by later event {value}: correct that one "
+                                                              "first").format(full_name=v.full_name, key=v.key, key2=row.key, value=later[0]),
                                               [v.key, later[0]])])
     corr_id = conn.execute(insert(Correction).values(event_id=row.id, action=action, reason=reason,
                                                      recorded_at=now, recorded_by=by)).inserted_primary_key[0]
@@ -113,7 +113,7 @@ def revoke(reg: Target, key: str, *, reason: str, by: str | None, at: datetime |
     from merger import store
 
     if not reason.strip():
-        raise BadInput("give the reason for the revocation (--reason)")
+        raise BadInput(_("give the reason for the revocation (--reason)"))
     now, by = utc_now(at), by or default_user()
     with reg.engine.connect() as conn:
         store.begin_write(conn)
@@ -132,14 +132,13 @@ def _judge(spec: Spec, changes: dict[str, Any]) -> dict[str, Any]:
     """The changes that really change something; refusals for the rest (see the module doc)."""
     unknown = set(changes) - AMENDABLE
     if unknown:
-        raise BadInput(f"cannot amend {', '.join(sorted(unknown))}")
+        raise BadInput(_("cannot amend {join}").format(join=', '.join(sorted(unknown))))
     if not changes:
-        raise BadInput("nothing to amend: give the corrected values")
+        raise BadInput(_("nothing to amend: give the corrected values"))
     extra = sorted(k for k in changes if k not in METADATA | USES[spec.type] | {"effective"})
     if extra:
         hint = " (the new unit's name is --into)" if spec.type == "establish" and "to" in extra else ""
-        raise BadInput(f"{', '.join(OPTION_NAMES.get(k, '--' + k) for k in extra)} does not apply to a "
-                       f"{spec.type} event{hint}; nothing was changed")
+        raise BadInput(_("{join} does not apply to a {type} event{hint}; nothing was changed").format(join=', '.join(OPTION_NAMES.get(k, '--' + k) for k in extra), type=spec.type, hint=hint))
     real = {}
     for name, value in changes.items():
         old = getattr(spec, name)
@@ -155,7 +154,7 @@ def _judge(spec: Spec, changes: dict[str, Any]) -> dict[str, Any]:
         if not same:
             real[name] = value
     if not real:
-        raise BadInput("the amendment changes nothing: every value given is already recorded; nothing was changed")
+        raise BadInput(_("the amendment changes nothing: every value given is already recorded; nothing was changed"))
     return real
 
 
@@ -165,15 +164,14 @@ def amend(reg: Target, key: str, changes: dict[str, Any], *, reason: str, by: st
     from merger import store
 
     if not reason.strip():
-        raise BadInput("give the reason for the amendment (--reason)")
+        raise BadInput(_("give the reason for the amendment (--reason)"))
     now, by = utc_now(at), by or default_user()
     with reg.engine.connect() as conn:
         store.begin_write(conn)
         try:
             row = _event_row(conn, key)
             if not row.spec:
-                raise ValidationFailed([Violation("bundled", f"{row.key} has no recorded request to amend "
-                                                  "(bundled data): correct the sources and re-import")])
+                raise ValidationFailed([Violation("bundled", _("{key} has no recorded request to amend (bundled data): correct the sources and re-import").format(key=row.key))])
             spec = Spec.from_json(row.spec)
             real = _judge(spec, changes)
             for name, value in real.items():

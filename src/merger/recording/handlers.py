@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from merger.graph import V
+from merger.i18n import _
 from merger.names import fold, spelling, split_type, strip_type, tidy
 from merger.recording.planner import ONE_DAY, Draft, Handler, Planner, full_name_of
 from merger.recording.spec import ADMIN_TYPES, AGENCY_TYPES, Refused, Spec
@@ -28,7 +29,7 @@ def _portioned_preds(p: Planner, spec: Spec, day: date) -> tuple[list[V], list[t
     if all(portion == "whole" for _, portion, _ in parsed):
         return p.preds(spec, day), [("whole", "whole")] * len(parsed)
     preds: list[V] = []
-    for text, portion, _ in parsed:
+    for text, portion, _basis in parsed:
         if portion == "whole":
             v = p.predecessor(text, day)
         else:
@@ -36,13 +37,12 @@ def _portioned_preds(p: Planner, spec: Spec, day: date) -> tuple[list[V], list[t
             split_today = v.valid_to == day - ONE_DAY and all(
                 lk.portion == "part" and lk.event.effective == day for lk in p.snap.successors(v))
             if v.valid_to is not None and not split_today:
-                raise Refused("already-ended", f"{p.label(v)} already ends on {v.valid_to}; "
-                              "only its parts may go to several units on one day", [v.key], field="units")
+                raise Refused("already-ended", _("{label} already ends on {valid_to}; only its parts may go to several units on one day").format(label=p.label(v), valid_to=v.valid_to), [v.key], field="units")
         if any(x.unit_id == v.unit_id for x in preds):
-            raise Refused("duplicate", f"{v.full_name} is listed twice", [v.key], field="units")
+            raise Refused("duplicate", _("{full_name} is listed twice").format(full_name=v.full_name), [v.key], field="units")
         preds.append(v)
     if len({x.kind for x in preds}) > 1 or len({x.level for x in preds}) > 1:
-        raise Refused("input", "the units of one event must be of one kind and level", field="units")
+        raise Refused("input", _("the units of one event must be of one kind and level"), field="units")
     return preds, [(portion, relation) for _, portion, relation in parsed]
 
 
@@ -51,7 +51,7 @@ def merge(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     unit (said so)."""
     preds, portions = _portioned_preds(p, spec, day)
     if len(spec.into) != 1:
-        raise Refused("input", "merge needs exactly one --into", field="into")
+        raise Refused("input", _("merge needs exactly one --into"), field="into")
     kind, level = preds[0].kind, preds[0].level
     if kind == "admin" and spec.unit_type and ADMIN_TYPES.get(tidy(spec.unit_type).casefold()) == "commune":
         level = "commune"  # a whole district becomes a special zone (đặc khu), a commune-level unit
@@ -60,16 +60,14 @@ def merge(p: Planner, d: Draft, spec: Spec, day: date) -> None:
         next(iter(parents)) if len(parents) == 1 else None)
     target = p.existing(spec.into[0], near, kind, level, day)
     if target is not None and any(x.unit_id == target.unit_id for x in preds):
-        raise Refused("cycle", f"{target.full_name} cannot be merged into itself (a lineage cycle): "
-                      "list only the units it absorbs", [target.key], field="into")
+        raise Refused("cycle", _("{full_name} cannot be merged into itself (a lineage cycle): list only the units it absorbs").format(full_name=target.full_name), [target.key], field="into")
     for x in preds:
         if x.valid_to is None:
             p.end(d, x, day)
         p.orphans(x, day)
     if target is not None:  # absorption: the existing unit goes on, with a new version
         if target.valid_from is not None and target.valid_from >= day:
-            raise Refused("before-start", f"the effective date {day} is not after the start of "
-                          f"{p.label(target)}", [target.key], field="into")
+            raise Refused("before-start", _("the effective date {day} is not after the start of {label}").format(day=day, label=p.label(target)), [target.key], field="into")
         code = p.given_code(spec, target.name)
         before, succ = p.continue_(d, target, day, changes=dict(code=code) if code and code != target.code else None)
         p.link(d, before, succ, "whole", "whole")
@@ -104,7 +102,7 @@ def split(p: Planner, d: Draft, spec: Spec, day: date) -> None:
             existing = pred
         plans.append((text, existing))
     if len(spec.into) < 2 and not any(e is not None for _, e in plans):
-        raise Refused("input", "split needs at least two --into (or one existing unit)", field="into")
+        raise Refused("input", _("split needs at least two --into (or one existing unit)"), field="into")
     continues = any(e is not None and e.unit_id == pred.unit_id for _, e in plans)
     if not continues:
         p.predecessor(spec.units[0], day)  # a unit that ends may not have its end recorded already
@@ -117,8 +115,7 @@ def split(p: Planner, d: Draft, spec: Spec, day: date) -> None:
         if all(given[t] is None for t, e in plans if e is pred):
             remainder_share = 1 - others
             if remainder_share <= 1e-9:
-                raise Refused("shares", f"the shares given leave nothing to {pred.full_name}, which "
-                              "continues; record its end instead", [pred.key], field="shares")
+                raise Refused("shares", _("the shares given leave nothing to {full_name}, which continues; record its end instead").format(full_name=pred.full_name), [pred.key], field="shares")
     before = pred
     if continues:
         before, rest = p.continue_(d, pred, day)
@@ -150,10 +147,10 @@ def transfer(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     """Part of a unit's territory moves to another existing unit; both go on."""
     (pred,) = p.preds(spec, day, one=True, continues=True)
     if not spec.to:
-        raise Refused("input", "transfer needs --to (the unit receiving the part)", field="to")
+        raise Refused("input", _("transfer needs --to (the unit receiving the part)"), field="to")
     target = p.predecessor(spec.to, day, continues=True, field="to", near=pred.parent_unit_id)
     if target.unit_id == pred.unit_id:
-        raise Refused("cycle", f"part of {pred.full_name} cannot be transferred to itself (a cycle)",
+        raise Refused("cycle", _("part of {full_name} cannot be transferred to itself (a cycle)").format(full_name=pred.full_name),
                       [pred.key], field="to")
     if target.kind != pred.kind or target.level != pred.level:
         raise Refused("input", f"{target.full_name} is a {target.level}, {pred.full_name} a {pred.level}", field="to")
@@ -161,7 +158,7 @@ def transfer(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     share = p.share(spec, target.full_name, used)
     p.all_shares_used(spec, used)
     if share is not None and share >= 1:
-        raise Refused("shares", f"a share of 1 would leave nothing of {pred.full_name}: record a merge",
+        raise Refused("shares", _("a share of 1 would leave nothing of {full_name}: record a merge").format(full_name=pred.full_name),
                       field="shares")
     was, rest = p.continue_(d, pred, day)
     was_t, got = p.continue_(d, target, day)
@@ -174,9 +171,9 @@ def rename(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     """A new name, same unit. Before the register's start, the unit is named as it was then and
     ``--to`` names it as the register holds it ("Xã Cũ, Huyện X" --to "Xã Mới")."""
     if not spec.to:
-        raise Refused("input", "rename needs --to NAME", field="to")
+        raise Refused("input", _("rename needs --to NAME"), field="to")
     if len(spec.units) != 1:
-        raise Refused("input", f"rename acts on exactly one unit ({len(spec.units)} given)", field="units")
+        raise Refused("input", _("rename acts on exactly one unit ({len} given)").format(len=len(spec.units)), field="units")
     try:
         (pred,) = p.preds(spec, day, one=True, continues=True)
     except Refused as exc:
@@ -187,7 +184,7 @@ def rename(p: Planner, d: Draft, spec: Spec, day: date) -> None:
         return
     type_, name, full = p.name_type(spec.to, pred.kind, pred.type, field="to")
     if type_ != pred.type:
-        raise Refused("input", f"a rename keeps the type ({pred.type}); record a reclassify too", field="to")
+        raise Refused("input", _("a rename keeps the type ({type}); record a reclassify too").format(type=pred.type), field="to")
     if spelling(name) == spelling(pred.name):
         typed = split_type(spec.units[0].split(",")[0])[-1]
         if p.prestart(pred, day) and spelling(strip_type(spec.units[0].split(",")[0])[1]) != spelling(pred.name) \
@@ -196,7 +193,7 @@ def rename(p: Planner, d: Draft, spec: Spec, day: date) -> None:
             # found the unit under its later name; the earlier name is the one typed.
             _rename_before_start(p, d, spec, pred, day)
             return
-        raise Refused("input", f"{pred.full_name} is already called {name!r}", [pred.key], field="to")
+        raise Refused("input", _("{full_name} is already called {name!r}").format(full_name=pred.full_name, name=name), [pred.key], field="to")
     p.check_name(name, full, pred.parent_unit_id, pred.kind, pred.level, day, pred.unit_id)
     code = pred.code
     if pred.kind == "agency" or pred.level == "village":
@@ -226,9 +223,9 @@ def _rename_before_start(p: Planner, d: Draft, spec: Spec, v: V, day: date) -> N
     subject = spec.units[0].split(",")[0]
     type_, name, full = p.name_type(subject, v.kind, v.type, field="units")
     if type_ != v.type:
-        raise Refused("input", f"a rename keeps the type ({v.type}); record a reclassify too", field="units")
+        raise Refused("input", _("a rename keeps the type ({type}); record a reclassify too").format(type=v.type), field="units")
     if spelling(name) == spelling(v.name):
-        raise Refused("input", f"{v.full_name} is already called {name!r}", [v.key], field="to")
+        raise Refused("input", _("{full_name} is already called {name!r}").format(full_name=v.full_name, name=name), [v.key], field="to")
     earlier, succ = p.continue_(d, v, day, before=dict(name=name, full_name=full))
     p.link(d, earlier, succ, "whole", "renamed")
 
@@ -239,13 +236,13 @@ def reclassify(p: Planner, d: Draft, spec: Spec, day: date) -> None:
 
     (pred,) = p.preds(spec, day, one=True, continues=True)
     if not spec.to:
-        raise Refused("input", "reclassify needs --to TYPE", field="to")
+        raise Refused("input", _("reclassify needs --to TYPE"), field="to")
     type_ = tidy(spec.to).casefold()
     allowed = tuple(AGENCY_TYPES) if pred.kind == "agency" else TYPE_ORDER.get(pred.level, ())
     if type_ not in allowed:
-        raise Refused("type", f"{type_!r} is not a {pred.level} type (one of: {', '.join(allowed)})", field="to")
+        raise Refused("type", _("{type!r} is not a {level} type (one of: {join})").format(type=type_, level=pred.level, join=', '.join(allowed)), field="to")
     if type_ == pred.type:
-        raise Refused("input", f"{pred.full_name} is already a {type_}", [pred.key], field="to")
+        raise Refused("input", _("{full_name} is already a {type}").format(full_name=pred.full_name, type=type_), [pred.key], field="to")
     full = full_name_of(pred.kind, type_, pred.name)
     p.check_name(pred.name, full, pred.parent_unit_id, pred.kind, pred.level, day, pred.unit_id)
     was, succ = p.continue_(d, pred, day, changes=dict(type_=type_, full_name=full))
@@ -260,7 +257,7 @@ def dissolve(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     if spec.to:
         target = p.predecessor(spec.to, day, continues=True, field="to", near=pred.parent_unit_id)
         if target.unit_id == pred.unit_id:
-            raise Refused("cycle", f"{pred.full_name} cannot pass its functions to itself", [pred.key], field="to")
+            raise Refused("cycle", _("{full_name} cannot pass its functions to itself").format(full_name=pred.full_name), [pred.key], field="to")
         was, got = p.continue_(d, target, day)
         p.link(d, was, got, "whole", "whole")
         p.link(d, pred, got, "whole", "functions_to")
@@ -271,22 +268,22 @@ def dissolve(p: Planner, d: Draft, spec: Spec, day: date) -> None:
 def establish(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     """A new unit with no predecessor (said so in the output: "new unit")."""
     if len(spec.into) != 1 or spec.units:
-        raise Refused("input", "establish names exactly one new unit (and no predecessors)", field="into")
+        raise Refused("input", _("establish names exactly one new unit (and no predecessors)"), field="into")
     if not spec.unit_type:
-        raise Refused("input", "establish needs --type", field="type")
+        raise Refused("input", _("establish needs --type"), field="type")
     type_ = tidy(spec.unit_type).casefold()
     if type_ in AGENCY_TYPES:
         kind, level = "agency", "agency"
     elif type_ in ADMIN_TYPES:
         kind, level = "admin", ADMIN_TYPES[type_]
     else:
-        raise Refused("type", f"unknown type {type_!r}", field="type")
+        raise Refused("type", _("unknown type {type!r}").format(type=type_), field="type")
     parent = None
     if level != "province":
         if not spec.parent:
-            raise Refused("input", "establish needs --parent", field="parent")
+            raise Refused("input", _("establish needs --parent"), field="parent")
         parent = p.parent(spec.parent, day, kind, level).unit_id
-    _, name, full = p.name_type(spec.into[0], kind, type_)
+    _type, name, full = p.name_type(spec.into[0], kind, type_)
     p.check_name(name, full, parent, kind, level, day, None)
     code = p.code_for(kind, level, name, parent, p.given_code(spec, name), None)
     succ = p.new_version(d, unit_id=None, kind=kind, code=code, name=name, full_name=full, type_=type_,
@@ -299,13 +296,12 @@ def move(p: Planner, d: Draft, spec: Spec, day: date) -> None:
     (pred,) = p.preds(spec, day, one=True, continues=True)
     target = spec.parent or spec.to
     if not target:
-        raise Refused("input", "move needs --to-parent", field="parent")
+        raise Refused("input", _("move needs --to-parent"), field="parent")
     new_parent = p.find(target, day, what="parent", field="parent")
     if new_parent.unit_id == pred.unit_id or any(a.unit_id == pred.unit_id for a in p.snap.ancestors(new_parent, day)):
-        raise Refused("cycle", f"{pred.full_name} cannot be moved under {new_parent.full_name}, which lies under it "
-                      "(a cycle)", [pred.key, new_parent.key], field="parent")
+        raise Refused("cycle", _("{full_name} cannot be moved under {full_name2}, which lies under it (a cycle)").format(full_name=pred.full_name, full_name2=new_parent.full_name), [pred.key, new_parent.key], field="parent")
     if new_parent.unit_id == pred.parent_unit_id:
-        raise Refused("input", f"{pred.full_name} is already under {new_parent.full_name}", [pred.key], field="parent")
+        raise Refused("input", _("{full_name} is already under {full_name2}").format(full_name=pred.full_name, full_name2=new_parent.full_name), [pred.key], field="parent")
     new_parent = p.parent(new_parent.key, day, pred.kind, pred.level)
     p.check_name(pred.name, pred.full_name, new_parent.unit_id, pred.kind, pred.level, day, pred.unit_id)
     was, succ = p.continue_(d, pred, day, changes=dict(parent_unit_id=new_parent.unit_id))

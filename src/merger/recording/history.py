@@ -8,6 +8,7 @@ from typing import Any
 
 from merger import citation, graph
 from merger.errors import BadInput
+from merger.i18n import _
 from merger.recording.spec import Target
 
 
@@ -47,7 +48,7 @@ def log(reg: Target, *, since: datetime | date | None, by: str | None, act: str 
 
     for value, what in ((by, "--by"), (act, "--act"), (unit, "--unit")):
         if value is not None and not value.strip():
-            raise BadInput(f"{what} is empty: give a value, or leave the option out")
+            raise BadInput(_("{what} is empty: give a value, or leave the option out").format(what=what))
     limit = graph._naive_utc(reg.as_recorded) if reg.as_recorded is not None else None
 
     def seen(when: datetime) -> bool:

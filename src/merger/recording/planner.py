@@ -22,8 +22,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from merger import citation, graph
-from merger.errors import Ambiguous, MergerError, NotFound
+from merger.errors import WHAT, Ambiguous, MergerError, NotFound
 from merger.graph import E, L, Snapshot, V
+from merger.i18n import _
 from merger.names import (
     clean_name,
     fold,
@@ -119,7 +120,7 @@ class Planner:
         from merger import search
 
         if not query.strip():
-            raise Refused("input", f"the {what} is empty", field=field)
+            raise Refused("input", _("the {what} is empty").format(what=what), field=field)
         try:
             return search.resolve(self.snap, query, as_of=day, kind=kind).version
         except NotFound as first:
@@ -129,13 +130,13 @@ class Planner:
                 raise Refused("not-found", str(first), [query], field=field) from None
             versions = match.versions
             if versions[0].valid_from is not None and versions[0].valid_from > day:
-                raise Refused("before-start", f"the effective date {day} is before the start of "
-                              f"{self.label(versions[0])} (in force from {versions[0].valid_from})",
+                raise Refused("before-start", _("the effective date {day} is before the start of {label} (in force from {valid_from})").format(day=day, label=self.label(versions[0]), valid_from=versions[0].valid_from),
                               [versions[0].key], field=field) from None
             last = versions[-1]
-            raise Refused("not-in-force", f"{what} {self.label(last)} is not in force on {day}"
-                          + (f" (it ended on {last.valid_to})" if last.valid_to else ""), [last.key],
-                          field=field) from None
+            raise Refused("not-in-force", _("{what} {label} is not in force on {day}").format(
+                what=_(WHAT.get(what, what)), label=self.label(last), day=day)
+                + (_(" (it ended on {day})").format(day=last.valid_to) if last.valid_to else ""), [last.key],
+                field=field) from None
         except Ambiguous as exc:
             direct = self._direct_child(query, day, kind) or self._sibling_named(query, day, kind, near)
             if direct is not None:
@@ -193,8 +194,7 @@ class Planner:
         ``near``: a shared name means the unit under this parent (the other unit's)."""
         v = self.find(query, day, what="predecessor", field=field, near=near)
         if v.valid_from is not None and v.valid_from >= day:
-            raise Refused("before-start", f"the effective date {day} is not after the start of "
-                          f"{self.label(v)} (in force from {v.valid_from})", [v.key], field=field)
+            raise Refused("before-start", _("the effective date {day} is not after the start of {label} (in force from {valid_from})").format(day=day, label=self.label(v), valid_from=v.valid_from), [v.key], field=field)
         if v.valid_to is not None and not (continues and self.prestart(v, day)):
             # Its fate is already recorded (a later event ends it): a second fate would leave two
             # overlapping successors. Correct the later event (revoke/amend) instead.
@@ -227,7 +227,7 @@ class Planner:
         """
         text = tidy(text)
         if not text:
-            raise Refused("name", "a successor's name is empty", field=field)
+            raise Refused("name", _("a successor's name is empty"), field=field)
         if text in self.snap.by_key or (text in self.snap.by_code and not text.isalpha()):
             v = self.find(text, day, kind=kind, field=field)
             return self._same_tier(v, kind, level, field)
@@ -245,9 +245,8 @@ class Planner:
             except Refused as exc:
                 if exc.violation.rule in ("ambiguous", "not-in-force", "before-start"):
                     raise
-                raise Refused("name", f"{text!r} names no existing unit, and a new unit's name cannot carry a "
-                              "parent qualifier (the part after the comma): give the bare name, and "
-                              "the parent with --parent", [text], field=field) from None
+                raise Refused("name", _("{text!r} names no existing unit, and a new unit's name cannot carry a parent qualifier "
+                                        "(the part after the comma): give the bare name, and the parent with --parent").format(text=text), [text], field=field) from None
             return self._same_tier(v, kind, level, field)
         found = {}
         # A name written with its marks means that spelling: "Cẩm Giang" is not "Cẩm Giàng".
@@ -263,13 +262,13 @@ class Planner:
             if found:
                 break
         if len(found) > 1:
-            raise Refused("ambiguous", f"{text!r} names {len(found)} units under the same parent", [text],
+            raise Refused("ambiguous", _("{text!r} names {len} units under the same parent").format(text=text, len=len(found)), [text],
                           field=field)
         return next(iter(found.values()), None)
 
     def _same_tier(self, v: V, kind: str, level: str, field: str) -> V:
         if v.kind != kind or v.level != level:
-            raise Refused("input", f"{self.label(v)} is a {v.level}; the units here are of level {level}",
+            raise Refused("input", _("{label} is a {level}; the units here are of level {level2}").format(label=self.label(v), level=v.level, level2=level),
                           [v.key], field=field)
         return v
 
@@ -292,18 +291,17 @@ class Planner:
         allowed = PARENT_LEVELS.get(level, ())
         if p.level not in allowed or (kind == "admin" and p.kind != "admin"):
             want = " or ".join(allowed) or "no parent"
-            raise Refused("parent-level", f"a {level} cannot be placed under {p.full_name} ({p.level}): "
-                          f"its parent must be a {want}", [p.key], field="parent")
+            raise Refused("parent-level", _("a {level} cannot be placed under {full_name} ({level2}): its parent must be a {want}").format(level=level, full_name=p.full_name, level2=p.level, want=want), [p.key], field="parent")
         return p
 
     def check_parent(self, parent_unit_id: int | None, day: date, kind: str, level: str) -> None:
         if parent_unit_id is None:
             if level != "province":
-                raise Refused("parent-level", f"a {level} needs a parent (--parent)", field="parent")
+                raise Refused("parent-level", _("a {level} needs a parent (--parent)").format(level=level), field="parent")
             return
         p = self.snap.unit_version(parent_unit_id, day)
         if p is None:
-            raise Refused("parent", f"the parent unit is not in force on {day}", field="parent")
+            raise Refused("parent", _("the parent unit is not in force on {day}").format(day=day), field="parent")
         self.parent(p.key, day, kind, level)
 
     def name_type(self, text: str, kind: str, default_type: str | None, field: str = "into") -> tuple[str, str, str]:
@@ -317,23 +315,22 @@ class Planner:
         except ValueError as exc:
             raise Refused("name", str(exc), field=field) from None
         if self.qualifier(text, kind) is not None:
-            raise Refused("name", f"the name {text!r} carries a parent qualifier (the part after the comma "
-                          "or slash): give the bare name, and the parent with --parent", [text], field=field)
+            raise Refused("name", _("the name {text!r} carries a parent qualifier (the part after the comma or slash): give "
+                                    "the bare name, and the parent with --parent").format(text=text), [text], field=field)
         if kind == "agency":
             type_ = default_type or ""
             if type_ not in AGENCY_TYPES:
-                raise Refused("type", f"unknown agency type {type_!r}: one of {', '.join(AGENCY_TYPES)}",
+                raise Refused("type", _("unknown agency type {type!r}: one of {join}").format(type=type_, join=', '.join(AGENCY_TYPES)),
                               field="type")
             return type_, text, text
         if is_type_word(text):
-            raise Refused("name", f"the name {text!r} is only a type word: the name itself is empty", field=field)
+            raise Refused("name", _("the name {text!r} is only a type word: the name itself is empty").format(text=text), field=field)
         types, rest = strip_type(text)
         if types is not None and (default_type is None or default_type in types):
             type_, name = default_type or types[0], rest
         else:
             if default_type is None:
-                raise Refused("type", f"cannot tell the type of {text!r}: write it in the name "
-                              "(\"Phường ...\") or give --type", field="type")
+                raise Refused("type", _('cannot tell the type of {text!r}: write it in the name ("Phường ...") or give --type').format(text=text), field="type")
             type_, name = default_type, text
         try:
             name = clean_name(name)
@@ -361,8 +358,8 @@ class Planner:
             if spelling(v.name if bare else v.full_name).casefold() == want:
                 parent = self.snap.unit_version(parent_unit_id, day) if parent_unit_id else None
                 where = f" under {parent.full_name}" if parent else ""
-                raise Refused("duplicate-name", f"the name {full_name!r} duplicates {v.full_name} [{v.key}]"
-                              f"{where} on {day}; choose another name", [v.key])
+                raise Refused("duplicate-name", _("the name {full_name!r} duplicates {full_name2} [{key}]{where} on {day}; choose another "
+                                                  "name").format(full_name=full_name, full_name2=v.full_name, key=v.key, where=where, day=day), [v.key])
 
     def code_for(self, kind: str, level: str, name: str, parent_unit_id: int | None, given: str | None,
                  inherit: str | None) -> str:
@@ -370,7 +367,7 @@ class Planner:
         if given:
             code = given.strip()
             if not code or re.search(r"[\s@~,;/]", code):
-                raise Refused("code", f"code {given!r} may not be empty or hold spaces, '@', '~', ',', ';' or '/'",
+                raise Refused("code", _("code {given!r} may not be empty or hold spaces, '@', '~', ',', ';' or '/'").format(given=given),
                               field="code")
             return code
         if inherit:
@@ -379,7 +376,7 @@ class Planner:
             parent = self.snap.by_unit.get(parent_unit_id or 0)
             prefix = parent[-1].code if parent else "x"
             return f"{prefix}.{slug(name)}"
-        raise Refused("code", f"give the new unit {name!r} a code (--code)", field="code")
+        raise Refused("code", _("give the new unit {name!r} a code (--code)").format(name=name), field="code")
 
     def given_code(self, spec: Spec, name: str) -> str | None:
         """The --code meant for ``name``: NAME=CODE, or a bare CODE when there is one new unit."""
@@ -409,13 +406,12 @@ class Planner:
         of a split pre-start version, "…" to ``until``."""
         key = f"{code}@..{until.isoformat()}" if until else f"{code}@{day.isoformat()}"
         if key in self.snap.by_key:
-            raise Refused("duplicate-key", f"a version {key} already exists", [key])
+            raise Refused("duplicate-key", _("a version {key} already exists").format(key=key), [key])
         for other in self.snap.by_code.get(code, ()):
             # One code, one unit at a time: from ``day`` on, no other unit may hold it.
             if (until is None and other.unit_id != unit_id and other.kind == kind
                     and (other.valid_to is None or other.valid_to >= day)):
-                raise Refused("duplicate-code", f"code {code} is held by {other.full_name} [{other.key}] "
-                              f"from {other.valid_from or '…'}; give another code (--code)", [other.key],
+                raise Refused("duplicate-code", _("code {code} is held by {full_name} [{key}] from {value}; give another code (--code)").format(code=code, full_name=other.full_name, key=other.key, value=other.valid_from or '…'), [other.key],
                               field="code")
         if unit_id is None:
             unit_id = self._temp_id()
@@ -470,17 +466,16 @@ class Planner:
                      level=v.level, parent_unit_id=v.parent_unit_id)
         if not self.prestart(v, day):
             if before:
-                raise Refused("input", f"{self.label(v)} is in force on {day} under this name already",
+                raise Refused("input", _("{label} is in force on {day} under this name already").format(label=self.label(v), day=day),
                               [v.key])
             attrs.update(changes)
             self.end(draft, v, day)
             return v, self.new_version(draft, unit_id=v.unit_id, day=day, **attrs)
         differs = [k for k, value in changes.items() if attrs.get(k) != value]
         if differs:
-            raise Refused("prestart", f"the register knows {self.label(v)} as it stood until {v.valid_to} "
-                          f"(its start is not recorded); a change on {day} would contradict that. To record "
-                          "its earlier state, name the unit as it was called before and give --to the name "
-                          "the register holds", [v.key])
+            raise Refused("prestart", _("the register knows {label} as it stood until {valid_to} (its start is not recorded); a "
+                                        "change on {day} would contradict that. To record its earlier state, name the unit as it "
+                                        "was called before and give --to the name the register holds").format(label=self.label(v), valid_to=v.valid_to, day=day), [v.key])
         attrs.update(before or {})
         earlier = self.new_version(draft, unit_id=v.unit_id, day=day, until=day - ONE_DAY, **attrs)
         earlier.evidence = draft.spec.evidence
@@ -495,16 +490,15 @@ class Planner:
         left = [c for c in self.children(v.unit_id) if c.valid_on(day)]
         if left:
             names = ", ".join(sorted(c.full_name for c in left)[:3])
-            raise Refused("orphans", f"{v.full_name} [{v.key}] still has {len(left)} unit(s) under it on {day} "
-                          f"({names}{', …' if len(left) > 3 else ''}): move, merge or dissolve them first "
-                          "(earlier in the same annex)", [v.key])
+            raise Refused("orphans", _("{full_name} [{key}] still has {len} unit(s) under it on {day} ({names}{value}): move, "
+                                       "merge or dissolve them first (earlier in the same annex)").format(full_name=v.full_name, key=v.key, len=len(left), day=day, names=names, value=', …' if len(left) > 3 else ''), [v.key])
 
     # events ---------------------------------------------------------------------------------
 
     def plan(self, spec: Spec) -> Draft:
         """One event: checked, planned by its type's handler, applied to the working snapshot."""
         if spec.type not in EVENT_TYPES:
-            raise Refused("event-type", f"unknown event {spec.type!r}: one of {', '.join(EVENT_TYPES)}",
+            raise Refused("event-type", _("unknown event {type!r}: one of {join}").format(type=spec.type, join=', '.join(EVENT_TYPES)),
                           field="event")
         self._applies(spec)
         act = self._act(spec) if spec.act else None
@@ -526,41 +520,37 @@ class Planner:
                  if getattr(spec, name)}
         extra = sorted(given - USES[spec.type])
         if extra:
-            raise Refused("input", f"{', '.join(OPTION_NAMES[n] for n in extra)} does not apply to "
-                          f"{spec.type}", field=extra[0])
+            raise Refused("input", _("{join} does not apply to {type}").format(join=', '.join(OPTION_NAMES[n] for n in extra), type=spec.type), field=extra[0])
         if spec.evidence and spec.evidence.strip().casefold() not in ("stated", "inferred"):
-            raise Refused("input", f"evidence {spec.evidence!r} is not 'stated' or 'inferred' (say how it was "
-                          "inferred in --note)", field="evidence")
+            raise Refused("input", _("evidence {evidence!r} is not 'stated' or 'inferred' (say how it was inferred in --note)").format(evidence=spec.evidence), field="evidence")
         for name in ("note", "issuer", "source", "evidence"):
             value = getattr(spec, name)
             if value and re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value):
-                raise Refused("input", f"the {name} contains a control character", field=name)
+                raise Refused("input", _("the {name} contains a control character").format(name=name), field=name)
 
     def _act(self, spec: Spec) -> graph.Act:
         number = tidy(spec.act or "")
         found = [a for known, (_, a) in self.acts.items() if citation.matches_act(known, number)]
         if len(found) > 1:
-            raise Refused("act", f"act {number} is ambiguous: {', '.join(sorted(a.number for a in found)[:6])}; "
-                          "give its full number", field="act")
+            raise Refused("act", _("act {number} is ambiguous: {join}; give its full number").format(number=number, join=', '.join(sorted(a.number for a in found)[:6])), field="act")
         for day, what in ((spec.act_date, "act date"), (spec.act_effective, "act effective date")):
             if day is not None and not EARLIEST_ACT <= day <= spec.effective + timedelta(days=366 * 5):
-                raise Refused("act", f"{what} {day} is implausible", field="act_date")
+                raise Refused("act", _("{what} {day} is implausible").format(what=what, day=day), field="act_date")
         if found:
             a = found[0]
             for given, known, what in ((spec.act_date, a.date_signed, "signed on"),
                                        (spec.act_effective, a.effective_date, "in force from")):
                 if given and known and given != known:
-                    raise Refused("act", f"act {a.number} is recorded as {what} {known}, not {given}", [a.number],
+                    raise Refused("act", _("act {number} is recorded as {what} {known}, not {given}").format(number=a.number, what=what, known=known, given=given), [a.number],
                                   field="act_date")
             if spec.issuer and a.issuer and fold(spec.issuer) != fold(a.issuer):
-                raise Refused("act", f"act {a.number} is recorded as issued by {a.issuer}, not {spec.issuer}",
+                raise Refused("act", _("act {number} is recorded as issued by {issuer}, not {issuer2}").format(number=a.number, issuer=a.issuer, issuer2=spec.issuer),
                               [a.number], field="issuer")
             return a
         if "/" not in number:
-            raise Refused("act", f"no act numbered {number!r} in the register; give its full number "
-                          "(e.g. 12/NQ-HĐND)", field="act")
+            raise Refused("act", _("no act numbered {number!r} in the register; give its full number (e.g. 12/NQ-HĐND)").format(number=number), field="act")
         if len(number) > 100 or re.search(r"[\x00-\x1f\x7f]", number):
-            raise Refused("act", "the act number is not a legal act's number", field="act")
+            raise Refused("act", _("the act number is not a legal act's number"), field="act")
         a = graph.Act(self._temp_id(), number, act_kind(number), tidy(spec.issuer or ""), "", spec.act_date,
                       spec.act_effective, "recorded")
         self.acts[number] = (a.id, a)
@@ -595,14 +585,14 @@ class Planner:
     def _shares_ok(self, spec: Spec) -> None:
         for name, share in spec.shares.items():
             if not 0 < share <= 1:
-                raise Refused("shares", f"share {share:g}{' of ' + name if name else ''} is outside (0, 1]",
+                raise Refused("shares", _("share {share:g}{value} is outside (0, 1]").format(share=share, value=' of ' + name if name else ''),
                               field="shares")
         if spec.shares and spec.basis not in BASES:
-            raise Refused("shares", f"give --basis ({' or '.join(BASES)}) with --share", field="basis")
+            raise Refused("shares", _("give --basis ({join}) with --share").format(join=' or '.join(BASES)), field="basis")
         if spec.basis and not spec.shares:
-            raise Refused("shares", "--basis is given without any --share", field="basis")
+            raise Refused("shares", _("--basis is given without any --share"), field="basis")
         if spec.type == "transfer" and len(spec.shares) > 1:
-            raise Refused("shares", "a transfer takes one share (of the part transferred)", field="shares")
+            raise Refused("shares", _("a transfer takes one share (of the part transferred)"), field="shares")
 
     def _check_shares(self, draft: Draft) -> None:
         """Per predecessor: shares sum to at most 1, and exactly 1 when it ends (all given)."""
@@ -618,12 +608,11 @@ class Planner:
             pred = links[0].pred
             assert pred is not None
             if total > 1 + 1e-9:
-                raise Refused("shares", f"the shares of {pred.full_name} sum to {total:g}, more than 1", [pred.key],
+                raise Refused("shares", _("the shares of {full_name} sum to {total:g}, more than 1").format(full_name=pred.full_name, total=total), [pred.key],
                               field="shares")
             continues = any(lk.succ is not None and lk.succ.unit_id == pred.unit_id for lk in links)
             if not continues and len(given) == len(links) and abs(total - 1) > 1e-9:
-                raise Refused("shares", f"{pred.full_name} ends, so its shares must sum to exactly 1 "
-                              f"(they sum to {total:g})", [pred.key], field="shares")
+                raise Refused("shares", _("{full_name} ends, so its shares must sum to exactly 1 (they sum to {total:g})").format(full_name=pred.full_name, total=total), [pred.key], field="shares")
 
     def share(self, spec: Spec, name: str, used: set[str]) -> float | None:
         """The share given for successor ``name`` (marking it used: every share must find one)."""
@@ -636,24 +625,22 @@ class Planner:
     def all_shares_used(self, spec: Spec, used: set[str]) -> None:
         unused = [k for k in spec.shares if k not in used]
         if unused:
-            raise Refused("shares", f"share for {unused[0]!r} names no successor of this {spec.type} "
-                          f"(successors: {'; '.join(spec.into) or spec.to or '-'})", field="shares")
+            raise Refused("shares", _("share for {value!r} names no successor of this {type} (successors: {value2})").format(value=unused[0], type=spec.type, value2='; '.join(spec.into) or spec.to or '-'), field="shares")
 
     def preds(self, spec: Spec, day: date, *, one: bool = False, continues: bool = False) -> list[V]:
         if not spec.units:
-            raise Refused("input", f"{spec.type} needs the unit(s) it acts on", field="units")
+            raise Refused("input", _("{type} needs the unit(s) it acts on").format(type=spec.type), field="units")
         if one and len(spec.units) != 1:
-            raise Refused("input", f"{spec.type} acts on exactly one unit ({len(spec.units)} given)", field="units")
+            raise Refused("input", _("{type} acts on exactly one unit ({len} given)").format(type=spec.type, len=len(spec.units)), field="units")
         preds: list[V] = []
         for q in spec.units:
             v = self.predecessor(q, day, continues=continues)
             if any(p.unit_id == v.unit_id for p in preds):
-                raise Refused("duplicate", f"{v.full_name} is listed twice", [v.key], field="units")
+                raise Refused("duplicate", _("{full_name} is listed twice").format(full_name=v.full_name), [v.key], field="units")
             preds.append(v)
         kinds, levels = {p.kind for p in preds}, {p.level for p in preds}
         if len(kinds) > 1 or len(levels) > 1:
-            raise Refused("input", "the units of one event must be of one kind and level "
-                          f"({', '.join(sorted(levels))})", field="units")
+            raise Refused("input", _("the units of one event must be of one kind and level ({join})").format(join=', '.join(sorted(levels))), field="units")
         return preds
 
     def target_parent(self, spec: Spec, preds: list[V], day: date, kind: str, level: str) -> int | None:
@@ -661,7 +648,7 @@ class Planner:
             return self.parent(spec.parent, day, kind, level).unit_id
         parents = {p.parent_unit_id for p in preds}
         if len(parents) != 1:
-            raise Refused("parent", "the units have different parents: give --parent", field="parent")
+            raise Refused("parent", _("the units have different parents: give --parent"), field="parent")
         parent = parents.pop()
         self.check_parent(parent, day, kind, level)
         return parent

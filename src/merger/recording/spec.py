@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from merger.counts import TYPE_ORDER
 from merger.errors import BadInput, MergerError, Violation
+from merger.i18n import _
 from merger.names import fold, tidy
 
 if TYPE_CHECKING:
@@ -140,13 +141,13 @@ def parse_share(raw: str) -> tuple[str, float]:
            "one share per --share (an annex separates them with ';')"
     text = raw.strip()
     if text.count("=") > 1 or ";" in text:
-        raise BadInput(f"share {raw!r} is malformed: {form}")
+        raise BadInput(_("share {raw!r} is malformed: {form}").format(raw=raw, form=form))
     name, sep, number = text.rpartition("=")
     if sep and not name.strip():
-        raise BadInput(f"share {raw!r} names no unit before '=': {form}")
+        raise BadInput(_("share {raw!r} names no unit before '=': {form}").format(raw=raw, form=form))
     m = _NUMBER.match(number)
     if not m:
-        raise BadInput(f"share {raw!r}: {number.strip()!r} is not a number: {form}")
+        raise BadInput(_("share {raw!r}: {strip!r} is not a number: {form}").format(raw=raw, strip=number.strip(), form=form))
     value = float(m.group(1).replace(",", ".")) / (100 if m.group(2) else 1)
     return tidy(name), value
 
@@ -157,7 +158,7 @@ def parse_shares(values: list[str]) -> dict[str, float]:
     for raw in values:
         name, value = parse_share(raw)
         if name in out or (not name and out) or ("" in out):
-            raise BadInput(f"share {raw!r}: {'a share is given twice' if name in out else 'a bare share is only for a transfer (one value)'}")
+            raise BadInput(_("share {raw!r}: {value}").format(raw=raw, value='a share is given twice' if name in out else 'a bare share is only for a transfer (one value)'))
         out[name] = value
     return out
 

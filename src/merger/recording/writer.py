@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import graph
 from merger.errors import BadInput, MergerError, ValidationFailed, Violation
+from merger.i18n import _
 from merger.recording.handlers import HANDLERS
 from merger.recording.planner import Draft, Planner
 from merger.recording.spec import Outcome, Refused, Spec, Target, advisories
@@ -79,9 +80,10 @@ def _recorded_keys(conn: Connection, specs: list[Spec]) -> dict[str, tuple[str, 
 
 def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
     """"line 7, field into: " — where a problem is, for people fixing an annex."""
-    place = f"line {spec.line}" if spec.line is not None else (f"event {i}" if total > 1 else "")
+    place = _("line {line}").format(line=spec.line) if spec.line is not None else (
+        _("event {i}").format(i=i) if total > 1 else "")
     if field and spec.line is not None:
-        place += f", field {field}"
+        place += _(", field {field}").format(field=field)
     return f"{place}: " if place else ""
 
 
@@ -165,14 +167,12 @@ def _plan(conn: Connection, specs: list[Spec], snap: graph.Snapshot, now: dateti
         key = spec.idem_key()
         if key is not None and key in recorded:
             ek, when, who = recorded[key]
-            problems.append(Violation("already-recorded", f"{where(spec, i, total)}act {spec.act}, clause "
-                                      f"{spec.clause or '-'}, {spec.type} of {spec.subject()!r} is already recorded "
-                                      f"as {ek} ({when:%Y-%m-%d %H:%M} by {who})", [ek]))
+            problems.append(Violation("already-recorded", _("{where}act {act}, clause {value}, {type} of {subject!r} is already recorded as {ek} "
+                                                            "({when:%Y-%m-%d %H:%M} by {who})").format(where=where(spec, i, total), act=spec.act, value=spec.clause or '-', type=spec.type, subject=spec.subject(), ek=ek, when=when, who=who), [ek]))
             continue
         if key is not None and key in seen:
             other = seen[key]
-            problems.append(Violation("already-recorded", f"{where(spec, i, total)}same act, clause and event as "
-                                      f"{'line ' + str(other) if other else 'an earlier event'}"))
+            problems.append(Violation("already-recorded", _("{where}same act, clause and event as {value}").format(where=where(spec, i, total), value='line ' + str(other) if other else 'an earlier event')))
             continue
         try:
             draft = planner.plan(spec)
@@ -286,7 +286,7 @@ def write(reg: Target, specs: list[Spec], *, by: str | None, dry_run: bool, at: 
     from merger import store
 
     if not specs:
-        raise BadInput("nothing to record")
+        raise BadInput(_("nothing to record"))
     now, by = utc_now(at), by or default_user()
     with store.reading(reg.engine) as conn:
         store.check_writable(conn)  # refused before any work, dry run or not
