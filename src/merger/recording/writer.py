@@ -120,7 +120,7 @@ def plan_all(conn: Connection, specs: list[Spec], now: datetime, by: str,
         return _plan(conn, specs, working_snapshot(conn, reg), now, by, progress)
     extra: set[int] = set()
     plain: set[int] = set()
-    for _ in range(ROUNDS):
+    for _round in range(ROUNDS):
         wider = f"{seeds} UNION SELECT id FROM version WHERE id IN ({neighbourhood._ids(extra)})"
         tables = neighbourhood.read(query, wider if extra else seeds, plain)
         lookups = neighbourhood.Lookups()
