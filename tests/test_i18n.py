@@ -623,3 +623,26 @@ def test_click_speaks_vietnamese_only_in_a_vietnamese_run() -> None:
     en = runner.invoke(app, ["convert", "x.csv", "--round", "99"], env={"MERGER_LANG": "en"})
     assert en.exit_code == 2 and "99 is not in the range 0<=x<=12" in en.stderr, en.stderr
     assert "(env var: 'None')" not in en.stderr + vi.stderr
+
+
+def test_levels_in_messages_are_words_in_vietnamese(national_copy) -> None:  # type: ignore[no-untyped-def]
+    """Regression (docs/i18n.md's old gap): a refusal said "đơn vị cấp commune cần có đơn vị cấp trên":
+    a level given to a message reads as its Vietnamese word; English keeps the code; other fields
+    holding the same text (a name) are left alone."""
+    from merger.i18n import _
+
+    with i18n.use("vi"):
+        assert _("a {level} needs a parent (--parent)").format(level="commune") == \
+            "đơn vị cấp xã cần có đơn vị cấp trên (--parent)"
+        assert _("{label} is a {level}; the units here are of level {level2}").format(
+            label="Huyện Vĩnh Bảo", level="district", level2="province") == \
+            "Huyện Vĩnh Bảo là đơn vị cấp huyện; các đơn vị ở đây thuộc cấp tỉnh"
+        assert _("{full_name} is listed twice").format(full_name="commune") == "commune được ghi hai lần"
+    assert _("a {level} needs a parent (--parent)").format(level="commune") == "a commune needs a parent (--parent)"
+    # through the CLI, on the real register: a commune placed under a commune
+    res = CliRunner().invoke(app, ["--db", national_copy.url, "--lang", "vi", "record", "establish", "Xã Thử Nghiệm",
+                                   "--type", "xã", "--parent", "Phường Hồng Bàng", "--act", "1669/NQ-UBTVQH15",
+                                   "--effective", "2025-08-01"])
+    assert res.exit_code == 1
+    assert "Lỗi: đơn vị cấp xã không thể đặt dưới Phường Hồng Bàng (xã): đơn vị cấp trên phải là cấp tỉnh hoặc " \
+        "huyện" in res.stderr, res.stderr

@@ -114,7 +114,7 @@ class Message(str):
         if _CURRENT.get().code == "en":
             return str.format(self, *args, **kwargs)
         args = tuple(_people_date(a) for a in args)
-        kwargs = {k: _people_date(v) for k, v in kwargs.items()}
+        kwargs = {k: _people_value(k, v) for k, v in kwargs.items()}
         return _VietnameseNumbers().vformat(self, args, kwargs)
 
 
@@ -126,6 +126,27 @@ class _VietnameseNumbers(string.Formatter):
         if format_spec and isinstance(value, int | float) and not isinstance(value, bool):
             return text.translate(str.maketrans(",.", ".,"))
         return text
+
+
+# Message fields that name a level code ("a {level} needs a parent"): in Vietnamese the level's
+# word ("đơn vị cấp xã"), not the code people type after --level.
+LEVEL_FIELDS = frozenset({"level", "level2", "want"})
+
+
+def _level_word(value: str) -> str:
+    """"commune" -> "xã"; "province or district" -> "tỉnh hoặc huyện"; anything else as given."""
+    words = {"province": pgettext("level word", "province"), "district": pgettext("level word", "district"),
+             "commune": pgettext("level word", "commune"), "no parent": _("no parent")}
+    parts = value.split(" or ")
+    if all(p in words for p in parts):
+        return _(" or ").join(words[p] for p in parts)
+    return value
+
+
+def _people_value(key: str, value: object) -> object:
+    if key in LEVEL_FIELDS and isinstance(value, str):
+        return _level_word(value)
+    return _people_date(value)
 
 
 def _people_date(value: object) -> object:
