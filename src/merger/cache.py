@@ -95,7 +95,9 @@ def _fold_names(rows: Any) -> None:
 
 
 def _ids(values: Any) -> str:
-    return ",".join(str(int(x)) for x in sorted(set(values)))
+    """An SQL list of ids for ``IN (...)``; NULL for none (PostgreSQL refuses an empty ``IN ()``,
+    and ``IN (NULL)`` matches nothing: never use it after NOT IN)."""
+    return ",".join(str(int(x)) for x in sorted(set(values))) or "NULL"
 
 
 def refresh(tables: Tables, query: Query) -> Tables:

@@ -396,7 +396,13 @@ def reading(engine: Engine) -> Iterator[Connection]:
     """
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            if is_read_only(conn):
+                # Already read-only by the session default; setting postgresql_readonly here would
+                # be reset to READ WRITE when the connection goes back to the pool, overriding the
+                # default_transaction_read_only of a --read-only register for the next user.
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         yield conn
 
 

@@ -130,7 +130,7 @@ class BoundaryReport:
                for o in self.overlaps if o.exceeds]
         out += [Violation(f"gap-{g.kind}", f"{g.parent_name}: {g.area_km2:,.2f} km² ({g.share:.1%}) {g.kind}",
                           [g.parent]) for g in self.gaps if g.exceeds]
-        out += [Violation("no-geometry", _("{name} has no geometry").format(name=name), [key]) for key, name, _ in self.missing]
+        out += [Violation("no-geometry", _("{name} has no geometry").format(name=name), [key]) for key, name, _kind in self.missing]
         out += [Violation("invalid", f"{name}: {reason}", [key]) for key, name, reason in self.invalid]
         out += [Violation("area", _("{name}: {computed_km2:,.2f} km² computed vs {official_km2:,.2f} official ({rel_diff:+.1%})").format(name=a.name, computed_km2=a.computed_km2, official_km2=a.official_km2, rel_diff=a.rel_diff), [a.key]) for a in self.areas if a.exceeds]
         out += [Violation("lineage-geometry", _("{share_of_unit:.0%} of {name} ({area_km2:,.2f} km²) lies in {other_name}, which its "
