@@ -385,3 +385,16 @@ def test_a_part_of_a_unit_already_merged_whole_is_refused(before: Register, tmp_
         ' parent: "31@..2025-06-30", clause: "2"}\n', encoding="utf-8")
     with pytest.raises(ValidationFailed, match=r"line 4(, field units)?: .*Dương Quan.* already ends on 2025-06-30; only its parts"):
         annex.apply(before, path, dry_run=True)
+
+
+def test_the_parsers_reason_reads_in_vietnamese(before: Register, tmp_path: Path) -> None:
+    """Regression: `LANG=vi merger draft empty.md` said "Lỗi: không đọc được nghị quyết: no '**Điều 1.'
+    heading" — the legal parser's reason stayed English inside a Vietnamese line."""
+    doc = tmp_path / "empty.md"
+    doc.write_text("", encoding="utf-8")
+    args = ["--db", str(before.sqlite_path), "draft", str(doc), "--out", str(tmp_path / "a.yaml")]
+    vi = CliRunner().invoke(app, ["--lang", "vi", *args])
+    assert vi.exit_code == 1
+    assert vi.stderr.strip() == "Lỗi: không đọc được nghị quyết: không có đề mục '**Điều 1.'"
+    en = CliRunner().invoke(app, ["--lang", "en", *args])
+    assert en.stderr.strip() == "Error: cannot read the resolution: no '**Điều 1.' heading"

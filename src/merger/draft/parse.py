@@ -274,7 +274,7 @@ def read_document(text: str) -> Document:
         res = legal.parse_commune_resolution_text(text)
         header, _sep, after = legal._articles(text)
     except ValueError as exc:
-        raise BadInput(_("cannot read the resolution: {exc}").format(exc=exc)) from None
+        raise BadInput(_("cannot read the resolution: {exc}").format(exc=_(str(exc)))) from None
     in_force, operates = _dates(after, res.date_signed)
     clauses = [read_clause(c) for c in res.clauses]
     figures_clause = None

@@ -20,6 +20,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from merger.i18n import N_  # reasons marked for draft's message (merger.draft.parse), raised in English
+
 __all__ = [
     "UNIT_TYPES",
     "Clause",
@@ -160,7 +162,7 @@ def parse_commune_resolution_text(text: str) -> CommuneResolution:
                 summary, unchanged = _parse_summary(num, flat)
                 break
     if not clauses:
-        raise ValueError("Article 1 has no numbered clauses")
+        raise ValueError(N_("Article 1 has no numbered clauses"))
     return CommuneResolution(
         number=number,
         date_signed=date_signed,
@@ -197,7 +199,7 @@ def _articles(text: str) -> tuple[str, str, str]:
     headings = list(_HEADING.finditer(text))
     starts = [m for m in headings if m.group(1) == "1"]
     if not starts:
-        raise ValueError("no '**Điều 1.' heading")
+        raise ValueError(N_("no '**Điều 1.' heading"))
     start = starts[0]
     later = [m for m in headings if m.start() > start.start() and m.group(1) != "1"]
     end = later[0].start() if later else len(text)
@@ -207,7 +209,7 @@ def _articles(text: str) -> tuple[str, str, str]:
 def _resolution_number(header: str) -> str:
     m = _NUMBER.search(header)
     if not m:
-        raise ValueError("no 'Số: .../NQ-UBTVQH..' in the header")
+        raise ValueError(N_("no 'Số: .../NQ-UBTVQH..' in the header"))
     return re.sub(r"\s+", "", m.group(1))
 
 
@@ -217,7 +219,7 @@ def _date_signed(header: str) -> datetime.date:
     title_at = header.find("NGHỊ QUYẾT")
     m = _DATE.search(header if title_at < 0 else header[:title_at])
     if not m:
-        raise ValueError("no 'ngày .. tháng .. năm ....' before the title")
+        raise ValueError(N_("no 'ngày .. tháng .. năm ....' before the title"))
     day, month, year = (int(g) for g in m.groups())
     return datetime.date(year, month, day)
 
@@ -226,7 +228,7 @@ def _province(header: str, article1: str) -> str:
     """The province of the title, in the mixed case the body uses."""
     title = _TITLE.search(_plain(header))
     if not title:
-        raise ValueError("no title 'VỀ VIỆC SẮP XẾP ... CẤP XÃ CỦA <TỈNH|THÀNH PHỐ> ... NĂM'")
+        raise ValueError(N_("no title 'VỀ VIỆC SẮP XẾP ... CẤP XÃ CỦA <TỈNH|THÀNH PHỐ> ... NĂM'"))
     upper = title.group(2)
     # The title is in capitals. Article 1's heading names the same province in mixed case
     # ("... cấp xã của thành phố Hải Phòng"); take that spelling when it is the same name,
