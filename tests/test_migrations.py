@@ -26,7 +26,8 @@ OLD_TABLES = ("meta", "legal_act", "unit", "version", "event", "link", "statisti
 
 
 def _diff(engine) -> list:  # type: ignore[no-untyped-def]
-    """What Alembic autogenerate would still add or change to make the database match the model."""
+    """What Alembic autogenerate would still add or change to make the database match the model
+    (the trigram index of names is outside the model: merger.textindex, compared on its own)."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
@@ -34,8 +35,9 @@ def _diff(engine) -> list:  # type: ignore[no-untyped-def]
     import merger.model  # noqa: F401
 
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
-    return [d for d in diff if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"include_name": migrations.include_name}),
+                                SQLModel.metadata)
+    return diff
 
 
 def _migrate_empty(url: str, to: str = "head") -> None:

@@ -160,6 +160,9 @@ def _import(register: Register, source: Path) -> dict[str, int]:
             if rows:
                 conn.execute(table.insert(), rows)
             counts[name] = len(rows)
+        from merger import textindex
+
+        textindex.create(conn)  # the trigram index of names (outside the model), over the rows imported
         if found < store.SCHEMA_VERSION:  # an older export: its tables are a subset of today's
             conn.execute(tables["meta"].update().where(tables["meta"].c.key == "schema_version")
                          .values(value=str(store.SCHEMA_VERSION)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Index
 from sqlmodel import Field, SQLModel
 
 from merger.store import SCHEMA_VERSION  # noqa: F401  (re-exported)
@@ -64,11 +64,14 @@ class Unit(SQLModel, table=True):
     __tablename__ = "unit"
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(index=True, unique=True)
-    kind: str = "admin"  # "admin" or "agency"
+    kind: str = Field(default="admin", index=True)  # "admin" or "agency"; indexed: the few of a kind found by a seek
 
 
 class Version(SQLModel, table=True):
     __tablename__ = "version"
+    # National counts group the bundled versions by level, type and period from this index alone
+    # (merger.partial.count_stored); the trigram index of ``folded`` is merger.textindex's.
+    __table_args__ = (Index("ix_version_counting", "recorded_at", "level", "type", "valid_from", "valid_to"),)
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(index=True, unique=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
@@ -103,7 +106,7 @@ class Event(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)  # UTC
     recorded_by: str
     # "" for the bundled baseline; "cli", "annex:<file>" or "amend" for recorded events.
-    origin: str = ""
+    origin: str = Field(default="", index=True)  # indexed: the recorded events found by a seek
     # act number + clause + event type + subject: re-recording the same decision is refused.
     idem_key: str | None = Field(default=None, index=True)
     spec: str | None = None  # the recorded request as JSON, so that ``amend`` can replay it

@@ -123,38 +123,61 @@ def prefixes(query: Query) -> list[str | None]:
     return sorted((p for (p,) in query(PREFIXES)), key=lambda p: (p is None, p or ""))
 
 
-def search_ids(query: Query, folded: str, raw: str, known: list[str | None]) -> set[int] | None:
+def _glob(text: str) -> str:
+    """A GLOB pattern (case-sensitive, so SQLite seeks it on a plain index) as a SQL literal:
+    ``text`` literally at the start, then anything."""
+    escaped = "".join(f"[{c}]" if c in "*?[" else c for c in text).replace("'", "''")
+    return "'" + escaped + "*'"
+
+
+def _substring(query: Query, folded: str, sqlite: bool) -> str:
+    """SQL selecting the ids of the versions whose folded name contains ``folded``: through the
+    trigram index (merger.textindex) where the register has one and the text is long enough for
+    trigrams, else a scan of the folded-name index (PostgreSQL's planner picks its trigram index
+    for the LIKE by itself)."""
+    from merger import textindex
+
+    if sqlite and len(folded) >= textindex.SHORTEST and query(textindex.PRESENT)[0][0]:
+        return f"SELECT rowid FROM {textindex.FTS} WHERE {textindex.FTS} MATCH {textindex.phrase(folded)}"
+    return f"SELECT id FROM version WHERE folded LIKE {_like(folded, before=True)} ESCAPE '!'"
+
+
+def search_ids(query: Query, folded: str, raw: str, known: list[str | None], *, sqlite: bool = False) -> set[int] | None:
     """A superset of the versions ``search.search`` finds for ``raw`` (folded: ``folded``), or
     None when the text lies inside a type word ("phuong": every ward; read everything).
 
     A version's folded full name is its type word(s), a space, and its folded name (or just the
     folded name): the text is in it when it is in the folded name, or when it starts inside the
-    type word and runs on into the name. ``known``: the register's ``prefixes``.
+    type word and runs on into the name. ``known``: the register's ``prefixes``. ``sqlite``: the
+    register is SQLite (its trigram index is an FTS5 table; prefixes are GLOBs, which it seeks).
     """
     from merger.names import fold
 
     if None in known or any(p and (p[-1].isalnum() or p[-1] == "_") for p in known):
         return None  # a full name that is not "<type words> <name>": the rule is not known to hold
-    parts = [f"folded LIKE {_like(folded, before=True)} ESCAPE '!'"]
+    heads: list[str] = []
     for head in {fold(p) + " " for p in known if p and fold(p)}:
         if folded in head:
             return None
-        for k in range(1, len(folded)):
-            if head.endswith(folded[:k]):
-                parts.append(f"folded LIKE {_like(folded[k:])} ESCAPE '!'")
-    # Two queries, not one OR: each is then a scan of one narrow index (folded, code), not of
-    # the table's wide rows.
-    found = _set(query, "SELECT id FROM version WHERE " + " OR ".join(dict.fromkeys(parts)))
+        heads += [folded[k:] for k in range(1, len(folded)) if head.endswith(folded[:k])]
+    # One query each, not one OR: each is then a read of one index (the trigram index, the folded
+    # name's, the code's), not a scan of the table's wide rows.
+    found = _set(query, _substring(query, folded, sqlite))
+    for rest in dict.fromkeys(heads):
+        pattern = f"GLOB {_glob(rest)}" if sqlite else f"LIKE {_like(rest)} ESCAPE '!'"
+        found |= _set(query, f"SELECT id FROM version WHERE folded {pattern}")
     code = raw.strip()
     if code:
-        found |= _set(query, f"SELECT id FROM version WHERE code LIKE {_like(code)} ESCAPE '!'")
+        pattern = f"GLOB {_glob(code)}" if sqlite else f"LIKE {_like(code)} ESCAPE '!'"
+        found |= _set(query, f"SELECT id FROM version WHERE code {pattern}")
     return found
 
 
 # --- counting in SQL -------------------------------------------------------------------------
 
-# The recorded events (the bundle's have no origin).
-_RECORDED = "SELECT id FROM event WHERE COALESCE(origin, '') <> ''"
+# The recorded events (the bundle's have no origin): a seek of ix_event_origin (every non-empty
+# text sorts after ''; NULL and '' are not recorded).
+_RECORDED = "SELECT id FROM event WHERE origin > ''"
 
 
 def touched(query: Query) -> set[int]:
@@ -174,20 +197,55 @@ def _valid(day: date) -> str:
     return f"COALESCE(v.valid_from, '0001-01-01') <= {d} AND COALESCE(v.valid_to, '9999-12-31') >= {d}"
 
 
+# The versions of the bundle (no recorded_at) as (level, type, valid_from, valid_to, how many):
+# read from ix_version_counting alone, in its order (no sort, no table row).
+_PERIODS = "SELECT v.level, v.type, v.valid_from, v.valid_to, COUNT(*) FROM "
+_GROUPED = " GROUP BY v.level, v.type, v.valid_from, v.valid_to"
+# More units of the other kinds than this: the kind's own versions are counted, not subtracted.
+_FEW_OTHERS = 50_000
+
+
+def _periods(query: Query, sql: str) -> Counter:
+    """(level, type, valid_from, valid_to) -> how many versions ``sql`` (a FROM ... WHERE) selects."""
+    return Counter({(r[0], r[1], r[2], r[3]): int(r[4]) for r in query(_PERIODS + sql + _GROUPED)})
+
+
 def count_stored(query: Query, days: tuple[date, ...], kind: str, skip: set[int]) -> list[Counter]:
     """For each day, (level, type) -> number of versions of ``kind`` valid on it by their stored
-    period, among the bundled versions not in ``skip`` (touched: counted in Python). One scan."""
-    sums = ", ".join(f"SUM(CASE WHEN {_valid(day)} THEN 1 ELSE 0 END)" for day in days)
-    first, last = _literal(min(days).isoformat()), _literal(max(days).isoformat())
-    # The unit's kind as a set of ids (SQLite builds it once), not a join per version; and only
-    # versions that may be valid on one of the days past the first test (~20% less, measured at 10x).
-    rows = query(
-        f"SELECT v.level, v.type, {sums} FROM version v WHERE v.recorded_at IS NULL "
-        f"AND COALESCE(v.valid_to, '9999-12-31') >= {first} AND COALESCE(v.valid_from, '0001-01-01') <= {last} "
-        f"AND v.unit_id IN (SELECT id FROM unit WHERE kind = {_literal(kind)}) "
-        + (f"AND v.id NOT IN ({_ids(skip)}) " if skip else "")
-        + "GROUP BY v.level, v.type")
-    return [Counter({(r[0], r[1]): int(r[2 + i] or 0) for r in rows if r[2 + i]}) for i in range(len(days))]
+    period, among the bundled versions not in ``skip`` (touched: counted in Python).
+
+    The versions are counted per period in SQL (every bundled version, from an index alone; minus
+    those of the units of other kinds, few, found through ix_unit_kind; or, when the other kinds
+    are many, the kind's own, found the same way), and the periods valid on each day are summed
+    here: a few hundred periods, however large the register. Valid on a day is the test
+    ``_valid`` writes in SQL, on the same values (ISO dates compared as text)."""
+    k = _literal(kind)
+    others = f"(u.kind IS NULL OR u.kind < {k} OR u.kind > {k})"  # ranges of ix_unit_kind, not a scan
+    units = "unit u CROSS JOIN version v WHERE v.unit_id = u.id AND v.recorded_at IS NULL AND "  # units first
+    many = query(f"SELECT COUNT(*) FROM (SELECT u.id FROM unit u WHERE {others} LIMIT {_FEW_OTHERS + 1}) AS o")[0][0]
+    if many > _FEW_OTHERS:
+        periods = _periods(query, units + f"u.kind = {k}")
+    else:
+        periods = _periods(query, "version v WHERE v.recorded_at IS NULL")
+        periods.subtract(_periods(query, units + others))
+    if skip:
+        periods.subtract(_periods(query, units + f"u.kind = {k} AND v.id IN ({_ids(skip)})"))
+    out = []
+    for day in days:
+        d = day.isoformat()
+        tally: Counter = Counter()
+        for (level, type_, start, end), n in periods.items():
+            if n and (_iso(start) or "0001-01-01") <= d <= (_iso(end) or "9999-12-31"):
+                tally[level, type_] += n
+        out.append(+tally)
+    return out
+
+
+def _iso(value: object) -> str | None:
+    """A stored date as the text SQLite compares (PostgreSQL's driver gives a ``date``)."""
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def first_event_stored(query: Query, kind: str | None) -> date | None:

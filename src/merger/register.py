@@ -486,14 +486,16 @@ class Register:
         return first_day - timedelta(days=1) if first_day is not None else None
 
     def search(self, text: str, *, limit: int = 50, as_of: date | None = None) -> list[graph.V]:
-        """Read through the folded-name and code columns (merger.partial.search_ids) the versions
+        """Read through the trigram, folded-name and code indexes (merger.partial.search_ids) the versions
         that may match, not the register; ``answered_from`` holds them with their parents."""
         from merger.names import fold
 
         folded = fold(text)
         if not folded:  # refused by search.search before it reads anything
             return search.search(graph.Snapshot("", {}, {}, [], {}), text, limit=limit, as_of=as_of)
-        snap = self._part(lambda q: partial.search_ids(q, folded, text, self._prefixes(q))) or self.snapshot
+        sqlite = self.url.startswith("sqlite")  # its trigram index is an FTS5 table (merger.textindex)
+        snap = self._part(lambda q: partial.search_ids(q, folded, text, self._prefixes(q), sqlite=sqlite)) \
+            or self.snapshot
         self.answered_from = snap
         return search.search(snap, text, limit=limit, as_of=as_of)
 

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 # Bumped with every schema change (and an Alembic migration).
 # 2: recorded events (origin, idem_key, spec), corrections, version.recorded_at; 3: derived_share;
-# 4: version.folded (indexed folded name: one-unit questions read only that unit's neighbourhood)
-SCHEMA_VERSION = 4
+# 4: version.folded (indexed folded name: one-unit questions read only that unit's neighbourhood);
+# 5: lookup indexes (national counts, recorded events) and the trigram index of folded names
+SCHEMA_VERSION = 5
 
 ENV_VAR = "MERGER_DB"
 
@@ -372,8 +373,9 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
             dict(key="built_at", value=datetime.now().replace(microsecond=0).isoformat()),
             dict(key="generation", value="0"),
         ])
-        from merger import migrations
+        from merger import migrations, textindex
 
+        textindex.create(conn)  # outside the model: what migration 0005 makes, made here too
         migrations.stamp_head(conn)  # a fresh register is at the newest schema revision
         if conn.dialect.name == "postgresql":
             for table in ("legal_act", "unit", "version", "event", "link"):

@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 # Oldest first. Each revision is one value of store.SCHEMA_VERSION.
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
-SCHEMA_REVISION = {1: "0001", 2: "0002", 3: "0003", 4: "0004"}
+SCHEMA_REVISION = {1: "0001", 2: "0002", 3: "0003", 4: "0004", 5: "0005"}
 FOLDER = Path(__file__).resolve().parent
 
 
@@ -37,6 +37,14 @@ def config(url: str | None = None) -> Config:
     if url:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """For schema comparisons (autogenerate, tests): leave out what the model cannot declare, the
+    trigram index of names (merger.textindex), and Alembic's own table."""
+    from merger import textindex
+
+    return not textindex.outside_model(name) and name != "alembic_version"
 
 
 def stored_revision(conn: Connection) -> str | None:
@@ -151,5 +159,5 @@ def revision(url: str, message: str, folder: Path | None = None) -> Path:
     return created[0]
 
 
-__all__ = ["HEAD", "REVISIONS", "SCHEMA_REVISION", "config", "revision", "stamp_head", "status", "stored_revision",
+__all__ = ["HEAD", "REVISIONS", "SCHEMA_REVISION", "config", "include_name", "revision", "stamp_head", "status", "stored_revision",
            "upgrade"]

@@ -10,6 +10,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import merger.model  # noqa: F401  (registers the tables)
+from merger.migrations import include_name
 
 target_metadata = SQLModel.metadata
 config = context.config
@@ -28,7 +29,7 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, target_metadata=target_metadata, render_item=render_item,
-                          render_as_batch=connection.dialect.name == "sqlite")
+                          render_as_batch=connection.dialect.name == "sqlite", include_name=include_name)
         context.run_migrations()
         return
     from merger import store
@@ -36,7 +37,7 @@ def run() -> None:
     engine = store.make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_item=render_item,
-                          render_as_batch=conn.dialect.name == "sqlite")
+                          render_as_batch=conn.dialect.name == "sqlite", include_name=include_name)
         context.run_migrations()
     engine.dispose()
 
