@@ -210,7 +210,8 @@ def _periods(query: Query, sql: str) -> Counter:
     return Counter({(r[0], r[1], r[2], r[3]): int(r[4]) for r in query(_PERIODS + sql + _GROUPED)})
 
 
-def count_stored(query: Query, days: tuple[date, ...], kind: str, skip: set[int]) -> list[Counter]:
+def count_stored(query: Query, days: tuple[date, ...], kind: str, skip: set[int], *,
+                 few_others: int = _FEW_OTHERS) -> list[Counter]:
     """For each day, (level, type) -> number of versions of ``kind`` valid on it by their stored
     period, among the bundled versions not in ``skip`` (touched: counted in Python).
 
@@ -218,12 +219,13 @@ def count_stored(query: Query, days: tuple[date, ...], kind: str, skip: set[int]
     those of the units of other kinds, few, found through ix_unit_kind; or, when the other kinds
     are many, the kind's own, found the same way), and the periods valid on each day are summed
     here: a few hundred periods, however large the register. Valid on a day is the test
-    ``_valid`` writes in SQL, on the same values (ISO dates compared as text)."""
+    ``_valid`` writes in SQL, on the same values (ISO dates compared as text). ``few_others``:
+    how many units of other kinds are still subtracted rather than the kind's own counted."""
     k = _literal(kind)
     others = f"(u.kind IS NULL OR u.kind < {k} OR u.kind > {k})"  # ranges of ix_unit_kind, not a scan
     units = "unit u CROSS JOIN version v WHERE v.unit_id = u.id AND v.recorded_at IS NULL AND "  # units first
-    many = query(f"SELECT COUNT(*) FROM (SELECT u.id FROM unit u WHERE {others} LIMIT {_FEW_OTHERS + 1}) AS o")[0][0]
-    if many > _FEW_OTHERS:
+    many = query(f"SELECT COUNT(*) FROM (SELECT u.id FROM unit u WHERE {others} LIMIT {few_others + 1}) AS o")[0][0]
+    if many > few_others:
         periods = _periods(query, units + f"u.kind = {k}")
     else:
         periods = _periods(query, "version v WHERE v.recorded_at IS NULL")
