@@ -205,9 +205,14 @@ _GROUPED = " GROUP BY v.level, v.type, v.valid_from, v.valid_to"
 _FEW_OTHERS = 50_000
 
 
-def _periods(query: Query, sql: str) -> Counter:
-    """(level, type, valid_from, valid_to) -> how many versions ``sql`` (a FROM ... WHERE) selects."""
-    return Counter({(r[0], r[1], r[2], r[3]): int(r[4]) for r in query(_PERIODS + sql + _GROUPED)})
+def _periods(query: Query, sqls: list[str]) -> Counter:
+    """(level, type, valid_from, valid_to) -> how many versions the ``sqls`` (each a FROM ... WHERE)
+    select together."""
+    out: Counter = Counter()
+    for sql in sqls:
+        for r in query(_PERIODS + sql + _GROUPED):
+            out[r[0], r[1], r[2], r[3]] += int(r[4])
+    return out
 
 
 def count_stored(query: Query, days: tuple[date, ...], kind: str, skip: set[int], *,
@@ -222,16 +227,19 @@ def count_stored(query: Query, days: tuple[date, ...], kind: str, skip: set[int]
     ``_valid`` writes in SQL, on the same values (ISO dates compared as text). ``few_others``:
     how many units of other kinds are still subtracted rather than the kind's own counted."""
     k = _literal(kind)
-    others = f"(u.kind IS NULL OR u.kind < {k} OR u.kind > {k})"  # ranges of ix_unit_kind, not a scan
+    # The other kinds as ranges of ix_unit_kind, one query each (an OR of them may be planned as
+    # a scan of the whole index).
+    others = [f"u.kind < {k}", f"u.kind > {k}", "u.kind IS NULL"]
     units = "unit u CROSS JOIN version v WHERE v.unit_id = u.id AND v.recorded_at IS NULL AND "  # units first
-    many = query(f"SELECT COUNT(*) FROM (SELECT u.id FROM unit u WHERE {others} LIMIT {few_others + 1}) AS o")[0][0]
+    many = sum(query(f"SELECT COUNT(*) FROM (SELECT u.id FROM unit u WHERE {o} LIMIT {few_others + 1}) AS o")[0][0]
+               for o in others)
     if many > few_others:
-        periods = _periods(query, units + f"u.kind = {k}")
+        periods = _periods(query, [units + f"u.kind = {k}"])
     else:
-        periods = _periods(query, "version v WHERE v.recorded_at IS NULL")
-        periods.subtract(_periods(query, units + others))
+        periods = _periods(query, ["version v WHERE v.recorded_at IS NULL"])
+        periods.subtract(_periods(query, [units + o for o in others]))
     if skip:
-        periods.subtract(_periods(query, units + f"u.kind = {k} AND v.id IN ({_ids(skip)})"))
+        periods.subtract(_periods(query, [units + f"u.kind = {k} AND v.id IN ({_ids(skip)})"]))
     out = []
     for day in days:
         d = day.isoformat()
