@@ -88,46 +88,58 @@ def import_times(db: str, env: dict[str, str]) -> list[tuple[int, str]]:
 
 
 def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: bool, only: list[str] | None = None,
-            before: str | None = None) -> None:
+            before: str | None = None, before_db: str | None = None, steady: str = "An Lư") -> None:
     """``only``: run just the tasks whose label holds one of these words (the floor always);
     ``before``: also run each merger task with the code of that source tree (its ``src`` first on
-    PYTHONPATH), in the same rounds, labelled "before:"."""
+    PYTHONPATH), in the same rounds, labelled "before:", on ``before_db`` if given (the same
+    register at the schema that code reads); ``steady``: a search text whose answer does not grow
+    with the register's size (the scaled copies are named "<name> k")."""
+    def merger_tasks(target: str) -> dict[str, object]:
+        """The merger tasks on ``target``; each set renames its own chain of wards."""
+        merger = [PY, "-m", "merger", "--db", target]
+        day = [date(2026, 1, 1)]
+        names = ["Phường Hòa Bình, Hải Phòng"]
+
+        def record() -> list[str]:
+            day[0] += timedelta(days=1)
+            new = f"Phường Thử Đo {day[0]:%Y%m%d}"
+            cmd = [*merger, "record", "rename", names[-1], "--to", new, "-e", day[0].isoformat(),
+                   "--act", f"BENCH/{day[0]:%Y%m%d}", "--by", "bench"]
+            names.append(new)
+            return cmd
+
+        return {
+            'lineage "An Lư"': [*merger, "lineage", "An Lư"],
+            'show "An Lư"': [*merger, "show", "An Lư"],
+            'search "An Lư"': [*merger, "search", "An Lư"],
+            # the same answer at every size: the names holding "an lu", in the last copy (N-1) at Nx
+            f'search "{steady}" (answer flat with size)': [*merger, "search", steady],
+            'counts --within "Hải Phòng"': [*merger, "counts", "--within", "Hải Phòng"],
+            'units --within "Hải Phòng"': [*merger, "units", "--within", "Hải Phòng"],
+            "counts (national)": [*merger, "counts"],
+            "check": [*merger, "check"],
+            "crosswalk --csv (national)": [*merger, "crosswalk", "--csv"],
+            "record one event (rename)": record,
+            "first read after write: lineage of it": lambda: [*merger, "lineage", names[-1]],
+            "then counts --within (its territory read)": [*merger, "counts", "--within", "Hải Phòng"],
+        }
+
     merger = [PY, "-m", "merger", "--db", db]
-    day = [date(2026, 1, 1)]
-    names = ["Phường Hòa Bình, Hải Phòng"]
-
-    def record() -> list[str]:
-        day[0] += timedelta(days=1)
-        new = f"Phường Thử Đo {day[0]:%Y%m%d}"
-        cmd = [*merger, "record", "rename", names[-1], "--to", new, "-e", day[0].isoformat(),
-               "--act", f"BENCH/{day[0]:%Y%m%d}", "--by", "bench"]
-        names.append(new)
-        return cmd
-
     tasks: dict[str, object] = {}
     if sqlite:
         tasks["floor: sqlite3 query (An Lư's successors)"] = [PY, "-c", FLOOR, db]
-    tasks |= {
-        'lineage "An Lư"': [*merger, "lineage", "An Lư"],
-        'show "An Lư"': [*merger, "show", "An Lư"],
-        'search "An Lư"': [*merger, "search", "An Lư"],
-        'counts --within "Hải Phòng"': [*merger, "counts", "--within", "Hải Phòng"],
-        'units --within "Hải Phòng"': [*merger, "units", "--within", "Hải Phòng"],
-        "counts (national)": [*merger, "counts"],
-        "check": [*merger, "check"],
-        "crosswalk --csv (national)": [*merger, "crosswalk", "--csv"],
-        "record one event (rename)": record,
-        "first read after write: lineage of it": lambda: [*merger, "lineage", names[-1]],
-        "then counts --within (its territory read)": [*merger, "counts", "--within", "Hải Phòng"],
-    }
+    tasks |= merger_tasks(db)
     if only:
         tasks = {k: v for i, (k, v) in enumerate(tasks.items()) if (sqlite and i == 0) or any(w in k for w in only)}
     envs = {k: env for k in tasks}
     if before:
         old_env = {**env, "PYTHONPATH": str(Path(before) / "src")}
-        for label, cmd in list(tasks.items()):
+        # A register of an older schema where the new code migrated this one (an older program
+        # refuses a newer schema); else the same register.
+        old_tasks = merger_tasks(before_db or db)
+        for label in list(tasks):
             if not label.startswith("floor"):
-                tasks["before: " + label] = cmd
+                tasks["before: " + label] = old_tasks[label]
                 envs["before: " + label] = old_env
     texts = None
     if peers and (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").exists():
@@ -183,7 +195,9 @@ def main() -> None:
     ap.add_argument("--pg-only", action="store_true", help="with --pg: skip the SQLite figures")
     ap.add_argument("--keep", help="folder to build the registers in (kept; default: a temporary one)")
     ap.add_argument("--only", help="comma-separated words: run only the tasks whose label holds one (e.g. record,after)")
-    ap.add_argument("--before", help="a source tree of an earlier merger (e.g. from git archive): paired 'before:' runs")
+    ap.add_argument("--before", help="a source tree of an earlier merger (e.g. from git archive): paired 'before:' runs "
+                    "(on SQLite, on x<N>.before.sqlite built by that tree's scale.py; x<N>.sqlite is then that "
+                    "register upgraded by this code, when not there already)")
     args = ap.parse_args()
     only = [w.strip() for w in args.only.split(",") if w.strip()] if args.only else None
     folder = Path(args.keep or tempfile.mkdtemp())
@@ -196,6 +210,16 @@ def main() -> None:
     subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "src")], check=False, stdout=subprocess.DEVNULL, env=env)
     for factor in (int(x) for x in args.factors.split(",")):
         db = folder / f"x{factor}.sqlite"
+        old_db = folder / f"x{factor}.before.sqlite" if args.before and not args.pg_only else None
+        if old_db is not None and not old_db.exists():  # built by the earlier code, at its schema
+            subprocess.run([PY, str(Path(args.before) / "benchmarks" / "scale.py"), "--factor", str(factor),
+                            "--out", str(old_db)], check=True, env={**env, "PYTHONPATH": str(Path(args.before) / "src")})
+        if old_db is not None and not db.exists():  # the same register, migrated by this code
+            shutil.copy(old_db, db)
+            t = time.perf_counter()
+            subprocess.run([PY, "-m", "merger", "--db", str(db), "db", "upgrade"], check=True, env=env,
+                           stdout=subprocess.DEVNULL)
+            print(f"{factor}x SQLite: the earlier code's register upgraded in {time.perf_counter() - t:.1f} s")
         if args.pg_only:
             pass
         elif not db.exists():
@@ -207,7 +231,8 @@ def main() -> None:
             print(f"{factor}x SQLite: {db} (built before)")
         if not args.pg_only:
             measure(str(db), args.runs, env, sqlite=True, peers=args.peers and factor == 1, only=only,
-                    before=args.before)
+                    before=args.before, before_db=str(old_db) if old_db is not None else None,
+                    steady="An Lư" if factor == 1 else f"An Lư {factor - 1}")
         if factor == 1 and not args.pg_only and not only:
             top = import_times(str(db), env)
             print("  python -X importtime, merger lineage: " + ", ".join(f"{m} {us / 1000:.0f} ms" for us, m in top[:8]))
@@ -220,7 +245,8 @@ def main() -> None:
                 t = time.perf_counter()
                 counts = scale.build(url, factor)
                 print(f"{factor}x PostgreSQL: built in {time.perf_counter() - t:.1f} s")
-                measure(url, args.runs, env, sqlite=False, peers=False, only=only, before=args.before)
+                measure(url, args.runs, env, sqlite=False, peers=False, only=only, before=args.before,
+                        steady="An Lư" if factor == 1 else f"An Lư {factor - 1}")
             finally:
                 pg.drop_database(url)
 
