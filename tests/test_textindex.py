@@ -242,3 +242,35 @@ def test_counts_choose_either_way_the_same(national: Register) -> None:
             subtracted = partial.count_stored(q, days, kind, touched, few_others=10**9)
             counted = partial.count_stored(q, days, kind, touched, few_others=0)
             assert subtracted == counted and any(subtracted), kind
+
+
+def test_a_postgresql_role_that_may_not_create_pg_trgm_still_upgrades(pg_url: str) -> None:
+    """Where CREATE EXTENSION is refused (no CREATE on the database), the index is skipped, the
+    transaction goes on (a savepoint), and searches answer by scanning."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from merger import store
+
+    url = pg.create_database(pg_url, "noext")
+    role = f"noext_{uuid.uuid4().hex[:8]}"
+    engine = store.make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP EXTENSION IF EXISTS pg_trgm"))
+            conn.execute(text("CREATE TABLE version (id integer PRIMARY KEY, folded varchar, code varchar)"))
+            conn.execute(text(f"CREATE ROLE {role}"))
+            conn.execute(text(f"ALTER TABLE version OWNER TO {role}"))
+            conn.execute(text(f"SET LOCAL ROLE {role}"))
+            assert textindex.create(conn) is False
+            conn.execute(text("INSERT INTO version VALUES (1, 'an lu', '11533')"))  # not aborted
+            assert conn.execute(text("SELECT id FROM version WHERE folded LIKE '%an lu%'")).scalar() == 1
+            assert conn.execute(text("SELECT COUNT(*) FROM pg_indexes WHERE indexname LIKE '%trgm%'")).scalar() == 0
+    finally:
+        engine.dispose()
+        pg.drop_database(url)
+        admin = store.make_engine(pg_url)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()

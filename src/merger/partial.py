@@ -155,17 +155,25 @@ def search_ids(query: Query, folded: str, raw: str, known: list[str | None], *, 
 
     if None in known or any(p and (p[-1].isalnum() or p[-1] == "_") for p in known):
         return None  # a full name that is not "<type words> <name>": the rule is not known to hold
-    heads: list[str] = []
-    for head in {fold(p) + " " for p in known if p and fold(p)}:
+    by_head: dict[str, list[str]] = {}
+    for p in known:
+        if p and fold(p):
+            by_head.setdefault(fold(p) + " ", []).append(p)
+    starts: dict[str, set[str]] = {}  # the name's start -> the type words (as written) before it
+    for head, written in by_head.items():
         if folded in head:
             return None
-        heads += [folded[k:] for k in range(1, len(folded)) if head.endswith(folded[:k])]
+        for k in range(1, len(folded)):
+            if head.endswith(folded[:k]):
+                starts.setdefault(folded[k:], set()).update(written)
     # One query each, not one OR: each is then a read of one index (the trigram index, the folded
     # name's, the code's), not a scan of the table's wide rows.
     found = _set(query, _substring(query, folded, sqlite))
-    for rest in dict.fromkeys(heads):
+    for rest, written in starts.items():
+        # only the names written after those type words: "lu" after "Quận ", not every "Lư…"
+        after = " OR ".join(f"substr(full_name, 1, {len(w)}) = {_literal(w)}" for w in sorted(written))
         pattern = f"GLOB {_glob(rest)}" if sqlite else f"LIKE {_like(rest)} ESCAPE '!'"
-        found |= _set(query, f"SELECT id FROM version WHERE folded {pattern}")
+        found |= _set(query, f"SELECT id FROM version WHERE folded {pattern} AND ({after})")
     code = raw.strip()
     if code:
         pattern = f"GLOB {_glob(code)}" if sqlite else f"LIKE {_like(code)} ESCAPE '!'"
