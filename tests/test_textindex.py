@@ -261,6 +261,8 @@ def test_a_postgresql_role_that_may_not_create_pg_trgm_still_upgrades(pg_url: st
             conn.execute(text("DROP EXTENSION IF EXISTS pg_trgm"))
             conn.execute(text("CREATE TABLE version (id integer PRIMARY KEY, folded varchar, code varchar)"))
             conn.execute(text(f"CREATE ROLE {role}"))
+            conn.execute(text(f"GRANT {role} TO CURRENT_USER"))  # to give it the table (not superuser)
+            conn.execute(text(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}"))  # but not CREATE on the database
             conn.execute(text(f"ALTER TABLE version OWNER TO {role}"))
             conn.execute(text(f"SET LOCAL ROLE {role}"))
             assert textindex.create(conn) is False
