@@ -122,6 +122,8 @@ def test_partial_answers_as_recorded(national_copy: Register) -> None:
         _same(whole, fresh, lambda r: r.unrecorded_before())
         for text in ("Thử Nghiệm", "Thành Đông"):
             _same(whole, fresh, lambda r: _search(r, text))  # noqa: B023
+            for limit in (1, 2):  # the recorded and touched versions are read whatever the limit
+                _same(whole, fresh, lambda r: [v.key for v in r.search(text, limit=limit)])  # noqa: B023
 
 
 def test_an_in_memory_register_answers_from_part_of_it(national_sqlite: Register) -> None:
@@ -164,3 +166,24 @@ def test_search_keeps_the_type_words_per_generation(national_copy: Register) -> 
     _ = whole.snapshot
     found = _search(Register.open(url), "Thử Nghiệm")  # a new generation: the note is read again
     assert found == _search(whole, "Thử Nghiệm") and found  # the write is seen
+
+
+def test_search_reads_only_what_its_first_hits_may_be(national: Register) -> None:
+    """A search reads, of the names holding the text, only those that may be among its first
+    ``limit`` hits (ties at the limit included): the same hits as the whole register's, for any
+    limit, with and without --as-of."""
+    url = _target(national)
+    whole = Register.open(url)
+    _ = whole.snapshot
+    for text in ("An Lư", "Hòa", "nguyên", "ờng Hò", "115"):
+        for limit in (1, 7):
+            for as_of in (None, date(2025, 7, 1), date(2010, 1, 1)):
+                fresh = Register.open(url)
+                found = _outcome(lambda: [v.key for v in fresh.search(text, limit=limit, as_of=as_of)])  # noqa: B023
+                assert found == _outcome(lambda: [v.key for v in whole.search(text, limit=limit, as_of=as_of)]), \
+                    (text, limit, as_of)  # noqa: B023
+    few = Register.open(url)
+    few.search("Hòa", limit=3)
+    many = Register.open(url)
+    many.search("Hòa", limit=500)
+    assert len(few.answered_from.versions) < len(many.answered_from.versions)  # type: ignore[union-attr]

@@ -142,7 +142,33 @@ def _substring(query: Query, folded: str, sqlite: bool) -> str:
     return f"SELECT id FROM version WHERE folded LIKE {_like(folded, before=True)} ESCAPE '!'"
 
 
-def search_ids(query: Query, folded: str, raw: str, known: list[str | None], *, sqlite: bool = False) -> set[int] | None:
+def _first(query: Query, within: str, folded: str, limit: int, as_of: date | None, sqlite: bool) -> set[int]:
+    """Of the versions ``within`` selects that are certainly hits, those ``search.search`` may
+    list first: the bundled versions no recorded event touches (their stored period is their
+    period) in its order (exact name first, provinces, level, folded name, start), the first
+    ``limit`` and every one tied with the last; all the others (recorded, touched) as they are.
+    Names and levels are compared as code points (SQLite's BINARY; PostgreSQL's "C")."""
+    c = "" if sqlite else ' COLLATE "C"'
+    rest = f"id IN ({within}) AND (recorded_at IS NOT NULL OR id IN ({_RECORDED_LINKED}))"
+    found = _set(query, f"SELECT id FROM version WHERE {rest}")
+    plain = f"id IN ({within}) AND recorded_at IS NULL AND id NOT IN ({_RECORDED_LINKED})"
+    if as_of is not None:
+        plain += " AND " + _valid(as_of)
+    q = _literal(folded)
+    top = query(f"SELECT id, folded, level, valid_from FROM version v WHERE {plain} ORDER BY folded <> {q}, "
+                f"level <> 'province', level{c}, folded{c}, valid_from" + ("" if sqlite else " NULLS FIRST")
+                + f" LIMIT {limit}")
+    found |= {r[0] for r in top}
+    if len(top) == limit:  # the ties of the last one: the whole register's order among them decides
+        _, name, level, start = top[-1]
+        same = "valid_from IS NULL" if start is None else f"valid_from = {_literal(_iso(start) or '')}"
+        found |= _set(query, f"SELECT id FROM version v WHERE {plain} AND folded = {_literal(name)} "
+                             f"AND level = {_literal(level)} AND {same}")
+    return found
+
+
+def search_ids(query: Query, folded: str, raw: str, known: list[str | None], *, sqlite: bool = False,
+               limit: int | None = None, as_of: date | None = None) -> set[int] | None:
     """A superset of the versions ``search.search`` finds for ``raw`` (folded: ``folded``), or
     None when the text lies inside a type word ("phuong": every ward; read everything).
 
@@ -150,6 +176,8 @@ def search_ids(query: Query, folded: str, raw: str, known: list[str | None], *, 
     folded name): the text is in it when it is in the folded name, or when it starts inside the
     type word and runs on into the name. ``known``: the register's ``prefixes``. ``sqlite``: the
     register is SQLite (its trigram index is an FTS5 table; prefixes are GLOBs, which it seeks).
+    ``limit``, ``as_of``: the search's; of the names that hold the text, only those that may be
+    among the first ``limit`` hits are read (merger.partial._first).
     """
     from merger.names import fold
 
@@ -168,7 +196,11 @@ def search_ids(query: Query, folded: str, raw: str, known: list[str | None], *, 
                 starts.setdefault(folded[k:], set()).update(written)
     # One query each, not one OR: each is then a read of one index (the trigram index, the folded
     # name's, the code's), not a scan of the table's wide rows.
-    found = _set(query, _substring(query, folded, sqlite))
+    within = _substring(query, folded, sqlite)
+    if limit is not None and limit >= 1:  # only what the first ``limit`` hits may be (flat with size)
+        found = _first(query, within, folded, limit, as_of, sqlite)
+    else:
+        found = _set(query, within)
     for rest, written in starts.items():
         # only the names written after those type words: "lu" after "Quận ", not every "Lư…"
         after = " OR ".join(f"substr(full_name, 1, {len(w)}) = {_literal(w)}" for w in sorted(written))
@@ -186,6 +218,11 @@ def search_ids(query: Query, folded: str, raw: str, known: list[str | None], *, 
 # The recorded events (the bundle's have no origin): a seek of ix_event_origin (every non-empty
 # text sorts after ''; NULL and '' are not recorded).
 _RECORDED = "SELECT id FROM event WHERE origin > ''"
+
+
+# The versions a recorded event links (their derived period may differ from the stored one).
+_RECORDED_LINKED = (f"SELECT predecessor_id FROM link WHERE event_id IN ({_RECORDED}) AND predecessor_id IS NOT NULL "
+                    f"UNION SELECT successor_id FROM link WHERE event_id IN ({_RECORDED}) AND successor_id IS NOT NULL")
 
 
 def touched(query: Query) -> set[int]:

@@ -494,8 +494,8 @@ class Register:
         if not folded:  # refused by search.search before it reads anything
             return search.search(graph.Snapshot("", {}, {}, [], {}), text, limit=limit, as_of=as_of)
         sqlite = self.url.startswith("sqlite")  # its trigram index is an FTS5 table (merger.textindex)
-        snap = self._part(lambda q: partial.search_ids(q, folded, text, self._prefixes(q), sqlite=sqlite)) \
-            or self.snapshot
+        snap = self._part(lambda q: partial.search_ids(q, folded, text, self._prefixes(q), sqlite=sqlite,
+                                                       limit=limit, as_of=as_of)) or self.snapshot
         self.answered_from = snap
         return search.search(snap, text, limit=limit, as_of=as_of)
 
