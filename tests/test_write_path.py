@@ -21,7 +21,7 @@ from factories import count_rows
 from merger import store
 from merger.errors import MergerError, ValidationFailed
 from merger.events import Spec
-from merger.recording import corrections
+from merger.recording import corrections, db
 from merger.recording.writer import plan_all
 from merger.register import Register
 
@@ -133,8 +133,8 @@ def _same_both_ways(reg: Register, specs: list[Spec], *, before: Callable[[Any],
     (``before``: a correction made first, in that transaction, then rolled back); both the same."""
     results, report = [], {}
     for scope in ("neighbourhood", "whole"):
-        with reg.engine.connect() as conn:
-            store.begin_write(conn)
+        with db.connect(reg) as conn:
+            conn.begin_write()
             try:
                 if before is not None:
                     before(conn)
@@ -242,40 +242,76 @@ def _spec_json(reg: Register, key: str) -> str:
         return conn.execute(text("SELECT spec FROM event WHERE key = :k"), {"k": key}).scalar_one()
 
 
-def test_the_writers_core_tables_match_the_model() -> None:
-    """The lightweight tables a write inserts through bind each column with the model's type."""
+def test_the_writers_column_lists_match_the_model() -> None:
+    """The plain column lists a write inserts through (merger.recording.tables) are the model's
+    columns, and its dates and times are the model's Date and DateTime(timezone=True) columns."""
+    from sqlalchemy import Date, DateTime
     from sqlmodel import SQLModel
 
     import merger.model  # noqa: F401  (registers the tables)
-    from merger.recording.tables import tables
+    from merger.recording.tables import COLUMNS, DATES, TIMES
 
-    for name, table in tables().items():
+    for name, columns in COLUMNS.items():
         model = SQLModel.metadata.tables[name]
-        for col in table.c:
-            assert col.name in model.c, (name, col.name)
-            want = model.c[col.name].type
-            base = getattr(want, "impl", want)  # sqlmodel's AutoString decorates a String
-            assert type(col.type) is type(base), (name, col.name, col.type, want)
-            if hasattr(want, "timezone"):
-                assert col.type.timezone == want.timezone, (name, col.name)
-    model_version = set(SQLModel.metadata.tables["version"].c.keys())
-    assert {c.name for c in tables()["version"].c} == model_version  # every column of a version is written
-    assert {c.name for c in tables()["event"].c} == set(SQLModel.metadata.tables["event"].c.keys())
+        assert list(columns) == list(model.c.keys()), name  # every column, in the model's order
+        for col in model.c:
+            want = col.type
+            assert (col.name in TIMES) == isinstance(want, DateTime), (name, col.name)
+            assert (col.name in DATES) == (isinstance(want, Date) and not isinstance(want, DateTime)), (name, col.name)
+            if col.name in TIMES:
+                assert want.timezone, (name, col.name)
 
 
-def test_recording_imports_no_orm_models(national_copy: Register) -> None:
-    """Recording one event needs SQLAlchemy Core, not the sqlmodel classes and pydantic (their
-    import cost as much as the rest of the write)."""
+def test_a_write_stores_values_as_sqlalchemy_binds_them(national_copy: Register) -> None:
+    """Dates, UTC times and floats written without SQLAlchemy are stored exactly as the model's
+    types store them (read back through SQLAlchemy Core, typed by the model, on both stores)."""
+    from sqlalchemy import select
+
+    from merger.model import Event, Link, Version
+
+    at = datetime(2026, 2, 1, 8, 30, 5, 123456, tzinfo=UTC)
+    out = national_copy.record(Spec("split", date(2026, 1, 1), units=["Phường Chí Linh"],
+                                    into=["Phường Chí Linh Bắc", "Phường Chí Linh Nam"], codes={"Chí Linh Nam": "99903"},
+                                    shares={"Chí Linh Bắc": 0.6, "Chí Linh Nam": 0.4}, basis="area",
+                                    act="77/NQ-HĐND", clause="4"), by="staff", at=at)
+    with national_copy.engine.connect() as conn:
+        event = conn.execute(select(Event).where(Event.key == out.events[0])).one()
+        assert event.effective == date(2026, 1, 1)
+        assert event.recorded_at.replace(tzinfo=UTC) == at  # naive UTC on both stores
+        links = conn.execute(select(Link).where(Link.event_id == event.id).order_by(Link.id)).all()
+        assert sorted(lk.share for lk in links) == [0.4, 0.6] and {lk.share_basis for lk in links} == {"area"}
+        new = conn.execute(select(Version).where(Version.id.in_([lk.successor_id for lk in links]))).all()
+        assert {v.valid_from for v in new} == {date(2026, 1, 1)} and {v.folded for v in new} == {"chi linh bac", "chi linh nam"}
+        ended = conn.execute(select(Version).where(Version.id == links[0].predecessor_id)).one()
+        assert ended.valid_to == date(2025, 12, 31)
+        if national_copy.sqlite_path is not None:  # the text SQLAlchemy writes for these types
+            from sqlalchemy import text
+
+            stored = conn.execute(text("SELECT effective, recorded_at FROM event WHERE id = :i"), {"i": event.id}).one()
+            assert tuple(stored) == ("2026-01-01", "2026-02-01 08:30:05.123456")
+
+
+def test_recording_imports_no_sqlalchemy(national_copy: Register) -> None:
+    """Recording one event, revoking and amending one need neither SQLAlchemy (more than half of
+    a recording command's time went to importing it, issue 12) nor the sqlmodel classes and
+    pydantic, nor Alembic (the register is at the current schema); on both stores (asyncio: on
+    SQLite; psycopg itself imports it)."""
     import subprocess
     import sys
 
-    db = national_copy.url if national_copy.sqlite_path is None else str(national_copy.sqlite_path)
+    db_ = national_copy.url if national_copy.sqlite_path is None else str(national_copy.sqlite_path)
+    heavy = ("sqlalchemy", "merger.model", "sqlmodel", "pydantic", "alembic")
+    heavy += ("asyncio",) if national_copy.sqlite_path is not None else ()
     national_copy.close()
     code = ("import sys\nfrom datetime import date\nfrom merger.register import Register\nfrom merger.events import Spec\n"
-            f"reg = Register.open({db!r})\n"
+            f"reg = Register.open({db_!r})\n"
             "out = reg.record(Spec('rename', date(2026, 1, 1), units=['11533@2025-07-01'], to='Phường Hòa Bình Một',"
             " act='1/NQ-THU'), by='t')\n"
-            "print(out.written, sorted(m for m in ('merger.model', 'sqlmodel', 'pydantic') if m in sys.modules))\n")
+            "reg.amend(out.events[0], {'note': 'sửa'}, reason='ghi chú', by='t')\n"
+            "again = reg.record(Spec('rename', date(2026, 2, 1), units=['Phường Thủy Nguyên'], to='Phường Thủy Nguyên Một',"
+            " act='2/NQ-THU'), by='t')\n"
+            "reg.revoke(again.events[0], reason='nhầm', by='t')\n"
+            f"print(out.written, sorted(m for m in {heavy!r} if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "[]"], out.stdout + out.stderr
 
@@ -319,9 +355,12 @@ def test_any_request_is_judged_the_same_on_the_neighbourhood(national: Register,
     give the same verdict, message and rows (planned in a read transaction: nothing is written)."""
     results = []
     for scope in ("neighbourhood", "whole"):
-        with store.reading(national.engine) as conn:
+        with db.connect(national) as conn:
+            conn.begin_read()
             try:
                 results.append(_outcome(conn, [spec], scope))
             except MergerError as exc:  # an input refused before planning: the same both ways too
                 results.append(("error", str(exc)))
+            finally:
+                conn.rollback()
     assert results[0] == results[1]

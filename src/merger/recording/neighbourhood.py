@@ -70,14 +70,6 @@ class Tracked(defaultdict):
         return super().keys()
 
 
-def sql(conn: Any) -> cache.Query:
-    """Plain SQL through the writer's SQLAlchemy connection (psycopg reads '%' as a placeholder
-    when SQLAlchemy passes it an empty parameter list: doubled there, so LIKE patterns survive)."""
-    if conn.dialect.name == "postgresql":
-        return lambda text: conn.exec_driver_sql(text.replace("%", "%%")).fetchall()
-    return graph.sqlalchemy_query(conn)
-
-
 def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
