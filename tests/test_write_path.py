@@ -54,15 +54,35 @@ def _meanwhile(action):  # type: ignore[no-untyped-def]
     return progress, done
 
 
+def _contents(reg: Register) -> dict[str, list]:  # type: ignore[type-arg]
+    """Every row of every table the write path touches, as committed now."""
+    from merger.recording.tables import COLUMNS
+
+    with db.connect(reg) as conn:
+        conn.begin_read()
+        found = {name: sorted(conn.query(f"SELECT * FROM {name} ORDER BY 1"), key=repr) for name in (*COLUMNS, "meta")}
+        conn.rollback()
+    return found
+
+
 def test_a_conflicting_write_committed_while_planning_is_seen_and_refused(national_copy: Register,
                                                                           other: Register) -> None:
+    """The first writer finds at its generation re-check (under the lock) that another writer
+    committed, plans again, is refused — and changes nothing: every row is as the other left it."""
     events, gen = count_rows(national_copy, "event"), _generation(national_copy)
-    progress, done = _meanwhile(lambda: other.record(
-        Spec("rename", DAY, units=[HOA_BINH], to="Phường Hòa Bình Hai", act="2/NQ-THU", clause="1"), by="staff2"))
+    seen: list[dict] = []  # type: ignore[type-arg]
+
+    def meanwhile() -> None:
+        other.record(Spec("rename", DAY, units=[HOA_BINH], to="Phường Hòa Bình Hai", act="2/NQ-THU", clause="1"),
+                     by="staff2")
+        seen.append(_contents(national_copy))
+
+    progress, done = _meanwhile(meanwhile)
     with pytest.raises(ValidationFailed) as exc:
         national_copy.apply([Spec("rename", DAY, units=[HOA_BINH], to="Phường Hòa Bình Một", act="1/NQ-THU",
                                   clause="1")], by="staff1", progress=progress)
     assert done == [True]
+    assert _contents(national_copy) == seen[0]  # the refused write left no row, no end date, no generation
     message = str(exc.value)
     assert "not in force on 2026-01-01 (it ended on 2025-12-31)" in message and "Phường Hòa Bình" in message, message
     assert count_rows(national_copy, "event") == events + 1  # the other writer's only
@@ -314,6 +334,50 @@ def test_recording_imports_no_sqlalchemy(national_copy: Register) -> None:
             f"print(out.written, sorted(m for m in {heavy!r} if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "[]"], out.stdout + out.stderr
+
+
+def test_the_recording_commands_import_no_sqlalchemy(national_copy: Register, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``merger record``, ``apply``, ``amend`` and ``revoke`` (the CLI, as staff run it) write
+    without importing SQLAlchemy, the ORM models or Alembic, on both stores (issue 12)."""
+    import subprocess
+    import sys
+
+    db_ = national_copy.url if national_copy.sqlite_path is None else str(national_copy.sqlite_path)
+    national_copy.close()
+    annex = tmp_path / "annex.csv"
+    annex.write_text("event,units,to,effective,act,clause\n"
+                     "rename,Phường Thủy Nguyên,Phường Thủy Nguyên Hai,2026-03-01,3/NQ-THU,1\n", encoding="utf-8")
+    code = f"""
+import io, json, sys
+from contextlib import redirect_stdout
+from merger.cli import main
+
+def run(*args):
+    sys.argv = ['merger', '--db', {db_!r}, *args]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        try:
+            main()
+        except SystemExit as exc:
+            assert exc.code in (0, None), (args, exc.code)
+    return out.getvalue()
+
+first = json.loads(run('record', 'rename', '11533@2025-07-01', '--to', 'Phường Hòa Bình Một', '-e', '2026-01-01',
+                       '--act', '1/NQ-THU', '--json'))['events'][0]
+second = json.loads(run('amend', first, '--note', 'sửa ghi chú', '--reason', 'ghi chú', '--json'))['events'][0]
+run('apply', {str(annex)!r}, '--by', 'staff')
+run('revoke', second, '--reason', 'nhầm')
+print(sorted(m for m in ('sqlalchemy', 'merger.model', 'sqlmodel', 'pydantic', 'alembic') if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.split() == ["[]"], out.stdout + out.stderr
+    reg = Register.open(db_)
+    try:
+        log = reg.log()
+        assert [(e.type, e.origin, e.status.split()[0]) for e in log] == [
+            ("rename", "cli", "amended"), ("rename", "amend", "revoked"), ("rename", "annex:annex.csv", "in")], log
+    finally:
+        reg.close()
 
 
 # Names staff type: real Hải Phòng units (qualified and not), a key, a code, a department, a name
