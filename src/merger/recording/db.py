@@ -3,7 +3,7 @@
 
 Importing SQLAlchemy cost a recording command more than half of its time. The transaction
 semantics are the ones store.begin_write gives a SQLAlchemy connection (and that other writers,
-such as ``boundaries derive-shares``, still use), so both kinds of writer queue for one lock:
+such as ``merger overlap --store-weights``, still use), so both kinds of writer queue for one lock:
 
 - planning reads in one read transaction (SQLite: ``BEGIN`` in WAL mode; PostgreSQL:
   ``REPEATABLE READ, READ ONLY``), holding no lock;
