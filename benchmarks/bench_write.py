@@ -30,7 +30,7 @@ import scale  # noqa: E402
 def main() -> None:
     from merger import store
     from merger.events import Spec
-    from merger.recording import db
+    from merger.recording import db as write_db
     from merger.recording.writer import plan_all
     from merger.register import Register
 
@@ -54,7 +54,7 @@ def main() -> None:
         for scope in ("neighbourhood", "whole"):
             times, report = [], {}
             for _ in range(args.runs):
-                with db.connect(reg) as conn:  # the write path's own connection (stdlib sqlite3)
+                with write_db.connect(reg) as conn:  # the write path's own connection (stdlib sqlite3)
                     conn.begin_read()
                     t = time.perf_counter()
                     plan_all(conn, [spec], now, "bench", scope=scope, report=report)

@@ -380,6 +380,42 @@ print(sorted(m for m in ('sqlalchemy', 'merger.model', 'sqlmodel', 'pydantic', '
         reg.close()
 
 
+def test_a_write_reads_through_indexes_on_an_analyzed_register(national_copy: Register, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """After ANALYZE (benchmark registers and migrated ones have statistics), SQLite would scan the
+    event table for the already-recorded check (the bundled events have no idem_key) and build a
+    Bloom filter over a whole index in every recursive join: costs that grow with the register.
+    Every statement of a record, an amendment and a revocation must search, not scan (the small
+    legal_act table aside)."""
+    import sqlite3
+
+    if national_copy.sqlite_path is None:
+        pytest.skip("SQLite's query planner (PostgreSQL plans with its own statistics)")
+    con = sqlite3.connect(national_copy.sqlite_path)
+    con.execute("ANALYZE")
+    con.commit()
+    statements: list[tuple[str, Any]] = []
+    query = db.Connection.query
+
+    def logged(self, sql, params=None):  # type: ignore[no-untyped-def]
+        statements.append((sql, params))
+        return query(self, sql, params)
+
+    monkeypatch.setattr(db.Connection, "query", logged)
+    out = national_copy.record(Spec("rename", DAY, units=["Phường Hòa Bình, Hải Phòng"], to="Phường Hòa Bình Một",
+                                    act="1/NQ-THU", clause="1"), by="staff")
+    amended = national_copy.amend(out.events[0], {"note": "sửa"}, reason="ghi chú", by="staff")
+    national_copy.revoke(amended.events[0], reason="nhầm", by="staff")
+    assert len(statements) > 20
+    bad = []
+    for sql, params in statements:
+        plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql, params or ())]
+        if any("BLOOM FILTER" in p or (p.startswith("SCAN ") and p.split()[1] in ("version", "link", "event", "unit", "v", "l"))
+               for p in plan):
+            bad.append((sql[:120], plan))
+    con.close()
+    assert not bad, bad
+
+
 # Names staff type: real Hải Phòng units (qualified and not), a key, a code, a department, a name
 # shared across provinces, a province, and new names.
 NAMES = ["Phường Hòa Bình, Hải Phòng", "Phường Thành Đông", "Phường Hải Dương, Hải Phòng", "Tân Hưng",

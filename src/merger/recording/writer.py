@@ -69,10 +69,21 @@ def _recorded_keys(conn: Connection, specs: list[Spec]) -> dict[str, tuple[str, 
     found: dict[str, tuple[str, datetime, str]] = {}
     for i in range(0, len(wanted), 500):
         part = wanted[i:i + 500]
-        rows = conn.query(f"SELECT key, idem_key, recorded_at, recorded_by FROM event WHERE idem_key IN "
-                          f"({', '.join('?' * len(part))}) AND id NOT IN (SELECT event_id FROM correction)", part)
+        rows = conn.query(recorded_keys_sql(len(part), conn.dialect), part)
         found.update({r[1]: (r[0], _moment(r[2]), r[3]) for r in rows})
     return found
+
+
+def recorded_keys_sql(n: int, dialect: str) -> str:
+    """The events in force recording any of ``n`` idem_keys (qmark parameters), through the index
+    on ``event.idem_key``. On SQLite the match is marked as rare (``likelihood``): the bundled
+    events have no idem_key, so after ANALYZE the index looks like one value for every row and
+    SQLite would scan the whole event table instead (78 ms at 10x, growing with the register)."""
+    match = f"idem_key IN ({', '.join('?' * n)})"
+    if dialect == "sqlite":
+        match = f"likelihood({match}, 0.000001)"
+    return (f"SELECT key, idem_key, recorded_at, recorded_by FROM event WHERE {match} "
+            "AND id NOT IN (SELECT event_id FROM correction)")
 
 
 def where(spec: Spec, i: int, total: int, field: str | None = None) -> str:
