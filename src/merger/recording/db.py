@@ -232,5 +232,5 @@ def _errors(url: str, kind: type[BaseException]) -> Iterator[None]:
     try:
         yield
     except kind as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = store.scrub((str(exc).strip().splitlines() or [type(exc).__name__])[0])  # never a password
         raise store.driver_error(url, reason, getattr(exc, "sqlstate", None)) from None
