@@ -30,6 +30,7 @@ import scale  # noqa: E402
 def main() -> None:
     from merger import store
     from merger.events import Spec
+    from merger.recording import db as write_db
     from merger.recording.writer import plan_all
     from merger.register import Register
 
@@ -53,10 +54,12 @@ def main() -> None:
         for scope in ("neighbourhood", "whole"):
             times, report = [], {}
             for _ in range(args.runs):
-                with store.reading(reg.engine) as conn:
+                with write_db.connect(reg) as conn:  # the write path's own connection (stdlib sqlite3)
+                    conn.begin_read()
                     t = time.perf_counter()
                     plan_all(conn, [spec], now, "bench", scope=scope, report=report)
                     times.append(time.perf_counter() - t)
+                    conn.rollback()
             print(f"{factor}x validate one rename on the {scope:<13}: {statistics.median(times):7.3f} s median "
                   f"(min {min(times):.3f}, n={len(times)}), versions read: {report.get('versions', 'all')}")
         times = []

@@ -21,7 +21,7 @@ from factories import count_rows
 from merger import store
 from merger.errors import MergerError, ValidationFailed
 from merger.events import Spec
-from merger.recording import corrections
+from merger.recording import corrections, db
 from merger.recording.writer import plan_all
 from merger.register import Register
 
@@ -54,15 +54,35 @@ def _meanwhile(action):  # type: ignore[no-untyped-def]
     return progress, done
 
 
+def _contents(reg: Register) -> dict[str, list]:  # type: ignore[type-arg]
+    """Every row of every table the write path touches, as committed now."""
+    from merger.recording.tables import COLUMNS
+
+    with db.connect(reg) as conn:
+        conn.begin_read()
+        found = {name: sorted(conn.query(f"SELECT * FROM {name} ORDER BY 1"), key=repr) for name in (*COLUMNS, "meta")}
+        conn.rollback()
+    return found
+
+
 def test_a_conflicting_write_committed_while_planning_is_seen_and_refused(national_copy: Register,
                                                                           other: Register) -> None:
+    """The first writer finds at its generation re-check (under the lock) that another writer
+    committed, plans again, is refused — and changes nothing: every row is as the other left it."""
     events, gen = count_rows(national_copy, "event"), _generation(national_copy)
-    progress, done = _meanwhile(lambda: other.record(
-        Spec("rename", DAY, units=[HOA_BINH], to="Phường Hòa Bình Hai", act="2/NQ-THU", clause="1"), by="staff2"))
+    seen: list[dict] = []  # type: ignore[type-arg]
+
+    def meanwhile() -> None:
+        other.record(Spec("rename", DAY, units=[HOA_BINH], to="Phường Hòa Bình Hai", act="2/NQ-THU", clause="1"),
+                     by="staff2")
+        seen.append(_contents(national_copy))
+
+    progress, done = _meanwhile(meanwhile)
     with pytest.raises(ValidationFailed) as exc:
         national_copy.apply([Spec("rename", DAY, units=[HOA_BINH], to="Phường Hòa Bình Một", act="1/NQ-THU",
                                   clause="1")], by="staff1", progress=progress)
     assert done == [True]
+    assert _contents(national_copy) == seen[0]  # the refused write left no row, no end date, no generation
     message = str(exc.value)
     assert "not in force on 2026-01-01 (it ended on 2025-12-31)" in message and "Phường Hòa Bình" in message, message
     assert count_rows(national_copy, "event") == events + 1  # the other writer's only
@@ -133,8 +153,8 @@ def _same_both_ways(reg: Register, specs: list[Spec], *, before: Callable[[Any],
     (``before``: a correction made first, in that transaction, then rolled back); both the same."""
     results, report = [], {}
     for scope in ("neighbourhood", "whole"):
-        with reg.engine.connect() as conn:
-            store.begin_write(conn)
+        with db.connect(reg) as conn:
+            conn.begin_write()
             try:
                 if before is not None:
                     before(conn)
@@ -242,42 +262,161 @@ def _spec_json(reg: Register, key: str) -> str:
         return conn.execute(text("SELECT spec FROM event WHERE key = :k"), {"k": key}).scalar_one()
 
 
-def test_the_writers_core_tables_match_the_model() -> None:
-    """The lightweight tables a write inserts through bind each column with the model's type."""
+def test_the_writers_column_lists_match_the_model() -> None:
+    """The plain column lists a write inserts through (merger.recording.tables) are the model's
+    columns, and its dates and times are the model's Date and DateTime(timezone=True) columns."""
+    from sqlalchemy import Date, DateTime
     from sqlmodel import SQLModel
 
     import merger.model  # noqa: F401  (registers the tables)
-    from merger.recording.tables import tables
+    from merger.recording.tables import COLUMNS, DATES, TIMES
 
-    for name, table in tables().items():
+    for name, columns in COLUMNS.items():
         model = SQLModel.metadata.tables[name]
-        for col in table.c:
-            assert col.name in model.c, (name, col.name)
-            want = model.c[col.name].type
-            base = getattr(want, "impl", want)  # sqlmodel's AutoString decorates a String
-            assert type(col.type) is type(base), (name, col.name, col.type, want)
-            if hasattr(want, "timezone"):
-                assert col.type.timezone == want.timezone, (name, col.name)
-    model_version = set(SQLModel.metadata.tables["version"].c.keys())
-    assert {c.name for c in tables()["version"].c} == model_version  # every column of a version is written
-    assert {c.name for c in tables()["event"].c} == set(SQLModel.metadata.tables["event"].c.keys())
+        assert list(columns) == list(model.c.keys()), name  # every column, in the model's order
+        for col in model.c:
+            want = col.type
+            assert (col.name in TIMES) == isinstance(want, DateTime), (name, col.name)
+            assert (col.name in DATES) == (isinstance(want, Date) and not isinstance(want, DateTime)), (name, col.name)
+            if col.name in TIMES:
+                assert want.timezone, (name, col.name)
 
 
-def test_recording_imports_no_orm_models(national_copy: Register) -> None:
-    """Recording one event needs SQLAlchemy Core, not the sqlmodel classes and pydantic (their
-    import cost as much as the rest of the write)."""
+def test_a_write_stores_values_as_sqlalchemy_binds_them(national_copy: Register) -> None:
+    """Dates, UTC times and floats written without SQLAlchemy are stored exactly as the model's
+    types store them (read back through SQLAlchemy Core, typed by the model, on both stores)."""
+    from sqlalchemy import select
+
+    from merger.model import Event, Link, Version
+
+    at = datetime(2026, 2, 1, 8, 30, 5, 123456, tzinfo=UTC)
+    out = national_copy.record(Spec("split", date(2026, 1, 1), units=["Phường Chí Linh"],
+                                    into=["Phường Chí Linh Bắc", "Phường Chí Linh Nam"], codes={"Chí Linh Nam": "99903"},
+                                    shares={"Chí Linh Bắc": 0.6, "Chí Linh Nam": 0.4}, basis="area",
+                                    act="77/NQ-HĐND", clause="4"), by="staff", at=at)
+    with national_copy.engine.connect() as conn:
+        event = conn.execute(select(Event).where(Event.key == out.events[0])).one()
+        assert event.effective == date(2026, 1, 1)
+        assert event.recorded_at.replace(tzinfo=UTC) == at  # naive UTC on both stores
+        links = conn.execute(select(Link).where(Link.event_id == event.id).order_by(Link.id)).all()
+        assert sorted(lk.share for lk in links) == [0.4, 0.6] and {lk.share_basis for lk in links} == {"area"}
+        new = conn.execute(select(Version).where(Version.id.in_([lk.successor_id for lk in links]))).all()
+        assert {v.valid_from for v in new} == {date(2026, 1, 1)} and {v.folded for v in new} == {"chi linh bac", "chi linh nam"}
+        ended = conn.execute(select(Version).where(Version.id == links[0].predecessor_id)).one()
+        assert ended.valid_to == date(2025, 12, 31)
+        if national_copy.sqlite_path is not None:  # the text SQLAlchemy writes for these types
+            from sqlalchemy import text
+
+            stored = conn.execute(text("SELECT effective, recorded_at FROM event WHERE id = :i"), {"i": event.id}).one()
+            assert tuple(stored) == ("2026-01-01", "2026-02-01 08:30:05.123456")
+
+
+def test_recording_imports_no_sqlalchemy(national_copy: Register) -> None:
+    """Recording one event, revoking and amending one need neither SQLAlchemy (more than half of
+    a recording command's time went to importing it, issue 12) nor the sqlmodel classes and
+    pydantic, nor Alembic (the register is at the current schema); on both stores (asyncio: on
+    SQLite; psycopg itself imports it)."""
     import subprocess
     import sys
 
-    db = national_copy.url if national_copy.sqlite_path is None else str(national_copy.sqlite_path)
+    db_ = national_copy.url if national_copy.sqlite_path is None else str(national_copy.sqlite_path)
+    heavy = ("sqlalchemy", "merger.model", "sqlmodel", "pydantic", "alembic")
+    heavy += ("asyncio",) if national_copy.sqlite_path is not None else ()
     national_copy.close()
     code = ("import sys\nfrom datetime import date\nfrom merger.register import Register\nfrom merger.events import Spec\n"
-            f"reg = Register.open({db!r})\n"
+            f"reg = Register.open({db_!r})\n"
             "out = reg.record(Spec('rename', date(2026, 1, 1), units=['11533@2025-07-01'], to='Phường Hòa Bình Một',"
             " act='1/NQ-THU'), by='t')\n"
-            "print(out.written, sorted(m for m in ('merger.model', 'sqlmodel', 'pydantic') if m in sys.modules))\n")
+            "reg.amend(out.events[0], {'note': 'sửa'}, reason='ghi chú', by='t')\n"
+            "again = reg.record(Spec('rename', date(2026, 2, 1), units=['Phường Thủy Nguyên'], to='Phường Thủy Nguyên Một',"
+            " act='2/NQ-THU'), by='t')\n"
+            "reg.revoke(again.events[0], reason='nhầm', by='t')\n"
+            f"print(out.written, sorted(m for m in {heavy!r} if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "[]"], out.stdout + out.stderr
+
+
+def test_the_recording_commands_import_no_sqlalchemy(national_copy: Register, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``merger record``, ``apply``, ``amend`` and ``revoke`` (the CLI, as staff run it) write
+    without importing SQLAlchemy, the ORM models or Alembic, on both stores (issue 12)."""
+    import subprocess
+    import sys
+
+    db_ = national_copy.url if national_copy.sqlite_path is None else str(national_copy.sqlite_path)
+    national_copy.close()
+    annex = tmp_path / "annex.csv"
+    annex.write_text("event,units,to,effective,act,clause\n"
+                     "rename,Phường Thủy Nguyên,Phường Thủy Nguyên Hai,2026-03-01,3/NQ-THU,1\n", encoding="utf-8")
+    code = f"""
+import io, json, sys
+from contextlib import redirect_stdout
+from merger.cli import main
+
+def run(*args):
+    sys.argv = ['merger', '--db', {db_!r}, *args]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        try:
+            main()
+        except SystemExit as exc:
+            assert exc.code in (0, None), (args, exc.code)
+    return out.getvalue()
+
+first = json.loads(run('record', 'rename', '11533@2025-07-01', '--to', 'Phường Hòa Bình Một', '-e', '2026-01-01',
+                       '--act', '1/NQ-THU', '--json'))['events'][0]
+second = json.loads(run('amend', first, '--note', 'sửa ghi chú', '--reason', 'ghi chú', '--json'))['events'][0]
+run('apply', {str(annex)!r}, '--by', 'staff')
+run('revoke', second, '--reason', 'nhầm')
+print(sorted(m for m in ('sqlalchemy', 'merger.model', 'sqlmodel', 'pydantic', 'alembic') if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.split() == ["[]"], out.stdout + out.stderr
+    reg = Register.open(db_)
+    try:
+        log = reg.log()
+        assert [(e.type, e.origin, e.status.split()[0]) for e in log] == [
+            ("rename", "cli", "amended"), ("rename", "amend", "revoked"), ("rename", "annex:annex.csv", "in")], log
+    finally:
+        reg.close()
+
+
+def test_a_write_reads_through_indexes_on_an_analyzed_register(national_sqlite_path, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """After ANALYZE (benchmark registers and migrated ones have statistics), SQLite would scan the
+    event table for the already-recorded check (the bundled events have no idem_key) and build a
+    Bloom filter over a whole index in every recursive join: costs that grow with the register.
+    Every statement of a record, an amendment and a revocation must search, not scan (the small
+    legal_act table aside)."""
+    import shutil
+    import sqlite3
+
+    path = tmp_path / "analyzed.sqlite"  # SQLite's planner (PostgreSQL plans with its own statistics)
+    shutil.copy(national_sqlite_path, path)
+    national_copy = Register.open(str(path))
+    con = sqlite3.connect(path)
+    con.execute("ANALYZE")
+    con.commit()
+    statements: list[tuple[str, Any]] = []
+    query = db.Connection.query
+
+    def logged(self, sql, params=None):  # type: ignore[no-untyped-def]
+        statements.append((sql, params))
+        return query(self, sql, params)
+
+    monkeypatch.setattr(db.Connection, "query", logged)
+    out = national_copy.record(Spec("rename", DAY, units=["Phường Hòa Bình, Hải Phòng"], to="Phường Hòa Bình Một",
+                                    act="1/NQ-THU", clause="1"), by="staff")
+    amended = national_copy.amend(out.events[0], {"note": "sửa"}, reason="ghi chú", by="staff")
+    national_copy.revoke(amended.events[0], reason="nhầm", by="staff")
+    assert len(statements) > 20
+    bad = []
+    for sql, params in statements:
+        plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql, params or ())]
+        if any("BLOOM FILTER" in p or (p.startswith("SCAN ") and p.split()[1] in ("version", "link", "event", "unit", "v", "l"))
+               for p in plan):
+            bad.append((sql[:120], plan))
+    con.close()
+    national_copy.close()
+    assert not bad, bad
 
 
 # Names staff type: real Hải Phòng units (qualified and not), a key, a code, a department, a name
@@ -319,9 +458,12 @@ def test_any_request_is_judged_the_same_on_the_neighbourhood(national: Register,
     give the same verdict, message and rows (planned in a read transaction: nothing is written)."""
     results = []
     for scope in ("neighbourhood", "whole"):
-        with store.reading(national.engine) as conn:
+        with db.connect(national) as conn:
+            conn.begin_read()
             try:
                 results.append(_outcome(conn, [spec], scope))
             except MergerError as exc:  # an input refused before planning: the same both ways too
                 results.append(("error", str(exc)))
+            finally:
+                conn.rollback()
     assert results[0] == results[1]

@@ -229,15 +229,20 @@ def db_errors(url: str) -> Iterator[None]:
         yield
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        state = getattr(exc.orig, "sqlstate", None)
-        if state == "25006" or "readonly database" in reason:
-            raise StoreError(f"{READ_ONLY} ({redact(url)})") from None
-        if state == "42501":  # insufficient_privilege: e.g. a role granted SELECT only
-            raise StoreError(_("the database role may not do this at {redact} ({reason}); writing needs a role with "
-                               "INSERT/UPDATE on the register's tables").format(redact=redact(url), reason=reason)) from None
-        if "unable to open database file" in reason:
-            reason += " (its folder may be read-only: add --read-only to read it)"
-        raise StoreError(_("cannot use the register at {redact}: {reason}").format(redact=redact(url), reason=reason)) from None
+        raise driver_error(url, reason, getattr(exc.orig, "sqlstate", None)) from None
+
+
+def driver_error(url: str, reason: str, state: str | None) -> StoreError:
+    """The one line a database driver's error becomes (whichever driver: SQLAlchemy's, or the
+    stdlib sqlite3 / psycopg of the write path), with the URL's password hidden."""
+    if state == "25006" or "readonly database" in reason:
+        return StoreError(f"{READ_ONLY} ({redact(url)})")
+    if state == "42501":  # insufficient_privilege: e.g. a role granted SELECT only
+        return StoreError(_("the database role may not do this at {redact} ({reason}); writing needs a role with "
+                            "INSERT/UPDATE on the register's tables").format(redact=redact(url), reason=reason))
+    if "unable to open database file" in reason:
+        reason += " (its folder may be read-only: add --read-only to read it)"
+    return StoreError(_("cannot use the register at {redact}: {reason}").format(redact=redact(url), reason=reason))
 
 
 def meta(conn: Connection) -> dict[str, str]:

@@ -65,9 +65,11 @@ class Target(Protocol):
     """What recording needs of a register (``merger.register.Register`` is one): no import of it."""
 
     as_recorded: datetime | None
+    url: str  # a write connects to it directly (merger.recording.db), without SQLAlchemy
+    read_only: bool
 
     @property
-    def engine(self) -> Engine: ...
+    def engine(self) -> Engine: ...  # the log's reads (merger.recording.history)
 
     def invalidate(self) -> None: ...
 
