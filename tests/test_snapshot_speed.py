@@ -207,6 +207,21 @@ def _parent_violations(snap: Snapshot, v: V) -> list[Violation]:
     return out
 
 
+def reference_gaps(snap: Snapshot) -> list[Violation]:
+    out: list[Violation] = []
+    for link in snap.links:
+        label = checks.GAP_RELATIONS.get(link.relation)
+        if label is None:
+            continue
+        v = link.pred if link.pred is not None else link.succ
+        if v is None:
+            continue
+        when = (_("ends {day}").format(day=v.valid_to) if link.pred is not None
+                else _("starts {day}").format(day=v.valid_from))
+        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {_(label)}", [v.key, link.event.key]))
+    return out
+
+
 def _said(found: list[Violation]) -> list[tuple]:
     return [(v.rule, v.message, v.subjects) for v in found]
 
@@ -218,6 +233,8 @@ def test_check_agrees_with_the_reference_on_the_real_register(national: Register
     snap = national.snapshot
     found = _said(checks.check(snap))
     assert found == _said(reference_check(snap)) == []  # the bundled register is sound
+    gaps = _said(checks.source_gaps(snap))
+    assert gaps == _said(reference_gaps(snap)) and len(gaps) > 1000  # the sources' gaps, listed alike
 
 
 def _tables(reg: Register) -> cache.Tables:

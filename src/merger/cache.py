@@ -1,10 +1,11 @@
-"""The register's tables as plain rows: read with any driver, derived into a snapshot, cached as JSON.
+"""The register's tables as plain rows: read with any driver, derived into a snapshot, cached as data.
 
-Why JSON and not pickle: the cache sits next to the register (or in the user's cache folder),
+Why data and not pickle: the cache sits next to the register (or in the user's cache folder),
 and unpickling a file runs whatever code it names: anyone able to plant ``<register>.snapshot``
-would run code in every reader, even under ``--read-only``. JSON holds only data; a cache file
-that is not the user's own, is group- or world-writable, or does not parse is ignored (a miss:
-the store has the truth).
+would run code in every reader, even under ``--read-only``. The cache holds only numbers and
+texts (a JSON header, stdlib ``array`` bytes, UTF-8 text; never pickle or marshal); a cache
+file that is not the user's own, is group- or world-writable, or does not parse is ignored (a
+miss: the store has the truth).
 
 Why rows and not the finished snapshot: a write changes a few rows, so the cache is brought up
 to date by reading only the rows added since (``id`` above the cached maximum) and the rows a
@@ -12,11 +13,12 @@ write changes in place (the versions and units of new events and of newly correc
 instead of re-reading the register. The bitemporal view (``--as-recorded``) is derived from the
 same rows, so it needs no second read either.
 
-On disk the rows are stored by column (format 4): each table is a list of columns in
-``COLUMNS`` order, sorted by id, a column of few distinct values (types, levels, dates, sources)
-written once per value plus an index. Parsing that makes a few hundred lists instead of ~60,000,
-and deriving the snapshot from it is a few list comprehensions per column (``derive_columns``),
-not a Python loop building a tuple per row (issue 12: ``check`` spent most of its time there).
+On disk the rows are stored by column (format 5, see ``MAGIC``): each table is its columns in
+``COLUMNS`` order, sorted by id; a column of few distinct values (types, levels, dates, sources)
+is written once per value plus an index. Reading it is a few C-level calls per column (no parse
+per value: JSON rows took longer to parse than everything else a snapshot needs), and deriving
+the snapshot is a few list comprehensions per column (``derive_columns``), not a Python loop
+building a tuple per row (issue 12: ``check`` spent most of its time there).
 
 Every query is plain SQL run through a ``Query`` function, so the stdlib ``sqlite3`` module,
 ``psycopg`` and a SQLAlchemy connection (the writer's, inside its transaction) all serve.
@@ -27,13 +29,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
+from array import array
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from itertools import compress
 from pathlib import Path
 from typing import Any, NamedTuple
 
-FORMAT = 4  # 1-2 were pickles (never read again), 3 rows (lists of lists), 4 columns
+FORMAT = 5  # 1-2 were pickles (never read again), 3 JSON rows, 4 JSON columns, 5 binary columns
 
 Query = Callable[[str], list]
 Tables = dict[str, dict[int, list]]  # table -> {id: row}, rows as COLUMNS lists them
@@ -362,22 +366,66 @@ def trusted(path: Path) -> bool:
     return not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _encode(column: list) -> Any:
-    """A text column of few distinct values (types, levels, dates, sources) as its values once
-    and an index per row; any other column as it is."""
-    if len(column) < 64:
-        return column
-    distinct = dict.fromkeys(column)
-    if len(distinct) * 4 > len(column) or not all(x is None or type(x) is str for x in distinct):
-        return column
-    index = {x: i for i, x in enumerate(distinct)}
-    return {"values": list(distinct), "index": list(map(index.__getitem__, column))}
+# The file: MAGIC, one line of JSON (format, generation, byte order, and per table a descriptor
+# per column), then the columns' bytes. A column is kept as the stdlib ``array`` of its numbers,
+# its texts joined by NUL in UTF-8, or (few distinct texts) its values in the header and an
+# ``array`` of indexes; its empty cells as an ``array`` of their positions; anything else (mixed
+# types, a text holding NUL) as JSON. Reading is ``array.frombytes`` and ``str.split``: no parser
+# of ours runs per value, and nothing in the file can name code to run.
+MAGIC = b"merger snapshot cache\n"
+_INT64 = (-(2**63), 2**63 - 1)
 
 
-def _decode(column: Any) -> list:
-    if isinstance(column, list):
-        return column
-    return list(map(column["values"].__getitem__, column["index"]))
+def _pack(column: list) -> tuple[list, list[bytes]]:
+    """(descriptor, [values' bytes, empty cells' bytes]) of one column."""
+    n = len(column)
+    nones = array("I", [i for i, x in enumerate(column) if x is None])
+    kinds = {type(x) for x in column if x is not None}
+    if kinds == {int} and all(_INT64[0] <= x <= _INT64[1] for x in column if x is not None):
+        return ["int", n], [array("q", [0 if x is None else x for x in column]).tobytes(), nones.tobytes()]
+    if kinds == {float}:
+        return ["float", n], [array("d", [0.0 if x is None else x for x in column]).tobytes(), nones.tobytes()]
+    if kinds <= {str} and not any("\x00" in x for x in column if x is not None):
+        distinct = dict.fromkeys(column)
+        if n >= 64 and len(distinct) * 4 <= n:
+            index = {x: i for i, x in enumerate(distinct)}
+            code = "H" if len(distinct) < 2**16 else "I"
+            return ["few", n, list(distinct), code], [array(code, map(index.__getitem__, column)).tobytes(), b""]
+        text = "\x00".join("" if x is None else x for x in column)
+        return ["text", n], [text.encode("utf-8", "surrogatepass"), nones.tobytes()]
+    return ["json", n], [json.dumps(column, ensure_ascii=False).encode("utf-8", "surrogatepass"), b""]
+
+
+def _array(code: str, data: memoryview, swap: bool) -> array:
+    found = array(code)
+    found.frombytes(data)
+    if swap:
+        found.byteswap()
+    return found
+
+
+def _unpack(desc: list, blobs: list[memoryview], swap: bool) -> list:
+    kind, n = desc[0], desc[1]
+    values, empty = blobs
+    if kind == "int":
+        out = _array("q", values, swap).tolist()
+    elif kind == "float":
+        out = _array("d", values, swap).tolist()
+    elif kind == "text":
+        out = str(values, "utf-8", "surrogatepass").split("\x00") if n else []
+    elif kind == "few":
+        if desc[3] not in ("H", "I"):
+            raise ValueError(desc[3])
+        out = list(map(desc[2].__getitem__, _array(desc[3], values, swap)))
+    elif kind == "json":
+        out = json.loads(str(values, "utf-8", "surrogatepass"))
+    else:
+        raise ValueError(kind)
+    for i in _array("I", empty, swap):
+        out[i] = None
+    if not isinstance(out, list) or len(out) != n:
+        raise ValueError("column length")
+    return out
 
 
 def read_columns(path: Path) -> tuple[str, Columns] | None:
@@ -385,18 +433,25 @@ def read_columns(path: Path) -> tuple[str, Columns] | None:
     if not trusted(path):
         return None
     try:
-        data = json.loads(path.read_bytes())
-        if data.get("format") != FORMAT:
+        data = path.read_bytes()
+        if not data.startswith(MAGIC):
             return None
+        end = data.index(b"\n", len(MAGIC))
+        header = json.loads(data[len(MAGIC):end])
+        if header.get("format") != FORMAT:
+            return None
+        body = memoryview(data)[end + 1:]
+        swap = header["byteorder"] != sys.byteorder
         columns: Columns = {}
         for name in COLUMNS:
-            cols = [_decode(c) for c in data["tables"][name]]
+            cols = [_unpack(desc, [body[a:b] for a, b in spans], swap) for desc, spans in header["tables"][name]]
             if len(cols) != _width(name) or len({len(c) for c in cols}) != 1:
                 return None
             columns[name] = cols
-        if not all(isinstance(x, str) for x in columns["version"][14]):
+        folded = columns["version"][14]  # every version's folded name, a text (see _fold_names)
+        if header["tables"]["version"][14][0][0] not in ("text", "few") or None in folded:
             return None
-        return str(data["generation"]), columns
+        return str(header["generation"]), columns
     except Exception:  # noqa: BLE001  (a damaged cache is only a miss: the store has the truth)
         return None
 
@@ -419,14 +474,28 @@ def write_columns(path: Path, generation: str, columns: Columns) -> None:
     (staff recording while analysts read) must not write into one shared file."""
     import tempfile
 
+    tables: dict[str, list] = {}
+    blobs: list[bytes] = []
+    offset = 0
+    for table, cols in columns.items():
+        described = []
+        for column in cols:
+            desc, parts = _pack(column)
+            spans = []
+            for part in parts:
+                spans.append([offset, offset + len(part)])
+                blobs.append(part)
+                offset += len(part)
+            described.append([desc, spans])
+        tables[table] = described
+    header = json.dumps({"format": FORMAT, "generation": generation, "byteorder": sys.byteorder, "tables": tables},
+                        ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     tmp = Path(name)
     try:
-        text = json.dumps({"format": FORMAT, "generation": generation,  # dumps: the C encoder
-                           "tables": {n: [_encode(c) for c in cols] for n, cols in columns.items()}},
-                          ensure_ascii=False, separators=(",", ":"))
         with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
+            fh.write(MAGIC + header + b"\n")
+            fh.writelines(blobs)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

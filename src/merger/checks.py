@@ -152,16 +152,17 @@ def source_gaps(snap: Snapshot) -> list[Violation]:
     """Ends (and starts) the sources record without saying where the territory went (or came
     from). Not errors: the published lists do not state it, and nothing may be guessed."""
     out: list[Violation] = []
+    labels = {relation: _(label) for relation, label in GAP_RELATIONS.items()}  # translated once
+    ends, starts = _("ends {day}"), _("starts {day}")
     for link in snap.links:
-        label = GAP_RELATIONS.get(link.relation)
+        label = labels.get(link.relation)
         if label is None:
             continue
         v = link.pred if link.pred is not None else link.succ
         if v is None:
             continue
-        when = (_("ends {day}").format(day=v.valid_to) if link.pred is not None
-                else _("starts {day}").format(day=v.valid_from))
-        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {_(label)}", [v.key, link.event.key]))
+        when = ends.format(day=v.valid_to) if link.pred is not None else starts.format(day=v.valid_from)
+        out.append(Violation("source-gap", f"{v.key} ({v.full_name}) {when}: {label}", [v.key, link.event.key]))
     return out
 
 
