@@ -123,12 +123,6 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
     if only:
         tasks = {k: v for i, (k, v) in enumerate(tasks.items()) if (sqlite and i == 0) or any(w in k for w in only)}
     envs = {k: env for k in tasks}
-    if before:
-        old_env = {**env, "PYTHONPATH": str(Path(before) / "src")}
-        for label, cmd in list(tasks.items()):
-            if not label.startswith("floor"):
-                tasks["before: " + label] = cmd
-                envs["before: " + label] = old_env
     texts = None
     if peers and (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").exists():
         with (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").open(encoding="utf-8-sig") as fh:
@@ -144,6 +138,19 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
             *merger, "resolve", "--file", str(texts), "--column", "dia_chi", "--out", str(out)]
         tasks["peer vietnamadminunits 1.0.4, same addresses"] = [PY, "-c", PEER_VAU, str(texts)]
         tasks["peer vietnam-address-converter 1.0.5, same addresses"] = [PY, "-c", PEER_VAC, str(texts)]
+    if before:
+        old_env = {**env, "PYTHONPATH": str(Path(before) / "src")}
+        # Whole-snapshot commands of the earlier code read their own copy of the register: its
+        # snapshot cache (of another format) would otherwise be rewritten by every run of each.
+        own = Path(db + ".before.sqlite")
+        if not db.startswith(("postgresql", "sqlite")) and not own.exists():
+            shutil.copy(db, own)
+        for label, cmd in list(tasks.items()):
+            if not label.startswith(("floor", "peer")):
+                if own.exists() and not callable(cmd) and label.split()[0] in ("check", "crosswalk", "resolve"):
+                    cmd = [str(own) if x == db else x for x in cmd]  # type: ignore[union-attr]
+                tasks["before: " + label] = cmd
+                envs["before: " + label] = old_env
     for label, cmd in tasks.items():  # warm-up round (the cache file, the OS page cache); not counted
         if not callable(cmd):
             run(cmd, envs.get(label, env))  # type: ignore[arg-type]
