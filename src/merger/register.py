@@ -468,10 +468,9 @@ class Register:
 
         Units in force then have no recorded start; asked about an earlier day, the register can
         only answer with that state, and callers should say so."""
-        def linked(snap: graph.Snapshot) -> list[date]:
-            return [e.effective for e in snap.events.values()
-                    if any(v is not None and (kind is None or v.kind == kind)
-                           for link in snap.event_links.get(e.id, ()) for v in (link.pred, link.succ))]
+        def linked(snap: graph.Snapshot) -> list[date]:  # one pass over the links, not per event
+            return [link.event.effective for link in snap.links if link.event.id in snap.events
+                    and any(v is not None and (kind is None or v.kind == kind) for v in (link.pred, link.succ))]
 
         if self._snapshot is not None:
             found = linked(self._snapshot)
