@@ -183,7 +183,8 @@ class AddressResolver:
             if out:
                 break
         if not typed:  # the source wrote the type word into the name ("Phường 5", recorded a xã)
-            out = out + [v for v in index.get(folded, ()) if v not in out]
+            ids = {v.id for v in out}
+            out = out + [v for v in index.get(folded, ()) if v.id not in ids]
         return out
 
     def chain(self, v: V) -> tuple[int | None, int | None]:
@@ -378,7 +379,8 @@ class AddressResolver:
         rows = self.successors(unit)
         status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
         note = ""
-        if unit not in self._full["commune"].get(self._fold(address.commune), ()):
+        if not any(v is unit for v in self._full["commune"].get(self._fold(address.commune), ())):  # by identity:
+            # a version is equal only to itself (its id), and comparing dataclasses field by field is slow
             typed = [r.types for r in self._read(address.commune) if r.types is not None]
             if typed and unit.type not in typed[0]:
                 note = _("written as {typed}, recorded as {type}").format(typed=typed[0][0], type=unit.type)
