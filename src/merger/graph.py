@@ -1,7 +1,7 @@
 """The lineage graph: an in-memory snapshot of versions, events and links.
 
 Every read command works on a ``Snapshot``: plain objects and adjacency maps, built from the
-register's rows (merger.cache: read with plain SQL, cached as JSON next to the register and
+register's rows (merger.cache: read with plain SQL, cached by column next to the register and
 brought up to date by the rows a write adds, without importing the ORM). ``to_networkx`` gives the same graph to networkx for
 the graph algorithms (cycles, reachability), imported only when asked for.
 """
@@ -271,7 +271,7 @@ class Snapshot:
 
 
 # --- loading ---------------------------------------------------------------------------------
-# The rows come from merger.cache (plain SQL, any driver; cached as JSON); objects are built here.
+# The rows come from merger.cache (plain SQL, any driver; cached by column, as data); objects are built here.
 
 
 def _start(v: V) -> date:
