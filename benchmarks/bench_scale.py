@@ -132,15 +132,6 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
     if only:
         tasks = {k: v for i, (k, v) in enumerate(tasks.items()) if (sqlite and i == 0) or any(w in k for w in only)}
     envs = {k: env for k in tasks}
-    if before:
-        old_env = {**env, "PYTHONPATH": str(Path(before) / "src")}
-        # A register of an older schema where the new code migrated this one (an older program
-        # refuses a newer schema); else the same register.
-        old_tasks = merger_tasks(before_db or db)
-        for label in list(tasks):
-            if not label.startswith("floor"):
-                tasks["before: " + label] = old_tasks[label]
-                envs["before: " + label] = old_env
     texts = None
     if peers and (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").exists():
         with (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").open(encoding="utf-8-sig") as fh:
@@ -156,6 +147,22 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
             *merger, "resolve", "--file", str(texts), "--column", "dia_chi", "--out", str(out)]
         tasks["peer vietnamadminunits 1.0.4, same addresses"] = [PY, "-c", PEER_VAU, str(texts)]
         tasks["peer vietnam-address-converter 1.0.5, same addresses"] = [PY, "-c", PEER_VAC, str(texts)]
+    if before:
+        old_env = {**env, "PYTHONPATH": str(Path(before) / "src")}
+        # A register of an older schema where the new code migrated this one (an older program
+        # refuses a newer schema), and whose snapshot cache is of the older format (else every
+        # run of each would rewrite the other's); else the same register.
+        old_db = before_db or db
+        old_tasks = merger_tasks(old_db)
+        for label, cmd in list(tasks.items()):
+            if label.startswith(("floor", "peer")):
+                continue
+            if label in old_tasks:
+                cmd = old_tasks[label]
+            elif not callable(cmd):
+                cmd = [old_db if x == db else x for x in cmd]  # type: ignore[union-attr]
+            tasks["before: " + label] = cmd
+            envs["before: " + label] = old_env
     for label, cmd in tasks.items():  # warm-up round (the cache file, the OS page cache); not counted
         if not callable(cmd):
             run(cmd, envs.get(label, env))  # type: ignore[arg-type]

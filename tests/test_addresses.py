@@ -183,3 +183,21 @@ def test_cli_resolve_reads_stdin_and_writes_stdout(national_path: Path) -> None:
     assert row["status"] == "split" and row["new_address"].count(" | ") == 1
     one = runner.invoke(app, ["--db", str(national_path), "resolve", "Đường Lê Lợi, Hải Phòng"])
     assert one.exit_code == 0 and "new address: Đường Lê Lợi, Thành phố Hải Phòng" in one.stdout
+
+
+def test_memoised_chains_and_rewrites_equal_the_plain_walk(national: Register, sources: Path) -> None:
+    """The resolver works out a commune's district and province once per parent and day, and a
+    successor's new address once per successor (issue 12): the same as walking every version's
+    ancestors and rewriting every address afresh."""
+    from merger.addresses import rewrite
+
+    snap = national.snapshot
+    resolver = AddressResolver(snap, today=AFTER)
+    for v in snap.versions.values():
+        if v.kind == "admin" and v.level in ("commune", "district"):
+            assert resolver.chain(v) == resolver._walk(v), v.key
+    with (sources / "units_old" / "gso_ward_2025-07-18.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    texts = [f"Số 5 Lê Lợi, {r['Tên']}, {r['Quận Huyện']}, {r['Tỉnh / Thành Phố']}" for r in rows[::5]]
+    for res in resolver.resolve_many(texts + [f"{r['Tên']}, {r['Tỉnh / Thành Phố']}" for r in rows[::50]]):
+        assert resolver.rewrite(res) == rewrite(snap, res, AFTER), res.text

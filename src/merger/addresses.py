@@ -106,17 +106,25 @@ class AddressResolver:
         self._by_level: dict[str, dict[str, list[V]]] = {"province": {}, "district": {}, "commune": {}}
         self._full: dict[str, dict[str, list[V]]] = {"province": {}, "district": {}, "commune": {}}
         prefixes: dict[str, str] = {}
+        norms: dict[str, str] = {}  # names repeat across the country: each normalised once
+
+        def norm(name: str) -> str:
+            found = norms.get(name)
+            if found is None:
+                found = norms[name] = _norm(name)
+            return found
+
         for v in snap.versions.values():
             if v.kind == "admin" and v.level in self._by_level:
                 name = v.folded or fold(v.name)
-                self._by_level[v.level].setdefault(_norm(name), []).append(v)
+                self._by_level[v.level].setdefault(norm(name), []).append(v)
                 if v.full_name.endswith(v.name):  # "Xã " + name: fold the type word once
                     prefix = v.full_name[: len(v.full_name) - len(v.name)]
                     if prefix not in prefixes:
                         prefixes[prefix] = fold(prefix)
-                    full = _norm(f"{prefixes[prefix]} {name}".strip())
+                    full = norm(f"{prefixes[prefix]} {name}".strip())
                 else:
-                    full = _norm(fold(v.full_name))
+                    full = norm(fold(v.full_name))
                 self._full[v.level].setdefault(full, []).append(v)
         # a province and the provinces it became: an old commune may be written with either
         self._later: dict[int, set[int]] = {}
@@ -125,6 +133,10 @@ class AddressResolver:
             if p is not None and s is not None and p.level == "province" and s.level == "province":
                 self._later.setdefault(p.unit_id, {p.unit_id}).add(s.unit_id)
         self._chain: dict[int, tuple[int | None, int | None]] = {}
+        self._chain_at: dict[tuple[int, date], tuple[int | None, int | None]] = {}
+        self._province_units: dict[str, frozenset[int]] = {}
+        self._district_lists: dict[tuple[str, frozenset[int] | None], list[V]] = {}
+        self._rewritten: dict[int, list[str]] = {}
         self._readings: dict[str, tuple[NamePart, ...]] = {}
         self._folds: dict[str, str] = {}
         self._lookups: dict[tuple[str, str, bool], list[V]] = {}
@@ -171,33 +183,60 @@ class AddressResolver:
             if out:
                 break
         if not typed:  # the source wrote the type word into the name ("Phường 5", recorded a xã)
-            out = out + [v for v in index.get(folded, ()) if v not in out]
+            ids = {v.id for v in out}
+            out = out + [v for v in index.get(folded, ()) if v.id not in ids]
         return out
 
     def chain(self, v: V) -> tuple[int | None, int | None]:
-        """(district unit, province unit) a commune version sat in, at its own time."""
+        """(district unit, province unit) a commune version sat in, at its own time.
+
+        It depends only on the parent unit and the version's own day (its ancestors are found on
+        it: Snapshot.parent_of), so it is worked out once per parent and day, not per version."""
         found = self._chain.get(v.id)
         if found is None:
-            district = province = None
-            for a in self.snap.ancestors(v):
-                if a.level == "district" and district is None:
-                    district = a.unit_id
-                elif a.level == "province":
-                    province = a.unit_id
-                    break
-            found = self._chain[v.id] = (district, province)
+            if v.parent_unit_id is None:
+                found = (None, None)
+            else:
+                at = (v.parent_unit_id, v.valid_to or v.valid_from or date.today())
+                found = self._chain_at.get(at)
+                if found is None:
+                    found = self._chain_at[at] = self._walk(v)
+            self._chain[v.id] = found
         return found
 
-    def _provinces(self, part: str) -> set[int]:
-        found = self._lookup(part, "province", PROVINCE_TYPES) or self._lookup(part, "province", PROVINCE_TYPES, False)
-        return {v.unit_id for v in found}
+    def _walk(self, v: V) -> tuple[int | None, int | None]:
+        district = province = None
+        for a in self.snap.ancestors(v):
+            if a.level == "district" and district is None:
+                district = a.unit_id
+            elif a.level == "province":
+                province = a.unit_id
+                break
+        return district, province
 
-    def _in_province(self, v: V, provinces: set[int]) -> bool:
+    def _provinces(self, part: str) -> frozenset[int]:
+        found = self._province_units.get(part)
+        if found is None:
+            versions = (self._lookup(part, "province", PROVINCE_TYPES)
+                        or self._lookup(part, "province", PROVINCE_TYPES, False))
+            found = self._province_units[part] = frozenset(v.unit_id for v in versions)
+        return found
+
+    def _in_province(self, v: V, provinces: frozenset[int]) -> bool:
         """Whether ``v`` lay in one of ``provinces`` at its time, or in one its province became."""
         own = self.chain(v)[1]
         return own in provinces or (own is not None and not provinces.isdisjoint(self._later.get(own, ())))
 
-    def _districts(self, part: str, provinces: set[int] | None) -> list[V]:
+    def _districts(self, part: str, provinces: frozenset[int] | None) -> list[V]:
+        """The districts ``part`` names (in ``provinces``); the same list for the same question
+        (a district is written in thousands of addresses)."""
+        key = (part, provinces)
+        found = self._district_lists.get(key)
+        if found is None:
+            found = self._district_lists[key] = self._districts_uncached(part, provinces)
+        return found
+
+    def _districts_uncached(self, part: str, provinces: frozenset[int] | None) -> list[V]:
         for typed in (True, False):  # "TX. Thủy Nguyên" for what had become a thành phố
             found = self._lookup(part, "district", DISTRICT_TYPES, typed)
             if provinces is not None:
@@ -206,7 +245,7 @@ class AddressResolver:
                 return found
         return []
 
-    def _communes(self, part: str, provinces: set[int] | None, districts: set[int] | None,
+    def _communes(self, part: str, provinces: frozenset[int] | None, districts: set[int] | None,
                   typed: bool = True) -> list[V]:
         found = self._lookup(part, "commune", COMMUNE_TYPES, typed)
         if districts is not None:  # a commune's parent is its district (before 1 July 2025)
@@ -217,11 +256,11 @@ class AddressResolver:
 
     # --- parsing --------------------------------------------------------------------------------
 
-    def _interpret(self, parts: list[str]) -> tuple[Address, list[V], set[int] | None]:
+    def _interpret(self, parts: list[str]) -> tuple[Address, list[V], frozenset[int] | None]:
         """The reading of the parts that names a commune, with its candidates (maybe none)."""
         text = ", ".join(parts)
         i = len(parts) - 1
-        provinces: set[int] | None = None
+        provinces: frozenset[int] | None = None
         prov_text = None
         if i >= 1 or (i == 0 and self._provinces(parts[0]) and not self._communes(parts[0], None, None)):
             found = self._provinces(parts[i])
@@ -275,6 +314,20 @@ class AddressResolver:
             found = self._successors[v.id] = self.composer.compose(v, self.today)
         return found
 
+    def rewrite(self, res: Resolved) -> list[str]:
+        """``rewrite(snap, res, today)``, with each successor's commune and province found once."""
+        street = res.address.street.strip() if res.address else ""
+        out = []
+        for r in res.successors:
+            if r.target is None:
+                continue
+            tail = self._rewritten.get(r.target.id)
+            if tail is None:
+                chain = [r.target] + [a for a in self.snap.ancestors(r.target, self.today) if a.level == "province"]
+                tail = self._rewritten[r.target.id] = [v.full_name for v in chain if v.level in ("commune", "province")]
+            out.append(", ".join(dict.fromkeys(p for p in [street, *tail] if p)))
+        return out
+
     def resolve(self, text: str, *, as_of: date | None = None) -> Resolved:
         """The unit an address names (on ``as_of`` if given) and its successors on ``today``."""
         key = (text, as_of)
@@ -326,13 +379,14 @@ class AddressResolver:
         rows = self.successors(unit)
         status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
         note = ""
-        if unit not in self._full["commune"].get(self._fold(address.commune), ()):
+        if not any(v is unit for v in self._full["commune"].get(self._fold(address.commune), ())):  # by identity:
+            # a version is equal only to itself (its id), and comparing dataclasses field by field is slow
             typed = [r.types for r in self._read(address.commune) if r.types is not None]
             if typed and unit.type not in typed[0]:
                 note = _("written as {typed}, recorded as {type}").format(typed=typed[0][0], type=unit.type)
         return Resolved(text, status, address, unit, rows, message=note)
 
-    def _coarser(self, text: str, address: Address, provinces: set[int] | None,
+    def _coarser(self, text: str, address: Address, provinces: frozenset[int] | None,
                  as_of: date | None) -> Resolved | None:
         """No commune found: a district named alone (answered with what its communes became), or a
         street and a province only (answered with the province); None when neither applies."""
@@ -406,7 +460,7 @@ class AddressResolver:
                         or sp.endswith((" " + spelling(v.name), "." + spelling(v.name))) for v in vs)}
         return exact or units
 
-    def _why_not(self, address: Address, provinces: set[int] | None, as_of: date | None) -> str:
+    def _why_not(self, address: Address, provinces: frozenset[int] | None, as_of: date | None) -> str:
         assert address.commune is not None
         where = ", ".join(x for x in (address.district, address.province) if x)
         elsewhere = self._communes(address.commune, None, None, typed=False)

@@ -1,16 +1,24 @@
-"""The register's tables as plain rows: read with any driver, derived into a snapshot, cached as JSON.
+"""The register's tables as plain rows: read with any driver, derived into a snapshot, cached as data.
 
-Why JSON and not pickle: the cache sits next to the register (or in the user's cache folder),
+Why data and not pickle: the cache sits next to the register (or in the user's cache folder),
 and unpickling a file runs whatever code it names: anyone able to plant ``<register>.snapshot``
-would run code in every reader, even under ``--read-only``. JSON holds only data; a cache file
-that is not the user's own, is group- or world-writable, or does not parse is ignored (a miss:
-the store has the truth).
+would run code in every reader, even under ``--read-only``. The cache holds only numbers and
+texts (a JSON header, stdlib ``array`` bytes, UTF-8 text; never pickle or marshal); a cache
+file that is not the user's own, is group- or world-writable, or does not parse is ignored (a
+miss: the store has the truth).
 
 Why rows and not the finished snapshot: a write changes a few rows, so the cache is brought up
 to date by reading only the rows added since (``id`` above the cached maximum) and the rows a
 write changes in place (the versions and units of new events and of newly corrected events),
 instead of re-reading the register. The bitemporal view (``--as-recorded``) is derived from the
 same rows, so it needs no second read either.
+
+On disk the rows are stored by column (format 5, see ``MAGIC``): each table is its columns in
+``COLUMNS`` order, sorted by id; a column of few distinct values (types, levels, dates, sources)
+is written once per value plus an index. Reading it is a few C-level calls per column (no parse
+per value: JSON rows took longer to parse than everything else a snapshot needs), and deriving
+the snapshot is a few list comprehensions per column (``derive_columns``), not a Python loop
+building a tuple per row (issue 12: ``check`` spent most of its time there).
 
 Every query is plain SQL run through a ``Query`` function, so the stdlib ``sqlite3`` module,
 ``psycopg`` and a SQLAlchemy connection (the writer's, inside its transaction) all serve.
@@ -21,15 +29,19 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
+from array import array
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from itertools import compress
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-FORMAT = 3  # 1-2 were pickles (never read again)
+FORMAT = 5  # 1-2 were pickles (never read again), 3 JSON rows, 4 JSON columns, 5 binary columns
 
 Query = Callable[[str], list]
-Tables = dict[str, dict[int, list]]
+Tables = dict[str, dict[int, list]]  # table -> {id: row}, rows as COLUMNS lists them
+Columns = dict[str, list[list]]  # table -> its columns in COLUMNS order, rows sorted by id
 
 # Columns read from each table; the first is the row's identity (increasing for new rows).
 COLUMNS: dict[str, str] = {
@@ -179,6 +191,10 @@ def original_key(key: str) -> str:
     return key.split("~", 1)[0]
 
 
+def _original_keys(keys: list[str]) -> list[str]:
+    return [k.split("~", 1)[0] if "~" in k else k for k in keys]
+
+
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value[:10]) if value else None
 
@@ -187,75 +203,151 @@ def _time(value: str) -> datetime:
     return _naive_utc(datetime.fromisoformat(value))
 
 
-def derive(tables: Tables, as_recorded: datetime | None = None) -> tuple:
+def _mapped(column: list, convert: Callable[[Any], Any]) -> list:
+    """``convert`` applied to a column once per distinct value: dates repeat thousands of times,
+    and one shared object per day is also less memory."""
+    table = {x: (convert(x) if x is not None else None) for x in set(column)}
+    return list(map(table.__getitem__, column))
+
+
+def _width(table: str) -> int:
+    return COLUMNS[table].count(",") + 1
+
+
+def columns_of(tables: Tables) -> Columns:
+    """Rows by id as columns, sorted by id (the order the snapshot is built in)."""
+    out: Columns = {}
+    for name in COLUMNS:
+        rows = tables.get(name) or {}
+        ordered = [rows[i] for i in sorted(rows)]
+        out[name] = [list(c) for c in zip(*ordered, strict=True)] if ordered else [[] for _ in range(_width(name))]
+    return out
+
+
+def tables_of(columns: Columns) -> Tables:
+    """Columns back to rows by id (what ``refresh`` updates)."""
+    return {name: {row[0]: list(row) for row in zip(*cols, strict=True)} for name, cols in columns.items()}
+
+
+class Derived(NamedTuple):
+    """The snapshot's rows as recorded at a moment, by column, sorted by id; merger.graph makes
+    its objects with one ``map`` per table."""
+
+    acts: list[list]  # id, number, kind, issuer, title, date_signed, effective_date, source
+    versions: list[list]  # id, key, unit_id, unit_key, kind, code, name, full_name, type, level,
+    #                       parent_unit_id, valid_from, valid_to, evidence, source, folded
+    events: list[list]  # id, key, type, effective, act_id, clause, note, source, evidence, recorded_at,
+    #                     recorded_by
+    links: list[list]  # id, event_id, predecessor_id, successor_id, portion, relation, share, share_basis, note
+    stats: dict[int, dict[str, Any]]
+
+    def rows(self) -> tuple:
+        """The same as rows (acts, versions, events, links: lists of tuples; stats), for comparing."""
+        return (*(list(zip(*cols, strict=True)) for cols in self[:4]), self.stats)
+
+
+def derive(tables: Tables, as_recorded: datetime | None = None) -> Derived:
+    """``derive_columns`` of rows by id (a neighbourhood, a fresh read)."""
+    return derive_columns(columns_of(tables), as_recorded)
+
+
+def derive_columns(cols: Columns, as_recorded: datetime | None = None) -> Derived:
     """The snapshot's rows (acts, versions, events, links, stats), as recorded at ``as_recorded``.
 
     Bitemporal: only events recorded by then and not revoked or amended by then are seen; the
     bundled baseline (``origin`` empty) always is. A recorded version exists while an event that
     created it does, and a version a recorded event ended ends the day before the first visible
     event that ends it (so a revocation reopens it); bundled versions keep their stored end.
+
+    Column by column: a register of bundled rows only (the common case) needs no Python loop
+    over its rows here; the per-row rules run on the rows recorded events touch.
     """
     limit = _naive_utc(as_recorded) if as_recorded is not None else None
+    times: dict[str, datetime] = {}
 
     def seen(when: str) -> bool:
-        return limit is None or _time(when) <= limit
+        if limit is None:
+            return True
+        found = times.get(when)
+        if found is None:
+            found = times[when] = _time(when)
+        return found <= limit
 
-    revoked = {r[1] for r in tables["correction"].values() if seen(r[2])}
-    acts = [(r[0], r[1], r[2], r[3], r[4], _day(r[5]), _day(r[6]), r[7])
-            for r in sorted(tables["legal_act"].values())]
-    units = {r[0]: (original_key(r[1]), r[2]) for r in tables["unit"].values()}
-    event_rows = [tables["event"][i] for i in sorted(tables["event"])]
-    recorded = {r[0] for r in event_rows if r[11]}
-    events = [
-        (r[0], r[1], r[2], _day(r[3]), r[4], r[5], r[6], r[7], r[8], _time(r[9]), r[10])
-        for r in event_rows
-        if r[0] not in revoked and (not r[11] or seen(r[9]))
-    ]
-    effective = {r[0]: r[3] for r in events}
+    _, c_event, c_at = cols["correction"]
+    revoked = {e for e, at in zip(c_event, c_at, strict=True) if seen(at)}
+    a = cols["legal_act"]
+    acts = [a[0], a[1], a[2], a[3], a[4], _mapped(a[5], _day), _mapped(a[6], _day), a[7]]
+    u = cols["unit"]
+    unit_key = dict(zip(u[0], _original_keys(u[1]), strict=True))
+    unit_kind = dict(zip(u[0], u[2], strict=True))
+    e = cols["event"]
+    recorded = {i for i, origin in zip(e[0], e[11], strict=True) if origin}
+    if revoked or (recorded and limit is not None):
+        keep = [i not in revoked and (not origin or seen(at)) for i, origin, at in zip(e[0], e[11], e[9], strict=True)]
+        e = [list(compress(c, keep)) for c in e]
+    events = [e[0], e[1], e[2], _mapped(e[3], _day), e[4], e[5], e[6], e[7], e[8], _mapped(e[9], _time), e[10]]
+    effective = dict(zip(events[0], events[3], strict=True))
     # shares derived later (from geometry) apply to links that carry none, as recorded by then
-    derived = {d[1]: (d[2], d[3]) for d in (tables["derived_share"][i] for i in sorted(tables["derived_share"]))
-               if seen(d[4])}
-    link_rows = [
-        (r[0], r[1], r[2], r[3], r[4], r[5],
-         *((r[6], r[7]) if r[6] is not None else derived.get(r[0], (None, r[7]))), r[8])
-        for r in (tables["link"][i] for i in sorted(tables["link"]))
-    ]
+    d = cols["derived_share"]
+    derived = {link: (share, basis) for link, share, basis, at in zip(d[1], d[2], d[3], d[4], strict=True) if seen(at)}
+    k = cols["link"]
+    share, basis = k[6], k[7]
+    if derived:
+        share, basis = list(share), list(basis)
+        for j, (i, x) in enumerate(zip(k[0], k[6], strict=True)):
+            if x is None and i in derived:
+                share[j], basis[j] = derived[i]
+    k_event, k_pred, k_succ = k[1], k[2], k[3]
+    v = cols["version"]
     # A recorded event dated inside a version whose start is unknown ("…") gives it a start (the
     # earlier state is a recorded version, its predecessor): while that event is visible.
-    touched = {r[2] for r in link_rows if r[1] in recorded and r[2] is not None}
     ended: dict[int, date | None] = {}
-    created: set[int] = set()
     started: dict[int, date] = {}
-    for r in link_rows:
-        day = effective.get(r[1])
-        if r[2] in touched:
-            last = ended.get(r[2])
-            if day is not None:
-                end = day - timedelta(days=1)
-                ended[r[2]] = end if last is None else min(last, end)
-            else:
-                ended.setdefault(r[2], None)
-        if day is not None:
-            if r[3] is not None:
-                created.add(r[3])
-                if r[1] in recorded:
-                    started[r[3]] = min(day, started.get(r[3], day))
-            if r[2] is not None:
-                created.add(r[2])
-    versions = []
-    for i in sorted(tables["version"]):
-        r = tables["version"][i]
-        if r[13] is None or r[0] in created:
-            unit_key, kind = units[r[2]]
-            start = _day(r[9]) if r[9] is not None else started.get(r[0])
-            versions.append((r[0], original_key(r[1]), r[2], unit_key, kind, r[3], r[4], r[5], r[6], r[7], r[8],
-                             start, ended[r[0]] if r[0] in ended else _day(r[10]), r[11], r[12], r[14]))
-    kept = {r[0] for r in versions}
-    links = [r for r in link_rows if r[1] in effective
-             and (r[2] is None or r[2] in tables["version"]) and (r[3] is None or r[3] in tables["version"])]
-    stats = {r[0]: dict(area_km2=r[1], population=r[2], seat=r[3], lon=r[4], lat=r[5], source=r[6])
-             for r in tables["statistic"].values() if r[0] in kept}
-    return acts, versions, events, links, stats
+    created: set[int] = set()
+    if recorded:
+        touched = {p for ev, p in zip(k_event, k_pred, strict=True) if p is not None and ev in recorded}
+        for ev, p in zip(k_event, k_pred, strict=True):
+            if p in touched:
+                day = effective.get(ev)
+                if day is not None:
+                    end = day - timedelta(days=1)
+                    last = ended.get(p)
+                    ended[p] = end if last is None else min(last, end)
+                else:
+                    ended.setdefault(p, None)
+        for ev, s in zip(k_event, k_succ, strict=True):
+            if s is not None and ev in recorded:
+                day = effective.get(ev)
+                if day is not None:
+                    started[s] = min(day, started.get(s, day))
+    if any(at is not None for at in v[13]):
+        for ev, p, s in zip(k_event, k_pred, k_succ, strict=True):
+            if effective.get(ev) is not None:
+                if s is not None:
+                    created.add(s)
+                if p is not None:
+                    created.add(p)
+        keep = [at is None or i in created for i, at in zip(v[0], v[13], strict=True)]
+        v = [list(compress(c, keep)) for c in v]
+    start = _mapped(v[9], _day)
+    if started:
+        start = [x if raw is not None else started.get(i) for i, raw, x in zip(v[0], v[9], start, strict=True)]
+    end_ = _mapped(v[10], _day)
+    if ended:
+        end_ = [ended.get(i, x) for i, x in zip(v[0], end_, strict=True)]
+    versions = [v[0], _original_keys(v[1]), v[2], list(map(unit_key.__getitem__, v[2])),
+                list(map(unit_kind.__getitem__, v[2])), v[3], v[4], v[5], v[6], v[7], v[8], start, end_,
+                v[11], v[12], v[14]]
+    stored = set(cols["version"][0])
+    keep = [ev in effective and (p is None or p in stored) and (s is None or s in stored)
+            for ev, p, s in zip(k_event, k_pred, k_succ, strict=True)]
+    links = [k[0], k_event, k_pred, k_succ, k[4], k[5], share, basis, k[8]]
+    if not all(keep):
+        links = [list(compress(c, keep)) for c in links]
+    kept = set(versions[0])
+    stats = {i: {"area_km2": area, "population": pop, "seat": seat, "lon": lon, "lat": lat, "source": src}
+             for i, area, pop, seat, lon, lat, src in zip(*cols["statistic"], strict=True) if i in kept}
+    return Derived(acts, versions, events, links, stats)
 
 
 # --- the cache file ----------------------------------------------------------------------------
@@ -274,37 +366,136 @@ def trusted(path: Path) -> bool:
     return not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def read(path: Path) -> tuple[str, Tables] | None:
-    """(generation, tables) from a cache file, or None for a miss (absent, foreign, damaged)."""
+# The file: MAGIC, one line of JSON (format, generation, byte order, and per table a descriptor
+# per column), then the columns' bytes. A column is kept as the stdlib ``array`` of its numbers,
+# its texts joined by NUL in UTF-8, or (few distinct texts) its values in the header and an
+# ``array`` of indexes; its empty cells as an ``array`` of their positions; anything else (mixed
+# types, a text holding NUL) as JSON. Reading is ``array.frombytes`` and ``str.split``: no parser
+# of ours runs per value, and nothing in the file can name code to run.
+MAGIC = b"merger snapshot cache\n"
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _pack(column: list) -> tuple[list, list[bytes]]:
+    """(descriptor, [values' bytes, empty cells' bytes]) of one column."""
+    n = len(column)
+    nones = array("I", [i for i, x in enumerate(column) if x is None])
+    kinds = {type(x) for x in column if x is not None}
+    if kinds == {int} and all(_INT64[0] <= x <= _INT64[1] for x in column if x is not None):
+        return ["int", n], [array("q", [0 if x is None else x for x in column]).tobytes(), nones.tobytes()]
+    if kinds == {float}:
+        return ["float", n], [array("d", [0.0 if x is None else x for x in column]).tobytes(), nones.tobytes()]
+    if kinds <= {str} and not any("\x00" in x for x in column if x is not None):
+        distinct = dict.fromkeys(column)
+        if n >= 64 and len(distinct) * 4 <= n:
+            index = {x: i for i, x in enumerate(distinct)}
+            code = "H" if len(distinct) < 2**16 else "I"
+            return ["few", n, list(distinct), code], [array(code, map(index.__getitem__, column)).tobytes(), b""]
+        text = "\x00".join("" if x is None else x for x in column)
+        return ["text", n], [text.encode("utf-8", "surrogatepass"), nones.tobytes()]
+    return ["json", n], [json.dumps(column, ensure_ascii=False).encode("utf-8", "surrogatepass"), b""]
+
+
+def _array(code: str, data: memoryview, swap: bool) -> array:
+    found = array(code)
+    found.frombytes(data)
+    if swap:
+        found.byteswap()
+    return found
+
+
+def _unpack(desc: list, blobs: list[memoryview], swap: bool) -> list:
+    kind, n = desc[0], desc[1]
+    values, empty = blobs
+    if kind == "int":
+        out = _array("q", values, swap).tolist()
+    elif kind == "float":
+        out = _array("d", values, swap).tolist()
+    elif kind == "text":
+        out = str(values, "utf-8", "surrogatepass").split("\x00") if n else []
+    elif kind == "few":
+        if desc[3] not in ("H", "I"):
+            raise ValueError(desc[3])
+        out = list(map(desc[2].__getitem__, _array(desc[3], values, swap)))
+    elif kind == "json":
+        out = json.loads(str(values, "utf-8", "surrogatepass"))
+    else:
+        raise ValueError(kind)
+    for i in _array("I", empty, swap):
+        out[i] = None
+    if not isinstance(out, list) or len(out) != n:
+        raise ValueError("column length")
+    return out
+
+
+def read_columns(path: Path) -> tuple[str, Columns] | None:
+    """(generation, columns) from a cache file, or None for a miss (absent, foreign, damaged)."""
     if not trusted(path):
         return None
     try:
-        data = json.loads(path.read_bytes())
-        if data.get("format") != FORMAT:
+        data = path.read_bytes()
+        if not data.startswith(MAGIC):
             return None
-        tables = {name: {int(r[0]): r for r in data["tables"][name]} for name in COLUMNS}
-        if any(len(r) != 15 or not isinstance(r[14], str) for r in tables["version"].values()):
+        end = data.index(b"\n", len(MAGIC))
+        header = json.loads(data[len(MAGIC):end])
+        if header.get("format") != FORMAT:
             return None
-        return str(data["generation"]), tables
+        body = memoryview(data)[end + 1:]
+        swap = header["byteorder"] != sys.byteorder
+        columns: Columns = {}
+        for name in COLUMNS:
+            cols = [_unpack(desc, [body[a:b] for a, b in spans], swap) for desc, spans in header["tables"][name]]
+            if len(cols) != _width(name) or len({len(c) for c in cols}) != 1:
+                return None
+            columns[name] = cols
+        folded = columns["version"][14]  # every version's folded name, a text (see _fold_names)
+        if header["tables"]["version"][14][0][0] not in ("text", "few") or None in folded:
+            return None
+        return str(header["generation"]), columns
     except Exception:  # noqa: BLE001  (a damaged cache is only a miss: the store has the truth)
         return None
 
 
+def read(path: Path) -> tuple[str, Tables] | None:
+    """(generation, tables) from a cache file, or None for a miss (absent, foreign, damaged)."""
+    found = read_columns(path)
+    return None if found is None else (found[0], tables_of(found[1]))
+
+
 def write(path: Path, generation: str, tables: Tables) -> None:
+    """``write_columns`` of rows by id."""
+    write_columns(path, generation, columns_of(tables))
+
+
+def write_columns(path: Path, generation: str, columns: Columns) -> None:
     """Write the cache atomically, readable and writable by this user only.
 
     Each writer has its own temporary file: processes refreshing the cache at the same moment
     (staff recording while analysts read) must not write into one shared file."""
     import tempfile
 
+    tables: dict[str, list] = {}
+    blobs: list[bytes] = []
+    offset = 0
+    for table, cols in columns.items():
+        described = []
+        for column in cols:
+            desc, parts = _pack(column)
+            spans = []
+            for part in parts:
+                spans.append([offset, offset + len(part)])
+                blobs.append(part)
+                offset += len(part)
+            described.append([desc, spans])
+        tables[table] = described
+    header = json.dumps({"format": FORMAT, "generation": generation, "byteorder": sys.byteorder, "tables": tables},
+                        ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     tmp = Path(name)
     try:
-        text = json.dumps({"format": FORMAT, "generation": generation,  # dumps: the C encoder
-                           "tables": {n: list(rows.values()) for n, rows in tables.items()}},
-                          ensure_ascii=False, separators=(",", ":"))
         with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
+            fh.write(MAGIC + header + b"\n")
+            fh.writelines(blobs)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

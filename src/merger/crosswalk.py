@@ -585,13 +585,22 @@ def to_records(snap: Snapshot, cw: Crosswalk) -> list[dict[str, object]]:
             found = paths[v.id] = snap.path(v)
         return found
 
+    # A national table has ~10,000 rows but a few dozen sets of bases and reasons: each read once.
+    bases: dict[frozenset[str], tuple[str, bool]] = {}
+    reasons: dict[frozenset[str], str] = {}
     for r in cw.rows:
         t = r.target
+        said = bases.get(r.bases)
+        if said is None:
+            said = bases[r.bases] = (r.basis, r.exact)
+        why = reasons.get(r.reasons)
+        if why is None:
+            why = reasons[r.reasons] = r.reason
         out.append(dict(
             from_key=r.source.key, from_code=r.source.code, from_name=path(r.source),
             to_key=t.key if t else None, to_code=t.code if t else None,
-            to_name=path(t) if t else None, share=round(r.share, 10), basis=r.basis,
-            exact=r.exact, split=n_by_source[r.source.id] > 1, events=";".join(r.events),
-            reason=r.reason,
+            to_name=path(t) if t else None, share=round(r.share, 10), basis=said[0],
+            exact=said[1], split=n_by_source[r.source.id] > 1, events=";".join(r.events),
+            reason=why,
         ))
     return out

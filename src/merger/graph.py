@@ -1,7 +1,7 @@
 """The lineage graph: an in-memory snapshot of versions, events and links.
 
 Every read command works on a ``Snapshot``: plain objects and adjacency maps, built from the
-register's rows (merger.cache: read with plain SQL, cached as JSON next to the register and
+register's rows (merger.cache: read with plain SQL, cached by column next to the register and
 brought up to date by the rows a write adds, without importing the ORM). ``to_networkx`` gives the same graph to networkx for
 the graph algorithms (cycles, reachability), imported only when asked for.
 """
@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from merger import cache
@@ -107,37 +108,63 @@ class L:
 
 @dataclass
 class Snapshot:
+    """The register's versions, events and links, with the indexes questions walk.
+
+    ``by_unit`` and the link adjacency are built with the snapshot (every whole-register command
+    walks them); the name, code and key indexes and ``event_links`` on first use, from the
+    versions and links the snapshot was made with (a write's planner adds to them afterwards,
+    index by index, as it adds versions and links): ``check`` and ``crosswalk`` never build them.
+    """
+
     generation: str
     versions: dict[int, V]
     events: dict[int, E]
     links: list[L]
     stats: dict[int, dict[str, Any]]
-    by_key: dict[str, V] = field(default_factory=dict)
     by_unit: dict[int, list[V]] = field(default_factory=lambda: defaultdict(list))
     out_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
     in_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
-    event_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
-    by_fold: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
-    by_code: dict[str, list[V]] = field(default_factory=lambda: defaultdict(list))
     _paths: dict[tuple[int, date | None], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        by_key, by_unit, by_fold, by_code = self.by_key, self.by_unit, self.by_fold, self.by_code
-        for v in self.versions.values():
-            by_key[v.key] = v
+        self._made_of = (list(self.versions.values()), list(self.links))
+        by_unit = self.by_unit
+        for v in self._made_of[0]:
             by_unit[v.unit_id].append(v)
-            by_fold[v.folded or fold(v.name)].append(v)
-            by_code[v.code].append(v)
         for vs in by_unit.values():
             if len(vs) > 1:
-                vs.sort(key=lambda v: (v.valid_from or date.min))
-        out_links, in_links, event_links = self.out_links, self.in_links, self.event_links
+                vs.sort(key=_start)
+        out_links, in_links = self.out_links, self.in_links
         for link in self.links:
             if link.pred is not None:
                 out_links[link.pred.id].append(link)
             if link.succ is not None:
                 in_links[link.succ.id].append(link)
-            event_links[link.event.id].append(link)
+
+    @cached_property
+    def by_key(self) -> dict[str, V]:
+        return {v.key: v for v in self._made_of[0]}
+
+    @cached_property
+    def by_fold(self) -> dict[str, list[V]]:
+        found: dict[str, list[V]] = defaultdict(list)
+        for v in self._made_of[0]:
+            found[v.folded or fold(v.name)].append(v)
+        return found
+
+    @cached_property
+    def by_code(self) -> dict[str, list[V]]:
+        found: dict[str, list[V]] = defaultdict(list)
+        for v in self._made_of[0]:
+            found[v.code].append(v)
+        return found
+
+    @cached_property
+    def event_links(self) -> dict[int, list[L]]:
+        found: dict[int, list[L]] = defaultdict(list)
+        for link in self._made_of[1]:
+            found[link.event.id].append(link)
+        return found
 
     # --- time ------------------------------------------------------------------------------
 
@@ -244,7 +271,11 @@ class Snapshot:
 
 
 # --- loading ---------------------------------------------------------------------------------
-# The rows come from merger.cache (plain SQL, any driver; cached as JSON); objects are built here.
+# The rows come from merger.cache (plain SQL, any driver; cached by column, as data); objects are built here.
+
+
+def _start(v: V) -> date:
+    return v.valid_from or date.min
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -264,18 +295,15 @@ def sqlalchemy_query(conn: Connection) -> cache.Query:
     return lambda sql: conn.exec_driver_sql(sql).fetchall()
 
 
-def _assemble(generation: str, raw: tuple) -> Snapshot:
-    acts_raw, versions_raw, events_raw, links_raw, stats = raw
-    acts = {r[0]: Act(*r) for r in acts_raw}
-    versions = {r[0]: V(*r) for r in versions_raw}
-    events = {}
-    for r in events_raw:
-        events[r[0]] = E(r[0], r[1], r[2], r[3], acts.get(r[4]) if r[4] else None, *r[5:])
+def _assemble(generation: str, raw: cache.Derived) -> Snapshot:
+    """The snapshot's objects, one ``map`` per table over the derived columns."""
+    a, v, e, k, stats = raw
+    acts = dict(zip(a[0], map(Act, *a), strict=True))
+    versions = dict(zip(v[0], map(V, *v), strict=True))
+    event_acts = [acts.get(i) if i else None for i in e[4]]
+    events = dict(zip(e[0], map(E, e[0], e[1], e[2], e[3], event_acts, *e[5:]), strict=True))
     vget = versions.get
-    links = [
-        L(r[0], events[r[1]], vget(r[2]) if r[2] else None, vget(r[3]) if r[3] else None, *r[4:])
-        for r in links_raw
-    ]
+    links = list(map(L, k[0], map(events.__getitem__, k[1]), map(vget, k[2]), map(vget, k[3]), *k[4:]))
     return Snapshot(generation, versions, events, links, stats)
 
 
@@ -287,8 +315,13 @@ def load(conn: Connection, generation: str, as_recorded: datetime | None = None)
 
 def from_tables(generation: str, tables: cache.Tables, as_recorded: datetime | None = None) -> Snapshot:
     """The snapshot of the register's rows, as recorded at ``as_recorded`` (default: now)."""
+    return from_columns(generation, cache.columns_of(tables), as_recorded)
+
+
+def from_columns(generation: str, columns: cache.Columns, as_recorded: datetime | None = None) -> Snapshot:
+    """The snapshot of the register's columns (the cache file's form), as recorded at ``as_recorded``."""
     with no_gc(freeze=True):
-        return _assemble(generation, cache.derive(tables, as_recorded))
+        return _assemble(generation, cache.derive_columns(columns, as_recorded))
 
 
 @contextmanager

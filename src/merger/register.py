@@ -180,29 +180,31 @@ class Register:
         gen = self.generation()
         if self._snapshot is not None and self._snapshot.generation == gen:
             return self._snapshot
-        with graph.no_gc():  # parsing the cache makes ~100,000 lists: no collector passes over them
-            tables, gen = self._tables(gen)
-        self._snapshot = graph.from_tables(gen, tables, self.as_recorded)
+        with graph.no_gc():  # parsing the cache makes thousands of lists: no collector passes over them
+            columns, gen = self._columns(gen)
+        self._snapshot = graph.from_columns(gen, columns, self.as_recorded)
         return self._snapshot
 
-    def _tables(self, gen: str) -> tuple[cache.Tables, str]:
-        """The register's rows: the cache if current, else the cache plus what changed, else all."""
+    def _columns(self, gen: str) -> tuple[cache.Columns, str]:
+        """The register's rows by column: the cache if current, else the cache plus what changed,
+        else all."""
         if store.is_memory(self.url):  # --db :memory: keeps nothing, so nothing is cached for it
             with self._reading() as query:
-                return cache.read_all(query), gen
+                return cache.columns_of(cache.read_all(query)), gen
         path = self.cache_path()
-        found = cache.read(path)
+        found = cache.read_columns(path)
         if found is not None and found[0] == gen:
             return found[1], gen
         with self._reading() as query:
             now = self._generation_in(query)
             if found is not None and _follows(found[0], now):
-                tables = cache.refresh(found[1], query)
+                tables = cache.refresh(cache.tables_of(found[1]), query)
             else:
                 tables = cache.read_all(query)
+        columns = cache.columns_of(tables)
         with contextlib.suppress(OSError):  # a read-only location only costs speed
-            cache.write(path, now, tables)
-        return tables, now
+            cache.write_columns(path, now, columns)
+        return columns, now
 
     def _generation_in(self, query: cache.Query) -> str:
         rows = dict(query("SELECT key, value FROM meta"))
@@ -466,10 +468,9 @@ class Register:
 
         Units in force then have no recorded start; asked about an earlier day, the register can
         only answer with that state, and callers should say so."""
-        def linked(snap: graph.Snapshot) -> list[date]:
-            return [e.effective for e in snap.events.values()
-                    if any(v is not None and (kind is None or v.kind == kind)
-                           for link in snap.event_links.get(e.id, ()) for v in (link.pred, link.succ))]
+        def linked(snap: graph.Snapshot) -> list[date]:  # one pass over the links, not per event
+            return [link.event.effective for link in snap.links if link.event.id in snap.events
+                    and any(v is not None and (kind is None or v.kind == kind) for v in (link.pred, link.succ))]
 
         if self._snapshot is not None:
             found = linked(self._snapshot)

@@ -473,7 +473,6 @@ def status_label(status: str) -> str:
 def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
                   out: str | None, on, as_json: bool, first_line: int = 2, quiet: bool = False) -> None:
 
-    from merger.addresses import rewrite
     from merger.outputs import SafeWriter, writing
 
     if column not in header:
@@ -508,7 +507,7 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
                 " | ".join(r.target.code if r.target else "" for r in succ),
                 " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
                 " | ".join(f"{r.share:.6g}" for r in succ),
-                " | ".join(r.basis for r in succ), " | ".join(rewrite(snap, res, resolver.today)), res.message])
+                " | ".join(r.basis for r in succ), " | ".join(resolver.rewrite(res)), res.message])
 
     to_stdout = out is None or out == "-"
     if to_stdout:
