@@ -388,7 +388,17 @@ def key_column(table: Any, header: str, **options: Any) -> None:
 def print_table(table: Any, out: Console | None = None) -> None:
     """Print a table (or a tree); when even its narrowest layout (key columns and words whole) is
     wider than the terminal, print it at that width and let the terminal show the long lines,
-    rather than cut a key."""
+    rather than cut a key. A ``merger.cli.draw`` table or tree going to a pipe or a file is
+    written without rich (the same characters: see that module)."""
+    from merger.cli import draw
+
+    if isinstance(table, draw.Table | draw.Tree):
+        if out is None and draw.plain_stream(sys.stdout):
+            text = draw.plain_text(table)
+            if text is not None:
+                sys.stdout.write(text)
+                return
+        table = table.to_rich()
     from rich.measure import Measurement
 
     c = out or console()
@@ -405,6 +415,18 @@ def print_table(table: Any, out: Console | None = None) -> None:
         c.print(table)
     finally:
         c.width = width
+
+
+def say(markup: str) -> None:
+    """One line of console markup on stdout, as ``console().print`` prints it (without rich when
+    piped: ``merger.cli.draw``)."""
+    from merger.cli import draw
+
+    text = draw.plain_text(markup) if draw.plain_stream(sys.stdout) else None
+    if text is None:
+        console().print(markup)
+    else:
+        sys.stdout.write(text)
 
 
 def write_text(text: str, out: Any = None) -> None:
