@@ -143,8 +143,8 @@ def _table_lines(table: Table) -> list[str] | None:
     cols = len(table.columns)
     if not cols:
         return [""]
-    if any(len(row) != cols for row in table.rows):
-        return None
+    if any(len(row) != cols for row in table.rows) or not (table.rows or table.show_header):
+        return None  # rich makes a column without a single cell as wide as the console
     cells: list[list[list[str]]] = []  # column -> cell -> lines (header first)
     for i, col in enumerate(table.columns):
         texts = [col["header"]] if table.show_header else []
