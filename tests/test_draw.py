@@ -161,7 +161,7 @@ def _commands(db: str) -> list[list[str]]:
         ["show", "Hải Phòng"], ["search", "An Lư"], ["search", "hoa binh"], ["counts"],
         ["counts", "--within", "Hải Phòng"], ["counts", "--kind", "agency", "--within", "Hải Phòng"],
         ["units", "--within", "Hải Phòng"], ["units", "--as-of", "2025-06-30", "--within", "Hải Phòng"],
-        ["check"],
+        ["check"], ["changes", "--from", "2025-06-30", "--to", "2025-07-01", "--within", "Thủy Nguyên"],
     ]
 
 

@@ -740,8 +740,7 @@ def changes(
     if as_csv:
         emit_csv(ch.COLUMNS, [[r[c] for c in ch.COLUMNS] for r in rows])
         return
-    from rich.table import Table
-
+    from merger.cli.draw import Table
     from merger.i18n import N_, _, fdate, fnum
     from merger.lineage import relation_label
 
