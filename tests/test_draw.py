@@ -162,6 +162,7 @@ def _commands(db: str) -> list[list[str]]:
         ["counts", "--within", "Hải Phòng"], ["counts", "--kind", "agency", "--within", "Hải Phòng"],
         ["units", "--within", "Hải Phòng"], ["units", "--as-of", "2025-06-30", "--within", "Hải Phòng"],
         ["check"], ["changes", "--from", "2025-06-30", "--to", "2025-07-01", "--within", "Thủy Nguyên"],
+        ["crosswalk", "--within", "Hải Phòng"],
     ]
 
 
