@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -206,6 +207,27 @@ def test_start_up_imports_stay_light(national_path, args) -> None:  # type: igno
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["lineage", "An Lư"], ["show", "An Lư"], ["search", "An Lư"], ["counts", "--within", "Hải Phòng"],
+    ["units", "--within", "Hải Phòng"], ["counts"], ["lineage", "An Lư", "--json"], ["show", "An Lư", "--csv"],
+    ["units", "--within", "Hải Phòng", "--csv"], ["search", "An Lư", "--json"],
+])
+def test_piped_reads_import_no_rich(national_path, args) -> None:  # type: ignore[no-untyped-def]
+    """Piped (or --json/--csv), a read draws its table or tree without rich (merger.cli.draw),
+    and the register is read without what the question does not use."""
+    code = (
+        "import sys; from merger.cli import main\n"
+        f"sys.argv = ['merger', '--db', {str(national_path)!r}, *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('rich', 'sqlmodel', 'pydantic', 'networkx'))\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert "HEAVY []" in out.stderr, out.stderr
+    assert out.stdout.strip()
 
 
 def test_lineage_overlap_by_overlay(run) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger import bundle
 from merger.errors import DataError, StoreError
 from merger.i18n import _
 
@@ -297,6 +296,7 @@ def load_bundle(engine: Engine, folder: Path | None = None, progress: Progress |
     from sqlalchemy import func, insert, select, text
     from sqlmodel import SQLModel
 
+    from merger import bundle  # hashlib and csv: only for building, not on every read
     from merger.model import Event, LegalAct, Link, Meta, Statistic, Unit, Version
     from merger.names import fold
 

@@ -129,8 +129,7 @@ def crosswalk(
         emit_csv(header, [[r[h] for h in header] for r in records])
         _fallback_line(cw.fallbacks(), sum(1 for r in cw.rows if r.reasons))
         return
-    from rich.table import Table
-
+    from merger.cli.draw import Table
     from merger.i18n import N_, _, fdate, fnum, fpct
     from merger.lineage import basis_label, level_name
 
@@ -148,7 +147,7 @@ def crosswalk(
         table.add_row(str(r["from_name"]).split(",")[0] + f" [dim]{r['from_code']}[/dim]",
                       (str(r["to_name"]).split(",")[0] + f" [dim]{r['to_code']}[/dim]") if r["to_key"] else "[red]—[/red]",
                       fnum(float(r['share']), 4), _basis(str(r["basis"])))  # type: ignore[arg-type]
-    print_table(table, c)
+    print_table(table)
     if len(records) > len(shown):
         c.print("[dim]" + _("showing {n} rows of divided units out of {total}; use --csv or --json for all").format(
             n=len(shown), total=fnum(len(records))) + "[/dim]")
@@ -739,8 +738,7 @@ def changes(
     if as_csv:
         emit_csv(ch.COLUMNS, [[r[c] for c in ch.COLUMNS] for r in rows])
         return
-    from rich.table import Table
-
+    from merger.cli.draw import Table
     from merger.i18n import N_, _, fdate, fnum
     from merger.lineage import relation_label
 

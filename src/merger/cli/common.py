@@ -1,6 +1,8 @@
-"""What every command shares: the app, the --db option, dates, errors and output formats."""
+"""What every command shares: the app, the --db option, dates, errors and output formats.
 
-from __future__ import annotations
+No ``from __future__ import annotations``: typer reads the global options' annotations on every
+run, and as strings they would be compiled and evaluated each time.
+"""
 
 import io
 import json
@@ -58,7 +60,7 @@ class State:
         self.writes: str | None = None  # the writing command about to run, if it is one
         self._register: Register | None = None
 
-    def register(self) -> Register:
+    def register(self) -> "Register":
         if self.refuse:
             read_only_refusal(self.refuse)
         if self.writes and _in_memory(self.db):
@@ -364,7 +366,7 @@ def parse_moment(value: str | None, option: str = "time") -> Any:
 PIPE_WIDTH = 1_000_000
 
 
-def console(stderr: bool = False) -> Console:
+def console(stderr: bool = False) -> "Console":
     """stdout's console (or stderr's): on a terminal its width; piped or redirected, no wrapping and
     no cutting. Its text shows control characters instead of obeying them (a stored name with
     ESC[2J must not clear the screen): every str it renders (tables, trees, markup) passes through
@@ -385,10 +387,20 @@ def key_column(table: Any, header: str, **options: Any) -> None:
     table.add_column(header, no_wrap=True, overflow="ignore", **options)
 
 
-def print_table(table: Any, out: Console | None = None) -> None:
+def print_table(table: Any, out: "Console | None" = None) -> None:
     """Print a table (or a tree); when even its narrowest layout (key columns and words whole) is
     wider than the terminal, print it at that width and let the terminal show the long lines,
-    rather than cut a key."""
+    rather than cut a key. A ``merger.cli.draw`` table or tree going to a pipe or a file is
+    written without rich (the same characters: see that module)."""
+    from merger.cli import draw
+
+    if isinstance(table, draw.Table | draw.Tree):
+        if out is None and draw.plain_stream(sys.stdout):
+            text = draw.plain_text(table)
+            if text is not None:
+                sys.stdout.write(text)
+                return
+        table = table.to_rich()
     from rich.measure import Measurement
 
     c = out or console()
@@ -405,6 +417,18 @@ def print_table(table: Any, out: Console | None = None) -> None:
         c.print(table)
     finally:
         c.width = width
+
+
+def say(markup: str) -> None:
+    """One line of console markup on stdout, as ``console().print`` prints it (without rich when
+    piped: ``merger.cli.draw``)."""
+    from merger.cli import draw
+
+    text = draw.plain_text(markup) if draw.plain_stream(sys.stdout) else None
+    if text is None:
+        console().print(markup)
+    else:
+        sys.stdout.write(text)
 
 
 def write_text(text: str, out: Any = None) -> None:
@@ -508,7 +532,7 @@ def complete_unit(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         return []
 
 
-def note_unrecorded_past(reg: Register, *days: date | None, kind: str | None = "admin") -> None:
+def note_unrecorded_past(reg: "Register", *days: date | None, kind: str | None = "admin") -> None:
     """Say so (on stderr, so machine output stays clean) when a date lies before the register's
     recorded history: the answer is then the oldest state it knows, not that day's."""
     known = reg.unrecorded_before(kind)

@@ -1,6 +1,8 @@
-"""Reading the register: counts, lineage, show, units, search, check, init, import-sources."""
+"""Reading the register: counts, lineage, show, units, search, check, init, import-sources.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: typer reads every command's annotations, and
+strings would be compiled and evaluated on every run (measured: most of building a command).
+"""
 
 import sys
 from pathlib import Path
@@ -27,6 +29,7 @@ from merger.cli.common import (
     out_path,
     parse_date,
     print_table,
+    say,
     state,
 )
 from merger.i18n import N_, _, fdate, fnum, fpct
@@ -70,7 +73,7 @@ def counts(
     if as_csv:
         emit_csv(["level", "type", "before", "after", "change"], rows)
         return
-    from rich.table import Table
+    from merger.cli.draw import Table
 
     title = _("Units {before} → {after}").format(before=fdate(result.before), after=fdate(result.after)) + (
         _(" within {unit}").format(unit=result.within) if result.within else "")
@@ -160,7 +163,7 @@ def lineage(
             data["overlap"] = [asdict(r) for r in rows]
         emit_json(data)
         return
-    from rich.tree import Tree
+    from merger.cli.draw import Tree
 
     def head(v) -> str:  # type: ignore[no-untyped-def]
         within = snap.path(v).removeprefix(v.full_name)  # ", Huyện …, Thành phố …" or ""
@@ -198,7 +201,7 @@ def lineage(
         rt.add("[dim]" + _("(no recorded events in this direction)") + "[/dim]")
     print_table(rt)  # at any width a key is never split: words wrap, keys stay whole
     if overlap:
-        from rich.table import Table
+        from merger.cli.draw import Table
 
         table = Table(title=_("Area of {unit} by unit on the other side of the reform (overlay)").format(
             unit=root_v.full_name))
@@ -257,11 +260,10 @@ def show(
                       for link in h.ended_by],
         ) for h in history.versions]))
         return
-    from rich.table import Table
+    from merger.cli.draw import Table
 
-    c = console()
     first = history.versions[-1].version
-    c.print(f"[bold]{first.full_name}[/bold] — " + _("unit {key}, {n} version(s)").format(
+    say(f"[bold]{first.full_name}[/bold] — " + _("unit {key}, {n} version(s)").format(
         key=f"[cyan]{history.unit_key}[/cyan]", n=len(history.versions)))
     for h in history.versions:
         v = h.version
@@ -287,7 +289,7 @@ def show(
                         if link.event.evidence == "reported" else "")
                 whom = who.full_name + " " + who.key if who else _nobody(link)
                 table.add_row(label, f"{describe_link(link)}\n  {side} {whom}{said}")
-        print_table(table, c)
+        print_table(table)
 
 
 def _nobody(link) -> str:  # type: ignore[no-untyped-def]
@@ -343,7 +345,7 @@ def units(
     header = ["code", "name", "type", "level", "parent", "valid_from", "valid_to", "key"]
     if emit_rows(header, rows, as_json=as_json, as_csv=as_csv):
         return
-    from rich.table import Table
+    from merger.cli.draw import Table
 
     table = Table(title=_("{n} units valid on {day}").format(n=fnum(len(rows)), day=fdate(day)) + (
         _(" within {unit}").format(unit=within) if within else ""))
@@ -382,7 +384,7 @@ def search_cmd(
         return
     if not rows:
         fail(_("nothing matches {text!r}").format(text=text))
-    from rich.table import Table
+    from merger.cli.draw import Table
 
     table = Table(title=_("{n} match(es) for {text!r}").format(n=len(rows), text=text))
     for col in (N_("Code"), N_("Name"), N_("Parents"), N_("Valid from"), N_("Valid to"), N_("Key")):
@@ -431,18 +433,18 @@ def check(
         emit_csv(["rule", "message", "subjects"], [[v.rule, v.message, " | ".join(map(str, v.subjects))] for v in found])
     elif not found:
         snap = reg.snapshot
-        console().print("[green]OK[/green]: " + _("{versions} versions, {events} events, {links} links; "
+        say("[green]OK[/green]: " + _("{versions} versions, {events} events, {links} links; "
                         "no violations.").format(versions=fnum(len(snap.versions)), events=fnum(len(snap.events)),
                                                  links=fnum(len(snap.links))))
     else:
-        from rich.table import Table
+        from merger.cli.draw import Table
 
         table = Table(title=_("{n} violation(s)").format(n=len(found)))
         table.add_column(_("Rule"))
         table.add_column(_("Problem"))
         for v in found[:500]:
             table.add_row(v.rule, v.message)
-        print_table(table, console())
+        print_table(table)
     if gaps:
         from merger.checks import GAP_RELATIONS
 
