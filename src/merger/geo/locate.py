@@ -166,6 +166,8 @@ class Locator:
 
     def _infer(self, later_key: str | None, district_key: str | None) -> Hit:
         """The old commune, from the later commune containing the point and the old district."""
+        if later_key is None:  # in no later commune: nothing to ask the lineage (nor to read it for)
+            return Hit("commune", None, None, "none")
         memo = self._memo.get((later_key, district_key))
         if memo is None:
             memo = self._memo[(later_key, district_key)] = infer_commune(self.snap, self.day, later_key, district_key)
