@@ -162,6 +162,8 @@ def _formula_like(text: str) -> bool:
 
 def _columns(body: list[str], k: int, i_lon: int, i_lat: int) -> tuple[list[str], list[str]]:
     """The two coordinate columns' cells of plain lines of ``k`` cells each."""
+    if not body:
+        return [], []
     if len(body) * k <= _WIDE:
         cells = ",".join(body).split(",")  # no cell holds a comma: n * k cells, row after row
         return cells[i_lon::k], cells[i_lat::k]
