@@ -138,6 +138,39 @@ def test_batch_writes_what_the_row_by_row_batch_wrote(national, pts, tmp_path: P
     assert ",+84 912 000," in raw.text and "'+84 912 000" not in raw.text and "'+84 912 000" in want
 
 
+def test_the_old_communes_lineage_is_read_from_its_note(national, pts, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """On 30 June 2025 the old commune comes from the lineage: the second batch reads it from the
+    note kept for that day (no snapshot), a damaged note is only a miss; the same bytes each time."""
+    path = tmp_path / "p.csv"
+    path.write_text(points_csv(pts[:4000]), encoding="utf-8")
+    want = reference(snapshot_locator(national, OLD), path.read_text(encoding="utf-8"))
+    assert ",lineage" in want and ",candidates" in want
+    first = batch.locate_file(boundaries.locator(Register.open(_target(national)), as_of=OLD), path, "lon", "lat")
+    assert first.text == want
+    note = catalog._note_path(national)
+    assert note is not None
+    lineage = note.with_name(note.name.removesuffix(catalog.NOTE_SUFFIX) + catalog.LINEAGE_SUFFIX)
+    assert lineage.exists()
+
+    def no_snapshot(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("the snapshot was read")
+
+    with monkeypatch.context() as m:
+        m.setattr(Register, "snapshot", property(no_snapshot))
+        loc = boundaries.locator(Register.open(_target(national)), as_of=OLD)
+        assert batch.locate_file(loc, path, "lon", "lat").text == want
+    kept = lineage.read_bytes()
+    value = json.loads(kept)
+    some = next(iter(value["value"]["ancestors"]))
+    value["value"]["ancestors"][some] = [["x"]]
+    for bad in (b"[]", json.dumps(value).encode()):
+        lineage.write_bytes(bad)
+        loc = boundaries.locator(Register.open(_target(national)), as_of=OLD)
+        assert batch.locate_file(loc, path, "lon", "lat").text == want
+    assert lineage.read_bytes() == kept
+
+
 # cells of a plain file: anything but quotes, commas, line ends and NUL (tabs, spaces, other
 # Unicode line separators, formula starts, numbers)
 CELL = st.one_of(st.sampled_from(FORMULAS + [" 1.5 ", "1e3", "nan", "inf", "\u2028", "\x85x", "a;b", "'x"]),

@@ -38,6 +38,7 @@ class Entry:
     full_name: str
     valid_from: date | None
     valid_to: date | None
+    unit_id: int = 0
 
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
@@ -80,7 +81,7 @@ def from_snapshot(register: Register, snap: Snapshot, keys: list[str]) -> Catalo
     for k in sorted(given | moved.keys()):
         v = snap.by_key.get(k)
         if v is not None:
-            entries[k] = Entry(v.key, v.level, v.code, v.full_name, v.valid_from, v.valid_to)
+            entries[k] = Entry(v.key, v.level, v.code, v.full_name, v.valid_from, v.valid_to, v.unit_id)
     return Catalog(register.url, register.as_recorded, snap.generation, given, entries, moved)
 
 
@@ -96,7 +97,7 @@ def _note_path(register: Register) -> Path | None:
 def _encode(cat: Catalog, key_digest: str) -> dict[str, object]:
     return {"keys": key_digest, "carried": list(cat.carried.items()),
             "entries": [[e.key, e.level, e.code, e.full_name, e.valid_from and e.valid_from.isoformat(),
-                         e.valid_to and e.valid_to.isoformat()] for e in cat.entries.values()]}
+                         e.valid_to and e.valid_to.isoformat(), e.unit_id] for e in cat.entries.values()]}
 
 
 def _decode(register: Register, generation: str, keys: frozenset[str], value: object,
@@ -106,11 +107,11 @@ def _decode(register: Register, generation: str, keys: frozenset[str], value: ob
         return None
     try:
         entries = {}
-        for key, level, code, name, start, end in value["entries"]:
-            if not all(isinstance(x, str) for x in (key, level, code, name)):
+        for key, level, code, name, start, end, unit_id in value["entries"]:
+            if not all(isinstance(x, str) for x in (key, level, code, name)) or not isinstance(unit_id, int):
                 return None
             entries[key] = Entry(key, level, code, name, date.fromisoformat(start) if start else None,
-                                 date.fromisoformat(end) if end else None)
+                                 date.fromisoformat(end) if end else None, unit_id)
         moved = {str(a): str(b) for a, b in value["carried"]}
     except (KeyError, TypeError, ValueError):
         return None
@@ -136,3 +137,48 @@ def for_register(register: Register, keys: list[str]) -> Catalog:
     with contextlib.suppress(OSError):  # a read-only location only costs speed
         cache.write_note(path, snap.generation, _encode(cat, key_digest))
     return cat
+
+
+# --- the old communes' lineage on one day ---------------------------------------------------------
+
+LINEAGE_SUFFIX = ".lineage"
+Ancestors = dict[str, list[tuple[str, str, str, int | None]]]  # later key -> (key, name, code, parent unit)
+
+
+def ancestors_from(snap: Snapshot, day: date, later: list[str]) -> Ancestors:
+    """The communes valid on ``day`` that each later commune comes from (in the snapshot's order:
+    ``merger.geo.locate.infer_commune`` picks among them by the old district)."""
+    out: Ancestors = {}
+    for k in later:
+        v = snap.by_key.get(k)
+        if v is not None:
+            out[k] = [(a.key, a.full_name, a.code, a.parent_unit_id)
+                      for a in snap.ancestors_on(v, day).values() if a.level == "commune"]
+    return out
+
+
+def ancestors(register: Register, cat: Catalog, day: date, later: list[str]) -> Ancestors:
+    """``ancestors_from`` the snapshot, kept beside the snapshot cache for the last day asked (a
+    batch on 30 June 2025 then reads ~10,000 short rows, not the register)."""
+    from merger import cache
+
+    path = _note_path(register)
+    if path is None or register.as_recorded is not None:
+        return ancestors_from(register.snapshot, day, later)
+    path = path.with_name(path.name.removesuffix(NOTE_SUFFIX) + LINEAGE_SUFFIX)
+    key_digest = digest(sorted(later))
+    value = cache.read_note(path, cat.generation)
+    if isinstance(value, dict) and value.get("keys") == key_digest and value.get("day") == day.isoformat():
+        try:
+            found: Ancestors = {}
+            for k, rows in value["ancestors"].items():
+                found[str(k)] = [(str(a), str(b), str(c), None if d is None else int(d)) for a, b, c, d in rows]
+            return found
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # a damaged note is only a miss
+    snap = register.snapshot
+    out = ancestors_from(snap, day, later)
+    if snap.generation == cat.generation:
+        with contextlib.suppress(OSError):  # a read-only location only costs speed
+            cache.write_note(path, snap.generation, {"keys": key_digest, "day": day.isoformat(), "ancestors": out})
+    return out

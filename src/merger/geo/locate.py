@@ -63,6 +63,7 @@ class Locator:
                              and v.valid_from > day), key=lambda v: v.key)
         self._boxes: dict[str, Any] = {}
         self._memo: dict[tuple[str | None, str | None], Hit] = {}
+        self._ancestors: catalog.Ancestors | None = None
 
     @property
     def snap(self) -> Snapshot:
@@ -170,8 +171,29 @@ class Locator:
             return Hit("commune", None, None, "none")
         memo = self._memo.get((later_key, district_key))
         if memo is None:
-            memo = self._memo[(later_key, district_key)] = infer_commune(self.snap, self.day, later_key, district_key)
+            if self._snap is None and self._ancestors is None:  # the lineage of every later commune, once
+                from merger.geo import catalog
+
+                self._ancestors = catalog.ancestors(self.register, self.catalog, self.day, [v.key for v in self.later])
+            if self._snap is None and self._ancestors is not None and later_key in self._ancestors:
+                memo = infer_from(self._ancestors[later_key],
+                                  self.catalog.entries[district_key].unit_id if district_key else None)
+            else:
+                memo = infer_commune(self.snap, self.day, later_key, district_key)
+            self._memo[(later_key, district_key)] = memo
         return memo
+
+
+def infer_from(ancestors: list[tuple[str, str, str, int | None]], district_unit: int | None) -> Hit:
+    """``infer_commune`` from a later commune's ancestors (merger.geo.catalog.ancestors) and the
+    old district's unit id: the same answer without the snapshot."""
+    cands = [a for a in ancestors if district_unit is None or a[3] == district_unit]
+    cands.sort(key=lambda a: a[2])
+    if len(cands) == 1:
+        return Hit("commune", cands[0][0], cands[0][1], "lineage")
+    if cands:
+        return Hit("commune", None, None, "candidates", [a[0] for a in cands], [a[1] for a in cands])
+    return Hit("commune", None, None, "none")
 
 
 def infer_commune(snap: Snapshot, day: date, later_key: str | None, district_key: str | None) -> Hit:
