@@ -171,6 +171,28 @@ def test_the_old_communes_lineage_is_read_from_its_note(national, pts, tmp_path:
     assert lineage.read_bytes() == kept
 
 
+def test_wide_files_many_combinations_and_nothing_located(national_sqlite, pts, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's other branches give the same bytes: coordinates cut out line by line (a wide
+    file), combinations numbered as rows of indexes (too many to number as one integer), and a
+    day or layer with nothing to locate (no columns added: the csv module's path)."""
+    path = tmp_path / "p.csv"
+    text = points_csv(pts[:1500], end="\r\n")
+    path.write_text(text, encoding="utf-8", newline="")
+    loc = _new_locator(national_sqlite)
+    want = reference(snapshot_locator(national_sqlite, NEW), text)
+    assert batch.locate_file(loc, path, "lon", "lat").text == want
+    monkeypatch.setattr(batch, "_WIDE", 0)
+    assert batch.locate_file(loc, path, "lon", "lat").text == want
+    monkeypatch.setattr(batch, "_ONE_INTEGER", 1)
+    assert batch.locate_file(loc, path, "lon", "lat").text == want
+    from merger.geo.locate import Locator
+
+    empty = Locator(national_sqlite, Boundaries({}), NEW)
+    got = batch.locate_file(empty, path, "lon", "lat")
+    assert got.text == reference(empty, text) and got.text.startswith("id,lon,lat,note\n") and got.inside == 0
+
+
 # cells of a plain file: anything but quotes, commas, line ends and NUL (tabs, spaces, other
 # Unicode line separators, formula starts, numbers)
 CELL = st.one_of(st.sampled_from(FORMULAS + [" 1.5 ", "1e3", "nan", "inf", "\u2028", "\x85x", "a;b", "'x"]),

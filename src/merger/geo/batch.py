@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # a cell that starts like a formula: at the start of a line or after a comma (plain text only)
 _FORMULA_CELL = re.compile("(?:^|,)[" + re.escape("".join(FORMULA_START)) + "]")
 _WIDE = 2_000_000  # cells: above this, the coordinates are cut out line by line (memory)
+_ONE_INTEGER = 2**62  # combinations of hits numbered as one integer below this; rows of indexes above
 
 
 @dataclass
@@ -205,7 +206,7 @@ def _combinations(columns: list[tuple[str, list[Hit], Any]], n: int) -> tuple[li
     size = 1
     for _lv, table, _index in columns:
         size *= len(table)
-    if size < 2**62:  # one integer per combination
+    if size < _ONE_INTEGER:  # one integer per combination
         codes = np.zeros(n, dtype=np.int64)
         for _lv, table, index in columns:
             codes = codes * len(table) + index
