@@ -475,77 +475,21 @@ def _check_point(lon: float, lat: float) -> None:
 
 
 def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | None, day: date) -> None:  # type: ignore[no-untyped-def]
+    """The batch form: one library call (merger.geo.batch), the CSV written in one piece."""
+    from merger.geo.batch import locate_file
 
-    from merger.convert import read_table
-
-    if not file.exists():
-        fail(_("no such file: {file}").format(file=file))
-    fields, cells = read_table(file)
-    for col in (lon_column, lat_column):
-        if col not in fields:
-            fail(_("{file} has no column {col!r}; columns: {join}").format(file=file, col=col, join=', '.join(fields)))
-    rows = [r[:len(fields)] + [""] * (len(fields) - len(r)) for r in cells]  # short rows padded
-    i_lon, i_lat = fields.index(lon_column), fields.index(lat_column)
-    import numpy as np
-
-    try:  # fast path: every row has numeric coordinates
-        lons = np.array([r[i_lon] for r in rows], dtype=float)
-        lats = np.array([r[i_lat] for r in rows], dtype=float)
-        bad = 0
-    except ValueError:
-        lons, lats, bad = np.full(len(rows), np.nan), np.full(len(rows), np.nan), 0
-        for n, r in enumerate(rows):
-            try:
-                lon, lat = float(r[i_lon]), float(r[i_lat])
-            except ValueError:
-                bad += 1
-                continue
-            lons[n], lats[n] = lon, lat
-    columns = loc.locate_columns(lons, lats)
-    extra = [f"{lv}{suffix}" for lv, _ in columns for suffix in ("_key", "_name", "_how")]
-    from merger.outputs import FORMULA_START, safe_cell
-
-    raw = raw_csv()
-    # Cells that a spreadsheet would run are neutralised (merger.outputs.safe_cell) here, a
-    # column at a time, and the rows written with the plain csv writer: checking 100,000 rows
-    # cell by cell took a fifth of the batch's time. The user's columns are checked whole, the
-    # answer's cells once per unit.
-    starts = set(FORMULA_START)
-    for i in range(len(fields) if not raw else 0):
-        if any(r[i][:1] in starts for r in rows):
-            for r in rows:
-                r[i] = safe_cell(r[i])
-    header = [safe_cell(h, raw) for h in fields + extra]
-    text: dict[int, tuple[str, ...]] = {}  # points in one unit share its Hit: format it once
-    exts: list[tuple[str, ...]] = [()] * len(rows)
-    found = np.zeros(len(rows), dtype=bool)
-    for _level, col in columns:
-        hits = col.tolist()
-        for h in hits:
-            if id(h) not in text:
-                text[id(h)] = tuple(safe_cell(c, raw) for c in (h.key or "|".join(h.candidates), h.name or "", h.how))
-        exts = [e + text[id(h)] for e, h in zip(exts, hits, strict=True)]
-        found |= np.array([h.key is not None for h in hits], dtype=bool)
-    table = rows  # our own padded copies: extended in place
-    for r, e in zip(rows, exts, strict=True):
-        r.extend(e)
-    import csv
-
+    with errors():
+        done = locate_file(loc, file, lon_column, lat_column, raw=raw_csv())
     if out is None:
-        w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(table)
-    else:
-        from merger.outputs import writing
+        sys.stdout.write(done.text)
+        return
+    from merger.outputs import writing
 
-        with errors(), writing(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(header)
-            w.writerows(table)
-        n_in = int(found.sum())
-        print(f"{len(rows):,} points on {day}: {n_in:,} inside a unit with a boundary, "
-              f"{len(rows) - n_in:,} outside" + (f" ({bad:,} without numeric coordinates)" if bad else "")
-              + f"; written to {out}", file=sys.stderr)
+    with errors(), writing(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(done.text)
+    print(f"{done.rows:,} points on {day}: {done.inside:,} inside a unit with a boundary, "
+          f"{done.rows - done.inside:,} outside" + (f" ({done.bad:,} without numeric coordinates)" if done.bad else "")
+          + f"; written to {out}", file=sys.stderr)
 
 
 @app.command("map")

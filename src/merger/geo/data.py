@@ -23,6 +23,7 @@ from merger.errors import DataError
 from merger.i18n import _
 
 if TYPE_CHECKING:
+    from merger.geo.catalog import Catalog
     from merger.graph import Snapshot
     from merger.register import Register
 
@@ -96,6 +97,8 @@ class Boundaries:
     features: dict[str, Feature]
     origin: list[str] = field(default_factory=list)
     _metric: dict[str, Any] = field(default_factory=dict, repr=False)
+    # what location needs of the register for these keys (merger.geo.catalog), when loaded with one
+    catalog: Catalog | None = field(default=None, repr=False, compare=False)
 
     def __contains__(self, key: str) -> bool:
         return key in self.features
@@ -356,10 +359,24 @@ def carry(boundaries: Boundaries, snap: Snapshot) -> Boundaries:
     return boundaries
 
 
+def carry_catalog(boundaries: Boundaries, cat: Catalog) -> Boundaries:
+    """As ``carry``, from a catalog (merger.geo.catalog) instead of the register's snapshot."""
+    features = boundaries.features
+    for later, key in cat.carried.items():
+        if later not in features and key in features:
+            f = features[key]
+            e = cat.entries[later]
+            features[later] = Feature(later, e.level, e.code, e.full_name, f.source, bbox=f.bbox,
+                                      reader=_Carried(f))  # type: ignore[arg-type]
+    boundaries.catalog = cat
+    return boundaries
+
+
 def load(register: Register | None = None, *, bundled: Path | None = None, user: bool = True,
          carry_on: bool = True) -> Boundaries:
     """The bundled boundaries, then the register's own loaded ones on top (same key: theirs win);
-    with a register, carried on to the versions that hold a bounded territory unchanged."""
+    with a register, carried on to the versions that hold a bounded territory unchanged (from
+    the catalog, merger.geo.catalog: the snapshot is read only when no note is kept for it)."""
     features: dict[str, Feature] = {}
     origin = []
     path = bundled or bundled_path()
@@ -374,7 +391,11 @@ def load(register: Register | None = None, *, bundled: Path | None = None, user:
                 features[f.key] = f
             origin.append(str(own))
     found = Boundaries(features, origin)
-    return carry(found, register.snapshot) if register is not None and carry_on else found
+    if register is None or not carry_on:
+        return found
+    from merger.geo import catalog
+
+    return carry_catalog(found, catalog.for_register(register, list(features)))
 
 
 def summary(register: Register, boundaries: Boundaries) -> list[dict[str, object]]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from merger.geo.data import Boundaries, carry
-from merger.graph import V
+from merger.geo.data import Boundaries, carry_catalog
 
 if TYPE_CHECKING:
+    from merger.geo.catalog import Entry
     from merger.graph import Snapshot
     from merger.register import Register
 
@@ -39,13 +39,21 @@ class Locator:
     whole country for a national batch) and tested as prepared geometries."""
 
     def __init__(self, register: Register, boundaries: Boundaries, day: date):
-        self.register, self.boundaries, self.day = register, boundaries, day
-        self.snap = snap = register.snapshot  # read once: each access checks the store
+        from merger.geo import catalog
+
+        self.register, self.day = register, day
+        # what the register says of the bounded versions: the loaded set's catalog when it still
+        # answers for this register (merger.geo.catalog: no snapshot read), else the snapshot's
+        cat = boundaries.catalog
+        if cat is None or not cat.fits(register, boundaries.features):
+            cat = catalog.from_snapshot(register, register.snapshot, list(boundaries.features))
+        self.catalog = cat
+        self._snap: Snapshot | None = None
         # a unit made a city keeps its boundary: its new version answers with it (a copy: the
         # caller's set is left as given)
-        self.boundaries = boundaries = carry(Boundaries(dict(boundaries.features), boundaries.origin), snap)
-        self.versions: dict[str, list[V]] = {}
-        valid = [snap.by_key[k] for k in boundaries.features if k in snap.by_key]
+        self.boundaries = boundaries = carry_catalog(Boundaries(dict(boundaries.features), boundaries.origin), cat)
+        self.versions: dict[str, list[Entry]] = {}
+        valid = [cat.entries[k] for k in boundaries.features if k in cat.entries]
         for lv in LEVELS:
             vs = sorted((v for v in valid if v.level == lv and v.valid_on(day)), key=lambda v: v.key)
             if vs:
@@ -55,8 +63,16 @@ class Locator:
                              and v.valid_from > day), key=lambda v: v.key)
         self._boxes: dict[str, Any] = {}
         self._memo: dict[tuple[str | None, str | None], Hit] = {}
+        self._ancestors: catalog.Ancestors | None = None
 
-    def _box_tree(self, name: str, versions: list[V]) -> Any:
+    @property
+    def snap(self) -> Snapshot:
+        """The register's snapshot, read the first time the old communes' lineage is asked."""
+        if self._snap is None:
+            self._snap = self.register.snapshot
+        return self._snap
+
+    def _box_tree(self, name: str, versions: list[Entry]) -> Any:
         import numpy as np
         import shapely
 
@@ -66,7 +82,7 @@ class Locator:
             tree = self._boxes[name] = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
         return tree
 
-    def _query(self, name: str, versions: list[V], points: Any) -> Any:
+    def _query(self, name: str, versions: list[Entry], points: Any) -> Any:
         """The first version index containing each point (-1 for none)."""
         import numpy as np
         import shapely
@@ -98,9 +114,21 @@ class Locator:
         return [list(row) for row in zip(*[c.tolist() for _, c in columns], strict=True)]
 
     def locate_columns(self, lons: Any, lats: Any) -> list[tuple[str, Any]]:
-        """One column per level (province first): an object array of the ``Hit`` of each point.
-        The batch form's fast path: no per-point Python work but the lineage look-ups, once per
-        (later commune, old district) pair."""
+        """One column per level (province first): an object array of the ``Hit`` of each point."""
+        import numpy as np
+
+        out = []
+        for lv, table, index in self.locate_indices(lons, lats):
+            column = np.empty(len(table), dtype=object)
+            column[:] = table
+            out.append((lv, column[index]))
+        return out
+
+    def locate_indices(self, lons: Any, lats: Any) -> list[tuple[str, list[Hit], Any]]:
+        """Per level (province first): the distinct ``Hit``s and each point's index into them.
+        The batch form's fast path (merger.geo.batch formats each distinct hit once): no
+        per-point Python work; the lineage is asked once per (later commune, old district) pair
+        that a point needs it for."""
         import numpy as np
         import shapely
 
@@ -108,7 +136,7 @@ class Locator:
         n = len(points)
         found = {lv: self._query(lv, vs, points) for lv, vs in self.versions.items()}
         later = self._query("later", self.later, points) if self.later else None
-        columns = []
+        columns: list[tuple[str, list[Hit], Any]] = []
         for lv in LEVELS:
             if lv == "commune" and later is not None:
                 # no commune geometry here (or not at this point): ask the lineage, once per
@@ -116,38 +144,56 @@ class Locator:
                 own = found.get(lv, np.full(n, -1, dtype=np.int64))
                 dist = found.get("district", np.full(n, -1, dtype=np.int64))
                 dvs = self.versions.get("district", [])
+                table = self._table(lv) if lv in found else [Hit(lv, None, None, "none")]
+                ask = own < 0
                 # one integer per pair (np.unique along an axis sorts rows as bytes: 0.5 s for 100,000)
                 width = len(dvs) + 1
-                pairs, inverse = np.unique((later + 1) * width + (dist + 1), return_inverse=True)
-                inferred = np.empty(len(pairs), dtype=object)
-                for k, code in enumerate(pairs.tolist()):
+                pairs, inverse = np.unique(((later + 1) * width + (dist + 1))[ask], return_inverse=True)
+                base = len(table)
+                for code in pairs.tolist():
                     j, d = divmod(code, width)
-                    inferred[k] = self._infer(self.later[j - 1].key if j > 0 else None, dvs[d - 1].key if d > 0 else None)
-                col = inferred[np.asarray(inverse).reshape(-1)]
-                if lv in found:
-                    table = self._table(lv)
-                    col = np.where(own >= 0, table[own + 1], col)
-                columns.append((lv, col))
+                    table.append(self._infer(self.later[j - 1].key if j > 0 else None,
+                                             dvs[d - 1].key if d > 0 else None))
+                index = own + 1
+                index[ask] = base + np.asarray(inverse).reshape(-1)
+                columns.append((lv, table, index))
             elif lv in found:
-                columns.append((lv, self._table(lv)[found[lv] + 1]))
+                columns.append((lv, self._table(lv), found[lv] + 1))
         return columns
 
-    def _table(self, lv: str) -> Any:
+    def _table(self, lv: str) -> list[Hit]:
         """Hit objects of one level: index 0 is "none", index i+1 the i-th version."""
-        import numpy as np
-
-        table = np.empty(len(self.versions[lv]) + 1, dtype=object)
-        table[0] = Hit(lv, None, None, "none")
-        for i, v in enumerate(self.versions[lv]):
-            table[i + 1] = Hit(lv, v.key, v.full_name, "geometry")
-        return table
+        return [Hit(lv, None, None, "none")] + [Hit(lv, v.key, v.full_name, "geometry") for v in self.versions[lv]]
 
     def _infer(self, later_key: str | None, district_key: str | None) -> Hit:
         """The old commune, from the later commune containing the point and the old district."""
+        if later_key is None:  # in no later commune: nothing to ask the lineage (nor to read it for)
+            return Hit("commune", None, None, "none")
         memo = self._memo.get((later_key, district_key))
         if memo is None:
-            memo = self._memo[(later_key, district_key)] = infer_commune(self.snap, self.day, later_key, district_key)
+            if self._snap is None and self._ancestors is None:  # the lineage of every later commune, once
+                from merger.geo import catalog
+
+                self._ancestors = catalog.ancestors(self.register, self.catalog, self.day, [v.key for v in self.later])
+            if self._snap is None and self._ancestors is not None and later_key in self._ancestors:
+                memo = infer_from(self._ancestors[later_key],
+                                  self.catalog.entries[district_key].unit_id if district_key else None)
+            else:
+                memo = infer_commune(self.snap, self.day, later_key, district_key)
+            self._memo[(later_key, district_key)] = memo
         return memo
+
+
+def infer_from(ancestors: list[tuple[str, str, str, int | None]], district_unit: int | None) -> Hit:
+    """``infer_commune`` from a later commune's ancestors (merger.geo.catalog.ancestors) and the
+    old district's unit id: the same answer without the snapshot."""
+    cands = [a for a in ancestors if district_unit is None or a[3] == district_unit]
+    cands.sort(key=lambda a: a[2])
+    if len(cands) == 1:
+        return Hit("commune", cands[0][0], cands[0][1], "lineage")
+    if cands:
+        return Hit("commune", None, None, "candidates", [a[0] for a in cands], [a[1] for a in cands])
+    return Hit("commune", None, None, "none")
 
 
 def infer_commune(snap: Snapshot, day: date, later_key: str | None, district_key: str | None) -> Hit:
