@@ -13,7 +13,9 @@ two new versions overlapping; recording now refuses to give a second fate to a v
 is already recorded (regression test below). The machine now draws decisions in any date order;
 ``MERGER_FUZZ_BACK_DATING=0`` keeps them in date order (``_in_order``).
 
-CI runs 200 examples on SQLite and 25 on PostgreSQL, derandomised; ``MERGER_FUZZ_EXAMPLES=2000`` explores more, at random.
+CI runs 200 examples on SQLite (four test cases of 50, each from its own fixed seed, so that the
+xdist workers share them) and 25 on PostgreSQL, derandomised; ``MERGER_FUZZ_EXAMPLES=2000``
+explores more, at random.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
@@ -172,11 +174,27 @@ class RecordingMachine(RuleBasedStateMachine):
 
 EXAMPLES = int(os.environ.get("MERGER_FUZZ_EXAMPLES", "0"))
 BACK_DATING = os.environ.get("MERGER_FUZZ_BACK_DATING", "1") == "1"
-RecordingMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES or 200, stateful_step_count=6, deadline=None, derandomize=not EXAMPLES,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-TestRecording = RecordingMachine.TestCase
+# The SQLite examples run as PARTS test cases of 50, each from its own fixed seed: the xdist
+# workers share them, instead of one worker running all 200 while the other has finished.
+PARTS = 4
+
+
+def _part(number: int) -> type:
+    machine = type(f"RecordingMachine{number}", (RecordingMachine,), {})
+    if not EXAMPLES:
+        machine = seed(number)(machine)  # derandomised: the same examples on every run
+    case = machine.TestCase
+    case.settings = settings(
+        max_examples=(EXAMPLES or 200) // PARTS, stateful_step_count=6, deadline=None, derandomize=not EXAMPLES,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    return case
+
+
+TestRecording = _part(0)
+TestRecordingPart2 = _part(1)
+TestRecordingPart3 = _part(2)
+TestRecordingPart4 = _part(3)
 
 
 def test_recording_machine_on_postgresql(pg_url: str, tmp_path: Path) -> None:
