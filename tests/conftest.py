@@ -145,6 +145,11 @@ def national_pg(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     def make(folder: Path) -> None:
         template = pg.create_database(pg_url, "national")
         reg = Register.open(template)
+        reg.close()
+        # The planner's statistics, as autovacuum leaves them a minute after a load: without them
+        # the neighbourhood queries (recursive CTEs over link) took ~9x longer (test_cache.py on
+        # PostgreSQL: ~10 minutes of the suite). Copies (CREATE DATABASE ... TEMPLATE) keep them.
+        pg.analyze(template)
         _ = reg.snapshot
         reg.close()
         shutil.copy2(reg.cache_path(), folder / "snapshot")

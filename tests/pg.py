@@ -185,6 +185,19 @@ def copy_database(url: str, prefix: str = "c") -> str:
     return source.set(database=name).render_as_string(hide_password=False)
 
 
+def analyze(url: str) -> None:
+    """ANALYZE the database of ``url``: the planner's statistics, which a bulk load leaves unset
+    until autovacuum's next pass."""
+    from sqlalchemy import text
+
+    engine = _admin(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 def drop_database(url: str) -> None:
     """Drop the database of ``url`` (connecting to the server's main database to do it)."""
     from sqlalchemy.engine import make_url
