@@ -8,6 +8,8 @@ SQLite-only behaviour (the file on first use, WAL, SIGKILL) take ``national_sqli
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,18 +51,61 @@ def private_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL server URL (role may create databases): $MERGER_TEST_PG, or one the project starts.
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PostgreSQL server URL (role may create databases): $MERGER_TEST_PG, or one the project
+    starts, shared by the run's xdist workers and stopped at the end of the run
+    (pytest_sessionfinish below).
 
     Skips, with the reason shown, when PostgreSQL cannot be installed or started here.
     """
     import pg
 
     try:
-        with pg.server() as url:
-            yield url
+        return pg.shared_server(_run_folder(tmp_path_factory))
     except pg.Unavailable as exc:
         pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
+# --- made once per run, shared by the xdist workers ---------------------------------------------
+
+
+def _run_folder(factory: pytest.TempPathFactory) -> Path:
+    """A folder all processes of this run share: xdist makes each worker's basetemp a child of
+    the controller's; without xdist, the session's own."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``name`` of this run, filled by ``make`` in whichever worker asks first; the
+    others wait for it on a file lock (a failed ``make`` leaves it to the next one to try)."""
+    import pg
+
+    run = _run_folder(factory)
+    folder, done = run / name, run / f"{name}.done"
+    with pg.locked(run / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """At the end of the run (the xdist controller, or the only process): drop the national
+    template database and stop the PostgreSQL server the workers shared."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if os.environ.get("PYTEST_XDIST_WORKER") or factory is None:
+        return
+    import pg
+
+    run = factory.getbasetemp()
+    template = run / "national-pg" / "url"
+    if template.exists():
+        with contextlib.suppress(Exception):  # best effort: stopping a server of ours removes it anyway
+            pg.drop_database(template.read_text(encoding="utf-8"))
+    pg.stop_shared(run)
 
 
 # --- the national register -------------------------------------------------------------------
@@ -68,9 +113,18 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def national_sqlite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite register built from the bundled data/units/, as a user's first run builds it."""
+    """A SQLite register built from the bundled data/units/, as a user's first run builds it (and
+    its snapshot cache, as the first read leaves it). Built once per run; each worker gets its
+    own copy of the two files."""
+    def make(folder: Path) -> None:
+        reg = Register.open(str(folder / "register.sqlite"))
+        _ = reg.snapshot
+        reg.close()
+
+    built = _once(tmp_path_factory, "national-sqlite", make)
     path = tmp_path_factory.mktemp("national") / "register.sqlite"
-    Register.open(str(path)).close()
+    for name in ("register.sqlite", "register.sqlite.snapshot"):
+        shutil.copy2(built / name, path.parent / name)
     return path
 
 
@@ -82,11 +136,29 @@ def national_sqlite(national_sqlite_path: Path) -> Register:
 
 
 @pytest.fixture(scope="session")
-def national_pg(pg_url: str) -> Iterator[Register]:
-    """The national register loaded into its own PostgreSQL database (as `merger --db URL init` does)."""
+def national_pg(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Register]:
+    """The national register loaded into its own PostgreSQL database (as `merger --db URL init`
+    does). Loaded once per run into a template database (with its snapshot cache); each worker
+    gets its own CREATE DATABASE ... TEMPLATE copy, and the cache beside it."""
     import pg
 
-    url = pg.create_database(pg_url, "national")
+    def make(folder: Path) -> None:
+        template = pg.create_database(pg_url, "national")
+        reg = Register.open(template)
+        reg.close()
+        # The planner's statistics, as autovacuum leaves them a minute after a load: without them
+        # the neighbourhood queries (recursive CTEs over link) took ~9x longer (test_cache.py on
+        # PostgreSQL: ~10 minutes of the suite). Copies (CREATE DATABASE ... TEMPLATE) keep them.
+        pg.analyze(template)
+        _ = reg.snapshot
+        reg.close()
+        shutil.copy2(reg.cache_path(), folder / "snapshot")
+        (folder / "url").touch(mode=0o600)  # the URL carries the password
+        (folder / "url").write_text(template, encoding="utf-8")
+
+    built = _once(tmp_path_factory, "national-pg", make)
+    url = pg.copy_database((built / "url").read_text(encoding="utf-8"), "national")
+    shutil.copy2(built / "snapshot", Register(url).cache_path())
     reg = Register.open(url)
     _ = reg.snapshot
     yield reg

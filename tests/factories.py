@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 from merger import bundle, store
@@ -120,3 +121,48 @@ def tiny_reform() -> Builder:
     b.event("E-2", "move", "2025-07-01", [(k["d"], n2, "whole", "unchanged"), (k["c"], n2, "part", "part")],
             act="1/TEST", clause="2")
     return b
+
+
+def fingerprint(query: Callable[[str], list], dialect: str) -> dict[str, list[str]]:
+    """Everything stored: the schema and every row of every table, each table's rows as sorted
+    reprs (so row order on disk does not count, every cell does). Equal fingerprints mean equal
+    content; it replaces a JSON export for "a refused write changed nothing" (~40x cheaper).
+
+    ``query(sql) -> rows`` is one read transaction (Register.reading(), or a test's connection);
+    ``dialect`` is "sqlite" or "postgresql"."""
+    if dialect == "sqlite":
+        schema = query("SELECT type, name, tbl_name, sql FROM sqlite_master")
+        tables = [r[0] for r in query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    else:
+        # the catalogs, not information_schema's views: several times faster
+        here = "relnamespace = current_schema()::regnamespace"
+        schema = query("SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+                       "pg_get_expr(d.adbin, d.adrelid) FROM pg_class c LEFT JOIN pg_attribute a ON a.attrelid = c.oid "
+                       "AND a.attnum > 0 AND NOT a.attisdropped LEFT JOIN pg_attrdef d ON d.adrelid = c.oid "
+                       f"AND d.adnum = a.attnum WHERE c.{here}")
+        schema += query("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                        "WHERE connamespace = current_schema()::regnamespace")
+        schema += query(f"SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index i "
+                        f"JOIN pg_class c ON c.oid = i.indrelid WHERE c.{here}")
+        tables = [r[0] for r in query(f"SELECT relname FROM pg_class WHERE {here} AND relkind IN ('r', 'p')")]
+    found: dict[str, list[str]] = {"(schema)": sorted(map(repr, schema))}
+    if dialect == "sqlite":
+        for table in tables:
+            found[table] = sorted(map(repr, query(f'SELECT * FROM "{table}"')))
+        return found
+    # one round trip: each row as its composite's text (every column, quoted where needed)
+    rows: dict[str, list[str]] = {table: [] for table in tables}
+    for table, row in query(" UNION ALL ".join(f"SELECT '{t}', r::text FROM \"{t}\" r" for t in tables)):
+        rows[table].append(row)
+    return found | {table: sorted(got) for table, got in rows.items()}
+
+
+def register_fingerprint(reg: Register) -> dict[str, list[str]]:
+    """The fingerprint of everything ``reg`` stores, read in one transaction: SQLite through the
+    stdlib driver, PostgreSQL through a pooled connection of the register's engine (no new login
+    per call). Both ~3x cheaper than the other way round."""
+    if reg.sqlite_path is not None:
+        with reg.reading() as query:
+            return fingerprint(query, "sqlite")
+    with reg.engine.connect() as conn, conn.begin():
+        return fingerprint(lambda sql: list(conn.exec_driver_sql(sql).fetchall()), "postgresql")

@@ -38,25 +38,86 @@ def server() -> Iterator[str]:
     if given:
         yield given
         return
-    if not SCRIPT.exists():
-        raise Unavailable(f"{SCRIPT} is missing")
     folder = Path(tempfile.mkdtemp(prefix="merger-pg-test-", dir="/tmp"))
-    env = {**os.environ, "MERGER_PG_DIR": str(folder)}
     try:
+        url = _start(folder)
         try:
-            done = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=900, env=env)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise Unavailable(f"scripts/postgres-test-server could not run: {exc}") from None
-        if done.returncode != 0 or "://" not in done.stdout:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise Unavailable(f"PostgreSQL could not be installed or started: {last}")
-        try:
-            yield done.stdout.strip().splitlines()[-1]
+            yield url
         finally:
-            with suppress(subprocess.TimeoutExpired, OSError):  # best effort: the folder goes anyway
-                subprocess.run([str(SCRIPT), "stop"], capture_output=True, text=True, timeout=120, env=env)
+            _stop(folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start(folder: Path) -> str:
+    """Start a cluster in ``folder`` with the project's script; its URL."""
+    if not SCRIPT.exists():
+        raise Unavailable(f"{SCRIPT} is missing")
+    env = {**os.environ, "MERGER_PG_DIR": str(folder)}
+    try:
+        done = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=900, env=env)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise Unavailable(f"scripts/postgres-test-server could not run: {exc}") from None
+    if done.returncode != 0 or "://" not in done.stdout:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise Unavailable(f"PostgreSQL could not be installed or started: {last}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _stop(folder: Path) -> None:
+    env = {**os.environ, "MERGER_PG_DIR": str(folder)}
+    with suppress(subprocess.TimeoutExpired, OSError):  # best effort: the folder goes anyway
+        subprocess.run([str(SCRIPT), "stop"], capture_output=True, text=True, timeout=120, env=env)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (made if missing) among the processes of a test run."""
+    import fcntl
+
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def shared_server(run: Path) -> str:
+    """The URL of the one server all xdist workers of a test run share (``run``: a folder they all
+    see). The first worker that asks starts it; stop_shared, at the end of the run, stops it.
+    One initdb and one server instead of one per worker. $MERGER_TEST_PG wins, as in server()."""
+    given = os.environ.get(ENV)
+    if given:
+        return given
+    url_file, failed = run / "pg.url", run / "pg.unavailable"
+    with locked(run / "pg.lock"):
+        if failed.exists():  # the first worker could not have one: every worker skips, saying why
+            raise Unavailable(failed.read_text(encoding="utf-8"))
+        if url_file.exists():
+            return url_file.read_text(encoding="utf-8")
+        folder = Path(tempfile.mkdtemp(prefix="merger-pg-test-", dir="/tmp"))
+        (run / "pg.folder").write_text(str(folder), encoding="utf-8")
+        try:
+            url = _start(folder)
+        except Unavailable as exc:
+            failed.write_text(str(exc), encoding="utf-8")
+            raise
+        url_file.touch(mode=0o600)  # the URL carries the password
+        url_file.write_text(url, encoding="utf-8")
+        return url
+
+
+def stop_shared(run: Path) -> None:
+    """Stop and remove the server shared_server started for ``run``, if it did."""
+    found = run / "pg.folder"
+    if not found.exists():
+        return
+    folder = Path(found.read_text(encoding="utf-8"))
+    _stop(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    found.unlink()
+    (run / "pg.url").unlink(missing_ok=True)
 
 
 def _admin(url: str):  # type: ignore[no-untyped-def]
@@ -122,6 +183,19 @@ def copy_database(url: str, prefix: str = "c") -> str:
     finally:
         engine.dispose()
     return source.set(database=name).render_as_string(hide_password=False)
+
+
+def analyze(url: str) -> None:
+    """ANALYZE the database of ``url``: the planner's statistics, which a bulk load leaves unset
+    until autovacuum's next pass."""
+    from sqlalchemy import text
+
+    engine = _admin(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
 
 
 def drop_database(url: str) -> None:
