@@ -609,6 +609,8 @@ def open_engine(db: str | None = None, *, build: bool = True, progress: Progress
         try:
             with db_errors(url):
                 load_bundle(engine, progress=progress)
+                if found == "postgresql":
+                    _analyse(engine)
         except BaseException:
             engine.dispose()
             if sqlite_path is not None and not existed:
@@ -620,6 +622,16 @@ def open_engine(db: str | None = None, *, build: bool = True, progress: Progress
         engine.dispose()
         raise
     return engine
+
+
+def _analyse(engine: Engine) -> None:
+    """Gather PostgreSQL's planner statistics once the bundle is in: until autovacuum gets to a new
+    database it plans the neighbourhood reads blind, ~9x slower (measured on the national register)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
 
 
 def _refuse_foreign_database(url: str) -> None:
