@@ -265,6 +265,8 @@ def _another(value: object, column) -> object:  # type: ignore[no-untyped-def]
         return value + timedelta(seconds=1)
     if isinstance(value, date):
         return value + timedelta(days=1)
+    if isinstance(value, bytes):  # the trigram index's own tables (FTS5 blocks and terms)
+        return value + b"~"
     return value + "~"
 
 
