@@ -113,6 +113,24 @@ def test_bad_names_are_refused_with_the_reason(reg: Register, args: tuple[str, .
     assert reason in msg
 
 
+@pytest.mark.parametrize(("new", "reason"), [
+    ("Hồng\x07Bàng", "tên chứa một ký tự ẩn hoặc ký tự điều khiển (ở vị trí 5); hãy gõ lại"),
+    ("Á" * 300, f"tên dài 300 ký tự; tối đa {MAX_NAME} ký tự"),
+    ("!!!", "tên '!!!' không có chữ cái hay chữ số nào"),
+])
+def test_a_refused_name_is_said_in_vietnamese_on_the_real_register(national: Register, national_path: str, new: str,
+                                                                 reason: str) -> None:
+    """The name rules' reasons were English inside a Vietnamese error line (found by trying
+    `record rename` under LANG=vi_VN.UTF-8); nothing is written."""
+    before = national.snapshot.generation
+    res = CliRunner().invoke(app, ["--lang", "vi", "--db", national_path, "record", "rename", "Phường Hồng Bàng",
+                                   "--to", new, "-e", "2026-11-01"])
+    assert res.exit_code == 1
+    assert res.stderr.strip() == "Lỗi: " + reason
+    national.invalidate()
+    assert national.snapshot.generation == before
+
+
 def test_an_annex_with_control_characters_reports_each_cell(reg: Register, tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text("event,into,type,parent,effective\n"

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from merger.i18n import _
+
 _WS = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s]")
 
@@ -196,22 +198,25 @@ MAX_NAME = 200  # longer than any official Vietnamese unit or agency name (the l
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
-def clean_name(text: str, what: str = "name") -> str:
-    """A name as it will be stored: NFC, trimmed, runs of spaces made one; or ValueError saying why not.
+def clean_name(text: str) -> str:
+    """A name as it will be stored: NFC, trimmed, runs of spaces made one; or ValueError saying why not
+    (in the user's language: the planner shows it as the refusal).
 
     That is the only normalisation (documented in docs/recording.md): the letters, marks,
     hyphens and punctuation are kept exactly as given.
     """
-    if _CONTROL.search(text):
-        raise ValueError(f"the {what} contains an invisible or control character "
-                         f"(at position {_CONTROL.search(text).start() + 1}); type it again")  # type: ignore[union-attr]
+    bad = _CONTROL.search(text)
+    if bad:
+        raise ValueError(_("the name contains an invisible or control character (at position {position}); "
+                           "type it again").format(position=bad.start() + 1))
     name = tidy(text)
     if not name:
-        raise ValueError(f"the {what} is empty")
+        raise ValueError(_("the name is empty"))
     if len(name) > MAX_NAME:
-        raise ValueError(f"the {what} is {len(name):,} characters long; at most {MAX_NAME} are allowed")
+        raise ValueError(_("the name is {length} characters long; at most {most} are allowed")
+                         .format(length=len(name), most=MAX_NAME))
     if not any(ch.isalnum() for ch in name):
-        raise ValueError(f"the {what} {name!r} has no letter or digit")
+        raise ValueError(_("the name {name!r} has no letter or digit").format(name=name))
     return name
 
 
