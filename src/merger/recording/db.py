@@ -174,30 +174,25 @@ def connect(reg: Any) -> Iterator[Connection]:
         raise StoreError(store.IN_MEMORY)
     path = store.sqlite_file(url)
     if path is not None:
-        with _errors(url, sqlite3.Error):
+        dialect, error = "sqlite", sqlite3.Error
+        with _errors(url, error):
             raw = _sqlite(path)
-        conn = Connection(raw, "sqlite", url)
+    else:
+        conninfo = pg_conninfo(url)
         try:
-            with _errors(url, sqlite3.Error):
-                yield conn
-        finally:
-            raw.close()
-        return
-    conninfo = pg_conninfo(url)
+            import psycopg
+        except ImportError:
+            conninfo = None
+        if conninfo is None:
+            raise StoreError(_("cannot use database {redact}: not a SQLite file or a PostgreSQL URL "
+                               "(postgresql+psycopg://…)").format(redact=store.redact(url)))
+        dialect, error = "postgresql", psycopg.Error
+        with _errors(url, error):
+            raw = psycopg.connect(conninfo, autocommit=True, options="-c TimeZone=UTC")
+            store._pg_naive_utc(raw, None)
     try:
-        import psycopg
-    except ImportError:
-        conninfo = None
-    if conninfo is None:
-        raise StoreError(_("cannot use database {redact}: not a SQLite file or a PostgreSQL URL (postgresql+psycopg://…)")
-                         .format(redact=store.redact(url)))
-    with _errors(url, psycopg.Error):
-        raw = psycopg.connect(conninfo, autocommit=True, options="-c TimeZone=UTC")
-        store._pg_naive_utc(raw, None)
-    conn = Connection(raw, "postgresql", url)
-    try:
-        with _errors(url, psycopg.Error):
-            yield conn
+        with _errors(url, error):
+            yield Connection(raw, dialect, url)
     finally:
         raw.close()
 
