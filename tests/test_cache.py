@@ -9,9 +9,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from merger import cache
+from merger import register as register_module
 from merger.cli import app
 from merger.events import Spec
 from merger.register import Register
@@ -81,36 +84,53 @@ def _full(reg: Register) -> tuple:
         return cache.derive(cache.read_all(query))
 
 
-def _refreshed(reg: Register) -> None:
-    """Read the whole snapshot in a new process's way, refusing a full read of the register."""
+def _refreshed(reg: Register) -> tuple:
+    """Read the whole snapshot in a new process's way, refusing a full read of the register; the
+    rows it derived."""
     def whole(query):  # type: ignore[no-untyped-def]
         raise AssertionError("the whole register was read again")
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(cache, "read_all", whole)
-        _ = Register.open(_target(reg)).snapshot
+        fresh = Register.open(_target(reg))
+        return cache.derive_columns(fresh._columns(fresh.generation())[0])
+
+
+def _cached(reg: Register) -> tuple[str, cache.Tables]:
+    found = cache.read(reg.cache_path())
+    assert found is not None
+    return found
 
 
 def test_the_cache_follows_writes_by_their_rows(national_copy: Register) -> None:
     reg = national_copy
     _ = reg.snapshot  # a reader wrote the cache
+    gen0 = reg.generation()
     before = _full(reg)
     at = datetime(2026, 1, 2, 8, tzinfo=UTC)
     out = reg.record(RENAME, by="t", at=at)
-    _refreshed(reg)  # the next reader of everything brings the cache up to date
-    gen, tables = cache.read(reg.cache_path())  # type: ignore[misc]
+    assert _refreshed(reg) == _full(reg)  # the next reader of everything reads the rows written since
+    gen, tables = _cached(reg)
+    assert gen == gen0 != reg.generation()  # a few rows behind: the cache is not rewritten for them
+    assert Register.open(_target(reg)).resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
+    with pytest.MonkeyPatch.context() as patch:  # beyond the limit, the reader writes the cache anew
+        patch.setattr(register_module, "REWRITE_AFTER", 0)
+        assert _refreshed(reg) == _full(reg)
+    gen, tables = _cached(reg)
     assert gen == reg.generation()
     assert cache.derive(tables) == _full(reg)
-    assert Register.open(_target(reg)).resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
     # --as-recorded from the same rows: before the write, the register as it was
     # (acts are not bitemporal: the new act is listed, used by no visible event)
     assert cache.derive(tables, datetime(2026, 1, 1, tzinfo=UTC))[1:] == before[1:]
     reg.revoke(out.events[0], reason="test of the cache", by="t", at=datetime(2026, 1, 3, tzinfo=UTC))
-    _refreshed(reg)
-    gen, tables = cache.read(reg.cache_path())  # type: ignore[misc]
+    assert _refreshed(reg) == _full(reg)
+    assert _refreshed(reg)[1:] == before[1:]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(register_module, "REWRITE_AFTER", 0)
+        _refreshed(reg)
+    gen, tables = _cached(reg)
     assert gen == reg.generation()
     assert cache.derive(tables) == _full(reg)
-    assert cache.derive(tables)[1:] == before[1:]
     assert Register.open(_target(reg)).resolve("11533@2025-07-01").version.valid_to is None
 
 
@@ -123,7 +143,26 @@ def test_a_reader_refreshes_a_stale_cache_by_delta(national_copy: Register) -> N
     cache.write(reg.cache_path(), *stale)  # type: ignore[misc]
     other = Register.open(_target(reg))
     assert other.resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
-    assert cache.derive(cache.read(reg.cache_path())[1]) == _full(reg)  # type: ignore[index]
+    assert _refreshed(reg) == _full(reg)
+
+
+def test_refreshing_columns_equals_refreshing_rows(national_copy: Register) -> None:
+    """The column-wise refresh gives the rows the row-wise one does, after writes of each kind
+    (appended rows, versions ended in place, a merge, a revocation)."""
+    reg = national_copy
+    _ = reg.snapshot
+    gen, columns = cache.read_columns(reg.cache_path())  # type: ignore[misc]
+    out = reg.record(RENAME, by="t", at=datetime(2026, 1, 2, tzinfo=UTC))
+    reg.record(Spec("merge", date(2026, 2, 1), units=["Phường Tân Hưng, Hải Phòng"],
+                    into=["Phường Thành Đông, Hải Phòng"], act="TEST/2026-2"), by="t", at=datetime(2026, 1, 3, tzinfo=UTC))
+    reg.revoke(out.events[0], reason="test", by="t", at=datetime(2026, 1, 4, tzinfo=UTC))
+    with reg._reading() as query:
+        by_rows = cache.columns_of(cache.refresh(cache.tables_of(columns), query))
+        by_columns, changed = cache.refresh_columns(columns, query)
+    assert by_columns == by_rows
+    assert cache.derive_columns(by_columns) == _full(reg)
+    assert 0 < changed < 100
+    assert columns == cache.read_columns(reg.cache_path())[1]  # type: ignore[index]  # the input is not changed
 
 
 # --- one-unit questions read only the unit's neighbourhood -------------------------------------
@@ -198,3 +237,56 @@ def test_neighbourhood_answers_as_recorded(national_copy: Register) -> None:
             for as_of in (None, date(2026, 1, 1)):
                 assert _answer(Register.open(_target(reg), as_recorded=when), query, as_of) == \
                     _answer(whole, query, as_of), (when, query, as_of)
+
+
+def _pack_plain(column: list) -> tuple[list, list[bytes]]:
+    """The per-value rules ``cache._pack`` must give the bytes of (its C-level calls are the speed)."""
+    import json
+    from array import array
+
+    n = len(column)
+    nones = array("I", [i for i, x in enumerate(column) if x is None])
+    kinds = {type(x) for x in column if x is not None}
+    if kinds == {int} and all(-(2**63) <= x <= 2**63 - 1 for x in column if x is not None):
+        return ["int", n], [array("q", [0 if x is None else x for x in column]).tobytes(), nones.tobytes()]
+    if kinds == {float}:
+        return ["float", n], [array("d", [0.0 if x is None else x for x in column]).tobytes(), nones.tobytes()]
+    if kinds <= {str} and not any("\x00" in x for x in column if x is not None):
+        distinct = dict.fromkeys(column)
+        if n >= 64 and len(distinct) * 4 <= n:
+            index = {x: i for i, x in enumerate(distinct)}
+            code = "H" if len(distinct) < 2**16 else "I"
+            return ["few", n, list(distinct), code], [array(code, map(index.__getitem__, column)).tobytes(), b""]
+        text = "\x00".join("" if x is None else x for x in column)
+        return ["text", n], [text.encode("utf-8", "surrogatepass"), nones.tobytes()]
+    return ["json", n], [json.dumps(column, ensure_ascii=False).encode("utf-8", "surrogatepass"), b""]
+
+
+def test_packing_gives_the_plain_rules_bytes_on_the_real_register(national: Register) -> None:
+    _ = national.snapshot
+    found = cache.read_columns(national.cache_path())
+    assert found is not None
+    kinds = set()
+    for cols in found[1].values():
+        for column in cols:
+            packed = cache._pack(column)
+            assert packed == _pack_plain(column)
+            kinds.add(packed[0][0])
+            assert cache._unpack(packed[0], [memoryview(b) for b in packed[1]], False) == column
+    assert kinds >= {"int", "float", "few", "text"}  # the real register exercises every common kind
+
+
+_CELLS = st.one_of(st.none(), st.integers(min_value=-(2**70), max_value=2**70), st.booleans(),
+                   st.floats(allow_nan=False), st.text(max_size=6), st.sampled_from(["a", "b\x00", "Phường"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(_CELLS, max_size=80),
+                 st.lists(st.one_of(st.none(), st.sampled_from(["xã", "phường", "thị trấn", ""])), min_size=60, max_size=200),
+                 st.lists(st.one_of(st.none(), st.integers(min_value=-5, max_value=2**63)), max_size=80),
+                 st.lists(st.one_of(st.none(), st.floats(allow_nan=False)), max_size=80)))
+def test_packing_gives_the_plain_rules_bytes_on_drawn_columns(column: list) -> None:
+    packed = cache._pack(column)
+    assert packed == _pack_plain(column)
+    if packed[0][0] != "json":
+        assert cache._unpack(packed[0], [memoryview(b) for b in packed[1]], False) == column

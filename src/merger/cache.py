@@ -33,7 +33,8 @@ import sys
 from array import array
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from itertools import compress
+from itertools import compress, repeat
+from operator import is_
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -112,15 +113,17 @@ def _ids(values: Any) -> str:
     return ",".join(str(int(x)) for x in sorted(set(values))) or "NULL"
 
 
-def refresh(tables: Tables, query: Query) -> Tables:
-    """The cached tables brought up to date: rows added since, and rows changed in place.
+def _changed(last: dict[str, int], statistics: int, query: Query) -> tuple[Tables, dict[int, list] | None]:
+    """The rows written since a cached state (``last``: each table's highest id then;
+    ``statistics``: how many statistic rows it held): rows added since, and rows changed in place.
 
     In-place changes a write makes are to the versions (end date, key) and units (key) that the
     links of a new event, or of an event newly revoked or amended, name; those are read again.
-    Statistics are read again whole if their number changed (they are only ever added).
+    Statistics are read again whole if their number changed (they are only ever added): the
+    second value, else None.
     """
-    new = {name: _rows(query, name, f" WHERE {COLUMNS[name].split(',')[0]} > {int(max(rows, default=0))}")
-           for name, rows in tables.items() if name != "statistic"}
+    new = {name: _rows(query, name, f" WHERE {COLUMNS[name].split(',')[0]} > {int(top)}")
+           for name, top in last.items() if name != "statistic"}
     events = set(new["event"]) | {r[1] for r in new["correction"].values()}
     if events:
         ids = _ids(events)
@@ -128,14 +131,58 @@ def refresh(tables: Tables, query: Query) -> Tables:
                  f"UNION SELECT successor_id FROM link WHERE event_id IN ({ids}) AND successor_id IS NOT NULL")
         new["version"].update(_rows(query, "version", f" WHERE id IN ({named})"))
         new["unit"].update(_rows(query, "unit", f" WHERE id IN (SELECT unit_id FROM version WHERE id IN ({named}))"))
-    for name, rows in new.items():
-        if name == "version":
-            _fold_names(rows.values())
-        tables[name].update(rows)
+    _fold_names(new["version"].values())
     (count,) = query("SELECT COUNT(*) FROM statistic")[0]
-    if count != len(tables["statistic"]):
-        tables["statistic"] = _rows(query, "statistic")
+    return new, (_rows(query, "statistic") if count != statistics else None)
+
+
+def refresh(tables: Tables, query: Query) -> Tables:
+    """The cached tables brought up to date (see ``_changed``)."""
+    new, stats = _changed({name: max(rows, default=0) for name, rows in tables.items()},
+                          len(tables["statistic"]), query)
+    for name, rows in new.items():
+        tables[name].update(rows)
+    if stats is not None:
+        tables["statistic"] = stats
     return tables
+
+
+def refresh_columns(columns: Columns, query: Query) -> tuple[Columns, int]:
+    """``refresh`` of the cache's columns, in place of the transposes to rows and back (the first
+    whole-register read after a write paid more for those than for anything else), and how many
+    rows changed.
+
+    A row whose id is above the cached ones is appended (ids only grow, so the columns stay
+    sorted); a row re-read is replaced where its id is (found by bisection), or inserted in order.
+    """
+    from bisect import bisect_left
+
+    new, stats = _changed({name: max(cols[0], default=0) for name, cols in columns.items()},
+                          len(columns["statistic"][0]), query)
+    out = dict(columns)
+    changed = 0
+    for name, rows in new.items():
+        if not rows:
+            continue
+        cols = out[name] = [list(c) for c in columns[name]]
+        ids = cols[0]
+        for i in sorted(rows):
+            row = rows[i]
+            at = bisect_left(ids, i)
+            if at < len(ids) and ids[at] == i:
+                for col, value in zip(cols, row, strict=True):
+                    col[at] = value
+            elif at == len(ids):
+                for col, value in zip(cols, row, strict=True):
+                    col.append(value)
+            else:
+                for col, value in zip(cols, row, strict=True):
+                    col.insert(at, value)
+        changed += len(rows)
+    if stats is not None:
+        out["statistic"] = columns_of({"statistic": stats})["statistic"]
+        changed += len(stats)
+    return out, changed
 
 
 def read_around(query: Query, seeds: str) -> Tables:
@@ -377,22 +424,34 @@ _INT64 = (-(2**63), 2**63 - 1)
 
 
 def _pack(column: list) -> tuple[list, list[bytes]]:
-    """(descriptor, [values' bytes, empty cells' bytes]) of one column."""
+    """(descriptor, [values' bytes, empty cells' bytes]) of one column.
+
+    C-level calls per column, no Python loop per value on the common columns (a write rewrites
+    the cache, and the first whole-register read after it paid ~0.2 s here for per-value loops);
+    the bytes are those of the plain per-value rules (tests/test_cache.py keeps them and compares).
+    """
     n = len(column)
-    nones = array("I", [i for i, x in enumerate(column) if x is None])
-    kinds = {type(x) for x in column if x is not None}
-    if kinds == {int} and all(_INT64[0] <= x <= _INT64[1] for x in column if x is not None):
-        return ["int", n], [array("q", [0 if x is None else x for x in column]).tobytes(), nones.tobytes()]
-    if kinds == {float}:
-        return ["float", n], [array("d", [0.0 if x is None else x for x in column]).tobytes(), nones.tobytes()]
-    if kinds <= {str} and not any("\x00" in x for x in column if x is not None):
+    has_none = None in column
+    nones = array("I", compress(range(n), map(is_, column, repeat(None))) if has_none else ())
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
+    if kinds == {int} or kinds == {float}:
+        filled = [0 if x is None else x for x in column] if has_none else column
+        try:
+            values = array("q" if kinds == {int} else "d", filled)
+        except OverflowError:  # an integer beyond 64 bits: kept exactly, as JSON
+            pass
+        else:
+            return ["int" if kinds == {int} else "float", n], [values.tobytes(), nones.tobytes()]
+    elif kinds <= {str}:
         distinct = dict.fromkeys(column)
-        if n >= 64 and len(distinct) * 4 <= n:
-            index = {x: i for i, x in enumerate(distinct)}
-            code = "H" if len(distinct) < 2**16 else "I"
-            return ["few", n, list(distinct), code], [array(code, map(index.__getitem__, column)).tobytes(), b""]
-        text = "\x00".join("" if x is None else x for x in column)
-        return ["text", n], [text.encode("utf-8", "surrogatepass"), nones.tobytes()]
+        if not any("\x00" in x for x in distinct if x is not None):
+            if n >= 64 and len(distinct) * 4 <= n:
+                index = dict(zip(distinct, range(len(distinct)), strict=True))
+                code = "H" if len(distinct) < 2**16 else "I"
+                return ["few", n, list(distinct), code], [array(code, map(index.__getitem__, column)).tobytes(), b""]
+            text = "\x00".join(["" if x is None else x for x in column] if has_none else column)
+            return ["text", n], [text.encode("utf-8", "surrogatepass"), nones.tobytes()]
     return ["json", n], [json.dumps(column, ensure_ascii=False).encode("utf-8", "surrogatepass"), b""]
 
 

@@ -198,10 +198,11 @@ class Register:
         with self._reading() as query:
             now = self._generation_in(query)
             if found is not None and _follows(found[0], now):
-                tables = cache.refresh(cache.tables_of(found[1]), query)
+                columns, changed = cache.refresh_columns(found[1], query)
+                if changed <= REWRITE_AFTER:  # a few writes behind: read them again next time
+                    return columns, now
             else:
-                tables = cache.read_all(query)
-        columns = cache.columns_of(tables)
+                columns = cache.columns_of(cache.read_all(query))
         with contextlib.suppress(OSError):  # a read-only location only costs speed
             cache.write_columns(path, now, columns)
         return columns, now
@@ -579,6 +580,13 @@ def _generation(rows: dict[str, str]) -> str:
     """What the snapshot cache keys on: the build, the schema, and the count of writes since."""
     return (f"{rows.get('bundle_digest', '')}|{rows.get('built_at', '')}|{rows.get('schema_version', '')}|"
             f"{rows.get('revision', '')}|{rows.get('generation', '0')}")
+
+
+# How many rows written since the cache was may be read again by every reader before one writes
+# the cache anew. Rewriting it (~4 MB at the national size) cost the first whole-register read
+# after each write more than the read itself; reading a few hundred rows by their ids costs
+# milliseconds.
+REWRITE_AFTER = 1000
 
 
 def _follows(cached: str, now: str) -> bool:
