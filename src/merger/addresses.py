@@ -314,6 +314,10 @@ class AddressResolver:
             found = self._successors[v.id] = self.composer.compose(v, self.today)
         return found
 
+    def path(self, v: V) -> str:
+        """The version with its parents, for people (``Snapshot.path``)."""
+        return self.snap.path(v)
+
     def rewrite(self, res: Resolved) -> list[str]:
         """``rewrite(snap, res, today)``, with each successor's commune and province found once."""
         street = res.address.street.strip() if res.address else ""

@@ -58,6 +58,21 @@ class SafeWriter:
         for row in rows:
             self.writerow(row)
 
+    def writerows_safe(self, rows: Iterable[Iterable[Any]]) -> None:
+        """Rows already passed through ``safe_cells`` (with this writer's ``raw``), in one call."""
+        self._w.writerows(rows)
+
+
+_STARTS = frozenset(FORMULA_START)
+
+
+def safe_cells(row: Iterable[Any], raw: bool = False) -> list[Any]:
+    """``[safe_cell(c, raw) for c in row]``, with a set test on each text's first character
+    instead of a call per cell (a file of 10,000 rows and 13 columns: 130,000 cells)."""
+    if raw:
+        return list(row)
+    return [safe_cell(c) if c.__class__ is not str or c[:1] in _STARTS else c for c in row]
+
 
 def check_out(path: Path | str, suffixes: tuple[str, ...] = ()) -> Path:
     """Refuse an --out path that cannot be written, before any work is done: empty, a folder,

@@ -331,6 +331,34 @@ def convert(
     _fallback_line(conv.fallbacks, conv.fallback_shares)
 
 
+def _resolved_cells(resolver, results: list) -> list[list[str]]:  # type: ignore[no-untyped-def,type-arg]
+    """The cells ``resolve --file`` adds to each row, the unit's and its successors' formatted
+    once per unit and successor list (thousands of addresses name the same ones)."""
+    units: dict[int, list[str]] = {}
+    successors: dict[int, list[str]] = {}
+    out = []
+    for res in results:
+        u = res.unit
+        if u is None:
+            unit_cells = ["", "", "", ""]
+        else:
+            unit_cells = units.get(id(u))  # type: ignore[assignment]
+            if unit_cells is None:
+                unit_cells = units[id(u)] = [u.key, u.code, resolver.path(u)]
+            unit_cells = [*unit_cells, "true" if res.split else "false"]
+        succ = res.successors
+        succ_cells = successors.get(id(succ))
+        if succ_cells is None:
+            succ_cells = successors[id(succ)] = [
+                " | ".join(r.target.key if r.target else "" for r in succ),
+                " | ".join(r.target.code if r.target else "" for r in succ),
+                " | ".join(resolver.path(r.target) if r.target else "dissolved" for r in succ),
+                " | ".join(f"{r.share:.6g}" for r in succ),
+                " | ".join(r.basis for r in succ)]
+        out.append([res.status, *unit_cells, *succ_cells, " | ".join(resolver.rewrite(res)), res.message])
+    return out
+
+
 @app.command()
 def resolve(
     ctx: typer.Context,
@@ -478,35 +506,32 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
         fail(_("no column {column!r} in {source}; the columns are: {join}").format(column=column, source=source, join=', '.join(header)))
     ci = header.index(column)
     texts = [row[ci] if ci < len(row) else "" for row in rows]
-    from rich.console import Console
-    from rich.progress import Progress
+    if sys.stderr.isatty():  # the bar is drawn on a terminal only (rich costs ~0.1 s to import)
+        from rich.console import Console
+        from rich.progress import Progress
 
-    with Progress(transient=True, console=Console(stderr=True)) as progress:
-        task = progress.add_task(_("Resolving"), total=len(texts))
-        results = []
-        for i in range(0, len(texts), 5000):
-            results += resolver.resolve_many(texts[i: i + 5000], as_of=on)
-            progress.update(task, advance=len(texts[i: i + 5000]))
-    snap = resolver.snap
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
+            task = progress.add_task(_("Resolving"), total=len(texts))
+            results = []
+            for i in range(0, len(texts), 5000):
+                results += resolver.resolve_many(texts[i: i + 5000], as_of=on)
+                progress.update(task, advance=len(texts[i: i + 5000]))
+    else:
+        results = resolver.resolve_many(texts, as_of=on)
     extra = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
              "successor_names", "shares", "basis", "new_address", "message"]
     counts: dict[str, int] = {}
 
     def write(fh) -> None:  # type: ignore[no-untyped-def]
-        w = SafeWriter(fh, raw_csv())
+        from merger.outputs import safe_cells
+
+        raw = raw_csv()
+        w = SafeWriter(fh, raw)
         w.writerow(header + extra)
-        for row, res in zip(rows, results, strict=True):
-            counts[res.status] = counts.get(res.status, 0) + 1
-            succ = [r for r in res.successors]
-            u = res.unit
-            w.writerow(list(row) + [
-                res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
-                ("true" if res.split else "false") if u else "",
-                " | ".join(r.target.key if r.target else "" for r in succ),
-                " | ".join(r.target.code if r.target else "" for r in succ),
-                " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
-                " | ".join(f"{r.share:.6g}" for r in succ),
-                " | ".join(r.basis for r in succ), " | ".join(resolver.rewrite(res)), res.message])
+        for status in (res.status for res in results):
+            counts[status] = counts.get(status, 0) + 1
+        w.writerows_safe(safe_cells(list(row) + cells, raw) for row, cells in zip(rows, _resolved_cells(resolver, results),
+                                                                                  strict=True))
 
     to_stdout = out is None or out == "-"
     if to_stdout:
