@@ -54,6 +54,16 @@ def _norm(name: str) -> str:
     return m.group(1) if m else name
 
 
+def split_parts(text: str) -> list[str]:
+    """The parts of an address as the resolver reads them: split at commas, semicolons and line
+    breaks, edges of spaces, dots and dashes trimmed, empty parts and a trailing country dropped."""
+    parts = [p.strip(" .-") for p in _SPLIT.split(text)]
+    parts = [p for p in parts if p]
+    while parts and parts[-1].casefold() in _COUNTRY_WRITTEN:
+        parts.pop()
+    return parts
+
+
 @dataclass
 class Address:
     """An address split into its parts (raw text as written)."""
@@ -269,13 +279,7 @@ class AddressResolver:
                 i -= 1
         if i < 0:
             return Address(text, province=prov_text), [], provinces
-        folded = self._fold(parts[i])
-        if folded in self._full["commune"] or folded in self._full["district"]:
-            typed_commune = folded not in self._full["district"]
-        else:
-            readings = self._read(parts[i])
-            typed_commune = all(r.types is not None and COMMUNE_TYPES.issuperset(r.types) for r in readings)
-        if i >= 1 and not typed_commune:
+        if i >= 1 and not self.typed_commune(parts[i]):
             districts = self._districts(parts[i], provinces)
             if districts:
                 units = {d.unit_id for d in districts}
@@ -294,17 +298,20 @@ class AddressResolver:
             return Address(text, ", ".join(parts[: i - 1]), parts[i - 1], parts[i], prov_text), [], provinces
         return Address(text, ", ".join(parts[:i]), parts[i], None, prov_text), found, provinces
 
+    def typed_commune(self, part: str) -> bool:
+        """Whether a part can only be read as a commune (then it is not tried as a district)."""
+        folded = self._fold(part)
+        if folded in self._full["commune"] or folded in self._full["district"]:
+            return folded not in self._full["district"]
+        return all(r.types is not None and COMMUNE_TYPES.issuperset(r.types) for r in self._read(part))
+
     def parse(self, text: str) -> Address:
         """Split an address into street, commune, district and province (as written)."""
         return self._interpret(self._parts(text))[0]
 
     @staticmethod
     def _parts(text: str) -> list[str]:
-        parts = [p.strip(" .-") for p in _SPLIT.split(text)]
-        parts = [p for p in parts if p]
-        while parts and parts[-1].casefold() in _COUNTRY_WRITTEN:
-            parts.pop()
-        return parts
+        return split_parts(text)
 
     # --- resolving ------------------------------------------------------------------------------
 
@@ -321,6 +328,10 @@ class AddressResolver:
     def rewrite(self, res: Resolved) -> list[str]:
         """``rewrite(snap, res, today)``, with each successor's commune and province found once."""
         street = res.address.street.strip() if res.address else ""
+        return [", ".join(dict.fromkeys(p for p in [street, *tail] if p)) for tail in self.tails(res)]
+
+    def tails(self, res: Resolved) -> list[list[str]]:
+        """What follows the street in each successor's new address (its commune and province)."""
         out = []
         for r in res.successors:
             if r.target is None:
@@ -329,7 +340,7 @@ class AddressResolver:
             if tail is None:
                 chain = [r.target] + [a for a in self.snap.ancestors(r.target, self.today) if a.level == "province"]
                 tail = self._rewritten[r.target.id] = [v.full_name for v in chain if v.level in ("commune", "province")]
-            out.append(", ".join(dict.fromkeys(p for p in [street, *tail] if p)))
+            out.append(tail)
         return out
 
     def resolve(self, text: str, *, as_of: date | None = None) -> Resolved:
@@ -382,13 +393,18 @@ class AddressResolver:
         unit = (ended[-1] if ended else versions[0]) if address.district else versions[-1]
         rows = self.successors(unit)
         status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
-        note = ""
-        if not any(v is unit for v in self._full["commune"].get(self._fold(address.commune), ())):  # by identity:
-            # a version is equal only to itself (its id), and comparing dataclasses field by field is slow
-            typed = [r.types for r in self._read(address.commune) if r.types is not None]
-            if typed and unit.type not in typed[0]:
-                note = _("written as {typed}, recorded as {type}").format(typed=typed[0][0], type=unit.type)
+        words = self.written_as(address.commune, unit)
+        note = _("written as {typed}, recorded as {type}").format(typed=words[0], type=words[1]) if words else ""
         return Resolved(text, status, address, unit, rows, message=note)
+
+    def written_as(self, commune: str, unit: V) -> tuple[str, str] | None:
+        """(type word written, type recorded) when the commune part names ``unit`` with another type."""
+        if not any(v is unit for v in self._full["commune"].get(self._fold(commune), ())):  # by identity:
+            # a version is equal only to itself (its id), and comparing dataclasses field by field is slow
+            typed = [r.types for r in self._read(commune) if r.types is not None]
+            if typed and unit.type not in typed[0]:
+                return typed[0][0], unit.type
+        return None
 
     def _coarser(self, text: str, address: Address, provinces: frozenset[int] | None,
                  as_of: date | None) -> Resolved | None:

@@ -1,0 +1,322 @@
+"""``merger resolve --file`` without the snapshot: the answers to the addresses written the usual way,
+kept beside the snapshot cache.
+
+Reading the register's snapshot and indexing its names costs ~0.15 s of CPU, and resolving each
+address another ~35 µs; 10,035 addresses then take ~1 s. Most addresses are written one of two
+ways: "commune, district, province" (the old style, as the NSO list and most customer files
+write them) or "commune, province" (the new style), with a street in front. For those, the
+answer depends only on those two or three parts, not on the street, so it is worked out once by
+the resolver itself (``merger.addresses.AddressResolver``: there is one resolver, and the table
+only remembers what it said) and kept in a table keyed by the parts as written, case aside.
+
+Which answers are kept: ``ok`` and ``split`` only, and only when the resolver read the parts the
+way the key says (the commune, district and province parts are exactly the last three; for two
+parts, a commune part that cannot be read as a district, so a street in front changes nothing).
+The table is seeded with every commune as the register writes it (its full name, its district's,
+its province's, at its own time; the new communes with their province) and learns the other
+spellings each run resolves. Every other address (other forms, not found, ambiguous, a district
+alone, ``--as-of``) goes to the resolver, which then reads the snapshot as before.
+
+The answers hold for one register generation and for the days on which the same versions are
+valid (the successors are "on today"): the note records the first and the last such day.
+It is JSON, trusted on the cache's terms (``merger.cache.read_note``: this user's regular file,
+writable by no one else, the right format and generation); a stale, foreign or damaged note is
+only a miss, and is written anew. Messages are stored as their words, not as text, so the
+note answers in every language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from merger.addresses import split_parts
+from merger.i18n import _
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from merger.addresses import AddressResolver, Resolved
+    from merger.graph import Snapshot
+    from merger.register import Register
+
+NOTE_SUFFIX = ".resolve"
+CELLS = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
+         "successor_names", "shares", "basis", "new_address", "message"]
+_ANSWERED = ("ok", "split")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the resolver answered for a key: the status, the unit and successor cells (``CELLS``
+    from unit_key to basis), each successor's new address after the street, and the type words
+    of the "written as ..., recorded as ..." note (or None)."""
+
+    status: str
+    cells: tuple[str, ...]
+    tails: tuple[tuple[str, ...], ...]
+    written: tuple[str, str] | None
+
+    def row(self, street: str) -> list[str]:
+        """The cells ``resolve --file`` adds for an address with this street (as
+        ``AddressResolver.rewrite`` and ``Resolved.message`` write them)."""
+        street = street.strip()
+        new = " | ".join(", ".join(dict.fromkeys(p for p in (street, *tail) if p)) for tail in self.tails)
+        message = _("written as {typed}, recorded as {type}").format(
+            typed=self.written[0], type=self.written[1]) if self.written else ""
+        return [self.status, *self.cells, new, message]
+
+
+# Separators of the note's texts (control characters: no unit name holds one, and a key or an
+# answer that does is not kept).
+_RS, _US, _GS, _FS = "\x1e", "\x1f", "\x1d", "\x1c"
+_SEPARATORS = (_RS, _US, _GS, _FS)
+
+
+def _encode_answer(a: Answer) -> str:
+    return _US.join([a.status, *a.cells, _FS.join(_GS.join(t) for t in a.tails),
+                     _GS.join(a.written) if a.written else ""])
+
+
+def _decode_answer(text: str) -> Answer | None:
+    fields = text.split(_US)
+    if len(fields) != 12 or fields[0] not in _ANSWERED:
+        return None
+    tails = tuple(tuple(t.split(_GS)) for t in fields[10].split(_FS)) if fields[10] else ()
+    written = tuple(fields[11].split(_GS)) if fields[11] else None
+    if written is not None and len(written) != 2:
+        return None
+    return Answer(fields[0], tuple(fields[1:10]), tails, written)  # type: ignore[arg-type]
+
+
+@dataclass
+class Table:
+    """The answers of one register generation, for the days ``first`` to ``last``: ``keys`` maps
+    the casefolded last three (or two) parts, joined by US, to an answer, kept encoded until asked."""
+
+    generation: str
+    first: date
+    last: date
+    keys: dict[str, int] = field(default_factory=dict)
+    answers: list[str] = field(default_factory=list)
+    _decoded: dict[int, Answer | None] = field(default_factory=dict)
+    _index: dict[str, int] = field(default_factory=dict)
+    learned: int = 0  # keys added since the table was read
+
+    def covers(self, day: date) -> bool:
+        return self.first <= day <= self.last and self.first <= date.today() <= self.last
+
+    def lookup(self, parts: list[str]) -> tuple[Answer, str] | None:
+        """(answer, street) for an address's parts, or None when the resolver must be asked."""
+        n = len(parts)
+        if n < 2:
+            return None
+        found = self.keys.get(_US.join(parts[-3:]).casefold()) if n >= 3 else None
+        k = 3
+        if found is None:
+            found, k = self.keys.get(_US.join(parts[-2:]).casefold()), 2
+            if found is None:
+                return None
+        a = self._decoded.get(found, False)
+        if a is False:
+            a = self._decoded[found] = _decode_answer(self.answers[found])
+        if a is None or any(_US in p for p in parts[-k:]):
+            return None  # a damaged answer, or a part holding a separator: the resolver decides
+        return a, ", ".join(parts[:-k])  # type: ignore[return-value]
+
+    def _keep(self, parts: list[str], resolver: AddressResolver, res: Resolved) -> None:
+        key = _US.join(parts).casefold()
+        if key in self.keys or any(sep in p for p in parts for sep in _SEPARATORS):
+            return
+        text = _encode_answer(answer(resolver, res))
+        if text.count(_US) != 11 or _RS in text:
+            return  # a name holding a separator: not kept
+        found = self._index.get(text)
+        if found is None:
+            found = self._index[text] = len(self.answers)
+            self.answers.append(text)
+        self.keys[key] = found
+        self.learned += 1
+
+    def learn(self, resolver: AddressResolver, parts: list[str], res: Resolved) -> None:
+        """Keep the resolver's answer for these parts when it holds for every street (see the
+        module's docstring); anything else is not kept."""
+        a = res.address
+        if res.status not in _ANSWERED or a is None or res.unit is None or not parts:
+            return
+        if len(parts) >= 3 and a.district is not None and (a.commune, a.district, a.province) == tuple(parts[-3:]):
+            self._keep(parts[-3:], resolver, res)
+        elif (len(parts) >= 2 and a.district is None and (a.commune, a.province) == tuple(parts[-2:])
+              and resolver.typed_commune(parts[-2])):
+            self._keep(parts[-2:], resolver, res)
+
+
+def unit_cells(resolver: AddressResolver, res: Resolved) -> list[str]:
+    """The cells of ``CELLS`` from unit_key to basis for one answer."""
+    u = res.unit
+    succ = res.successors
+    return [u.key if u else "", u.code if u else "", resolver.path(u) if u else "",
+            ("true" if res.split else "false") if u else "",
+            " | ".join(r.target.key if r.target else "" for r in succ),
+            " | ".join(r.target.code if r.target else "" for r in succ),
+            " | ".join(resolver.path(r.target) if r.target else "dissolved" for r in succ),
+            " | ".join(f"{r.share:.6g}" for r in succ),
+            " | ".join(r.basis for r in succ)]
+
+
+def answer(resolver: AddressResolver, res: Resolved) -> Answer:
+    assert res.unit is not None and res.address is not None and res.address.commune is not None
+    return Answer(res.status, tuple(unit_cells(resolver, res)), tuple(tuple(t) for t in resolver.tails(res)),
+                  resolver.written_as(res.address.commune, res.unit))
+
+
+def days_alike(snap: Snapshot, day: date) -> tuple[date, date]:
+    """The first and last days around ``day`` on which exactly the same versions are valid (no
+    version starts or ends in between), so every answer "on ``day``" is the same on them."""
+    first, last = date.min, date.max
+    for v in snap.versions.values():
+        for start in (v.valid_from, v.valid_to + timedelta(days=1) if v.valid_to and v.valid_to < date.max else None):
+            if start is None:
+                continue
+            if start <= day:
+                first = max(first, start)
+            else:
+                last = min(last, start - timedelta(days=1))
+    return first, last
+
+
+def seed(resolver: AddressResolver) -> Table:
+    """A table of every commune version as the register writes it ("Xã Hòa Bình, Huyện Vĩnh Bảo,
+    Thành phố Hải Phòng" at its own time; a commune without a district with its province)."""
+    snap = resolver.snap
+    first, last = days_alike(snap, resolver.today)
+    table = Table(snap.generation, first, last)
+    for v in snap.versions.values():
+        if v.kind != "admin" or v.level != "commune":
+            continue
+        chain = [v, *(a for a in snap.ancestors(v) if a.level in ("district", "province"))]
+        text = ", ".join(x.full_name for x in chain)
+        table.learn(resolver, split_parts(text), resolver.resolve(text))
+    table.learned = 0
+    return table
+
+
+# --- the note beside the snapshot cache ----------------------------------------------------------
+
+
+def note_path(register: Register) -> Path | None:
+    from merger import store
+
+    if store.is_memory(register.url) or register.as_recorded is not None:
+        return None
+    path = register.cache_path()
+    return path.with_name(path.name + NOTE_SUFFIX)
+
+
+def encode(table: Table) -> dict[str, object]:
+    return {"first": table.first.isoformat(), "last": table.last.isoformat(), "keys": _RS.join(table.keys),
+            "index": list(table.keys.values()), "answers": _RS.join(table.answers)}
+
+
+def decode(generation: str, value: object) -> Table | None:
+    """The table a note holds, or None when it is not in the expected shape (an answer is checked
+    when it is first used)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        keys, index, answers = value["keys"], value["index"], value["answers"]
+        if not (isinstance(keys, str) and isinstance(answers, str) and isinstance(index, list)):
+            return None
+        table = Table(generation, date.fromisoformat(value["first"]), date.fromisoformat(value["last"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    table.answers = answers.split(_RS) if answers else []
+    names = keys.split(_RS) if keys else []
+    if len(names) != len(index) or not all(type(i) is int for i in index):
+        return None
+    if index and (min(index) < 0 or max(index) >= len(table.answers)):
+        return None
+    table.keys = dict(zip(names, index, strict=True))
+    return table
+
+
+def read(register: Register, day: date) -> Table | None:
+    """The table noted for the register's generation, if it answers for ``day``."""
+    from merger import cache
+
+    path = note_path(register)
+    if path is None:
+        return None
+    generation = register.generation()
+    table = decode(generation, cache.read_note(path, generation))
+    return table if table is not None and table.covers(day) else None
+
+
+def write(register: Register, table: Table) -> None:
+    """Note the table (a read-only location only costs speed next time)."""
+    from merger import cache
+
+    path = note_path(register)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            cache.write_note(path, table.generation, encode(table))
+
+
+@dataclass
+class Batch:
+    """Resolved addresses: the cells ``CELLS`` of each, and the resolver's answer for those it was
+    asked (the others are all ``ok`` or ``split``)."""
+
+    cells: list[list[str]]
+    resolved: dict[int, Resolved]
+
+
+def resolve_batch(register: Register, texts: list[str], *, today: date | None = None, as_of: date | None = None,
+                  progress: Callable[[int], None] | None = None) -> Batch:
+    """Resolve ``texts`` on ``today`` (default: today; only units valid on ``as_of`` if given): from the noted table
+    where it answers, else with the resolver (reading the snapshot), whose answers the note then
+    keeps. ``progress`` is called with the number of addresses done, a chunk at a time."""
+    from merger.addresses import AddressResolver
+
+    today = today or date.today()
+    table = read(register, today) if as_of is None else None
+    cells: list[list[str] | None] = [None] * len(texts)
+    asked: list[tuple[int, list[str]]] = []
+    for start in range(0, len(texts), 5000):
+        before = len(asked)
+        for i in range(start, min(start + 5000, len(texts))):
+            parts = split_parts(texts[i] or "")
+            hit = table.lookup(parts) if table is not None else None
+            if hit is None:
+                asked.append((i, parts))
+            else:
+                cells[i] = hit[0].row(hit[1])
+        if progress is not None:
+            progress(min(start + 5000, len(texts)) - start - (len(asked) - before))
+    resolved: dict[int, Resolved] = {}
+    if asked:
+        resolver = AddressResolver(register.snapshot, today=today)
+        fresh = as_of is None and (table is None or table.generation != resolver.snap.generation)
+        if fresh:  # none yet, or the register changed meanwhile: the commune names first
+            table = seed(resolver) if note_path(register) is not None else None
+        memo: dict[tuple[int, int], list[str]] = {}
+        for start in range(0, len(asked), 5000):
+            chunk = asked[start: start + 5000]
+            results = resolver.resolve_many([texts[i] for i, _parts in chunk], as_of=as_of)
+            for (i, parts), res in zip(chunk, results, strict=True):
+                resolved[i] = res
+                key = (id(res.unit), id(res.successors))
+                found = memo.get(key)
+                if found is None:
+                    found = memo[key] = unit_cells(resolver, res)
+                cells[i] = [res.status, *found, " | ".join(resolver.rewrite(res)), res.message]
+                if table is not None and as_of is None:
+                    table.learn(resolver, parts, res)
+            if progress is not None:
+                progress(len(chunk))
+        if table is not None and as_of is None and (fresh or table.learned):
+            write(register, table)
+    return Batch(cells, resolved)  # type: ignore[arg-type]
