@@ -47,6 +47,7 @@ NOTE_SUFFIX = ".resolve"
 CELLS = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
          "successor_names", "shares", "basis", "new_address", "message"]
 _ANSWERED = ("ok", "split")
+MAX_KEYS = 200_000  # a note of ~80 MB at most: past that, nothing more is learned
 
 
 @dataclass(frozen=True)
@@ -77,19 +78,28 @@ _SEPARATORS = (_RS, _US, _GS, _FS)
 
 
 def _encode_answer(a: Answer) -> str:
-    return _US.join([a.status, *a.cells, _FS.join(_GS.join(t) for t in a.tails),
+    """status, the nine cells, the new address without a street, the tails, the type words."""
+    return _US.join([a.status, *a.cells, a.row("")[10], _FS.join(_GS.join(t) for t in a.tails),
                      _GS.join(a.written) if a.written else ""])
 
 
 def _decode_answer(text: str) -> Answer | None:
     fields = text.split(_US)
-    if len(fields) != 12 or fields[0] not in _ANSWERED:
+    if len(fields) != 13 or fields[0] not in _ANSWERED:
         return None
-    tails = tuple(tuple(t.split(_GS)) for t in fields[10].split(_FS)) if fields[10] else ()
-    written = tuple(fields[11].split(_GS)) if fields[11] else None
+    tails = tuple(tuple(t.split(_GS)) for t in fields[11].split(_FS)) if fields[11] else ()
+    written = tuple(fields[12].split(_GS)) if fields[12] else None
     if written is not None and len(written) != 2:
         return None
     return Answer(fields[0], tuple(fields[1:10]), tails, written)  # type: ignore[arg-type]
+
+
+def _message(written: str) -> str:
+    """``Resolved.message`` of an ok or split answer, from its noted type words (or "")."""
+    if not written:
+        return ""
+    typed, _sep, type_ = written.partition(_GS)
+    return _("written as {typed}, recorded as {type}").format(typed=typed, type=type_)
 
 
 @dataclass
@@ -103,14 +113,16 @@ class Table:
     keys: dict[str, int] = field(default_factory=dict)
     answers: list[str] = field(default_factory=list)
     _decoded: dict[int, Answer | None] = field(default_factory=dict)
+    _plain: dict[int, list[str]] = field(default_factory=dict)  # the cells of an address without a street
     _index: dict[str, int] = field(default_factory=dict)
     learned: int = 0  # keys added since the table was read
 
     def covers(self, day: date) -> bool:
         return self.first <= day <= self.last and self.first <= date.today() <= self.last
 
-    def lookup(self, parts: list[str]) -> tuple[Answer, str] | None:
-        """(answer, street) for an address's parts, or None when the resolver must be asked."""
+    def lookup(self, parts: list[str]) -> list[str] | None:
+        """The cells ``CELLS`` for an address's parts (none holding a separator), or None when the
+        resolver must be asked. Addresses without a street and with the same answer get one list."""
         n = len(parts)
         if n < 2:
             return None
@@ -120,19 +132,29 @@ class Table:
             found, k = self.keys.get(_US.join(parts[-2:]).casefold()), 2
             if found is None:
                 return None
-        a = self._decoded.get(found, False)
-        if a is False:
-            a = self._decoded[found] = _decode_answer(self.answers[found])
-        if a is None or any(_US in p for p in parts[-k:]):
-            return None  # a damaged answer, or a part holding a separator: the resolver decides
-        return a, ", ".join(parts[:-k])  # type: ignore[return-value]
+        if n == k:  # no street: the cells as noted
+            row = self._plain.get(found)
+            if row is None:
+                fields = self.answers[found].split(_US)
+                if len(fields) != 13 or fields[0] not in _ANSWERED:
+                    return None  # a damaged answer: the resolver decides
+                row = self._plain[found] = [*fields[:11], _message(fields[12])]
+            return row
+        a = self._answer(found)
+        return None if a is None else a.row(", ".join(parts[:-k]))
 
-    def _keep(self, parts: list[str], resolver: AddressResolver, res: Resolved) -> None:
+    def _answer(self, i: int) -> Answer | None:
+        a = self._decoded.get(i, False)
+        if a is False:
+            a = self._decoded[i] = _decode_answer(self.answers[i])
+        return a  # type: ignore[return-value]
+
+    def _keep(self, parts: list[str], resolver: AddressResolver, res: Resolved, cells: list[str] | None) -> None:
         key = _US.join(parts).casefold()
         if key in self.keys or any(sep in p for p in parts for sep in _SEPARATORS):
             return
-        text = _encode_answer(answer(resolver, res))
-        if text.count(_US) != 11 or _RS in text:
+        text = _encode_answer(answer(resolver, res, cells))
+        if text.count(_US) != 12 or _RS in text:
             return  # a name holding a separator: not kept
         found = self._index.get(text)
         if found is None:
@@ -141,17 +163,17 @@ class Table:
         self.keys[key] = found
         self.learned += 1
 
-    def learn(self, resolver: AddressResolver, parts: list[str], res: Resolved) -> None:
+    def learn(self, resolver: AddressResolver, parts: list[str], res: Resolved, cells: list[str] | None = None) -> None:
         """Keep the resolver's answer for these parts when it holds for every street (see the
         module's docstring); anything else is not kept."""
         a = res.address
         if res.status not in _ANSWERED or a is None or res.unit is None or not parts:
             return
         if len(parts) >= 3 and a.district is not None and (a.commune, a.district, a.province) == tuple(parts[-3:]):
-            self._keep(parts[-3:], resolver, res)
+            self._keep(parts[-3:], resolver, res, cells)
         elif (len(parts) >= 2 and a.district is None and (a.commune, a.province) == tuple(parts[-2:])
               and resolver.typed_commune(parts[-2])):
-            self._keep(parts[-2:], resolver, res)
+            self._keep(parts[-2:], resolver, res, cells)
 
 
 def unit_cells(resolver: AddressResolver, res: Resolved) -> list[str]:
@@ -167,9 +189,10 @@ def unit_cells(resolver: AddressResolver, res: Resolved) -> list[str]:
             " | ".join(r.basis for r in succ)]
 
 
-def answer(resolver: AddressResolver, res: Resolved) -> Answer:
+def answer(resolver: AddressResolver, res: Resolved, cells: list[str] | None = None) -> Answer:
+    """The resolver's answer as the table keeps it (``cells``: ``unit_cells`` if already made)."""
     assert res.unit is not None and res.address is not None and res.address.commune is not None
-    return Answer(res.status, tuple(unit_cells(resolver, res)), tuple(tuple(t) for t in resolver.tails(res)),
+    return Answer(res.status, tuple(cells or unit_cells(resolver, res)), tuple(tuple(t) for t in resolver.tails(res)),
                   resolver.written_as(res.address.commune, res.unit))
 
 
@@ -186,22 +209,6 @@ def days_alike(snap: Snapshot, day: date) -> tuple[date, date]:
             else:
                 last = min(last, start - timedelta(days=1))
     return first, last
-
-
-def seed(resolver: AddressResolver) -> Table:
-    """A table of every commune version as the register writes it ("Xã Hòa Bình, Huyện Vĩnh Bảo,
-    Thành phố Hải Phòng" at its own time; a commune without a district with its province)."""
-    snap = resolver.snap
-    first, last = days_alike(snap, resolver.today)
-    table = Table(snap.generation, first, last)
-    for v in snap.versions.values():
-        if v.kind != "admin" or v.level != "commune":
-            continue
-        chain = [v, *(a for a in snap.ancestors(v) if a.level in ("district", "province"))]
-        text = ", ".join(x.full_name for x in chain)
-        table.learn(resolver, split_parts(text), resolver.resolve(text))
-    table.learned = 0
-    return table
 
 
 # --- the note beside the snapshot cache ----------------------------------------------------------
@@ -288,20 +295,22 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
     for start in range(0, len(texts), 5000):
         before = len(asked)
         for i in range(start, min(start + 5000, len(texts))):
-            parts = split_parts(texts[i] or "")
-            hit = table.lookup(parts) if table is not None else None
+            text = texts[i] or ""
+            parts = split_parts(text)
+            hit = table.lookup(parts) if table is not None and _US not in text else None
             if hit is None:
                 asked.append((i, parts))
             else:
-                cells[i] = hit[0].row(hit[1])
+                cells[i] = hit
         if progress is not None:
             progress(min(start + 5000, len(texts)) - start - (len(asked) - before))
     resolved: dict[int, Resolved] = {}
     if asked:
         resolver = AddressResolver(register.snapshot, today=today)
-        fresh = as_of is None and (table is None or table.generation != resolver.snap.generation)
-        if fresh:  # none yet, or the register changed meanwhile: the commune names first
-            table = seed(resolver) if note_path(register) is not None else None
+        snap = resolver.snap
+        fresh = as_of is None and note_path(register) is not None and (table is None or table.generation != snap.generation)
+        if fresh:  # none yet, or the register changed meanwhile
+            table = Table(snap.generation, *days_alike(snap, resolver.today))
         memo: dict[tuple[int, int], list[str]] = {}
         for start in range(0, len(asked), 5000):
             chunk = asked[start: start + 5000]
@@ -313,10 +322,10 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
                 if found is None:
                     found = memo[key] = unit_cells(resolver, res)
                 cells[i] = [res.status, *found, " | ".join(resolver.rewrite(res)), res.message]
-                if table is not None and as_of is None:
-                    table.learn(resolver, parts, res)
+                if table is not None and as_of is None and len(table.keys) < MAX_KEYS:
+                    table.learn(resolver, parts, res, found)
             if progress is not None:
                 progress(len(chunk))
-        if table is not None and as_of is None and (fresh or table.learned):
+        if table is not None and as_of is None and table.learned:
             write(register, table)
     return Batch(cells, resolved)  # type: ignore[arg-type]

@@ -497,7 +497,7 @@ def _resolve_file(reg, day, header: list[str], rows: list[list[str]], source: st
         w.writerow(header + CELLS)
         for cells in batch.cells:
             counts[cells[0]] = counts.get(cells[0], 0) + 1
-        w.writerows_safe(safe_cells(list(row) + cells, raw) for row, cells in zip(rows, batch.cells, strict=True))
+        w.writerows_safe([safe_cells([*row, *cells], raw) for row, cells in zip(rows, batch.cells, strict=True)])
 
     to_stdout = out is None or out == "-"
     if to_stdout:
