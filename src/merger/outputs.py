@@ -63,8 +63,10 @@ class SafeWriter:
         self._w.writerows(rows)
 
 
-# a cell starting like a formula, in cells joined by NUL
-_FORMULA_AT = re.compile("(?:^|\x00)[" + re.escape("".join(FORMULA_START)) + "]")
+# a cell (not the first) starting like a formula, in cells joined by NUL; a literal NUL first
+# makes the search a fast scan
+_FORMULA_AFTER = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
+_STARTS = frozenset(FORMULA_START)
 
 
 def safe_cells(row: Iterable[Any], raw: bool = False) -> list[Any]:
@@ -75,10 +77,11 @@ def safe_cells(row: Iterable[Any], raw: bool = False) -> list[Any]:
     if raw:
         return cells
     try:
-        if not _FORMULA_AT.search("\x00".join(cells)):
-            return cells
+        joined = "\x00".join(cells)
     except TypeError:  # a cell that is not text
-        pass
+        return [safe_cell(c) for c in cells]
+    if joined[:1] not in _STARTS and not _FORMULA_AFTER.search(joined):
+        return cells
     return [safe_cell(c) for c in cells]
 
 
