@@ -117,8 +117,10 @@ class Table:
     _index: dict[str, int] = field(default_factory=dict)
     learned: int = 0  # keys added since the table was read
 
+    undated: bool = False  # some unit version has no dates: the resolver places it on the real today
+
     def covers(self, day: date) -> bool:
-        return self.first <= day <= self.last and self.first <= date.today() <= self.last
+        return self.first <= day <= self.last and (not self.undated or self.first <= date.today() <= self.last)
 
     def lookup(self, parts: list[str]) -> list[str] | None:
         """The cells ``CELLS`` for an address's parts (none holding a separator), or None when the
@@ -189,6 +191,18 @@ def unit_cells(resolver: AddressResolver, res: Resolved) -> list[str]:
             " | ".join(r.basis for r in succ)]
 
 
+def cells_of(resolver: AddressResolver, res: Resolved, memo: dict[tuple[int, int], list[str]] | None = None) -> list[str]:
+    """The cells ``CELLS`` of the resolver's answer (``memo``: the unit and successor cells of the
+    answers made so far, kept by the identity of their unit and successor list)."""
+    key = (id(res.unit), id(res.successors))
+    found = memo.get(key) if memo is not None else None
+    if found is None:
+        found = unit_cells(resolver, res)
+        if memo is not None:
+            memo[key] = found
+    return [res.status, *found, " | ".join(resolver.rewrite(res)), res.message]
+
+
 def answer(resolver: AddressResolver, res: Resolved, cells: list[str] | None = None) -> Answer:
     """The resolver's answer as the table keeps it (``cells``: ``unit_cells`` if already made)."""
     assert res.unit is not None and res.address is not None and res.address.commune is not None
@@ -224,7 +238,8 @@ def note_path(register: Register) -> Path | None:
 
 
 def encode(table: Table) -> dict[str, object]:
-    return {"first": table.first.isoformat(), "last": table.last.isoformat(), "keys": _RS.join(table.keys),
+    return {"first": table.first.isoformat(), "last": table.last.isoformat(), "undated": table.undated,
+            "keys": _RS.join(table.keys),
             "index": list(table.keys.values()), "answers": _RS.join(table.answers)}
 
 
@@ -238,6 +253,7 @@ def decode(generation: str, value: object) -> Table | None:
         if not (isinstance(keys, str) and isinstance(answers, str) and isinstance(index, list)):
             return None
         table = Table(generation, date.fromisoformat(value["first"]), date.fromisoformat(value["last"]))
+        table.undated = value["undated"] is not False
     except (KeyError, TypeError, ValueError):
         return None
     table.answers = answers.split(_RS) if answers else []
@@ -311,19 +327,19 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
         fresh = as_of is None and note_path(register) is not None and (table is None or table.generation != snap.generation)
         if fresh:  # none yet, or the register changed meanwhile
             table = Table(snap.generation, *days_alike(snap, resolver.today))
+            table.undated = any(v.valid_from is None and v.valid_to is None and v.kind == "admin"
+                                for v in snap.versions.values())
+            if table.undated and not table.covers(table.first):
+                table = None  # answers that hold for neither day
         memo: dict[tuple[int, int], list[str]] = {}
         for start in range(0, len(asked), 5000):
             chunk = asked[start: start + 5000]
             results = resolver.resolve_many([texts[i] for i, _parts in chunk], as_of=as_of)
             for (i, parts), res in zip(chunk, results, strict=True):
                 resolved[i] = res
-                key = (id(res.unit), id(res.successors))
-                found = memo.get(key)
-                if found is None:
-                    found = memo[key] = unit_cells(resolver, res)
-                cells[i] = [res.status, *found, " | ".join(resolver.rewrite(res)), res.message]
+                cells[i] = row = cells_of(resolver, res, memo)
                 if table is not None and as_of is None and len(table.keys) < MAX_KEYS:
-                    table.learn(resolver, parts, res, found)
+                    table.learn(resolver, parts, res, row[1:10])
             if progress is not None:
                 progress(len(chunk))
         if table is not None and as_of is None and table.learned:
