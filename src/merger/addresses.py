@@ -91,6 +91,7 @@ class Resolved:
     successors: list[Row] = field(default_factory=list)
     candidates: list[V] = field(default_factory=list)
     message: str = ""
+    written: tuple[str, str] | None = None  # (type word written, type recorded) when they differ
 
     @property
     def split(self) -> bool:
@@ -395,7 +396,7 @@ class AddressResolver:
         status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
         words = self.written_as(address.commune, unit)
         note = _("written as {typed}, recorded as {type}").format(typed=words[0], type=words[1]) if words else ""
-        return Resolved(text, status, address, unit, rows, message=note)
+        return Resolved(text, status, address, unit, rows, message=note, written=words)
 
     def written_as(self, commune: str, unit: V) -> tuple[str, str] | None:
         """(type word written, type recorded) when the commune part names ``unit`` with another type."""

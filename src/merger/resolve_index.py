@@ -77,12 +77,6 @@ _RS, _US, _GS, _FS = "\x1e", "\x1f", "\x1d", "\x1c"
 _SEPARATORS = (_RS, _US, _GS, _FS)
 
 
-def _encode_answer(a: Answer) -> str:
-    """status, the nine cells, the new address without a street, the tails, the type words."""
-    return _US.join([a.status, *a.cells, a.row("")[10], _FS.join(_GS.join(t) for t in a.tails),
-                     _GS.join(a.written) if a.written else ""])
-
-
 def _decode_answer(text: str) -> Answer | None:
     fields = text.split(_US)
     if len(fields) != 13 or fields[0] not in _ANSWERED:
@@ -153,9 +147,9 @@ class Table:
 
     def _keep(self, parts: list[str], resolver: AddressResolver, res: Resolved, cells: list[str] | None) -> None:
         key = _US.join(parts).casefold()
-        if key in self.keys or any(sep in p for p in parts for sep in _SEPARATORS):
+        if key in self.keys or key.count(_US) != len(parts) - 1 or _RS in key or _GS in key or _FS in key:
             return
-        text = _encode_answer(answer(resolver, res, cells))
+        text = _encode(resolver, res, cells)
         if text.count(_US) != 12 or _RS in text:
             return  # a name holding a separator: not kept
         found = self._index.get(text)
@@ -203,11 +197,13 @@ def cells_of(resolver: AddressResolver, res: Resolved, memo: dict[tuple[int, int
     return [res.status, *found, " | ".join(resolver.rewrite(res)), res.message]
 
 
-def answer(resolver: AddressResolver, res: Resolved, cells: list[str] | None = None) -> Answer:
-    """The resolver's answer as the table keeps it (``cells``: ``unit_cells`` if already made)."""
-    assert res.unit is not None and res.address is not None and res.address.commune is not None
-    return Answer(res.status, tuple(cells or unit_cells(resolver, res)), tuple(tuple(t) for t in resolver.tails(res)),
-                  resolver.written_as(res.address.commune, res.unit))
+def _encode(resolver: AddressResolver, res: Resolved, cells: list[str] | None = None) -> str:
+    """The resolver's answer as the table keeps it (``cells``: ``unit_cells`` if already made):
+    status, the nine cells, the new address without a street, the tails, the type words."""
+    tails = resolver.tails(res)
+    plain = " | ".join(", ".join(dict.fromkeys(p for p in tail if p)) for tail in tails)
+    return _US.join([res.status, *(cells or unit_cells(resolver, res)), plain, _FS.join(_GS.join(t) for t in tails),
+                     _GS.join(res.written) if res.written else ""])
 
 
 def days_alike(snap: Snapshot, day: date) -> tuple[date, date]:
