@@ -72,9 +72,10 @@ class Answer:
         return [self.status, *self.cells, new, message]
 
 
-# Separators of the note's texts (control characters: no unit name holds one, and a key or an
-# answer that does is not kept).
-_RS, _US, _GS, _FS = "\x1e", "\x1f", "\x1d", "\x1c"
+# Separators of the note's texts: private-use characters (no unit name holds one, a key or an
+# answer that does is not kept, and an address that does is asked of the resolver); JSON writes
+# them as they are, where control characters would each take six bytes and slow its parser.
+_RS, _US, _GS, _FS = "\ue01e", "\ue01f", "\ue01d", "\ue01c"
 _SEPARATORS = (_RS, _US, _GS, _FS)
 
 
@@ -145,11 +146,12 @@ class Table:
             a = self._decoded[i] = _decode_answer(self.answers[i])
         return a  # type: ignore[return-value]
 
-    def _keep(self, parts: list[str], resolver: AddressResolver, res: Resolved, cells: list[str] | None) -> None:
+    def _keep(self, parts: list[str], resolver: AddressResolver, res: Resolved, row: list[str] | None,
+              plain: bool) -> None:
         key = _US.join(parts).casefold()
         if key in self.keys or key.count(_US) != len(parts) - 1 or _RS in key or _GS in key or _FS in key:
             return
-        text = _encode(resolver, res, cells)
+        text = _encode(resolver, res, row, plain)
         if text.count(_US) != 12 or _RS in text:
             return  # a name holding a separator: not kept
         found = self._index.get(text)
@@ -159,17 +161,17 @@ class Table:
         self.keys[key] = found
         self.learned += 1
 
-    def learn(self, resolver: AddressResolver, parts: list[str], res: Resolved, cells: list[str] | None = None) -> None:
+    def learn(self, resolver: AddressResolver, parts: list[str], res: Resolved, row: list[str] | None = None) -> None:
         """Keep the resolver's answer for these parts when it holds for every street (see the
-        module's docstring); anything else is not kept."""
+        module's docstring); anything else is not kept. ``row``: its cells (``cells_of``) if made."""
         a = res.address
         if res.status not in _ANSWERED or a is None or res.unit is None or not parts:
             return
         if len(parts) >= 3 and a.district is not None and (a.commune, a.district, a.province) == tuple(parts[-3:]):
-            self._keep(parts[-3:], resolver, res, cells)
+            self._keep(parts[-3:], resolver, res, row, len(parts) == 3)
         elif (len(parts) >= 2 and a.district is None and (a.commune, a.province) == tuple(parts[-2:])
               and resolver.typed_commune(parts[-2])):
-            self._keep(parts[-2:], resolver, res, cells)
+            self._keep(parts[-2:], resolver, res, row, len(parts) == 2)
 
 
 def unit_cells(resolver: AddressResolver, res: Resolved) -> list[str]:
@@ -197,13 +199,15 @@ def cells_of(resolver: AddressResolver, res: Resolved, memo: dict[tuple[int, int
     return [res.status, *found, " | ".join(resolver.rewrite(res)), res.message]
 
 
-def _encode(resolver: AddressResolver, res: Resolved, cells: list[str] | None = None) -> str:
-    """The resolver's answer as the table keeps it (``cells``: ``unit_cells`` if already made):
-    status, the nine cells, the new address without a street, the tails, the type words."""
+def _encode(resolver: AddressResolver, res: Resolved, row: list[str] | None, plain: bool) -> str:
+    """The resolver's answer as the table keeps it: status, the nine cells, the new address
+    without a street, the tails, the type words (``row``: ``cells_of`` if already made; ``plain``:
+    the address had no street, so its new address is the one without a street)."""
     tails = resolver.tails(res)
-    plain = " | ".join(", ".join(dict.fromkeys(p for p in tail if p)) for tail in tails)
-    return _US.join([res.status, *(cells or unit_cells(resolver, res)), plain, _FS.join(_GS.join(t) for t in tails),
-                     _GS.join(res.written) if res.written else ""])
+    if row is None:
+        row = cells_of(resolver, res)
+    new = row[10] if plain else " | ".join(", ".join(dict.fromkeys(p for p in tail if p)) for tail in tails)
+    return _US.join([*row[:10], new, _FS.join(_GS.join(t) for t in tails), _GS.join(res.written) if res.written else ""])
 
 
 def days_alike(snap: Snapshot, day: date) -> tuple[date, date]:
@@ -310,7 +314,7 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
         for i in range(start, min(start + 5000, len(texts))):
             text = texts[i] or ""
             parts = split_parts(text)
-            hit = table.lookup(parts) if table is not None and _US not in text else None
+            hit = table.lookup(parts) if table is not None and _US not in text else None  # (see _US)
             if hit is None:
                 asked.append((i, parts))
             else:
@@ -336,7 +340,7 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
                 resolved[i] = res
                 cells[i] = row = cells_of(resolver, res, memo)
                 if table is not None and as_of is None and len(table.keys) < MAX_KEYS:
-                    table.learn(resolver, parts, res, row[1:10])
+                    table.learn(resolver, parts, res, row)
             if progress is not None:
                 progress(len(chunk))
         if table is not None and as_of is None and table.learned:
