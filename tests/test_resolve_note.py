@@ -279,3 +279,15 @@ def test_cli_output_with_and_without_the_note(national_copy: Register, tmp_path:
     assert rows[-5][1].startswith("'=1+2") and rows[-5][3] == "ok" and rows[-5][13].startswith("'=1+2, Xã")
     raw = list(csv.reader(first[3][3].decode("utf-8").splitlines()))
     assert raw[1][2] == "=x0"
+
+
+@given(st.lists(st.sampled_from([",", ";", "\n", " ", ".", "-", "a", "Xã", "Việt Nam", "VN", "\r"]), max_size=20).map("".join))
+def test_split_parts_is_the_regular_expression_split(text: str) -> None:
+    """split_parts takes str.split where the text has no ';' or line break: the same parts."""
+    import re
+
+    parts = [p.strip(" .-") for p in re.split(r"[,;\n]", text)]
+    parts = [p for p in parts if p]
+    while parts and parts[-1].casefold() in {"viet nam", "vietnam", "vn", "việt nam", "việtnam"}:
+        parts.pop()
+    assert split_parts(text) == parts

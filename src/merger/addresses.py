@@ -57,8 +57,8 @@ def _norm(name: str) -> str:
 def split_parts(text: str) -> list[str]:
     """The parts of an address as the resolver reads them: split at commas, semicolons and line
     breaks, edges of spaces, dots and dashes trimmed, empty parts and a trailing country dropped."""
-    parts = [p.strip(" .-") for p in _SPLIT.split(text)]
-    parts = [p for p in parts if p]
+    pieces = text.split(",") if ";" not in text and "\n" not in text else _SPLIT.split(text)  # str.split is faster
+    parts = [q for p in pieces if (q := p.strip(" .-"))]
     while parts and parts[-1].casefold() in _COUNTRY_WRITTEN:
         parts.pop()
     return parts
@@ -344,20 +344,25 @@ class AddressResolver:
             out.append(tail)
         return out
 
-    def resolve(self, text: str, *, as_of: date | None = None) -> Resolved:
-        """The unit an address names (on ``as_of`` if given) and its successors on ``today``."""
+    def resolve(self, text: str, *, as_of: date | None = None, parts: list[str] | None = None) -> Resolved:
+        """The unit an address names (on ``as_of`` if given) and its successors on ``today``
+        (``parts``: ``split_parts(text)`` when the caller has it already)."""
         key = (text, as_of)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = self._resolve(text, as_of)
+            found = self._memo[key] = self._resolve(text, as_of, parts)
         return found
 
-    def resolve_many(self, texts: list[str], *, as_of: date | None = None) -> list[Resolved]:
+    def resolve_many(self, texts: list[str], *, as_of: date | None = None,
+                     parts: list[list[str]] | None = None) -> list[Resolved]:
         with paused_gc():
+            if parts is not None:
+                return [self.resolve(t, as_of=as_of, parts=p) for t, p in zip(texts, parts, strict=True)]
             return [self.resolve(t, as_of=as_of) for t in texts]
 
-    def _resolve(self, text: str, as_of: date | None) -> Resolved:
-        parts = self._parts(text or "")
+    def _resolve(self, text: str, as_of: date | None, parts: list[str] | None = None) -> Resolved:
+        if parts is None:
+            parts = self._parts(text or "")
         if not parts:
             return Resolved(text, "unparseable", message=_("empty address"))
         address, found, provinces = self._interpret(parts)

@@ -335,7 +335,8 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
         memo: dict[tuple[int, int], list[str]] = {}
         for start in range(0, len(asked), 5000):
             chunk = asked[start: start + 5000]
-            results = resolver.resolve_many([texts[i] for i, _parts in chunk], as_of=as_of)
+            results = resolver.resolve_many([texts[i] for i, _parts in chunk], as_of=as_of,
+                                            parts=[parts for _i, parts in chunk])
             for (i, parts), res in zip(chunk, results, strict=True):
                 resolved[i] = res
                 cells[i] = row = cells_of(resolver, res, memo)
