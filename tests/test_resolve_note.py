@@ -274,6 +274,7 @@ def test_cli_output_with_and_without_the_note(national_copy: Register, tmp_path:
         assert run(raw, *extra) == first[-1], extra
     code, _stdout, stderr, written = first[0]
     assert code == 0 and "line 303: unparseable" in stderr and "line 305: ambiguous" in stderr
+    assert stderr.startswith("line 303")  # no progress bar (nor its empty line) when stderr is not a terminal
     rows = list(csv.reader(written.decode("utf-8").splitlines()))
     assert rows[1][2] == "'=x0" and rows[-1][0] == "904" and rows[-1][2] == "'-"
     assert rows[-5][1].startswith("'=1+2") and rows[-5][3] == "ok" and rows[-5][13].startswith("'=1+2, Xã")
