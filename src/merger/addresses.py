@@ -152,6 +152,7 @@ class AddressResolver:
         self._folds: dict[str, str] = {}
         self._lookups: dict[tuple[str, str, bool], list[V]] = {}
         self._successors: dict[int, list[Row]] = {}
+        self._paths: dict[int, str] = {}
         self._memo: dict[tuple[str, date | None], Resolved] = {}
 
     # --- lookups -----------------------------------------------------------------------------
@@ -323,8 +324,12 @@ class AddressResolver:
         return found
 
     def path(self, v: V) -> str:
-        """The version with its parents, for people (``Snapshot.path``)."""
-        return self.snap.path(v)
+        """The version with its parents, for people (``Snapshot.path``), once per version (the
+        new communes are the successors of thousands of addresses)."""
+        found = self._paths.get(v.id)
+        if found is None:
+            found = self._paths[v.id] = self.snap.path(v)
+        return found
 
     def rewrite(self, res: Resolved) -> list[str]:
         """``rewrite(snap, res, today)``, with each successor's commune and province found once."""
