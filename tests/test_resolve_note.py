@@ -27,7 +27,11 @@ STREETS = ["Số 5 Lê Lợi", "thôn 3", "=1+2", "@SUM(A1)", "Ngõ 12, phố Hu
 ODD = ["", "   ", "Hoa Binh", "Phường Không Có, Quận Không Có, Hà Nội", "Xã Hòa Bình, Huyện Vĩnh Bảo, Tỉnh Hải Dương",
        "Số 3, huyện Vĩnh Bảo, HP", "Đường Lê Lợi, Hải Phòng", "=HYPERLINK(\"x\")", "-2+3", "P. An Lư, TX. Thủy Nguyên, TP. Hải Phòng",
        "12 Tran Phu, P.01, Q.5, TP.HCM", "Phường Hải Châu, ĐN", "xã Kì Sơn, huyện Kì Anh, Hà Tĩnh", "Tỉnh Hải Dương",
-       "Phường Hòa Bình, Thành phố Hải Phòng", "Số 12 Lê Lợi, Phường Hòa Bình, TP Hải Phòng"]
+       "Phường Hòa Bình, Thành phố Hải Phòng", "Số 12 Lê Lợi, Phường Hòa Bình, TP Hải Phòng",
+       # a street that repeats the new commune or the province: written once in the new address
+       "Thành phố Hải Phòng, Phường Hòa Bình, Thành phố Hải Phòng",
+       "Xã Nguyễn Bỉnh Khiêm, Xã Hòa Bình, Huyện Vĩnh Bảo, Thành phố Hải Phòng",
+       "Số 1, Xã Nguyễn Bỉnh Khiêm, Xã Hòa Bình, Huyện Vĩnh Bảo, Thành phố Hải Phòng"]
 _TYPES = ("Xã ", "Phường ", "Thị trấn ", "Huyện ", "Quận ", "Thị xã ", "Thành phố ", "Tỉnh ")
 _SHORT = {"Xã ": "X. ", "Phường ": "P. ", "Thị trấn ": "TT. ", "Huyện ": "H. ", "Quận ": "Q. ", "Thị xã ": "TX. ",
           "Thành phố ": "TP. ", "Tỉnh ": ""}

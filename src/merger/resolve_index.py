@@ -51,25 +51,31 @@ _ANSWERED = ("ok", "split")
 MAX_KEYS = 50_000  # ~18 MB of note (every run reads it all: ~0.1 s); past that nothing more is learned
 
 
-@dataclass(frozen=True)
 class Answer:
-    """What the resolver answered for a key: the status, the unit and successor cells (``CELLS``
-    from unit_key to basis), each successor's new address after the street, and the type words
-    of the "written as ..., recorded as ..." note (or None)."""
+    """What the resolver answered for a key: the status and the cells ``CELLS`` from unit_key to
+    basis (``head``), each successor's new address after the street (``tails``), and the
+    message, made ready for many streets."""
 
-    status: str
-    cells: tuple[str, ...]
-    tails: tuple[tuple[str, ...], ...]
-    written: tuple[str, str] | None
+    __slots__ = ("head", "tails", "plains", "names", "plain", "message")
+
+    def __init__(self, head: list[str], tails: tuple[tuple[str, ...], ...], message: str):
+        self.head = head
+        self.tails = tails
+        self.plains = [", ".join(dict.fromkeys(p for p in tail if p)) for tail in tails]
+        self.names = [frozenset(tail) for tail in tails]
+        self.plain = " | ".join(self.plains)  # the new address without a street
+        self.message = message
 
     def row(self, street: str) -> list[str]:
         """The cells ``resolve --file`` adds for an address with this street (as
-        ``AddressResolver.rewrite`` and ``Resolved.message`` write them)."""
+        ``AddressResolver.rewrite`` writes them: the street, then the tail without repeats)."""
         street = street.strip()
-        new = " | ".join(", ".join(dict.fromkeys(p for p in (street, *tail) if p)) for tail in self.tails)
-        message = _("written as {typed}, recorded as {type}").format(
-            typed=self.written[0], type=self.written[1]) if self.written else ""
-        return [self.status, *self.cells, new, message]
+        if not street:
+            return [*self.head, self.plain, self.message]
+        new = " | ".join((street + ", " + plain if plain else street) if street not in names
+                         else ", ".join(dict.fromkeys(p for p in (street, *tail) if p))
+                         for tail, plain, names in zip(self.tails, self.plains, self.names, strict=True))
+        return [*self.head, new, self.message]
 
 
 # Separators of the note's texts: private-use characters (no unit name holds one, a key or an
@@ -84,10 +90,9 @@ def _decode_answer(text: str) -> Answer | None:
     if len(fields) != 13 or fields[0] not in _ANSWERED:
         return None
     tails = tuple(tuple(t.split(_GS)) for t in fields[11].split(_FS)) if fields[11] else ()
-    written = tuple(fields[12].split(_GS)) if fields[12] else None
-    if written is not None and len(written) != 2:
+    if fields[12] and fields[12].count(_GS) != 1:
         return None
-    return Answer(fields[0], tuple(fields[1:10]), tails, written)  # type: ignore[arg-type]
+    return Answer(fields[:10], tails, _message(fields[12]))
 
 
 def _message(written: str) -> str:
