@@ -296,3 +296,21 @@ def test_split_parts_is_the_regular_expression_split(text: str) -> None:
     while parts and parts[-1].casefold() in {"viet nam", "vietnam", "vn", "việt nam", "việtnam"}:
         parts.pop()
     assert split_parts(text) == parts
+
+
+@pytest.mark.parametrize("day", [date(2025, 6, 30), AFTER, date(2026, 2, 1), date(2019, 12, 31)])
+def test_days_alike_are_the_days_with_the_same_versions_valid(national: Register, day: date) -> None:
+    """The note holds from the first to the last day on which exactly the versions valid on its
+    day are valid; the day before and the day after, some version starts or ends."""
+    from datetime import timedelta
+
+    snap = national.snapshot
+    first, last = resolve_index.days_alike(snap, day)
+    valid = {v.id for v in snap.versions.values() if v.valid_on(day)}
+    assert first <= day <= last
+    for edge in (first, last):
+        assert {v.id for v in snap.versions.values() if v.valid_on(edge)} == valid
+    if first > date.min:
+        assert {v.id for v in snap.versions.values() if v.valid_on(first - timedelta(days=1))} != valid
+    if last < date.max:
+        assert {v.id for v in snap.versions.values() if v.valid_on(last + timedelta(days=1))} != valid

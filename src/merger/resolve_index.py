@@ -218,16 +218,13 @@ def _encode(resolver: AddressResolver, res: Resolved, row: list[str] | None, pla
 def days_alike(snap: Snapshot, day: date) -> tuple[date, date]:
     """The first and last days around ``day`` on which exactly the same versions are valid (no
     version starts or ends in between), so every answer "on ``day``" is the same on them."""
-    first, last = date.min, date.max
-    for v in snap.versions.values():
-        for start in (v.valid_from, v.valid_to + timedelta(days=1) if v.valid_to and v.valid_to < date.max else None):
-            if start is None:
-                continue
-            if start <= day:
-                first = max(first, start)
-            else:
-                last = min(last, start - timedelta(days=1))
-    return first, last
+    versions = snap.versions.values()
+    starts = {v.valid_from for v in versions} | {end + timedelta(days=1) for end in {v.valid_to for v in versions}
+                                                 if end is not None and end < date.max}
+    starts.discard(None)
+    first = max((d for d in starts if d <= day), default=date.min)  # type: ignore[operator]
+    later = [d for d in starts if d > day]  # type: ignore[operator]
+    return first, (min(later) - timedelta(days=1)) if later else date.max
 
 
 # --- the note beside the snapshot cache ----------------------------------------------------------
