@@ -46,6 +46,10 @@ def _nso(sources: Path) -> list[str]:
         return [f"{r['Tên']}, {r['Quận Huyện']}, {r['Tỉnh / Thành Phố']}" for r in csv.DictReader(fh)]
 
 
+def _sample(texts: list[str], n: int) -> list[str]:
+    return random.Random(7).sample(texts, n)
+
+
 def _new_style(reg: Register) -> list[str]:
     """The communes of July 2025 with their province, as the register writes them."""
     snap = reg.snapshot
@@ -125,7 +129,7 @@ def test_nso_addresses_answered_from_the_note_in_every_language(national_copy: R
 
     reg = national_copy
     texts = ["Phường Hòa Bình, Huyện Vĩnh Bảo, Hải Phòng", "Xã An Lư, TX. Thủy Nguyên, Hải Phòng",
-             *rng_sample(_nso(sources), 200)]
+             *_sample(_nso(sources), 200)]
     en = resolve_index.resolve_batch(Register.open(_target(reg)), texts, today=AFTER)
     assert len(en.resolved) == len(texts) and en.cells[0][11] == "written as phường, recorded as xã"
     with i18n.use("vi"):
@@ -133,10 +137,6 @@ def test_nso_addresses_answered_from_the_note_in_every_language(national_copy: R
         assert not vi.resolved  # all from the note
         assert vi.cells == _reference(reg, texts)
     assert vi.cells[0][11] == "ghi là phường, trong cơ sở dữ liệu là xã"
-
-
-def rng_sample(texts: list[str], n: int) -> list[str]:
-    return random.Random(7).sample(texts, n)
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +252,7 @@ def test_cli_output_with_and_without_the_note(national_copy: Register, tmp_path:
     summary and the unresolved lines are the same from the resolver and from the note, in every
     output mode."""
     reg = national_copy
-    nso = rng_sample(_nso(sources), 300)
+    nso = _sample(_nso(sources), 300)
     lines = ["id,dia_chi,note"] + [f'{i},"{t}",=x{i}' for i, t in enumerate(nso)]
     lines += ['900,"=1+2, Xã Hòa Bình, Huyện Vĩnh Bảo, Thành phố Hải Phòng",', "901,", "902,,",
               '903,"Hoa Binh",y', '904,"@cmd, Phường Hòa Bình, Thành phố Hải Phòng",-']
