@@ -186,13 +186,15 @@ def test_the_note_is_stale_after_a_rename(national_copy: Register, tmp_path: Pat
     reg = national_copy
     src, out = tmp_path / "a.csv", tmp_path / "b.csv"
     src.write_text("id,dia_chi\n1,\"Phường Hòa Bình, Thành phố Hải Phòng\"\n"
-                   "2,\"Phường An Lư, Thành phố Thủy Nguyên, Thành phố Hải Phòng\"\n", encoding="utf-8")
+                   "2,\"Phường An Lư, Thành phố Thủy Nguyên, Thành phố Hải Phòng\"\n"
+                   "3,\"Số 4, Phường Thử Nghiệm, Thành phố Hải Phòng\"\n", encoding="utf-8")
     args = ["--db", _target(reg), "resolve", "--file", str(src), "--column", "dia_chi", "--out", str(out),
             "--to", "2026-02-01"]
     runner = CliRunner()
     assert runner.invoke(app, args).exit_code == 0
     before = out.read_bytes()
     assert "Phường Hòa Bình" in before.decode() and resolve_index.note_path(reg).exists()
+    assert [r["status"] for r in csv.DictReader(before.decode().splitlines())] == ["ok", "split", "province_only"]
     assert runner.invoke(app, args).exit_code == 0 and out.read_bytes() == before  # from the note
     reg.record(Spec("rename", date(2026, 1, 1), units=["Phường Hòa Bình, Hải Phòng"], to="Phường Thử Nghiệm",
                     act="TEST/2026"), by="test")
@@ -200,12 +202,16 @@ def test_the_note_is_stale_after_a_rename(national_copy: Register, tmp_path: Pat
     assert res.exit_code == 0, res.stderr
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
     # the ward of July 2025 ended on 31 December: the name now also names the ward of 2025 in
-    # Thủy Nguyên, so the resolver asks for the district; An Lư's successors carry the new name
-    assert [r["status"] for r in rows] == ["ambiguous", "split"]
+    # Thủy Nguyên, so the resolver asks for the district; An Lư's successors carry the new name,
+    # and the new name is found
+    assert [r["status"] for r in rows] == ["ambiguous", "split", "ok"]
     assert rows[1]["successor_names"] == ("Phường Thử Nghiệm, Thành phố Hải Phòng | "
                                           "Phường Thủy Nguyên, Thành phố Hải Phòng")
+    assert rows[2]["unit_name"] == "Phường Thử Nghiệm, Thành phố Hải Phòng"
+    assert rows[2]["new_address"] == "Số 4, Phường Thử Nghiệm, Thành phố Hải Phòng"
     fresh = Register.open(_target(reg))
-    texts = ["Phường Hòa Bình, Thành phố Hải Phòng", "Phường An Lư, Thành phố Thủy Nguyên, Thành phố Hải Phòng"]
+    texts = ["Phường Hòa Bình, Thành phố Hải Phòng", "Phường An Lư, Thành phố Thủy Nguyên, Thành phố Hải Phòng",
+             "Số 4, Phường Thử Nghiệm, Thành phố Hải Phòng"]
     assert [row[2:] for row in csv.reader(out.read_text(encoding="utf-8").splitlines())][1:] == \
         _reference(fresh, texts, date(2026, 2, 1))
 
