@@ -183,6 +183,11 @@ def unit_cells(resolver: AddressResolver, res: Resolved) -> list[str]:
     """The cells of ``CELLS`` from unit_key to basis for one answer."""
     u = res.unit
     succ = res.successors
+    if u is not None and len(succ) == 1:  # the common case, without five joins
+        r = succ[0]
+        t = r.target
+        return [u.key, u.code, resolver.path(u), "false", t.key if t else "", t.code if t else "",
+                resolver.path(t) if t else "dissolved", f"{r.share:.6g}", r.basis]
     return [u.key if u else "", u.code if u else "", resolver.path(u) if u else "",
             ("true" if res.split else "false") if u else "",
             " | ".join(r.target.key if r.target else "" for r in succ),
