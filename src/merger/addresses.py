@@ -54,6 +54,16 @@ def _norm(name: str) -> str:
     return m.group(1) if m else name
 
 
+def split_parts(text: str) -> list[str]:
+    """The parts of an address as the resolver reads them: split at commas, semicolons and line
+    breaks, edges of spaces, dots and dashes trimmed, empty parts and a trailing country dropped."""
+    pieces = text.split(",") if ";" not in text and "\n" not in text else _SPLIT.split(text)  # str.split is faster
+    parts = [q for p in pieces if (q := p.strip(" .-"))]
+    while parts and parts[-1].casefold() in _COUNTRY_WRITTEN:
+        parts.pop()
+    return parts
+
+
 @dataclass
 class Address:
     """An address split into its parts (raw text as written)."""
@@ -81,6 +91,7 @@ class Resolved:
     successors: list[Row] = field(default_factory=list)
     candidates: list[V] = field(default_factory=list)
     message: str = ""
+    written: tuple[str, str] | None = None  # (type word written, type recorded) when they differ
 
     @property
     def split(self) -> bool:
@@ -141,6 +152,7 @@ class AddressResolver:
         self._folds: dict[str, str] = {}
         self._lookups: dict[tuple[str, str, bool], list[V]] = {}
         self._successors: dict[int, list[Row]] = {}
+        self._paths: dict[int, str] = {}
         self._memo: dict[tuple[str, date | None], Resolved] = {}
 
     # --- lookups -----------------------------------------------------------------------------
@@ -269,13 +281,7 @@ class AddressResolver:
                 i -= 1
         if i < 0:
             return Address(text, province=prov_text), [], provinces
-        folded = self._fold(parts[i])
-        if folded in self._full["commune"] or folded in self._full["district"]:
-            typed_commune = folded not in self._full["district"]
-        else:
-            readings = self._read(parts[i])
-            typed_commune = all(r.types is not None and COMMUNE_TYPES.issuperset(r.types) for r in readings)
-        if i >= 1 and not typed_commune:
+        if i >= 1 and not self.typed_commune(parts[i]):
             districts = self._districts(parts[i], provinces)
             if districts:
                 units = {d.unit_id for d in districts}
@@ -294,17 +300,20 @@ class AddressResolver:
             return Address(text, ", ".join(parts[: i - 1]), parts[i - 1], parts[i], prov_text), [], provinces
         return Address(text, ", ".join(parts[:i]), parts[i], None, prov_text), found, provinces
 
+    def typed_commune(self, part: str) -> bool:
+        """Whether a part can only be read as a commune (then it is not tried as a district)."""
+        folded = self._fold(part)
+        if folded in self._full["commune"] or folded in self._full["district"]:
+            return folded not in self._full["district"]
+        return all(r.types is not None and COMMUNE_TYPES.issuperset(r.types) for r in self._read(part))
+
     def parse(self, text: str) -> Address:
         """Split an address into street, commune, district and province (as written)."""
         return self._interpret(self._parts(text))[0]
 
     @staticmethod
     def _parts(text: str) -> list[str]:
-        parts = [p.strip(" .-") for p in _SPLIT.split(text)]
-        parts = [p for p in parts if p]
-        while parts and parts[-1].casefold() in _COUNTRY_WRITTEN:
-            parts.pop()
-        return parts
+        return split_parts(text)
 
     # --- resolving ------------------------------------------------------------------------------
 
@@ -314,9 +323,21 @@ class AddressResolver:
             found = self._successors[v.id] = self.composer.compose(v, self.today)
         return found
 
+    def path(self, v: V) -> str:
+        """The version with its parents, for people (``Snapshot.path``), once per version (the
+        new communes are the successors of thousands of addresses)."""
+        found = self._paths.get(v.id)
+        if found is None:
+            found = self._paths[v.id] = self.snap.path(v)
+        return found
+
     def rewrite(self, res: Resolved) -> list[str]:
         """``rewrite(snap, res, today)``, with each successor's commune and province found once."""
         street = res.address.street.strip() if res.address else ""
+        return [", ".join(dict.fromkeys(p for p in [street, *tail] if p)) for tail in self.tails(res)]
+
+    def tails(self, res: Resolved) -> list[list[str]]:
+        """What follows the street in each successor's new address (its commune and province)."""
         out = []
         for r in res.successors:
             if r.target is None:
@@ -325,23 +346,28 @@ class AddressResolver:
             if tail is None:
                 chain = [r.target] + [a for a in self.snap.ancestors(r.target, self.today) if a.level == "province"]
                 tail = self._rewritten[r.target.id] = [v.full_name for v in chain if v.level in ("commune", "province")]
-            out.append(", ".join(dict.fromkeys(p for p in [street, *tail] if p)))
+            out.append(tail)
         return out
 
-    def resolve(self, text: str, *, as_of: date | None = None) -> Resolved:
-        """The unit an address names (on ``as_of`` if given) and its successors on ``today``."""
+    def resolve(self, text: str, *, as_of: date | None = None, parts: list[str] | None = None) -> Resolved:
+        """The unit an address names (on ``as_of`` if given) and its successors on ``today``
+        (``parts``: ``split_parts(text)`` when the caller has it already)."""
         key = (text, as_of)
         found = self._memo.get(key)
         if found is None:
-            found = self._memo[key] = self._resolve(text, as_of)
+            found = self._memo[key] = self._resolve(text, as_of, parts)
         return found
 
-    def resolve_many(self, texts: list[str], *, as_of: date | None = None) -> list[Resolved]:
+    def resolve_many(self, texts: list[str], *, as_of: date | None = None,
+                     parts: list[list[str]] | None = None) -> list[Resolved]:
         with paused_gc():
+            if parts is not None:
+                return [self.resolve(t, as_of=as_of, parts=p) for t, p in zip(texts, parts, strict=True)]
             return [self.resolve(t, as_of=as_of) for t in texts]
 
-    def _resolve(self, text: str, as_of: date | None) -> Resolved:
-        parts = self._parts(text or "")
+    def _resolve(self, text: str, as_of: date | None, parts: list[str] | None = None) -> Resolved:
+        if parts is None:
+            parts = self._parts(text or "")
         if not parts:
             return Resolved(text, "unparseable", message=_("empty address"))
         address, found, provinces = self._interpret(parts)
@@ -378,13 +404,18 @@ class AddressResolver:
         unit = (ended[-1] if ended else versions[0]) if address.district else versions[-1]
         rows = self.successors(unit)
         status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
-        note = ""
-        if not any(v is unit for v in self._full["commune"].get(self._fold(address.commune), ())):  # by identity:
+        words = self.written_as(address.commune, unit)
+        note = _("written as {typed}, recorded as {type}").format(typed=words[0], type=words[1]) if words else ""
+        return Resolved(text, status, address, unit, rows, message=note, written=words)
+
+    def written_as(self, commune: str, unit: V) -> tuple[str, str] | None:
+        """(type word written, type recorded) when the commune part names ``unit`` with another type."""
+        if not any(v is unit for v in self._full["commune"].get(self._fold(commune), ())):  # by identity:
             # a version is equal only to itself (its id), and comparing dataclasses field by field is slow
-            typed = [r.types for r in self._read(address.commune) if r.types is not None]
+            typed = [r.types for r in self._read(commune) if r.types is not None]
             if typed and unit.type not in typed[0]:
-                note = _("written as {typed}, recorded as {type}").format(typed=typed[0][0], type=unit.type)
-        return Resolved(text, status, address, unit, rows, message=note)
+                return typed[0][0], unit.type
+        return None
 
     def _coarser(self, text: str, address: Address, provinces: frozenset[int] | None,
                  as_of: date | None) -> Resolved | None:

@@ -58,6 +58,32 @@ class SafeWriter:
         for row in rows:
             self.writerow(row)
 
+    def writerows_safe(self, rows: Iterable[Iterable[Any]]) -> None:
+        """Rows already passed through ``safe_cells`` (with this writer's ``raw``), in one call."""
+        self._w.writerows(rows)
+
+
+# a cell (not the first) starting like a formula, in cells joined by NUL; a literal NUL first
+# makes the search a fast scan
+_FORMULA_AFTER = re.compile("\x00[" + re.escape("".join(FORMULA_START)) + "]")
+_STARTS = frozenset(FORMULA_START)
+
+
+def safe_cells(row: Iterable[Any], raw: bool = False) -> list[Any]:
+    """``[safe_cell(c, raw) for c in row]``; a row of texts none of which starts like a formula
+    (nearly every row) is found so by one regular-expression search, not a call per cell (a file
+    of 10,000 rows and 13 columns has 130,000 cells)."""
+    cells = list(row)
+    if raw:
+        return cells
+    try:
+        joined = "\x00".join(cells)
+    except TypeError:  # a cell that is not text
+        return [safe_cell(c) for c in cells]
+    if joined[:1] not in _STARTS and not _FORMULA_AFTER.search(joined):
+        return cells
+    return [safe_cell(c) for c in cells]
+
 
 def check_out(path: Path | str, suffixes: tuple[str, ...] = ()) -> Path:
     """Refuse an --out path that cannot be written, before any work is done: empty, a folder,

@@ -375,15 +375,14 @@ def resolve(
     reg = state(ctx).register()
     from merger.addresses import AddressResolver
 
-    snap = reg.snapshot
-    resolver = AddressResolver(snap, today=day)
     if address is not None and address != "-" and as_csv:
-        _resolve_file(resolver, ["address"], [[address]], "the command line", "address", None, on, False,
-                      first_line=1, quiet=True)
-        if not resolver.resolve(address, as_of=on).answered:
+        if not _resolve_file(reg, day, ["address"], [[address]], "the command line", "address", None, on, False,
+                             first_line=1, quiet=True):
             raise typer.Exit(1)
         return
     if address is not None and address != "-":
+        snap = reg.snapshot
+        resolver = AddressResolver(snap, today=day)
         res = resolver.resolve(address, as_of=on)
         data = _resolved_dict(snap, res, resolver)
         if as_json:
@@ -408,7 +407,7 @@ def resolve(
             if len(header) != 1:
                 raise typer.BadParameter(_("--file has {len} columns: say which holds the address ({join})").format(len=len(header), join=', '.join(header)), param_hint="--column")
             column = header[0]
-    _resolve_file(resolver, header, rows, source, column, out, on, as_json, first_line=1 if address == "-" else 2)
+    _resolve_file(reg, day, header, rows, source, column, out, on, as_json, first_line=1 if address == "-" else 2)
 
 
 def _resolved_dict(snap, res, resolver) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -469,44 +468,36 @@ def status_label(status: str) -> str:
     return labels.get(status, status)
 
 
-def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
-                  out: str | None, on, as_json: bool, first_line: int = 2, quiet: bool = False) -> None:
-
-    from merger.outputs import SafeWriter, writing
+def _resolve_file(reg, day, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
+                  out: str | None, on, as_json: bool, first_line: int = 2, quiet: bool = False) -> bool:
+    """Resolve a table's address column and write it with the cells added; True when every row
+    was answered."""
+    from merger.outputs import SafeWriter, safe_cells, writing
+    from merger.resolve_index import CELLS, resolve_batch
 
     if column not in header:
         fail(_("no column {column!r} in {source}; the columns are: {join}").format(column=column, source=source, join=', '.join(header)))
     ci = header.index(column)
     texts = [row[ci] if ci < len(row) else "" for row in rows]
-    from rich.console import Console
-    from rich.progress import Progress
+    if sys.stderr.isatty():  # the bar is drawn on a terminal only (rich costs ~0.1 s to import)
+        from rich.console import Console
+        from rich.progress import Progress
 
-    with Progress(transient=True, console=Console(stderr=True)) as progress:
-        task = progress.add_task(_("Resolving"), total=len(texts))
-        results = []
-        for i in range(0, len(texts), 5000):
-            results += resolver.resolve_many(texts[i: i + 5000], as_of=on)
-            progress.update(task, advance=len(texts[i: i + 5000]))
-    snap = resolver.snap
-    extra = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
-             "successor_names", "shares", "basis", "new_address", "message"]
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
+            task = progress.add_task(_("Resolving"), total=len(texts))
+            batch = resolve_batch(reg, texts, today=day, as_of=on,
+                                  progress=lambda n: progress.update(task, advance=n))
+    else:
+        batch = resolve_batch(reg, texts, today=day, as_of=on)
     counts: dict[str, int] = {}
 
     def write(fh) -> None:  # type: ignore[no-untyped-def]
-        w = SafeWriter(fh, raw_csv())
-        w.writerow(header + extra)
-        for row, res in zip(rows, results, strict=True):
-            counts[res.status] = counts.get(res.status, 0) + 1
-            succ = [r for r in res.successors]
-            u = res.unit
-            w.writerow(list(row) + [
-                res.status, u.key if u else "", u.code if u else "", snap.path(u) if u else "",
-                ("true" if res.split else "false") if u else "",
-                " | ".join(r.target.key if r.target else "" for r in succ),
-                " | ".join(r.target.code if r.target else "" for r in succ),
-                " | ".join(snap.path(r.target) if r.target else "dissolved" for r in succ),
-                " | ".join(f"{r.share:.6g}" for r in succ),
-                " | ".join(r.basis for r in succ), " | ".join(resolver.rewrite(res)), res.message])
+        raw = raw_csv()
+        w = SafeWriter(fh, raw)
+        w.writerow(header + CELLS)
+        for cells in batch.cells:
+            counts[cells[0]] = counts.get(cells[0], 0) + 1
+        w.writerows_safe([safe_cells([*row, *cells], raw) for row, cells in zip(rows, batch.cells, strict=True)])
 
     to_stdout = out is None or out == "-"
     if to_stdout:
@@ -516,7 +507,7 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
         assert out is not None
         with errors(), writing(Path(out)) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
             write(fh)
-    bad = [(i + first_line, res) for i, res in enumerate(results) if not res.answered]
+    bad = [(i + first_line, res) for i, res in sorted(batch.resolved.items()) if not res.answered]
     for line, res in bad[:50]:
         print(one_line(_("line {line}: {status}: {text!r}: {message}").format(
             line=line, status=status_label(res.status), text=res.text, message=res.message)), file=sys.stderr)
@@ -524,17 +515,18 @@ def _resolve_file(resolver, header: list[str], rows: list[list[str]], source: st
         print(_("… and {n} more rows not resolved (see the status column)").format(n=len(bad) - 50), file=sys.stderr)
     where = "standard output" if to_stdout else str(out)
     if quiet:
-        return
+        return not bad
     if as_json:
         text = json.dumps(dict(file=source, out=where, rows=len(rows), statuses=counts), ensure_ascii=False, indent=2)
         print(text, file=sys.stderr if to_stdout else sys.stdout)
-        return
+        return not bad
     from merger.i18n import fnum
 
     line = _("{n} addresses → {where}: {counts}").format(
         n=fnum(len(rows)), where=_("standard output") if to_stdout else where,
         counts=", ".join(f"{status_label(k)} {fnum(v)}" for k, v in sorted(counts.items())))
     print(line, file=sys.stderr if to_stdout else sys.stdout)
+    return not bad
 
 
 @app.command()

@@ -1,0 +1,356 @@
+"""``merger resolve --file`` without the snapshot: the answers to the addresses written the usual way,
+kept beside the snapshot cache.
+
+Reading the register's snapshot and indexing its names costs ~0.15 s of CPU, and resolving each
+address another ~35 µs; 10,035 addresses then take ~1 s. Most addresses are written one of two
+ways: "commune, district, province" (the old style, as the NSO list and most customer files
+write them) or "commune, province" (the new style), with a street in front. For those, the
+answer depends only on those two or three parts, not on the street, so it is worked out once by
+the resolver itself (``merger.addresses.AddressResolver``: there is one resolver, and the table
+only remembers what it said) and kept in a table keyed by the parts as written, case aside.
+
+Which answers are kept: ``ok`` and ``split`` only, and only when the resolver read the parts the
+way the key says (the commune, district and province parts are exactly the last three; for two
+parts, a commune part that cannot be read as a district, so a street in front changes nothing).
+The table is learned: each run keeps the answers the resolver gave it, so the next run of those
+spellings (with any street) reads no snapshot. Seeding it with every commune as the register
+writes it was tried and cost ~1.7 s of CPU on the first run after every write, for a spelling
+customer files rarely use. Every other address (other forms, spellings not seen yet, not found,
+ambiguous, a district alone, ``--as-of``) goes to the resolver, which reads the snapshot as before.
+
+The answers hold for one register generation and for the days on which the same versions are
+valid (the successors are "on today"): the note records the first and the last such day.
+It is JSON, trusted on the cache's terms (``merger.cache.read_note``: this user's regular file,
+writable by no one else, the right format and generation); a stale, foreign or damaged note is
+only a miss, and is written anew. Messages are stored as their words, not as text, so the
+note answers in every language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from merger.addresses import split_parts
+from merger.i18n import _
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from merger.addresses import AddressResolver, Resolved
+    from merger.graph import Snapshot
+    from merger.register import Register
+
+NOTE_SUFFIX = ".resolve"
+CELLS = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
+         "successor_names", "shares", "basis", "new_address", "message"]
+_ANSWERED = ("ok", "split")
+MAX_KEYS = 50_000  # ~18 MB of note (every run reads it all: ~0.1 s); past that nothing more is learned
+
+
+class Answer:
+    """What the resolver answered for a key: the status and the cells ``CELLS`` from unit_key to
+    basis (``head``), each successor's new address after the street (``tails``), and the
+    message, made ready for many streets."""
+
+    __slots__ = ("head", "tails", "plains", "names", "plain", "message")
+
+    def __init__(self, head: list[str], tails: tuple[tuple[str, ...], ...], message: str):
+        self.head = head
+        self.tails = tails
+        self.plains = [", ".join(dict.fromkeys(p for p in tail if p)) for tail in tails]
+        self.names = [frozenset(tail) for tail in tails]
+        self.plain = " | ".join(self.plains)  # the new address without a street
+        self.message = message
+
+    def row(self, street: str) -> list[str]:
+        """The cells ``resolve --file`` adds for an address with this street (as
+        ``AddressResolver.rewrite`` writes them: the street, then the tail without repeats)."""
+        street = street.strip()
+        if not street:
+            return [*self.head, self.plain, self.message]
+        new = " | ".join((street + ", " + plain if plain else street) if street not in names
+                         else ", ".join(dict.fromkeys(p for p in (street, *tail) if p))
+                         for tail, plain, names in zip(self.tails, self.plains, self.names, strict=True))
+        return [*self.head, new, self.message]
+
+
+# Separators of the note's texts: private-use characters (no unit name holds one, a key or an
+# answer that does is not kept, and an address that does is asked of the resolver); JSON writes
+# them as they are, where control characters would each take six bytes and slow its parser.
+_RS, _US, _GS, _FS = "\ue01e", "\ue01f", "\ue01d", "\ue01c"
+_SEPARATORS = (_RS, _US, _GS, _FS)
+
+
+def _decode_answer(text: str) -> Answer | None:
+    fields = text.split(_US)
+    if len(fields) != 13 or fields[0] not in _ANSWERED:
+        return None
+    tails = tuple(tuple(t.split(_GS)) for t in fields[11].split(_FS)) if fields[11] else ()
+    if fields[12] and fields[12].count(_GS) != 1:
+        return None
+    return Answer(fields[:10], tails, _message(fields[12]))
+
+
+def _message(written: str) -> str:
+    """``Resolved.message`` of an ok or split answer, from its noted type words (or "")."""
+    if not written:
+        return ""
+    typed, _sep, type_ = written.partition(_GS)
+    return _("written as {typed}, recorded as {type}").format(typed=typed, type=type_)
+
+
+@dataclass
+class Table:
+    """The answers of one register generation, for the days ``first`` to ``last``: ``keys`` maps
+    the casefolded last three (or two) parts, joined by US, to an answer, kept encoded until asked."""
+
+    generation: str
+    first: date
+    last: date
+    keys: dict[str, int] = field(default_factory=dict)
+    answers: list[str] = field(default_factory=list)
+    _decoded: dict[int, Answer | None] = field(default_factory=dict)
+    _plain: dict[int, list[str]] = field(default_factory=dict)  # the cells of an address without a street
+    _index: dict[str, int] = field(default_factory=dict)
+    learned: int = 0  # keys added since the table was read
+    undated: bool = False  # some unit version has no dates: the resolver places it on the real today
+
+    def covers(self, day: date) -> bool:
+        return self.first <= day <= self.last and (not self.undated or self.first <= date.today() <= self.last)
+
+    def lookup(self, parts: list[str]) -> list[str] | None:
+        """The cells ``CELLS`` for an address's parts (none holding a separator), or None when the
+        resolver must be asked. Addresses without a street and with the same answer get one list."""
+        n = len(parts)
+        if n < 2:
+            return None
+        found = self.keys.get(_US.join(parts[-3:]).casefold()) if n >= 3 else None
+        k = 3
+        if found is None:
+            found, k = self.keys.get(_US.join(parts[-2:]).casefold()), 2
+            if found is None:
+                return None
+        if n == k:  # no street: the cells as noted
+            row = self._plain.get(found)
+            if row is None:
+                fields = self.answers[found].split(_US)
+                if len(fields) != 13 or fields[0] not in _ANSWERED:
+                    return None  # a damaged answer: the resolver decides
+                row = self._plain[found] = [*fields[:11], _message(fields[12])]
+            return row
+        a = self._answer(found)
+        return None if a is None else a.row(", ".join(parts[:-k]))
+
+    def _answer(self, i: int) -> Answer | None:
+        a = self._decoded.get(i, False)
+        if a is False:
+            a = self._decoded[i] = _decode_answer(self.answers[i])
+        return a  # type: ignore[return-value]
+
+    def _keep(self, parts: list[str], resolver: AddressResolver, res: Resolved, row: list[str] | None,
+              plain: bool) -> None:
+        key = _US.join(parts).casefold()
+        if key in self.keys or key.count(_US) != len(parts) - 1 or _RS in key or _GS in key or _FS in key:
+            return
+        text = _encode(resolver, res, row, plain)
+        if text.count(_US) != 12 or _RS in text:
+            return  # a name holding a separator: not kept
+        found = self._index.get(text)
+        if found is None:
+            found = self._index[text] = len(self.answers)
+            self.answers.append(text)
+        self.keys[key] = found
+        self.learned += 1
+
+    def learn(self, resolver: AddressResolver, parts: list[str], res: Resolved, row: list[str] | None = None) -> None:
+        """Keep the resolver's answer for these parts when it holds for every street (see the
+        module's docstring); anything else is not kept. ``row``: its cells (``cells_of``) if made."""
+        a = res.address
+        if res.status not in _ANSWERED or a is None or res.unit is None or not parts:
+            return
+        if len(parts) >= 3 and a.district is not None and (a.commune, a.district, a.province) == tuple(parts[-3:]):
+            self._keep(parts[-3:], resolver, res, row, len(parts) == 3)
+        elif (len(parts) >= 2 and a.district is None and (a.commune, a.province) == tuple(parts[-2:])
+              and resolver.typed_commune(parts[-2])):
+            self._keep(parts[-2:], resolver, res, row, len(parts) == 2)
+
+
+def unit_cells(resolver: AddressResolver, res: Resolved) -> list[str]:
+    """The cells of ``CELLS`` from unit_key to basis for one answer."""
+    u = res.unit
+    succ = res.successors
+    if u is not None and len(succ) == 1:  # the common case, without five joins
+        r = succ[0]
+        t = r.target
+        return [u.key, u.code, resolver.path(u), "false", t.key if t else "", t.code if t else "",
+                resolver.path(t) if t else "dissolved", f"{r.share:.6g}", r.basis]
+    return [u.key if u else "", u.code if u else "", resolver.path(u) if u else "",
+            ("true" if res.split else "false") if u else "",
+            " | ".join(r.target.key if r.target else "" for r in succ),
+            " | ".join(r.target.code if r.target else "" for r in succ),
+            " | ".join(resolver.path(r.target) if r.target else "dissolved" for r in succ),
+            " | ".join(f"{r.share:.6g}" for r in succ),
+            " | ".join(r.basis for r in succ)]
+
+
+def cells_of(resolver: AddressResolver, res: Resolved, memo: dict[tuple[int, int], list[str]] | None = None) -> list[str]:
+    """The cells ``CELLS`` of the resolver's answer (``memo``: the unit and successor cells of the
+    answers made so far, kept by the identity of their unit and successor list)."""
+    key = (id(res.unit), id(res.successors))
+    found = memo.get(key) if memo is not None else None
+    if found is None:
+        found = unit_cells(resolver, res)
+        if memo is not None:
+            memo[key] = found
+    return [res.status, *found, " | ".join(resolver.rewrite(res)), res.message]
+
+
+def _encode(resolver: AddressResolver, res: Resolved, row: list[str] | None, plain: bool) -> str:
+    """The resolver's answer as the table keeps it: status, the nine cells, the new address
+    without a street, the tails, the type words (``row``: ``cells_of`` if already made; ``plain``:
+    the address had no street, so its new address is the one without a street)."""
+    tails = resolver.tails(res)
+    if row is None:
+        row = cells_of(resolver, res)
+    new = row[10] if plain else " | ".join(", ".join(dict.fromkeys(p for p in tail if p)) for tail in tails)
+    return _US.join([*row[:10], new, _FS.join(_GS.join(t) for t in tails), _GS.join(res.written) if res.written else ""])
+
+
+def days_alike(snap: Snapshot, day: date) -> tuple[date, date]:
+    """The first and last days around ``day`` on which exactly the same versions are valid (no
+    version starts or ends in between), so every answer "on ``day``" is the same on them."""
+    versions = snap.versions.values()
+    starts = {v.valid_from for v in versions} | {end + timedelta(days=1) for end in {v.valid_to for v in versions}
+                                                 if end is not None and end < date.max}
+    starts.discard(None)
+    first = max((d for d in starts if d <= day), default=date.min)  # type: ignore[operator]
+    later = [d for d in starts if d > day]  # type: ignore[operator]
+    return first, (min(later) - timedelta(days=1)) if later else date.max
+
+
+# --- the note beside the snapshot cache ----------------------------------------------------------
+
+
+def note_path(register: Register) -> Path | None:
+    from merger import store
+
+    if store.is_memory(register.url) or register.as_recorded is not None:
+        return None
+    path = register.cache_path()
+    return path.with_name(path.name + NOTE_SUFFIX)
+
+
+def encode(table: Table) -> dict[str, object]:
+    return {"first": table.first.isoformat(), "last": table.last.isoformat(), "undated": table.undated,
+            "keys": _RS.join(table.keys),
+            "index": list(table.keys.values()), "answers": _RS.join(table.answers)}
+
+
+def decode(generation: str, value: object) -> Table | None:
+    """The table a note holds, or None when it is not in the expected shape (an answer is checked
+    when it is first used)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        keys, index, answers = value["keys"], value["index"], value["answers"]
+        if not (isinstance(keys, str) and isinstance(answers, str) and isinstance(index, list)):
+            return None
+        table = Table(generation, date.fromisoformat(value["first"]), date.fromisoformat(value["last"]))
+        table.undated = value["undated"] is not False
+    except (KeyError, TypeError, ValueError):
+        return None
+    table.answers = answers.split(_RS) if answers else []
+    names = keys.split(_RS) if keys else []
+    if len(names) != len(index) or not all(type(i) is int for i in index):
+        return None
+    if index and (min(index) < 0 or max(index) >= len(table.answers)):
+        return None
+    table.keys = dict(zip(names, index, strict=True))
+    return table
+
+
+def read(register: Register, day: date) -> Table | None:
+    """The table noted for the register's generation, if it answers for ``day``."""
+    from merger import cache
+
+    path = note_path(register)
+    if path is None:
+        return None
+    generation = register.generation()
+    table = decode(generation, cache.read_note(path, generation))
+    return table if table is not None and table.covers(day) else None
+
+
+def write(register: Register, table: Table) -> None:
+    """Note the table (a read-only location only costs speed next time)."""
+    from merger import cache
+
+    path = note_path(register)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            cache.write_note(path, table.generation, encode(table))
+
+
+@dataclass
+class Batch:
+    """Resolved addresses: the cells ``CELLS`` of each, and the resolver's answer for those it was
+    asked (the others are all ``ok`` or ``split``)."""
+
+    cells: list[list[str]]
+    resolved: dict[int, Resolved]
+
+
+def resolve_batch(register: Register, texts: list[str], *, today: date | None = None, as_of: date | None = None,
+                  progress: Callable[[int], None] | None = None) -> Batch:
+    """Resolve ``texts`` on ``today`` (default: today; only units valid on ``as_of`` if given):
+    from the noted table where it answers, else with the resolver (reading the snapshot), whose
+    answers the note then keeps. ``progress`` is called with the number of addresses done, a
+    chunk at a time."""
+    from merger.addresses import AddressResolver
+
+    today = today or date.today()
+    table = read(register, today) if as_of is None else None
+    cells: list[list[str] | None] = [None] * len(texts)
+    asked: list[tuple[int, list[str]]] = []
+    for start in range(0, len(texts), 5000):
+        before = len(asked)
+        for i in range(start, min(start + 5000, len(texts))):
+            text = texts[i] or ""
+            parts = split_parts(text)
+            hit = table.lookup(parts) if table is not None and _US not in text else None  # (see _US)
+            if hit is None:
+                asked.append((i, parts))
+            else:
+                cells[i] = hit
+        if progress is not None:
+            progress(min(start + 5000, len(texts)) - start - (len(asked) - before))
+    resolved: dict[int, Resolved] = {}
+    if asked:
+        resolver = AddressResolver(register.snapshot, today=today)
+        snap = resolver.snap
+        fresh = as_of is None and note_path(register) is not None and (table is None or table.generation != snap.generation)
+        if fresh:  # none yet, or the register changed meanwhile
+            table = Table(snap.generation, *days_alike(snap, resolver.today))
+            table.undated = any(v.valid_from is None and v.valid_to is None and v.kind == "admin"
+                                for v in snap.versions.values())
+            if table.undated and not table.first <= date.today() <= table.last:
+                table = None  # answers on --to that would not hold on the real today: not noted
+        memo: dict[tuple[int, int], list[str]] = {}
+        for start in range(0, len(asked), 5000):
+            chunk = asked[start: start + 5000]
+            results = resolver.resolve_many([texts[i] for i, _parts in chunk], as_of=as_of,
+                                            parts=[parts for _i, parts in chunk])
+            for (i, parts), res in zip(chunk, results, strict=True):
+                resolved[i] = res
+                cells[i] = row = cells_of(resolver, res, memo)
+                if table is not None and as_of is None and len(table.keys) < MAX_KEYS:
+                    table.learn(resolver, parts, res, row)
+            if progress is not None:
+                progress(len(chunk))
+        if table is not None and as_of is None and table.learned:
+            write(register, table)
+    return Batch(cells, resolved)  # type: ignore[arg-type]
