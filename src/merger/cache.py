@@ -136,21 +136,10 @@ def _changed(last: dict[str, int], statistics: int, query: Query) -> tuple[Table
     return new, (_rows(query, "statistic") if count != statistics else None)
 
 
-def refresh(tables: Tables, query: Query) -> Tables:
-    """The cached tables brought up to date (see ``_changed``)."""
-    new, stats = _changed({name: max(rows, default=0) for name, rows in tables.items()},
-                          len(tables["statistic"]), query)
-    for name, rows in new.items():
-        tables[name].update(rows)
-    if stats is not None:
-        tables["statistic"] = stats
-    return tables
-
-
 def refresh_columns(columns: Columns, query: Query) -> tuple[Columns, int]:
-    """``refresh`` of the cache's columns, in place of the transposes to rows and back (the first
-    whole-register read after a write paid more for those than for anything else), and how many
-    rows changed.
+    """The cached columns brought up to date with the rows written since (``_changed``), without
+    transposing them to rows and back (the first whole-register read after a write paid more for
+    those than for anything else), and how many rows changed.
 
     A row whose id is above the cached ones is appended (ids only grow, so the columns stay
     sorted); a row re-read is replaced where its id is (found by bisection), or inserted in order.
@@ -172,10 +161,7 @@ def refresh_columns(columns: Columns, query: Query) -> tuple[Columns, int]:
             if at < len(ids) and ids[at] == i:
                 for col, value in zip(cols, row, strict=True):
                     col[at] = value
-            elif at == len(ids):
-                for col, value in zip(cols, row, strict=True):
-                    col.append(value)
-            else:
+            else:  # at the end (appended) or, for a row the cache never had, in order
                 for col, value in zip(cols, row, strict=True):
                     col.insert(at, value)
         changed += len(rows)
@@ -272,7 +258,7 @@ def columns_of(tables: Tables) -> Columns:
 
 
 def tables_of(columns: Columns) -> Tables:
-    """Columns back to rows by id (what ``refresh`` updates)."""
+    """Columns back to rows by id (for ``read``, and the tests comparing the row-wise rules)."""
     return {name: {row[0]: list(row) for row in zip(*cols, strict=True)} for name, cols in columns.items()}
 
 

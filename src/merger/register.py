@@ -174,7 +174,7 @@ class Register:
     def snapshot(self) -> graph.Snapshot:
         """The lineage snapshot, from the cache file when it matches the register's generation.
 
-        A stale cache is brought up to date with the rows written since (merger.cache.refresh),
+        A stale cache is brought up to date with the rows written since (merger.cache.refresh_columns),
         not rebuilt; ``--as-recorded`` views are derived from the same cached rows.
         """
         gen = self.generation()
@@ -257,7 +257,7 @@ class Register:
     def _written(self, outcome: recording.Outcome) -> recording.Outcome:
         """After a write commits: the snapshot in memory is stale. The cache file is left to the
         next reader of the whole register, who brings it up to date by the rows written
-        (cache.refresh); one-unit questions do not need it (Register.around). Refreshing it here
+        (cache.refresh_columns); one-unit questions do not need it (Register.around). Refreshing it here
         would add a cache read and write to every record."""
         if outcome.written:
             self.invalidate()
