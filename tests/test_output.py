@@ -181,3 +181,16 @@ def test_over_only_for_units_above_their_official_area(run) -> None:  # type: ig
         if status in ("over", "under"):
             assert (status == "over") == diff.startswith("+"), line
     assert any("Đặc khu Cát Hải" in x and "under" in x for x in rows)
+
+
+_CELL = st.one_of(st.text(max_size=8), st.sampled_from(["=1+1", "+x", "-12.5", "@a", "\tb", "\rc", "a\x00=b", "", "\x00"]),
+                  st.integers(), st.none(), st.floats(allow_nan=False))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_CELL, max_size=14), st.booleans())
+def test_safe_cells_is_safe_cell_on_every_cell(row: list, raw: bool) -> None:
+    """resolve --file's row-at-a-time test for formula cells gives what safe_cell gives per cell."""
+    from merger.outputs import safe_cell, safe_cells
+
+    assert safe_cells(row, raw) == [safe_cell(c, raw) for c in row]
