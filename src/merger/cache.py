@@ -284,7 +284,7 @@ def derive(tables: Tables, as_recorded: datetime | None = None) -> Derived:
     return derive_columns(columns_of(tables), as_recorded)
 
 
-def derive_columns(cols: Columns, as_recorded: datetime | None = None) -> Derived:
+def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats: bool = True) -> Derived:
     """The snapshot's rows (acts, versions, events, links, stats), as recorded at ``as_recorded``.
 
     Bitemporal: only events recorded by then and not revoked or amended by then are seen; the
@@ -293,7 +293,8 @@ def derive_columns(cols: Columns, as_recorded: datetime | None = None) -> Derive
     event that ends it (so a revocation reopens it); bundled versions keep their stored end.
 
     Column by column: a register of bundled rows only (the common case) needs no Python loop
-    over its rows here; the per-row rules run on the rows recorded events touch.
+    over its rows here; the per-row rules run on the rows recorded events touch. ``stats=False``:
+    no statistics (empty), for readers that do not use them (``merger check``).
     """
     limit = _naive_utc(as_recorded) if as_recorded is not None else None
     times: dict[str, datetime] = {}
@@ -377,10 +378,10 @@ def derive_columns(cols: Columns, as_recorded: datetime | None = None) -> Derive
     links = [k[0], k_event, k_pred, k_succ, k[4], k[5], share, basis, k[8]]
     if not all(keep):
         links = [list(compress(c, keep)) for c in links]
-    kept = set(versions[0])
-    stats = {i: {"area_km2": area, "population": pop, "seat": seat, "lon": lon, "lat": lat, "source": src}
-             for i, area, pop, seat, lon, lat, src in zip(*cols["statistic"], strict=True) if i in kept}
-    return Derived(acts, versions, events, links, stats)
+    kept = set(versions[0]) if stats else ()
+    figures = {i: {"area_km2": area, "population": pop, "seat": seat, "lon": lon, "lat": lat, "source": src}
+               for i, area, pop, seat, lon, lat, src in zip(*cols["statistic"], strict=True) if i in kept}
+    return Derived(acts, versions, events, links, figures)
 
 
 # --- the cache file ----------------------------------------------------------------------------

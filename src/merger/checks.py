@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+from merger.check_rows import GAP_RELATIONS
 from merger.errors import Violation
 from merger.graph import LEVEL_ORDER, Snapshot, V
-from merger.i18n import N_, _
+from merger.i18n import _
 
 ONE_DAY = timedelta(days=1)
 TOLERANCE = 1e-9
@@ -145,8 +146,6 @@ def find_cycle(snap: Snapshot) -> list[V]:
     return []
 
 
-GAP_RELATIONS = {"successor_unknown": N_("successor unknown (source gap)"),
-                 "origin_unknown": N_("origin unknown (source gap)")}
 
 
 def source_gaps(snap: Snapshot) -> list[Violation]:

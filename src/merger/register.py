@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from merger import lineage, recording
+    from merger import check_rows, lineage, recording
 
 REFORM_BEFORE = date(2025, 6, 30)
 REFORM_AFTER = date(2025, 7, 1)
@@ -53,6 +53,7 @@ class Register:
         self.read_only = read_only  # every write refused, by merger and by the database session
         self._engine = engine
         self._snapshot: graph.Snapshot | None = None
+        self._rows: tuple[str, cache.Derived] | None = None  # (generation, rows) read for check
         self.answered_from: graph.Snapshot | None = None  # what lineage/show last answered from
         self.as_recorded = recorded_limit(as_recorded)
 
@@ -265,6 +266,7 @@ class Register:
 
     def invalidate(self) -> None:
         self._snapshot = None
+        self._rows = None
 
     # --- questions -----------------------------------------------------------------------
 
@@ -501,22 +503,42 @@ class Register:
         self.answered_from = snap
         return search.search(snap, text, limit=limit, as_of=as_of)
 
-    def check(self) -> list[Violation]:
-        from merger import checks
+    def rows(self) -> cache.Derived:
+        """The snapshot's rows by column (what its objects are made from), without making the
+        objects: for whole-register rules that read columns (merger.check_rows)."""
+        gen = self.generation()
+        if self._rows is not None and self._rows[0] == gen:
+            return self._rows[1]
+        with graph.no_gc():
+            columns, gen = self._columns(gen)
+            derived = cache.derive_columns(columns, self.as_recorded, stats=False)
+        self._rows = (gen, derived)
+        return derived
 
-        return checks.check(self.snapshot)
+    def integrity(self, *, gaps_only: bool = False) -> check_rows.Report:
+        """What ``merger check`` says, from one read: the violations (or, ``gaps_only``, the
+        source gaps listed instead), the gaps counted, the disagreements, the register's size.
+        The rules run on the rows by column (merger.check_rows), not on the snapshot's objects."""
+        from merger import check_rows
+
+        return check_rows.report(self.rows(), gaps_only=gaps_only)
+
+    def check(self) -> list[Violation]:
+        from merger import check_rows
+
+        return check_rows.check(self.rows())
 
     def source_gaps(self) -> list[Violation]:
         """Where the sources leave a unit's successor or origin unknown (not errors)."""
-        from merger import checks
+        from merger import check_rows
 
-        return checks.source_gaps(self.snapshot)
+        return check_rows.source_gaps(self.rows())
 
     def disagreements(self) -> list[Violation]:
         """Changes recorded from one source that another source contradicts (not errors)."""
-        from merger import checks
+        from merger import check_rows
 
-        return checks.disagreements(self.snapshot)
+        return check_rows.disagreements(self.rows())
 
     # --- recording (see merger.recording) ----------------------------------------------------
     # The write entry points: each is one transaction; a hook run after a write commits can wrap them.

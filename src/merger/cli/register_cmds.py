@@ -417,9 +417,8 @@ def check(
     check_formats(as_json, as_csv)
     reg = state(ctx).register()
     with errors():
-        gaps = reg.source_gaps()
-        differ = reg.disagreements()
-        found = [] if gaps_only else reg.check()
+        said = reg.integrity(gaps_only=gaps_only)
+    found, gaps, differ = said.violations, said.gaps, said.disagreements
     if gaps_only:
         if as_json:
             emit_json([dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in gaps + differ])
@@ -432,10 +431,9 @@ def check(
     elif as_csv:
         emit_csv(["rule", "message", "subjects"], [[v.rule, v.message, " | ".join(map(str, v.subjects))] for v in found])
     elif not found:
-        snap = reg.snapshot
         say("[green]OK[/green]: " + _("{versions} versions, {events} events, {links} links; "
-                        "no violations.").format(versions=fnum(len(snap.versions)), events=fnum(len(snap.events)),
-                                                 links=fnum(len(snap.links))))
+                        "no violations.").format(versions=fnum(said.versions), events=fnum(said.events),
+                                                 links=fnum(said.links)))
     else:
         from merger.cli.draw import Table
 
@@ -445,13 +443,10 @@ def check(
         for v in found[:500]:
             table.add_row(v.rule, v.message)
         print_table(table)
-    if gaps:
-        from merger.checks import GAP_RELATIONS
-
-        ends = sum(1 for g in gaps if _(GAP_RELATIONS["successor_unknown"]) in g.message)
+    if said.gaps_ended or said.gaps_began:
         print(_("Note: not errors — {ends} unit(s) ended with successor unknown and {begins} began with origin "
                 "unknown (source gap: the published lists do not say where the territory went or came from); "
-                "`merger check --gaps` lists them.").format(ends=fnum(ends), begins=fnum(len(gaps) - ends)),
+                "`merger check --gaps` lists them.").format(ends=fnum(said.gaps_ended), begins=fnum(said.gaps_began)),
               file=sys.stderr)
     if differ:
         print(_("Note: sources disagree on {n} change(s) after 1 July 2025, recorded as reported by one source "
