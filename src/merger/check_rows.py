@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 from itertools import compress, repeat
-from operator import and_, eq, is_not, itemgetter, le, lt, ne, not_
+from operator import is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from merger.errors import Violation
@@ -61,7 +61,8 @@ def report(rows: Derived, *, gaps_only: bool = False) -> Report:
 
 
 class _Rows:
-    """The columns the rules read, with a version's row found by its id."""
+    """The columns the rules read, with a version's row found by its id, and each version's
+    start and end as day numbers (``date.toordinal``), which compare faster than dates."""
 
     def __init__(self, rows: Derived) -> None:
         v = rows.versions
@@ -75,9 +76,20 @@ class _Rows:
         k = rows.links
         self.pred, self.succ = _known(k[2], row), _known(k[3], row)
         self.link_event, self.relation, self.share, self.basis = k[1], k[5], k[6], k[7]
-        low = {d: d for d in set(self.start)}
-        low[None] = LOW
-        self.low = list(map(low.__getitem__, self.start))  # a start, or the earliest day for none
+        # a start as a day number, none as the earliest day (``valid_from or date.min``)
+        self.lo = _days(self.start, LOW.toordinal())
+        # an end as a day number, none after every day there is (an open end overlaps any later start)
+        self.hi = _days(self.end, OPEN)
+
+
+OPEN = HIGH.toordinal() + 1  # the day number of no end
+
+
+def _days(column: list[date | None], none: int) -> list[int]:
+    """Day numbers of a column of dates (computed once per distinct date)."""
+    table = {d: d.toordinal() for d in set(column) if d is not None}
+    table[None] = none  # type: ignore[index]
+    return list(map(table.__getitem__, column))
 
 
 def _known(ids: list[int | None], row: dict[int, int]) -> list[int | None]:
@@ -85,6 +97,13 @@ def _known(ids: list[int | None], row: dict[int, int]) -> list[int | None]:
     missing = set(ids).difference(row)
     missing.discard(None)
     return [None if i in missing else i for i in ids] if missing else ids
+
+
+def _sorted_rows(groups: list[int], days: list[int], rows: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """``rows`` in order of group, then start day, then row (a stable sort by start within each
+    group), as (groups, start days, rows)."""
+    ordered = sorted(zip(groups, days, rows, strict=True))
+    return list(map(itemgetter(0), ordered)), list(map(itemgetter(1), ordered)), list(map(itemgetter(2), ordered))
 
 
 def check(rows: Derived) -> list[Violation]:
@@ -96,17 +115,16 @@ def check(rows: Derived) -> list[Violation]:
 def _check(r: _Rows) -> list[Violation]:
     out: list[Violation] = []
     n = len(r.vid)
-    # every version in order of unit, start and id: a unit's versions are consecutive, by start
-    ordered = sorted(zip(r.unit, r.low, range(n), strict=True))
-    out += _identity(r, ordered)
+    # every version in order of unit, start and row: a unit's versions are consecutive, by start
+    units, lows, order = _sorted_rows(r.unit, r.lo, list(range(n)))
+    out += _identity(r, units, lows, order)
     out += _codes(r)
     _link_dates(r, out)
-    by_unit = _UnitRows(ordered)
     key, start, end, row = r.key, r.start, r.end, r.row
     fates = set(compress(r.vid, map(is_not, end, repeat(None)))).difference(r.pred)
     origins = set(compress(r.vid, map(is_not, start, repeat(None)))).difference(r.succ)
     fates, origins = set(map(row.__getitem__, fates)), set(map(row.__getitem__, origins))
-    parents = _Parents(r, by_unit)
+    parents = _Parents(r, _UnitRows(units, order))
     for i in sorted(fates | origins | parents.suspects()):
         if i in fates:
             out.append(Violation("no-fate", _("{key} ({full_name}) ends {valid_to} with no recorded fate").format(
@@ -123,61 +141,54 @@ def _check(r: _Rows) -> list[Violation]:
     return out
 
 
-def _ends_high(r: _Rows, rows: Iterable[int]) -> list[date]:
-    """The versions' ends, the last day there is for none (an open end overlaps every later start)."""
-    end = r.end
-    return [end[i] or HIGH for i in rows]
-
-
-def _identity(r: _Rows, ordered: list[tuple[int, date, int]]) -> list[Violation]:
+def _identity(r: _Rows, units: list[int], lows: list[int], order: list[int]) -> list[Violation]:
     """overlapping-identity: consecutive versions of one unit (in order of start) that overlap,
     units in order of their first version."""
-    units = list(map(itemgetter(0), ordered))
-    lows = list(map(itemgetter(1), ordered))
-    rows = list(map(itemgetter(2), ordered))
-    ends = _ends_high(r, rows)
-    hits = list(compress(range(len(rows) - 1), map(and_, map(eq, units, units[1:]), map(le, lows[1:], ends))))
+    hi = r.hi
+    hits = [j for j in range(len(order) - 1) if units[j] == units[j + 1] and lows[j + 1] <= hi[order[j]]]
     if not hits:
         return []
     first = dict(zip(reversed(r.unit), range(len(r.unit) - 1, -1, -1), strict=True))
     hits.sort(key=lambda j: (first[units[j]], j))
     key = r.key
     return [Violation("overlapping-identity", _("{key} and {key2} of one unit overlap").format(key=key[a], key2=key[b]), [key[a], key[b]])
-            for a, b in ((rows[j], rows[j + 1]) for j in hits)]
+            for a, b in ((order[j], order[j + 1]) for j in hits)]
 
 
 def _codes(r: _Rows) -> list[Violation]:
     """overlapping-code: consecutive versions (in order of start) of one code and kind that
     overlap and belong to different units; codes in order of their first version. A code whose
     versions all belong to one unit cannot collide: those are passed over."""
-    codes = list(zip(r.kind, r.code, strict=True))
-    pairs = set(zip(codes, r.unit, strict=True))
-    if len(pairs) == len(set(codes)):
+    kind, code, unit = r.kind, r.code, r.unit
+    picked: list[int] = []
+    kinds = set(kind)
+    for k in kinds:
+        rows = range(len(kind)) if len(kinds) == 1 else [i for i, x in enumerate(kind) if x == k]
+        last = {code[i]: unit[i] for i in rows}
+        shared = {code[i] for i in rows if last[code[i]] != unit[i]}
+        if shared:
+            picked += [i for i in rows if code[i] in shared]
+    if not picked:
         return []
-    shared = {c for c, times in Counter(map(itemgetter(0), pairs)).items() if times > 1}
-    n = len(codes)
-    first = dict(zip(reversed(codes), range(n - 1, -1, -1), strict=True))
-    picked = list(compress(range(n), map(shared.__contains__, codes)))
-    ordered = sorted(zip(map(first.__getitem__, map(codes.__getitem__, picked)), map(r.low.__getitem__, picked), picked, strict=True))
-    groups = list(map(itemgetter(0), ordered))
-    lows = list(map(itemgetter(1), ordered))
-    rows = list(map(itemgetter(2), ordered))
-    units = list(map(r.unit.__getitem__, rows))
-    ends = _ends_high(r, rows)
-    hits = compress(range(len(rows) - 1), map(all, zip(map(eq, groups, groups[1:]), map(le, lows[1:], ends),
-                                                       map(ne, units, units[1:]), strict=True)))
-    key, code = r.key, r.code
+    picked.sort()
+    first: dict[tuple[str, str], int] = {}
+    for i in picked:
+        first.setdefault((kind[i], code[i]), i)
+    groups, lows, order = _sorted_rows([first[(kind[i], code[i])] for i in picked], [r.lo[i] for i in picked], picked)
+    hi = r.hi
+    hits = [j for j in range(len(order) - 1)
+            if groups[j] == groups[j + 1] and lows[j + 1] <= hi[order[j]] and unit[order[j]] != unit[order[j + 1]]]
+    key = r.key
     return [Violation("overlapping-code", _("code {code} held by {key} and {key2} at once").format(code=code[a], key=key[a], key2=key[b]),
                       [key[a], key[b]])
-            for a, b in ((rows[j], rows[j + 1]) for j in hits)]
+            for a, b in ((order[j], order[j + 1]) for j in hits)]
 
 
 class _UnitRows:
     """A unit's version rows in order of start, found in the sorted rows by bisection."""
 
-    def __init__(self, ordered: list[tuple[int, date, int]]) -> None:
-        self.units = list(map(itemgetter(0), ordered))
-        self.rows = list(map(itemgetter(2), ordered))
+    def __init__(self, units: list[int], rows: list[int]) -> None:
+        self.units, self.rows = units, rows
 
     def get(self, unit: int) -> list[int]:
         lo = bisect_left(self.units, unit)
@@ -187,20 +198,19 @@ class _UnitRows:
 def _link_dates(r: _Rows, out: list[Violation]) -> None:
     """own-successor, successor-gap and event-date, link by link in order. The links whose
     successor starts the day after the predecessor ends, the day the event takes effect
-    (nearly all), are selected by C-level passes over the columns and passed over."""
+    (nearly all), are passed over by one comprehension."""
     row, key, start, end, effective = r.row, r.key, r.start, r.end, r.effective
     next_day = {d: d + ONE_DAY for d in set(end) if d is not None}
     after = dict(zip(r.vid, map(next_day.get, end), strict=True))  # the day after a version ends
     begins = dict(zip(r.vid, start, strict=True))
     days = list(map(effective.__getitem__, r.link_event))
-    pred, succ = r.pred, r.succ
-    ends_ok = map(eq, map(after.get, pred), days)  # False without a predecessor
-    starts_ok = map(eq, map(begins.get, succ), days)  # False without a successor
-    doubtful = compress(range(len(days)), map(not_, map(all, zip(ends_ok, starts_ok, map(ne, pred, succ), strict=True))))
+    pred, succ, link_event = r.pred, r.succ, r.link_event
+    doubtful = [j for j, p, s, day in zip(range(len(days)), pred, succ, days, strict=True)
+                if p is None or s is None or p == s or after[p] != day or begins[s] != day]
     add = out.append
     event_key = r.event_key
     for j in doubtful:
-        ev, p, s, day = r.link_event[j], pred[j], succ[j], days[j]
+        ev, p, s, day = link_event[j], pred[j], succ[j], days[j]
         if p is not None:
             a = after[p]
             if s is not None:
@@ -245,10 +255,9 @@ def _shares(r: _Rows) -> list[Violation]:
 
 def _backward(r: _Rows) -> bool:
     """Whether some link does not lead to a later start: only then can the links close a cycle
-    (along links that all do, start dates strictly increase). (-1,) before and (1,) after any
-    (0, start): a link without a version at one end passes."""
-    begins = dict(zip(r.vid, zip(repeat(0), r.low), strict=True))
-    return not all(map(lt, map(begins.get, r.pred, repeat((-1,))), map(begins.get, r.succ, repeat((1,)))))
+    (along links that all do, start dates strictly increase)."""
+    lo = dict(zip(r.vid, r.lo, strict=True))
+    return any([1 for p, s in zip(r.pred, r.succ, strict=True) if p is not None and s is not None and lo[p] >= lo[s]])
 
 
 def find_cycle(order: Iterable[int], preds: Iterable[int | None], succs: Iterable[int | None]) -> list[int]:
@@ -288,52 +297,76 @@ _END = object()  # a version's links are all followed
 
 
 class _Parents:
-    """The parent rules, each verdict computed once (as merger.checks._Parents): which parent
-    version, if any, sits at the child's level or below, per parent unit, kind and level; whether
-    the parent's versions cover the child's period, per parent unit and period. The rows that
-    break one are found first; their messages are then made row by row."""
+    """The parent rules. A first pass over the rows passes the children whose parent is surely
+    sound: a parent unit whose versions run end to end from its first start to its last end
+    (most) covers a child inside those days, and sits at a wrong level only if one of its
+    versions of the child's kind has the child's level or a lower one. The rest are judged
+    exactly as merger.checks._Parents does, each verdict computed once."""
 
     def __init__(self, r: _Rows, by_unit: _UnitRows) -> None:
         self.r = r
         self.by_unit = by_unit
         self.verdicts: dict[tuple, tuple[bool, int | None, bool]] = {}  # exists, wrong-level parent row, covered
 
-    def suspects(self) -> set[int]:
-        """The rows whose parent breaks a rule."""
+    def _bounds(self, units: set[int]) -> tuple[dict[int, int], dict[int, int], dict[tuple[int, str], int]]:
+        """Per parent unit whose versions run end to end: its first start (2 at least: a child
+        with no start is passed only by a parent with none) and last end, as day numbers; per
+        parent unit and kind, the lowest level rank its versions have (agencies: none)."""
         r = self.r
-        keys = list(zip(r.parent, r.kind, r.level, r.start, r.end, strict=True))
-        levels: dict[tuple[int, str, str], int | None] = {}
-        covered: dict[tuple[int, date | None, date | None], bool] = {}
+        first: dict[int, int] = {}
+        last: dict[int, int] = {}
+        deepest: dict[tuple[int, str], int] = {}
+        for unit in units:
+            rows = self.by_unit.get(unit)
+            if not rows:
+                continue
+            for p in rows:
+                if r.kind[p] != "agency":
+                    at = (unit, r.kind[p])
+                    deepest[at] = max(deepest.get(at, -1), LEVEL_ORDER.get(r.level[p], 9))
+            if all(r.hi[a] + 1 == r.lo[b] and r.end[a] is not None and r.start[b] is not None
+                   for a, b in zip(rows, rows[1:], strict=False)):
+                head = rows[0]
+                first[unit] = 1 if r.start[head] is None else max(r.lo[head], 2)
+                last[unit] = r.hi[rows[-1]]
+        return first, last, deepest
+
+    def suspects(self) -> set[int]:
+        """The rows whose parent may break a rule, their verdicts computed."""
+        r = self.r
+        parent, kind, lo, hi = r.parent, r.kind, r.lo, r.hi
+        units = set(parent)
+        units.discard(None)
+        first, last, deepest = self._bounds(units)  # type: ignore[arg-type]
+        rank = dict.fromkeys(set(r.level), 9)
+        rank.update((level, LEVEL_ORDER[level]) for level in rank.keys() & LEVEL_ORDER.keys())
+        level_rank = list(map(rank.__getitem__, r.level))
+        never = OPEN + 1
+        found = [i for i, p, k, s, e, depth in zip(range(len(parent)), parent, kind, lo, hi, level_rank, strict=True)
+                 if p is not None and (not first.get(p, never) <= s <= last[p] or e > last[p]
+                                       or deepest.get((p, k), -1) >= depth)]
         verdicts = self.verdicts
-        kinds, ranks = r.kind, r.level
-        for k in set(keys):
-            unit, kind, level, start, end = k
-            if unit is None:
-                continue
-            parents = self.by_unit.get(unit)
-            if not parents:
-                verdicts[k] = (False, None, True)
-                continue
-            at = (unit, kind, level)
-            if at in levels:
-                wrong = levels[at]
-            else:
-                rank = LEVEL_ORDER.get(level, 9)
-                wrong = levels[at] = next((p for p in parents if kind == kinds[p] != "agency"
-                                           and LEVEL_ORDER.get(ranks[p], 9) >= rank), None)
-            span = (unit, start, end)
-            ok = covered.get(span)
-            if ok is None:
-                ok = covered[span] = _covers(parents, r.start, r.end, start, end)
-            verdicts[k] = (True, wrong, ok)
-        bad = {k for k, (exists, wrong, ok) in verdicts.items() if not exists or wrong is not None or not ok}
-        return set(compress(range(len(keys)), map(bad.__contains__, keys))) if bad else set()
+        for i in found:
+            k = (parent[i], kind[i], r.level[i], r.start[i], r.end[i])
+            if k not in verdicts:
+                verdicts[k] = self._verdict(*k)
+        return {i for i in found if verdicts[(parent[i], kind[i], r.level[i], r.start[i], r.end[i])] != (True, None, True)}
+
+    def _verdict(self, unit: int, kind: str, level: str, start: date | None, end: date | None) -> tuple[bool, int | None, bool]:
+        r = self.r
+        parents = self.by_unit.get(unit)
+        if not parents:
+            return False, None, True
+        rank = LEVEL_ORDER.get(level, 9)
+        wrong = next((p for p in parents if kind == r.kind[p] != "agency" and LEVEL_ORDER.get(r.level[p], 9) >= rank), None)
+        return True, wrong, _covers(parents, r.start, r.end, start, end)
 
     def violations(self, i: int, out: list[Violation]) -> None:
         r = self.r
-        if r.parent[i] is None:
+        verdict = self.verdicts.get((r.parent[i], r.kind[i], r.level[i], r.start[i], r.end[i]))
+        if verdict is None:  # no parent, or one surely sound
             return
-        exists, wrong, covered = self.verdicts[(r.parent[i], r.kind[i], r.level[i], r.start[i], r.end[i])]
+        exists, wrong, covered = verdict
         key = r.key[i]
         if not exists:
             out.append(Violation("parent", _("{key} has a parent that does not exist").format(key=key), [key]))

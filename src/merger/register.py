@@ -521,7 +521,9 @@ class Register:
         The rules run on the rows by column (merger.check_rows), not on the snapshot's objects."""
         from merger import check_rows
 
-        return check_rows.report(self.rows(), gaps_only=gaps_only)
+        rows = self.rows()
+        with graph.no_gc():  # the rules make thousands of short-lived tuples: no collector passes over the rows
+            return check_rows.report(rows, gaps_only=gaps_only)
 
     def check(self) -> list[Violation]:
         from merger import check_rows
