@@ -1,0 +1,238 @@
+"""`merger check` runs its rules on the register's rows by column (merger.check_rows), not on
+the snapshot's objects (issue 12). The object rules (merger.checks, themselves compared with the
+plain reference rules in test_snapshot_speed.py) are the reference here: same violations, same
+messages, same order, on the real register (both stores), on the real register damaged so that
+every rule fires, after a record, a revocation and a merge, from a cache older than the last
+write, as recorded at earlier moments, in Vietnamese, through the CLI, and on drawn damage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from merger import cache, check_rows, checks, graph, i18n
+from merger.cli import app
+from merger.errors import Violation
+from merger.events import Spec
+from merger.graph import E, L, Snapshot, V
+from merger.register import Register
+
+
+def _said(found: list[Violation]) -> list[tuple]:
+    return [(v.rule, v.message, v.subjects) for v in found]
+
+
+def _agree(reg: Register) -> check_rows.Report:
+    """The rows' answers equal the objects' on this register (a fresh read of each)."""
+    fresh = Register.open(str(reg.sqlite_path) if reg.sqlite_path else reg.url, as_recorded=reg.as_recorded)
+    rows, snap = fresh.rows(), fresh.snapshot
+    report = check_rows.report(rows)
+    assert _said(report.violations) == _said(check_rows.check(rows)) == _said(checks.check(snap))
+    gaps = checks.source_gaps(snap)
+    assert _said(check_rows.source_gaps(rows)) == _said(gaps)
+    label = i18n._(check_rows.GAP_RELATIONS["successor_unknown"])
+    ended = sum(1 for g in gaps if label in g.message)
+    assert (report.gaps_ended, report.gaps_began) == (ended, len(gaps) - ended)
+    assert _said(report.disagreements) == _said(checks.disagreements(snap))
+    assert (report.versions, report.events, report.links) == (len(snap.versions), len(snap.events), len(snap.links))
+    assert _said(check_rows.report(rows, gaps_only=True).gaps) == _said(gaps)
+    fresh.close()
+    return report
+
+
+def test_the_rows_agree_with_the_objects_on_the_real_register(national: Register) -> None:
+    report = _agree(national)
+    assert report.violations == []  # the bundled register is sound
+    assert report.gaps_ended > 900 and report.gaps_began > 700 and len(report.disagreements) > 10
+    assert check_rows.LEVEL_ORDER == graph.LEVEL_ORDER
+
+
+def test_check_builds_no_snapshot(national_copy: Register) -> None:
+    """What makes it fast: the rules read the rows; no object is made for a version or a link."""
+    reg = Register.open(str(national_copy.sqlite_path) if national_copy.sqlite_path else national_copy.url)
+    assert reg.integrity().violations == [] and reg.check() == []
+    assert reg._snapshot is None
+    reg.close()
+
+
+# Damage done with plain SQL to real rows, each breaking one or more rules (and the cache thrown
+# away: a write outside merger is not one its cache can follow).
+DAMAGE = [
+    # successor-gap, event-date: ends ten days early
+    "UPDATE version SET valid_to = '2025-06-20' WHERE key = '14338@..2025-06-30'",
+    # parent: a parent unit with no version
+    "INSERT INTO unit (id, key, kind) VALUES (999999, 'no-version', 'admin')",
+    "UPDATE version SET parent_unit_id = 999999 WHERE key = '14341@..2025-06-30'",
+    # parent-level and parent-validity: a commune under an old commune
+    "UPDATE version SET parent_unit_id = (SELECT unit_id FROM version WHERE key = '14338@..2025-06-30') "
+    "WHERE key = '04795@2025-07-01'",
+    # overlapping-code: a district given a commune's code
+    "UPDATE version SET code = '04792' WHERE key = '060@..2025-06-30'",
+    # overlapping-identity (and dates): a new commune starting a month before its old version ends
+    "UPDATE version SET valid_from = '2025-06-01' WHERE key = '04792@2025-07-01'",
+    # shares over 1, and not summing to 1
+    "UPDATE link SET share = 1.5, share_basis = 'area' WHERE predecessor_id = (SELECT id FROM version WHERE key = '661@..2004-08-30')",
+    "UPDATE link SET share = 0.4, share_basis = 'population' WHERE predecessor_id = (SELECT id FROM version WHERE key = '101@..2004-08-30')",
+    # cycle: the same event links the successor back to its predecessor
+    "INSERT INTO link (id, event_id, predecessor_id, successor_id, portion, relation, share, share_basis, note) "
+    "SELECT (SELECT MAX(id) + 1 FROM link), event_id, successor_id, predecessor_id, 'whole', 'moved', NULL, NULL, '' "
+    "FROM link WHERE predecessor_id = (SELECT id FROM version WHERE key = '661@..2004-08-30')",
+    # no-fate and no-origin: a link removed
+    "DELETE FROM link WHERE predecessor_id = (SELECT id FROM version WHERE key = '100@..2004-08-30')",
+    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) WHERE key = 'generation'",
+]
+EVERY_RULE = {"overlapping-identity", "overlapping-code", "successor-gap", "event-date", "no-fate", "no-origin",
+              "parent", "parent-level", "parent-validity", "shares", "cycle"}
+
+
+@pytest.fixture
+def damaged(national_copy: Register) -> Iterator[Register]:
+    from sqlalchemy import text
+
+    with national_copy.engine.begin() as conn:
+        for sql in DAMAGE:
+            conn.execute(text(sql))
+    national_copy.close()
+    national_copy.cache_path().unlink(missing_ok=True)
+    yield national_copy
+
+
+def test_every_rule_fires_alike_on_the_damaged_real_register(damaged: Register) -> None:
+    report = _agree(damaged)
+    assert {v.rule for v in report.violations} == EVERY_RULE
+    with i18n.use("vi"):  # messages, dates and periods as Vietnamese readers get them
+        vi = _agree(damaged)
+    assert _said(vi.violations) != _said(report.violations) and len(vi.violations) == len(report.violations)
+
+
+def _db(reg: Register) -> str:
+    return str(reg.sqlite_path) if reg.sqlite_path else reg.url
+
+
+def test_the_cli_says_what_the_objects_say(damaged: Register) -> None:
+    """--json, --csv, --gaps, the notes and the exit code, in English and Vietnamese, against the
+    object rules' answers."""
+    snap = Register.open(_db(damaged)).snapshot
+    runner = CliRunner()
+    for lang in ("en", "vi"):
+        with i18n.use(lang):
+            found, gaps, differ = checks.check(snap), checks.source_gaps(snap), checks.disagreements(snap)
+            label = i18n._(check_rows.GAP_RELATIONS["successor_unknown"])
+            ended = i18n.fnum(sum(1 for g in gaps if label in g.message))
+        res = runner.invoke(app, ["--db", _db(damaged), "--lang", lang, "check", "--json"])
+        assert res.exit_code == 1
+        assert json.loads(res.stdout) == [dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in found]
+        assert f" {ended} " in res.stderr
+        res = runner.invoke(app, ["--db", _db(damaged), "--lang", lang, "check", "--gaps", "--json"])
+        assert res.exit_code == 0
+        assert json.loads(res.stdout) == [dict(rule=v.rule, message=v.message, subjects=v.subjects) for v in gaps + differ]
+    res = runner.invoke(app, ["--db", _db(damaged), "check", "--csv"])
+    assert res.exit_code == 1 and len(res.stdout.splitlines()) == len(found) + 1
+    res = runner.invoke(app, ["--db", _db(damaged), "check"])
+    assert res.exit_code == 1 and "violation(s)" in res.stdout and found[0].rule in res.stdout
+
+
+def test_the_rows_agree_after_writes_and_from_an_older_cache(national_copy: Register) -> None:
+    """A record, a revocation and a merge: each check's rows come from a cache brought up to date
+    by the rows written since (cache.refresh_columns); then from a cache older than all three; and
+    as recorded before, between and after them."""
+    reg = national_copy
+    old_cache = reg.cache_path().read_bytes() if reg.cache_path().exists() else None
+    rename = Spec("rename", date(2026, 1, 1), units=["Phường Hòa Bình, Hải Phòng"], to="Phường Thử Nghiệm",
+                  act="TEST/2026")
+    first = reg.record(rename, by="t", at=datetime(2026, 1, 2, 8, tzinfo=UTC))
+    reg.revoke(first.events[0], reason="test", by="t", at=datetime(2026, 1, 3, tzinfo=UTC))
+    _agree(reg)
+    merge = Spec("merge", date(2026, 2, 1), units=["Phường Lê Thanh Nghị"], into=["Phường Hải Dương"],
+                 act="TEST/2026-2")
+    reg.record(merge, by="t", at=datetime(2026, 1, 6, tzinfo=UTC))
+    now = _agree(reg)
+    assert now.violations == []
+    if old_cache is not None:  # the cache as it was before the three writes
+        reg.cache_path().write_bytes(old_cache)
+        reg.cache_path().chmod(0o600)
+        again = Register.open(_db(reg))
+        assert cache.read_columns(reg.cache_path())[0] != again.generation()  # older than the register
+        with again.reading() as q:  # the rows read whole from the store
+            full = cache.derive_columns(cache.columns_of(cache.read_all(q)), stats=False)
+        assert again.rows() == full
+        assert _said(again.check()) == _said(checks.check(again.snapshot))
+    _agree(Register.open(_db(reg), as_recorded=datetime(2026, 1, 2, 9, tzinfo=UTC)))  # the rename in force
+
+
+# --- drawn damage ----------------------------------------------------------------------------------
+
+DAYS = st.none() | st.integers(0, 6).map(lambda n: date(2025, 6, 28) + timedelta(days=n))
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> Snapshot:
+    """A small snapshot with whatever is wrong: overlaps, shared codes, gaps, ends before starts,
+    missing, wrong-level or partly valid parents (contiguous or not), shares, cycles, own
+    successors, links to versions not held, source gaps, reported changes."""
+    n = draw(st.integers(1, 10))
+    versions = {}
+    for i in range(1, n + 1):
+        start, end = draw(DAYS), draw(DAYS)
+        versions[i] = V(i, f"k{i}", draw(st.integers(1, 4)), "u", draw(st.sampled_from(["admin", "admin", "agency"])),
+                        draw(st.sampled_from(["01", "02", "03"])), f"X{i}", f"Xã X{i}", "xã",
+                        draw(st.sampled_from(["province", "district", "commune", "village", "agency", "other"])),
+                        draw(st.none() | st.integers(1, 5)), start, end, None, "")
+    ev = {j: E(j, f"E{j}", "merge", draw(DAYS) or date(2025, 7, 1), None, None, f"note {j}", "",
+               draw(st.sampled_from([None, "reported"])), datetime(2025, 7, 1), "t") for j in (1, 2)}
+    ids = st.none() | st.integers(1, n + 1)  # n + 1: a version the rows do not hold
+    links = []
+    for m in range(draw(st.integers(0, 14))):
+        p, s = draw(ids), draw(ids)
+        share = draw(st.none() | st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5]))
+        links.append(L(m, ev[draw(st.sampled_from([1, 2]))], versions.get(p) if p else None,
+                       versions.get(s) if s else None, "part",
+                       draw(st.sampled_from(["", "whole", "successor_unknown", "origin_unknown"])), share,
+                       draw(st.sampled_from([None, "area", "population"])), ""))
+    return Snapshot("g", versions, ev, links, {})
+
+
+def _rows_of(snap: Snapshot) -> cache.Derived:
+    """The rows (cache.Derived) the snapshot would be made of."""
+    vs = [snap.versions[i] for i in sorted(snap.versions)]
+    versions = [[v.id for v in vs], [v.key for v in vs], [v.unit_id for v in vs], [v.unit_key for v in vs],
+                [v.kind for v in vs], [v.code for v in vs], [v.name for v in vs], [v.full_name for v in vs],
+                [v.type for v in vs], [v.level for v in vs], [v.parent_unit_id for v in vs],
+                [v.valid_from for v in vs], [v.valid_to for v in vs], [v.evidence for v in vs],
+                [v.source for v in vs], [v.folded for v in vs]]
+    es = list(snap.events.values())
+    events = [[e.id for e in es], [e.key for e in es], [e.type for e in es], [e.effective for e in es],
+              [None for e in es], [e.clause for e in es], [e.note for e in es], [e.source for e in es],
+              [e.evidence for e in es], [e.recorded_at for e in es], [e.recorded_by for e in es]]
+    ks = snap.links
+    links = [[k.id for k in ks], [k.event.id for k in ks], [k.pred.id if k.pred else None for k in ks],
+             [k.succ.id if k.succ else None for k in ks], [k.portion for k in ks], [k.relation for k in ks],
+             [k.share for k in ks], [k.share_basis for k in ks], [k.note for k in ks]]
+    return cache.Derived([[] for _ in range(8)], versions, events, links, {})
+
+
+@given(snapshots())
+@settings(max_examples=250, deadline=None)
+def test_the_rows_agree_with_the_objects_on_drawn_damage(snap: Snapshot) -> None:
+    rows = _rows_of(snap)
+    assert _said(check_rows.check(rows)) == _said(checks.check(snap))
+    assert _said(check_rows.source_gaps(rows)) == _said(checks.source_gaps(snap))
+    assert _said(check_rows.disagreements(rows)) == _said(checks.disagreements(snap))
+
+
+@given(st.lists(st.tuples(st.integers(0, 7), st.none() | st.integers(0, 8)), max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_the_cycle_search_on_rows_agrees_with_the_objects(edges: list[tuple[int, int | None]]) -> None:
+    vs = {i: V(i, f"k{i}", i, "u", "admin", f"{i:05d}", f"X{i}", f"Xã X{i}", "xã", "commune",
+               None, None, None, None, "") for i in range(8)}
+    ev = E(1, "E", "rename", date(2025, 7, 1), None, None, "", "", None, datetime(2025, 7, 1), "t")
+    snap = Snapshot("g", vs, {1: ev}, [L(n, ev, vs[a], vs.get(b) if b is not None else None, "whole", "", None, None, "")
+                                       for n, (a, b) in enumerate(edges)], {})
+    found = check_rows.find_cycle(list(vs), [a for a, _ in edges], [b if b in vs else None for _, b in edges])
+    assert [vs[i] for i in found] == checks.find_cycle(snap)
