@@ -34,7 +34,7 @@ from array import array
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from itertools import compress, repeat
-from operator import is_
+from operator import contains, is_
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -225,6 +225,10 @@ def original_key(key: str) -> str:
 
 
 def _original_keys(keys: list[str]) -> list[str]:
+    """The keys with any "~<correction>" suffix taken off (the list itself when none has one:
+    the common case, found by one C-level pass)."""
+    if not any(map(contains, keys, repeat("~"))):
+        return keys
     return [k.split("~", 1)[0] if "~" in k else k for k in keys]
 
 
@@ -354,7 +358,7 @@ def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats:
                 day = effective.get(ev)
                 if day is not None:
                     started[s] = min(day, started.get(s, day))
-    if any(at is not None for at in v[13]):
+    if v[13].count(None) != len(v[13]):  # some version was recorded (not bundled)
         for ev, p, s in zip(k_event, k_pred, k_succ, strict=True):
             if effective.get(ev) is not None:
                 if s is not None:
@@ -373,10 +377,12 @@ def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats:
                 list(map(unit_kind.__getitem__, v[2])), v[3], v[4], v[5], v[6], v[7], v[8], start, end_,
                 v[11], v[12], v[14]]
     stored = set(cols["version"][0])
-    keep = [ev in effective and (p is None or p in stored) and (s is None or s in stored)
-            for ev, p, s in zip(k_event, k_pred, k_succ, strict=True)]
     links = [k[0], k_event, k_pred, k_succ, k[4], k[5], share, basis, k[8]]
-    if not all(keep):
+    ends = set(k_pred).union(k_succ)
+    ends.discard(None)
+    if not (effective.keys() >= set(k_event) and ends <= stored):  # else every link is kept (the common case)
+        keep = [ev in effective and (p is None or p in stored) and (s is None or s in stored)
+                for ev, p, s in zip(k_event, k_pred, k_succ, strict=True)]
         links = [list(compress(c, keep)) for c in links]
     kept = set(versions[0]) if stats else ()
     figures = {i: {"area_km2": area, "population": pop, "seat": seat, "lon": lon, "lat": lat, "source": src}

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from merger import cache, counts, graph, partial, search, store
+from merger import cache, store
 from merger.errors import Ambiguous, BadInput, MergerError, NotFound, StoreError, Violation
 from merger.i18n import _
 
@@ -23,7 +23,19 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from merger import check_rows, lineage, recording
+    from merger import check_rows, counts, graph, lineage, partial, recording, search
+else:
+    class _Later:
+        """A module imported when first used: ``merger check`` reads rows only, and importing the
+        snapshot's classes (merger.graph, merger.names), counts and search cost it ~10 ms."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attr: str) -> object:
+            return getattr(__import__(self._name, fromlist=["_"]), attr)
+
+    counts, graph, partial, search = (_Later(f"merger.{m}") for m in ("counts", "graph", "partial", "search"))
 
 REFORM_BEFORE = date(2025, 6, 30)
 REFORM_AFTER = date(2025, 7, 1)
@@ -509,7 +521,7 @@ class Register:
         gen = self.generation()
         if self._rows is not None and self._rows[0] == gen:
             return self._rows[1]
-        with graph.no_gc():
+        with _no_gc():
             columns, gen = self._columns(gen)
             derived = cache.derive_columns(columns, self.as_recorded, stats=False)
         self._rows = (gen, derived)
@@ -522,7 +534,7 @@ class Register:
         from merger import check_rows
 
         rows = self.rows()
-        with graph.no_gc():  # the rules make thousands of short-lived tuples: no collector passes over the rows
+        with _no_gc():  # the rules make thousands of short-lived tuples: no collector passes over the rows
             return check_rows.report(rows, gaps_only=gaps_only)
 
     def check(self) -> list[Violation]:
@@ -583,6 +595,21 @@ class Register:
         from merger import recording
 
         return self._written(recording.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at))
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic collector off while tens of thousands of lists and tuples are made (as
+    merger.graph.no_gc, without importing the snapshot's classes)."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _judged(rows: dict[str, str]) -> str:
