@@ -480,8 +480,13 @@ def _unpack(desc: list, blobs: list[memoryview], swap: bool) -> list:
     return out
 
 
-def read_columns(path: Path) -> tuple[str, Columns] | None:
-    """(generation, columns) from a cache file, or None for a miss (absent, foreign, damaged)."""
+def read_columns(path: Path, unread: dict[str, tuple[int, ...]] | None = None) -> tuple[str, Columns] | None:
+    """(generation, columns) from a cache file, or None for a miss (absent, foreign, damaged).
+
+    ``unread``: per table, the positions of columns the caller will not read, left undecoded
+    (each cell None; never the first, the ids): ``merger check`` skips names, types, sources and
+    statistics. Such columns are never written back (Register._columns reads them all first)."""
+    skip = unread or {}
     if not trusted(path):
         return None
     try:
@@ -496,12 +501,14 @@ def read_columns(path: Path) -> tuple[str, Columns] | None:
         swap = header["byteorder"] != sys.byteorder
         columns: Columns = {}
         for name in COLUMNS:
-            cols = [_unpack(desc, [body[a:b] for a, b in spans], swap) for desc, spans in header["tables"][name]]
+            left = skip.get(name, ())
+            cols = [[None] * desc[1] if i in left and i else _unpack(desc, [body[a:b] for a, b in spans], swap)
+                    for i, (desc, spans) in enumerate(header["tables"][name])]
             if len(cols) != _width(name) or len({len(c) for c in cols}) != 1:
                 return None
             columns[name] = cols
         folded = columns["version"][14]  # every version's folded name, a text (see _fold_names)
-        if header["tables"]["version"][14][0][0] not in ("text", "few") or None in folded:
+        if header["tables"]["version"][14][0][0] not in ("text", "few") or (14 not in skip.get("version", ()) and None in folded):
             return None
         return str(header["generation"]), columns
     except Exception:  # noqa: BLE001  (a damaged cache is only a miss: the store has the truth)

@@ -32,6 +32,15 @@ TOLERANCE = 1e-9
 LOW, HIGH = date.min, date.max
 # as merger.graph.LEVEL_ORDER (kept equal by a test): importing graph would build its classes
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3, "agency": 1}
+# The columns of each table (by position in merger.cache.COLUMNS) no rule here reads: left
+# undecoded when the cache is read for ``merger check`` (names, types, sources, statistics...).
+UNREAD: dict[str, tuple[int, ...]] = {
+    "legal_act": (1, 2, 3, 4, 5, 6, 7),
+    "version": (4, 6, 11, 12, 14),  # name, type, evidence, source, folded
+    "event": (2, 4, 5, 7, 10),  # type, act, clause, source, recorded_by
+    "link": (4, 8),  # portion, note
+    "statistic": (1, 2, 3, 4, 5, 6),
+}
 GAP_RELATIONS = {"successor_unknown": N_("successor unknown (source gap)"),
                  "origin_unknown": N_("origin unknown (source gap)")}
 

@@ -198,14 +198,15 @@ class Register:
         self._snapshot = graph.from_columns(gen, columns, self.as_recorded)
         return self._snapshot
 
-    def _columns(self, gen: str) -> tuple[cache.Columns, str]:
+    def _columns(self, gen: str, unread: dict[str, tuple[int, ...]] | None = None) -> tuple[cache.Columns, str]:
         """The register's rows by column: the cache if current, else the cache plus what changed,
-        else all."""
+        else all. ``unread``: columns the caller will not read, left undecoded in the cache
+        (cache.read_columns); to write the cache anew, every column is read."""
         if store.is_memory(self.url):  # --db :memory: keeps nothing, so nothing is cached for it
             with self._reading() as query:
                 return cache.columns_of(cache.read_all(query)), gen
         path = self.cache_path()
-        found = cache.read_columns(path)
+        found = cache.read_columns(path, unread)
         if found is not None and found[0] == gen:
             return found[1], gen
         with self._reading() as query:
@@ -214,6 +215,12 @@ class Register:
                 columns, changed = cache.refresh_columns(found[1], query)
                 if changed <= REWRITE_AFTER:  # a few writes behind: read them again next time
                     return columns, now
+                if unread:  # the cache is to be written anew: every column of it is needed
+                    found = cache.read_columns(path)
+                    if found is not None and _follows(found[0], now):
+                        columns, _ = cache.refresh_columns(found[1], query)
+                    else:
+                        columns = cache.columns_of(cache.read_all(query))
             else:
                 columns = cache.columns_of(cache.read_all(query))
         with contextlib.suppress(OSError):  # a read-only location only costs speed
@@ -515,14 +522,17 @@ class Register:
         self.answered_from = snap
         return search.search(snap, text, limit=limit, as_of=as_of)
 
-    def rows(self) -> cache.Derived:
+    def _checked_rows(self) -> cache.Derived:
         """The snapshot's rows by column (what its objects are made from), without making the
-        objects: for whole-register rules that read columns (merger.check_rows)."""
+        objects, and only the columns the integrity rules read (merger.check_rows.UNREAD:
+        the others hold None; no statistics)."""
+        from merger import check_rows
+
         gen = self.generation()
         if self._rows is not None and self._rows[0] == gen:
             return self._rows[1]
         with _no_gc():
-            columns, gen = self._columns(gen)
+            columns, gen = self._columns(gen, check_rows.UNREAD)
             derived = cache.derive_columns(columns, self.as_recorded, stats=False)
         self._rows = (gen, derived)
         return derived
@@ -533,26 +543,26 @@ class Register:
         The rules run on the rows by column (merger.check_rows), not on the snapshot's objects."""
         from merger import check_rows
 
-        rows = self.rows()
+        rows = self._checked_rows()
         with _no_gc():  # the rules make thousands of short-lived tuples: no collector passes over the rows
             return check_rows.report(rows, gaps_only=gaps_only)
 
     def check(self) -> list[Violation]:
         from merger import check_rows
 
-        return check_rows.check(self.rows())
+        return check_rows.check(self._checked_rows())
 
     def source_gaps(self) -> list[Violation]:
         """Where the sources leave a unit's successor or origin unknown (not errors)."""
         from merger import check_rows
 
-        return check_rows.source_gaps(self.rows())
+        return check_rows.source_gaps(self._checked_rows())
 
     def disagreements(self) -> list[Violation]:
         """Changes recorded from one source that another source contradicts (not errors)."""
         from merger import check_rows
 
-        return check_rows.disagreements(self.rows())
+        return check_rows.disagreements(self._checked_rows())
 
     # --- recording (see merger.recording) ----------------------------------------------------
     # The write entry points: each is one transaction; a hook run after a write commits can wrap them.
