@@ -203,8 +203,10 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
     missing, wrong-level or partly valid parents (contiguous or not), shares, cycles, own
     successors, links to versions not held, source gaps, reported changes."""
     n = draw(st.integers(1, 10))
+    # version ids without gaps (as bundled), with gaps (after a revocation), or far apart
+    ids = draw(st.sampled_from([list(range(1, n + 2)), list(range(0, 3 * n + 3, 3)), [10**9 + 7 * i for i in range(n + 1)]]))
     versions = {}
-    for i in range(1, n + 1):
+    for i in ids[:n]:
         start, end = draw(DAYS), draw(DAYS)
         versions[i] = V(i, f"k{i}", draw(st.integers(1, 4)), "u", draw(st.sampled_from(["admin", "admin", "agency"])),
                         draw(st.sampled_from(["01", "02", "03"])), f"X{i}", f"Xã X{i}", "xã",
@@ -212,13 +214,13 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
                         draw(st.none() | st.integers(1, 5)), start, end, None, "")
     ev = {j: E(j, f"E{j}", "merge", draw(DAYS) or date(2025, 7, 1), None, None, f"note {j}", "",
                draw(st.sampled_from([None, "reported"])), datetime(2025, 7, 1), "t") for j in (1, 2)}
-    ids = st.none() | st.integers(1, n + 1)  # n + 1: a version the rows do not hold
+    ends = st.none() | st.sampled_from(ids)  # ids[n]: a version the rows do not hold
     links = []
     for m in range(draw(st.integers(0, 14))):
-        p, s = draw(ids), draw(ids)
+        p, s = draw(ends), draw(ends)
         share = draw(st.none() | st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5]))
-        links.append(L(m, ev[draw(st.sampled_from([1, 2]))], versions.get(p) if p else None,
-                       versions.get(s) if s else None, "part",
+        links.append(L(m, ev[draw(st.sampled_from([1, 2]))], versions.get(p) if p is not None else None,
+                       versions.get(s) if s is not None else None, "part",
                        draw(st.sampled_from(["", "whole", "successor_unknown", "origin_unknown"])), share,
                        draw(st.sampled_from([None, "area", "population"])), ""))
     return Snapshot("g", versions, ev, links, {})

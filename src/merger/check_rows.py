@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 from itertools import compress, repeat
-from operator import is_not, itemgetter
+from operator import add, is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from merger.errors import Violation
@@ -41,6 +41,14 @@ UNREAD: dict[str, tuple[int, ...]] = {
     "link": (4, 8),  # portion, note
     "statistic": (1, 2, 3, 4, 5, 6),
 }
+
+
+def unread(as_recorded: bool) -> dict[str, tuple[int, ...]]:
+    """``UNREAD``, and when the register is read as it is now (not ``--as-recorded``) the events'
+    recording times too: only the bitemporal view compares them."""
+    return UNREAD if as_recorded else {**UNREAD, "event": (*UNREAD["event"], 9)}
+
+
 GAP_RELATIONS = {"successor_unknown": N_("successor unknown (source gap)"),
                  "origin_unknown": N_("origin unknown (source gap)")}
 
@@ -77,13 +85,14 @@ class _Rows:
         v = rows.versions
         self.vid, self.key, self.unit, self.kind, self.code = v[0], v[1], v[2], v[4], v[5]
         self.full_name, self.level, self.parent, self.start, self.end = v[7], v[9], v[10], v[11], v[12]
-        self.row = row = dict(zip(v[0], range(len(v[0])), strict=True))
+        self.by_id = _ById(v[0])
+        self.row = row = self.by_id(range(len(v[0])))  # a version's row, by its id
         e = rows.events
         self.events = e
-        self.event_key = dict(zip(e[0], e[1], strict=True))
-        self.effective = dict(zip(e[0], e[3], strict=True))
+        by_event = _ById(e[0])
+        self.event_key, self.effective = by_event(e[1]), by_event(e[3])
         k = rows.links
-        self.pred, self.succ = _known(k[2], row), _known(k[3], row)
+        self.pred, self.succ = _known(k[2], v[0], row), _known(k[3], v[0], row)
         self.link_event, self.relation, self.share, self.basis = k[1], k[5], k[6], k[7]
         # a start as a day number, none as the earliest day (``valid_from or date.min``)
         self.lo = _days(self.start, LOW.toordinal())
@@ -101,10 +110,44 @@ def _days(column: list[date | None], none: int) -> list[int]:
     return list(map(table.__getitem__, column))
 
 
-def _known(ids: list[int | None], row: dict[int, int]) -> list[int | None]:
+class _ById:
+    """Values, one per row of a table sorted by id, found by id: a list indexed by id where the
+    ids run without gaps from a small number (as bundled: no dictionary to build, and a list
+    index is the fastest lookup there is), or with few gaps; else a dictionary."""
+
+    def __init__(self, ids: list[int]) -> None:
+        n = len(ids)
+        self.ids = ids
+        self.pad: list | None = None
+        self.top = -1
+        if n and 0 <= ids[0] <= 4 * n + 1024 and ids[-1] - ids[0] == n - 1:
+            self.pad = [None] * ids[0]
+        elif n and ids[0] >= 0 and ids[-1] <= 4 * n + 1024:
+            self.top = ids[-1]
+
+    def __call__(self, values: Iterable) -> list | dict:
+        if self.pad is not None:
+            return [*self.pad, *values]
+        if self.top >= 0:
+            out = [None] * (self.top + 1)
+            for i, x in zip(self.ids, values, strict=True):
+                out[i] = x
+            return out
+        return dict(zip(self.ids, values, strict=True))
+
+
+def _known(ids: list[int | None], held: list[int], row: list | dict) -> list[int | None]:
     """A link's version ids, None where the rows do not hold that version (as in the snapshot)."""
-    missing = set(ids).difference(row)
-    missing.discard(None)
+    found = set(ids)
+    found.discard(None)
+    if not found:
+        return ids
+    if isinstance(row, dict):
+        missing = found.difference(row)
+    elif min(found) >= held[0] and max(found) <= held[-1] and len(row) - len(held) == held[0]:
+        return ids  # every id between the first and the last version's is one (no gaps)
+    else:
+        missing = found.difference(held)
     return [None if i in missing else i for i in ids] if missing else ids
 
 
@@ -132,7 +175,7 @@ def _check(r: _Rows) -> list[Violation]:
     key, start, end, row = r.key, r.start, r.end, r.row
     fates = set(compress(r.vid, map(is_not, end, repeat(None)))).difference(r.pred)
     origins = set(compress(r.vid, map(is_not, start, repeat(None)))).difference(r.succ)
-    fates, origins = set(map(row.__getitem__, fates)), set(map(row.__getitem__, origins))
+    fates, origins = {row[v] for v in fates}, {row[v] for v in origins}
     parents = _Parents(r, _UnitRows(units, order))
     for i in sorted(fates | origins | parents.suspects()):
         if i in fates:
@@ -169,21 +212,23 @@ def _codes(r: _Rows) -> list[Violation]:
     overlap and belong to different units; codes in order of their first version. A code whose
     versions all belong to one unit cannot collide: those are passed over."""
     kind, code, unit = r.kind, r.code, r.unit
-    picked: list[int] = []
     kinds = set(kind)
-    for k in kinds:
-        rows = range(len(kind)) if len(kinds) == 1 else [i for i, x in enumerate(kind) if x == k]
-        last = {code[i]: unit[i] for i in rows}
-        shared = {code[i] for i in rows if last[code[i]] != unit[i]}
-        if shared:
-            picked += [i for i in rows if code[i] in shared]
-    if not picked:
+    if len(kinds) == 1:
+        keys: list = code
+    elif not any("\x00" in k for k in kinds):  # kind and code in one text: "admin\x0001"
+        joined = {k: k + "\x00" for k in kinds}
+        keys = list(map(add, map(joined.__getitem__, kind), code))
+    else:
+        keys = list(zip(kind, code, strict=True))
+    last = dict(zip(keys, unit, strict=True))
+    shared = {c for c, u in zip(keys, unit, strict=True) if last[c] != u}
+    if not shared:
         return []
-    picked.sort()
-    first: dict[tuple[str, str], int] = {}
-    for i in picked:
-        first.setdefault((kind[i], code[i]), i)
-    groups, lows, order = _sorted_rows([first[(kind[i], code[i])] for i in picked], [r.lo[i] for i in picked], picked)
+    picked = [i for i, c in enumerate(keys) if c in shared]
+    picked_keys = [keys[i] for i in picked]
+    first = dict(zip(reversed(picked_keys), reversed(picked), strict=True))  # each code's first row
+    lo = r.lo
+    groups, lows, order = _sorted_rows(list(map(first.__getitem__, picked_keys)), [lo[i] for i in picked], picked)
     hi = r.hi
     hits = [j for j in range(len(order) - 1)
             if groups[j] == groups[j + 1] and lows[j + 1] <= hi[order[j]] and unit[order[j]] != unit[order[j + 1]]]
@@ -210,8 +255,8 @@ def _link_dates(r: _Rows, out: list[Violation]) -> None:
     (nearly all), are passed over by one comprehension."""
     row, key, start, end, effective = r.row, r.key, r.start, r.end, r.effective
     next_day = {d: d + ONE_DAY for d in set(end) if d is not None}
-    after = dict(zip(r.vid, map(next_day.get, end), strict=True))  # the day after a version ends
-    begins = dict(zip(r.vid, start, strict=True))
+    after = r.by_id(map(next_day.get, end))  # the day after a version ends
+    begins = r.by_id(start)
     days = list(map(effective.__getitem__, r.link_event))
     pred, succ, link_event = r.pred, r.succ, r.link_event
     doubtful = [j for j, p, s, day in zip(range(len(days)), pred, succ, days, strict=True)
@@ -265,7 +310,7 @@ def _shares(r: _Rows) -> list[Violation]:
 def _backward(r: _Rows) -> bool:
     """Whether some link does not lead to a later start: only then can the links close a cycle
     (along links that all do, start dates strictly increase)."""
-    lo = dict(zip(r.vid, r.lo, strict=True))
+    lo = r.by_id(r.lo)
     return any([1 for p, s in zip(r.pred, r.succ, strict=True) if p is not None and s is not None and lo[p] >= lo[s]])
 
 

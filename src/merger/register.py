@@ -524,7 +524,7 @@ class Register:
 
     def _checked_rows(self) -> cache.Derived:
         """The snapshot's rows by column (what its objects are made from), without making the
-        objects, and only the columns the integrity rules read (merger.check_rows.UNREAD:
+        objects, and only the columns the integrity rules read (merger.check_rows.unread:
         the others hold None; no statistics)."""
         from merger import check_rows
 
@@ -532,7 +532,7 @@ class Register:
         if self._rows is not None and self._rows[0] == gen:
             return self._rows[1]
         with _no_gc():
-            columns, gen = self._columns(gen, check_rows.UNREAD)
+            columns, gen = self._columns(gen, check_rows.unread(self.as_recorded is not None))
             derived = cache.derive_columns(columns, self.as_recorded, stats=False)
         self._rows = (gen, derived)
         return derived
