@@ -75,10 +75,10 @@ def peak_mb(cmd: list[str], env: dict[str, str]) -> float | None:
     return int(out.stderr.strip().splitlines()[-1]) / 1024
 
 
-def import_times(db: str, env: dict[str, str]) -> list[tuple[int, str]]:
-    """(cumulative µs, module) of the top-level imports of `merger lineage`, largest first."""
-    out = subprocess.run([PY, "-X", "importtime", "-m", "merger", "--db", db, "lineage", "An Lư"],
-                         capture_output=True, text=True, env=env, check=True)
+def import_times(db: str, env: dict[str, str], args: tuple[str, ...] = ("lineage", "An Lư")) -> list[tuple[int, str]]:
+    """(cumulative µs, module) of the top-level imports of `merger lineage` (or ``args``), largest first."""
+    out = subprocess.run([PY, "-X", "importtime", "-m", "merger", "--db", db, *args],
+                         capture_output=True, text=True, env=env, check=False)
     found = []
     for line in out.stderr.splitlines():
         m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)  # top level: no indent
@@ -243,6 +243,9 @@ def main() -> None:
         if factor == 1 and not args.pg_only and not only:
             top = import_times(str(db), env)
             print("  python -X importtime, merger lineage: " + ", ".join(f"{m} {us / 1000:.0f} ms" for us, m in top[:8]))
+        if factor == 1 and not args.pg_only and (not only or "check" in only):
+            top = import_times(str(db), env, ("check",))  # exits 1 on a register with violations
+            print("  python -X importtime, merger check: " + ", ".join(f"{m} {us / 1000:.0f} ms" for us, m in top[:8]))
         if args.pg:
             sys.path.insert(0, str(ROOT / "tests"))
             import pg
