@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 from itertools import compress, repeat
-from operator import add, is_not, itemgetter
+from operator import is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from merger.errors import Violation
@@ -212,20 +212,12 @@ def _codes(r: _Rows) -> list[Violation]:
     overlap and belong to different units; codes in order of their first version. A code whose
     versions all belong to one unit cannot collide: those are passed over."""
     kind, code, unit = r.kind, r.code, r.unit
-    kinds = set(kind)
-    if len(kinds) == 1:
-        keys: list = code
-    elif not any("\x00" in k for k in kinds):  # kind and code in one text: "admin\x0001"
-        joined = {k: k + "\x00" for k in kinds}
-        keys = list(map(add, map(joined.__getitem__, kind), code))
-    else:
-        keys = list(zip(kind, code, strict=True))
-    last = dict(zip(keys, unit, strict=True))
-    shared = {c for c, u in zip(keys, unit, strict=True) if last[c] != u}
+    last = dict(zip(code, unit, strict=True))
+    shared = {c for c, u in zip(code, unit, strict=True) if last[c] != u}  # held by two units, of any kind
     if not shared:
         return []
-    picked = [i for i, c in enumerate(keys) if c in shared]
-    picked_keys = [keys[i] for i in picked]
+    picked = [i for i, c in enumerate(code) if c in shared]
+    picked_keys = [(kind[i], code[i]) for i in picked]
     first = dict(zip(reversed(picked_keys), reversed(picked), strict=True))  # each code's first row
     lo = r.lo
     groups, lows, order = _sorted_rows(list(map(first.__getitem__, picked_keys)), [lo[i] for i in picked], picked)
