@@ -208,7 +208,7 @@ def snapshots(draw: st.DrawFn) -> Snapshot:
     versions = {}
     for i in ids[:n]:
         start, end = draw(DAYS), draw(DAYS)
-        versions[i] = V(i, f"k{i}", draw(st.integers(1, 4)), "u", draw(st.sampled_from(["admin", "admin", "agency"])),
+        versions[i] = V(i, f"k{i}", draw(st.integers(1, 4)), "u", draw(st.sampled_from(["admin", "admin", "agency", "other"])),
                         draw(st.sampled_from(["01", "02", "03"])), f"X{i}", f"Xã X{i}", "xã",
                         draw(st.sampled_from(["province", "district", "commune", "village", "agency", "other"])),
                         draw(st.none() | st.integers(1, 5)), start, end, None, "")

@@ -354,43 +354,37 @@ class _Parents:
         self.by_unit = by_unit
         self.verdicts: dict[tuple, tuple[bool, int | None, bool]] = {}  # exists, wrong-level parent row, covered
 
-    def _bounds(self, units: set[int]) -> tuple[dict[int, int], dict[int, int], dict[tuple[int, str], int]]:
+    def _bounds(self, units: set[int]) -> dict[int, tuple[int, int, int]]:
         """Per parent unit whose versions run end to end: its first start (2 at least: a child
-        with no start is passed only by a parent with none) and last end, as day numbers; per
-        parent unit and kind, the lowest level rank its versions have (agencies: none)."""
+        with no start is passed only by a parent with none) and last end, as day numbers, and
+        the deepest level rank of its versions of kind "admin" (-1: none)."""
         r = self.r
-        first: dict[int, int] = {}
-        last: dict[int, int] = {}
-        deepest: dict[tuple[int, str], int] = {}
+        kind, level, lo, hi, start, end = r.kind, r.level, r.lo, r.hi, r.start, r.end
+        found: dict[int, tuple[int, int, int]] = {}
         for unit in units:
             rows = self.by_unit.get(unit)
-            if not rows:
-                continue
-            for p in rows:
-                if r.kind[p] != "agency":
-                    at = (unit, r.kind[p])
-                    deepest[at] = max(deepest.get(at, -1), LEVEL_ORDER.get(r.level[p], 9))
-            if all(r.hi[a] + 1 == r.lo[b] and r.end[a] is not None and r.start[b] is not None
-                   for a, b in zip(rows, rows[1:], strict=False)):
+            if rows and all(hi[a] + 1 == lo[b] and end[a] is not None and start[b] is not None
+                            for a, b in zip(rows, rows[1:], strict=False)):
                 head = rows[0]
-                first[unit] = 1 if r.start[head] is None else max(r.lo[head], 2)
-                last[unit] = r.hi[rows[-1]]
-        return first, last, deepest
+                deepest = max((LEVEL_ORDER.get(level[p], 9) for p in rows if kind[p] == "admin"), default=-1)
+                found[unit] = (1 if start[head] is None else max(lo[head], 2), hi[rows[-1]], deepest)
+        return found
 
     def suspects(self) -> set[int]:
-        """The rows whose parent may break a rule, their verdicts computed."""
+        """The rows whose parent may break a rule, their verdicts computed. Passed at once: a
+        child of an admin parent unit (``_bounds``) inside its days, and, for an admin child, of
+        a lower level than each of its versions; an agency child (the level rule spares it)."""
         r = self.r
         parent, kind, lo, hi = r.parent, r.kind, r.lo, r.hi
         units = set(parent)
         units.discard(None)
-        first, last, deepest = self._bounds(units)  # type: ignore[arg-type]
+        bounds = self._bounds(units)  # type: ignore[arg-type]
         rank = dict.fromkeys(set(r.level), 9)
         rank.update((level, LEVEL_ORDER[level]) for level in rank.keys() & LEVEL_ORDER.keys())
         level_rank = list(map(rank.__getitem__, r.level))
-        never = OPEN + 1
         found = [i for i, p, k, s, e, depth in zip(range(len(parent)), parent, kind, lo, hi, level_rank, strict=True)
-                 if p is not None and (not first.get(p, never) <= s <= last[p] or e > last[p]
-                                       or deepest.get((p, k), -1) >= depth)]
+                 if p is not None and ((b := bounds.get(p)) is None or not b[0] <= s <= b[1] or e > b[1]
+                                       or (k != "agency" and (k != "admin" or b[2] >= depth)))]
         verdicts = self.verdicts
         for i in found:
             k = (parent[i], kind[i], r.level[i], r.start[i], r.end[i])
