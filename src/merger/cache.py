@@ -100,11 +100,14 @@ def read_all(query: Query) -> Tables:
 
 
 def _fold_names(rows: Any) -> None:
-    """Each version row carries its folded name last (stored since schema 4; folded here if not)."""
-    from merger.names import fold
+    """Each version row carries its folded name last (stored since schema 4; folded here if not).
+    merger.names is imported only then: a reader bringing the cache up to date after a write
+    (``merger check``) does not otherwise need it."""
+    unfolded = [row for row in rows if row[14] is None]
+    if unfolded:
+        from merger.names import fold
 
-    for row in rows:
-        if row[14] is None:
+        for row in unfolded:
             row[14] = fold(row[4])
 
 
@@ -137,13 +140,15 @@ def _changed(last: dict[str, int], statistics: int, query: Query) -> tuple[Table
     return new, (_rows(query, "statistic") if count != statistics else None)
 
 
-def refresh_columns(columns: Columns, query: Query) -> tuple[Columns, int]:
+def refresh_columns(columns: Columns, query: Query, *, in_place: bool = False) -> tuple[Columns, int]:
     """The cached columns brought up to date with the rows written since (``_changed``), without
     transposing them to rows and back (the first whole-register read after a write paid more for
     those than for anything else), and how many rows changed.
 
     A row whose id is above the cached ones is appended (ids only grow, so the columns stay
     sorted); a row re-read is replaced where its id is (found by bisection), or inserted in order.
+    ``in_place``: change the given columns instead of copies (a reader that has just read them
+    from the cache file: copying every column of the tables written to cost ~3 ms).
     """
     new, stats = _changed({name: max(cols[0], default=0) for name, cols in columns.items()},
                           len(columns["statistic"][0]), query)
@@ -152,7 +157,7 @@ def refresh_columns(columns: Columns, query: Query) -> tuple[Columns, int]:
     for name, rows in new.items():
         if not rows:
             continue
-        cols = out[name] = [list(c) for c in columns[name]]
+        cols = out[name] = columns[name] if in_place else [list(c) for c in columns[name]]
         ids = cols[0]
         for i in sorted(rows):
             row = rows[i]

@@ -212,13 +212,13 @@ class Register:
         with self._reading() as query:
             now = self._generation_in(query)
             if found is not None and _follows(found[0], now):
-                columns, changed = cache.refresh_columns(found[1], query)
+                columns, changed = cache.refresh_columns(found[1], query, in_place=True)  # read just now: ours
                 if changed <= REWRITE_AFTER:  # a few writes behind: read them again next time
                     return columns, now
                 if unread:  # the cache is to be written anew: every column of it is needed
                     found = cache.read_columns(path)
                     if found is not None and _follows(found[0], now):
-                        columns, _ = cache.refresh_columns(found[1], query)
+                        columns, _ = cache.refresh_columns(found[1], query, in_place=True)
                     else:
                         columns = cache.columns_of(cache.read_all(query))
             else:
