@@ -192,6 +192,25 @@ def test_a_cache_written_after_a_check_holds_every_column(national_copy: Registe
     assert _read(Register.open(_db(reg))._checked_rows()) == _read(cache.derive_columns(written[1]))
 
 
+def test_a_cut_or_damaged_cache_is_a_miss(national_copy: Register) -> None:
+    """The cache file is mapped, not read: cut short, or its columns' bytes garbled, it is a miss
+    (the store answers), never a wrong answer or a crash."""
+    reg = national_copy
+    path = reg.cache_path()
+    whole = path.read_bytes()
+    header_end = whole.index(b"\n", len(cache.MAGIC)) + 1
+    for content in (whole[:header_end], whole[: len(whole) // 2], whole[:-1],
+                    whole[:header_end] + bytes(len(whole) - header_end)):
+        path.write_bytes(content)
+        path.chmod(0o600)
+        assert cache.read_columns(path) is None
+        assert cache.read_columns(path, check_rows.unread(False)) is None
+        fresh = Register.open(_db(reg))
+        said = fresh.integrity()
+        assert said.violations == [] and said.versions == 17_860 and said.gaps_ended == 951
+        assert cache.read_columns(path) is not None  # written anew from the store
+
+
 # --- drawn damage ----------------------------------------------------------------------------------
 
 DAYS = st.none() | st.integers(0, 6).map(lambda n: date(2025, 6, 28) + timedelta(days=n))

@@ -499,33 +499,51 @@ def read_columns(path: Path, unread: dict[str, tuple[int, ...]] | None = None) -
     ``unread``: per table, the positions of columns the caller will not read, left undecoded
     (each cell None; never the first, the ids): ``merger check`` skips names, types, sources and
     statistics. Such columns are never written back (Register._columns reads them all first)."""
-    skip = unread or {}
     if not trusted(path):
         return None
     try:
-        data = path.read_bytes()
-        if not data.startswith(MAGIC):
-            return None
-        end = data.index(b"\n", len(MAGIC))
-        header = json.loads(data[len(MAGIC):end])
-        if header.get("format") != FORMAT:
-            return None
-        body = memoryview(data)[end + 1:]
-        swap = header["byteorder"] != sys.byteorder
-        columns: Columns = {}
-        for name in COLUMNS:
-            left = skip.get(name, ())
-            cols = [[None] * desc[1] if i in left and i else _unpack(desc, [body[a:b] for a, b in spans], swap)
-                    for i, (desc, spans) in enumerate(header["tables"][name])]
-            if len(cols) != _width(name) or len({len(c) for c in cols}) != 1:
-                return None
-            columns[name] = cols
-        folded = columns["version"][14]  # every version's folded name, a text (see _fold_names)
-        if header["tables"]["version"][14][0][0] not in ("text", "few") or (14 not in skip.get("version", ()) and None in folded):
-            return None
-        return str(header["generation"]), columns
+        # Mapped, not read: only the pages of the columns decoded are touched, and no 4 MB copy
+        # is made (~7 ms of a whole process at the national size). merger replaces the file
+        # (write_columns), never truncates it, so a mapping stays valid while it is read.
+        import mmap
+
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _columns_in(data, unread or {})
     except Exception:  # noqa: BLE001  (a damaged cache is only a miss: the store has the truth)
         return None
+
+
+def _columns_in(data: Any, skip: dict[str, tuple[int, ...]]) -> tuple[str, Columns] | None:
+    """(generation, columns) of a cache file's bytes (``read_columns``)."""
+    if data[:len(MAGIC)] != MAGIC:
+        return None
+    end = data.find(b"\n", len(MAGIC))
+    if end < 0:
+        return None
+    header = json.loads(data[len(MAGIC):end])
+    if header.get("format") != FORMAT:
+        return None
+    swap = header["byteorder"] != sys.byteorder
+    size = len(data) - end - 1
+    if any(b > size for name in COLUMNS for _, spans in header["tables"][name] for _, b in spans):
+        return None  # cut short (even where the columns left unread were)
+    columns: Columns = {}
+    with memoryview(data) as whole:
+        body = whole[end + 1:]
+        try:
+            for name in COLUMNS:
+                left = skip.get(name, ())
+                cols = [[None] * desc[1] if i in left and i else _unpack(desc, [body[a:b] for a, b in spans], swap)
+                        for i, (desc, spans) in enumerate(header["tables"][name])]
+                if len(cols) != _width(name) or len({len(c) for c in cols}) != 1:
+                    return None
+                columns[name] = cols
+        finally:
+            body.release()
+    folded = columns["version"][14]  # every version's folded name, a text (see _fold_names)
+    if header["tables"]["version"][14][0][0] not in ("text", "few") or (14 not in skip.get("version", ()) and None in folded):
+        return None
+    return str(header["generation"]), columns
 
 
 def read(path: Path) -> tuple[str, Tables] | None:
