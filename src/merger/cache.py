@@ -292,7 +292,8 @@ def derive(tables: Tables, as_recorded: datetime | None = None) -> Derived:
     return derive_columns(columns_of(tables), as_recorded)
 
 
-def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats: bool = True) -> Derived:
+def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats: bool = True,
+                   unit_keys: bool = True) -> Derived:
     """The snapshot's rows (acts, versions, events, links, stats), as recorded at ``as_recorded``.
 
     Bitemporal: only events recorded by then and not revoked or amended by then are seen; the
@@ -302,7 +303,8 @@ def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats:
 
     Column by column: a register of bundled rows only (the common case) needs no Python loop
     over its rows here; the per-row rules run on the rows recorded events touch. ``stats=False``:
-    no statistics (empty), for readers that do not use them (``merger check``).
+    no statistics (empty); ``unit_keys=False``: no unit keys (None); for readers that use
+    neither (``merger check``).
     """
     limit = _naive_utc(as_recorded) if as_recorded is not None else None
     times: dict[str, datetime] = {}
@@ -320,7 +322,7 @@ def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats:
     a = cols["legal_act"]
     acts = [a[0], a[1], a[2], a[3], a[4], _mapped(a[5], _day), _mapped(a[6], _day), a[7]]
     u = cols["unit"]
-    unit_key = dict(zip(u[0], _original_keys(u[1]), strict=True))
+    unit_key = dict(zip(u[0], _original_keys(u[1]), strict=True)) if unit_keys else {}
     unit_kind = dict(zip(u[0], u[2], strict=True))
     e = cols["event"]
     recorded = {i for i, origin in zip(e[0], e[11], strict=True) if origin}
@@ -386,7 +388,7 @@ def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats:
         at = bisect_left(ids, i)
         if at < len(ids) and ids[at] == i:
             end_[at] = day
-    versions = [v[0], _original_keys(v[1]), v[2], list(map(unit_key.__getitem__, v[2])),
+    versions = [v[0], _original_keys(v[1]), v[2], list(map(unit_key.__getitem__, v[2])) if unit_keys else [None] * len(v[2]),
                 list(map(unit_kind.__getitem__, v[2])), v[3], v[4], v[5], v[6], v[7], v[8], start, end_,
                 v[11], v[12], v[14]]
     stored = set(cols["version"][0])

@@ -36,6 +36,7 @@ LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3, "agency
 # undecoded when the cache is read for ``merger check`` (names, types, sources, statistics...).
 UNREAD: dict[str, tuple[int, ...]] = {
     "legal_act": (1, 2, 3, 4, 5, 6, 7),
+    "unit": (1,),  # key (checks name versions, not units)
     "version": (4, 6, 11, 12, 14),  # name, type, evidence, source, folded
     "event": (2, 4, 5, 7, 10),  # type, act, clause, source, recorded_by
     "link": (4, 8),  # portion, note

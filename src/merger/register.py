@@ -533,7 +533,7 @@ class Register:
             return self._rows[1]
         with _no_gc():
             columns, gen = self._columns(gen, check_rows.unread(self.as_recorded is not None))
-            derived = cache.derive_columns(columns, self.as_recorded, stats=False)
+            derived = cache.derive_columns(columns, self.as_recorded, stats=False, unit_keys=False)
         self._rows = (gen, derived)
         return derived
 
