@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 from itertools import compress, repeat
-from operator import is_not, itemgetter
+from operator import is_, is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from merger.errors import Violation
@@ -288,7 +288,8 @@ def _shares(r: _Rows) -> list[Violation]:
     if not shares:
         return []
     out = []
-    links_out = Counter(r.pred)
+    wanted = {v for v, _ in shares}
+    links_out = Counter(compress(r.pred, map(wanted.__contains__, r.pred)))  # links out of each
     for (v, basis), values in shares.items():
         total = sum(x for x in values if x is not None)
         k = r.key[r.row[v]]
@@ -451,9 +452,8 @@ def source_gaps(rows: Derived) -> list[Violation]:
 def _gap_counts(r: _Rows) -> tuple[int, int]:
     """How many source gaps ``source_gaps`` lists: (units ended with successor unknown, units
     begun with origin unknown), without making their messages."""
-    counts = Counter(r.relation)
-    ended, began = counts["successor_unknown"], counts["origin_unknown"]
-    if None in r.pred and None in r.succ:  # a link with a version at neither end is not listed
+    ended, began = r.relation.count("successor_unknown"), r.relation.count("origin_unknown")
+    if any(map(is_, r.pred, r.succ)):  # maybe a link with a version at neither end: not listed
         for p, s, relation in zip(r.pred, r.succ, r.relation, strict=True):
             if p is None and s is None and relation in GAP_RELATIONS:
                 ended, began = (ended - 1, began) if relation == "successor_unknown" else (ended, began - 1)
@@ -492,8 +492,9 @@ def _disagreements(r: _Rows) -> list[Violation]:
         return []
     note = dict(zip(e[0], e[6], strict=True))
     out: list[Violation] = []
-    for ev, s in zip(r.link_event, r.succ, strict=True):
-        if ev in reported and s is not None:
+    for j in compress(range(len(r.link_event)), map(reported.__contains__, r.link_event)):
+        ev, s = r.link_event[j], r.succ[j]
+        if s is not None:
             i = r.row[s]
             out.append(Violation("sources-disagree", _("{key} ({full_name}) from {effective}: reported only — {note}").format(
                 key=r.key[i], full_name=r.full_name[i], effective=r.effective[ev], note=note[ev]), [r.key[i], r.event_key[ev]]))
