@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from clirunner import CliRunner
 
+from clirunner import CliRunner
 from merger import cache, check_rows, checks, graph, i18n
 from merger.cli import app
 from merger.errors import Violation
