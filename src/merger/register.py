@@ -609,8 +609,10 @@ class Register:
 
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
-    """The cyclic collector off while tens of thousands of lists and tuples are made (as
-    merger.graph.no_gc, without importing the snapshot's classes)."""
+    """The cyclic collector off while tens of thousands of lists and tuples are made, and what
+    was made kept out of later collections (as merger.graph.no_gc(freeze=True), without
+    importing the snapshot's classes): the collections at the interpreter's exit then pass over
+    nothing made before (measured: ~6 ms of ``merger check``'s exit)."""
     import gc
 
     enabled = gc.isenabled()
@@ -619,6 +621,7 @@ def _no_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            gc.freeze()
             gc.enable()
 
 
