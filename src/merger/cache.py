@@ -325,7 +325,7 @@ def derive_columns(cols: Columns, as_recorded: datetime | None = None, *, stats:
     unit_key = dict(zip(u[0], _original_keys(u[1]), strict=True)) if unit_keys else {}
     unit_kind = dict(zip(u[0], u[2], strict=True))
     e = cols["event"]
-    recorded = {i for i, origin in zip(e[0], e[11], strict=True) if origin}
+    recorded = set(compress(e[0], e[11]))  # events with an origin: recorded, not bundled
     if revoked or (recorded and limit is not None):
         keep = [i not in revoked and (not origin or seen(at)) for i, origin, at in zip(e[0], e[11], e[9], strict=True)]
         e = [list(compress(c, keep)) for c in e]

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
 from itertools import compress, repeat
-from operator import is_, is_not, itemgetter
+from operator import eq, is_, is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from merger.errors import Violation
@@ -93,7 +93,7 @@ class _Rows:
         by_event = _ById(e[0])
         self.event_key, self.effective = by_event(e[1]), by_event(e[3])
         k = rows.links
-        self.pred, self.succ = _known(k[2], v[0], row), _known(k[3], v[0], row)
+        (self.pred, self.preds), (self.succ, self.succs) = _known(k[2], v[0], row), _known(k[3], v[0], row)
         self.link_event, self.relation, self.share, self.basis = k[1], k[5], k[6], k[7]
         # a start as a day number, none as the earliest day (``valid_from or date.min``)
         self.lo = _days(self.start, LOW.toordinal())
@@ -137,19 +137,22 @@ class _ById:
         return dict(zip(self.ids, values, strict=True))
 
 
-def _known(ids: list[int | None], held: list[int], row: list | dict) -> list[int | None]:
-    """A link's version ids, None where the rows do not hold that version (as in the snapshot)."""
+def _known(ids: list[int | None], held: list[int], row: list | dict) -> tuple[list[int | None], set[int]]:
+    """A link's version ids, None where the rows do not hold that version (as in the snapshot),
+    and the set of them."""
     found = set(ids)
     found.discard(None)
     if not found:
-        return ids
+        return ids, found
     if isinstance(row, dict):
         missing = found.difference(row)
     elif min(found) >= held[0] and max(found) <= held[-1] and len(row) - len(held) == held[0]:
-        return ids  # every id between the first and the last version's is one (no gaps)
+        return ids, found  # every id between the first and the last version's is one (no gaps)
     else:
         missing = found.difference(held)
-    return [None if i in missing else i for i in ids] if missing else ids
+    if not missing:
+        return ids, found
+    return [None if i in missing else i for i in ids], found - missing
 
 
 def _sorted_rows(groups: list[int], days: list[int], rows: list[int]) -> tuple[list[int], list[int], list[int]]:
@@ -174,8 +177,8 @@ def _check(r: _Rows) -> list[Violation]:
     out += _codes(r)
     _link_dates(r, out)
     key, start, end, row = r.key, r.start, r.end, r.row
-    fates = set(compress(r.vid, map(is_not, end, repeat(None)))).difference(r.pred)
-    origins = set(compress(r.vid, map(is_not, start, repeat(None)))).difference(r.succ)
+    fates = set(compress(r.vid, map(is_not, end, repeat(None)))) - r.preds
+    origins = set(compress(r.vid, map(is_not, start, repeat(None)))) - r.succs
     fates, origins = {row[v] for v in fates}, {row[v] for v in origins}
     parents = _Parents(r, _UnitRows(units, order))
     for i in sorted(fates | origins | parents.suspects()):
@@ -218,7 +221,10 @@ def _codes(r: _Rows) -> list[Violation]:
     if not shared:
         return []
     picked = [i for i, c in enumerate(code) if c in shared]
-    picked_keys = [(kind[i], code[i]) for i in picked]
+    if len({kind[i] for i in picked}) == 1:
+        picked_keys: list = [code[i] for i in picked]  # one kind: the code alone names the group
+    else:
+        picked_keys = [(kind[i], code[i]) for i in picked]
     first = dict(zip(reversed(picked_keys), reversed(picked), strict=True))  # each code's first row
     lo = r.lo
     groups, lows, order = _sorted_rows(list(map(first.__getitem__, picked_keys)), [lo[i] for i in picked], picked)
@@ -487,10 +493,10 @@ def disagreements(rows: Derived) -> list[Violation]:
 
 def _disagreements(r: _Rows) -> list[Violation]:
     e = r.events
-    reported = {i for i, evidence in zip(e[0], e[8], strict=True) if evidence == "reported"}
+    reported = set(compress(e[0], map(eq, e[8], repeat("reported"))))
     if not reported:
         return []
-    note = dict(zip(e[0], e[6], strict=True))
+    note = _ById(e[0])(e[6])
     out: list[Violation] = []
     for j in compress(range(len(r.link_event)), map(reported.__contains__, r.link_event)):
         ev, s = r.link_event[j], r.succ[j]
