@@ -34,14 +34,22 @@ def _agree(reg: Register) -> check_rows.Report:
     rows, snap = fresh._checked_rows(), fresh.snapshot
     report = check_rows.report(rows)
     assert _said(report.violations) == _said(check_rows.check(rows)) == _said(checks.check(snap))
-    gaps = checks.source_gaps(snap)
+    gaps, differ = checks.source_gaps(snap), checks.disagreements(snap)
     assert _said(check_rows.source_gaps(rows)) == _said(gaps)
     label = i18n._(check_rows.GAP_RELATIONS["successor_unknown"])
     ended = sum(1 for g in gaps if label in g.message)
-    assert (report.gaps_ended, report.gaps_began) == (ended, len(gaps) - ended)
-    assert _said(report.disagreements) == _said(checks.disagreements(snap))
+    assert (report.gaps_ended, report.gaps_began, report.disagreeing) == (ended, len(gaps) - ended, len(differ))
+    assert _said(check_rows.disagreements(rows)) == _said(differ)
     assert (report.versions, report.events, report.links) == (len(snap.versions), len(snap.events), len(snap.links))
-    assert _said(check_rows.report(rows, gaps_only=True).gaps) == _said(gaps)
+    listed = check_rows.report(rows, gaps_only=True)
+    assert (_said(listed.gaps), _said(listed.disagreements), listed.violations) == (_said(gaps), _said(differ), [])
+    # read without keys and names, the rows say whether there are violations, and count alike
+    lean = Register.open(_db(fresh), as_recorded=fresh.as_recorded)._checked_rows(names=False)
+    assert lean[1][1].count(None) > 0 or not lean[1][1]  # the keys were left unread
+    quick = check_rows.report(lean, names=False)
+    assert (bool(quick.violations), quick[2:]) == (bool(report.violations), report[2:])
+    said = Register.open(_db(fresh), as_recorded=fresh.as_recorded).integrity()
+    assert _said(said.violations) == _said(report.violations) and said[2:] == report[2:]
     fresh.close()
     return report
 
@@ -49,14 +57,16 @@ def _agree(reg: Register) -> check_rows.Report:
 def test_the_rows_agree_with_the_objects_on_the_real_register(national: Register) -> None:
     report = _agree(national)
     assert report.violations == []  # the bundled register is sound
-    assert report.gaps_ended > 900 and report.gaps_began > 700 and len(report.disagreements) > 10
+    assert report.gaps_ended > 900 and report.gaps_began > 700 and report.disagreeing > 10
     assert check_rows.LEVEL_ORDER == graph.LEVEL_ORDER
 
 
 def test_check_builds_no_snapshot(national_copy: Register) -> None:
     """What makes it fast: the rules read the rows; no object is made for a version or a link."""
     reg = Register.open(str(national_copy.sqlite_path) if national_copy.sqlite_path else national_copy.url)
-    assert reg.integrity().violations == [] and reg.check() == []
+    assert reg.integrity().violations == []
+    assert reg._snapshot is None and reg._rows is not None and reg._rows[1] is False  # nor keys and names
+    assert reg.check() == []
     assert reg._snapshot is None
     reg.close()
 
@@ -269,6 +279,7 @@ def _rows_of(snap: Snapshot) -> cache.Derived:
 def test_the_rows_agree_with_the_objects_on_drawn_damage(snap: Snapshot) -> None:
     rows = _rows_of(snap)
     assert _said(check_rows.check(rows)) == _said(checks.check(snap))
+    assert bool(check_rows.report(rows, names=False).violations) == bool(checks.check(snap))
     assert _said(check_rows.source_gaps(rows)) == _said(checks.source_gaps(snap))
     assert _said(check_rows.disagreements(rows)) == _said(checks.disagreements(snap))
 

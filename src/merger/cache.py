@@ -230,10 +230,10 @@ def original_key(key: str) -> str:
 
 def _original_keys(keys: list[str]) -> list[str]:
     """The keys with any "~<correction>" suffix taken off (the list itself when none has one:
-    the common case, found by one C-level pass)."""
-    if not any(map(contains, keys, repeat("~"))):
+    the common case, found by one C-level pass). Keys left unread (None) stay None."""
+    if not any(map(contains, filter(None, keys), repeat("~"))):
         return keys
-    return [k.split("~", 1)[0] if "~" in k else k for k in keys]
+    return [k.split("~", 1)[0] if k and "~" in k else k for k in keys]
 
 
 def _day(value: str | None) -> date | None:

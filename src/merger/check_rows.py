@@ -44,10 +44,14 @@ UNREAD: dict[str, tuple[int, ...]] = {
 }
 
 
-def unread(as_recorded: bool) -> dict[str, tuple[int, ...]]:
+def unread(as_recorded: bool, *, names: bool = True) -> dict[str, tuple[int, ...]]:
     """``UNREAD``, and when the register is read as it is now (not ``--as-recorded``) the events'
-    recording times too: only the bitemporal view compares them."""
-    return UNREAD if as_recorded else {**UNREAD, "event": (*UNREAD["event"], 9)}
+    recording times too: only the bitemporal view compares them; without ``names``, the
+    versions' keys and names and the events' keys too: only messages show them."""
+    found = UNREAD if as_recorded else {**UNREAD, "event": (*UNREAD["event"], 9)}
+    if not names:
+        found = {**found, "version": (*found["version"], 1, 5), "event": (*found["event"], 1)}
+    return found
 
 
 GAP_RELATIONS = {"successor_unknown": N_("successor unknown (source gap)"),
@@ -56,42 +60,48 @@ GAP_RELATIONS = {"successor_unknown": N_("successor unknown (source gap)"),
 
 class Report(NamedTuple):
     """What ``merger check`` says: the violations (none when only the gaps were asked for), the
-    source gaps (listed only when asked for; counted always), the disagreements between sources,
-    and the register's size."""
+    source gaps and the disagreements between sources (listed only when asked for; counted
+    always), and the register's size."""
 
     violations: list[Violation]
     gaps: list[Violation]
     gaps_ended: int  # units that ended with successor unknown
     gaps_began: int  # units that began with origin unknown
     disagreements: list[Violation]
+    disagreeing: int  # changes reported by one source only
     versions: int
     events: int
     links: int
 
 
-def report(rows: Derived, *, gaps_only: bool = False) -> Report:
+def report(rows: Derived, *, gaps_only: bool = False, names: bool = True) -> Report:
     """Everything ``merger check`` says about the rows, from one set of columns: the violations,
-    or with ``gaps_only`` the source gaps listed instead."""
-    r = _Rows(rows)
+    or with ``gaps_only`` the source gaps and disagreements listed instead. ``names=False``: the
+    rows hold no keys or names (``unread(names=False)``): whether there are violations is right,
+    their messages are not (read the rows with names to say them)."""
+    r = _Rows(rows, names)
     ended, began = _gap_counts(r)
     return Report([] if gaps_only else _check(r), _source_gaps(r) if gaps_only else [], ended, began,
-                  _disagreements(r), len(rows.versions[0]), len(rows.events[0]), len(rows.links[0]))
+                  _disagreements(r) if gaps_only else [], _disagreeing(r),
+                  len(rows.versions[0]), len(rows.events[0]), len(rows.links[0]))
 
 
 class _Rows:
     """The columns the rules read, with a version's row found by its id, and each version's
     start and end as day numbers (``date.toordinal``), which compare faster than dates."""
 
-    def __init__(self, rows: Derived) -> None:
+    def __init__(self, rows: Derived, names: bool = True) -> None:
         v = rows.versions
         self.vid, self.key, self.unit, self.kind, self.code = v[0], v[1], v[2], v[4], v[5]
         self.full_name, self.level, self.parent, self.start, self.end = v[7], v[9], v[10], v[11], v[12]
+        if not names:  # texts in messages nobody will read (see ``report``)
+            self.key = self.full_name = [""] * len(v[0])
         self.by_id = _ById(v[0])
         self.row = row = self.by_id(range(len(v[0])))  # a version's row, by its id
         e = rows.events
         self.events = e
         by_event = _ById(e[0])
-        self.event_key, self.effective = by_event(e[1]), by_event(e[3])
+        self.event_key, self.effective = by_event(e[1] if names else [""] * len(e[0])), by_event(e[3])
         k = rows.links
         (self.pred, self.preds), (self.succ, self.succs) = _known(k[2], v[0], row), _known(k[3], v[0], row)
         self.link_event, self.relation, self.share, self.basis = k[1], k[5], k[6], k[7]
@@ -489,6 +499,16 @@ def disagreements(rows: Derived) -> list[Violation]:
     """Changes one source reports and another does not (evidence ``reported``), as
     ``merger.checks.disagreements`` lists them: not errors, but not settled either."""
     return _disagreements(_Rows(rows))
+
+
+def _disagreeing(r: _Rows) -> int:
+    """How many changes ``disagreements`` lists, without making their messages."""
+    e = r.events
+    reported = set(compress(e[0], map(eq, e[8], repeat("reported"))))
+    if not reported:
+        return 0
+    return sum(1 for j in compress(range(len(r.link_event)), map(reported.__contains__, r.link_event))
+               if r.succ[j] is not None)
 
 
 def _disagreements(r: _Rows) -> list[Violation]:

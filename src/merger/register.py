@@ -65,7 +65,7 @@ class Register:
         self.read_only = read_only  # every write refused, by merger and by the database session
         self._engine = engine
         self._snapshot: graph.Snapshot | None = None
-        self._rows: tuple[str, cache.Derived] | None = None  # (generation, rows) read for check
+        self._rows: tuple[str, bool, cache.Derived] | None = None  # (generation, with names, rows) read for check
         self.answered_from: graph.Snapshot | None = None  # what lineage/show last answered from
         self.as_recorded = recorded_limit(as_recorded)
 
@@ -522,29 +522,38 @@ class Register:
         self.answered_from = snap
         return search.search(snap, text, limit=limit, as_of=as_of)
 
-    def _checked_rows(self) -> cache.Derived:
+    def _checked_rows(self, *, names: bool = True) -> cache.Derived:
         """The snapshot's rows by column (what its objects are made from), without making the
-        objects, and only the columns the integrity rules read (merger.check_rows.unread:
-        the others hold None; no statistics)."""
+        objects, and only the columns the integrity rules read (merger.check_rows.unread: the
+        others hold None; no statistics); ``names=False``: nor the versions' keys and names
+        and the events' keys, which only messages show."""
         from merger import check_rows
 
         gen = self.generation()
-        if self._rows is not None and self._rows[0] == gen:
-            return self._rows[1]
+        if self._rows is not None and self._rows[0] == gen and (self._rows[1] or not names):
+            return self._rows[2]
         with _no_gc():
-            columns, gen = self._columns(gen, check_rows.unread(self.as_recorded is not None))
+            columns, gen = self._columns(gen, check_rows.unread(self.as_recorded is not None, names=names))
             derived = cache.derive_columns(columns, self.as_recorded, stats=False, unit_keys=False)
-        self._rows = (gen, derived)
+        self._rows = (gen, names, derived)
         return derived
 
     def integrity(self, *, gaps_only: bool = False) -> check_rows.Report:
-        """What ``merger check`` says, from one read: the violations (or, ``gaps_only``, the
-        source gaps listed instead), the gaps counted, the disagreements, the register's size.
-        The rules run on the rows by column (merger.check_rows), not on the snapshot's objects."""
+        """What ``merger check`` says: the violations (or, ``gaps_only``, the source gaps and the
+        disagreements listed instead), the gaps and the disagreements counted, the register's
+        size. The rules run on the rows by column (merger.check_rows), not on the snapshot's
+        objects; a register found sound is read without the keys and names only messages show
+        (the common case), one with violations read again with them."""
         from merger import check_rows
 
+        if not gaps_only:
+            rows = self._checked_rows(names=False)
+            with _no_gc():  # the rules make thousands of short-lived tuples: no collector passes over the rows
+                said = check_rows.report(rows, names=False)
+            if not said.violations:
+                return said
         rows = self._checked_rows()
-        with _no_gc():  # the rules make thousands of short-lived tuples: no collector passes over the rows
+        with _no_gc():
             return check_rows.report(rows, gaps_only=gaps_only)
 
     def check(self) -> list[Violation]:

@@ -448,9 +448,9 @@ def check(
                 "unknown (source gap: the published lists do not say where the territory went or came from); "
                 "`merger check --gaps` lists them.").format(ends=fnum(said.gaps_ended), begins=fnum(said.gaps_began)),
               file=sys.stderr)
-    if differ:
+    if said.disagreeing:
         print(_("Note: sources disagree on {n} change(s) after 1 July 2025, recorded as reported by one source "
-                "only (evidence 'reported'); `merger check --gaps` lists them.").format(n=fnum(len(differ))),
+                "only (evidence 'reported'); `merger check --gaps` lists them.").format(n=fnum(said.disagreeing)),
               file=sys.stderr)
     if found:
         raise typer.Exit(1)
