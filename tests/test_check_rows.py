@@ -275,7 +275,7 @@ def _rows_of(snap: Snapshot) -> cache.Derived:
 
 
 @given(snapshots())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_the_rows_agree_with_the_objects_on_drawn_damage(snap: Snapshot) -> None:
     rows = _rows_of(snap)
     assert _said(check_rows.check(rows)) == _said(checks.check(snap))
