@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from merger.addresses import AddressResolver, Resolved
     from merger.graph import Snapshot
     from merger.register import Register
+    from merger.resolve_names import Names
 
 NOTE_SUFFIX = ".resolve"
 CELLS = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
@@ -329,9 +330,20 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
         if progress is not None:
             progress(min(start + 5000, len(texts)) - start - (len(asked) - before))
     resolved: dict[int, Resolved] = {}
+    names = None
+    if asked and as_of is None:  # spellings not noted: the names noted for this generation, if any
+        from merger import resolve_names
+
+        names = resolve_names.read(register, today)
+        if names is not None:
+            asked = _from_names(names, texts, asked, cells, resolved, today, progress)
     if asked:
         resolver = AddressResolver(register.snapshot, today=today)
         snap = resolver.snap
+        if as_of is None and names is None and len(asked) > NAMES_AFTER:
+            names = _note_names(register, resolver)
+            if names is not None:
+                asked = _from_names(names, texts, asked, cells, resolved, today, progress)
         fresh = as_of is None and note_path(register) is not None and (table is None or table.generation != snap.generation)
         if fresh:  # none yet, or the register changed meanwhile
             table = Table(snap.generation, *days_alike(snap, resolver.today))
@@ -354,3 +366,46 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
         if table is not None and as_of is None and table.learned:
             write(register, table)
     return Batch(cells, resolved)  # type: ignore[arg-type]
+
+
+# A run asking the resolver more addresses than this notes the names of the generation (the
+# resolver has the snapshot then); fewer are answered by the resolver alone, cheaper than a note.
+NAMES_AFTER = 200
+
+
+def _note_names(register: Register, resolver: AddressResolver) -> Names | None:
+    """Note the resolver's names for its generation and days alike (see merger.resolve_names);
+    the names, or None where the answers would not hold on the real today or nothing is noted."""
+    from merger import resolve_names
+
+    snap = resolver.snap
+    if note_path(register) is None:
+        return None
+    first, last = days_alike(snap, resolver.today)
+    undated = any(v.valid_from is None and v.valid_to is None and v.kind == "admin" for v in snap.versions.values())
+    if undated and not first <= date.today() <= last:
+        return None
+    try:
+        note = resolve_names.build(resolver, first, last, undated)
+    except OverflowError:  # a number past the note's 32 bits: the resolver answers
+        return None
+    resolve_names.write(register, snap.generation, note)
+    return resolve_names.decode(snap.generation, *note)
+
+
+def _from_names(names: Names, texts: list[str], asked: list[tuple[int, list[str]]], cells: list[list[str] | None],
+                resolved: dict[int, Resolved], today: date,
+                progress: Callable[[int], None] | None) -> list[tuple[int, list[str]]]:
+    """Answer what the names can (merger.resolve_names); the addresses left for the resolver."""
+    left = []
+    for i, parts in asked:
+        found = names.cells(parts, texts[i] or "", today)
+        if found is None:
+            left.append((i, parts))
+            continue
+        cells[i], res = found
+        if res is not None:
+            resolved[i] = res
+    if progress is not None:
+        progress(len(asked) - len(left))
+    return left
