@@ -242,17 +242,32 @@ class Names:
                                                     else self._districts_in(parts[i], provinces))
             if districts:
                 commune = parts[i - 1]
-                folded = self._fold(commune)
-                parent, cdist = self.parent, self.cdist
-                if folded in self.full[0].keys:  # written in full: _lookup's first answer, filtered
-                    found = [c for c in self.full[0].get(folded) if (parent[c] in districts or cdist[c] in districts)
-                             and self._in_province(c, provinces)]
+                street = ", ".join(parts[: i - 1]) if i > 1 else ""
+                folded = self._folds.get(commune)
+                if folded is None:
+                    folded = self._fold(commune)
+                full = self.full[0]
+                at = full.keys.get(folded)
+                if at is not None:  # written in full: _lookup's first answer, filtered
+                    parent, cdist, cprov = self.parent, self.cdist, self.cprov
+                    start, end = full.starts[at], full.starts[at + 1]
+                    if end - start == 1:
+                        c = full.rows[start]
+                        found = [c] if ((parent[c] in districts or cdist[c] in districts)
+                                        and (cprov[c] in provinces or self._in_province(c, provinces))) else []
+                    else:
+                        found = [c for c in full.rows[start:end] if (parent[c] in districts or cdist[c] in districts)
+                                 and (cprov[c] in provinces or self._in_province(c, provinces))]
+                    if len(found) == 1:  # the common case: one version, found under its full name
+                        row = self._row(found[0], street)
+                        if row is not None:
+                            return row, None
                 else:
                     found = self._communes(commune, provinces, districts, True)
                 if not found:
                     found = self._communes(commune, provinces, districts, False)
                 if found:
-                    return self._finish(text, found, commune, True, ", ".join(parts[: i - 1]), today)
+                    return self._finish(text, found, commune, True, street, today)
         found = self._communes(parts[i], provinces, None, True) or self._communes(parts[i], provinces, None, False)
         if not found:
             return None
@@ -314,12 +329,21 @@ class Names:
 
     def _row(self, v: int, street: str) -> list[str] | None:
         """The cells of unit version ``v``'s answer for an address with this street (message empty)."""
-        if not street.strip():
+        if not street or not street.strip():
             plain = self._plain.get(v, False)
             if plain is False:
-                fields = self._fields(v)
-                plain = self._plain[v] = None if fields is None else fields[:11]
-            return None if plain is None else [*plain, ""]
+                i = self.answer[v]
+                plain = None
+                if 0 <= i < len(self.ends):
+                    fields = self.blob[self.ends[i - 1] if i else 0: self.ends[i]].split(_US)
+                    if len(fields) == 12 and fields[0] in ("ok", "split"):
+                        plain = fields  # its last field (the tails) is the message's place
+                self._plain[v] = plain
+            if plain is None:
+                return None
+            row = plain.copy()
+            row[11] = ""
+            return row
         found = self._answers.get(v, False)
         if found is False:
             fields = self._fields(v)
