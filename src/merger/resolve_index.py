@@ -336,14 +336,16 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
 
         names = resolve_names.read(register, today)
         if names is not None:
-            asked = _from_names(names, texts, asked, cells, resolved, today, progress)
+            asked, damaged = _from_names(names, texts, asked, cells, resolved, today, progress)
+            if damaged:
+                names = None  # noted anew below
     if asked:
         resolver = AddressResolver(register.snapshot, today=today)
         snap = resolver.snap
         if as_of is None and names is None and len(asked) > NAMES_AFTER:
             names = _note_names(register, resolver)
             if names is not None:
-                asked = _from_names(names, texts, asked, cells, resolved, today, progress)
+                asked, _damaged = _from_names(names, texts, asked, cells, resolved, today, progress)
         fresh = as_of is None and note_path(register) is not None and (table is None or table.generation != snap.generation)
         if fresh:  # none yet, or the register changed meanwhile
             table = Table(snap.generation, *days_alike(snap, resolver.today))
@@ -395,11 +397,19 @@ def _note_names(register: Register, resolver: AddressResolver) -> Names | None:
 
 def _from_names(names: Names, texts: list[str], asked: list[tuple[int, list[str]]], cells: list[list[str] | None],
                 resolved: dict[int, Resolved], today: date,
-                progress: Callable[[int], None] | None) -> list[tuple[int, list[str]]]:
-    """Answer what the names can (merger.resolve_names); the addresses left for the resolver."""
-    left = []
-    for i, parts in asked:
-        found = names.cells(parts, texts[i] or "", today)
+                progress: Callable[[int], None] | None) -> tuple[list[tuple[int, list[str]]], bool]:
+    """Answer what the names can (merger.resolve_names): the addresses left for the resolver, and
+    whether the note proved damaged (its parts are decoded when first asked; then the resolver
+    answers the rest)."""
+    left: list[tuple[int, list[str]]] = []
+    damaged = False
+    for k, (i, parts) in enumerate(asked):
+        try:
+            found = names.cells(parts, texts[i] or "", today)
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError):  # a damaged note is only a miss
+            left.extend(asked[k:])
+            damaged = True
+            break
         if found is None:
             left.append((i, parts))
             continue
@@ -408,4 +418,4 @@ def _from_names(names: Names, texts: list[str], asked: list[tuple[int, list[str]
             resolved[i] = res
     if progress is not None:
         progress(len(asked) - len(left))
-    return left
+    return left, damaged

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 import sys
 from array import array
 from datetime import date
@@ -55,6 +56,7 @@ _COLUMNS = ("level", "type", "unit", "parent", "cdist", "cprov", "vf", "vt", "an
 _NONE = -1  # an absent parent, district, province or answer
 _UNDATED_TO = 0  # valid_to None (valid_from None is date.min's ordinal: the resolver sorts it so)
 _BASE = BASE_DAY.toordinal()
+_FOLDED = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")  # what fold leaves as it is
 
 
 def _ints(values: list[int]) -> str:
@@ -109,18 +111,19 @@ class Names:
     to ``last``; the memos of one run (distinct parts are read once)."""
 
     def __init__(self, generation: str, first: date, last: date, undated: bool, types: list[str],
-                 cols: dict[str, array[int]], indexes: list[_Index], later: dict[int, frozenset[int]],
-                 blob: str, ends: array[int], labels: str):
+                 cols: dict[str, array[int]], indexes: list[object], later: dict[int, frozenset[int]],
+                 blob: bytes, ends: array[int]):
         self.generation, self.first, self.last, self.undated = generation, first, last, undated
         self.types = types
         self.level, self.type, self.unit = cols["level"], cols["type"], cols["unit"]
         self.parent, self.cdist, self.cprov = cols["parent"], cols["cdist"], cols["cprov"]
         self.vf, self.vt, self.answer, self.fkey = cols["vf"], cols["vt"], cols["answer"], cols["fkey"]
-        self.full = indexes[:3]  # per level, as AddressResolver._full
-        self.by_name = indexes[3:]  # per level, as AddressResolver._by_level
+        self._indexes = indexes  # as noted, each decoded when first asked (_index)
+        self._decoded: list[_Index | None] = [None] * len(indexes)
+        self.full0 = self._index(0)  # AddressResolver._full["commune"]: asked by every address
         self.later = later
-        self.blob, self.ends = blob, ends  # answer i: blob[ends[i - 1]:ends[i]]
-        self._labels_text = labels
+        self.blob, self.ends = blob, ends  # answer i: UTF-8 blob[ends[i - 1]:ends[i]]; then the versions' names
+        self._labels_at = ends[-1] if ends else 0
         self._labels: list[str] | None = None
         self._answers: dict[int, Answer | None] = {}
         self._plain: dict[int, list[str] | None] = {}  # the cells of an address without a street
@@ -134,6 +137,14 @@ class Names:
     def covers(self, day: date) -> bool:
         return self.first <= day <= self.last and (not self.undated or self.first <= date.today() <= self.last)
 
+    def _index(self, i: int) -> _Index:
+        """Index ``i``: the resolver's _full of each level (0-2), then its _by_level (3-5); a
+        damaged one raises ValueError (the caller's note is then a miss)."""
+        found = self._decoded[i]
+        if found is None:
+            found = self._decoded[i] = _decode_index(self._indexes[i], len(self.level))
+        return found
+
     # --- the resolver's lookups, on row numbers (AddressResolver's methods of the same names) ---
 
     def _fold(self, text: str) -> str:
@@ -141,8 +152,7 @@ class Names:
         found = self._folds.get(text)
         if found is None:
             plain = strip_marks(text).casefold()
-            if not (plain.isascii() and plain.replace(" ", "").isalnum() and "  " not in plain
-                    and plain[:1] != " " and plain[-1:] != " "):
+            if not _FOLDED.fullmatch(plain):
                 plain = fold(text)  # punctuation, other spaces: fold's own rules
             found = self._folds[text] = _norm(plain)
         return found
@@ -162,10 +172,10 @@ class Names:
 
     def _lookup_uncached(self, part: str, level: int, typed: bool) -> list[int]:
         folded = self._fold(part)
-        full = self.full[level]
+        full = self._index(level)
         if typed and folded in full:
             return list(full.get(folded))
-        index, allowed, types = self.by_name[level], _ALLOWED[level], self.types
+        index, allowed, types = self._index(3 + level), _ALLOWED[level], self.types
         out: list[int] = []
         for r in self._read(part):
             if r.types is not None and not allowed.intersection(r.types):
@@ -206,8 +216,8 @@ class Names:
         found = self._typed.get(part)
         if found is None:
             folded = self._fold(part)
-            if folded in self.full[0] or folded in self.full[1]:
-                found = folded not in self.full[1]
+            if folded in self.full0 or folded in self._index(1):
+                found = folded not in self._index(1)
             else:
                 found = all(r.types is not None and COMMUNE_TYPES.issuperset(r.types) for r in self._read(part))
             self._typed[part] = found
@@ -246,7 +256,7 @@ class Names:
                 folded = self._folds.get(commune)
                 if folded is None:
                     folded = self._fold(commune)
-                full = self.full[0]
+                full = self.full0
                 at = full.keys.get(folded)
                 if at is not None:  # written in full: _lookup's first answer, filtered
                     parent, cdist, cprov = self.parent, self.cdist, self.cprov
@@ -286,12 +296,12 @@ class Names:
         row = self._row(unit, street)
         if row is None:
             return None
-        if self.fkey[unit] != self.full[0].keys.get(self._fold(commune), _NONE):  # AddressResolver.written_as:
+        if self.fkey[unit] != self.full0.keys.get(self._fold(commune), _NONE):  # AddressResolver.written_as:
             # the version is not among those the part names in full (each is under one full name)
             typed = [r.types for r in self._read(commune) if r.types is not None]
             type_ = self.types[self.type[unit]]
             if typed and type_ not in typed[0]:
-                row[-1] = _message(f"{typed[0][0]}{_GS}{type_}")
+                row = [*row[:11], _message(f"{typed[0][0]}{_GS}{type_}")]
         return row, None
 
     def _choose(self, text: str, found: list[int], commune: str, district: bool,
@@ -322,7 +332,7 @@ class Names:
     def _fields(self, v: int) -> list[str] | None:
         i = self.answer[v]
         if 0 <= i < len(self.ends):
-            fields = self.blob[self.ends[i - 1] if i else 0: self.ends[i]].split(_US)
+            fields = self.blob[self.ends[i - 1] if i else 0: self.ends[i]].decode("utf-8", "surrogatepass").split(_US)
             if len(fields) == 12 and fields[0] in ("ok", "split"):
                 return fields
         return None
@@ -332,18 +342,10 @@ class Names:
         if not street or not street.strip():
             plain = self._plain.get(v, False)
             if plain is False:
-                i = self.answer[v]
-                plain = None
-                if 0 <= i < len(self.ends):
-                    fields = self.blob[self.ends[i - 1] if i else 0: self.ends[i]].split(_US)
-                    if len(fields) == 12 and fields[0] in ("ok", "split"):
-                        plain = fields  # its last field (the tails) is the message's place
-                self._plain[v] = plain
-            if plain is None:
-                return None
-            row = plain.copy()
-            row[11] = ""
-            return row
+                plain = self._plain[v] = self._fields(v)
+                if plain is not None:
+                    plain[11] = ""  # the tails' place: the message (none)
+            return plain  # one list for every address without a street (as resolve_index.Table.lookup)
         found = self._answers.get(v, False)
         if found is False:
             fields = self._fields(v)
@@ -354,7 +356,7 @@ class Names:
     def _label(self, v: int) -> list[str]:
         """(path, code, name, full name) of a commune version."""
         if self._labels is None:
-            self._labels = self._labels_text.split(_RS)
+            self._labels = self.blob[self._labels_at:].decode("utf-8", "surrogatepass").split(_RS)
         names = self._labels[v].split(_US) if v < len(self._labels) else []
         fields = self._fields(v)
         return [fields[3], fields[2], *names] if len(names) == 2 and fields is not None else ["", "", "", ""]
@@ -385,10 +387,10 @@ class Names:
 # base64 ``array`` bytes, the ends of the answers), then the answers and the versions' names as
 # UTF-8 text: JSON's parser took ~40 ms over the same text held as one JSON string.
 MAGIC = b"merger resolve names\n"
-FORMAT = 1
+FORMAT = 2  # 1: the answers as text with offsets in characters
 
 
-def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> tuple[dict[str, object], str]:
+def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
     """The note (its header and text), from a resolver: its snapshot, indexes, chains, and answers
     on its today."""
     from merger.resolve_index import cells_of
@@ -438,18 +440,19 @@ def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> 
     for row, key in enumerate(cols["fkey"]):
         if key == _NONE:  # not under a full name (one holding a separator): the resolver answers
             cols["answer"][row] = _NONE
+    encoded = [text.encode("utf-8", "surrogatepass") for text in answers]
     ends, at = [], 0
-    for text in answers:
-        at += len(text)
+    for blob in encoded:
+        at += len(blob)
         ends.append(at)
     later = [[unit, sorted(units)] for unit, units in resolver._later.items()]  # noqa: SLF001
     header = {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(), "undated": undated,
               "types": list(types), "columns": {c: _ints(values) for c, values in cols.items()},
               "indexes": indexes, "later": later, "ends": _ints(ends)}
-    return header, "".join(answers) + _RS.join(labels)
+    return header, b"".join(encoded) + _RS.join(labels).encode("utf-8", "surrogatepass")
 
 
-def decode(generation: str, header: object, text: str) -> Names | None:
+def decode(generation: str, header: object, text: bytes) -> Names | None:
     """The names a note holds, or None when it is not in the expected shape."""
     if not isinstance(header, dict) or header.get("byteorder") != sys.byteorder:
         return None
@@ -467,14 +470,12 @@ def decode(generation: str, header: object, text: str) -> Names | None:
         indexes = header["indexes"]
         if not (isinstance(indexes, list) and len(indexes) == 6):
             return None
-        decoded = [_decode_index(x, n) for x in indexes]
         later = {int(unit): frozenset(int(u) for u in units) for unit, units in header["later"]}
         ends = _unints(header["ends"])
         if ends and (min(ends) < 0 or max(ends) > len(text) or ends != array("i", sorted(ends))):
             return None
         return Names(generation, date.fromisoformat(header["first"]), date.fromisoformat(header["last"]),
-                     header["undated"] is not False, types, cols, decoded, later, text[: ends[-1] if ends else 0],
-                     ends, text[ends[-1] if ends else 0:])
+                     header["undated"] is not False, types, cols, indexes, later, text, ends)
     except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
         return None
 
@@ -505,13 +506,13 @@ def read(register: Register, day: date, generation: str | None = None) -> Names 
         header = json.loads(data[len(MAGIC): end])
         if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("generation") != generation:
             return None
-        names = decode(generation, header, data[end + 1:].decode("utf-8", "surrogatepass"))
+        names = decode(generation, header, data[end + 1:])
     except (OSError, ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
     return names if names is not None and names.covers(day) else None
 
 
-def write(register: Register, generation: str, note: tuple[dict[str, object], str]) -> None:
+def write(register: Register, generation: str, note: tuple[dict[str, object], bytes]) -> None:
     """Note the names atomically, readable by this user only (a read-only location only costs
     speed next time)."""
     import json
@@ -525,7 +526,7 @@ def write(register: Register, generation: str, note: tuple[dict[str, object], st
     header, text = note
     data = (MAGIC + json.dumps({"format": FORMAT, "generation": generation, **header}, ensure_ascii=False,
                                separators=(",", ":")).encode("utf-8", "surrogatepass") + b"\n"
-            + text.encode("utf-8", "surrogatepass"))
+            + text)
     with contextlib.suppress(OSError):
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         tmp = Path(name)
