@@ -247,3 +247,18 @@ def test_a_small_run_notes_no_names(national_copy: Register, sources: Path) -> N
     texts = _nso(sources)[:resolve_index.NAMES_AFTER]
     got = resolve_index.resolve_batch(Register.open(_target(reg)), texts, today=AFTER)
     assert len(got.resolved) == len(texts) and not resolve_names.note_path(reg).exists()
+
+
+@given(st.text(st.sampled_from("aăâbcdđeêghiklmnoôơpqrstuưvxyAĐÝỳýỷỹỵ0123456789 .,-_\t\u0301\u00a0")) | st.text())
+def test_folding_and_the_i_y_rule_are_the_resolvers(text: str) -> None:
+    """The names fold a part as the resolver does (fold's regular expressions skipped only where
+    they change nothing), and the i/y rule's replacement function is the template it replaced."""
+    import re
+
+    from merger.addresses import _norm
+    from merger.names import fold
+
+    assert resolve_names.folded(text) == _norm(fold(text))
+    y = re.compile(r"\b(qu|ph|th|ch|tr|[bdhklmnrstv])y\b")
+    if not text[:1].isdigit():
+        assert _norm(text) == y.sub(r"\1i", text)

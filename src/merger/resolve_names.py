@@ -71,6 +71,15 @@ def _unints(text: object) -> array[int]:
     return found
 
 
+def folded(text: str) -> str:
+    """``_norm(fold(text))`` (AddressResolver._fold), fold's regular expressions skipped where they
+    would change nothing."""
+    plain = strip_marks(text).casefold()
+    if not _FOLDED.fullmatch(plain):
+        plain = fold(text)  # punctuation, other spaces: fold's own rules
+    return _norm(plain)
+
+
 class _Index:
     """One of the resolver's name indexes (key -> versions, in its order) as row numbers."""
 
@@ -148,13 +157,9 @@ class Names:
     # --- the resolver's lookups, on row numbers (AddressResolver's methods of the same names) ---
 
     def _fold(self, text: str) -> str:
-        """``_norm(fold(text))``, the regular expressions skipped where they change nothing."""
         found = self._folds.get(text)
         if found is None:
-            plain = strip_marks(text).casefold()
-            if not _FOLDED.fullmatch(plain):
-                plain = fold(text)  # punctuation, other spaces: fold's own rules
-            found = self._folds[text] = _norm(plain)
+            found = self._folds[text] = folded(text)
         return found
 
     def _read(self, part: str) -> tuple[NamePart, ...]:
