@@ -299,7 +299,8 @@ def write(register: Register, table: Table) -> None:
 @dataclass
 class Batch:
     """Resolved addresses: the cells ``CELLS`` of each, and the resolver's answer for those it was
-    asked (the others are all ``ok`` or ``split``)."""
+    asked, or for an address the noted names found ambiguous its text, status and message only
+    (the others are all ``ok`` or ``split``)."""
 
     cells: list[list[str]]
     resolved: dict[int, Resolved]
@@ -308,9 +309,10 @@ class Batch:
 def resolve_batch(register: Register, texts: list[str], *, today: date | None = None, as_of: date | None = None,
                   progress: Callable[[int], None] | None = None) -> Batch:
     """Resolve ``texts`` on ``today`` (default: today; only units valid on ``as_of`` if given):
-    from the noted table where it answers, else with the resolver (reading the snapshot), whose
-    answers the note then keeps. ``progress`` is called with the number of addresses done, a
-    chunk at a time."""
+    from the noted table where it answers, else from the names noted for the register's
+    generation (merger.resolve_names: noted by the first run that asks the resolver more than
+    ``NAMES_AFTER`` addresses), else with the resolver (reading the snapshot), whose answers the
+    note then keeps. ``progress`` is called with the number of addresses done, a chunk at a time."""
     from merger.addresses import AddressResolver
 
     today = today or date.today()
