@@ -8,7 +8,7 @@ the first address. This note keeps what the resolver consults instead, as data: 
 commune, district and province version its level, type, unit, parent, the district and province
 it sat in (``AddressResolver.chain``), its dates, the resolver's name indexes (same keys, same
 order), the provinces each province became, and for every commune version the cells of its
-answer on the note's days (``resolve_index.CELLS``: its successors, shares, new names).
+answer on the note's days (``resolve_cells.CELLS``: its successors, shares, new names).
 
 ``Names.cells`` then reads an address the way ``AddressResolver._interpret`` and ``_resolve``
 do, step by step (the same lookups, filters, order, preference of spelling and choice of
@@ -19,12 +19,14 @@ an answer from here is the resolver's answer (tests/test_resolve_first.py compar
 10,035 NSO addresses, the new communes and their variants, and drawn ones).
 
 The note is built from a resolver that has the snapshot already (the first ``resolve --file``
-of a generation that asks the resolver anything), once per generation and days alike
-(``resolve_index.days_alike``), and trusted on the cache's terms (``merger.cache.read_note``:
-this user's regular file, writable by no one else, the right format and generation); a stale,
-foreign or damaged note is only a miss. It is JSON holding texts and stdlib ``array`` bytes in
-base64 (never pickle): numbers are read with ``array.frombytes``, texts with ``str.split``, and
-an index is sliced only when an address asks for it.
+of a generation that asks the resolver about more than ``resolve_index.NAMES_AFTER`` addresses),
+once per generation and days alike
+(``resolve_index.days_alike``), and trusted on the cache's terms (``merger.cache.trusted``:
+this user's regular file, writable by no one else; then the right format and generation); a
+stale, foreign or damaged note is only a miss. It is a line of JSON holding texts and stdlib
+``array`` bytes in base64, then UTF-8 text (never pickle): numbers are read with
+``array.frombytes``, each answer is decoded when an address asks for it, and an index is decoded
+when first asked.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import TYPE_CHECKING
 from merger.addresses import COMMUNE_TYPES, DISTRICT_TYPES, PROVINCE_ALIASES, PROVINCE_TYPES, Resolved, _norm
 from merger.i18n import _, fdate
 from merger.names import NamePart, fold, spelling, split_type, strip_marks
-from merger.resolve_index import _FS, _GS, _RS, _US, Answer, _message
+from merger.resolve_cells import _FS, _GS, _RS, _US, Answer, _message
 from merger.search import BASE_DAY
 
 if TYPE_CHECKING:
@@ -398,7 +400,7 @@ FORMAT = 2  # 1: the answers as text with offsets in characters
 def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
     """The note (its header and text), from a resolver: its snapshot, indexes, chains, and answers
     on its today."""
-    from merger.resolve_index import cells_of
+    from merger.resolve_cells import cells_of
 
     snap = resolver.snap
     versions = [v for v in snap.versions.values() if v.kind == "admin" and v.level in LEVELS]
@@ -486,10 +488,13 @@ def decode(generation: str, header: object, text: bytes) -> Names | None:
 
 
 def note_path(register: Register) -> Path | None:
-    from merger import resolve_index
+    """Beside the snapshot cache (none for a register in memory or an ``--as-recorded`` view)."""
+    from merger import store
 
-    path = resolve_index.note_path(register)
-    return None if path is None else path.with_name(path.name.removesuffix(resolve_index.NOTE_SUFFIX) + NOTE_SUFFIX)
+    if store.is_memory(register.url) or register.as_recorded is not None:
+        return None
+    path = register.cache_path()
+    return path.with_name(path.name + NOTE_SUFFIX)
 
 
 def read(register: Register, day: date, generation: str | None = None) -> Names | None:
