@@ -121,14 +121,19 @@ def test_first_run_of_a_new_spelling_reads_no_snapshot(national_copy: Register, 
     path = resolve_names.note_path(reg)
     assert path is not None and path.exists() and oct(path.stat().st_mode & 0o777) == "0o600"
     assert resolve_names.read(Register.open(_target(reg)), AFTER) is not None
-    # the names' answers are not kept by spelling (writing that note cost a first run ~50 ms)
-    assert not resolve_index.note_path(reg).exists()
+    # the run that noted the names kept their answers by spelling too, as the resolver's would be
+    table = resolve_index.read(Register.open(_target(reg)), AFTER)
+    assert table is not None and [table.lookup(split_parts(t)) for t in nso] == first.cells
+    street = [f"Số 7, {t}" for t in nso[:20]]
+    assert [table.lookup(split_parts(t)) for t in street] == _reference(reg, street)
+    by_spelling = resolve_index.note_path(reg).read_bytes()
     lower = [_variant(t, i % 8 if i % 8 != 1 else 0) for i, t in enumerate(nso)] + ODD
     expected = _reference(reg, lower)
     with monkeypatch.context() as m:
         _no_snapshot(m)
         fast = resolve_index.resolve_batch(Register.open(_target(reg)), lower[:len(nso)], today=AFTER)
     assert fast.cells == expected[:len(nso)]
+    assert resolve_index.note_path(reg).read_bytes() == by_spelling  # a later run keeps nothing by spelling
     odd = ["phuong sa pa, thi xa sa pa, tinh lao cai", "=1+2, Xã Hòa Bình, Huyện Vĩnh Bảo, HP",
            "@x, Phường Hòa Bình, Thành phố Hải Phòng", "Phường Hải Châu, ĐN"]
     expected = _reference(reg, odd)

@@ -114,7 +114,16 @@ class Table:
         key = _US.join(parts).casefold()
         if key in self.keys or key.count(_US) != len(parts) - 1 or _RS in key or _GS in key or _FS in key:
             return
-        text = _encode(resolver, res, row, plain)
+        self._store(key, _encode(resolver, res, row, plain))
+
+    def keep(self, parts: list[str], text: str) -> None:
+        """Keep an answer already in the table's form (``_encode``'s) under these parts."""
+        key = _US.join(parts).casefold()
+        if key in self.keys or key.count(_US) != len(parts) - 1 or _RS in key or _GS in key or _FS in key:
+            return
+        self._store(key, text)
+
+    def _store(self, key: str, text: str) -> None:
         if text.count(_US) != 12 or _RS in text:
             return  # a name holding a separator: not kept
         found = self._index.get(text)
@@ -264,8 +273,8 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
         from merger import resolve_names
 
         names = resolve_names.read(register, today)
-        if names is not None:
-            asked, damaged = _from_names(names, texts, asked, cells, resolved, today, progress)
+        if names is not None:  # (their answers are not noted by spelling: ~50 ms more for a first run)
+            asked, damaged = _from_names(names, texts, asked, cells, resolved, today, progress, None)
             if damaged:
                 names = None  # noted anew below
     if asked:
@@ -273,8 +282,11 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
         snap = resolver.snap
         if as_of is None and names is None and len(asked) > NAMES_AFTER:
             names = _note_names(register, resolver)
-            if names is not None:
-                asked, _damaged = _from_names(names, texts, asked, cells, resolved, today, progress)
+            if names is not None:  # this run pays ~1 s anyway: its answers are noted by spelling too
+                if table is None or table.generation != names.generation:
+                    table = Table(names.generation, names.first, names.last)
+                    table.undated = names.undated
+                asked, _damaged = _from_names(names, texts, asked, cells, resolved, today, progress, table)
         fresh = as_of is None and note_path(register) is not None and (table is None or table.generation != snap.generation)
         if fresh:  # none yet, or the register changed meanwhile
             table = Table(snap.generation, *days_alike(snap, resolver.today))
@@ -294,8 +306,8 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
                     table.learn(resolver, parts, res, row)
             if progress is not None:
                 progress(len(chunk))
-        if table is not None and as_of is None and table.learned:
-            write(register, table)
+    if table is not None and as_of is None and table.learned:
+        write(register, table)
     return Batch(cells, resolved)  # type: ignore[arg-type]
 
 
@@ -326,10 +338,11 @@ def _note_names(register: Register, resolver: AddressResolver) -> Names | None:
 
 def _from_names(names: Names, texts: list[str], asked: list[tuple[int, list[str]]], cells: list[list[str] | None],
                 resolved: dict[int, Resolved], today: date,
-                progress: Callable[[int], None] | None) -> tuple[list[tuple[int, list[str]]], bool]:
-    """Answer what the names can (merger.resolve_names): the addresses left for the resolver, and
-    whether the note proved damaged (its parts are decoded when first asked; then the resolver
-    answers the rest)."""
+                progress: Callable[[int], None] | None,
+                table: Table | None) -> tuple[list[tuple[int, list[str]]], bool]:
+    """Answer what the names can (merger.resolve_names), keeping their answers in ``table`` if
+    given: the addresses left for the resolver, and whether the note proved damaged (its parts
+    are decoded when first asked; then the resolver answers the rest)."""
     left: list[tuple[int, list[str]]] = []
     damaged = False
     for k, (i, parts) in enumerate(asked):
@@ -342,9 +355,11 @@ def _from_names(names: Names, texts: list[str], asked: list[tuple[int, list[str]
         if found is None:
             left.append((i, parts))
             continue
-        cells[i], res = found
+        cells[i], res, noted = found
         if res is not None:
             resolved[i] = res
+        elif noted is not None and table is not None and len(table.keys) < MAX_KEYS:
+            table.keep(parts[-noted[0]:], noted[1])
     if progress is not None:
         progress(len(asked) - len(left))
     return left, damaged

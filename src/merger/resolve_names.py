@@ -138,6 +138,7 @@ class Names:
         self._labels: list[str] | None = None
         self._answers: dict[int, Answer | None] = {}
         self._plain: dict[int, list[str] | None] = {}  # the cells of an address without a street
+        self._texts: dict[int, str] = {}  # the answers as noted (resolve_index.Table's form, less the type words)
         self._folds: dict[str, str] = {}
         self._readings: dict[str, tuple[NamePart, ...]] = {}
         self._lookups: dict[tuple[str, int, bool], list[int]] = {}
@@ -239,9 +240,12 @@ class Names:
 
     # --- an address --------------------------------------------------------------------------------
 
-    def cells(self, parts: list[str], text: str, today: date) -> tuple[list[str], Resolved | None] | None:
-        """The cells ``CELLS`` the resolver gives an address (and its answer when it is not
-        answered: ambiguous), or None when the resolver must be asked."""
+    def cells(self, parts: list[str], text: str,
+              today: date) -> tuple[list[str], Resolved | None, tuple[int, str] | None] | None:
+        """The cells ``CELLS`` the resolver gives an address, its answer when it is not answered
+        (ambiguous), and how ``resolve_index.Table`` keeps the answer (the number of last parts
+        it holds for, with any street, and the answer in the table's form; None: not kept), or
+        None when the resolver must be asked."""
         n = len(parts)
         if n < 2:
             return None
@@ -278,27 +282,29 @@ class Names:
                     if len(found) == 1:  # the common case: one version, found under its full name
                         row = self._row(found[0], street)
                         if row is not None:
-                            return row, None
+                            return row, None, (3, self._texts[found[0]] + _US)
                 else:
                     found = self._communes(commune, provinces, districts, True)
                 if not found:
                     found = self._communes(commune, provinces, districts, False)
                 if found:
-                    return self._finish(text, found, commune, True, street, today)
+                    return self._finish(text, found, commune, True, street, today, 3)
         found = self._communes(parts[i], provinces, None, True) or self._communes(parts[i], provinces, None, False)
         if not found:
             return None
-        return self._finish(text, found, parts[i], False, ", ".join(parts[:i]), today)
+        return self._finish(text, found, parts[i], False, ", ".join(parts[:i]), today,
+                            2 if self.typed_commune(parts[i]) else 0)
 
-    def _finish(self, text: str, found: list[int], commune: str, district: bool, street: str,
-                today: date) -> tuple[list[str], Resolved | None] | None:
-        """``AddressResolver._resolve`` from the candidates on (``as_of`` is never given here)."""
+    def _finish(self, text: str, found: list[int], commune: str, district: bool, street: str, today: date,
+                kept: int) -> tuple[list[str], Resolved | None, tuple[int, str] | None] | None:
+        """``AddressResolver._resolve`` from the candidates on (``as_of`` is never given here);
+        ``kept``: the last parts the answer holds for with any street (0: none)."""
         if len(found) == 1:  # one version: it is the unit's version answered, whichever rule applies
             unit = found[0]
         else:
             found_unit = self._choose(text, found, commune, district, today)
             if not isinstance(found_unit, int):
-                return found_unit
+                return (*found_unit, None)
             unit = found_unit
         row = self._row(unit, street)
         if row is None:
@@ -308,8 +314,10 @@ class Names:
             typed = [r.types for r in self._read(commune) if r.types is not None]
             type_ = self.types[self.type[unit]]
             if typed and type_ not in typed[0]:
-                row = [*row[:11], _message(f"{typed[0][0]}{_GS}{type_}")]
-        return row, None
+                written = f"{typed[0][0]}{_GS}{type_}"
+                row = [*row[:11], _message(written)]
+                return row, None, (kept, self._texts[unit] + _US + written) if kept else None
+        return row, None, (kept, self._texts[unit] + _US) if kept else None
 
     def _choose(self, text: str, found: list[int], commune: str, district: bool,
                 today: date) -> int | tuple[list[str], Resolved]:
@@ -339,8 +347,10 @@ class Names:
     def _fields(self, v: int) -> list[str] | None:
         i = self.answer[v]
         if 0 <= i < len(self.ends):
-            fields = self.blob[self.ends[i - 1] if i else 0: self.ends[i]].decode("utf-8", "surrogatepass").split(_US)
+            text = self.blob[self.ends[i - 1] if i else 0: self.ends[i]].decode("utf-8", "surrogatepass")
+            fields = text.split(_US)
             if len(fields) == 12 and fields[0] in ("ok", "split"):
+                self._texts[v] = text
                 return fields
         return None
 
