@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger.addresses import AddressResolver
 from merger.cli import app
 from merger.register import Register

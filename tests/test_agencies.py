@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from typer.testing import CliRunner
-
+from clirunner import CliRunner
 from merger import bundle
 from merger.cli import app
 from merger.importers import agencies

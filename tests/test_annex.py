@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from factories import count_rows
 from merger import annex
 from merger.cli import app

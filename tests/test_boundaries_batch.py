@@ -22,8 +22,8 @@ shapely = pytest.importorskip("shapely")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
 
+from clirunner import CliRunner  # noqa: E402
 from merger import boundaries  # noqa: E402
 from merger.cli import app  # noqa: E402
 from merger.events import Spec  # noqa: E402

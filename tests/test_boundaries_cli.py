@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger.cli import app
 
 HAS_GEO = all(importlib.util.find_spec(m) for m in ("geopandas", "shapely", "pyproj", "matplotlib"))

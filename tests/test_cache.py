@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger import cache
 from merger import register as register_module
 from merger.cli import app

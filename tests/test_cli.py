@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger.cli import app
 
 

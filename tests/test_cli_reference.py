@@ -73,8 +73,8 @@ def test_the_help_examples_run_on_the_real_register(national_sqlite_path, tmp_pa
     import shlex
 
     import pytest
-    from typer.testing import CliRunner
 
+    from clirunner import CliRunner
     from merger.cli import app
 
     pytest.importorskip("geopandas")

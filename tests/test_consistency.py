@@ -8,8 +8,8 @@ import json
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger import __version__
 from merger.cli import app, hoist_global_options, main
 

@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from factories import Builder, old_order, reclassify_later
 from merger import crosswalk as cx
 from merger.cli import app

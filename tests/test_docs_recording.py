@@ -6,8 +6,7 @@ import re
 import shlex
 from pathlib import Path
 
-from typer.testing import CliRunner
-
+from clirunner import CliRunner
 from factories import count_rows
 from merger.cli import app
 from merger.register import Register

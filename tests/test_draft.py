@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from draft_check import agreement, before_register, bundled, review_with_bundle
 from merger import annex
 from merger.cli import app

@@ -15,8 +15,8 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger.cli import app, draw
 from merger.cli.common import print_table, say
 

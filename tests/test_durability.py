@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger.cli import app
 from village_factory import village_register
 

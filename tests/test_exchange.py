@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger.cli import app
 from merger.errors import DataError, StoreError
 from merger.events import Spec

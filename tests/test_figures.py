@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger.cli import app
 
 NATIONAL = {

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger import store
 from merger.cli import app
 from merger.register import Register

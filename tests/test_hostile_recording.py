@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from factories import count_rows
 from merger import annex
 from merger.cli import app

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger import i18n
 from merger.cli import app
 from merger.cli.common import parse_date

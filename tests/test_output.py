@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from rich.table import Table
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger.changes import COLUMNS
 from merger.cli import app
 from merger.cli.common import key_column, print_table

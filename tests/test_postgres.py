@@ -10,9 +10,9 @@ import json
 import logging
 
 import pytest
-from typer.testing import CliRunner
 
 import pg
+from clirunner import CliRunner
 from merger import store
 from merger.cli import app
 from merger.errors import StoreError

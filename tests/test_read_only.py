@@ -8,9 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import pg
+from clirunner import CliRunner
 from merger import exchange, store
 from merger.cli import app
 from merger.errors import StoreError

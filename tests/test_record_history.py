@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from factories import tiny_reform
 from merger.cli import app
 from merger.errors import NotFound, ValidationFailed

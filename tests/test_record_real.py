@@ -9,8 +9,8 @@ import json
 from datetime import date
 
 import pytest
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from factories import count_rows
 from merger.cli import app
 from merger.errors import BadInput, ValidationFailed

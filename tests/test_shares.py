@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger import crosswalk as cx
 from merger import portions, sanity
 from merger.cli import app

@@ -158,8 +158,7 @@ def test_without_the_index_a_search_answers_the_same(national_sqlite: Register, 
 def test_fresh_build_and_upgrade_make_the_same_schema(national_sqlite_path: Path, tmp_path: Path) -> None:
     """The bundled build (store.load_bundle) and the migrations from the first schema make the
     same tables, indexes and triggers; the trigram index's own SQL is identical."""
-    from typer.testing import CliRunner
-
+    from clirunner import CliRunner
     from merger.cli import app
 
     old = tmp_path / "old.sqlite"
