@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
+from clirunner import CliRunner
 from merger import resolve_index, resolve_names
 from merger.addresses import AddressResolver, split_parts
 from merger.cli import app
