@@ -359,7 +359,7 @@ def _from_names(names: Names, texts: list[str], asked: list[tuple[int, list[str]
         if res is not None:
             resolved[i] = res
         elif noted is not None and table is not None and len(table.keys) < MAX_KEYS:
-            table.keep(parts[-noted[0]:], noted[1])
+            table.keep(parts[-noted[0]:], names.noted(noted[1], noted[2]))
     if progress is not None:
         progress(len(asked) - len(left))
     return left, damaged

@@ -138,7 +138,6 @@ class Names:
         self._labels: list[str] | None = None
         self._answers: dict[int, Answer | None] = {}
         self._plain: dict[int, list[str] | None] = {}  # the cells of an address without a street
-        self._texts: dict[int, str] = {}  # the answers as noted (resolve_index.Table's form, less the type words)
         self._folds: dict[str, str] = {}
         self._readings: dict[str, tuple[NamePart, ...]] = {}
         self._lookups: dict[tuple[str, int, bool], list[int]] = {}
@@ -241,11 +240,11 @@ class Names:
     # --- an address --------------------------------------------------------------------------------
 
     def cells(self, parts: list[str], text: str,
-              today: date) -> tuple[list[str], Resolved | None, tuple[int, str] | None] | None:
+              today: date) -> tuple[list[str], Resolved | None, tuple[int, int, str] | None] | None:
         """The cells ``CELLS`` the resolver gives an address, its answer when it is not answered
-        (ambiguous), and how ``resolve_index.Table`` keeps the answer (the number of last parts
-        it holds for, with any street, and the answer in the table's form; None: not kept), or
-        None when the resolver must be asked."""
+        (ambiguous), and what ``resolve_index.Table`` may keep of it (the number of last parts the
+        answer holds for with any street, the unit version and the type words written, for
+        ``noted``; None: nothing), or None when the resolver must be asked."""
         n = len(parts)
         if n < 2:
             return None
@@ -282,7 +281,7 @@ class Names:
                     if len(found) == 1:  # the common case: one version, found under its full name
                         row = self._row(found[0], street)
                         if row is not None:
-                            return row, None, (3, self._texts[found[0]] + _US)
+                            return row, None, (3, found[0], "")
                 else:
                     found = self._communes(commune, provinces, districts, True)
                 if not found:
@@ -296,7 +295,7 @@ class Names:
                             2 if self.typed_commune(parts[i]) else 0)
 
     def _finish(self, text: str, found: list[int], commune: str, district: bool, street: str, today: date,
-                kept: int) -> tuple[list[str], Resolved | None, tuple[int, str] | None] | None:
+                kept: int) -> tuple[list[str], Resolved | None, tuple[int, int, str] | None] | None:
         """``AddressResolver._resolve`` from the candidates on (``as_of`` is never given here);
         ``kept``: the last parts the answer holds for with any street (0: none)."""
         if len(found) == 1:  # one version: it is the unit's version answered, whichever rule applies
@@ -316,8 +315,8 @@ class Names:
             if typed and type_ not in typed[0]:
                 written = f"{typed[0][0]}{_GS}{type_}"
                 row = [*row[:11], _message(written)]
-                return row, None, (kept, self._texts[unit] + _US + written) if kept else None
-        return row, None, (kept, self._texts[unit] + _US) if kept else None
+                return row, None, (kept, unit, written) if kept else None
+        return row, None, (kept, unit, "") if kept else None
 
     def _choose(self, text: str, found: list[int], commune: str, district: bool,
                 today: date) -> int | tuple[list[str], Resolved]:
@@ -347,12 +346,16 @@ class Names:
     def _fields(self, v: int) -> list[str] | None:
         i = self.answer[v]
         if 0 <= i < len(self.ends):
-            text = self.blob[self.ends[i - 1] if i else 0: self.ends[i]].decode("utf-8", "surrogatepass")
-            fields = text.split(_US)
+            fields = self.blob[self.ends[i - 1] if i else 0: self.ends[i]].decode("utf-8", "surrogatepass").split(_US)
             if len(fields) == 12 and fields[0] in ("ok", "split"):
-                self._texts[v] = text
                 return fields
         return None
+
+    def noted(self, v: int, written: str) -> str:
+        """Unit version ``v``'s answer in ``resolve_index.Table``'s form, with the type words
+        written (``cells``' third item)."""
+        i = self.answer[v]
+        return self.blob[self.ends[i - 1] if i else 0: self.ends[i]].decode("utf-8", "surrogatepass") + _US + written
 
     def _row(self, v: int, street: str) -> list[str] | None:
         """The cells of unit version ``v``'s answer for an address with this street (message empty)."""
