@@ -88,6 +88,22 @@ def test_variants_odd_and_ambiguous_addresses_agree(world) -> None:  # type: ign
     assert "ambiguous" in {names.cells(split_parts(t), t, AFTER)[0][0] for t in folded}  # type: ignore[index]
 
 
+def test_messages_in_vietnamese_as_the_resolver_gives_them(world, national: Register) -> None:  # type: ignore[no-untyped-def]
+    """The names make their messages when asked, in the language of the run: an ambiguous answer
+    (with dates as Vietnamese write them) and a type word written otherwise than recorded."""
+    from merger import i18n
+
+    _resolver, names, _texts = world
+    texts = ["phuong sa pa, thi xa sa pa, tinh lao cai", "Phường Hòa Bình, Huyện Vĩnh Bảo, Hải Phòng",
+             "Số 2, Phường Hòa Bình, Huyện Vĩnh Bảo, Hải Phòng"]
+    with i18n.use("vi"):
+        resolver = AddressResolver(national.snapshot, today=AFTER)
+        assert all(_agrees(resolver, names, t) for t in texts)
+        got = [names.cells(split_parts(t), t, AFTER) for t in texts]
+    assert got[0][1].message.startswith("2 ") and "/" in got[0][1].message  # type: ignore[index,union-attr]
+    assert got[1][0][11] == got[2][0][11] == "ghi là phường, trong cơ sở dữ liệu là xã"  # type: ignore[index]
+
+
 _STREET = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 
 
