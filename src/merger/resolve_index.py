@@ -249,6 +249,14 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
     generation (merger.resolve_names: noted by the first run that asks the resolver more than
     ``NAMES_AFTER`` addresses), else with the resolver (reading the snapshot), whose answers the
     note then keeps. ``progress`` is called with the number of addresses done, a chunk at a time."""
+    from merger.graph import no_gc
+
+    with no_gc():  # tens of thousands of lists and no cycles: no collector passes over them (~6% here)
+        return _resolve_batch(register, texts, today=today, as_of=as_of, progress=progress)
+
+
+def _resolve_batch(register: Register, texts: list[str], *, today: date | None, as_of: date | None,
+                   progress: Callable[[int], None] | None) -> Batch:
     from merger.addresses import AddressResolver
 
     today = today or date.today()

@@ -263,11 +263,11 @@ class Names:
             if districts:
                 commune = parts[i - 1]
                 street = ", ".join(parts[: i - 1]) if i > 1 else ""
-                folded = self._folds.get(commune)
-                if folded is None:
-                    folded = self._fold(commune)
+                key_ = self._folds.get(commune)
+                if key_ is None:
+                    key_ = self._folds[commune] = folded(commune)
                 full = self.full0
-                at = full.keys.get(folded)
+                at = full.keys.get(key_)
                 if at is not None:  # written in full: _lookup's first answer, filtered
                     parent, cdist, cprov = self.parent, self.cdist, self.cprov
                     start, end = full.starts[at], full.starts[at + 1]
@@ -279,9 +279,12 @@ class Names:
                         found = [c for c in full.rows[start:end] if (parent[c] in districts or cdist[c] in districts)
                                  and (cprov[c] in provinces or self._in_province(c, provinces))]
                     if len(found) == 1:  # the common case: one version, found under its full name
-                        row = self._row(found[0], street)
+                        v = found[0]
+                        row = self._plain.get(v) if not street else None
+                        if row is None:
+                            row = self._row(v, street)
                         if row is not None:
-                            return row, None, (3, found[0], "")
+                            return row, None, (3, v, "")
                 else:
                     found = self._communes(commune, provinces, districts, True)
                 if not found:
