@@ -46,6 +46,12 @@ def private_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     patch = pytest.MonkeyPatch()
     patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
     patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    # matplotlib keeps its font list under $XDG_CACHE_HOME, which is new for each worker: one
+    # folder for the whole run instead, so the list (~3 s to make) is made once, not per worker
+    # and per subprocess. The user's own ~/.config/matplotlib stays out of the run either way.
+    mpl = _run_folder(tmp_path_factory) / "matplotlib"
+    mpl.mkdir(exist_ok=True)
+    patch.setenv("MPLCONFIGDIR", str(mpl))
     yield
     patch.undo()
 
