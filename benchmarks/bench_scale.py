@@ -13,6 +13,10 @@ record. Peak memory (max RSS) of ``lineage`` comes from /usr/bin/time when prese
 --peers (at 1x) resolves the 10,035 old-commune addresses of the NSO list with ``merger resolve
 --file`` and, in the same rounds, with the peers vietnamadminunits 1.0.4 and
 vietnam-address-converter 1.0.5 (PyPI; ``pip install -e '.[bench]'``), each a whole process.
+Ours three ways: with the notes of the warm-up round current; the same addresses without marks
+in lower case, the note of answers by spelling removed before each run (a first run of a
+spelling not seen before: the names noted for the generation answer); and with both notes
+removed before each run (as the first run after a write, which notes the names again).
 """
 
 from __future__ import annotations
@@ -143,8 +147,33 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
             for r in rows:
                 w.writerow([f"{r['Tên']}, {r['Quận Huyện']}, {r['Tỉnh / Thành Phố']}"])
         out = texts.with_name("out.csv")
-        tasks[f"resolve --file ({len(rows):,} old-commune addresses)"] = [
-            *merger, "resolve", "--file", str(texts), "--column", "dia_chi", "--out", str(out)]
+        # The same addresses without marks, in lower case ("xa hoa binh, huyen vinh bao, ..."): a
+        # spelling whose answers are not noted.
+        from merger.names import fold
+
+        plain = texts.with_name("addresses-plain.csv")
+        with plain.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["dia_chi"])
+            for r in rows:
+                w.writerow([", ".join(fold(r[k]) for k in ("Tên", "Quận Huyện", "Tỉnh / Thành Phố"))])
+        cached = Path(db + ".snapshot") if sqlite else None
+        resolve = [*merger, "resolve", "--column", "dia_chi", "--out", str(out), "--file"]
+
+        def first_run(path: Path, *suffixes: str) -> object:
+            """The command, after removing the notes named (a first run: nothing noted for it)."""
+            def cmd() -> list[str]:
+                for suffix in suffixes:
+                    if cached is not None:
+                        cached.with_name(cached.name + suffix).unlink(missing_ok=True)
+                return [*resolve, str(path)]
+            return cmd
+
+        tasks[f"resolve --file ({len(rows):,} old-commune addresses), notes current"] = [*resolve, str(texts)]
+        if cached is not None:
+            tasks["resolve --file, first run of a new spelling (no marks)"] = first_run(plain, ".resolve")
+            tasks["resolve --file, no notes (the first run after a write)"] = first_run(
+                texts, ".resolve", ".resolve-names")
         tasks["peer vietnamadminunits 1.0.4, same addresses"] = [PY, "-c", PEER_VAU, str(texts)]
         tasks["peer vietnam-address-converter 1.0.5, same addresses"] = [PY, "-c", PEER_VAC, str(texts)]
     if before:
@@ -183,11 +212,12 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
               f"CPU {cpu:.3f} s{cpu_ratio}")
     CPU.clear()
     if texts is not None:
-        ours = statistics.median(times[next(k for k in times if k.startswith("resolve --file"))])
-        for k in times:
-            if k.startswith("peer"):
-                print(f"  merger resolve vs {k.split(',')[0][5:]}: {statistics.median(times[k]) / ours:.1f}x faster "
-                      "(whole process, peer's data load included)")
+        for label in (k for k in times if k.startswith("resolve --file")):
+            ours = statistics.median(times[label])
+            for k in times:
+                if k.startswith("peer"):
+                    print(f"  {label.split(' (')[0].split(', ', 1)[-1]}: {statistics.median(times[k]) / ours:.1f}x "
+                          f"faster than {k.split(',')[0][5:]} (whole process, peer's data load included)")
     mb = peak_mb([*merger, "lineage", "An Lư"], env)
     if mb is not None:
         print(f"  peak memory of lineage (max RSS): {mb:.0f} MB")

@@ -130,3 +130,20 @@ def test_the_tutorial_annexes_on_an_example_register(national_copy: Register) ->
     c = reg.counts(within="Hải Phòng", kind="agency")
     assert (c.get("agency", "chi cục").before, c.get("agency", "chi cục").after) == (2, 1)
     assert reg.resolve("Trung tâm Ví dụ Ba Hải Phòng").version.valid_from.isoformat() == "2025-07-15"
+
+
+@pytest.mark.parametrize("extra", [0, 1, 2_997])
+def test_yaml_nesting_is_refused_beyond_the_limit_only(tmp_path: Path, extra: int) -> None:
+    """A YAML annex may nest MAX_YAML_DEPTH levels; one more is refused as too deep, before PyYAML's
+    scanner spends seconds on it (3,000 levels took ~10 s); at the limit the reading goes on to the
+    annex's own rules."""
+    lists = annex.MAX_YAML_DEPTH - 3 + extra  # the document, the event list and the event are three
+    path = tmp_path / "deep.yaml"
+    path.write_text("events:\n  - event: rename\n    units: " + "[" * lists + "Phường Hồng Bàng" + "]" * lists
+                    + "\n    to: X\n    effective: 2026-01-01\n    act: 1/2026/NQ\n", encoding="utf-8")
+    try:
+        annex.read(path)
+        said = ""
+    except ValidationFailed as exc:
+        said = str(exc)
+    assert ("nested too deeply" in said) == (extra > 0), said

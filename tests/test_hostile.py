@@ -417,14 +417,29 @@ def test_csv_cell_over_the_field_limit(national_path: str, tmp_path: Path) -> No
     assert "field larger than field limit" in line and not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("damage", ["not json types", "short row", "tables a list", "duplicate id", "deep"])
-def test_import_register_with_wrong_content(national: Register, tmp_path: Path, damage: str) -> None:
-    import json
-
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``exported(reg)``: the text of ``reg``'s JSON export, made once per register for the module
+    (the national register's takes seconds; each test damages its own parsed copy)."""
     from merger import exchange
 
-    exchange.export_register(national, tmp_path / "good.json")
-    data = json.loads((tmp_path / "good.json").read_text(encoding="utf-8"))
+    made: dict[str, str] = {}
+
+    def text(reg: Register) -> str:
+        if reg.url not in made:
+            path = tmp_path_factory.mktemp("export") / "good.json"
+            exchange.export_register(reg, path)
+            made[reg.url] = path.read_text(encoding="utf-8")
+        return made[reg.url]
+
+    return text
+
+
+@pytest.mark.parametrize("damage", ["not json types", "short row", "tables a list", "duplicate id", "deep"])
+def test_import_register_with_wrong_content(national: Register, exported, tmp_path: Path, damage: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    data = json.loads(exported(national)) if damage != "deep" else None
     if damage == "not json types":
         data["tables"]["version"]["rows"][0][0] = "not-an-id"
     elif damage == "short row":

@@ -43,11 +43,15 @@ _NUM = re.compile(r"^0*(\d+)$")
 STATUSES = ("ok", "split", "district", "province_only", "not_found", "ambiguous", "unparseable")
 
 
+def _to_i(m: re.Match[str]) -> str:
+    return m.group(1) + "i"  # a function: re expands a template like r"\1i" in Python, per match
+
+
 def _norm(name: str) -> str:
     """Folded name with numbers unpadded ("Phường 01" and "Phường 1" are one name) and one
     spelling of i/y ("ky" and "ki" are one syllable)."""
     if "y" in name:
-        name = _IY.sub(r"\1i", name)
+        name = _IY.sub(_to_i, name)
     if not name[:1].isdigit():
         return name  # the common case, without a regex
     m = _NUM.match(name)

@@ -160,12 +160,25 @@ def _read_csv(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Violat
     return rows, problems
 
 
+MAX_YAML_DEPTH = 20  # levels of nesting an annex may have (it needs four)
+
+
 def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Violation], dict[str, Any]]:
     import yaml
 
     text = path.read_text(encoding="utf-8")
+    depth = 0
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            # An annex is a few levels deep (events, an event, its units). PyYAML's scanner takes
+            # time growing with the square of the depth ("events: [[[[...": 3,000 levels, ~10 s to
+            # refuse), so a deeper document is refused as soon as its depth is seen.
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise RecursionError
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
             # An alias expands what its anchor holds: a few hundred bytes can stand for gigabytes.
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise ValidationFailed([Violation("annex", _("line {value}: YAML anchors and aliases (&name, *name) are not accepted in an annex; write "

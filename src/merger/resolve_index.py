@@ -35,7 +35,19 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from merger.addresses import split_parts
-from merger.i18n import _
+from merger.resolve_cells import (  # noqa: F401  (CELLS, unit_cells: this module's interface)
+    _ANSWERED,
+    _FS,
+    _GS,
+    _RS,
+    _US,
+    CELLS,
+    Answer,
+    _decode_answer,
+    _message,
+    cells_of,
+    unit_cells,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,64 +55,10 @@ if TYPE_CHECKING:
     from merger.addresses import AddressResolver, Resolved
     from merger.graph import Snapshot
     from merger.register import Register
+    from merger.resolve_names import Names
 
 NOTE_SUFFIX = ".resolve"
-CELLS = ["status", "unit_key", "unit_code", "unit_name", "split", "successor_keys", "successor_codes",
-         "successor_names", "shares", "basis", "new_address", "message"]
-_ANSWERED = ("ok", "split")
 MAX_KEYS = 50_000  # ~18 MB of note (every run reads it all: ~0.1 s); past that nothing more is learned
-
-
-class Answer:
-    """What the resolver answered for a key: the status and the cells ``CELLS`` from unit_key to
-    basis (``head``), each successor's new address after the street (``tails``), and the
-    message, made ready for many streets."""
-
-    __slots__ = ("head", "tails", "plains", "names", "plain", "message")
-
-    def __init__(self, head: list[str], tails: tuple[tuple[str, ...], ...], message: str):
-        self.head = head
-        self.tails = tails
-        self.plains = [", ".join(dict.fromkeys(p for p in tail if p)) for tail in tails]
-        self.names = [frozenset(tail) for tail in tails]
-        self.plain = " | ".join(self.plains)  # the new address without a street
-        self.message = message
-
-    def row(self, street: str) -> list[str]:
-        """The cells ``resolve --file`` adds for an address with this street (as
-        ``AddressResolver.rewrite`` writes them: the street, then the tail without repeats)."""
-        street = street.strip()
-        if not street:
-            return [*self.head, self.plain, self.message]
-        new = " | ".join((street + ", " + plain if plain else street) if street not in names
-                         else ", ".join(dict.fromkeys(p for p in (street, *tail) if p))
-                         for tail, plain, names in zip(self.tails, self.plains, self.names, strict=True))
-        return [*self.head, new, self.message]
-
-
-# Separators of the note's texts: private-use characters (no unit name holds one, a key or an
-# answer that does is not kept, and an address that does is asked of the resolver); JSON writes
-# them as they are, where control characters would each take six bytes and slow its parser.
-_RS, _US, _GS, _FS = "\ue01e", "\ue01f", "\ue01d", "\ue01c"
-_SEPARATORS = (_RS, _US, _GS, _FS)
-
-
-def _decode_answer(text: str) -> Answer | None:
-    fields = text.split(_US)
-    if len(fields) != 13 or fields[0] not in _ANSWERED:
-        return None
-    tails = tuple(tuple(t.split(_GS)) for t in fields[11].split(_FS)) if fields[11] else ()
-    if fields[12] and fields[12].count(_GS) != 1:
-        return None
-    return Answer(fields[:10], tails, _message(fields[12]))
-
-
-def _message(written: str) -> str:
-    """``Resolved.message`` of an ok or split answer, from its noted type words (or "")."""
-    if not written:
-        return ""
-    typed, _sep, type_ = written.partition(_GS)
-    return _("written as {typed}, recorded as {type}").format(typed=typed, type=type_)
 
 
 @dataclass
@@ -156,7 +114,16 @@ class Table:
         key = _US.join(parts).casefold()
         if key in self.keys or key.count(_US) != len(parts) - 1 or _RS in key or _GS in key or _FS in key:
             return
-        text = _encode(resolver, res, row, plain)
+        self._store(key, _encode(resolver, res, row, plain))
+
+    def keep(self, parts: list[str], text: str) -> None:
+        """Keep an answer already in the table's form (``_encode``'s) under these parts."""
+        key = _US.join(parts).casefold()
+        if key in self.keys or key.count(_US) != len(parts) - 1 or _RS in key or _GS in key or _FS in key:
+            return
+        self._store(key, text)
+
+    def _store(self, key: str, text: str) -> None:
         if text.count(_US) != 12 or _RS in text:
             return  # a name holding a separator: not kept
         found = self._index.get(text)
@@ -177,36 +144,6 @@ class Table:
         elif (len(parts) >= 2 and a.district is None and (a.commune, a.province) == tuple(parts[-2:])
               and resolver.typed_commune(parts[-2])):
             self._keep(parts[-2:], resolver, res, row, len(parts) == 2)
-
-
-def unit_cells(resolver: AddressResolver, res: Resolved) -> list[str]:
-    """The cells of ``CELLS`` from unit_key to basis for one answer."""
-    u = res.unit
-    succ = res.successors
-    if u is not None and len(succ) == 1:  # the common case, without five joins
-        r = succ[0]
-        t = r.target
-        return [u.key, u.code, resolver.path(u), "false", t.key if t else "", t.code if t else "",
-                resolver.path(t) if t else "dissolved", f"{r.share:.6g}", r.basis]
-    return [u.key if u else "", u.code if u else "", resolver.path(u) if u else "",
-            ("true" if res.split else "false") if u else "",
-            " | ".join(r.target.key if r.target else "" for r in succ),
-            " | ".join(r.target.code if r.target else "" for r in succ),
-            " | ".join(resolver.path(r.target) if r.target else "dissolved" for r in succ),
-            " | ".join(f"{r.share:.6g}" for r in succ),
-            " | ".join(r.basis for r in succ)]
-
-
-def cells_of(resolver: AddressResolver, res: Resolved, memo: dict[tuple[int, int], list[str]] | None = None) -> list[str]:
-    """The cells ``CELLS`` of the resolver's answer (``memo``: the unit and successor cells of the
-    answers made so far, kept by the identity of their unit and successor list)."""
-    key = (id(res.unit), id(res.successors))
-    found = memo.get(key) if memo is not None else None
-    if found is None:
-        found = unit_cells(resolver, res)
-        if memo is not None:
-            memo[key] = found
-    return [res.status, *found, " | ".join(resolver.rewrite(res)), res.message]
 
 
 def _encode(resolver: AddressResolver, res: Resolved, row: list[str] | None, plain: bool) -> str:
@@ -298,7 +235,8 @@ def write(register: Register, table: Table) -> None:
 @dataclass
 class Batch:
     """Resolved addresses: the cells ``CELLS`` of each, and the resolver's answer for those it was
-    asked (the others are all ``ok`` or ``split``)."""
+    asked, or for an address the noted names found ambiguous its text, status and message only
+    (the others are all ``ok`` or ``split``)."""
 
     cells: list[list[str]]
     resolved: dict[int, Resolved]
@@ -307,9 +245,18 @@ class Batch:
 def resolve_batch(register: Register, texts: list[str], *, today: date | None = None, as_of: date | None = None,
                   progress: Callable[[int], None] | None = None) -> Batch:
     """Resolve ``texts`` on ``today`` (default: today; only units valid on ``as_of`` if given):
-    from the noted table where it answers, else with the resolver (reading the snapshot), whose
-    answers the note then keeps. ``progress`` is called with the number of addresses done, a
-    chunk at a time."""
+    from the noted table where it answers, else from the names noted for the register's
+    generation (merger.resolve_names: noted by the first run that asks the resolver more than
+    ``NAMES_AFTER`` addresses), else with the resolver (reading the snapshot), whose answers the
+    note then keeps. ``progress`` is called with the number of addresses done, a chunk at a time."""
+    from merger.graph import no_gc
+
+    with no_gc():  # tens of thousands of lists and no cycles: no collector passes over them (~6% here)
+        return _resolve_batch(register, texts, today=today, as_of=as_of, progress=progress)
+
+
+def _resolve_batch(register: Register, texts: list[str], *, today: date | None, as_of: date | None,
+                   progress: Callable[[int], None] | None) -> Batch:
     from merger.addresses import AddressResolver
 
     today = today or date.today()
@@ -329,9 +276,25 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
         if progress is not None:
             progress(min(start + 5000, len(texts)) - start - (len(asked) - before))
     resolved: dict[int, Resolved] = {}
+    names = None
+    if asked and as_of is None:  # spellings not noted: the names noted for this generation, if any
+        from merger import resolve_names
+
+        names = resolve_names.read(register, today)
+        if names is not None:  # (their answers are not noted by spelling: ~50 ms more for a first run)
+            asked, damaged = _from_names(names, texts, asked, cells, resolved, today, progress, None)
+            if damaged:
+                names = None  # noted anew below
     if asked:
         resolver = AddressResolver(register.snapshot, today=today)
         snap = resolver.snap
+        if as_of is None and names is None and len(asked) > NAMES_AFTER:
+            names = _note_names(register, resolver)
+            if names is not None:  # this run pays ~1 s anyway: its answers are noted by spelling too
+                if table is None or table.generation != names.generation:
+                    table = Table(names.generation, names.first, names.last)
+                    table.undated = names.undated
+                asked, _damaged = _from_names(names, texts, asked, cells, resolved, today, progress, table)
         fresh = as_of is None and note_path(register) is not None and (table is None or table.generation != snap.generation)
         if fresh:  # none yet, or the register changed meanwhile
             table = Table(snap.generation, *days_alike(snap, resolver.today))
@@ -351,6 +314,60 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
                     table.learn(resolver, parts, res, row)
             if progress is not None:
                 progress(len(chunk))
-        if table is not None and as_of is None and table.learned:
-            write(register, table)
+    if table is not None and as_of is None and table.learned:
+        write(register, table)
     return Batch(cells, resolved)  # type: ignore[arg-type]
+
+
+# A run asking the resolver more addresses than this notes the names of the generation (the
+# resolver has the snapshot then); fewer are answered by the resolver alone, cheaper than a note.
+NAMES_AFTER = 200
+
+
+def _note_names(register: Register, resolver: AddressResolver) -> Names | None:
+    """Note the resolver's names for its generation and days alike (see merger.resolve_names);
+    the names, or None where the answers would not hold on the real today or nothing is noted."""
+    from merger import resolve_names
+
+    snap = resolver.snap
+    if note_path(register) is None:
+        return None
+    first, last = days_alike(snap, resolver.today)
+    undated = any(v.valid_from is None and v.valid_to is None and v.kind == "admin" for v in snap.versions.values())
+    if undated and not first <= date.today() <= last:
+        return None
+    try:
+        note = resolve_names.build(resolver, first, last, undated)
+    except OverflowError:  # a number past the note's 32 bits: the resolver answers
+        return None
+    resolve_names.write(register, snap.generation, note)
+    return resolve_names.decode(snap.generation, *note)
+
+
+def _from_names(names: Names, texts: list[str], asked: list[tuple[int, list[str]]], cells: list[list[str] | None],
+                resolved: dict[int, Resolved], today: date,
+                progress: Callable[[int], None] | None,
+                table: Table | None) -> tuple[list[tuple[int, list[str]]], bool]:
+    """Answer what the names can (merger.resolve_names), keeping their answers in ``table`` if
+    given: the addresses left for the resolver, and whether the note proved damaged (its parts
+    are decoded when first asked; then the resolver answers the rest)."""
+    left: list[tuple[int, list[str]]] = []
+    damaged = False
+    for k, (i, parts) in enumerate(asked):
+        try:
+            found = names.cells(parts, texts[i] or "", today)
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError):  # a damaged note is only a miss
+            left.extend(asked[k:])
+            damaged = True
+            break
+        if found is None:
+            left.append((i, parts))
+            continue
+        cells[i], res, noted = found
+        if res is not None:
+            resolved[i] = res
+        elif noted is not None and table is not None and len(table.keys) < MAX_KEYS:
+            table.keep(parts[-noted[0]:], names.noted(noted[1], noted[2]))
+    if progress is not None:
+        progress(len(asked) - len(left))
+    return left, damaged

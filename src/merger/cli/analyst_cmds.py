@@ -472,6 +472,14 @@ def _resolve_file(reg, day, header: list[str], rows: list[list[str]], source: st
                   out: str | None, on, as_json: bool, first_line: int = 2, quiet: bool = False) -> bool:
     """Resolve a table's address column and write it with the cells added; True when every row
     was answered."""
+    from merger.graph import no_gc
+
+    with no_gc():  # tens of thousands of rows and cells, no cycles: no collector passes over them
+        return _resolve_rows(reg, day, header, rows, source, column, out, on, as_json, first_line, quiet)
+
+
+def _resolve_rows(reg, day, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
+                  out: str | None, on, as_json: bool, first_line: int, quiet: bool) -> bool:
     from merger.outputs import SafeWriter, safe_cells, writing
     from merger.resolve_index import CELLS, resolve_batch
 
