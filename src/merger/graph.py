@@ -8,16 +8,14 @@ the graph algorithms (cycles, reachability), imported only when asked for.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from merger import cache
+from merger.collector import no_gc
 from merger.i18n import fdate
 from merger.names import fold, spelling
 
@@ -324,20 +322,3 @@ def from_columns(generation: str, columns: cache.Columns, as_recorded: datetime 
         return _assemble(generation, cache.derive_columns(columns, as_recorded))
 
 
-@contextmanager
-def no_gc(freeze: bool = False) -> Iterator[None]:
-    """Build (or walk) tens of thousands of objects without the cyclic collector rescanning them.
-
-    The collector would otherwise run dozens of times over the growing heap (it triples the
-    snapshot's load time). ``freeze`` moves what was built out of later collections: right for
-    the long-lived snapshot.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if freeze:
-                gc.freeze()
-            gc.enable()

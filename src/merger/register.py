@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from merger import cache, store
+from merger.collector import no_gc
 from merger.errors import Ambiguous, BadInput, MergerError, NotFound, StoreError, Violation
 from merger.i18n import _
 
@@ -193,7 +194,7 @@ class Register:
         gen = self.generation()
         if self._snapshot is not None and self._snapshot.generation == gen:
             return self._snapshot
-        with graph.no_gc():  # parsing the cache makes thousands of lists: no collector passes over them
+        with no_gc():  # parsing the cache makes thousands of lists: no collector passes over them
             columns, gen = self._columns(gen)
         self._snapshot = graph.from_columns(gen, columns, self.as_recorded)
         return self._snapshot
@@ -532,7 +533,7 @@ class Register:
         gen = self.generation()
         if self._rows is not None and self._rows[0] == gen and (self._rows[1] or not names):
             return self._rows[2]
-        with _no_gc():
+        with no_gc(freeze=True):
             columns, gen = self._columns(gen, check_rows.unread(self.as_recorded is not None, names=names))
             derived = cache.derive_columns(columns, self.as_recorded, stats=False, unit_keys=False)
         self._rows = (gen, names, derived)
@@ -548,12 +549,12 @@ class Register:
 
         if not gaps_only:
             rows = self._checked_rows(names=False)
-            with _no_gc():  # the rules make thousands of short-lived tuples: no collector passes over the rows
+            with no_gc(freeze=True):  # the rules make thousands of short-lived tuples: no collector passes over the rows
                 said = check_rows.report(rows, names=False)
             if not said.violations:
                 return said
         rows = self._checked_rows()
-        with _no_gc():
+        with no_gc(freeze=True):
             return check_rows.report(rows, gaps_only=gaps_only)
 
     def check(self) -> list[Violation]:
@@ -614,24 +615,6 @@ class Register:
         from merger import recording
 
         return self._written(recording.amend(self, event_key, changes, reason=reason, by=by, dry_run=dry_run, at=at))
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """The cyclic collector off while tens of thousands of lists and tuples are made, and what
-    was made kept out of later collections (as merger.graph.no_gc(freeze=True), without
-    importing the snapshot's classes): the collections at the interpreter's exit then pass over
-    nothing made before (measured: ~6 ms of ``merger check``'s exit)."""
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 def _judged(rows: dict[str, str]) -> str:
