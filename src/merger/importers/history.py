@@ -291,7 +291,9 @@ class _Deriver:
         d = _Day(day)
         # Only codes whose record differs from the previous list can change: a parent's unit
         # changes only when its code vanishes, and then its children's records differ too.
-        diff = {k for k, r in units.items() if prev.get(k) != r} | (prev.keys() - units.keys())
+        # (Records of one row are one object, so identity settles most; equal records of distinct
+        # rows, spelt alike once made canonical, still compare equal.)
+        diff = {k for k, r in units.items() if (p := prev.get(k)) is not r and p != r} | (prev.keys() - units.keys())
         for k in sorted(diff):
             self._code(idx, d, k[0], k[1], units.get(k), source)
         d.events.extend(_events_of_day(self, d))
