@@ -189,7 +189,8 @@ def read_around(query: Query, seeds: str) -> Tables:
 
     # From every version of the seeds' units: a lineage may start at another version of the unit
     # (with the 2003-2025 history, a unit's earlier versions have their own predecessors).
-    units = f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({seeds}))"
+    # The seeds are read once, not in each arm of the walk (a name's seeds are a scan of version).
+    units = f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({_ids(ids(seeds))}))"
     reach = ids(
         f"WITH RECURSIVE fwd(id) AS ({units} UNION "
         "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "

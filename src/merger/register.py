@@ -145,7 +145,7 @@ class Register:
         except ImportError:
             return None
         try:
-            with psycopg.connect(conninfo, autocommit=True, options="-c TimeZone=UTC") as con:
+            with psycopg.connect(conninfo, autocommit=True, options=store.PG_OPTIONS) as con:
                 try:
                     rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
                 except psycopg.errors.UndefinedTable:
@@ -264,7 +264,7 @@ class Register:
             conninfo = None
         if conninfo is not None:
             try:
-                with psycopg.connect(conninfo, autocommit=True, options="-c TimeZone=UTC") as con:
+                with psycopg.connect(conninfo, autocommit=True, options=store.PG_OPTIONS) as con:
                     con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     yield lambda sql: con.execute(sql).fetchall()
                     con.execute("COMMIT")

@@ -188,7 +188,7 @@ def connect(reg: Any) -> Iterator[Connection]:
                                "(postgresql+psycopg://…)").format(redact=store.redact(url)))
         dialect, error = "postgresql", psycopg.Error
         with _errors(url, error):
-            raw = psycopg.connect(conninfo, autocommit=True, options="-c TimeZone=UTC")
+            raw = psycopg.connect(conninfo, autocommit=True, options=store.PG_OPTIONS)
             store._pg_naive_utc(raw, None)
     try:
         with _errors(url, error):
