@@ -288,6 +288,24 @@ class Register:
         self._snapshot = None
         self._rows = None
 
+    def columns_at(self, query: cache.Query) -> cache.Columns | None:
+        """The register's rows by column as ``query`` (a write's transaction) reads them, from the
+        snapshot cache: as it is if it is of this generation, else plus the rows written since
+        (cache.refresh_columns, as readers do); None without a usable cache. A write planned on the
+        whole register reads this (~0.1 s) instead of every row through SQL (~0.4 s, more on
+        PostgreSQL)."""
+        if store.is_memory(self.url):
+            return None
+        found = cache.read_columns(self.cache_path())
+        if found is None:
+            return None
+        now = self._generation_in(query)
+        if found[0] == now:
+            return found[1]
+        if _follows(found[0], now):
+            return cache.refresh_columns(found[1], query, in_place=True)[0]  # read just now: ours
+        return None
+
     # --- questions -----------------------------------------------------------------------
 
     def resolve(self, query: str, *, as_of: date | None = None, levels: set[str] | None = None,

@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from merger.counts import TYPE_ORDER
 from merger.errors import BadInput, MergerError, Violation
@@ -72,6 +72,8 @@ class Target(Protocol):
     def engine(self) -> Engine: ...  # the log's reads (merger.recording.history)
 
     def invalidate(self) -> None: ...
+
+    def columns_at(self, query: Any) -> Any: ...  # the rows by column as a write sees them, or None (cache.Columns)
 
     def resolve(self, query: str, *, as_of: date | None = None) -> search.Match: ...
 

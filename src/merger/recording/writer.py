@@ -102,9 +102,14 @@ ROUNDS = 4  # neighbourhood widenings before the whole register is read instead
 
 
 def working_snapshot(conn: Connection, reg: Target | None = None) -> graph.Snapshot:
-    """A private, mutable snapshot of the whole register as this transaction sees it."""
+    """A private, mutable snapshot of the whole register as this transaction sees it: from the
+    register's snapshot cache brought to this transaction's state when there is one, else read
+    whole (tests/test_write_path.py compares the two)."""
     from merger import cache
 
+    columns = reg.columns_at(conn) if reg is not None else None
+    if columns is not None:
+        return graph.from_columns("working", columns)
     return graph.from_tables("working", cache.read_all(conn))
 
 
