@@ -55,3 +55,29 @@ def test_a_refused_name_says_the_same_as_before(national_copy: Register) -> None
         national_copy.record(Spec(type="dissolve", effective=date(2025, 9, 1), units=["Xã Không Có Thật"],
                                   act="9/NQ-HĐND"))
     assert "no unit matches 'Xã Không Có Thật on 2025-09-01'; did you mean: Xã Hoàng Hoa Thám" in str(caught.value)
+
+
+def test_a_cache_of_another_history_at_the_same_generation_is_not_used(national_sqlite_path: Path,
+                                                                         tmp_path: Path) -> None:
+    """A register file put back from a copy and written again reaches the generation of a cache
+    made after other writes: the write reads the register itself."""
+    import shutil
+
+    path = tmp_path / "register.sqlite"
+    shutil.copy(national_sqlite_path, path)
+    backup = tmp_path / "backup.sqlite"
+    shutil.copy(path, backup)
+    reg = Register.open(str(path))
+    reg.record(Spec(type="rename", effective=date(2025, 9, 1), units=["Phường Hồng Bàng"], to="Phường Hồng Bàng A",
+                    act="9/NQ-HĐND"))
+    with db.connect(reg) as conn:  # the cache as a reader leaves it after this write
+        cache.write_columns(reg.cache_path(), reg.generation(), cache.columns_of(cache.read_all(conn)))
+    reg.close()
+    shutil.copy(backup, path)  # put back; the cache file stays
+    reg = Register.open(str(path))
+    reg.record(Spec(type="rename", effective=date(2025, 9, 1), units=["Phường Hồng An"], to="Phường Hồng An B",
+                    act="9/NQ-HĐND"))
+    assert cache.read_columns(reg.cache_path())[0] == reg.generation()  # type: ignore[index]  # same generation
+    from_cache, whole = _both(reg)
+    assert from_cache is None
+    assert "Phường Hồng An B" in whole["version"][5] and "Phường Hồng Bàng A" not in whole["version"][5]

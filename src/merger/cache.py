@@ -92,6 +92,11 @@ def _rows(query: Query, table: str, where: str = "") -> dict[int, list]:
     return found
 
 
+def rows_where(query: Query, table: str, where: str) -> dict[int, list]:
+    """The rows of ``table`` matching ``where`` by id, as the cache holds them."""
+    return _rows(query, table, f" WHERE {where}")
+
+
 def read_all(query: Query) -> Tables:
     """Every table, whole."""
     tables = {name: _rows(query, name) for name in COLUMNS}

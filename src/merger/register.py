@@ -297,7 +297,7 @@ class Register:
         if store.is_memory(self.url):
             return None
         found = cache.read_columns(self.cache_path())
-        if found is None:
+        if found is None or not _same_history(found[1], query):
             return None
         now = self._generation_in(query)
         if found[0] == now:
@@ -661,6 +661,18 @@ def _generation(rows: dict[str, str]) -> str:
 # after each write more than the read itself; reading a few hundred rows by their ids costs
 # milliseconds.
 REWRITE_AFTER = 1000
+
+
+def _same_history(columns: cache.Columns, query: cache.Query) -> bool:
+    """The last event the cache holds is in the register as the cache has it (events are never
+    changed in place, and each carries its time of recording). A generation counts writes, so a
+    register file put back from an older copy and written again can reach the cache's generation
+    with other rows: a write must not be planned on those (readers trust the generation alone)."""
+    ids = columns["event"][0]
+    if not ids:
+        return True
+    last = ids[-1]
+    return cache.rows_where(query, "event", f"id = {int(last)}").get(last) == [c[-1] for c in columns["event"]]
 
 
 def _follows(cached: str, now: str) -> bool:
