@@ -44,13 +44,17 @@ def test_unit_counts_on_every_published_date_equal_the_list(national, lines) -> 
     assert len(lines) == 223
     snap = national.snapshot
     report = (ROOT / "data/units/IMPORT_REPORT.txt").read_text(encoding="utf-8")
+    # Each version's period once, as plain values (Snapshot.valid_on per date: 223 x 17,860 calls).
+    admin = [(v.level, v.code, v.valid_from or date.min, v.valid_to or date.max)
+             for v in snap.versions.values() if v.kind == "admin"]
     differ = []
     for name, n, line in lines:
         day = date.fromisoformat(line["date"])
-        listed = {(LEVELS[lv], code) for lv, code, *_ in line["units"]}
+        listed = {(LEVELS[unit[0]], unit[1]) for unit in line["units"]}
         levels = {level for level, _ in listed}
-        held = {(v.level, v.code) for v in snap.valid_on(day, "admin") if v.level in levels}
-        count = Counter(level for level, _ in listed) == Counter(level for level, _ in held)
+        held = {(level, code) for level, code, start, end in admin if start <= day <= end and level in levels}
+        # the same codes have the same counts: the counts are compared only where the codes differ
+        count = listed == held or Counter(level for level, _ in listed) == Counter(level for level, _ in held)
         if not count or (day > date(2003, 1, 15) and listed != held):
             differ.append(f"{name}:{n} ({day})" + ("" if count else " counts"))
     # Only lines the importer reports as not standing for their date differ.
