@@ -6,8 +6,9 @@ invocations. Here it is built once per app and kept as a master that never runs;
 on a copy of it. The copy is reused while the invocations leave it as built: the one thing an
 invocation changes on its tree is the help, translated in place when it runs in Vietnamese
 (merger.cli.lang.localize, which also gives every command the localized context class, and sets
-help texts and metavars). What localize sets is noted when the copy is made and put back after
-such an invocation, so no invocation sees another's language (a fresh deep copy each time cost
+help texts and metavars), and click keeps the --help option it made in the invocation's language.
+What these set is noted when the copy is made and put back after each invocation, so no
+invocation sees another's language (a fresh deep copy each time cost
 ~0.05 s, ~5 s of each Vietnamese test on the real register).
 """
 
@@ -21,8 +22,6 @@ import click.testing
 import typer
 import typer.main
 import typer.testing
-
-from merger.cli.lang import LocalizedContext
 
 
 class _Built:
@@ -42,13 +41,15 @@ class _Built:
         return self.ready
 
     def give_back(self, command: click.Command) -> None:
-        if command.context_class is LocalizedContext:  # translated in place: put back as built
-            for thing, name, value in self.as_built:
-                setattr(thing, name, value)
+        # Put back as built after every invocation: a Vietnamese one translates in place, and any
+        # one leaves click's --help option made in its language (Command._help_option).
+        for thing, name, value in self.as_built:
+            setattr(thing, name, value)
 
 
-# What merger.cli.lang.localize changes on a command and on its parameters.
-_COMMAND_FIELDS = ("context_class", "options_metavar", "subcommand_metavar", "help", "short_help")
+# What merger.cli.lang.localize changes on a command and on its parameters, and click's cached
+# --help option (made in the language of the invocation that first asks for it).
+_COMMAND_FIELDS = ("context_class", "options_metavar", "subcommand_metavar", "help", "short_help", "_help_option")
 _PARAM_FIELDS = ("help", "metavar")
 
 
