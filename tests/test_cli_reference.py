@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from merger.cli.reference import HELP_COPY, render, root_help
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
@@ -68,26 +70,25 @@ def _examples() -> list[str]:
     return sorted(x for x in lines if not any(w in x for w in WRITES_OR_NEEDS_FILES) and "--db" not in x)
 
 
-def test_the_help_examples_run_on_the_real_register(national_sqlite_path, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Every read-only example in `--help` and in the user pages works as printed, on the bundled register."""
-    import shlex
+def test_the_help_and_the_pages_hold_enough_examples() -> None:
+    assert len(_examples()) >= 40
 
-    import pytest
+
+@pytest.mark.parametrize("line", _examples())
+def test_the_help_examples_run_on_the_real_register(line: str, national_sqlite_path, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every read-only example in `--help` and in the user pages works as printed, on the bundled
+    register (one test per example: the workers share them out, and a failure names its line)."""
+    import shlex
 
     from clirunner import CliRunner
     from merger.cli import app
 
     pytest.importorskip("geopandas")
     monkeypatch.chdir(tmp_path)  # examples that write a picture or an export write here
-    examples = _examples()
-    assert len(examples) >= 40
-    failed = []
-    for line in examples:
-        result = CliRunner().invoke(app, ["--db", str(national_sqlite_path), *shlex.split(line)[1:]])
-        expected = 1 if line in EXIT_1_BY_DESIGN else 0
-        if result.exit_code != expected or "Traceback" in result.output:
-            failed.append(f"{line} -> {result.exit_code}: {(result.stderr or result.stdout)[:200]}")
-    assert not failed, "\n".join(failed)
+    result = CliRunner().invoke(app, ["--db", str(national_sqlite_path), *shlex.split(line)[1:]])
+    expected = 1 if line in EXIT_1_BY_DESIGN else 0
+    assert result.exit_code == expected and "Traceback" not in result.output, \
+        f"{line} -> {result.exit_code}: {(result.stderr or result.stdout)[:200]}"
 
 
 def test_each_command_alone_is_the_same_command() -> None:
