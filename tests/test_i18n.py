@@ -595,7 +595,12 @@ def test_every_command_speaks_vietnamese(national_copy, tmp_path: Path) -> None:
     cited = _sources(reg)
     data = cited + _names(reg)
     problems: list[str] = []
+    # Runs on a register file of their own (init, import-register, db revision) do not touch the
+    # store of this half: the SQLite half runs them, the PostgreSQL half would only repeat them.
+    own_file = reg.sqlite_path is None
     for name, args in RUNS:
+        if own_file and args[0] == "--db":
+            continue
         if "{event}" in args:
             values["event"] = reg.log()[-1].key
         res = _run(reg.url, args, values)
@@ -609,6 +614,8 @@ def test_every_command_speaks_vietnamese(national_copy, tmp_path: Path) -> None:
         if iso:
             problems.append(f"`merger {' '.join(args)}`: ISO dates {iso[:5]} in Vietnamese output")
     for args in ERRORS.values():
+        if own_file and args[0] == "--db":
+            continue
         res = _run(reg.url, args, values)
         if res.exit_code not in (1, 2) or "Lỗi: " not in res.stderr or "Traceback" in res.stderr:
             problems.append(f"`merger {' '.join(args)}` exited {res.exit_code}: {res.stderr[-500:]}")
