@@ -37,7 +37,7 @@ import re
 import sys
 from array import array
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from merger.addresses import COMMUNE_TYPES, DISTRICT_TYPES, PROVINCE_ALIASES, PROVINCE_TYPES, Resolved, _norm
 from merger.i18n import _, fdate
@@ -49,12 +49,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from merger.addresses import AddressResolver
+    from merger.graph import V
     from merger.register import Register
 
 NOTE_SUFFIX = ".resolve-names"
 LEVELS = ("commune", "district", "province")
 _ALLOWED = (COMMUNE_TYPES, DISTRICT_TYPES, PROVINCE_TYPES)
-_COLUMNS = ("level", "type", "unit", "parent", "cdist", "cprov", "vf", "vt", "answer", "fkey")
+_COLUMNS = ("level", "type", "unit", "parent", "cdist", "cprov", "vf", "vt", "answer", "fkey", "id")
 _NONE = -1  # an absent parent, district, province or answer
 _UNDATED_TO = 0  # valid_to None (valid_from None is date.min's ordinal: the resolver sorts it so)
 _BASE = BASE_DAY.toordinal()
@@ -410,69 +411,100 @@ class Names:
 # base64 ``array`` bytes, the ends of the answers), then the answers and the versions' names as
 # UTF-8 text: JSON's parser took ~40 ms over the same text held as one JSON string.
 MAGIC = b"merger resolve names\n"
-FORMAT = 2  # 1: the answers as text with offsets in characters
+FORMAT = 3  # 1: the answers as text with offsets in characters; 2: no version ids, no "since"
+
+
+def version_row(resolver: AddressResolver, v: V) -> tuple[int, tuple[int, ...], str | None, str]:
+    """One version as the note holds it: its level, its unit, parent, district, province and
+    dates (the columns of ``_COLUMNS`` from "unit" to "vt"), its answer's text (a commune's; None:
+    not noted, the resolver answers) and its label (a commune's names). ``build`` and the carrying
+    of a note across a write (``merger.resolve_carry``) both make rows here, so they agree."""
+    from merger.resolve_cells import cells_of
+
+    level = LEVELS.index(v.level)
+    district, province = resolver.chain(v) if level < 2 else (None, None)
+    fields = (v.unit_id, _NONE if v.parent_unit_id is None else v.parent_unit_id,
+              _NONE if district is None else district, _NONE if province is None else province,
+              (v.valid_from or date.min).toordinal(), _UNDATED_TO if v.valid_to is None else v.valid_to.toordinal())
+    text: str | None = None
+    label = ""
+    if level == 0:
+        rows = resolver.successors(v)
+        status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
+        res = Resolved("", status, None, v, rows)
+        text = _US.join([*cells_of(resolver, res)[:11], _FS.join(_GS.join(t) for t in resolver.tails(res))])
+        if text.count(_US) != 11 or _RS in text:  # a name holding a separator: the resolver answers
+            text = None
+        label = _US.join([v.name, v.full_name])
+        if label.count(_US) != 1 or _RS in label:
+            label = ""
+    return level, fields, text, label
 
 
 def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
     """The note (its header and text), from a resolver: its snapshot, indexes, chains, and answers
     on its today."""
-    from merger.resolve_cells import cells_of
-
     snap = resolver.snap
     versions = [v for v in snap.versions.values() if v.kind == "admin" and v.level in LEVELS]
     row_of = {v.id: i for i, v in enumerate(versions)}
+    parts = Parts([], {c: [] for c in _COLUMNS if c not in ("answer", "fkey")}, [], [], [],
+                  [[unit, sorted(units)] for unit, units in resolver._later.items()])  # noqa: SLF001
     types: dict[str, int] = {}
-    cols: dict[str, list[int]] = {c: [] for c in _COLUMNS}
-    answers: dict[str, int] = {}
-    labels: list[str] = []
+    cols = parts.cols
     for v in versions:
-        level = LEVELS.index(v.level)
+        level, fields, text, label = version_row(resolver, v)
         cols["level"].append(level)
         cols["type"].append(types.setdefault(v.type, len(types)))
-        cols["unit"].append(v.unit_id)
-        cols["parent"].append(_NONE if v.parent_unit_id is None else v.parent_unit_id)
-        district, province = resolver.chain(v) if level < 2 else (None, None)
-        cols["cdist"].append(_NONE if district is None else district)
-        cols["cprov"].append(_NONE if province is None else province)
-        cols["vf"].append((v.valid_from or date.min).toordinal())
-        cols["vt"].append(_UNDATED_TO if v.valid_to is None else v.valid_to.toordinal())
-        answer, label = _NONE, ""
-        if level == 0:
-            rows = resolver.successors(v)
-            status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
-            res = Resolved("", status, None, v, rows)
-            text = _US.join([*cells_of(resolver, res)[:11],
-                             _FS.join(_GS.join(t) for t in resolver.tails(res))])
-            if text.count(_US) == 11 and _RS not in text:  # a name holding a separator: the resolver answers
-                answer = answers.setdefault(text, len(answers))
-            label = _US.join([v.name, v.full_name])
-            if label.count(_US) != 1 or _RS in label:
-                label = ""
-        cols["answer"].append(answer)
-        cols["fkey"].append(_NONE)
-        labels.append(label)
-    indexes: list[list[str]] = []
+        for name, value in zip(("unit", "parent", "cdist", "cprov", "vf", "vt"), fields, strict=True):
+            cols[name].append(value)
+        cols["id"].append(v.id)
+        parts.texts.append(text)
+        parts.labels.append(label)
+    parts.types.extend(types)
     for source in (resolver._full, resolver._by_level):  # noqa: SLF001  (the resolver's own indexes)
         for level in LEVELS:
-            index = {k: [row_of[v.id] for v in vs] for k, vs in source[level].items() if _RS not in k}
-            if source is resolver._full:  # noqa: SLF001
-                for position, rows in enumerate(index.values()):
-                    for row in rows:
-                        cols["fkey"][row] = position
-            indexes.append(_encode_index(index))
-    for row, key in enumerate(cols["fkey"]):
-        if key == _NONE:  # not under a full name (one holding a separator): the resolver answers
-            cols["answer"][row] = _NONE
-    encoded = [text.encode("utf-8", "surrogatepass") for text in answers]
-    ends, at = [], 0
-    for blob in encoded:
-        at += len(blob)
-        ends.append(at)
-    later = [[unit, sorted(units)] for unit, units in resolver._later.items()]  # noqa: SLF001
-    header = {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(), "undated": undated,
-              "types": list(types), "columns": {c: _ints(values) for c, values in cols.items()},
-              "indexes": indexes, "later": later, "ends": _ints(ends)}
-    return header, b"".join(encoded) + _RS.join(labels).encode("utf-8", "surrogatepass")
+            parts.indexes.append({k: [row_of[v.id] for v in vs] for k, vs in source[level].items() if _RS not in k})
+    return parts.note(first, last, undated)
+
+
+class Parts(NamedTuple):
+    """A note before it is encoded: the type words, the columns but "answer" and "fkey" (per row),
+    each row's answer text (None: not noted) and label, the six indexes (key -> rows, in the
+    resolver's order) and the provinces each became. ``build`` makes them from a resolver, and
+    ``merger.resolve_carry`` from the note of an earlier generation and the rows written since;
+    ``note`` encodes either the same way."""
+
+    types: list[str]
+    cols: dict[str, list[int]]
+    texts: list[str | None]
+    labels: list[str]
+    indexes: list[dict[str, list[int]]]
+    later: list[list[object]]
+
+    def note(self, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
+        """The header and text of the note (answers numbered in row order, each text once)."""
+        n = len(self.texts)
+        fkey = [_NONE] * n
+        for index in self.indexes[:3]:
+            for position, rows in enumerate(index.values()):
+                for row in rows:
+                    fkey[row] = position
+        answers: dict[str, int] = {}
+        answer = [_NONE if text is None else answers.setdefault(text, len(answers)) for text in self.texts]
+        for row, key in enumerate(fkey):
+            if key == _NONE:  # not under a full name (one holding a separator): the resolver answers
+                answer[row] = _NONE
+        cols = {**self.cols, "answer": answer, "fkey": fkey}
+        encoded = [text.encode("utf-8", "surrogatepass") for text in answers]
+        ends, at = [], 0
+        for blob in encoded:
+            at += len(blob)
+            ends.append(at)
+        header = {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(),
+                  "undated": undated, "types": list(self.types), "columns": {c: _ints(cols[c]) for c in _COLUMNS},
+                  "indexes": [_encode_index(index) for index in self.indexes], "later": self.later,
+                  "ends": _ints(ends)}
+        return header, b"".join(encoded) + _RS.join(self.labels).encode("utf-8", "surrogatepass")
 
 
 def decode(generation: str, header: object, text: bytes) -> Names | None:

@@ -1,0 +1,259 @@
+"""The names note of ``merger resolve --file`` carried across a write (issue 12, sixth/seventh round).
+
+The names note (``merger.resolve_names``) holds for one register generation. Every write (a
+recorded event) bumps the generation, so the first ``resolve --file`` after it had no note and
+fell to the resolver: the whole snapshot read, every name indexed, every commune's answer made
+again (~1 s of a 1.3 s run), for a write that changes a handful of answers.
+
+Here the previous generation's note is brought up to date instead. The note records what the
+register held when it was made (``since``: each table's highest id, the number of statistics,
+the last event's row); the rows written since are read by id (``cache._changed``, as the snapshot
+cache is refreshed), and the versions they touch, with every version that leads to them through
+links (whose answers go through them) and every version they lead to, are read with their
+neighbourhood (``cache.read_around``: all their links, their parents to the province, the
+statistics of their successors). Their rows and answers are made again by the same code that
+builds a note (``resolve_names.version_row``), on a resolver over that neighbourhood, and the
+new versions' names are added to the indexes in the resolver's order; everything else is the
+note as it was. The note is then encoded as ``build`` encodes one (``resolve_names.Parts``), so a
+carried note is byte for byte the note a full build makes (tests/test_resolve_carry.py).
+
+Anything this cannot prove equal goes to the full build, as before: a note that is absent, of
+an older format, damaged, foreign, of another register or build, or whose last event is not the
+register's any more (a file put back from a copy); statistics added; corrections or derived
+shares; a district, province or non-administrative version touched; a commune version starting
+after the day asked, or a day outside the old note's days; a changed start date; a unit with no
+dates; more touched versions than ``MAX_TOUCHED``. ``carry`` says which (``Carried.why``).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from merger import cache
+from merger.resolve_names import _COLUMNS, _NONE, _RS, _UNDATED_TO, FORMAT, LEVELS, MAGIC, Parts
+
+if TYPE_CHECKING:
+    from merger.graph import Snapshot
+    from merger.register import Register
+    from merger.resolve_names import Names
+
+MAX_TOUCHED = 500  # versions touched by the writes since: past that, the full build is as cheap
+_TABLES = tuple(t for t in cache.COLUMNS if t != "statistic")  # those with an increasing id
+
+
+class Carried(NamedTuple):
+    """The names carried to the register's generation (None: not carried) and why not ("": carried)."""
+
+    names: Names | None
+    why: str
+
+
+def since(query: cache.Query) -> dict[str, Any]:
+    """What the register holds as ``query`` reads it, as a note records it: each table's highest id,
+    the number of statistics, and the last event's row (as the cache holds rows)."""
+    last = {t: int(query(f"SELECT MAX(id) FROM {t}")[0][0] or 0) for t in _TABLES}
+    (count,) = query("SELECT COUNT(*) FROM statistic")[0]
+    event = cache.rows_where(query, "event", f"id = {last['event']}").get(last["event"]) if last["event"] else None
+    return {"last": last, "statistics": int(count), "event": event}
+
+
+def since_of(register: Register, generation: str) -> dict[str, Any] | None:
+    """``since`` for the register at ``generation`` (None if it has been written meanwhile)."""
+    with register.reading() as query:
+        if register._generation_in(query) != generation:  # noqa: SLF001
+            return None
+        return since(query)
+
+
+def carry(register: Register, day: date) -> Carried:
+    """The names of the register's generation for ``day``, made from the note of an earlier one
+    and the rows written since, and noted; or why not (then the full build runs)."""
+    from merger import resolve_names
+    from merger.register import _follows
+
+    path = resolve_names.note_path(register)
+    if path is None:
+        return Carried(None, "no note path")
+    found = cache.read_any_note(path, MAGIC)
+    if found is None:
+        return Carried(None, "no note")
+    header, body = found
+    if header.get("format") != FORMAT or header.get("byteorder") != sys.byteorder:
+        return Carried(None, "format")
+    old_generation, mark = header.get("generation"), header.get("since")
+    if not isinstance(old_generation, str) or not isinstance(mark, dict):
+        return Carried(None, "no since")
+    try:
+        parts, first, last, undated = _parts(header, body)
+    except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError):
+        return Carried(None, "damaged")
+    if undated:
+        return Carried(None, "undated")
+    if not first <= day <= last:
+        return Carried(None, "other days")
+    with register.reading() as query:
+        now = register._generation_in(query)  # noqa: SLF001
+        if now == old_generation:
+            return Carried(None, "current")  # the note of this generation was refused: not ours to mend
+        if not _follows(old_generation, now):
+            return Carried(None, "generation")
+        try:
+            top, stats, event = dict(mark["last"]), int(mark["statistics"]), mark["event"]
+            if set(top) != set(_TABLES) or not all(type(x) is int for x in top.values()):
+                return Carried(None, "damaged")
+        except (KeyError, TypeError, ValueError):
+            return Carried(None, "damaged")
+        if top["event"] and cache.rows_where(query, "event", f"id = {top['event']}").get(top["event"]) != event:
+            return Carried(None, "history")  # a register put back from a copy
+        new, statistics = cache._changed(top, stats, query)  # noqa: SLF001
+        if statistics is not None:
+            return Carried(None, "statistics")
+        if new["correction"] or new["derived_share"]:
+            return Carried(None, "corrections")
+        touched = set(new["version"])
+        if len(touched) > MAX_TOUCHED:
+            return Carried(None, "many")
+        mark_now = {"last": {t: max(top[t], max(new[t], default=0)) for t in _TABLES}, "statistics": stats,
+                    "event": new["event"][max(new["event"])] if new["event"] else event}
+        snap = None
+        if touched:
+            ids = cache._ids(touched)  # noqa: SLF001
+            closure = (f"WITH RECURSIVE bwd(id) AS (SELECT id FROM version WHERE id IN ({ids}) UNION "
+                       "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id "
+                       "WHERE l.predecessor_id IS NOT NULL) SELECT id FROM bwd")
+            tables = cache.read_around(query, closure)
+    if touched:
+        from merger.graph import from_tables
+
+        snap = from_tables(now, tables)
+    try:
+        why = _patch(parts, snap, touched, day)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return Carried(None, "damaged")
+    if isinstance(why, str):
+        return Carried(None, why)
+    first, last = max(first, why[0]), min(last, why[1])
+    note = parts.note(first, last, False)
+    note[0]["since"] = mark_now
+    resolve_names.write(register, now, note)
+    return Carried(resolve_names.decode(now, *note), "")
+
+
+def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool]:
+    """A note's parts as ``resolve_names.Parts`` holds them (ValueError and the like: damaged)."""
+    from merger.resolve_names import _decode_index, _unints
+
+    cols = {c: _unints(header["columns"][c]).tolist() for c in _COLUMNS}
+    n = len(cols["id"])
+    if any(len(col) != n for col in cols.values()):
+        raise ValueError("columns of several lengths")
+    types = header["types"]
+    if not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
+        raise TypeError("types")
+    ends = _unints(header["ends"]).tolist()
+    if ends and (min(ends) < 0 or max(ends) > len(body) or ends != sorted(ends)):
+        raise ValueError("ends")
+    answers = [body[ends[i - 1] if i else 0: end].decode("utf-8", "surrogatepass") for i, end in enumerate(ends)]
+    texts: list[str | None] = []
+    for level, answer, fkey in zip(cols["level"], cols["answer"], cols["fkey"], strict=True):
+        if level == 0 and fkey == _NONE:
+            raise ValueError("a commune under no full name: its answer is not noted")
+        texts.append(None if answer == _NONE else answers[answer])
+    labels = body[ends[-1] if ends else 0:].decode("utf-8", "surrogatepass").split(_RS)
+    if len(labels) != n:
+        raise ValueError("labels")
+    indexes = []
+    for value in header["indexes"]:
+        index = _decode_index(value, n)
+        indexes.append({key: index.rows[index.starts[i]: index.starts[i + 1]].tolist() for key, i in index.keys.items()})
+    if len(indexes) != 6:
+        raise ValueError("indexes")
+    later = header["later"]
+    if not isinstance(later, list):
+        raise TypeError("later")
+    for c in ("answer", "fkey"):
+        del cols[c]
+    first, last = date.fromisoformat(header["first"]), date.fromisoformat(header["last"])
+    return Parts(types, cols, texts, labels, indexes, later), first, last, header["undated"] is not False
+
+
+def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) -> tuple[date, date] | str:
+    """Bring ``parts`` to the neighbourhood ``snap`` of the versions ``touched`` (in place): the
+    rows of every version whose answer may change made again, the new versions added; the days
+    around ``day`` on which the new rows keep every answer the same (to narrow the note's days),
+    or why the note cannot be carried."""
+    if snap is None:
+        return date.min, date.max
+    from merger.addresses import AddressResolver
+    from merger.resolve_names import version_row
+
+    admin = {i: v for i, v in snap.versions.items() if v.kind == "admin"}
+    if any(i not in admin or admin[i].level != "commune" for i in touched):
+        return "not a commune"  # a district, a province, another kind: the full build
+    if any(v.level == "commune" and v.valid_from is not None and v.valid_from > day for v in admin.values()):
+        return "later"  # a commune that starts after the day asked: answered backwards
+    # every version leading to a touched one (its answer goes through it) and every one it leads to
+    affected = set(touched)
+    for links, end in ((snap.in_links, "pred"), (snap.out_links, "succ")):
+        stack = list(touched)
+        seen = set(touched)
+        while stack:
+            for link in links.get(stack.pop(), ()):
+                other = getattr(link, end)
+                if other is not None and other.id not in seen:
+                    seen.add(other.id)
+                    stack.append(other.id)
+        affected |= seen
+    if any(i not in admin or admin[i].level != "commune" for i in affected):
+        return "not a commune"
+    cols = parts.cols
+    row_of = {v: i for i, v in enumerate(cols["id"])}
+    top = max(cols["id"], default=0)
+    resolver = AddressResolver(snap, today=day)
+    starts: set[date] = set()
+    added: dict[int, int] = {}
+    for i in sorted(affected):
+        v = admin[i]
+        level, fields, text, label = version_row(resolver, v)
+        row = row_of.get(i)
+        if row is None:
+            if i <= top:
+                return "unexpected"  # a version the note did not have, not written since
+            row = row_of[i] = added[i] = len(cols["id"])
+            if v.type not in parts.types:
+                parts.types.append(v.type)
+            for name, value in (("level", level), ("type", parts.types.index(v.type)), ("id", i)):
+                cols[name].append(value)
+            for name, value in zip(("unit", "parent", "cdist", "cprov", "vf", "vt"), fields, strict=True):
+                cols[name].append(value)
+            parts.texts.append(text)
+            parts.labels.append(label)
+            starts.add(date.fromordinal(fields[4]) if fields[4] > 1 else date.min)
+            if fields[5] != _UNDATED_TO:
+                starts.add(date.fromordinal(fields[5]) + timedelta(days=1))
+            continue
+        unit, parent, _district, _province, vf, vt = fields
+        if (cols["level"][row], parts.types[cols["type"][row]], cols["unit"][row], cols["parent"][row],
+                cols["vf"][row]) != (level, v.type, unit, parent, vf):
+            return "changed"
+        if cols["vt"][row] != vt:
+            if cols["vt"][row] != _UNDATED_TO:
+                return "changed"  # an end moved: the days it bounded are not known here
+            starts.add(date.fromordinal(vt) + timedelta(days=1))
+        for name, value in zip(("cdist", "cprov", "vt"), fields[2:4] + fields[5:], strict=True):
+            cols[name][row] = value
+        parts.texts[row] = text
+        parts.labels[row] = label
+    if added:  # the new versions' names, in the resolver's order (after every older version's)
+        for k, source in enumerate((resolver._full, resolver._by_level)):  # noqa: SLF001
+            for level_i, level_name in enumerate(LEVELS):
+                index = parts.indexes[3 * k + level_i]
+                for key, versions in source[level_name].items():
+                    rows = [added[v.id] for v in versions if v.id in added]
+                    if rows and _RS not in key:
+                        index.setdefault(key, []).extend(rows)
+    first = max((d for d in starts if d <= day), default=date.min)
+    later = [d for d in starts if d > day]
+    return first, (min(later) - timedelta(days=1)) if later else date.max
