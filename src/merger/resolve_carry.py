@@ -135,7 +135,10 @@ def carry(register: Register, day: date) -> Carried:
     if isinstance(why, str):
         return Carried(None, why)
     first, last = max(first, why[0]), min(last, why[1])
-    note = parts.note(first, last, False)
+    try:
+        note = parts.note(first, last, False)
+    except (KeyError, TypeError, ValueError, IndexError):  # an index kept as it was proved damaged
+        return Carried(None, "damaged")
     note[0]["since"] = mark_now
     resolve_names.write(register, now, note)
     return Carried(resolve_names.decode(now, *note), "")
@@ -143,7 +146,7 @@ def carry(register: Register, day: date) -> Carried:
 
 def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool]:
     """A note's parts as ``resolve_names.Parts`` holds them (ValueError and the like: damaged)."""
-    from merger.resolve_names import _decode_index, _unints
+    from merger.resolve_names import _unints
 
     cols = {c: _unints(header["columns"][c]).tolist() for c in _COLUMNS}
     n = len(cols["id"])
@@ -155,8 +158,8 @@ def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool
     ends = _unints(header["ends"]).tolist()
     if ends and (min(ends) < 0 or max(ends) > len(body) or ends != sorted(ends)):
         raise ValueError("ends")
-    answers = [body[ends[i - 1] if i else 0: end].decode("utf-8", "surrogatepass") for i, end in enumerate(ends)]
-    texts: list[str | None] = []
+    answers = [body[ends[i - 1] if i else 0: end] for i, end in enumerate(ends)]
+    texts: list[bytes | None] = []
     for level, answer, fkey in zip(cols["level"], cols["answer"], cols["fkey"], strict=True):
         if level == 0 and fkey == _NONE:
             raise ValueError("a commune under no full name: its answer is not noted")
@@ -164,11 +167,8 @@ def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool
     labels = body[ends[-1] if ends else 0:].decode("utf-8", "surrogatepass").split(_RS)
     if len(labels) != n:
         raise ValueError("labels")
-    indexes = []
-    for value in header["indexes"]:
-        index = _decode_index(value, n)
-        indexes.append({key: index.rows[index.starts[i]: index.starts[i + 1]].tolist() for key, i in index.keys.items()})
-    if len(indexes) != 6:
+    indexes = header["indexes"]  # decoded (and checked) where needed, else kept as they are
+    if not isinstance(indexes, list) or len(indexes) != 6:
         raise ValueError("indexes")
     later = header["later"]
     if not isinstance(later, list):
@@ -228,7 +228,7 @@ def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) ->
                 cols[name].append(value)
             for name, value in zip(("unit", "parent", "cdist", "cprov", "vf", "vt"), fields, strict=True):
                 cols[name].append(value)
-            parts.texts.append(text)
+            parts.texts.append(None if text is None else text.encode("utf-8", "surrogatepass"))
             parts.labels.append(label)
             starts.add(date.fromordinal(fields[4]) if fields[4] > 1 else date.min)
             if fields[5] != _UNDATED_TO:
@@ -244,16 +244,25 @@ def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) ->
             starts.add(date.fromordinal(vt) + timedelta(days=1))
         for name, value in zip(("cdist", "cprov", "vt"), fields[2:4] + fields[5:], strict=True):
             cols[name][row] = value
-        parts.texts[row] = text
+        parts.texts[row] = None if text is None else text.encode("utf-8", "surrogatepass")
         parts.labels[row] = label
     if added:  # the new versions' names, in the resolver's order (after every older version's)
+        from merger.resolve_names import _decode_index
+
+        n = len(parts.texts)
         for k, source in enumerate((resolver._full, resolver._by_level)):  # noqa: SLF001
             for level_i, level_name in enumerate(LEVELS):
+                new = [(key, rows) for key, versions in source[level_name].items() if _RS not in key
+                       and (rows := [added[v.id] for v in versions if v.id in added])]
+                if not new:
+                    continue
                 index = parts.indexes[3 * k + level_i]
-                for key, versions in source[level_name].items():
-                    rows = [added[v.id] for v in versions if v.id in added]
-                    if rows and _RS not in key:
-                        index.setdefault(key, []).extend(rows)
+                if not isinstance(index, dict):
+                    found = _decode_index(index, n)
+                    index = parts.indexes[3 * k + level_i] = {
+                        key: found.rows[found.starts[i]: found.starts[i + 1]].tolist() for key, i in found.keys.items()}
+                for key, rows in new:
+                    index.setdefault(key, []).extend(rows)
     first = max((d for d in starts if d <= day), default=date.min)
     later = [d for d in starts if d > day]
     return first, (min(later) - timedelta(days=1)) if later else date.max

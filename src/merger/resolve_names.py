@@ -458,7 +458,7 @@ def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> 
         for name, value in zip(("unit", "parent", "cdist", "cprov", "vf", "vt"), fields, strict=True):
             cols[name].append(value)
         cols["id"].append(v.id)
-        parts.texts.append(text)
+        parts.texts.append(None if text is None else text.encode("utf-8", "surrogatepass"))
         parts.labels.append(label)
     parts.types.extend(types)
     for source in (resolver._full, resolver._by_level):  # noqa: SLF001  (the resolver's own indexes)
@@ -469,16 +469,16 @@ def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> 
 
 class Parts(NamedTuple):
     """A note before it is encoded: the type words, the columns but "answer" and "fkey" (per row),
-    each row's answer text (None: not noted) and label, the six indexes (key -> rows, in the
-    resolver's order) and the provinces each became. ``build`` makes them from a resolver, and
+    each row's answer text in UTF-8 (None: not noted) and label, the six indexes (key -> rows, in
+    the resolver's order; or as encoded, when carried unchanged) and the provinces each became. ``build`` makes them from a resolver, and
     ``merger.resolve_carry`` from the note of an earlier generation and the rows written since;
     ``note`` encodes either the same way."""
 
     types: list[str]
     cols: dict[str, list[int]]
-    texts: list[str | None]
+    texts: list[bytes | None]
     labels: list[str]
-    indexes: list[dict[str, list[int]]]
+    indexes: list[dict[str, list[int]] | list[str]]
     later: list[list[object]]
 
     def note(self, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
@@ -486,25 +486,27 @@ class Parts(NamedTuple):
         n = len(self.texts)
         fkey = [_NONE] * n
         for index in self.indexes[:3]:
+            if not isinstance(index, dict):
+                index = _decode_index(index, n)
+                index = {key: index.rows[index.starts[i]: index.starts[i + 1]] for key, i in index.keys.items()}
             for position, rows in enumerate(index.values()):
                 for row in rows:
                     fkey[row] = position
-        answers: dict[str, int] = {}
+        answers: dict[bytes, int] = {}
         answer = [_NONE if text is None else answers.setdefault(text, len(answers)) for text in self.texts]
         for row, key in enumerate(fkey):
             if key == _NONE:  # not under a full name (one holding a separator): the resolver answers
                 answer[row] = _NONE
         cols = {**self.cols, "answer": answer, "fkey": fkey}
-        encoded = [text.encode("utf-8", "surrogatepass") for text in answers]
         ends, at = [], 0
-        for blob in encoded:
+        for blob in answers:
             at += len(blob)
             ends.append(at)
         header = {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(),
                   "undated": undated, "types": list(self.types), "columns": {c: _ints(cols[c]) for c in _COLUMNS},
-                  "indexes": [_encode_index(index) for index in self.indexes], "later": self.later,
-                  "ends": _ints(ends)}
-        return header, b"".join(encoded) + _RS.join(self.labels).encode("utf-8", "surrogatepass")
+                  "indexes": [_encode_index(index) if isinstance(index, dict) else index for index in self.indexes],
+                  "later": self.later, "ends": _ints(ends)}
+        return header, b"".join(answers) + _RS.join(self.labels).encode("utf-8", "surrogatepass")
 
 
 def decode(generation: str, header: object, text: bytes) -> Names | None:
