@@ -28,6 +28,7 @@ dates; more touched versions than ``MAX_TOUCHED``. ``carry`` says which (``Carri
 from __future__ import annotations
 
 import sys
+from array import array
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -144,11 +145,38 @@ def carry(register: Register, day: date) -> Carried:
     return Carried(resolve_names.decode(now, *note), "")
 
 
+def _added(value: object, new: list[tuple[str, list[int]]], n: int) -> tuple[list[str], dict[str, int]]:
+    """An encoded index (``resolve_names._encode_index``) with rows added under some keys (after
+    the rows already there; a new key after the others), and each key's position; patched as
+    encoded (decoding a national index to lists and back cost ~10 ms)."""
+    from merger.resolve_names import _decode_index, _ints
+
+    index = _decode_index(value, n)
+    keys, starts, rows = index.keys, index.starts, index.rows
+    fresh: list[str] = []
+    for key, more in new:
+        i = keys.get(key)
+        if i is None:
+            keys[key] = len(keys)
+            fresh.append(key)
+            rows.extend(more)
+            starts.append(len(rows))
+        else:
+            at = starts[i + 1]
+            rows[at:at] = array("i", more)
+            for j in range(i + 1, len(starts)):
+                starts[j] += len(more)
+    text = value[0] if isinstance(value, list) else ""
+    if fresh:
+        text = _RS.join([text, *fresh] if text else fresh)
+    return [text, _ints(starts), _ints(rows)], keys
+
+
 def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool]:
     """A note's parts as ``resolve_names.Parts`` holds them (ValueError and the like: damaged)."""
     from merger.resolve_names import _unints
 
-    cols = {c: _unints(header["columns"][c]).tolist() for c in _COLUMNS}
+    cols = {c: _unints(header["columns"][c]) for c in _COLUMNS}  # arrays: appended to and set in place
     n = len(cols["id"])
     if any(len(col) != n for col in cols.values()):
         raise ValueError("columns of several lengths")
@@ -173,10 +201,10 @@ def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool
     later = header["later"]
     if not isinstance(later, list):
         raise TypeError("later")
-    for c in ("answer", "fkey"):
-        del cols[c]
+    del cols["answer"]
+    fkey = cols.pop("fkey")
     first, last = date.fromisoformat(header["first"]), date.fromisoformat(header["last"])
-    return Parts(types, cols, texts, labels, indexes, later), first, last, header["undated"] is not False
+    return Parts(types, cols, texts, labels, indexes, later, fkey), first, last, header["undated"] is not False
 
 
 def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) -> tuple[date, date] | str:
@@ -228,6 +256,7 @@ def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) ->
                 cols[name].append(value)
             for name, value in zip(("unit", "parent", "cdist", "cprov", "vf", "vt"), fields, strict=True):
                 cols[name].append(value)
+            parts.fkey.append(_NONE)  # (set below, from the full index of its level)
             parts.texts.append(None if text is None else text.encode("utf-8", "surrogatepass"))
             parts.labels.append(label)
             starts.add(date.fromordinal(fields[4]) if fields[4] > 1 else date.min)
@@ -247,22 +276,18 @@ def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) ->
         parts.texts[row] = None if text is None else text.encode("utf-8", "surrogatepass")
         parts.labels[row] = label
     if added:  # the new versions' names, in the resolver's order (after every older version's)
-        from merger.resolve_names import _decode_index
-
         n = len(parts.texts)
         for k, source in enumerate((resolver._full, resolver._by_level)):  # noqa: SLF001
             for level_i, level_name in enumerate(LEVELS):
                 new = [(key, rows) for key, versions in source[level_name].items() if _RS not in key
                        and (rows := [added[v.id] for v in versions if v.id in added])]
-                if not new:
-                    continue
-                index = parts.indexes[3 * k + level_i]
-                if not isinstance(index, dict):
-                    found = _decode_index(index, n)
-                    index = parts.indexes[3 * k + level_i] = {
-                        key: found.rows[found.starts[i]: found.starts[i + 1]].tolist() for key, i in found.keys.items()}
-                for key, rows in new:
-                    index.setdefault(key, []).extend(rows)
+                if new:
+                    at = 3 * k + level_i
+                    parts.indexes[at], positions = _added(parts.indexes[at], new, n)
+                    if k == 0:  # a row's place in the full index of its level
+                        for key, rows in new:
+                            for row in rows:
+                                parts.fkey[row] = positions[key]
     first = max((d for d in starts if d <= day), default=date.min)
     later = [d for d in starts if d > day]
     return first, (min(later) - timedelta(days=1)) if later else date.max

@@ -62,7 +62,7 @@ _BASE = BASE_DAY.toordinal()
 _FOLDED = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")  # what fold leaves as it is
 
 
-def _ints(values: list[int]) -> str:
+def _ints(values: list[int] | array[int]) -> str:
     return base64.b64encode(array("i", values).tobytes()).decode("ascii")  # OverflowError past 2**31
 
 
@@ -480,18 +480,12 @@ class Parts(NamedTuple):
     labels: list[str]
     indexes: list[dict[str, list[int]] | list[str]]
     later: list[list[object]]
+    fkey: list[int] | array[int] | None = None  # each row's position in its level's full index, if known
 
     def note(self, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
         """The header and text of the note (answers numbered in row order, each text once)."""
         n = len(self.texts)
-        fkey = [_NONE] * n
-        for index in self.indexes[:3]:
-            if not isinstance(index, dict):
-                index = _decode_index(index, n)
-                index = {key: index.rows[index.starts[i]: index.starts[i + 1]] for key, i in index.keys.items()}
-            for position, rows in enumerate(index.values()):
-                for row in rows:
-                    fkey[row] = position
+        fkey = self.fkey if self.fkey is not None else self._positions(n)
         answers: dict[bytes, int] = {}
         answer = [_NONE if text is None else answers.setdefault(text, len(answers)) for text in self.texts]
         for row, key in enumerate(fkey):
@@ -507,6 +501,23 @@ class Parts(NamedTuple):
                   "indexes": [_encode_index(index) if isinstance(index, dict) else index for index in self.indexes],
                   "later": self.later, "ends": _ints(ends)}
         return header, b"".join(answers) + _RS.join(self.labels).encode("utf-8", "surrogatepass")
+
+    def _positions(self, n: int) -> list[int]:
+        """Each row's position in its level's full index (``fkey``)."""
+        fkey = [_NONE] * n
+        for index in self.indexes[:3]:
+            rows_of = index.values() if isinstance(index, dict) else _index_lists(index, n)
+            for position, rows in enumerate(rows_of):
+                for row in rows:
+                    fkey[row] = position
+        return fkey
+
+
+def _index_lists(value: object, n: int) -> list[array[int]]:
+    """The rows under each key of an encoded index, in order."""
+    index = _decode_index(value, n)
+    starts, rows = index.starts, index.rows
+    return [rows[starts[i]: starts[i + 1]] for i in range(len(index.keys))]
 
 
 def decode(generation: str, header: object, text: bytes) -> Names | None:
