@@ -113,7 +113,8 @@ def carry(register: Register, day: date) -> Carried:
             return Carried(None, "statistics")
         if new["correction"] or new["derived_share"]:
             return Carried(None, "corrections")
-        touched = set(new["version"])
+        touched = set(new["version"])  # the versions written and those the new events' links name
+        touched.update(x for row in new["link"].values() for x in row[2:4] if x is not None)
         if len(touched) > MAX_TOUCHED:
             return Carried(None, "many")
         mark_now = {"last": {t: max(top[t], max(new[t], default=0)) for t in _TABLES}, "statistics": stats,
