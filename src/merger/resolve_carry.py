@@ -193,7 +193,7 @@ def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool
         if level == 0 and fkey == _NONE:
             raise ValueError("a commune under no full name: its answer is not noted")
         texts.append(None if answer == _NONE else answers[answer])
-    labels = body[ends[-1] if ends else 0:].decode("utf-8", "surrogatepass").split(_RS)
+    labels = body[ends[-1] if ends else 0:].split(_RS.encode("utf-8"))  # (UTF-8: a character's bytes are its own)
     if len(labels) != n:
         raise ValueError("labels")
     indexes = header["indexes"]  # decoded (and checked) where needed, else kept as they are
@@ -259,7 +259,7 @@ def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) ->
                 cols[name].append(value)
             parts.fkey.append(_NONE)  # (set below, from the full index of its level)
             parts.texts.append(None if text is None else text.encode("utf-8", "surrogatepass"))
-            parts.labels.append(label)
+            parts.labels.append(label.encode("utf-8", "surrogatepass"))
             starts.add(date.fromordinal(fields[4]) if fields[4] > 1 else date.min)
             if fields[5] != _UNDATED_TO:
                 starts.add(date.fromordinal(fields[5]) + timedelta(days=1))
@@ -275,7 +275,7 @@ def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) ->
         for name, value in zip(("cdist", "cprov", "vt"), fields[2:4] + fields[5:], strict=True):
             cols[name][row] = value
         parts.texts[row] = None if text is None else text.encode("utf-8", "surrogatepass")
-        parts.labels[row] = label
+        parts.labels[row] = label.encode("utf-8", "surrogatepass")
     if added:  # the new versions' names, in the resolver's order (after every older version's)
         n = len(parts.texts)
         for k, source in enumerate((resolver._full, resolver._by_level)):  # noqa: SLF001

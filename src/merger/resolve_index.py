@@ -218,8 +218,29 @@ def read(register: Register, day: date) -> Table | None:
     if path is None:
         return None
     generation = register.generation()
+    if _stale(path, generation):
+        return None
     table = decode(generation, cache.read_note(path, generation))
     return table if table is not None and table.covers(day) else None
+
+
+def _stale(path: Path, generation: str) -> bool:
+    """Whether the note is surely not of this generation, seen from its first bytes
+    (``cache.write_note`` writes the format and the generation first): the note of another
+    generation (~3.5 MB of JSON at the national size, the first run after each write) is then not
+    parsed (~30 ms). Absent, not trusted, or written otherwise: stale (a miss)."""
+    import json
+
+    from merger import cache
+
+    if not cache.trusted(path):
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64 + 4 * len(generation))
+    except OSError:
+        return True
+    return ('"generation": ' + json.dumps(generation, ensure_ascii=False)).encode("utf-8") not in head
 
 
 def write(register: Register, table: Table) -> None:

@@ -459,7 +459,7 @@ def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> 
             cols[name].append(value)
         cols["id"].append(v.id)
         parts.texts.append(None if text is None else text.encode("utf-8", "surrogatepass"))
-        parts.labels.append(label)
+        parts.labels.append(label.encode("utf-8", "surrogatepass"))
     parts.types.extend(types)
     for source in (resolver._full, resolver._by_level):  # noqa: SLF001  (the resolver's own indexes)
         for level in LEVELS:
@@ -469,7 +469,7 @@ def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> 
 
 class Parts(NamedTuple):
     """A note before it is encoded: the type words, the columns but "answer" and "fkey" (per row),
-    each row's answer text in UTF-8 (None: not noted) and label, the six indexes (key -> rows, in
+    each row's answer text (None: not noted) and label in UTF-8, the six indexes (key -> rows, in
     the resolver's order; or as encoded, when carried unchanged) and the provinces each became. ``build`` makes them from a resolver, and
     ``merger.resolve_carry`` from the note of an earlier generation and the rows written since;
     ``note`` encodes either the same way."""
@@ -477,7 +477,7 @@ class Parts(NamedTuple):
     types: list[str]
     cols: dict[str, list[int]]
     texts: list[bytes | None]
-    labels: list[str]
+    labels: list[bytes]
     indexes: list[dict[str, list[int]] | list[str]]
     later: list[list[object]]
     fkey: list[int] | array[int] | None = None  # each row's position in its level's full index, if known
@@ -500,7 +500,7 @@ class Parts(NamedTuple):
                   "undated": undated, "types": list(self.types), "columns": {c: _ints(cols[c]) for c in _COLUMNS},
                   "indexes": [_encode_index(index) if isinstance(index, dict) else index for index in self.indexes],
                   "later": self.later, "ends": _ints(ends)}
-        return header, b"".join(answers) + _RS.join(self.labels).encode("utf-8", "surrogatepass")
+        return header, b"".join(answers) + _RS.encode("utf-8").join(self.labels)
 
     def _positions(self, n: int) -> list[int]:
         """Each row's position in its level's full index (``fkey``)."""
