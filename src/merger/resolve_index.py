@@ -269,8 +269,9 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
     """Resolve ``texts`` on ``today`` (default: today; only units valid on ``as_of`` if given):
     from the noted table where it answers, else from the names noted for the register's
     generation (merger.resolve_names: noted by the first run that asks the resolver more than
-    ``NAMES_AFTER`` addresses), else with the resolver (reading the snapshot), whose answers the
-    note then keeps. ``progress`` is called with the number of addresses done, a chunk at a time."""
+    ``NAMES_AFTER`` addresses; on the first run after a write, carried from the generation
+    before, merger.resolve_carry), else with the resolver (reading the snapshot), whose answers
+    the note then keeps. ``progress`` is called with the number of addresses done, a chunk at a time."""
     from merger.graph import no_gc
 
     with no_gc():  # tens of thousands of lists and no cycles: no collector passes over them (~6% here)
