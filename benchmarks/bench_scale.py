@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -167,6 +168,7 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
         tasks = {k: v for i, (k, v) in enumerate(tasks.items()) if (sqlite and i == 0) or any(w in k for w in only)}
     envs = {k: env for k in tasks}
     texts = None
+    again: dict[str, Callable[[str], object]] = {}  # label -> the task made for a register (--db)
     if peers and (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").exists():
         with (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").open(encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
@@ -190,22 +192,23 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
         cached = Path(db + ".snapshot") if sqlite else None
         resolve = [*merger, "resolve", "--column", "dia_chi", "--out", str(out), "--file"]
 
-        def first_run(path: Path, *suffixes: str) -> object:
-            """The command, after removing the notes named (a first run: nothing noted for it)."""
-            def cmd() -> list[str]:
-                for suffix in suffixes:
-                    if cached is not None:
-                        cached.with_name(cached.name + suffix).unlink(missing_ok=True)
-                return [*resolve, str(path)]
-            return cmd
+        def first_run(path: Path, *suffixes: str) -> Callable[[str], object]:
+            """The command on a register, after removing its notes named (a first run: nothing
+            noted for it); made for each register (the "before:" runs have their own)."""
+            def on(target: str) -> object:
+                def cmd() -> list[str]:
+                    for suffix in suffixes:
+                        Path(target + ".snapshot" + suffix).unlink(missing_ok=True)
+                    return resolve_on(target, path, out)
+                return cmd
+            return on
 
         tasks[f"resolve --file ({len(rows):,} old-commune addresses), notes current"] = [*resolve, str(texts)]
         if cached is not None:
-            tasks["resolve --file, first run of a new spelling (no marks)"] = first_run(plain, ".resolve")
-            tasks["resolve --file, no notes (the first run after a write)"] = first_run(
-                texts, ".resolve", ".resolve-names")
-        if cached is not None:
-            tasks[AFTER_WRITE] = after_write(db, resolve_on(db, texts, out), env)
+            again["resolve --file, first run of a new spelling (no marks)"] = first_run(plain, ".resolve")
+            again["resolve --file, no notes (the first run after a write)"] = first_run(texts, ".resolve", ".resolve-names")
+            again[AFTER_WRITE] = lambda target, e=env: after_write(target, resolve_on(target, texts, out), e)
+            tasks |= {label: make(db) for label, make in again.items()}
         tasks["peer vietnamadminunits 1.0.4, same addresses"] = [PY, "-c", PEER_VAU, str(texts)]
         tasks["peer vietnam-address-converter 1.0.5, same addresses"] = [PY, "-c", PEER_VAC, str(texts)]
     if before:
@@ -220,6 +223,8 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
                 continue
             if label == AFTER_WRITE:  # its own chain of renames, on the earlier code's register
                 cmd = after_write(old_db, resolve_on(old_db, texts, out), old_env)  # type: ignore[arg-type]
+            elif label in again:  # its notes removed beside the earlier code's register, not this one's
+                cmd = again[label](old_db)
             elif label in old_tasks:
                 cmd = old_tasks[label]
             elif not callable(cmd):

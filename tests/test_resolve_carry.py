@@ -28,6 +28,9 @@ DAY = date(2026, 3, 1)  # the day asked: after the events recorded here
 RENAME = Spec("rename", date(2026, 1, 1), units=["Phường Hòa Bình, Hải Phòng"], to="Phường Thử Nghiệm", act="TEST/2026")
 MERGE = Spec("merge", date(2026, 2, 1), units=["Phường Tân Hưng, Hải Phòng"], into=["Phường Thành Đông, Hải Phòng"],
              act="TEST/2026-2")
+SPLIT = Spec("split", date(2026, 2, 1), units=["Phường Chí Linh, Hải Phòng"], into=["Phường Chí Linh Bắc", "Phường Chí Linh Nam"],
+             codes={"Chí Linh Nam": "99903"}, shares={"Chí Linh Bắc": 0.6, "Chí Linh Nam": 0.4}, basis="area",
+             act="TEST/2026-3")
 
 
 def _copy(national: Register, folder: Path) -> Iterator[Register]:
@@ -100,16 +103,19 @@ def _carried_as_built(reg: Register, texts: list[str]) -> None:
     assert again.cells == got.cells
 
 
-def test_a_rename_then_a_merge_are_carried_as_a_full_build_makes_them(written: Register, first_note: bytes,
-                                                                      texts: list[str]) -> None:
+def test_a_rename_a_merge_and_a_split_are_carried_as_a_full_build_makes_them(written: Register, first_note: bytes,
+                                                                            texts: list[str]) -> None:
     reg = written
     reg.record(RENAME, by="test")
     _carried_as_built(reg, texts)
     cells = resolve_index.resolve_batch(_fresh(reg), ["Số 4, Phường Thử Nghiệm, Thành phố Hải Phòng"], today=DAY)
     assert cells.cells[0][3] == "Phường Thử Nghiệm, Thành phố Hải Phòng"
-    reg.record(MERGE, by="test")
+    reg.record(MERGE, by="test")  # two writes behind: carried across both at once
+    reg.record(SPLIT, by="test")
     _carried_as_built(reg, texts)
-    # two writes behind: carried across both at once, to the same note
+    got = resolve_index.resolve_batch(_fresh(reg), ["Phường Chí Linh, Thành phố Hải Phòng"], today=DAY).cells[0]
+    assert got[0] == "split" and sorted(got[8].split(" | ")) == ["0.4", "0.6"]
+    # three writes behind, from the first note: the same note again
     path = resolve_names.note_path(reg)
     assert path is not None
     built = path.read_bytes()
