@@ -571,6 +571,10 @@ def read(register: Register, day: date, generation: str | None = None) -> Names 
         return None
     generation = generation or register.generation()
     try:
+        with path.open("rb") as fh:  # the generation is written first: a stale note is not read whole
+            head = fh.read(len(MAGIC) + 64 + 4 * len(generation))
+        if json.dumps(generation, ensure_ascii=False).encode("utf-8", "surrogatepass") not in head:
+            return None
         data = path.read_bytes()
         if not data.startswith(MAGIC):
             return None
