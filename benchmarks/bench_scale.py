@@ -16,7 +16,9 @@ vietnam-address-converter 1.0.5 (PyPI; ``pip install -e '.[bench]'``), each a wh
 Ours three ways: with the notes of the warm-up round current; the same addresses without marks
 in lower case, the note of answers by spelling removed before each run (a first run of a
 spelling not seen before: the names noted for the generation answer); and with both notes
-removed before each run (as the first run after a write, which notes the names again).
+removed before each run (as the first run after a write, which notes the names again); and
+after a rename recorded before each run (not timed), the first run after a real write (the
+names note of the generation before carried across it, merger.resolve_carry).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -91,6 +94,34 @@ def import_times(db: str, env: dict[str, str], args: tuple[str, ...] = ("lineage
     return sorted(found, reverse=True)
 
 
+AFTER_WRITE = "resolve --file, first run after a write"
+
+
+def resolve_on(target: str, texts: Path, out: Path) -> list[str]:
+    return [PY, "-m", "merger", "--db", target, "resolve", "--column", "dia_chi", "--out", str(out), "--file", str(texts)]
+
+
+def after_write(target: str, resolve: list[str], env: dict[str, str]) -> object:
+    """Before each run, not timed: a rename recorded on ``target`` (a ward of its own, a day later
+    each time, before today, so the answers on today change); then the command: the first
+    ``resolve --file`` after a write (the names note of the generation before carried across it,
+    where the code does so). The first call resolves once before, so a note exists to carry."""
+    day = [date(2025, 8, 1)]
+    names = ["Phường Thủy Nguyên, Hải Phòng"]
+
+    def cmd() -> list[str]:
+        quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+        if len(names) == 1:
+            subprocess.run(resolve, **quiet)  # type: ignore[call-overload]
+        day[0] += timedelta(days=1)
+        new = f"Phường Đo Ghi {day[0]:%Y%m%d}"
+        subprocess.run([PY, "-m", "merger", "--db", target, "record", "rename", names[-1], "--to", new, "-e",
+                        day[0].isoformat(), "--act", f"BENCH-R/{day[0]:%Y%m%d}", "--by", "bench"], **quiet)  # type: ignore[call-overload]
+        names.append(new)
+        return resolve
+    return cmd
+
+
 def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: bool, only: list[str] | None = None,
             before: str | None = None, before_db: str | None = None, steady: str = "An Lư") -> None:
     """``only``: run just the tasks whose label holds one of these words (the floor always);
@@ -137,6 +168,7 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
         tasks = {k: v for i, (k, v) in enumerate(tasks.items()) if (sqlite and i == 0) or any(w in k for w in only)}
     envs = {k: env for k in tasks}
     texts = None
+    again: dict[str, Callable[[str], object]] = {}  # label -> the task made for a register (--db)
     if peers and (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").exists():
         with (SOURCES / "units_old" / "gso_ward_2025-07-18.csv").open(encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
@@ -160,20 +192,23 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
         cached = Path(db + ".snapshot") if sqlite else None
         resolve = [*merger, "resolve", "--column", "dia_chi", "--out", str(out), "--file"]
 
-        def first_run(path: Path, *suffixes: str) -> object:
-            """The command, after removing the notes named (a first run: nothing noted for it)."""
-            def cmd() -> list[str]:
-                for suffix in suffixes:
-                    if cached is not None:
-                        cached.with_name(cached.name + suffix).unlink(missing_ok=True)
-                return [*resolve, str(path)]
-            return cmd
+        def first_run(path: Path, *suffixes: str) -> Callable[[str], object]:
+            """The command on a register, after removing its notes named (a first run: nothing
+            noted for it); made for each register (the "before:" runs have their own)."""
+            def on(target: str) -> object:
+                def cmd() -> list[str]:
+                    for suffix in suffixes:
+                        Path(target + ".snapshot" + suffix).unlink(missing_ok=True)
+                    return resolve_on(target, path, out)
+                return cmd
+            return on
 
         tasks[f"resolve --file ({len(rows):,} old-commune addresses), notes current"] = [*resolve, str(texts)]
         if cached is not None:
-            tasks["resolve --file, first run of a new spelling (no marks)"] = first_run(plain, ".resolve")
-            tasks["resolve --file, no notes (the first run after a write)"] = first_run(
-                texts, ".resolve", ".resolve-names")
+            again["resolve --file, first run of a new spelling (no marks)"] = first_run(plain, ".resolve")
+            again["resolve --file, no notes (the first run after a write)"] = first_run(texts, ".resolve", ".resolve-names")
+            again[AFTER_WRITE] = lambda target, e=env: after_write(target, resolve_on(target, texts, out), e)
+            tasks |= {label: make(db) for label, make in again.items()}
         tasks["peer vietnamadminunits 1.0.4, same addresses"] = [PY, "-c", PEER_VAU, str(texts)]
         tasks["peer vietnam-address-converter 1.0.5, same addresses"] = [PY, "-c", PEER_VAC, str(texts)]
     if before:
@@ -186,7 +221,11 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
         for label, cmd in list(tasks.items()):
             if label.startswith(("floor", "peer")):
                 continue
-            if label in old_tasks:
+            if label == AFTER_WRITE:  # its own chain of renames, on the earlier code's register
+                cmd = after_write(old_db, resolve_on(old_db, texts, out), old_env)  # type: ignore[arg-type]
+            elif label in again:  # its notes removed beside the earlier code's register, not this one's
+                cmd = again[label](old_db)
+            elif label in old_tasks:
                 cmd = old_tasks[label]
             elif not callable(cmd):
                 cmd = [old_db if x == db else x for x in cmd]  # type: ignore[union-attr]

@@ -629,3 +629,21 @@ def write_note(path: Path, generation: str, value: Any) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def read_any_note(path: Path, magic: bytes) -> tuple[dict[str, Any], bytes] | None:
+    """A note of the form MAGIC, one line of JSON, then bytes (``merger.resolve_names``) as it is,
+    whatever generation it was written for: its header and the bytes after it (None: absent,
+    foreign, damaged). For a reader that carries a note across a write (``merger.resolve_carry``)
+    and checks the generation itself; trusted on the cache's terms."""
+    if not trusted(path):
+        return None
+    try:
+        data = path.read_bytes()
+        if not data.startswith(magic):
+            return None
+        end = data.index(b"\n", len(magic))
+        header = json.loads(data[len(magic):end])
+    except (OSError, ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    return (header, data[end + 1:]) if isinstance(header, dict) else None

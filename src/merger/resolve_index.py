@@ -218,8 +218,29 @@ def read(register: Register, day: date) -> Table | None:
     if path is None:
         return None
     generation = register.generation()
+    if _stale(path, generation):
+        return None
     table = decode(generation, cache.read_note(path, generation))
     return table if table is not None and table.covers(day) else None
+
+
+def _stale(path: Path, generation: str) -> bool:
+    """Whether the note is surely not of this generation, seen from its first bytes
+    (``cache.write_note`` writes the format and the generation first): the note of another
+    generation (~3.5 MB of JSON at the national size, the first run after each write) is then not
+    parsed (~30 ms). Absent, not trusted, or written otherwise: stale (a miss)."""
+    import json
+
+    from merger import cache
+
+    if not cache.trusted(path):
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64 + 4 * len(generation))
+    except OSError:
+        return True
+    return ('"generation": ' + json.dumps(generation, ensure_ascii=False)).encode("utf-8") not in head
 
 
 def write(register: Register, table: Table) -> None:
@@ -240,6 +261,7 @@ class Batch:
 
     cells: list[list[str]]
     resolved: dict[int, Resolved]
+    names: str = ""  # where the names came from, if asked: "noted", "carried", "built", "carry: <why not>"
 
 
 def resolve_batch(register: Register, texts: list[str], *, today: date | None = None, as_of: date | None = None,
@@ -247,8 +269,9 @@ def resolve_batch(register: Register, texts: list[str], *, today: date | None = 
     """Resolve ``texts`` on ``today`` (default: today; only units valid on ``as_of`` if given):
     from the noted table where it answers, else from the names noted for the register's
     generation (merger.resolve_names: noted by the first run that asks the resolver more than
-    ``NAMES_AFTER`` addresses), else with the resolver (reading the snapshot), whose answers the
-    note then keeps. ``progress`` is called with the number of addresses done, a chunk at a time."""
+    ``NAMES_AFTER`` addresses; on the first run after a write, carried from the generation
+    before, merger.resolve_carry), else with the resolver (reading the snapshot), whose answers
+    the note then keeps. ``progress`` is called with the number of addresses done, a chunk at a time."""
     from merger.graph import no_gc
 
     with no_gc():  # tens of thousands of lists and no cycles: no collector passes over them (~6% here)
@@ -277,20 +300,36 @@ def _resolve_batch(register: Register, texts: list[str], *, today: date | None, 
             progress(min(start + 5000, len(texts)) - start - (len(asked) - before))
     resolved: dict[int, Resolved] = {}
     names = None
+    how = ""
     if asked and as_of is None:  # spellings not noted: the names noted for this generation, if any
         from merger import resolve_names
 
         names = resolve_names.read(register, today)
         if names is not None:  # (their answers are not noted by spelling: ~50 ms more for a first run)
+            how = "noted"
             asked, damaged = _from_names(names, texts, asked, cells, resolved, today, progress, None)
             if damaged:
                 names = None  # noted anew below
+        elif len(asked) > NAMES_AFTER:  # the first run after a write: the last note carried across it
+            from merger import resolve_carry
+
+            carried = resolve_carry.carry(register, today)
+            names, how = carried.names, carried.why and f"carry: {carried.why}"
+            if names is not None:  # its answers are noted by spelling too, as a built note's are
+                how = "carried"
+                if table is None or table.generation != names.generation:
+                    table = Table(names.generation, names.first, names.last)
+                    table.undated = names.undated
+                asked, damaged = _from_names(names, texts, asked, cells, resolved, today, progress, table)
+                if damaged:
+                    names = None
     if asked:
         resolver = AddressResolver(register.snapshot, today=today)
         snap = resolver.snap
         if as_of is None and names is None and len(asked) > NAMES_AFTER:
             names = _note_names(register, resolver)
-            if names is not None:  # this run pays ~1 s anyway: its answers are noted by spelling too
+            if names is not None:
+                how = "built" if not how else f"built ({how})"  # this run pays ~1 s anyway: its answers are noted by spelling too
                 if table is None or table.generation != names.generation:
                     table = Table(names.generation, names.first, names.last)
                     table.undated = names.undated
@@ -316,7 +355,7 @@ def _resolve_batch(register: Register, texts: list[str], *, today: date | None, 
                 progress(len(chunk))
     if table is not None and as_of is None and table.learned:
         write(register, table)
-    return Batch(cells, resolved)  # type: ignore[arg-type]
+    return Batch(cells, resolved, how)  # type: ignore[arg-type]
 
 
 # A run asking the resolver more addresses than this notes the names of the generation (the
@@ -340,6 +379,9 @@ def _note_names(register: Register, resolver: AddressResolver) -> Names | None:
         note = resolve_names.build(resolver, first, last, undated)
     except OverflowError:  # a number past the note's 32 bits: the resolver answers
         return None
+    from merger.resolve_carry import since_of
+
+    note[0]["since"] = since_of(register, snap.generation)  # what the next generation's note carries from
     resolve_names.write(register, snap.generation, note)
     return resolve_names.decode(snap.generation, *note)
 

@@ -20,7 +20,8 @@ an answer from here is the resolver's answer (tests/test_resolve_first.py compar
 
 The note is built from a resolver that has the snapshot already (the first ``resolve --file``
 of a generation that asks the resolver about more than ``resolve_index.NAMES_AFTER`` addresses),
-once per generation and days alike
+or carried from the note of the generation before across the writes since
+(``merger.resolve_carry``: the same rows as a build, byte for byte), once per generation and days alike
 (``resolve_index.days_alike``), and trusted on the cache's terms (``merger.cache.trusted``:
 this user's regular file, writable by no one else; then the right format and generation); a
 stale, foreign or damaged note is only a miss. It is a line of JSON holding texts and stdlib
@@ -37,7 +38,7 @@ import re
 import sys
 from array import array
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from merger.addresses import COMMUNE_TYPES, DISTRICT_TYPES, PROVINCE_ALIASES, PROVINCE_TYPES, Resolved, _norm
 from merger.i18n import _, fdate
@@ -49,19 +50,20 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from merger.addresses import AddressResolver
+    from merger.graph import V
     from merger.register import Register
 
 NOTE_SUFFIX = ".resolve-names"
 LEVELS = ("commune", "district", "province")
 _ALLOWED = (COMMUNE_TYPES, DISTRICT_TYPES, PROVINCE_TYPES)
-_COLUMNS = ("level", "type", "unit", "parent", "cdist", "cprov", "vf", "vt", "answer", "fkey")
+_COLUMNS = ("level", "type", "unit", "parent", "cdist", "cprov", "vf", "vt", "answer", "fkey", "id")
 _NONE = -1  # an absent parent, district, province or answer
 _UNDATED_TO = 0  # valid_to None (valid_from None is date.min's ordinal: the resolver sorts it so)
 _BASE = BASE_DAY.toordinal()
 _FOLDED = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")  # what fold leaves as it is
 
 
-def _ints(values: list[int]) -> str:
+def _ints(values: list[int] | array[int]) -> str:
     return base64.b64encode(array("i", values).tobytes()).decode("ascii")  # OverflowError past 2**31
 
 
@@ -410,69 +412,113 @@ class Names:
 # base64 ``array`` bytes, the ends of the answers), then the answers and the versions' names as
 # UTF-8 text: JSON's parser took ~40 ms over the same text held as one JSON string.
 MAGIC = b"merger resolve names\n"
-FORMAT = 2  # 1: the answers as text with offsets in characters
+FORMAT = 3  # 1: the answers as text with offsets in characters; 2: no version ids, no "since"
+
+
+def version_row(resolver: AddressResolver, v: V) -> tuple[int, tuple[int, ...], str | None, str]:
+    """One version as the note holds it: its level, its unit, parent, district, province and
+    dates (the columns of ``_COLUMNS`` from "unit" to "vt"), its answer's text (a commune's; None:
+    not noted, the resolver answers) and its label (a commune's names). ``build`` and the carrying
+    of a note across a write (``merger.resolve_carry``) both make rows here, so they agree."""
+    from merger.resolve_cells import cells_of
+
+    level = LEVELS.index(v.level)
+    district, province = resolver.chain(v) if level < 2 else (None, None)
+    fields = (v.unit_id, _NONE if v.parent_unit_id is None else v.parent_unit_id,
+              _NONE if district is None else district, _NONE if province is None else province,
+              (v.valid_from or date.min).toordinal(), _UNDATED_TO if v.valid_to is None else v.valid_to.toordinal())
+    text: str | None = None
+    label = ""
+    if level == 0:
+        rows = resolver.successors(v)
+        status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
+        res = Resolved("", status, None, v, rows)
+        text = _US.join([*cells_of(resolver, res)[:11], _FS.join(_GS.join(t) for t in resolver.tails(res))])
+        if text.count(_US) != 11 or _RS in text:  # a name holding a separator: the resolver answers
+            text = None
+        label = _US.join([v.name, v.full_name])
+        if label.count(_US) != 1 or _RS in label:
+            label = ""
+    return level, fields, text, label
 
 
 def build(resolver: AddressResolver, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
     """The note (its header and text), from a resolver: its snapshot, indexes, chains, and answers
     on its today."""
-    from merger.resolve_cells import cells_of
-
     snap = resolver.snap
     versions = [v for v in snap.versions.values() if v.kind == "admin" and v.level in LEVELS]
     row_of = {v.id: i for i, v in enumerate(versions)}
+    parts = Parts([], {c: [] for c in _COLUMNS if c not in ("answer", "fkey")}, [], [], [],
+                  [[unit, sorted(units)] for unit, units in resolver._later.items()])  # noqa: SLF001
     types: dict[str, int] = {}
-    cols: dict[str, list[int]] = {c: [] for c in _COLUMNS}
-    answers: dict[str, int] = {}
-    labels: list[str] = []
+    cols = parts.cols
     for v in versions:
-        level = LEVELS.index(v.level)
+        level, fields, text, label = version_row(resolver, v)
         cols["level"].append(level)
         cols["type"].append(types.setdefault(v.type, len(types)))
-        cols["unit"].append(v.unit_id)
-        cols["parent"].append(_NONE if v.parent_unit_id is None else v.parent_unit_id)
-        district, province = resolver.chain(v) if level < 2 else (None, None)
-        cols["cdist"].append(_NONE if district is None else district)
-        cols["cprov"].append(_NONE if province is None else province)
-        cols["vf"].append((v.valid_from or date.min).toordinal())
-        cols["vt"].append(_UNDATED_TO if v.valid_to is None else v.valid_to.toordinal())
-        answer, label = _NONE, ""
-        if level == 0:
-            rows = resolver.successors(v)
-            status = "split" if len([r for r in rows if r.target is not None]) > 1 else "ok"
-            res = Resolved("", status, None, v, rows)
-            text = _US.join([*cells_of(resolver, res)[:11],
-                             _FS.join(_GS.join(t) for t in resolver.tails(res))])
-            if text.count(_US) == 11 and _RS not in text:  # a name holding a separator: the resolver answers
-                answer = answers.setdefault(text, len(answers))
-            label = _US.join([v.name, v.full_name])
-            if label.count(_US) != 1 or _RS in label:
-                label = ""
-        cols["answer"].append(answer)
-        cols["fkey"].append(_NONE)
-        labels.append(label)
-    indexes: list[list[str]] = []
+        for name, value in zip(("unit", "parent", "cdist", "cprov", "vf", "vt"), fields, strict=True):
+            cols[name].append(value)
+        cols["id"].append(v.id)
+        parts.texts.append(None if text is None else text.encode("utf-8", "surrogatepass"))
+        parts.labels.append(label.encode("utf-8", "surrogatepass"))
+    parts.types.extend(types)
     for source in (resolver._full, resolver._by_level):  # noqa: SLF001  (the resolver's own indexes)
         for level in LEVELS:
-            index = {k: [row_of[v.id] for v in vs] for k, vs in source[level].items() if _RS not in k}
-            if source is resolver._full:  # noqa: SLF001
-                for position, rows in enumerate(index.values()):
-                    for row in rows:
-                        cols["fkey"][row] = position
-            indexes.append(_encode_index(index))
-    for row, key in enumerate(cols["fkey"]):
-        if key == _NONE:  # not under a full name (one holding a separator): the resolver answers
-            cols["answer"][row] = _NONE
-    encoded = [text.encode("utf-8", "surrogatepass") for text in answers]
-    ends, at = [], 0
-    for blob in encoded:
-        at += len(blob)
-        ends.append(at)
-    later = [[unit, sorted(units)] for unit, units in resolver._later.items()]  # noqa: SLF001
-    header = {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(), "undated": undated,
-              "types": list(types), "columns": {c: _ints(values) for c, values in cols.items()},
-              "indexes": indexes, "later": later, "ends": _ints(ends)}
-    return header, b"".join(encoded) + _RS.join(labels).encode("utf-8", "surrogatepass")
+            parts.indexes.append({k: [row_of[v.id] for v in vs] for k, vs in source[level].items() if _RS not in k})
+    return parts.note(first, last, undated)
+
+
+class Parts(NamedTuple):
+    """A note before it is encoded: the type words, the columns but "answer" and "fkey" (per row),
+    each row's answer text (None: not noted) and label in UTF-8, the six indexes (key -> rows, in
+    the resolver's order; or as encoded, when carried unchanged) and the provinces each became. ``build`` makes them from a resolver, and
+    ``merger.resolve_carry`` from the note of an earlier generation and the rows written since;
+    ``note`` encodes either the same way."""
+
+    types: list[str]
+    cols: dict[str, list[int]]
+    texts: list[bytes | None]
+    labels: list[bytes]
+    indexes: list[dict[str, list[int]] | list[str]]
+    later: list[list[object]]
+    fkey: list[int] | array[int] | None = None  # each row's position in its level's full index, if known
+
+    def note(self, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
+        """The header and text of the note (answers numbered in row order, each text once)."""
+        n = len(self.texts)
+        fkey = self.fkey if self.fkey is not None else self._positions(n)
+        answers: dict[bytes, int] = {}
+        answer = [_NONE if text is None else answers.setdefault(text, len(answers)) for text in self.texts]
+        for row, key in enumerate(fkey):
+            if key == _NONE:  # not under a full name (one holding a separator): the resolver answers
+                answer[row] = _NONE
+        cols = {**self.cols, "answer": answer, "fkey": fkey}
+        ends, at = [], 0
+        for blob in answers:
+            at += len(blob)
+            ends.append(at)
+        header = {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(),
+                  "undated": undated, "types": list(self.types), "columns": {c: _ints(cols[c]) for c in _COLUMNS},
+                  "indexes": [_encode_index(index) if isinstance(index, dict) else index for index in self.indexes],
+                  "later": self.later, "ends": _ints(ends)}
+        return header, b"".join(answers) + _RS.encode("utf-8").join(self.labels)
+
+    def _positions(self, n: int) -> list[int]:
+        """Each row's position in its level's full index (``fkey``)."""
+        fkey = [_NONE] * n
+        for index in self.indexes[:3]:
+            rows_of = index.values() if isinstance(index, dict) else _index_lists(index, n)
+            for position, rows in enumerate(rows_of):
+                for row in rows:
+                    fkey[row] = position
+        return fkey
+
+
+def _index_lists(value: object, n: int) -> list[array[int]]:
+    """The rows under each key of an encoded index, in order."""
+    index = _decode_index(value, n)
+    starts, rows = index.starts, index.rows
+    return [rows[starts[i]: starts[i + 1]] for i in range(len(index.keys))]
 
 
 def decode(generation: str, header: object, text: bytes) -> Names | None:
@@ -525,6 +571,10 @@ def read(register: Register, day: date, generation: str | None = None) -> Names 
         return None
     generation = generation or register.generation()
     try:
+        with path.open("rb") as fh:  # the generation is written first: a stale note is not read whole
+            head = fh.read(len(MAGIC) + 64 + 4 * len(generation))
+        if json.dumps(generation, ensure_ascii=False).encode("utf-8", "surrogatepass") not in head:
+            return None
         data = path.read_bytes()
         if not data.startswith(MAGIC):
             return None

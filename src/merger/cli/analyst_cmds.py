@@ -480,7 +480,7 @@ def _resolve_file(reg, day, header: list[str], rows: list[list[str]], source: st
 
 def _resolve_rows(reg, day, header: list[str], rows: list[list[str]], source: str, column: str,  # type: ignore[no-untyped-def]
                   out: str | None, on, as_json: bool, first_line: int, quiet: bool) -> bool:
-    from merger.outputs import SafeWriter, safe_cells, writing
+    from merger.outputs import SafeWriter, safe_rows, writing
     from merger.resolve_index import CELLS, resolve_batch
 
     if column not in header:
@@ -501,11 +501,11 @@ def _resolve_rows(reg, day, header: list[str], rows: list[list[str]], source: st
 
     def write(fh) -> None:  # type: ignore[no-untyped-def]
         raw = raw_csv()
-        w = SafeWriter(fh, raw)
-        w.writerow(header + CELLS)
         for cells in batch.cells:
             counts[cells[0]] = counts.get(cells[0], 0) + 1
-        w.writerows_safe([safe_cells([*row, *cells], raw) for row, cells in zip(rows, batch.cells, strict=True)])
+        w = SafeWriter(fh, raw)
+        w.writerow(header + CELLS)
+        w.writerows_safe(safe_rows([[*row, *cells] for row, cells in zip(rows, batch.cells, strict=True)], raw))
 
     to_stdout = out is None or out == "-"
     if to_stdout:

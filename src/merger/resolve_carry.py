@@ -1,0 +1,294 @@
+"""The names note of ``merger resolve --file`` carried across a write (issue 12, sixth/seventh round).
+
+The names note (``merger.resolve_names``) holds for one register generation. Every write (a
+recorded event) bumps the generation, so the first ``resolve --file`` after it had no note and
+fell to the resolver: the whole snapshot read, every name indexed, every commune's answer made
+again (~1 s of a 1.3 s run), for a write that changes a handful of answers.
+
+Here the previous generation's note is brought up to date instead. The note records what the
+register held when it was made (``since``: each table's highest id, the number of statistics,
+the last event's row); the rows written since are read by id (``cache._changed``, as the snapshot
+cache is refreshed), and the versions they touch, with every version that leads to them through
+links (whose answers go through them) and every version they lead to, are read with their
+neighbourhood (``cache.read_around``: all their links, their parents to the province, the
+statistics of their successors). Their rows and answers are made again by the same code that
+builds a note (``resolve_names.version_row``), on a resolver over that neighbourhood, and the
+new versions' names are added to the indexes in the resolver's order; everything else is the
+note as it was. The note is then encoded as ``build`` encodes one (``resolve_names.Parts``), so a
+carried note is byte for byte the note a full build makes (tests/test_resolve_carry.py).
+
+Anything this cannot prove equal goes to the full build, as before: a note that is absent, of
+an older format, damaged, foreign, of another register or build, or whose last event is not the
+register's any more (a file put back from a copy); statistics added; corrections or derived
+shares; a district, province or non-administrative version touched; a commune version starting
+after the day asked, or a day outside the old note's days; a changed start date; a unit with no
+dates; more touched versions than ``MAX_TOUCHED``. ``carry`` says which (``Carried.why``).
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from merger import cache
+from merger.resolve_names import _COLUMNS, _NONE, _RS, _UNDATED_TO, FORMAT, LEVELS, MAGIC, Parts
+
+if TYPE_CHECKING:
+    from merger.graph import Snapshot
+    from merger.register import Register
+    from merger.resolve_names import Names
+
+MAX_TOUCHED = 500  # versions touched by the writes since: past that, the full build is as cheap
+_TABLES = tuple(t for t in cache.COLUMNS if t != "statistic")  # those with an increasing id
+
+
+class Carried(NamedTuple):
+    """The names carried to the register's generation (None: not carried) and why not ("": carried)."""
+
+    names: Names | None
+    why: str
+
+
+def since(query: cache.Query) -> dict[str, Any]:
+    """What the register holds as ``query`` reads it, as a note records it: each table's highest id,
+    the number of statistics, and the last event's row (as the cache holds rows)."""
+    last = {t: int(query(f"SELECT MAX(id) FROM {t}")[0][0] or 0) for t in _TABLES}
+    (count,) = query("SELECT COUNT(*) FROM statistic")[0]
+    event = cache.rows_where(query, "event", f"id = {last['event']}").get(last["event"]) if last["event"] else None
+    return {"last": last, "statistics": int(count), "event": event}
+
+
+def since_of(register: Register, generation: str) -> dict[str, Any] | None:
+    """``since`` for the register at ``generation`` (None if it has been written meanwhile)."""
+    with register.reading() as query:
+        if register._generation_in(query) != generation:  # noqa: SLF001
+            return None
+        return since(query)
+
+
+def carry(register: Register, day: date) -> Carried:
+    """The names of the register's generation for ``day``, made from the note of an earlier one
+    and the rows written since, and noted; or why not (then the full build runs)."""
+    from merger import resolve_names
+    from merger.register import _follows
+
+    path = resolve_names.note_path(register)
+    if path is None:
+        return Carried(None, "no note path")
+    found = cache.read_any_note(path, MAGIC)
+    if found is None:
+        return Carried(None, "no note")
+    header, body = found
+    if header.get("format") != FORMAT or header.get("byteorder") != sys.byteorder:
+        return Carried(None, "format")
+    old_generation, mark = header.get("generation"), header.get("since")
+    if not isinstance(old_generation, str) or not isinstance(mark, dict):
+        return Carried(None, "no since")
+    try:
+        parts, first, last, undated = _parts(header, body)
+    except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError):
+        return Carried(None, "damaged")
+    if undated:
+        return Carried(None, "undated")
+    if not first <= day <= last:
+        return Carried(None, "other days")
+    with register.reading() as query:
+        now = register._generation_in(query)  # noqa: SLF001
+        if now == old_generation:
+            return Carried(None, "current")  # the note of this generation was refused: not ours to mend
+        if not _follows(old_generation, now):
+            return Carried(None, "generation")
+        try:
+            top, stats, event = dict(mark["last"]), int(mark["statistics"]), mark["event"]
+            if set(top) != set(_TABLES) or not all(type(x) is int for x in top.values()):
+                return Carried(None, "damaged")
+        except (KeyError, TypeError, ValueError):
+            return Carried(None, "damaged")
+        if top["event"] and cache.rows_where(query, "event", f"id = {top['event']}").get(top["event"]) != event:
+            return Carried(None, "history")  # a register put back from a copy
+        new, statistics = cache._changed(top, stats, query)  # noqa: SLF001
+        if statistics is not None:
+            return Carried(None, "statistics")
+        if new["correction"] or new["derived_share"]:
+            return Carried(None, "corrections")
+        touched = set(new["version"])  # the versions written and those the new events' links name
+        touched.update(x for row in new["link"].values() for x in row[2:4] if x is not None)
+        if len(touched) > MAX_TOUCHED:
+            return Carried(None, "many")
+        mark_now = {"last": {t: max(top[t], max(new[t], default=0)) for t in _TABLES}, "statistics": stats,
+                    "event": new["event"][max(new["event"])] if new["event"] else event}
+        snap = None
+        if touched:
+            ids = cache._ids(touched)  # noqa: SLF001
+            closure = (f"WITH RECURSIVE bwd(id) AS (SELECT id FROM version WHERE id IN ({ids}) UNION "
+                       "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id "
+                       "WHERE l.predecessor_id IS NOT NULL) SELECT id FROM bwd")
+            tables = cache.read_around(query, closure)
+    if touched:
+        from merger.graph import from_tables
+
+        snap = from_tables(now, tables)
+    try:
+        why = _patch(parts, snap, touched, day)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return Carried(None, "damaged")
+    if isinstance(why, str):
+        return Carried(None, why)
+    first, last = max(first, why[0]), min(last, why[1])
+    try:
+        note = parts.note(first, last, False)
+    except (KeyError, TypeError, ValueError, IndexError):  # an index kept as it was proved damaged
+        return Carried(None, "damaged")
+    note[0]["since"] = mark_now
+    resolve_names.write(register, now, note)
+    return Carried(resolve_names.decode(now, *note), "")
+
+
+def _added(value: object, new: list[tuple[str, list[int]]], n: int) -> tuple[list[str], dict[str, int]]:
+    """An encoded index (``resolve_names._encode_index``) with rows added under some keys (after
+    the rows already there; a new key after the others), and each key's position; patched as
+    encoded (decoding a national index to lists and back cost ~10 ms)."""
+    from merger.resolve_names import _decode_index, _ints
+
+    index = _decode_index(value, n)
+    keys, starts, rows = index.keys, index.starts, index.rows
+    fresh: list[str] = []
+    for key, more in new:
+        i = keys.get(key)
+        if i is None:
+            keys[key] = len(keys)
+            fresh.append(key)
+            rows.extend(more)
+            starts.append(len(rows))
+        else:
+            at = starts[i + 1]
+            rows[at:at] = array("i", more)
+            for j in range(i + 1, len(starts)):
+                starts[j] += len(more)
+    text = value[0] if isinstance(value, list) else ""
+    if fresh:
+        text = _RS.join([text, *fresh] if text else fresh)
+    return [text, _ints(starts), _ints(rows)], keys
+
+
+def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool]:
+    """A note's parts as ``resolve_names.Parts`` holds them (ValueError and the like: damaged)."""
+    from merger.resolve_names import _unints
+
+    cols = {c: _unints(header["columns"][c]) for c in _COLUMNS}  # arrays: appended to and set in place
+    n = len(cols["id"])
+    if any(len(col) != n for col in cols.values()):
+        raise ValueError("columns of several lengths")
+    types = header["types"]
+    if not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
+        raise TypeError("types")
+    ends = _unints(header["ends"]).tolist()
+    if ends and (min(ends) < 0 or max(ends) > len(body) or ends != sorted(ends)):
+        raise ValueError("ends")
+    answers = [body[ends[i - 1] if i else 0: end] for i, end in enumerate(ends)]
+    texts: list[bytes | None] = []
+    for level, answer, fkey in zip(cols["level"], cols["answer"], cols["fkey"], strict=True):
+        if level == 0 and fkey == _NONE:
+            raise ValueError("a commune under no full name: its answer is not noted")
+        texts.append(None if answer == _NONE else answers[answer])
+    labels = body[ends[-1] if ends else 0:].split(_RS.encode("utf-8"))  # (UTF-8: a character's bytes are its own)
+    if len(labels) != n:
+        raise ValueError("labels")
+    indexes = header["indexes"]  # decoded (and checked) where needed, else kept as they are
+    if not isinstance(indexes, list) or len(indexes) != 6:
+        raise ValueError("indexes")
+    later = header["later"]
+    if not isinstance(later, list):
+        raise TypeError("later")
+    del cols["answer"]
+    fkey = cols.pop("fkey")
+    first, last = date.fromisoformat(header["first"]), date.fromisoformat(header["last"])
+    return Parts(types, cols, texts, labels, indexes, later, fkey), first, last, header["undated"] is not False
+
+
+def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) -> tuple[date, date] | str:
+    """Bring ``parts`` to the neighbourhood ``snap`` of the versions ``touched`` (in place): the
+    rows of every version whose answer may change made again, the new versions added; the days
+    around ``day`` on which the new rows keep every answer the same (to narrow the note's days),
+    or why the note cannot be carried."""
+    if snap is None:
+        return date.min, date.max
+    from merger.addresses import AddressResolver
+    from merger.resolve_names import version_row
+
+    admin = {i: v for i, v in snap.versions.items() if v.kind == "admin"}
+    if any(i not in admin or admin[i].level != "commune" for i in touched):
+        return "not a commune"  # a district, a province, another kind: the full build
+    if any(v.level == "commune" and v.valid_from is not None and v.valid_from > day for v in admin.values()):
+        return "later"  # a commune that starts after the day asked: answered backwards
+    # every version leading to a touched one (its answer goes through it) and every one it leads to
+    affected = set(touched)
+    for links, end in ((snap.in_links, "pred"), (snap.out_links, "succ")):
+        stack = list(touched)
+        seen = set(touched)
+        while stack:
+            for link in links.get(stack.pop(), ()):
+                other = getattr(link, end)
+                if other is not None and other.id not in seen:
+                    seen.add(other.id)
+                    stack.append(other.id)
+        affected |= seen
+    if any(i not in admin or admin[i].level != "commune" for i in affected):
+        return "not a commune"
+    cols = parts.cols
+    row_of = {v: i for i, v in enumerate(cols["id"])}
+    top = max(cols["id"], default=0)
+    resolver = AddressResolver(snap, today=day)
+    starts: set[date] = set()
+    added: dict[int, int] = {}
+    for i in sorted(affected):
+        v = admin[i]
+        level, fields, text, label = version_row(resolver, v)
+        row = row_of.get(i)
+        if row is None:
+            if i <= top:
+                return "unexpected"  # a version the note did not have, not written since
+            row = row_of[i] = added[i] = len(cols["id"])
+            if v.type not in parts.types:
+                parts.types.append(v.type)
+            for name, value in (("level", level), ("type", parts.types.index(v.type)), ("id", i)):
+                cols[name].append(value)
+            for name, value in zip(("unit", "parent", "cdist", "cprov", "vf", "vt"), fields, strict=True):
+                cols[name].append(value)
+            parts.fkey.append(_NONE)  # (set below, from the full index of its level)
+            parts.texts.append(None if text is None else text.encode("utf-8", "surrogatepass"))
+            parts.labels.append(label.encode("utf-8", "surrogatepass"))
+            starts.add(date.fromordinal(fields[4]) if fields[4] > 1 else date.min)
+            if fields[5] != _UNDATED_TO:
+                starts.add(date.fromordinal(fields[5]) + timedelta(days=1))
+            continue
+        unit, parent, _district, _province, vf, vt = fields
+        if (cols["level"][row], parts.types[cols["type"][row]], cols["unit"][row], cols["parent"][row],
+                cols["vf"][row]) != (level, v.type, unit, parent, vf):
+            return "changed"
+        if cols["vt"][row] != vt:
+            if cols["vt"][row] != _UNDATED_TO:
+                return "changed"  # an end moved: the days it bounded are not known here
+            starts.add(date.fromordinal(vt) + timedelta(days=1))
+        for name, value in zip(("cdist", "cprov", "vt"), fields[2:4] + fields[5:], strict=True):
+            cols[name][row] = value
+        parts.texts[row] = None if text is None else text.encode("utf-8", "surrogatepass")
+        parts.labels[row] = label.encode("utf-8", "surrogatepass")
+    if added:  # the new versions' names, in the resolver's order (after every older version's)
+        n = len(parts.texts)
+        for k, source in enumerate((resolver._full, resolver._by_level)):  # noqa: SLF001
+            for level_i, level_name in enumerate(LEVELS):
+                new = [(key, rows) for key, versions in source[level_name].items() if _RS not in key
+                       and (rows := [added[v.id] for v in versions if v.id in added])]
+                if new:
+                    at = 3 * k + level_i
+                    parts.indexes[at], positions = _added(parts.indexes[at], new, n)
+                    if k == 0:  # a row's place in the full index of its level
+                        for key, rows in new:
+                            for row in rows:
+                                parts.fkey[row] = positions[key]
+    first = max((d for d in starts if d <= day), default=date.min)
+    later = [d for d in starts if d > day]
+    return first, (min(later) - timedelta(days=1)) if later else date.max

@@ -1,0 +1,215 @@
+"""``resolve --file`` on the first run after a write (issue 12, sixth/seventh round): the names
+note of the generation before is carried across the write (``merger.resolve_carry``), on the real
+register, on SQLite and PostgreSQL. A carried note is byte for byte the note a full build makes,
+and its answers to the 10,035 NSO addresses and the new communes are the resolver's; whatever
+cannot be carried (a province renamed, a commune starting after the day asked, another day,
+statistics added, a revoked event, a note of another history, format or a damaged one) goes to
+the full build, which still answers as the resolver does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from merger import resolve_carry, resolve_index, resolve_names
+from merger.events import Spec
+from merger.register import Register
+from test_resolve_note import _new_style, _nso, _reference, _target
+
+DAY = date(2026, 3, 1)  # the day asked: after the events recorded here
+RENAME = Spec("rename", date(2026, 1, 1), units=["Phường Hòa Bình, Hải Phòng"], to="Phường Thử Nghiệm", act="TEST/2026")
+MERGE = Spec("merge", date(2026, 2, 1), units=["Phường Tân Hưng, Hải Phòng"], into=["Phường Thành Đông, Hải Phòng"],
+             act="TEST/2026-2")
+SPLIT = Spec("split", date(2026, 2, 1), units=["Phường Chí Linh, Hải Phòng"], into=["Phường Chí Linh Bắc", "Phường Chí Linh Nam"],
+             codes={"Chí Linh Nam": "99903"}, shares={"Chí Linh Bắc": 0.6, "Chí Linh Nam": 0.4}, basis="area",
+             act="TEST/2026-3")
+
+
+def _copy(national: Register, folder: Path) -> Iterator[Register]:
+    """A private copy of the national register and its snapshot cache (as ``national_copy``)."""
+    import pg
+
+    if national.sqlite_path is not None:
+        path = folder / "copy.sqlite"
+        shutil.copy(national.sqlite_path, path)
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copy(national.cache_path(), path.with_name(path.name + ".snapshot"))
+        reg = Register.open(str(path))
+        yield reg
+        reg.close()
+        return
+    national.close()
+    url = pg.copy_database(national.url)
+    with contextlib.suppress(FileNotFoundError):
+        shutil.copy(national.cache_path(), Register(url).cache_path())
+    reg = Register.open(url)
+    yield reg
+    reg.close()
+    pg.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def texts(national: Register) -> list[str]:
+    from conftest import SOURCES
+
+    if not (SOURCES / "MANIFEST.md").exists():
+        pytest.skip(f"raw sources not present at {SOURCES}")
+    return _nso(SOURCES) + _new_style(national)
+
+
+@pytest.fixture(scope="module")
+def written(national: Register, texts: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Register]:
+    """A copy of the register whose names note was built for its generation (the full build)."""
+    for reg in _copy(national, tmp_path_factory.mktemp("carry")):
+        batch = resolve_index.resolve_batch(Register.open(_target(reg)), texts, today=DAY)
+        assert batch.names == "built (carry: no note)"
+        yield reg
+
+
+@pytest.fixture(scope="module")
+def first_note(written: Register) -> bytes:
+    """The note of the copy's first generation: what each fallback is tried from."""
+    path = resolve_names.note_path(written)
+    assert path is not None
+    return path.read_bytes()
+
+
+def _fresh(reg: Register) -> Register:
+    return Register.open(_target(reg))
+
+
+def _carried_as_built(reg: Register, texts: list[str]) -> None:
+    """The first run after a write carries the note; its answers are the resolver's, and the note
+    is the one a full build makes, byte for byte."""
+    got = resolve_index.resolve_batch(_fresh(reg), texts, today=DAY)
+    assert got.names == "carried"
+    assert got.cells == _reference(_fresh(reg), texts, DAY)
+    path = resolve_names.note_path(reg)
+    assert path is not None
+    carried = path.read_bytes()
+    path.unlink()
+    resolve_index.note_path(reg).unlink()  # type: ignore[union-attr]
+    again = resolve_index.resolve_batch(_fresh(reg), texts, today=DAY)
+    assert again.names == "built (carry: no note)"
+    assert path.read_bytes() == carried
+    assert again.cells == got.cells
+
+
+def test_a_rename_a_merge_and_a_split_are_carried_as_a_full_build_makes_them(written: Register, first_note: bytes,
+                                                                            texts: list[str]) -> None:
+    reg = written
+    reg.record(RENAME, by="test")
+    _carried_as_built(reg, texts)
+    cells = resolve_index.resolve_batch(_fresh(reg), ["Số 4, Phường Thử Nghiệm, Thành phố Hải Phòng"], today=DAY)
+    assert cells.cells[0][3] == "Phường Thử Nghiệm, Thành phố Hải Phòng"
+    reg.record(MERGE, by="test")  # two writes behind: carried across both at once
+    reg.record(SPLIT, by="test")
+    _carried_as_built(reg, texts)
+    got = resolve_index.resolve_batch(_fresh(reg), ["Phường Chí Linh, Thành phố Hải Phòng"], today=DAY).cells[0]
+    assert got[0] == "split" and len(got[8].split(" | ")) == 2  # noqa: PLR2004  (two successors)
+    # three writes behind, from the first note: the same note again
+    path = resolve_names.note_path(reg)
+    assert path is not None
+    built = path.read_bytes()
+    path.write_bytes(first_note)
+    os.chmod(path, 0o600)
+    carried = resolve_carry.carry(_fresh(reg), DAY)
+    assert carried.why == "" and carried.names is not None
+    assert path.read_bytes() == built
+
+
+# --- what is not carried -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def planted(national_copy: Register, first_note: bytes) -> Register:
+    """A copy at the first generation, with the first generation's note (made on the module's copy)."""
+    path = resolve_names.note_path(national_copy)
+    assert path is not None
+    path.write_bytes(first_note)
+    os.chmod(path, 0o600)
+    return national_copy
+
+
+def _header(note: bytes) -> dict[str, object]:
+    rest = note[len(resolve_names.MAGIC):]
+    return json.loads(rest.partition(b"\n")[0])
+
+
+def _with_header(note: bytes, **changes: object) -> bytes:
+    rest = note[len(resolve_names.MAGIC):]
+    head, _nl, text = rest.partition(b"\n")
+    return resolve_names.MAGIC + json.dumps({**json.loads(head), **changes}, ensure_ascii=False).encode() + b"\n" + text
+
+
+def test_notes_that_are_not_carried(planted: Register, first_note: bytes, texts: list[str]) -> None:
+    """Another day, another history or register build, an older format, a damaged or foreign note:
+    never carried; the full build answers as the resolver does."""
+    reg = planted
+    path = resolve_names.note_path(reg)
+    assert path is not None
+    reg.record(RENAME, by="test")
+    header = _header(first_note)
+    since = dict(header["since"])  # type: ignore[arg-type]
+    cases = {
+        "other days": (first_note, date(2025, 1, 1)),  # --to before the note's days
+        "history": (_with_header(first_note, since={**since, "event": ["restored"]}), DAY),
+        "generation": (_with_header(first_note, generation="other|build|5|0005|0"), DAY),
+        "format": (_with_header(first_note, format=2), DAY),
+        "no since": (_with_header(first_note, since=None), DAY),
+        "damaged": (_with_header(first_note, ends="!!"), DAY),
+        "no note": (first_note[: len(resolve_names.MAGIC) + 40], DAY),  # cut short
+    }
+    for why, (note, day) in cases.items():
+        path.write_bytes(note)
+        os.chmod(path, 0o600)
+        assert resolve_carry.carry(_fresh(reg), day).why == why
+    path.write_bytes(first_note)
+    os.chmod(path, 0o620)  # writable by the group: never read
+    assert resolve_carry.carry(_fresh(reg), DAY).why == "no note"
+    # a damaged note: the full build, the resolver's answers
+    path.write_bytes(_with_header(first_note, columns={**header["columns"], "vt": "!!"}))  # type: ignore[dict-item]
+    os.chmod(path, 0o600)
+    sample = texts[::40]
+    got = resolve_index.resolve_batch(_fresh(reg), sample, today=DAY)
+    assert got.names == "built (carry: damaged)"
+    assert got.cells == _reference(_fresh(reg), sample, DAY)
+
+
+@pytest.mark.parametrize("change", ["province", "later", "revoked", "statistics"])
+def test_writes_that_are_not_carried(planted: Register, texts: list[str], change: str) -> None:
+    """A province renamed (every commune's new address in it changes), a commune that starts
+    after the day asked, a revoked event, statistics added: the full build, the resolver's answers."""
+    from sqlalchemy import text
+
+    reg = planted
+    why = {"province": "not a commune", "later": "later", "revoked": "corrections", "statistics": "statistics"}[change]
+    if change == "province":
+        reg.record(Spec("rename", date(2026, 1, 1), units=["Thành phố Hải Phòng"], to="Thành phố Hải Phòng Mới",
+                        act="TEST/2026-P"), by="test")
+    elif change == "later":
+        reg.record(Spec("rename", date(2026, 6, 1), units=["Phường Hòa Bình, Hải Phòng"], to="Phường Thử Nghiệm",
+                        act="TEST/2026"), by="test")
+    elif change == "revoked":
+        out = reg.record(RENAME, by="test")
+        reg.revoke(out.events[0], reason="test", by="test")
+    else:
+        with reg.engine.begin() as conn:
+            vid = conn.execute(text("SELECT MAX(id) FROM version WHERE id NOT IN (SELECT version_id FROM statistic)")).scalar()
+            conn.execute(text("INSERT INTO statistic (version_id, population, seat, source) VALUES (:v, 1234, '', 'test')"),
+                         {"v": vid})
+            conn.execute(text("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                              "WHERE key = 'generation'"))
+    assert resolve_carry.carry(_fresh(reg), DAY).why == why
+    sample = texts[::40]
+    got = resolve_index.resolve_batch(_fresh(reg), sample, today=DAY)
+    assert got.names == f"built (carry: {why})"
+    assert got.cells == _reference(_fresh(reg), sample, DAY)
