@@ -261,6 +261,83 @@ def test_neighbourhood_answers_as_recorded(national_copy: Register) -> None:
                     _answer(whole, query, as_of), (when, query, as_of)
 
 
+# The recursive CTEs the neighbourhood and territory reads used (slow on PostgreSQL: ~80-105 ms
+# each), kept as the reference for the stepwise walks that replaced them (cache.walk, cache.above).
+
+
+def _cte_linked(query, start: set[int]) -> set[int]:  # type: ignore[no-untyped-def]
+    if not start:
+        return set()
+    seeds = f"SELECT id FROM version WHERE id IN ({cache._ids(start)})"
+    return {r[0] for r in query(
+        f"WITH RECURSIVE fwd(id) AS ({seeds} UNION "
+        "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "
+        f"bwd(id) AS ({seeds} UNION "
+        "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id WHERE l.predecessor_id IS NOT NULL) "
+        "SELECT id FROM fwd UNION SELECT id FROM bwd") if r[0] is not None}
+
+
+def _cte_above(query, vids: set[int]) -> set[int]:  # type: ignore[no-untyped-def]
+    if not vids:
+        return set()
+    return {r[0] for r in query(
+        f"WITH RECURSIVE up(unit_id) AS (SELECT parent_unit_id FROM version WHERE id IN ({cache._ids(vids)}) "
+        "UNION SELECT v.parent_unit_id FROM version v JOIN up ON v.unit_id = up.unit_id "
+        "WHERE v.parent_unit_id IS NOT NULL) SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM up)")
+        if r[0] is not None}
+
+
+def _cte_down(query, unit_ids: set[int]) -> set[int]:  # type: ignore[no-untyped-def]
+    if not unit_ids:
+        return set()
+    return {r[0] for r in query(
+        f"WITH RECURSIVE d(unit_id) AS (SELECT id FROM unit WHERE id IN ({cache._ids(unit_ids)}) "
+        "UNION SELECT v.unit_id FROM version v JOIN d ON v.parent_unit_id = d.unit_id) "
+        "SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM d)") if r[0] is not None}
+
+
+def test_neighbourhood_and_territory_reads_walk_links_through_indexes(national: Register) -> None:
+    """cache.read_around and partial.territory (and the walks under them: through links both ways,
+    up the parents, down the units) give, for many seeds on the real register, exactly what the
+    recursive CTEs they replaced give (kept above as the reference)."""
+    import random
+
+    from merger import partial
+
+    snap = national.snapshot
+    rng = random.Random(12)
+    versions = sorted(snap.versions)
+    units = sorted({v.unit_id for v in snap.versions.values()})
+    wholes = sorted({v.unit_id for v in snap.versions.values() if v.level in ("province", "district")})
+    seeds = [set(rng.sample(versions, rng.choice((1, 1, 2, 5)))) for _ in range(40)]
+    seeds += [{v.id for v in snap.versions.values() if v.name == "An Lư"}, set()]
+    with national._reading() as query:
+        for vids in seeds:
+            assert cache.linked(query, vids) == _cte_linked(query, vids), vids
+            assert cache.above(query, vids) == _cte_above(query, vids), vids
+        for chosen in [{u} for u in rng.sample(units, 30) + rng.sample(wholes, 10)] + [set(rng.sample(units, 4)), set()]:
+            assert partial._down(query, chosen) == _cte_down(query, chosen), chosen
+        found = {}
+        for vids in seeds[:30]:
+            found[("around", *sorted(vids))] = cache.read_around(query, f"SELECT id FROM version WHERE id IN ({cache._ids(vids)})")
+        territories = rng.sample(units, 6) + rng.sample(wholes, 4)
+        for unit_id in territories:
+            found[("territory", unit_id)] = partial.territory(query, unit_id)
+        with pytest.MonkeyPatch.context() as patch:  # the same reads with the CTEs
+            patch.setattr(cache, "linked", _cte_linked)
+            patch.setattr(cache, "above", _cte_above)
+            patch.setattr(partial, "_down", lambda q, ids: _cte_down(q, ids))
+            patch.setattr(partial, "_up", lambda q, ids: _cte_above(q, ids))
+            patch.setattr(partial, "_lineage", lambda q, ids: _cte_linked(q, ids))
+            for vids in seeds[:30]:
+                assert found[("around", *sorted(vids))] == cache.read_around(
+                    query, f"SELECT id FROM version WHERE id IN ({cache._ids(vids)})"), vids
+            for unit_id in territories:
+                assert found[("territory", unit_id)] == partial.territory(query, unit_id), unit_id
+    assert any(len(t["version"]) > 10 for k, t in found.items() if k[0] == "around")  # walks that went somewhere
+    assert any(len(t) > 500 for k, t in found.items() if k[0] == "territory")
+
+
 def _pack_plain(column: list) -> tuple[list, list[bytes]]:
     """The per-value rules ``cache._pack`` must give the bytes of (its C-level calls are the speed)."""
     import json
