@@ -146,7 +146,7 @@ def _rows(drafts: list) -> list:  # type: ignore[type-arg]
 # kept per register and generation: a refused request, a dry run or a rolled-back plan leaves the
 # register at its generation, so the next request's reference is the same rows. The planner works
 # on a snapshot built from them (graph.from_tables transposes them into columns of its own), never
-# on these rows. A few registers at most (a test's copy, the session's register per store).
+# on these rows. Two registers at most, one generation each (a test's copy, the session's register).
 _WHOLE: dict[tuple[str, str], Any] = {}
 
 
@@ -161,8 +161,8 @@ def _whole_read_once(conn) -> Iterator[None]:  # type: ignore[no-untyped-def]
 
     def once(query):  # type: ignore[no-untyped-def]
         if key not in _WHOLE:
-            while len(_WHOLE) >= 4:
-                del _WHOLE[next(iter(_WHOLE))]
+            for old in [k for k in _WHOLE if k[0] == key[0]] + list(_WHOLE)[:-1]:  # this register's
+                _WHOLE.pop(old, None)  # earlier generation, and all but the last other register
             _WHOLE[key] = read_all(query)
         return _WHOLE[key]
 
