@@ -64,9 +64,9 @@ def _forged(reg: Register) -> Path:
 @pytest.mark.parametrize("mode", [0o620, 0o602])
 def test_a_cache_others_may_write_is_not_trusted(national_copy: Register, mode: int) -> None:
     path = _forged(national_copy)
-    assert Register.open(_target(national_copy)).resolve("Giả Mạo").version.name == "Giả Mạo"  # it is read...
+    assert Register(national_copy.url).resolve("Giả Mạo").version.name == "Giả Mạo"  # it is read...
     os.chmod(path, mode)
-    fresh = Register.open(_target(national_copy))
+    fresh = Register(national_copy.url)
     assert fresh.resolve("An Lư").version.name == "An Lư"  # ...but not once others may write it
     assert cache.trusted(path)  # and replaced by the user's own, writable by no one else
 
@@ -76,12 +76,21 @@ def test_a_damaged_or_foreign_format_cache_is_a_miss(national_copy: Register) ->
     for content in (b"", b"{", b'{"format": 2}', b"[" * 100_000, b'{"format": 3, "generation": "x"}'):
         path.write_bytes(content)
         os.chmod(path, 0o600)
-        assert Register.open(_target(national_copy)).resolve("An Lư").version.code == "11533"
+        assert Register(national_copy.url).resolve("An Lư").version.code == "11533"
 
 
-def _full(reg: Register) -> tuple:
+def _full(reg: Register, seen: dict[str, tuple] | None = None, gen: str | None = None) -> tuple:
+    """The rows derived from every row read through SQL; ``seen``: those already derived, by the
+    register's generation ``gen`` (a test reads the register whole once per state it compares,
+    not once per assertion about that state)."""
+    if seen is not None and gen in seen:
+        return seen[gen]
     with reg._reading() as query:
-        return cache.derive(cache.read_all(query))
+        found = cache.derive(cache.read_all(query))
+    if seen is not None:
+        assert gen is not None
+        seen[gen] = found
+    return found
 
 
 def _refreshed(reg: Register) -> tuple:
@@ -105,33 +114,36 @@ def _cached(reg: Register) -> tuple[str, cache.Tables]:
 def test_the_cache_follows_writes_by_their_rows(national_copy: Register) -> None:
     reg = national_copy
     _ = reg.snapshot  # a reader wrote the cache
+    full: dict[str, tuple] = {}  # the whole register read through SQL once per generation
     gen0 = reg.generation()
-    before = _full(reg)
+    before = _full(reg, full, gen0)
     at = datetime(2026, 1, 2, 8, tzinfo=UTC)
     out = reg.record(RENAME, by="t", at=at)
-    assert _refreshed(reg) == _full(reg)  # the next reader of everything reads the rows written since
+    gen1 = reg.generation()  # readers leave it as it is: read once for this state
+    assert _refreshed(reg) == _full(reg, full, gen1)  # the next reader of everything reads the rows written since
     gen, tables = _cached(reg)
-    assert gen == gen0 != reg.generation()  # a few rows behind: the cache is not rewritten for them
-    assert Register.open(_target(reg)).resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
+    assert gen == gen0 != gen1  # a few rows behind: the cache is not rewritten for them
+    assert Register(reg.url).resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
     with pytest.MonkeyPatch.context() as patch:  # beyond the limit, the reader writes the cache anew
         patch.setattr(register_module, "REWRITE_AFTER", 0)
-        assert _refreshed(reg) == _full(reg)
+        assert _refreshed(reg) == _full(reg, full, gen1)
     gen, tables = _cached(reg)
-    assert gen == reg.generation()
-    assert cache.derive(tables) == _full(reg)
+    assert gen == gen1 == reg.generation()
+    assert cache.derive(tables) == _full(reg, full, gen1)
     # --as-recorded from the same rows: before the write, the register as it was
     # (acts are not bitemporal: the new act is listed, used by no visible event)
     assert cache.derive(tables, datetime(2026, 1, 1, tzinfo=UTC))[1:] == before[1:]
     reg.revoke(out.events[0], reason="test of the cache", by="t", at=datetime(2026, 1, 3, tzinfo=UTC))
-    assert _refreshed(reg) == _full(reg)
+    gen2 = reg.generation()
+    assert _refreshed(reg) == _full(reg, full, gen2)
     assert _refreshed(reg)[1:] == before[1:]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(register_module, "REWRITE_AFTER", 0)
         _refreshed(reg)
     gen, tables = _cached(reg)
-    assert gen == reg.generation()
-    assert cache.derive(tables) == _full(reg)
-    assert Register.open(_target(reg)).resolve("11533@2025-07-01").version.valid_to is None
+    assert gen == gen2 == reg.generation()
+    assert cache.derive(tables) == _full(reg, full, gen2)
+    assert Register(reg.url).resolve("11533@2025-07-01").version.valid_to is None
 
 
 def test_a_reader_refreshes_a_stale_cache_by_delta(national_copy: Register) -> None:
@@ -141,7 +153,7 @@ def test_a_reader_refreshes_a_stale_cache_by_delta(national_copy: Register) -> N
     stale = cache.read(reg.cache_path())
     reg.record(RENAME, by="t")
     cache.write(reg.cache_path(), *stale)  # type: ignore[misc]
-    other = Register.open(_target(reg))
+    other = Register(reg.url)
     assert other.resolve("Phường Thử Nghiệm").version.key == "11533@2026-01-01"
     assert _refreshed(reg) == _full(reg)
 
@@ -218,11 +230,10 @@ def _queries(reg: Register) -> list[str]:
 
 
 def test_neighbourhood_answers_equal_the_whole_registers(national: Register) -> None:
-    url = _target(national)
-    whole = Register.open(url)
+    whole = Register.open(_target(national))
     _ = whole.snapshot  # answers from the snapshot of everything
     for query in _queries(whole):
-        local = Register.open(url)  # no snapshot in memory: reads the neighbourhood only
+        local = Register(national.url)  # no snapshot in memory: reads the neighbourhood only
         answer = _answer(whole, query)
         assert _answer(local, query) == answer, query
         # Only an error, or a unit dissolved with no successor (where its sub-units went needs the
@@ -246,8 +257,85 @@ def test_neighbourhood_answers_as_recorded(national_copy: Register) -> None:
         _ = whole.snapshot
         for query in ("Phường Thử Nghiệm", "An Lư", "11533", "Phường Hòa Bình, Hải Phòng"):
             for as_of in (None, date(2026, 1, 1)):
-                assert _answer(Register.open(_target(reg), as_recorded=when), query, as_of) == \
+                assert _answer(Register(reg.url, as_recorded=when), query, as_of) == \
                     _answer(whole, query, as_of), (when, query, as_of)
+
+
+# The recursive CTEs the neighbourhood and territory reads used (slow on PostgreSQL: ~80-105 ms
+# each), kept as the reference for the stepwise walks that replaced them (cache.walk, cache.above).
+
+
+def _cte_linked(query, start: set[int]) -> set[int]:  # type: ignore[no-untyped-def]
+    if not start:
+        return set()
+    seeds = f"SELECT id FROM version WHERE id IN ({cache._ids(start)})"
+    return {r[0] for r in query(
+        f"WITH RECURSIVE fwd(id) AS ({seeds} UNION "
+        "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "
+        f"bwd(id) AS ({seeds} UNION "
+        "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id WHERE l.predecessor_id IS NOT NULL) "
+        "SELECT id FROM fwd UNION SELECT id FROM bwd") if r[0] is not None}
+
+
+def _cte_above(query, vids: set[int]) -> set[int]:  # type: ignore[no-untyped-def]
+    if not vids:
+        return set()
+    return {r[0] for r in query(
+        f"WITH RECURSIVE up(unit_id) AS (SELECT parent_unit_id FROM version WHERE id IN ({cache._ids(vids)}) "
+        "UNION SELECT v.parent_unit_id FROM version v JOIN up ON v.unit_id = up.unit_id "
+        "WHERE v.parent_unit_id IS NOT NULL) SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM up)")
+        if r[0] is not None}
+
+
+def _cte_down(query, unit_ids: set[int]) -> set[int]:  # type: ignore[no-untyped-def]
+    if not unit_ids:
+        return set()
+    return {r[0] for r in query(
+        f"WITH RECURSIVE d(unit_id) AS (SELECT id FROM unit WHERE id IN ({cache._ids(unit_ids)}) "
+        "UNION SELECT v.unit_id FROM version v JOIN d ON v.parent_unit_id = d.unit_id) "
+        "SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM d)") if r[0] is not None}
+
+
+def test_neighbourhood_and_territory_reads_walk_links_through_indexes(national: Register) -> None:
+    """cache.read_around and partial.territory (and the walks under them: through links both ways,
+    up the parents, down the units) give, for many seeds on the real register, exactly what the
+    recursive CTEs they replaced give (kept above as the reference)."""
+    import random
+
+    from merger import partial
+
+    snap = national.snapshot
+    rng = random.Random(12)
+    versions = sorted(snap.versions)
+    units = sorted({v.unit_id for v in snap.versions.values()})
+    wholes = sorted({v.unit_id for v in snap.versions.values() if v.level in ("province", "district")})
+    seeds = [set(rng.sample(versions, rng.choice((1, 1, 2, 5)))) for _ in range(40)]
+    seeds += [{v.id for v in snap.versions.values() if v.name == "An Lư"}, set()]
+    with national._reading() as query:
+        for vids in seeds:
+            assert cache.linked(query, vids) == _cte_linked(query, vids), vids
+            assert cache.above(query, vids) == _cte_above(query, vids), vids
+        for chosen in [{u} for u in rng.sample(units, 30) + rng.sample(wholes, 10)] + [set(rng.sample(units, 4)), set()]:
+            assert partial._down(query, chosen) == _cte_down(query, chosen), chosen
+        found = {}
+        for vids in seeds[:30]:
+            found[("around", *sorted(vids))] = cache.read_around(query, f"SELECT id FROM version WHERE id IN ({cache._ids(vids)})")
+        territories = rng.sample(units, 6) + rng.sample(wholes, 4)
+        for unit_id in territories:
+            found[("territory", unit_id)] = partial.territory(query, unit_id)
+        with pytest.MonkeyPatch.context() as patch:  # the same reads with the CTEs
+            patch.setattr(cache, "linked", _cte_linked)
+            patch.setattr(cache, "above", _cte_above)
+            patch.setattr(partial, "_down", lambda q, ids: _cte_down(q, ids))
+            patch.setattr(partial, "_up", lambda q, ids: _cte_above(q, ids))
+            patch.setattr(partial, "_lineage", lambda q, ids: _cte_linked(q, ids))
+            for vids in seeds[:30]:
+                assert found[("around", *sorted(vids))] == cache.read_around(
+                    query, f"SELECT id FROM version WHERE id IN ({cache._ids(vids)})"), vids
+            for unit_id in territories:
+                assert found[("territory", unit_id)] == partial.territory(query, unit_id), unit_id
+    assert any(len(t["version"]) > 10 for k, t in found.items() if k[0] == "around")  # walks that went somewhere
+    assert any(len(t) > 500 for k, t in found.items() if k[0] == "territory")
 
 
 def _pack_plain(column: list) -> tuple[list, list[bytes]]:

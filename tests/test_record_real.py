@@ -1,6 +1,8 @@
 """Issue 9: recording holds up in real use — each failure staff met, on the real bundled register.
 
-Every test runs on a private copy of the national register, on SQLite and on PostgreSQL.
+Every test that records runs on a private copy of the national register (``national_copy``), on
+SQLite and on PostgreSQL; the tests that only read (lineage, units, log) ask the session's
+register (``national``), which no test writes.
 """
 
 from __future__ import annotations
@@ -240,8 +242,8 @@ def test_labels_read_right(national_copy: Register) -> None:
 # --- 7. lineage of a dissolved district ------------------------------------------------------------
 
 
-def test_lineage_of_a_dissolved_district_shows_where_its_communes_went(national_copy: Register) -> None:
-    reg = national_copy
+def test_lineage_of_a_dissolved_district_shows_where_its_communes_went(national: Register) -> None:
+    reg = national  # read only: lineage and units
     res = run(reg, "lineage", "Thị xã Kinh Môn", "--json")
     assert res.exit_code == 0, res.stderr
     data = json.loads(res.stdout)["lineage"]
@@ -258,8 +260,8 @@ def test_lineage_of_a_dissolved_district_shows_where_its_communes_went(national_
 # --- 8. log and annexes ------------------------------------------------------------------------
 
 
-def test_log_finds_short_act_numbers_and_has_the_as_of_it_suggests(national_copy: Register) -> None:
-    reg = national_copy
+def test_log_finds_short_act_numbers_and_has_the_as_of_it_suggests(national: Register) -> None:
+    reg = national  # read only: log
     res = run(reg, "log", "--all", "--act", "1669", "--csv")
     assert res.exit_code == 0, res.stderr
     assert len(res.stdout.strip().splitlines()) - 1 == 114  # Hải Phòng's commune events of 1669/NQ-UBTVQH15

@@ -180,6 +180,49 @@ def refresh_columns(columns: Columns, query: Query, *, in_place: bool = False) -
     return out, changed
 
 
+# The walks below are one indexed query a step (``IN (...)`` over an indexed column, level by
+# level until no new id), not a recursive CTE: in a CTE's recursive join SQLite (3.38 on, once
+# ANALYZE has written statistics) builds a Bloom filter over the whole version or link index at
+# every step (200 ms at 10x the national register for 4 rows, growing with the register), and
+# PostgreSQL plans the recursion blind (~80-105 ms a neighbourhood or territory in-process, where
+# these steps take well under a millisecond each). tests/test_cache.py keeps the CTEs as the
+# reference and compares.
+
+
+def walk(query: Query, start: set[int], src: str, dst: str, table: str = "link") -> set[int]:
+    """``start`` and every id reached from it, step by step: the ``dst`` of the rows of ``table``
+    whose ``src`` is one reached, as far as they go. Through links forward: ``predecessor_id`` to
+    ``successor_id`` (backward the other way); down the units: ``version``, ``parent_unit_id`` to
+    ``unit_id`` (every unit ever under them)."""
+    seen, frontier = set(start), set(start)
+    while frontier:
+        found = {r[0] for r in query(f"SELECT DISTINCT {dst} FROM {table} WHERE {src} IN ({_ids(frontier)}) "
+                                     f"AND {dst} IS NOT NULL")}
+        frontier = found - seen
+        seen |= frontier
+    return seen
+
+
+def above(query: Query, vids: set[int]) -> set[int]:
+    """Every version of every unit above these versions (their parents, recursively)."""
+    if not vids:
+        return set()
+    units: set[int] = set()
+    frontier = {r[0] for r in query(f"SELECT DISTINCT parent_unit_id FROM version WHERE id IN ({_ids(vids)})")
+                if r[0] is not None}
+    while frontier:
+        units |= frontier
+        frontier = {r[0] for r in query(f"SELECT DISTINCT parent_unit_id FROM version WHERE unit_id IN "
+                                        f"({_ids(frontier)}) AND parent_unit_id IS NOT NULL")} - units
+    return {r[0] for r in query(f"SELECT id FROM version WHERE unit_id IN ({_ids(units)})")} if units else set()
+
+
+def linked(query: Query, start: set[int]) -> set[int]:
+    """``start`` and the versions reached from it through links, forward and backward (each
+    direction followed on its own, as the lineage walks do)."""
+    return walk(query, start, "predecessor_id", "successor_id") | walk(query, start, "successor_id", "predecessor_id")
+
+
 def read_around(query: Query, seeds: str) -> Tables:
     """The rows a question about the versions ``seeds`` (a SQL query of version ids) needs, not the
     register's: every version reached from them forward or backward through links, all versions
@@ -194,25 +237,18 @@ def read_around(query: Query, seeds: str) -> Tables:
 
     # From every version of the seeds' units: a lineage may start at another version of the unit
     # (with the 2003-2025 history, a unit's earlier versions have their own predecessors).
-    # The seeds are read once, not in each arm of the walk (a name's seeds are a scan of version).
-    units = f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({_ids(ids(seeds))}))"
-    reach = ids(
-        f"WITH RECURSIVE fwd(id) AS ({units} UNION "
-        "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "
-        f"bwd(id) AS ({units} UNION "
-        "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id WHERE l.predecessor_id IS NOT NULL) "
-        "SELECT id FROM fwd UNION SELECT id FROM bwd")
+    # The seeds are read once, not in each direction of the walk (a name's seeds are a scan of version).
+    found = ids(seeds)
+    start = ids(f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({_ids(found)}))") \
+        if found else set()
+    reach = linked(query, start)
     if not reach:
         return {name: {} for name in COLUMNS}
     near = ids(f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({_ids(reach)}))")
     touching = f"predecessor_id IN ({_ids(near)}) OR successor_id IN ({_ids(near)})"
     ends = ids(f"SELECT predecessor_id FROM link WHERE {touching} UNION SELECT successor_id FROM link WHERE {touching}")
     loaded = near | ends
-    parents = ids(
-        f"WITH RECURSIVE up(unit_id) AS (SELECT parent_unit_id FROM version WHERE id IN ({_ids(loaded)}) "
-        "UNION SELECT v.parent_unit_id FROM version v JOIN up ON v.unit_id = up.unit_id "
-        "WHERE v.parent_unit_id IS NOT NULL) SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM up)")
-    vids = _ids(loaded | parents)
+    vids = _ids(loaded | above(query, loaded))
     tables: Tables = {"version": _rows(query, "version", f" WHERE id IN ({vids})")}
     _fold_names(tables["version"].values())
     tables["link"] = _rows(query, "link", f" WHERE predecessor_id IN ({vids}) OR successor_id IN ({vids})")

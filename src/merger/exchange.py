@@ -9,7 +9,7 @@ checked with a checksum, and a way to move recorded work between SQLite and Post
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -51,16 +51,22 @@ def _out(value: Any) -> Any:
     return value
 
 
-def _in(value: Any, column: Any) -> Any:
+def _dated(column: Any) -> bool:
+    """A Date or DateTime column: its values need converting (the others go as they are)."""
     from sqlalchemy import Date, DateTime
 
-    if value is None:
-        return None
+    return isinstance(column.type, (Date, DateTime))
+
+
+def _in(column: Any) -> Callable[[Any], Any] | None:
+    """How an exported value of ``column`` is read back (None: as it is); chosen once per column."""
+    from sqlalchemy import Date, DateTime
+
     if isinstance(column.type, DateTime):
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat
     if isinstance(column.type, Date):
-        return date.fromisoformat(value)
-    return value
+        return date.fromisoformat
+    return None
 
 
 @contextmanager
@@ -90,7 +96,12 @@ def export_register(register: Register, path: str | Path) -> dict[str, int]:
         for name, table in tables.items():
             columns = [c.name for c in table.columns]
             order = [c for c in table.primary_key.columns]
-            rows = [[_out(v) for v in r] for r in conn.execute(select(*table.columns).order_by(*order))]
+            result = conn.execute(select(*table.columns).order_by(*order))
+            convert = [_out if _dated(c) else None for c in table.columns]  # per column, not per cell
+            if any(convert):
+                rows = [[v if f is None else f(v) for f, v in zip(convert, r, strict=True)] for r in result]
+            else:
+                rows = [list(r) for r in result]
             payload["tables"][name] = {"columns": columns, "rows": rows}
             counts[name] = len(rows)
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=1, separators=(",", ": "))
@@ -156,7 +167,9 @@ def _import(register: Register, source: Path) -> dict[str, int]:
             unknown = set(columns) - set(table.columns.keys())
             if unknown:
                 raise DataError(_("{source}: table {name} has unknown columns {join}").format(source=source, name=name, join=', '.join(sorted(unknown))))
-            rows = [{c: _in(v, table.columns[c]) for c, v in zip(columns, r, strict=True)} for r in block["rows"]]
+            convert = [_in(table.columns[c]) for c in columns]  # per column, not per cell
+            rows = [{c: v if f is None or v is None else f(v) for c, f, v in zip(columns, convert, r, strict=True)}
+                    for r in block["rows"]]
             if rows:
                 conn.execute(table.insert(), rows)
             counts[name] = len(rows)

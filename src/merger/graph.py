@@ -123,6 +123,9 @@ class Snapshot:
     out_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
     in_links: dict[int, list[L]] = field(default_factory=lambda: defaultdict(list))
     _paths: dict[tuple[int, date | None], str] = field(default_factory=dict)
+    # version id -> (the version, fold(full_name), fold(name)): names folded once per snapshot for
+    # merger.search.search (checked against the version object: a planner may replace one)
+    _folds: dict[int, tuple[V, str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._made_of = (list(self.versions.values()), list(self.links))

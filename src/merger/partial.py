@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from merger.cache import COLUMNS, Query, Tables, _fold_names, _ids, _rows
+from merger.cache import COLUMNS, Query, Tables, _fold_names, _ids, _rows, above, linked, walk
 
 
 def _set(query: Query, sql: str) -> set[int]:
@@ -30,36 +30,21 @@ def _unit_versions(query: Query, vids: set[int]) -> set[int]:
 
 def _up(query: Query, vids: set[int]) -> set[int]:
     """Every version of every unit above these versions (any of their parents, recursively)."""
-    if not vids:
-        return set()
-    return _set(query, (
-        f"WITH RECURSIVE up(unit_id) AS (SELECT parent_unit_id FROM version WHERE id IN ({_ids(vids)}) "
-        "UNION SELECT v.parent_unit_id FROM version v JOIN up ON v.unit_id = up.unit_id "
-        "WHERE v.parent_unit_id IS NOT NULL) SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM up)"))
+    return above(query, vids)
 
 
 def _down(query: Query, unit_ids: set[int]) -> set[int]:
     """Every version of these units and of every unit that was ever under them."""
     if not unit_ids:
         return set()
-    return _set(query, (
-        f"WITH RECURSIVE d(unit_id) AS (SELECT id FROM unit WHERE id IN ({_ids(unit_ids)}) "
-        "UNION SELECT v.unit_id FROM version v JOIN d ON v.parent_unit_id = d.unit_id) "
-        "SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM d)"))
+    units = walk(query, unit_ids, "parent_unit_id", "unit_id", table="version")
+    return _set(query, f"SELECT id FROM version WHERE unit_id IN ({_ids(units)})")
 
 
 def _lineage(query: Query, vids: set[int]) -> set[int]:
     """The versions reached from these through links, forward and backward (each direction
     followed on its own, as the lineage walks do)."""
-    if not vids:
-        return set()
-    seeds = f"SELECT id FROM version WHERE id IN ({_ids(vids)})"
-    return _set(query, (
-        f"WITH RECURSIVE fwd(id) AS ({seeds} UNION "
-        "SELECT l.successor_id FROM link l JOIN fwd ON l.predecessor_id = fwd.id WHERE l.successor_id IS NOT NULL), "
-        f"bwd(id) AS ({seeds} UNION "
-        "SELECT l.predecessor_id FROM link l JOIN bwd ON l.successor_id = bwd.id WHERE l.predecessor_id IS NOT NULL) "
-        "SELECT id FROM fwd UNION SELECT id FROM bwd"))
+    return linked(query, vids) if vids else set()
 
 
 def read(query: Query, vids: set[int]) -> Tables:

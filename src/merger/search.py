@@ -218,11 +218,14 @@ def search(snap: Snapshot, text: str, *, limit: int = 50, as_of: date | None = N
     q = fold(text)
     if not q:
         raise BadInput(_("empty search text"))
-    hits = [
-        v for v in snap.versions.values()
-        if (q in fold(v.full_name) or v.code.startswith(text.strip()))
-        and (as_of is None or v.valid_on(as_of))
-    ]
-    hits.sort(key=lambda v: (fold(v.name) != q, v.level != "province", v.level, fold(v.name),
-                             v.valid_from or date.min))
-    return hits[:limit]
+    start = text.strip()
+    folds = snap._folds  # each name folded once per snapshot, not once per search
+    hits: list[tuple[V, str]] = []
+    for v in snap.versions.values():
+        found = folds.get(v.id)
+        if found is None or found[0] is not v:
+            found = folds[v.id] = (v, fold(v.full_name), fold(v.name))
+        if (q in found[1] or v.code.startswith(start)) and (as_of is None or v.valid_on(as_of)):
+            hits.append((v, found[2]))
+    hits.sort(key=lambda h: (h[1] != q, h[0].level != "province", h[0].level, h[1], h[0].valid_from or date.min))
+    return [v for v, _name in hits[:limit]]

@@ -32,9 +32,9 @@ ENV_VAR = "MERGER_DB"
 Progress = Callable[[str, int, int], None]
 
 # Every PostgreSQL session: in UTC, so recorded times read back as SQLite's do (never
-# server-local); and planning for tables held in memory (a register is tens of megabytes): with the
-# server's default random_page_cost of 4 (disk seeks) the walks through links and parents
-# (WITH RECURSIVE) scanned whole tables at each step, ~10-40 ms a query instead of ~1 ms.
+# server-local). No planner settings: the walks through links and parents are one indexed query a
+# step (merger.cache.walk and cache.above), not recursive CTEs, which the server planned blind
+# (with its default random_page_cost of 4 they scanned whole tables at each step).
 PG_OPTIONS = "-c TimeZone=UTC"
 
 

@@ -128,36 +128,6 @@ def _ids(values: Any) -> str:
     return ",".join(str(int(x)) for x in sorted(set(values))) or "0"
 
 
-# The walks below are one indexed query a step, not a recursive CTE: in a CTE's recursive join,
-# SQLite (3.38 on, once ANALYZE has written statistics) builds a Bloom filter over the whole
-# version or link index at every step — 200 ms at 10x the national register for 4 rows, growing
-# with the register — where these steps take well under a millisecond each.
-
-
-def _walk(query: cache.Query, start: set[int], src: str, dst: str) -> set[int]:
-    """``start`` and every version reached from it through links, ``src`` to ``dst`` (forward:
-    predecessor_id to successor_id), as far as they go."""
-    seen, frontier = set(start), set(start)
-    while frontier:
-        found = {r[0] for r in query(f"SELECT DISTINCT {dst} FROM link WHERE {src} IN ({_ids(frontier)}) "
-                                     f"AND {dst} IS NOT NULL")}
-        frontier = found - seen
-        seen |= frontier
-    return seen
-
-
-def _above(query: cache.Query, vids: set[int]) -> set[int]:
-    """Every version of every unit above these versions (their parents, recursively)."""
-    units: set[int] = set()
-    frontier = {r[0] for r in query(f"SELECT DISTINCT parent_unit_id FROM version WHERE id IN ({_ids(vids)})")
-                if r[0] is not None}
-    while frontier:
-        units |= frontier
-        frontier = {r[0] for r in query(f"SELECT DISTINCT parent_unit_id FROM version WHERE unit_id IN "
-                                        f"({_ids(frontier)}) AND parent_unit_id IS NOT NULL")} - units
-    return {r[0] for r in query(f"SELECT id FROM version WHERE unit_id IN ({_ids(units)})")} if units else set()
-
-
 def read(query: cache.Query, seeds: str, plain: set[int]) -> cache.Tables:
     """The neighbourhood of ``seeds`` (reached through links, as cache.read_around) and the
     versions ``plain`` (by themselves), with their parents and all rows that derive them."""
@@ -165,13 +135,13 @@ def read(query: cache.Query, seeds: str, plain: set[int]) -> cache.Tables:
         return {r[0] for r in query(sql) if r[0] is not None}
 
     start = ids(f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN ({seeds}))")
-    reach = _walk(query, start, "predecessor_id", "successor_id") | _walk(query, start, "successor_id", "predecessor_id")
+    reach = cache.linked(query, start)  # one indexed query a step (cache.walk)
     near = ids(f"SELECT id FROM version WHERE unit_id IN (SELECT unit_id FROM version WHERE id IN "
                f"({_ids(reach | plain)}))")
     touching = f"predecessor_id IN ({_ids(near)}) OR successor_id IN ({_ids(near)})"
     ends = ids(f"SELECT predecessor_id FROM link WHERE {touching} UNION SELECT successor_id FROM link WHERE {touching}")
     loaded = near | ends
-    vids = _ids(loaded | _above(query, loaded))
+    vids = _ids(loaded | cache.above(query, loaded))
     tables: cache.Tables = {"version": cache._rows(query, "version", f" WHERE id IN ({vids})")}
     cache._fold_names(tables["version"].values())
     tables["link"] = cache._rows(query, "link", f" WHERE predecessor_id IN ({vids}) OR successor_id IN ({vids})")
