@@ -257,3 +257,34 @@ def test_no_postgresql_is_a_reason_not_a_pass(tmp_path, monkeypatch) -> None:  #
     monkeypatch.setattr(pg, "SCRIPT", fake)
     with pytest.raises(pg.Unavailable, match="cannot be installed here"), pg.server():
         pass
+
+
+def test_a_register_reads_through_one_connection_and_reconnects(national_pg: Register) -> None:
+    """The reads of one Register share a psycopg connection (not one per read: ~6 ms and a server
+    process each); one the server ended is replaced at the next read, and close() closes it."""
+    from sqlalchemy import create_engine, text
+
+    reg = Register(national_pg.url)
+    generation = reg.generation()
+    first = reg._pg[0].info.backend_pid
+    with reg._reading() as query:
+        assert query("SELECT pg_backend_pid()")[0][0] == first
+    assert reg.generation() == generation and reg._pg[0].info.backend_pid == first
+
+    def end(pid: int) -> None:  # the server ends that session (a restart, an administrator)
+        engine = create_engine(national_pg.url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
+        engine.dispose()
+
+    end(first)
+    assert reg.generation() == generation
+    second = reg._pg[0].info.backend_pid
+    assert second != first
+    end(second)
+    with reg._reading() as query:
+        assert query("SELECT count(*) FROM meta")[0][0] > 0
+    assert reg._pg[0].info.backend_pid not in (first, second)
+    con = reg._pg[0]
+    reg.close()
+    assert con.closed and reg._pg is None

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from merger import cache, store
 from merger.collector import no_gc
@@ -69,6 +69,7 @@ class Register:
         self._rows: tuple[str, bool, cache.Derived] | None = None  # (generation, with names, rows) read for check
         self.answered_from: graph.Snapshot | None = None  # what lineage/show last answered from
         self.as_recorded = recorded_limit(as_recorded)
+        self._pg: Any = None  # PostgreSQL: one psycopg connection for this register's reads (see _pg_connection)
 
     # --- opening -------------------------------------------------------------------------
 
@@ -108,6 +109,30 @@ class Register:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        self.close_reads()
+
+    def _pg_connection(self, conninfo: str, *, fresh: bool = False) -> Any:
+        """This register's psycopg connection for reads, opened on first use and kept (a command
+        reads the generation, then a neighbourhood or the rows since: one connection instead of
+        one per read, ~6 ms and a server process each). Closed by close(), or when the register
+        is collected (weakref.finalize: never left to psycopg's warning); ``fresh`` replaces one
+        the server has ended."""
+        import weakref
+
+        import psycopg
+
+        if self._pg is not None and (fresh or self._pg[0].closed):
+            self.close_reads()
+        if self._pg is None:
+            con = psycopg.connect(conninfo, autocommit=True, options=store.PG_OPTIONS)
+            self._pg = (con, weakref.finalize(self, con.close))
+        return self._pg[0]
+
+    def close_reads(self) -> None:
+        """Close the read connection (the next read opens another)."""
+        if self._pg is not None:
+            self._pg[1]()  # the finalizer: closes the connection, once
+            self._pg = None
 
     # --- the snapshot --------------------------------------------------------------------
 
@@ -145,16 +170,23 @@ class Register:
         except ImportError:
             return None
         try:
-            with psycopg.connect(conninfo, autocommit=True, options=store.PG_OPTIONS) as con:
+            for attempt in (0, 1):
+                con = self._pg_connection(conninfo, fresh=attempt == 1)
                 try:
                     rows = dict(con.execute("SELECT key, value FROM meta").fetchall())
                 except psycopg.errors.UndefinedTable:
                     return None
+                except psycopg.OperationalError:
+                    if attempt == 1 or self._pg is None:
+                        raise
+                    continue  # a kept connection the server ended (restarted, or the session terminated)
                 with contextlib.suppress(psycopg.errors.UndefinedTable):  # none before Alembic
                     found = con.execute("SELECT version_num FROM alembic_version").fetchone()
                     if found:
                         rows["revision"] = found[0]
+                break
         except psycopg.Error as exc:
+            self.close_reads()
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise StoreError(_("cannot use the register at {redact}: {reason}").format(redact=store.redact(self.url), reason=reason)) from None
         return _judged(rows)
@@ -264,11 +296,28 @@ class Register:
             conninfo = None
         if conninfo is not None:
             try:
-                with psycopg.connect(conninfo, autocommit=True, options=store.PG_OPTIONS) as con:
+                con = self._pg_connection(conninfo)
+                if con.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    # a read inside a read: its own connection, as every read had before
+                    with psycopg.connect(conninfo, autocommit=True, options=store.PG_OPTIONS) as other:
+                        other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                        yield lambda sql: other.execute(sql).fetchall()
+                        other.execute("COMMIT")
+                    return
+                try:
                     con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                except psycopg.OperationalError:  # a kept connection the server ended
+                    con = self._pg_connection(conninfo, fresh=True)
+                    con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                try:
                     yield lambda sql: con.execute(sql).fetchall()
-                    con.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(psycopg.Error):
+                        con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
             except psycopg.Error as exc:
+                self.close_reads()
                 reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise StoreError(_("cannot use the register at {redact}: {reason}").format(redact=store.redact(self.url), reason=reason)) from None
             return
