@@ -320,14 +320,19 @@ def main() -> None:
             import pg
 
             url = pg.create_database(args.pg, f"scale{factor}")
+            old_url = None
             try:
                 t = time.perf_counter()
                 counts = scale.build(url, factor)
                 print(f"{factor}x PostgreSQL: built in {time.perf_counter() - t:.1f} s")
+                if args.before:  # the earlier code's rounds write (record) too: a copy of their own
+                    old_url = pg.copy_database(url, f"before{factor}")
                 measure(url, args.runs, env, sqlite=False, peers=False, only=only, before=args.before,
-                        steady="An Lư" if factor == 1 else f"An Lư {factor - 1}")
+                        before_db=old_url, steady="An Lư" if factor == 1 else f"An Lư {factor - 1}")
             finally:
                 pg.drop_database(url)
+                if old_url is not None:
+                    pg.drop_database(old_url)
 
 
 if __name__ == "__main__":
