@@ -82,7 +82,10 @@ def specs(draw: st.DrawFn) -> Spec:
 @functools.cache
 def _template() -> Path:
     """The village register, built once per test process; each example works on a copy."""
+    import atexit
+
     folder = Path(tempfile.mkdtemp(prefix="merger-fuzz-"))
+    atexit.register(shutil.rmtree, folder, True)  # gone with the process, not left in /tmp
     reg = village_register(folder)
     reg.close()
     return folder / "factory.sqlite"
