@@ -93,71 +93,28 @@ def _template() -> Path:
 
 class _Pristine:
     """A PostgreSQL database put back, before each example, to the rows it holds when this is made
-    (instead of a CREATE DATABASE ... TEMPLATE copy per example: ~0.6 s of server CPU each).
-
-    Every table's rows are kept as COPY text; restoring deletes every row (tables in reverse
-    foreign-key order), copies the rows back in foreign-key order and sets each sequence back
-    (setval: its last value and whether it was called), in one transaction that checks the row
-    counts and sequences before it commits; the snapshot cache files of the database (the
-    register of the previous example's) are removed, as a new copy had none. The machine then
-    compares everything stored (factories.fingerprint: schema and every row) with the pristine
-    database's, so a bad restore fails loudly."""
+    (instead of a CREATE DATABASE ... TEMPLATE copy per example: ~0.6 s of server CPU each), by
+    tests/pg.py ``Restorer`` (as the national copies are between tests): what the last example
+    added goes, what it changed or removed comes back, sequences return, every table touched is
+    compared whole with the original, and a refusal fails the example. The snapshot cache files
+    of the database (the previous example's register's) are removed, as a new copy had none. The
+    machine then compares everything stored (factories.fingerprint: schema and every row) with the
+    pristine database's, so a bad restore fails loudly."""
 
     def __init__(self, url: str) -> None:
-        import psycopg
+        import pg
 
         self.url = url
         reg = Register(url)
         self.cache = reg.cache_path()
-        self.conn = psycopg.connect(reg._pg_conninfo())  # type: ignore[arg-type]
-        here = "relnamespace = current_schema()::regnamespace"
-        tables = [r[0] for r in self.conn.execute(f"SELECT relname FROM pg_class WHERE {here} AND relkind IN ('r', 'p')")]
-        needs = {t: set() for t in tables}
-        for child, parent in self.conn.execute(
-                "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
-                "WHERE contype = 'f' AND connamespace = current_schema()::regnamespace"):
-            if child != parent:
-                needs[child].add(parent)
-        self.order: list[str] = []  # parents before the tables that refer to them
-        while needs:
-            ready = sorted(t for t, parents in needs.items() if not parents - set(self.order))
-            assert ready, needs  # a cycle of foreign keys: no order to restore in
-            self.order += ready
-            for t in ready:
-                del needs[t]
-        self.rows: dict[str, bytes] = {}
-        self.counts: dict[str, int] = {}
-        with self.conn.cursor() as cur:
-            for table in self.order:
-                with cur.copy(f'COPY "{table}" TO STDOUT') as copy:
-                    self.rows[table] = b"".join(bytes(block) for block in copy)
-                self.counts[table] = self.conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # type: ignore[index]
-        self.sequences = {name: tuple(self.conn.execute(f'SELECT last_value, is_called FROM "{name}"').fetchone())  # type: ignore[arg-type]
-                          for (name,) in self.conn.execute(f"SELECT relname FROM pg_class WHERE {here} AND relkind = 'S'")}
-        self.conn.commit()
+        self.restorer = pg.Restorer(url)
         self.fingerprint = register_fingerprint(reg)
         reg.close()
 
     def restore(self) -> None:
-        conn = self.conn
-        with conn.cursor() as cur:
-            for table in reversed(self.order):
-                cur.execute(f'DELETE FROM "{table}"')
-            for table in self.order:
-                with cur.copy(f'COPY "{table}" FROM STDIN') as copy:
-                    copy.write(self.rows[table])
-            for name, (last, called) in self.sequences.items():
-                cur.execute("SELECT setval(%s::regclass, %s, %s)", (f'"{name}"', last, called))
-            counts = {t: cur.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in self.order}  # type: ignore[index]
-            sequences = {name: tuple(cur.execute(f'SELECT last_value, is_called FROM "{name}"').fetchone())  # type: ignore[arg-type]
-                         for name in self.sequences}
-        assert counts == self.counts and sequences == self.sequences, (counts, sequences)
-        conn.commit()
+        assert self.restorer.restore(self.url), self.restorer.refused
         for path in self.cache.parent.glob(self.cache.name + "*"):  # the snapshot and its notes
             path.unlink()
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class RecordingMachine(RuleBasedStateMachine):
@@ -291,7 +248,6 @@ def test_recording_machine_on_postgresql(pg_url: str, tmp_path: Path, part: int)
             max_examples=EXAMPLES // 10 or 13, stateful_step_count=6, deadline=None, derandomize=not EXAMPLES,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
     finally:
-        pristine.close()
         pg.drop_database(database)
 
 
