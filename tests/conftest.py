@@ -201,17 +201,13 @@ def national_copy(national: Register, tmp_path: Path, request: pytest.FixtureReq
     """A private, writable copy of the national register on the store of this run."""
     import pg
 
-    # The snapshot cache is copied too: the copy is at the same generation, so a user's register
-    # read once before (the common case) is what each test starts from, not a cold read (~1 s).
     if national.sqlite_path is not None:
-        path = tmp_path / "copy.sqlite"
-        shutil.copy(national.sqlite_path, path)
-        with contextlib.suppress(FileNotFoundError):
-            shutil.copy(national.cache_path(), path.with_name(path.name + ".snapshot"))
-        reg = Register.open(str(path))
-        yield reg
-        reg.close()
+        from copies import private_copy
+
+        with private_copy(national, tmp_path) as reg:
+            yield reg
         return
+    # PostgreSQL: the copy the last test of this worker left, put back as it was, else a new one
     spare: Spare = request.getfixturevalue("spare_pg_copy")
     url = spare.url
     if url is None:

@@ -386,27 +386,10 @@ def refusing(national: Register, tmp_path_factory: pytest.TempPathFactory) -> It
     below whose every write must be refused (as the fuzz test shares one copy among its examples):
     each compares the generation and the number of events before and after, so a write let through
     fails the test that let it through. A copy each (national_copy) made 8 copies per store."""
-    import contextlib
+    from copies import private_copy
 
-    import pg
-
-    if national.sqlite_path is not None:  # as conftest's national_copy does
-        path = tmp_path_factory.mktemp("refusing") / "copy.sqlite"
-        shutil.copy(national.sqlite_path, path)
-        with contextlib.suppress(FileNotFoundError):
-            shutil.copy(national.cache_path(), path.with_name(path.name + ".snapshot"))
-        reg = Register.open(str(path))
+    with private_copy(national, tmp_path_factory.mktemp("refusing")) as reg:
         yield reg
-        reg.close()
-        return
-    national.close()  # a template database must have no open connections
-    url = pg.copy_database(national.url)
-    with contextlib.suppress(FileNotFoundError):
-        shutil.copy(national.cache_path(), Register(url).cache_path())
-    reg = Register.open(url)
-    yield reg
-    reg.close()
-    pg.drop_database(url)
 
 
 @pytest.mark.parametrize(("args", "expect"), [

@@ -9,16 +9,14 @@ the full build, which still answers as the resolver does.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from copies import private_copy
 from merger import resolve_carry, resolve_index, resolve_names
 from merger.events import Spec
 from merger.register import Register
@@ -33,29 +31,6 @@ SPLIT = Spec("split", date(2026, 2, 1), units=["Phường Chí Linh, Hải Phòn
              act="TEST/2026-3")
 
 
-def _copy(national: Register, folder: Path) -> Iterator[Register]:
-    """A private copy of the national register and its snapshot cache (as ``national_copy``)."""
-    import pg
-
-    if national.sqlite_path is not None:
-        path = folder / "copy.sqlite"
-        shutil.copy(national.sqlite_path, path)
-        with contextlib.suppress(FileNotFoundError):
-            shutil.copy(national.cache_path(), path.with_name(path.name + ".snapshot"))
-        reg = Register.open(str(path))
-        yield reg
-        reg.close()
-        return
-    national.close()
-    url = pg.copy_database(national.url)
-    with contextlib.suppress(FileNotFoundError):
-        shutil.copy(national.cache_path(), Register(url).cache_path())
-    reg = Register.open(url)
-    yield reg
-    reg.close()
-    pg.drop_database(url)
-
-
 @pytest.fixture(scope="module")
 def texts(national: Register) -> list[str]:
     from conftest import SOURCES
@@ -68,7 +43,7 @@ def texts(national: Register) -> list[str]:
 @pytest.fixture(scope="module")
 def written(national: Register, texts: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Register]:
     """A copy of the register whose names note was built for its generation (the full build)."""
-    for reg in _copy(national, tmp_path_factory.mktemp("carry")):
+    with private_copy(national, tmp_path_factory.mktemp("carry")) as reg:
         batch = resolve_index.resolve_batch(Register.open(_target(reg)), texts, today=DAY)
         assert batch.names == "built (carry: no note)"
         yield reg
