@@ -156,7 +156,8 @@ def _export_without_build_time(reg: Register, path) -> dict:  # type: ignore[no-
 
     exchange.export_register(reg, path)
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["tables"]["meta"]["rows"] = [r for r in data["tables"]["meta"]["rows"] if r[0] != "built_at"]
+    # when it was built and the mark of its last write: this register's, not its records
+    data["tables"]["meta"]["rows"] = [r for r in data["tables"]["meta"]["rows"] if r[0] not in ("built_at", "last_write")]
     return data
 
 

@@ -242,9 +242,10 @@ class Register:
         found = cache.read_columns(path, unread)
         if found is not None and found[0] == gen:
             return found[1], gen
+        skip = (unread or {}).get("event", ())
         with self._reading() as query:
             now = self._generation_in(query)
-            if found is not None and _follows(found[0], now):
+            if found is not None and _follows(found[0], now) and _same_history(found[1], query, skip):
                 columns, changed = cache.refresh_columns(found[1], query, in_place=True)  # read just now: ours
                 if changed <= REWRITE_AFTER:  # a few writes behind: read them again next time
                     return columns, now
@@ -700,9 +701,20 @@ def _judged(rows: dict[str, str]) -> str:
 
 
 def _generation(rows: dict[str, str]) -> str:
-    """What the snapshot cache keys on: the build, the schema, and the count of writes since."""
+    """What the snapshot cache keys on: the build, the schema, the mark of the last write and the
+    count of writes since the build (a register put back from a copy and written again reaches
+    counts it had, with other rows: the mark tells them apart)."""
     return (f"{rows.get('bundle_digest', '')}|{rows.get('built_at', '')}|{rows.get('schema_version', '')}|"
-            f"{rows.get('revision', '')}|{rows.get('generation', '0')}")
+            f"{rows.get('revision', '')}|{rows.get(store.LAST_WRITE, '')}|{rows.get('generation', '0')}")
+
+
+def _split(generation: str) -> tuple[str, str, str]:
+    """(build and schema, mark of the last write, count of writes) of a generation; a generation
+    noted before writes were marked has no mark."""
+    parts = generation.split("|")
+    if len(parts) >= 6:
+        return "|".join(parts[:-2]), parts[-2], parts[-1]
+    return "|".join(parts[:-1]), "", parts[-1]
 
 
 # How many rows written since the cache was may be read again by every reader before one writes
@@ -712,24 +724,32 @@ def _generation(rows: dict[str, str]) -> str:
 REWRITE_AFTER = 1000
 
 
-def _same_history(columns: cache.Columns, query: cache.Query) -> bool:
+def _same_history(columns: cache.Columns, query: cache.Query, unread: tuple[int, ...] = ()) -> bool:
     """The last event the cache holds is in the register as the cache has it (events are never
     changed in place, and each carries its time of recording). A generation counts writes, so a
-    register file put back from an older copy and written again can reach the cache's generation
-    with other rows: a write must not be planned on those (readers trust the generation alone)."""
+    register file put back from an older copy and written again can pass the cache's count with
+    other rows: neither a write nor a reader's delta may start from those. ``unread``: the event
+    columns the cache was read without (cache.read_columns), not compared."""
     ids = columns["event"][0]
     if not ids:
         return True
     last = ids[-1]
-    return cache.rows_where(query, "event", f"id = {int(last)}").get(last) == [c[-1] for c in columns["event"]]
+    found = cache.rows_where(query, "event", f"id = {int(last)}").get(last)
+    if found is None:
+        return False
+    return all(i in unread or a == c[-1] for i, (a, c) in enumerate(zip(found, columns["event"], strict=True)))
 
 
 def _follows(cached: str, now: str) -> bool:
     """The cache is of this register's build and schema, at or before this generation: a delta
-    brings it up to date."""
-    old_base, _, old = cached.rpartition("|")
-    base, _, new = now.rpartition("|")
-    return old_base == base and old.isdigit() and new.isdigit() and int(old) <= int(new)
+    brings it up to date, if the register still holds the cache's rows (``_same_history``: the
+    caller asks; a register put back from a copy may have been written past the cache's count).
+    At the same count, only the same write."""
+    old_base, old_mark, old = _split(cached)
+    base, mark, new = _split(now)
+    if old_base != base or not (old.isdigit() and new.isdigit()):
+        return False
+    return int(old) < int(new) or (old == new and old_mark == mark)
 
 
 def _without_password(url: str) -> str:

@@ -486,17 +486,33 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
             conn.info.pop("immediate", None)
 
 
+LAST_WRITE = "last_write"  # meta key: a mark of the register's last write, new at every write
+
+
+def write_mark() -> str:
+    """A new mark for meta ``last_write``. The generation counts writes, so a register put back
+    from a copy and written again reaches counts its readers' caches were made at, with other
+    rows; the mark (in the generation string, merger.register._generation) tells them apart."""
+    import secrets
+
+    return secrets.token_hex(8)
+
+
 def bump_generation(conn: Connection) -> str:
-    """Advance the register's generation in the writer's transaction (snapshot caches key on it)."""
+    """Advance the register's generation in the writer's transaction (snapshot caches key on it),
+    with a new mark of the write (``write_mark``)."""
     from sqlalchemy import text  # plain SQL: a write need not import the ORM models
 
-    current = conn.execute(text("SELECT value FROM meta WHERE key = 'generation'")).scalar()
-    value = str(int(current or "0") + 1)
-    if current is None:
-        conn.execute(text("INSERT INTO meta (key, value) VALUES ('generation', :v)"), {"v": value})
-    else:
-        conn.execute(text("UPDATE meta SET value = :v WHERE key = 'generation'"), {"v": value})
-    return value
+    counted = ""
+    for key, value in (("generation", None), (LAST_WRITE, write_mark())):
+        current = conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
+        if value is None:
+            value = counted = str(int(current or "0") + 1)
+        if current is None:
+            conn.execute(text("INSERT INTO meta (key, value) VALUES (:k, :v)"), {"k": key, "v": value})
+        else:
+            conn.execute(text("UPDATE meta SET value = :v WHERE key = :k"), {"k": key, "v": value})
+    return counted
 
 
 def _insert(conn: Connection, statement, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]

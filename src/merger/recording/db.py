@@ -122,14 +122,18 @@ class Connection:
         return str(found or "0")
 
     def bump_generation(self) -> str:
-        """Advance the generation inside the write transaction (snapshot caches key on it)."""
-        current = self.value("SELECT value FROM meta WHERE key = 'generation'")
-        value = str(int(current or "0") + 1)
-        if current is None:
-            self.execute("INSERT INTO meta (key, value) VALUES ('generation', ?)", (value,))
-        else:
-            self.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (value,))
-        return value
+        """Advance the generation inside the write transaction (snapshot caches key on it), with
+        a new mark of the write (as store.bump_generation)."""
+        counted = ""
+        for key, value in (("generation", None), (store.LAST_WRITE, store.write_mark())):
+            current = self.value("SELECT value FROM meta WHERE key = ?", (key,))
+            if value is None:
+                value = counted = str(int(current or "0") + 1)
+            if current is None:
+                self.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+            else:
+                self.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+        return counted
 
     def max_id(self, table: str) -> int:
         """The largest id of ``table`` (0 when empty)."""
