@@ -97,6 +97,24 @@ def import_times(db: str, env: dict[str, str], args: tuple[str, ...] = ("lineage
 AFTER_WRITE = "resolve --file, first run after a write"
 
 
+def chain_end(target: str, prefix: str, start: date, first: str) -> tuple[list[date], list[str]]:
+    """Where a chain of bench renames stands on ``target``: the day of its last rename and the
+    name to rename next (a register kept from an earlier run, ``--keep``, has renamed ``first``
+    already; renaming it again on the same days would be refused)."""
+    from merger.register import Register
+
+    reg = Register.open(target)
+    try:
+        last = max((v for v in reg.snapshot.versions.values() if v.name.startswith(prefix.split(" ", 1)[1])
+                    and v.full_name.startswith(prefix) and v.valid_to is None and v.valid_from is not None),
+                   key=lambda v: v.valid_from, default=None)  # type: ignore[arg-type, return-value]
+    finally:
+        reg.close()
+    if last is None:
+        return [start], [first]
+    return [max(start, last.valid_from)], [f"{last.full_name}, Hải Phòng"]  # type: ignore[type-var]
+
+
 def resolve_on(target: str, texts: Path, out: Path) -> list[str]:
     return [PY, "-m", "merger", "--db", target, "resolve", "--column", "dia_chi", "--out", str(out), "--file", str(texts)]
 
@@ -106,8 +124,7 @@ def after_write(target: str, resolve: list[str], env: dict[str, str]) -> object:
     each time, before today, so the answers on today change); then the command: the first
     ``resolve --file`` after a write (the names note of the generation before carried across it,
     where the code does so). The first call resolves once before, so a note exists to carry."""
-    day = [date(2025, 8, 1)]
-    names = ["Phường Thủy Nguyên, Hải Phòng"]
+    day, names = chain_end(target, "Phường Đo Ghi ", date(2025, 8, 1), "Phường Thủy Nguyên, Hải Phòng")
 
     def cmd() -> list[str]:
         quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
@@ -132,8 +149,7 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
     def merger_tasks(target: str) -> dict[str, object]:
         """The merger tasks on ``target``; each set renames its own chain of wards."""
         merger = [PY, "-m", "merger", "--db", target]
-        day = [date(2026, 1, 1)]
-        names = ["Phường Hòa Bình, Hải Phòng"]
+        day, names = chain_end(target, "Phường Thử Đo ", date(2026, 1, 1), "Phường Hòa Bình, Hải Phòng")
 
         def record() -> list[str]:
             day[0] += timedelta(days=1)
