@@ -687,3 +687,28 @@ def test_levels_in_messages_are_words_in_vietnamese(national_copy) -> None:  # t
     assert res.exit_code == 1
     assert "Lỗi: đơn vị cấp xã không thể đặt dưới Phường Hồng Bàng (xã): đơn vị cấp trên phải là cấp tỉnh hoặc " \
         "huyện" in res.stderr, res.stderr
+
+
+def test_database_connection_failures_in_vietnamese(pg_url: str) -> None:
+    """The server's and libpq's words for the usual connection failures (a database that does not
+    exist, a wrong password, a port nobody listens on, an unknown host) are said in Vietnamese,
+    with the password hidden; in English libpq's own line is kept (it names the host and port)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(pg_url)
+    host = f"{parts.hostname}:{parts.port}"
+    user = parts.username or "postgres"
+    cases = {
+        urlunsplit(parts._replace(path="/no_such_register_db")): "cơ sở dữ liệu không tồn tại",
+        urlunsplit(parts._replace(netloc=f"{user}:wrong-secret@{host}")): "máy chủ không chấp nhận vai trò",
+        urlunsplit(parts._replace(netloc=f"{user}:wrong-secret@127.0.0.1:1")): "máy chủ từ chối kết nối",
+        urlunsplit(parts._replace(netloc=f"{user}:wrong-secret@no-such-host.invalid")): "không tìm thấy tên máy chủ",
+    }
+    for url, said in cases.items():
+        res = CliRunner().invoke(app, ["--db", url, "counts"], env=VI)
+        assert res.exit_code == 1 and res.stderr.startswith("Lỗi: ") and said in res.stderr, (url, res.stderr)
+        assert "wrong-secret" not in res.stderr and "Traceback" not in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    res = CliRunner().invoke(app, ["--db", urlunsplit(parts._replace(netloc=f"{user}:wrong-secret@127.0.0.1:1")),
+                                   "counts"], env={**VI, "LANG": "C.UTF-8"})
+    assert res.exit_code == 1 and "Connection refused" in res.stderr, res.stderr

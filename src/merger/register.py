@@ -188,7 +188,7 @@ class Register:
         except psycopg.Error as exc:
             self.close_reads()
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise StoreError(_("cannot use the register at {redact}: {reason}").format(redact=store.redact(self.url), reason=reason)) from None
+            raise store.driver_error(self.url, reason, getattr(exc, "sqlstate", None)) from None
         return _judged(rows)
 
     def generation(self) -> str:
@@ -320,7 +320,7 @@ class Register:
             except psycopg.Error as exc:
                 self.close_reads()
                 reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise StoreError(_("cannot use the register at {redact}: {reason}").format(redact=store.redact(self.url), reason=reason)) from None
+                raise store.driver_error(self.url, reason, getattr(exc, "sqlstate", None)) from None
             return
         with store.db_errors(self.url), store.reading(self.engine) as conn:
             yield graph.sqlalchemy_query(conn)

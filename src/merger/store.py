@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from merger.errors import DataError, StoreError
-from merger.i18n import _
+from merger.i18n import N_, _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -236,9 +236,33 @@ def db_errors(url: str) -> Iterator[None]:
         raise driver_error(url, reason, getattr(exc.orig, "sqlstate", None)) from None
 
 
+# The database server's and libpq's words for the failures people meet on connecting, by SQLSTATE
+# or by the words libpq uses (it sends none for a client-side failure): said in the language of
+# the run where translated; in English, libpq's own line (it names the host, port or role).
+DB_STATES = {"3D000": N_("the database does not exist"),
+             "28P01": N_("the server refused the role or its password"),
+             "28000": N_("the server refused the role or its password")}
+DB_WORDS = ((r'database ".*" does not exist', DB_STATES["3D000"]),
+            (r'role ".*" does not exist|password authentication failed', DB_STATES["28P01"]),
+            ("Connection refused", N_("the server refused the connection (is PostgreSQL running at that host and port?)")),
+            ("failed to resolve host|could not translate host name", N_("the server's host name is not known")),
+            ("timeout expired", N_("the connection timed out")),
+            ("no password supplied", N_("the server asks for a password the URL does not give")))
+
+
+def driver_reason(reason: str, state: str | None) -> str:
+    """``reason`` (a driver's first line) in the language of the run where it is a known failure."""
+    said = DB_STATES.get(state or "") or next((m for w, m in DB_WORDS if re.search(w, reason)), None)
+    if said is None:
+        return reason
+    translated = _(said)
+    return reason if translated == said else translated  # English: libpq's line says more
+
+
 def driver_error(url: str, reason: str, state: str | None) -> StoreError:
     """The one line a database driver's error becomes (whichever driver: SQLAlchemy's, or the
     stdlib sqlite3 / psycopg of the write path), with the URL's password hidden."""
+    reason = driver_reason(reason, state)
     if state == "25006" or "readonly database" in reason:
         return StoreError(f"{READ_ONLY} ({redact(url)})")
     if state == "42501":  # insufficient_privilege: e.g. a role granted SELECT only
