@@ -45,10 +45,16 @@ _TABLES = tuple(t for t in cache.COLUMNS if t != "statistic")  # those with an i
 
 
 class Carried(NamedTuple):
-    """The names carried to the register's generation (None: not carried) and why not ("": carried)."""
+    """The names carried to the register's generation (None: not carried) and why not ("": carried);
+    when carried, the generation they were carried from and the keys of the resolver's commune
+    indexes (full names and names) under which a version whose row was made again or added is
+    found: only answers reached through those keys may differ from the generation before
+    (``resolve_index.carry_table`` keeps the others of that generation's answers by spelling)."""
 
     names: Names | None
     why: str
+    since: str = ""
+    keys: frozenset[str] = frozenset()
 
 
 def since(query: cache.Query) -> dict[str, Any]:
@@ -130,8 +136,9 @@ def carry(register: Register, day: date) -> Carried:
         from merger.graph import from_tables
 
         snap = from_tables(now, tables)
+    keys: set[str] = set()
     try:
-        why = _patch(parts, snap, touched, day)
+        why = _patch(parts, snap, touched, day, keys)
     except (KeyError, TypeError, ValueError, IndexError):
         return Carried(None, "damaged")
     if isinstance(why, str):
@@ -143,7 +150,7 @@ def carry(register: Register, day: date) -> Carried:
         return Carried(None, "damaged")
     note[0]["since"] = mark_now
     resolve_names.write(register, now, note)
-    return Carried(resolve_names.decode(now, *note), "")
+    return Carried(resolve_names.decode(now, *note), "", old_generation, frozenset(keys))
 
 
 def _added(value: object, new: list[tuple[str, list[int]]], n: int) -> tuple[list[str], dict[str, int]]:
@@ -208,11 +215,14 @@ def _parts(header: dict[str, Any], body: bytes) -> tuple[Parts, date, date, bool
     return Parts(types, cols, texts, labels, indexes, later, fkey), first, last, header["undated"] is not False
 
 
-def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) -> tuple[date, date] | str:
+def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date,
+           keys: set[str]) -> tuple[date, date] | str:
     """Bring ``parts`` to the neighbourhood ``snap`` of the versions ``touched`` (in place): the
     rows of every version whose answer may change made again, the new versions added; the days
     around ``day`` on which the new rows keep every answer the same (to narrow the note's days),
-    or why the note cannot be carried."""
+    or why the note cannot be carried. ``keys`` gets the keys of the commune indexes under which
+    those versions are found (a version's keys are made from its own names, as the full
+    resolver makes them)."""
     if snap is None:
         return date.min, date.max
     from merger.addresses import AddressResolver
@@ -241,6 +251,8 @@ def _patch(parts: Parts, snap: Snapshot | None, touched: set[int], day: date) ->
     row_of = {v: i for i, v in enumerate(cols["id"])}
     top = max(cols["id"], default=0)
     resolver = AddressResolver(snap, today=day)
+    for source in (resolver._full, resolver._by_level):  # noqa: SLF001
+        keys.update(key for key, versions in source["commune"].items() if any(v.id in affected for v in versions))
     starts: set[date] = set()
     added: dict[int, int] = {}
     for i in sorted(affected):
