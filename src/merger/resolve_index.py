@@ -252,8 +252,9 @@ def carry_table(register: Register, carried: Carried, names: Names) -> Table:
     for key in carried.keys:
         changed.setdefault(key.rpartition(" ")[2], []).append(key)
     answers: dict[int, int] = {}
+    lasts: dict[str, str] = {}
     for key, i in old.keys.items():
-        if changed and _may_read(key, changed):
+        if changed and _may_read(key, changed, lasts):
             continue  # may read a changed key: answered by the names, and kept anew
         found = answers.get(i)
         if found is None:
@@ -265,19 +266,23 @@ def carry_table(register: Register, carried: Carried, names: Names) -> Table:
     return table
 
 
-def _may_read(key: str, changed: dict[str, list[str]]) -> bool:
+def _may_read(key: str, changed: dict[str, list[str]], lasts: dict[str, str]) -> bool:
     """Whether a lookup of the key's commune or district part may read one of the changed index
     keys (``changed``: by their last word). Every key a lookup reads is the part's name after a
     type word or an abbreviation, folded (``_norm(fold(...))``): the part folded, or what follows
     a space in it (fold turns punctuation into spaces), with y and i spelt as ``_norm`` spells
-    them (word by word) and a number alone unpadded."""
-    from merger.names import fold, strip_marks
+    them (word by word) and a number alone unpadded. ``lasts``: each last token's folded last
+    word, as found (tokens repeat across a country's names)."""
+    from merger.names import fold
 
-    for part in strip_marks(key).casefold().split(_US)[:-1]:  # the parts before the province
-        last = _LAST_WORD.search(part)
+    for part in key.split(_US)[:-1]:  # the parts before the province
+        # fold's last word is in the part's last token (folding makes no whitespace)
+        tokens = part.rsplit(None, 1)
+        token = tokens[-1] if tokens else ""
+        last = lasts.get(token)
         if last is None:
-            continue
-        keys = changed.get(_norm(last.group(1)))
+            last = lasts[token] = _last_word(token) or _last_word(part)
+        keys = changed.get(last)
         if keys is None:  # (the common case: no changed key ends with the part's last word)
             continue
         whole = fold(part)
@@ -286,6 +291,14 @@ def _may_read(key: str, changed: dict[str, list[str]]) -> bool:
         if any(whole == k or whole.endswith(" " + k) or k.isdigit() for k in keys):
             return True
     return False
+
+
+def _last_word(text: str) -> str:
+    """The last word of ``fold(text)``, as ``_norm`` spells it ("" if none)."""
+    from merger.names import strip_marks
+
+    found = _LAST_WORD.search(strip_marks(text).casefold())
+    return _norm(found.group(1)) if found else ""
 
 
 _LAST_WORD = re.compile(r"(\w+)\W*$")  # fold's last word (punctuation is a space to it)
