@@ -36,6 +36,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from merger.addresses import _IY, _norm, _to_i, split_parts
+from merger.names import fold, strip_marks
 from merger.resolve_cells import (  # noqa: F401  (CELLS, unit_cells: this module's interface)
     _ANSWERED,
     _FS,
@@ -252,7 +253,7 @@ def carry_table(register: Register, carried: Carried, names: Names) -> Table:
     for key in carried.keys:
         changed.setdefault(key.rpartition(" ")[2], []).append(key)
     answers: dict[int, int] = {}
-    lasts: dict[str, str] = {}
+    lasts: dict[str, str] = {}  # each last token's folded last word (tokens repeat across names)
     for key, i in old.keys.items():
         if changed and _may_read(key, changed, lasts):
             continue  # may read a changed key: answered by the names, and kept anew
@@ -271,32 +272,32 @@ def _may_read(key: str, changed: dict[str, list[str]], lasts: dict[str, str]) ->
     keys (``changed``: by their last word). Every key a lookup reads is the part's name after a
     type word or an abbreviation, folded (``_norm(fold(...))``): the part folded, or what follows
     a space in it (fold turns punctuation into spaces), with y and i spelt as ``_norm`` spells
-    them (word by word) and a number alone unpadded. ``lasts``: each last token's folded last
-    word, as found (tokens repeat across a country's names)."""
-    from merger.names import fold
-
-    for part in key.split(_US)[:-1]:  # the parts before the province
-        # fold's last word is in the part's last token (folding makes no whitespace)
+    them (word by word) and a number alone unpadded; so its last word is the last word of the
+    part folded, which is in the part's last token (folding makes no whitespace)."""
+    parts = key.split(_US)
+    parts.pop()  # the province: its indexes are not changed by a carried write
+    for part in parts:
         tokens = part.rsplit(None, 1)
         token = tokens[-1] if tokens else ""
         last = lasts.get(token)
         if last is None:
-            last = lasts[token] = _last_word(token) or _last_word(part)
+            last = _last_word(token)
+            if last:
+                lasts[token] = last
+            else:  # a token of punctuation alone: the part's own last word
+                last = _last_word(part)
         keys = changed.get(last)
-        if keys is None:  # (the common case: no changed key ends with the part's last word)
-            continue
-        whole = fold(part)
-        if "y" in whole:
-            whole = _IY.sub(_to_i, whole)
-        if any(whole == k or whole.endswith(" " + k) or k.isdigit() for k in keys):
-            return True
+        if keys is not None:  # (rare: a changed key ends with the part's last word)
+            whole = fold(part)
+            if "y" in whole:
+                whole = _IY.sub(_to_i, whole)
+            if any(whole == k or whole.endswith(" " + k) or k.isdigit() for k in keys):
+                return True
     return False
 
 
 def _last_word(text: str) -> str:
     """The last word of ``fold(text)``, as ``_norm`` spells it ("" if none)."""
-    from merger.names import strip_marks
-
     found = _LAST_WORD.search(strip_marks(text).casefold())
     return _norm(found.group(1)) if found else ""
 
