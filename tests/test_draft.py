@@ -68,6 +68,20 @@ def drafts(before: Register, legal: Path) -> dict[str, Drafted]:
     return {p.name.split("_")[0]: draft(before, p) for p in sorted(legal.glob("16*_NQ-UBTVQH15.md"))}
 
 
+def test_the_resolvers_name_index_is_loose_of_every_name(before: Register) -> None:
+    """Resolver keys the units in force by loose(name) read off the folded name the register
+    keeps (Resolver._key); on the real register every key is loose(name) itself, the old way."""
+    from merger.draft.resolve import Resolver, loose
+
+    snap = before.snapshot
+    resolver = Resolver(snap, datetime(2025, 6, 30).date(), None)
+    assert all(resolver._key(v) == loose(v.name) for v in snap.versions.values())
+    old: dict[str, list] = {}  # type: ignore[type-arg]
+    for v in snap.valid_on(resolver.day):
+        old.setdefault(loose(v.name), []).append(v)
+    assert resolver.by_loose == old
+
+
 # --- the 34 resolutions against the bundled events -----------------------------------------------
 
 
