@@ -170,6 +170,20 @@ def test_closing_figures_match_the_dry_run_for_all_34(drafts: dict[str, Drafted]
     assert sum(after for _, after, _ in results.values()) == 3321
 
 
+def test_closing_figures_count_what_a_walk_per_commune_counts(drafts: dict[str, Drafted], before: Register) -> None:
+    """figures.count asks "inside the province?" once per parent unit; the old way asked it of
+    every commune (figures._inside): the same composition, on the register of 30 June 2025."""
+    snap = before.snapshot
+    day = datetime(2025, 6, 30).date()
+    for number in ("1656", "1669", "1685"):
+        target = drafts[number].province
+        assert target is not None
+        old = [v for v in snap.versions.values() if v.kind == "admin" and v.level == "commune"
+               and v.valid_on(day) and figures._inside(snap, v, target.unit_id, day)]
+        got = figures.count(snap, [], {"within": target.key}, day)
+        assert got.after == figures._composition(old) and got.after["total"] > 0
+
+
 def test_the_yaml_reads_back_as_the_rows(drafts: dict[str, Drafted], before: Register, tmp_path: Path) -> None:
     """What to_yaml writes, merger apply reads as exactly the drafted rows and figures."""
     import yaml
