@@ -76,6 +76,7 @@ class Resolver:
         self._in_force = snap.valid_on(day)
         self._loose: dict[str, str] = {}
         self._province: dict[int, V | None] = {}
+        self._pools: dict[str | None, tuple[set[int], list[V]]] = {}
         for v in self._in_force:
             self.by_loose[self._key(v)].append(v)
 
@@ -180,8 +181,7 @@ class Resolver:
         districts = {k.parent_unit_id for k in known}
         pools = [[v for v in self._in_force if v.level == level and v.parent_unit_id in districts]]
         if self.area:
-            pools.append([v for v in self._in_force if v.level == level
-                          and (p := self.province_of(v)) is not None and p.unit_id in self.area])
+            pools.append(self._area_pool(level))
         out: list[V] = []
         for pool in pools:
             names: dict[str, list[V]] = defaultdict(list)
@@ -191,6 +191,16 @@ class Resolver:
             for c in difflib.get_close_matches(want, list(names), n=n, cutoff=0.6):
                 out += [v for v in names[c] if v not in out]
         return out[: n * 2]
+
+    def _area_pool(self, level: str | None) -> list[V]:
+        """The units of ``level`` in force inside the area, in the snapshot's order; kept while
+        the area stays the same (similar() asks for it for every name left for review)."""
+        kept = self._pools.get(level)
+        if kept is None or kept[0] != self.area:
+            kept = self._pools[level] = (set(self.area), [
+                v for v in self._in_force if v.level == level
+                and (p := self.province_of(v)) is not None and p.unit_id in self.area])
+        return kept[1]
 
     def resolve_clause(self, preds: list[Pred]) -> list[Found]:
         """Resolve a clause's names; a name shared by several units in the area is narrowed to
