@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clirunner import CliRunner
@@ -125,7 +125,7 @@ def _nested(children):  # type: ignore[no-untyped-def]
                      st.dictionaries(_KEYS, children, max_size=3))  # mixed keys: both refuse to sort
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.recursive(st.one_of(_SCALAR, _ROWS), _nested, max_leaves=30))
 def test_dumps_writes_what_json_dumps_with_indent_writes(value: object) -> None:
     """exchange.dumps is the old json.dumps call, byte for byte (or the same kind of refusal)."""
