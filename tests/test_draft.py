@@ -68,6 +68,20 @@ def drafts(before: Register, legal: Path) -> dict[str, Drafted]:
     return {p.name.split("_")[0]: draft(before, p) for p in sorted(legal.glob("16*_NQ-UBTVQH15.md"))}
 
 
+def test_the_resolvers_name_index_is_loose_of_every_name(before: Register) -> None:
+    """Resolver keys the units in force by loose(name) read off the folded name the register
+    keeps (Resolver._key); on the real register every key is loose(name) itself, the old way."""
+    from merger.draft.resolve import Resolver, loose
+
+    snap = before.snapshot
+    resolver = Resolver(snap, datetime(2025, 6, 30).date(), None)
+    assert all(resolver._key(v) == loose(v.name) for v in snap.versions.values())
+    old: dict[str, list] = {}  # type: ignore[type-arg]
+    for v in snap.valid_on(resolver.day):
+        old.setdefault(loose(v.name), []).append(v)
+    assert resolver.by_loose == old
+
+
 # --- the 34 resolutions against the bundled events -----------------------------------------------
 
 
@@ -154,6 +168,20 @@ def test_closing_figures_match_the_dry_run_for_all_34(drafts: dict[str, Drafted]
         results[number] = (check.matches, check.after["total"], check.stated["total"])
     assert {n for n, (ok, _, _) in results.items() if not ok} == set()
     assert sum(after for _, after, _ in results.values()) == 3321
+
+
+def test_closing_figures_count_what_a_walk_per_commune_counts(drafts: dict[str, Drafted], before: Register) -> None:
+    """figures.count asks "inside the province?" once per parent unit; the old way asked it of
+    every commune (figures._inside): the same composition, on the register of 30 June 2025."""
+    snap = before.snapshot
+    day = datetime(2025, 6, 30).date()
+    for number in ("1656", "1669", "1685"):
+        target = drafts[number].province
+        assert target is not None
+        old = [v for v in snap.versions.values() if v.kind == "admin" and v.level == "commune"
+               and v.valid_on(day) and figures._inside(snap, v, target.unit_id, day)]
+        got = figures.count(snap, [], {"within": target.key}, day)
+        assert got.after == figures._composition(old) and got.after["total"] > 0
 
 
 def test_the_yaml_reads_back_as_the_rows(drafts: dict[str, Drafted], before: Register, tmp_path: Path) -> None:

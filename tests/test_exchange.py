@@ -7,12 +7,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from clirunner import CliRunner
 from merger.cli import app
 from merger.errors import DataError, StoreError
 from merger.events import Spec
-from merger.exchange import export_register, import_register
+from merger.exchange import dumps, export_register, import_register
 from merger.register import Register
 from village_factory import village_register
 
@@ -96,3 +98,49 @@ def test_an_export_of_an_older_schema_still_restores(build, new_db, tmp_path: Pa
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(DataError, match="schema version"):
         import_register(Register(new_db("newer")), path)
+
+
+def _reference(value: object) -> str:
+    """The export's text as it was written before exchange.dumps: json's pure-Python indent path."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1, separators=(",", ": "))
+
+
+def _outcome(encode, value: object) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+    try:
+        return "text", encode(value)
+    except (TypeError, ValueError) as exc:
+        return "error", type(exc)
+
+
+# Strings that look like the layout itself ("],\n [", brackets, newlines), beside any text.
+_TEXT = st.one_of(st.text(), st.sampled_from(["", "]", "],", "],\n [", "[", "{", "}", "\n", "\"", "ư\u2028\x00"]))
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), _TEXT)
+_KEYS = st.one_of(_TEXT, st.integers(), st.floats(), st.booleans(), st.none())
+_ROWS = st.lists(st.lists(_SCALAR, max_size=5), max_size=5)  # a table's rows, empty ones too
+
+
+def _nested(children):  # type: ignore[no-untyped-def]
+    return st.one_of(st.lists(children, max_size=4), st.lists(children, max_size=3).map(tuple),
+                     st.dictionaries(_TEXT, children, max_size=4),
+                     st.dictionaries(_KEYS, children, max_size=3))  # mixed keys: both refuse to sort
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.recursive(st.one_of(_SCALAR, _ROWS), _nested, max_leaves=30))
+def test_dumps_writes_what_json_dumps_with_indent_writes(value: object) -> None:
+    """exchange.dumps is the old json.dumps call, byte for byte (or the same kind of refusal)."""
+    assert _outcome(dumps, value) == _outcome(_reference, value)
+
+
+def test_dumps_refuses_what_json_dumps_refuses() -> None:
+    loop: list[object] = [[1]]
+    loop.append(loop)
+    assert _outcome(dumps, loop) == _outcome(_reference, loop) == ("error", ValueError)
+    assert _outcome(dumps, {"a": [[object()]]}) == ("error", TypeError)
+
+
+def test_export_of_the_national_register_is_the_old_json_dumps(national_sqlite: Register, tmp_path: Path) -> None:
+    path = tmp_path / "national.json"
+    export_register(national_sqlite, path)
+    text = path.read_text(encoding="utf-8")
+    assert text == _reference(json.loads(text)) + "\n"

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,95 @@ def _in(column: Any) -> Callable[[Any], Any] | None:
     return None
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ROWS = frozenset({list, tuple})
+
+
+def dumps(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1, separators=(",", ": "))``,
+    byte for byte, in a fraction of the time.
+
+    With ``indent`` set, CPython's json runs its pure-Python encoder over every value (~0.4 s for
+    the national register). Here only the nesting is laid out in Python: a list or dict whose
+    items are all plain scalars (every row of a table) goes to the C encoder in one call, with
+    the newline and indentation of its depth as the item separator (a JSON string never holds
+    a raw newline, so the layout is the indented one exactly)."""
+    parts: list[str] = []
+    _lay_out(value, 0, parts, {}, set())
+    return "".join(parts)
+
+
+def _flat(depth: int, encoders: dict[int, json.JSONEncoder]) -> json.JSONEncoder:
+    """The C-accelerated encoder whose item separator is the newline and indent of ``depth``."""
+    encoder = encoders.get(depth)
+    if encoder is None:
+        encoder = encoders[depth] = json.JSONEncoder(ensure_ascii=False, sort_keys=True,
+                                                     separators=(",\n" + " " * depth, ": "))
+    return encoder
+
+
+def _key(key: Any) -> str:
+    """A dict key as json writes it (str as is; float, bool, None and int converted)."""
+    if isinstance(key, str):
+        text = key
+    elif isinstance(key, float):
+        text = "NaN" if key != key else "Infinity" if key == float("inf") else "-Infinity" \
+            if key == -float("inf") else float.__repr__(key)
+    elif key is True:
+        text = "true"
+    elif key is False:
+        text = "false"
+    elif key is None:
+        text = "null"
+    elif isinstance(key, int):
+        text = int.__repr__(key)
+    else:
+        raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
+    return json.encoder.encode_basestring(text)  # type: ignore[attr-defined]
+
+
+def _lay_out(value: Any, depth: int, parts: list[str], encoders: dict[int, json.JSONEncoder],
+             open_ids: set[int]) -> None:
+    """Append ``value`` at nesting ``depth`` to ``parts`` (json.dumps' recursion, as loops)."""
+    is_dict = isinstance(value, dict)
+    if not (is_dict or isinstance(value, (list, tuple))):
+        parts.append(_flat(0, encoders).encode(value))
+        return
+    if not value:
+        parts.append("{}" if is_dict else "[]")
+        return
+    inner = "\n" + " " * (depth + 1)
+    close = "\n" + " " * depth + ("}" if is_dict else "]")
+    if _SCALARS.issuperset(map(type, value.values() if is_dict else value)):
+        flat = _flat(depth + 1, encoders).encode(value)  # "[a,<inner>b]": open up both ends
+        parts.append(flat[0] + inner + flat[1:-1] + close)
+        return
+    if not is_dict and _ROWS.issuperset(map(type, value)) and all(value) \
+            and _SCALARS.issuperset(map(type, chain.from_iterable(value))):
+        # A table's rows (non-empty lists of scalars): one C call for all of them, laid out at
+        # the rows' depth; then each boundary "],<row indent>[" -- which no scalar can contain
+        # or end with -- is opened up to the indented form.
+        row = "\n" + " " * (depth + 2)
+        flat = _flat(depth + 2, encoders).encode(value)
+        parts.append("[" + inner + "[" + row + flat[2:-2].replace("]," + row + "[", inner + "]," + inner + "[" + row)
+                     + inner + "]" + close)
+        return
+    if id(value) in open_ids:
+        raise ValueError("Circular reference detected")
+    open_ids.add(id(value))
+    parts.append("{" if is_dict else "[")
+    first = True
+    for item in sorted(value.items()) if is_dict else value:
+        parts.append(inner if first else "," + inner)
+        first = False
+        if is_dict:
+            parts.append(_key(item[0]) + ": ")
+            item = item[1]
+        _lay_out(item, depth + 1, parts, encoders, open_ids)
+    parts.append(close)
+    open_ids.discard(id(value))
+
+
 @contextmanager
 def _engine_of(register: Register) -> Iterator[Engine]:
     """The register's engine, or a temporary one (disposed after use: no leaked connections)."""
@@ -104,7 +194,7 @@ def export_register(register: Register, path: str | Path) -> dict[str, int]:
                 rows = [list(r) for r in result]
             payload["tables"][name] = {"columns": columns, "rows": rows}
             counts[name] = len(rows)
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=1, separators=(",", ": "))
+    text = dumps(payload)
     from merger.outputs import writing
 
     with writing(Path(path)) as tmp:

@@ -196,13 +196,17 @@ def _check_portions(rows: list[Row], notes: list[str]) -> None:
         for f in r.found:
             if f.version is not None and f.pred.portion == "whole":
                 wholes.setdefault(f.version.key, []).append(r.clause.number)
+    remainders: dict[int, list[int]] = {}  # id of a version -> the clauses giving its remainder
+    for x in rows:
+        for g in x.found:
+            if g.version is not None and g.pred.portion == "remainder":
+                remainders.setdefault(id(g.version), []).append(x.clause.number)
     for r in rows:
         for f in r.found:
             if f.version is None:
                 continue
             others = [n for n in wholes.get(f.version.key, []) + parts.get(f.version.key, [])
-                      + [x.clause.number for x in rows for g in x.found if g.version is f.version
-                         and g.pred.portion == "remainder"] if n != r.clause.number]
+                      + remainders.get(id(f.version), []) if n != r.clause.number]
             if others and (f.pred.portion == "whole" or f.version.key in wholes):
                 r.review.append(f"{f.version.full_name} [{f.version.key}] is also named in khoản "
                                 f"{', '.join(map(str, sorted(set(others))))}: a whole unit goes to one clause")

@@ -50,7 +50,12 @@ def bare(pred: Pred) -> str:
 def loose(name: str) -> str:
     """A looser key for spellings the sources vary: "Đak Rong"/"Đakrông", "Quí"/"Quý", "N' Thôn"."""
     words = [str(_ROMAN[w.upper()]) if w.upper() in _ROMAN else w for w in name.split()]
-    return re.sub(r"[\s'’\-]+", "", fold(" ".join(words))).replace("y", "i")
+    return _LOOSE_GAPS.sub("", fold(" ".join(words))).replace("y", "i")
+
+
+_LOOSE_GAPS = re.compile(r"[\s'’\-]+")
+# A word loose may read as a Roman numeral: only letters whose upper case is I, V or X ("ı" too).
+_ROMAN_WORD = re.compile(r"(?<!\S)[IVXivxı]+(?!\S)")
 
 
 # "Phường IV" in the text, "Phường 4" in the code list (and the other way round).
@@ -66,13 +71,37 @@ class Resolver:
         self.day = day
         self.area: set[int] = {province.unit_id} if province else set()
         self.by_loose: dict[str, list[V]] = defaultdict(list)
-        for v in snap.valid_on(day):
-            self.by_loose[loose(v.name)].append(v)
+        # Worked out once per resolver (similar() and the area tests ask for every unit again):
+        # the units in force, each name's loose key, each version's province.
+        self._in_force = snap.valid_on(day)
+        self._loose: dict[str, str] = {}
+        self._province: dict[int, V | None] = {}
+        self._pools: dict[str | None, tuple[set[int], list[V]]] = {}
+        for v in self._in_force:
+            self.by_loose[self._key(v)].append(v)
+
+    def _key(self, v: V) -> str:
+        """loose(v.name) from the name the register keeps folded (``V.folded``), without folding
+        it again: the same key, since loose drops the spaces fold normalises, unless a word may be
+        a Roman numeral (then loose itself)."""
+        if v.folded and not _ROMAN_WORD.search(v.name):
+            return _LOOSE_GAPS.sub("", v.folded).replace("y", "i")
+        return self.loose(v.name)
+
+    def loose(self, name: str) -> str:
+        """loose(name), each name once."""
+        key = self._loose.get(name)
+        if key is None:
+            key = self._loose[name] = loose(name)
+        return key
 
     def province_of(self, v: V) -> V | None:
+        if v.id in self._province:
+            return self._province[v.id]
         chain = [v, *self.snap.ancestors(v, self.day)]
         top = chain[-1]
-        return top if top.level == "province" else None
+        found = self._province[v.id] = top if top.level == "province" else None
+        return found
 
     def _named(self, pred: Pred) -> tuple[list[V], list[V]]:
         """(same type, any type of the level) in force on the day; spelling variants last."""
@@ -150,19 +179,28 @@ class Resolver:
         level = LEVEL_OF.get(pred.type)
         want = loose(fold(bare(pred)).replace("nong truong ", "nt "))
         districts = {k.parent_unit_id for k in known}
-        pools = [[v for v in self.snap.valid_on(self.day) if v.level == level and v.parent_unit_id in districts]]
+        pools = [[v for v in self._in_force if v.level == level and v.parent_unit_id in districts]]
         if self.area:
-            pools.append([v for v in self.snap.valid_on(self.day) if v.level == level
-                          and (p := self.province_of(v)) is not None and p.unit_id in self.area])
+            pools.append(self._area_pool(level))
         out: list[V] = []
         for pool in pools:
             names: dict[str, list[V]] = defaultdict(list)
             for v in pool:
                 if v not in known:
-                    names[loose(v.name)].append(v)
+                    names[self.loose(v.name)].append(v)
             for c in difflib.get_close_matches(want, list(names), n=n, cutoff=0.6):
                 out += [v for v in names[c] if v not in out]
         return out[: n * 2]
+
+    def _area_pool(self, level: str | None) -> list[V]:
+        """The units of ``level`` in force inside the area, in the snapshot's order; kept while
+        the area stays the same (similar() asks for it for every name left for review)."""
+        kept = self._pools.get(level)
+        if kept is None or kept[0] != self.area:
+            kept = self._pools[level] = (set(self.area), [
+                v for v in self._in_force if v.level == level
+                and (p := self.province_of(v)) is not None and p.unit_id in self.area])
+        return kept[1]
 
     def resolve_clause(self, preds: list[Pred]) -> list[Found]:
         """Resolve a clause's names; a name shared by several units in the area is narrowed to
