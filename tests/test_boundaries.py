@@ -15,7 +15,7 @@ shapely = pytest.importorskip("shapely")
 from factories import tiny_reform  # noqa: E402
 from merger import boundaries  # noqa: E402
 from merger.errors import BadInput  # noqa: E402
-from merger.geo import data  # noqa: E402
+from merger.geo import checks, data  # noqa: E402
 from merger.geo.checks import Tolerances  # noqa: E402
 from merger.importers import geo as geo_importer  # noqa: E402
 
@@ -357,6 +357,38 @@ def test_national_check_counts_findings_per_province(national_check) -> None:  #
     assert len([a for a in report.areas if a.level == "commune"]) > 3000  # sapnhap areas for nearly all
     # positions are longitude/latitude inside Vietnam's box
     assert all(102 < o.lon < 118 and 7 < o.lat < 24 for o in report.overlaps)
+
+
+def test_gap_pieces_name_the_child_the_tree_named(national_sqlite, layer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """checks._nearest replaced STRtree.nearest for naming each gap piece's child (issue 12): the
+    reports of the provinces with the most pieces are the same as the old way's, kept here."""
+    asked: list[int] = []
+
+    def old_way(tree, geoms, points):  # type: ignore[no-untyped-def]
+        asked.append(len(points))
+        return tree.nearest(points)
+
+    for name in ("Quảng Ninh", "Khánh Hòa"):
+        new = boundaries.check(national_sqlite, as_of=NEW, within=name, boundaries=layer).to_dict()
+        with monkeypatch.context() as m:
+            m.setattr(checks, "_nearest", old_way)
+            old = boundaries.check(national_sqlite, as_of=NEW, within=name, boundaries=layer).to_dict()
+        assert new == old, name
+    assert sum(asked) > 3000  # thousands of pieces (Quảng Ninh alone has ~2,400)
+
+
+def test_nearest_child_agrees_with_the_tree_on_ties_and_far_points() -> None:
+    """Every path of checks._nearest: inside one child, inside two (overlap, shared edge), near one,
+    equidistant to several, beyond its search radius; each answer is the tree's own."""
+    import numpy as np
+
+    geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10), shapely.box(0, 0, 10, 10),
+                      shapely.box(0, 30, 10, 40)], dtype=object)
+    tree = shapely.STRtree(geoms)
+    points = shapely.points([(5, 5), (15, 5), (10, 5), (25, 5), (10, 15), (5, 20), (5000, 5), (700, 5), (5, 35),
+                             (-3, 35), (15, 20)])
+    assert checks._nearest(tree, geoms, points).tolist() == tree.nearest(points).tolist()
+    assert checks._nearest(tree, geoms, points[:0]).tolist() == []
 
 
 def test_real_locate_anywhere_in_the_country(hp) -> None:  # type: ignore[no-untyped-def]
