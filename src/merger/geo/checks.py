@@ -316,10 +316,11 @@ def _disagreements(register: Register, boundaries: Boundaries, units: list[V], t
 
     out = []
     snap = register.snapshot
+    sides: dict[date, list[V]] = {}  # the other side's units of a day, listed once for all units
     for v in units:
         if v.valid_from is None and v.valid_to is None:
             continue
-        for r in overlap(register, v, boundaries, snap=snap):
+        for r in overlap(register, v, boundaries, snap=snap, sides=sides):
             if r.key is not None and not r.in_lineage and r.share_of_unit >= 0.01:
                 out.append(Disagreement(v.key, v.full_name, r.key, r.name, r.area_km2, r.share_of_unit,
                                         r.share_of_unit > tol.lineage_share))
