@@ -478,6 +478,15 @@ def test_real_lineage_cross_check_names_the_known_disagreements(hp) -> None:  # 
     over = {(d.name, d.other_name) for d in report.lineage if d.exceeds}
     assert over == {("Phường Nam Đồng", "Huyện Thanh Hà"), ("Phường Tân Hưng", "Huyện Tứ Kỳ"),
                     ("Phường Thủy Nguyên", "Quận Hải An"), ("Xã Quyết Thắng", "Huyện Tứ Kỳ")}
+    # the check lists the other side's units once per day (``sides``): the same rows as one unit alone
+    from merger.geo import overlap as ov
+
+    snap, sides = reg.snapshot, {}
+    units = [reg.resolve(n, as_of=NEW).version for n in ("Phường Nam Đồng", "Đặc khu Cát Hải", "Phường Thủy Nguyên")]
+    units += [v for v in snap.valid_on(OLD) if v.level == "district" and v.key in b][:2]  # the other direction
+    for v in units:
+        assert ov.overlap(reg, v, b, snap=snap, sides=sides) == ov.overlap(reg, v, b), v.key
+    assert len(sides) == 2
 
 
 def test_real_batch_location_agrees_with_brute_force(hp) -> None:  # type: ignore[no-untyped-def]
