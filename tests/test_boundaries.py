@@ -518,14 +518,16 @@ def test_one_point_answers_as_the_batch_does(national_sqlite, layer) -> None:  #
 
     reg = national_sqlite
     batch_points = [(106.6683, 20.8651), (106.7009, 10.7769)]
-    batch = boundaries.locator(reg, as_of=NEW, boundaries=layer)
+    batches = {NEW: boundaries.locator(reg, as_of=NEW, boundaries=layer)}  # a batch locator per day, made once
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(st.floats(102.1, 109.5), st.floats(8.5, 23.4), st.sampled_from([NEW, OLD]))
     def same(lon: float, lat: float, day: date) -> None:
         fresh = boundaries.load(None, user=False)
         one = [(h.level, h.key, h.how) for h in boundaries.locate(reg, lon, lat, as_of=day, boundaries=fresh)]
-        loc = batch if day == NEW else boundaries.locator(reg, as_of=day, boundaries=layer)
+        if day not in batches:
+            batches[day] = boundaries.locator(reg, as_of=day, boundaries=layer)
+        loc = batches[day]
         many = loc.locate_many([lon, *[p[0] for p in batch_points]], [lat, *[p[1] for p in batch_points]])
         assert one == [(h.level, h.key, h.how) for h in many[0]]
         assert sum(f.loaded for f in fresh.features.values()) <= 120  # never the whole country
