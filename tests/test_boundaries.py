@@ -15,7 +15,7 @@ shapely = pytest.importorskip("shapely")
 from factories import tiny_reform  # noqa: E402
 from merger import boundaries  # noqa: E402
 from merger.errors import BadInput  # noqa: E402
-from merger.geo import data  # noqa: E402
+from merger.geo import checks, data  # noqa: E402
 from merger.geo.checks import Tolerances  # noqa: E402
 from merger.importers import geo as geo_importer  # noqa: E402
 
@@ -37,17 +37,18 @@ def feature(key: str, level: str, geom) -> data.Feature:  # type: ignore[no-unty
     return data.Feature(key, level, key.split("@")[0], key, "factory", shapely.MultiPolygon(shapely.get_parts(geom)))
 
 
-@pytest.fixture
-def tiny(build, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """tiny_reform with geometries: old districts 001 (x 0-2) and 002 (x 2-4) in a 4x2 province;
-    new An Bình = x 0-3, Đông = x 3-4 (overlapping An Bình by a quarter cell); old commune Hòa Bình
-    (00003, in 002) = x 2-4 as well, so its partial link to An Bình has both geometries."""
+def _tiny_reform():  # type: ignore[no-untyped-def]
+    """tiny_reform with official areas for An Bình and Đông."""
     b = tiny_reform()
     b.rows["statistics"].append(dict(version="00001@2025-07-01", area_km2="7.0", population="", seat="",
                                      lon="", lat="", source="factory"))
     b.rows["statistics"].append(dict(version="00004@2025-07-01", area_km2="2.3", population="", seat="",
                                      lon="", lat="", source="factory"))
-    reg = build(b)
+    return b
+
+
+def _tiny_layer(path: Path) -> Path:
+    """The tiny geometries (see ``tiny``), written to ``path``."""
     feats = [
         feature("01@..2025-06-30", "province", cell(0, 0, 4, 2)),
         feature("01@2025-07-01", "province", cell(0, 0, 4.5, 2)),  # half a column wider: a gap
@@ -57,8 +58,39 @@ def tiny(build, tmp_path: Path):  # type: ignore[no-untyped-def]
         feature("00001@2025-07-01", "commune", cell(0, 0, 3, 2)),
         feature("00004@2025-07-01", "commune", cell(2.75, 0, 1.25, 2)),  # overlaps An Bình by 0.25 x 2 cells
     ]
-    path = tmp_path / "tiny.gpkg"
     data.write_gpkg(feats, path)
+    return path
+
+
+@pytest.fixture
+def tiny(build, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """tiny_reform with geometries: old districts 001 (x 0-2) and 002 (x 2-4) in a 4x2 province;
+    new An Bình = x 0-3, Đông = x 3-4 (overlapping An Bình by a quarter cell); old commune Hòa Bình
+    (00003, in 002) = x 2-4 as well, so its partial link to An Bình has both geometries. A register
+    of the test's own, for the tests that write (shares, loads, migrations) or change the layer."""
+    reg = build(_tiny_reform())
+    return reg, data.load(reg, bundled=_tiny_layer(tmp_path / "tiny.gpkg"))
+
+
+@pytest.fixture(scope="module")
+def tiny_register(store_kind: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The register and layer file of ``tiny``, made once per store for the tests that only read
+    them (a PostgreSQL database took ~0.5 s per test to make and load)."""
+    import pg
+
+    folder = tmp_path_factory.mktemp("tiny")
+    url = pg.create_database(request.getfixturevalue("pg_url"), "tiny") if store_kind == "postgresql" else None
+    reg = _tiny_reform().build(folder / "factory", url=url)
+    yield reg, _tiny_layer(folder / "tiny.gpkg")
+    reg.close()
+    if url is not None:
+        pg.drop_database(url)
+
+
+@pytest.fixture
+def tiny_read(tiny_register):  # type: ignore[no-untyped-def]
+    """``tiny`` for a test that only reads: the module's register, and a layer of the test's own."""
+    reg, path = tiny_register
     return reg, data.load(reg, bundled=path)
 
 
@@ -71,8 +103,8 @@ def test_gpkg_round_trip_keeps_keys_and_geometries(tmp_path: Path) -> None:
     assert back["002@..2025-06-30"].geometry.equals(feats[1].geometry)
 
 
-def test_overlap_between_units_of_one_level_is_reported_with_its_area(tiny) -> None:  # type: ignore[no-untyped-def]
-    reg, b = tiny
+def test_overlap_between_units_of_one_level_is_reported_with_its_area(tiny_read) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny_read
     report = boundaries.check(reg, as_of=NEW, boundaries=b)
     assert [(o.a, o.b) for o in report.overlaps] == [("00001@2025-07-01", "00004@2025-07-01")]
     assert report.overlaps[0].area_m2 == pytest.approx(500_000, rel=1e-4)
@@ -83,8 +115,8 @@ def test_overlap_between_units_of_one_level_is_reported_with_its_area(tiny) -> N
     assert not loose.problems()
 
 
-def test_gap_inside_the_parent_is_reported_and_located(tiny) -> None:  # type: ignore[no-untyped-def]
-    reg, b = tiny
+def test_gap_inside_the_parent_is_reported_and_located(tiny_read) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny_read
     report = boundaries.check(reg, as_of=NEW, boundaries=b)
     uncovered = next(g for g in report.gaps if g.kind == "uncovered")
     assert uncovered.share == pytest.approx(0.5 / 4.5, rel=1e-4)
@@ -109,8 +141,8 @@ def test_missing_and_invalid_geometries_are_reported(tiny, tmp_path: Path) -> No
     assert "Self-intersection" in report.invalid[0][2]
 
 
-def test_areas_are_compared_with_the_official_figures(tiny) -> None:  # type: ignore[no-untyped-def]
-    reg, b = tiny
+def test_areas_are_compared_with_the_official_figures(tiny_read) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny_read
     report = boundaries.check(reg, as_of=NEW, boundaries=b)
     rows = {a.key: a for a in report.areas}
     assert rows["00001@2025-07-01"].computed_km2 == pytest.approx(6.0, rel=1e-4)
@@ -119,8 +151,8 @@ def test_areas_are_compared_with_the_official_figures(tiny) -> None:  # type: ig
     assert set(rows) == {"00001@2025-07-01", "00004@2025-07-01"}  # only versions with official figures
 
 
-def test_locate_by_geometry_and_old_commune_by_lineage(tiny) -> None:  # type: ignore[no-untyped-def]
-    reg, b = tiny
+def test_locate_by_geometry_and_old_commune_by_lineage(tiny_read) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny_read
     hits = {h.level: h for h in boundaries.locate(reg, *lonlat(0.5, 0.5), as_of=NEW, boundaries=b)}
     assert hits["commune"].key == "00001@2025-07-01" and hits["province"].key == "01@2025-07-01"
     # before the reform: district by geometry; commune from An Bình's predecessors inside that district
@@ -135,8 +167,8 @@ def test_locate_by_geometry_and_old_commune_by_lineage(tiny) -> None:  # type: i
     assert all(h.key is None for h in outside)
 
 
-def test_batch_locate_matches_single_points(tiny) -> None:  # type: ignore[no-untyped-def]
-    reg, b = tiny
+def test_batch_locate_matches_single_points(tiny_read) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny_read
     loc = boundaries.locator(reg, as_of=NEW, boundaries=b)
     (x1, y1), (x2, y2) = lonlat(0.5, 0.5), lonlat(3.9, 0.5)
     lons, lats = [x1, x2, 105.0], [y1, y2, y1]
@@ -144,8 +176,8 @@ def test_batch_locate_matches_single_points(tiny) -> None:  # type: ignore[no-un
     assert got == [["01@2025-07-01", "00001@2025-07-01"], ["01@2025-07-01", "00004@2025-07-01"], [None, None]]
 
 
-def test_overlap_gives_area_and_shares_per_old_district(tiny) -> None:  # type: ignore[no-untyped-def]
-    reg, b = tiny
+def test_overlap_gives_area_and_shares_per_old_district(tiny_read) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny_read
     rows = {r.key: r for r in boundaries.overlap(reg, "00001@2025-07-01", b)}
     assert set(rows) == {"001@..2025-06-30", "002@..2025-06-30"}
     assert rows["001@..2025-06-30"].share_of_unit == pytest.approx(2 / 3, abs=0.002)
@@ -221,8 +253,8 @@ def test_migration_0003_moves_geometry_shares_off_the_link_rows(tiny) -> None:  
         assert conn.execute(text("SELECT DISTINCT recorded_by FROM derived_share")).scalar() == "migration 0003"
 
 
-def test_map_is_a_png_of_sensible_size(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    reg, b = tiny
+def test_map_is_a_png_of_sensible_size(tiny_read, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny_read
     v = reg.snapshot.by_key["00001@2025-07-01"]
     info = boundaries.render_map(reg, v, tmp_path / "m.png", boundaries=b)
     raw = (tmp_path / "m.png").read_bytes()
@@ -359,6 +391,38 @@ def test_national_check_counts_findings_per_province(national_check) -> None:  #
     assert all(102 < o.lon < 118 and 7 < o.lat < 24 for o in report.overlaps)
 
 
+def test_gap_pieces_name_the_child_the_tree_named(national_sqlite, layer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """checks._nearest replaced STRtree.nearest for naming each gap piece's child (issue 12): the
+    reports of the provinces with the most pieces are the same as the old way's, kept here."""
+    asked: list[int] = []
+
+    def old_way(tree, geoms, points):  # type: ignore[no-untyped-def]
+        asked.append(len(points))
+        return tree.nearest(points)
+
+    for name in ("Quảng Ninh", "Khánh Hòa"):
+        new = boundaries.check(national_sqlite, as_of=NEW, within=name, boundaries=layer).to_dict()
+        with monkeypatch.context() as m:
+            m.setattr(checks, "_nearest", old_way)
+            old = boundaries.check(national_sqlite, as_of=NEW, within=name, boundaries=layer).to_dict()
+        assert new == old, name
+    assert sum(asked) > 3000  # thousands of pieces (Quảng Ninh alone has ~2,400)
+
+
+def test_nearest_child_agrees_with_the_tree_on_ties_and_far_points() -> None:
+    """Every path of checks._nearest: inside one child, inside two (overlap, shared edge), near one,
+    equidistant to several, beyond its search radius; each answer is the tree's own."""
+    import numpy as np
+
+    geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10), shapely.box(0, 0, 10, 10),
+                      shapely.box(0, 30, 10, 40)], dtype=object)
+    tree = shapely.STRtree(geoms)
+    points = shapely.points([(5, 5), (15, 5), (10, 5), (25, 5), (10, 15), (5, 20), (5000, 5), (700, 5), (5, 35),
+                             (-3, 35), (15, 20)])
+    assert checks._nearest(tree, geoms, points).tolist() == tree.nearest(points).tolist()
+    assert checks._nearest(tree, geoms, points[:0]).tolist() == []
+
+
 def test_real_locate_anywhere_in_the_country(hp) -> None:  # type: ignore[no-untyped-def]
     reg, b = hp
     places = {(105.8522, 21.0287): ("Thành phố Hà Nội", "Phường Hoàn Kiếm", "Quận Hoàn Kiếm"),
@@ -446,6 +510,15 @@ def test_real_lineage_cross_check_names_the_known_disagreements(hp) -> None:  # 
     over = {(d.name, d.other_name) for d in report.lineage if d.exceeds}
     assert over == {("Phường Nam Đồng", "Huyện Thanh Hà"), ("Phường Tân Hưng", "Huyện Tứ Kỳ"),
                     ("Phường Thủy Nguyên", "Quận Hải An"), ("Xã Quyết Thắng", "Huyện Tứ Kỳ")}
+    # the check lists the other side's units once per day (``sides``): the same rows as one unit alone
+    from merger.geo import overlap as ov
+
+    snap, sides = reg.snapshot, {}
+    units = [reg.resolve(n, as_of=NEW).version for n in ("Phường Nam Đồng", "Đặc khu Cát Hải", "Phường Thủy Nguyên")]
+    units += [v for v in snap.valid_on(OLD) if v.level == "district" and v.key in b][:2]  # the other direction
+    for v in units:
+        assert ov.overlap(reg, v, b, snap=snap, sides=sides) == ov.overlap(reg, v, b), v.key
+    assert len(sides) == 2
 
 
 def test_real_batch_location_agrees_with_brute_force(hp) -> None:  # type: ignore[no-untyped-def]
@@ -477,14 +550,16 @@ def test_one_point_answers_as_the_batch_does(national_sqlite, layer) -> None:  #
 
     reg = national_sqlite
     batch_points = [(106.6683, 20.8651), (106.7009, 10.7769)]
-    batch = boundaries.locator(reg, as_of=NEW, boundaries=layer)
+    batches = {NEW: boundaries.locator(reg, as_of=NEW, boundaries=layer)}  # a batch locator per day, made once
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(st.floats(102.1, 109.5), st.floats(8.5, 23.4), st.sampled_from([NEW, OLD]))
     def same(lon: float, lat: float, day: date) -> None:
         fresh = boundaries.load(None, user=False)
         one = [(h.level, h.key, h.how) for h in boundaries.locate(reg, lon, lat, as_of=day, boundaries=fresh)]
-        loc = batch if day == NEW else boundaries.locator(reg, as_of=day, boundaries=layer)
+        if day not in batches:
+            batches[day] = boundaries.locator(reg, as_of=day, boundaries=layer)
+        loc = batches[day]
         many = loc.locate_many([lon, *[p[0] for p in batch_points]], [lat, *[p[1] for p in batch_points]])
         assert one == [(h.level, h.key, h.how) for h in many[0]]
         assert sum(f.loaded for f in fresh.features.values()) <= 120  # never the whole country
@@ -525,8 +600,8 @@ def test_importer_reproduces_the_bundle_byte_for_byte(tmp_path: Path) -> None:
         assert (tmp_path / name).read_bytes() == (bundled / name).read_bytes(), name
 
 
-def test_lineage_cross_check_on_tiny_data(tiny) -> None:  # type: ignore[no-untyped-def]
-    reg, b = tiny
+def test_lineage_cross_check_on_tiny_data(tiny_read) -> None:  # type: ignore[no-untyped-def]
+    reg, b = tiny_read
     # Đông (x 2.75-4) lies wholly in old district 002, and its lineage (Đông, Hòa Bình) is in 002: agreed
     report = boundaries.check(reg, as_of=NEW, boundaries=b, lineage=True)
     assert report.lineage == []
