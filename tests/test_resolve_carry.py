@@ -125,6 +125,24 @@ def test_answers_by_spelling_kept_across_writes_are_the_resolvers_for_every_way_
         assert got.cells == _reference(_fresh(reg), variants, DAY)
 
 
+def test_answers_by_spelling_of_other_days_are_not_carried(national_copy: Register, texts: list[str]) -> None:
+    """The names noted for the days around DAY, then the answers by spelling rewritten by a
+    small run (no names noted) on a day before the reform: after a write, the names are carried
+    but no answer of those other days is kept; every answer is the resolver's on DAY."""
+    reg = national_copy
+    assert resolve_index.resolve_batch(_fresh(reg), texts, today=DAY).names.startswith("built")
+    before = date(2025, 6, 30)
+    small = resolve_index.resolve_batch(_fresh(reg), texts[:50], today=before)
+    assert small.names == ""  # the resolver alone: the names note is still DAY's
+    noted = resolve_index.note_path(reg)
+    assert noted is not None
+    assert json.loads(noted.read_bytes())["value"]["last"] < DAY.isoformat()  # the answers of other days
+    reg.record(RENAME, by="test")
+    got = resolve_index.resolve_batch(_fresh(reg), texts, today=DAY)
+    assert got.names == "carried" and got.kept == 0
+    assert got.cells == _reference(_fresh(reg), texts, DAY)
+
+
 # --- what is not carried -------------------------------------------------------------------------
 
 

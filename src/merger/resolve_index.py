@@ -228,7 +228,7 @@ def read(register: Register, day: date) -> Table | None:
     return table if table is not None and table.covers(day) else None
 
 
-def carry_table(register: Register, carried: Carried, names: Names) -> Table:
+def carry_table(register: Register, carried: Carried, names: Names, day: date) -> Table:
     """The answers by spelling for the generation ``names`` were carried to (``carried``: from
     ``merger.resolve_carry``): the previous generation's, less every answer whose commune or
     district part may read one of the changed keys (``Carried.keys``: the commune indexes' keys
@@ -237,7 +237,8 @@ def carry_table(register: Register, carried: Carried, names: Names) -> Table:
     fold to (``AddressResolver._lookup``: the part in full, or the name after a type word or an
     abbreviation: a suffix of the folded part; ``_may_read``), and the rows under the others are
     as they were: what is kept is what the names answer now (tests/test_resolve_carry.py).
-    Without a table of that generation: an empty one."""
+    Without a table of that generation answering on ``day`` (one written by a run on another
+    day holds for other days): an empty one."""
     from merger import cache
 
     table = Table(names.generation, names.first, names.last)
@@ -246,7 +247,7 @@ def carry_table(register: Register, carried: Carried, names: Names) -> Table:
     if path is None or not carried.since or _stale(path, carried.since):
         return table
     old = decode(carried.since, cache.read_note(path, carried.since))
-    if old is None or old.undated:
+    if old is None or old.undated or not old.first <= day <= old.last:
         return table
     table.first, table.last = max(table.first, old.first), min(table.last, old.last)
     changed: dict[str, list[str]] = {}
@@ -453,7 +454,7 @@ def _first_after_write(register: Register, today: date) -> tuple[Names | None, s
     carried = resolve_carry.carry(register, today)
     if carried.names is None:
         return None, f"carry: {carried.why}", None
-    return carried.names, "carried", carry_table(register, carried, carried.names)
+    return carried.names, "carried", carry_table(register, carried, carried.names, today)
 
 
 def _note_names(register: Register, resolver: AddressResolver) -> Names | None:
