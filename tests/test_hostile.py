@@ -335,6 +335,18 @@ def test_scrub_masks_every_form() -> None:
         assert SECRET not in store.redact(url) and SECRET not in store.scrub(f"error at {url}: refused")
 
 
+def test_a_drivers_words_are_scrubbed_on_every_path() -> None:
+    """Whichever path a driver's error comes by (SQLAlchemy's, the write path's, a read's psycopg
+    connection), ``store.driver_failure`` gives its one line with any credential in its words
+    masked, as the write path alone did before."""
+    for url in URLS:
+        for state in (None, "42501", "3D000"):
+            exc = RuntimeError(f"connection to {url} failed\nDETAIL: more")
+            exc.sqlstate = state  # type: ignore[attr-defined]
+            said = str(store.driver_failure(url, exc))
+            assert SECRET not in said and "DETAIL" not in said, said
+
+
 # --- item 13: every input error is one line ------------------------------------------------------
 
 BAD_OUT = {

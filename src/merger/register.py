@@ -187,8 +187,7 @@ class Register:
                 break
         except psycopg.Error as exc:
             self.close_reads()
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise store.driver_error(self.url, reason, getattr(exc, "sqlstate", None)) from None
+            raise store.driver_failure(self.url, exc) from None
         return _judged(rows)
 
     def generation(self) -> str:
@@ -319,8 +318,7 @@ class Register:
                 con.execute("COMMIT")
             except psycopg.Error as exc:
                 self.close_reads()
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise store.driver_error(self.url, reason, getattr(exc, "sqlstate", None)) from None
+                raise store.driver_failure(self.url, exc) from None
             return
         with store.db_errors(self.url), store.reading(self.engine) as conn:
             yield graph.sqlalchemy_query(conn)

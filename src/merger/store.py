@@ -232,8 +232,7 @@ def db_errors(url: str) -> Iterator[None]:
     try:
         yield
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise driver_error(url, reason, getattr(exc.orig, "sqlstate", None)) from None
+        raise (driver_failure(url, exc.orig) if exc.orig else driver_error(url, type(exc).__name__, None)) from None
 
 
 # The database server's and libpq's words for the failures people meet on connecting, by SQLSTATE
@@ -259,10 +258,17 @@ def driver_reason(reason: str, state: str | None) -> str:
     return reason if translated == said else translated  # English: libpq's line says more
 
 
+def driver_failure(url: str, exc: BaseException) -> StoreError:
+    """``driver_error`` for a driver's exception (its first line, its SQLSTATE if any)."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return driver_error(url, reason, getattr(exc, "sqlstate", None))
+
+
 def driver_error(url: str, reason: str, state: str | None) -> StoreError:
     """The one line a database driver's error becomes (whichever driver: SQLAlchemy's, or the
-    stdlib sqlite3 / psycopg of the write path), with the URL's password hidden."""
-    reason = driver_reason(reason, state)
+    stdlib sqlite3 / psycopg of the read and write paths), with the URL's password hidden and
+    any credential in the driver's own words masked."""
+    reason = driver_reason(scrub(reason), state)
     if state == "25006" or "readonly database" in reason:
         return StoreError(f"{READ_ONLY} ({redact(url)})")
     if state == "42501":  # insufficient_privilege: e.g. a role granted SELECT only
@@ -527,15 +533,14 @@ def bump_generation(conn: Connection) -> str:
     with a new mark of the write (``write_mark``)."""
     from sqlalchemy import text  # plain SQL: a write need not import the ORM models
 
-    counted = ""
-    for key, value in (("generation", None), (LAST_WRITE, write_mark())):
-        current = conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).scalar()
-        if value is None:
-            value = counted = str(int(current or "0") + 1)
-        if current is None:
+    def put(key: str, value: str) -> None:
+        found = conn.execute(text("UPDATE meta SET value = :v WHERE key = :k"), {"k": key, "v": value})
+        if not found.rowcount:
             conn.execute(text("INSERT INTO meta (key, value) VALUES (:k, :v)"), {"k": key, "v": value})
-        else:
-            conn.execute(text("UPDATE meta SET value = :v WHERE key = :k"), {"k": key, "v": value})
+
+    counted = str(int(conn.execute(text("SELECT value FROM meta WHERE key = 'generation'")).scalar() or "0") + 1)
+    put("generation", counted)
+    put(LAST_WRITE, write_mark())
     return counted
 
 

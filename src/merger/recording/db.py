@@ -124,12 +124,9 @@ class Connection:
     def bump_generation(self) -> str:
         """Advance the generation inside the write transaction (snapshot caches key on it), with
         a new mark of the write (as store.bump_generation)."""
-        counted = ""
-        for key, value in (("generation", None), (store.LAST_WRITE, store.write_mark())):
-            current = self.value("SELECT value FROM meta WHERE key = ?", (key,))
-            if value is None:
-                value = counted = str(int(current or "0") + 1)
-            if current is None:
+        counted = str(int(self.value("SELECT value FROM meta WHERE key = 'generation'") or "0") + 1)
+        for key, value in (("generation", counted), (store.LAST_WRITE, store.write_mark())):
+            if self.value("SELECT 1 FROM meta WHERE key = ?", (key,)) is None:
                 self.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
             else:
                 self.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
@@ -231,5 +228,4 @@ def _errors(url: str, kind: type[BaseException]) -> Iterator[None]:
     try:
         yield
     except kind as exc:
-        reason = store.scrub((str(exc).strip().splitlines() or [type(exc).__name__])[0])  # never a password
-        raise store.driver_error(url, reason, getattr(exc, "sqlstate", None)) from None
+        raise store.driver_failure(url, exc) from None  # (its words scrubbed: never a password)
