@@ -147,3 +147,16 @@ def test_yaml_nesting_is_refused_beyond_the_limit_only(tmp_path: Path, extra: in
     except ValidationFailed as exc:
         said = str(exc)
     assert ("nested too deeply" in said) == (extra > 0), said
+
+
+def test_a_yaml_error_names_its_line_in_the_language_of_the_run(tmp_path: Path) -> None:
+    """The parser's complaint keeps its own words; the line it points at is said as the other
+    annex problems say it (Vietnamese: "dòng 2:")."""
+    from merger import i18n
+
+    path = tmp_path / "broken.yaml"
+    path.write_text("events: [\n", encoding="utf-8")
+    for lang, said in (("vi", "dòng 2: YAML không hợp lệ"), ("en", "line 2: not valid YAML")):
+        with i18n.use(lang), pytest.raises(ValidationFailed) as exc:
+            annex.read(path)
+        assert said in str(exc.value), str(exc.value)

@@ -188,13 +188,12 @@ def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Viola
                                                              "each value out").format(value=event.start_mark.line + 1))])
         data = yaml.load(text, Loader=loader)  # noqa: S506  (a safe loader: SafeLoader or CSafeLoader)
         node = yaml.compose(text, Loader=loader)
-    except RecursionError:
-        raise ValidationFailed([Violation("annex", _("the YAML is nested too deeply to be an annex"))]) from None
-    except yaml.YAMLError as exc:
-        if "maximum nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit (1,000 levels)
+    except (RecursionError, yaml.YAMLError) as exc:
+        problem = str(getattr(exc, "problem", ""))
+        if isinstance(exc, RecursionError) or "maximum nesting depth" in problem:  # (libyaml's own limit: 1,000)
             raise ValidationFailed([Violation("annex", _("the YAML is nested too deeply to be an annex"))]) from None
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
+        where = _("line {line}: ").format(line=mark.line + 1) if mark else ""
         raise ValidationFailed([Violation("annex", _("{where}not valid YAML ({getattr})").format(where=where, getattr=getattr(exc, 'problem', exc)))]) from None
     except ValueError as exc:  # a YAML date that is no date: effective: 2025-02-30
         raise ValidationFailed([Violation("annex", _("not a valid annex: {exc} (a date such as 2025-02-30?)").format(exc=exc))]) from None
