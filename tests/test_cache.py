@@ -389,3 +389,60 @@ def test_packing_gives_the_plain_rules_bytes_on_drawn_columns(column: list) -> N
     assert packed == _pack_plain(column)
     if packed[0][0] != "json":
         assert cache._unpack(packed[0], [memoryview(b) for b in packed[1]], False) == column
+
+
+def test_a_superseded_key_is_seeded_through_the_key_index(national_copy: Register) -> None:
+    """A revoked event leaves its versions' keys as "key~N". Asked for by the key, the seeds of a
+    one-unit question find those records on both stores; on SQLite through the key index (a
+    case-insensitive LIKE there scanned all 17,860 versions: 2-5 ms of every lookup)."""
+    from merger import search
+
+    reg = national_copy
+    out = reg.record(RENAME, by="t", at=datetime(2026, 1, 2, 8, tzinfo=UTC))
+    reg.revoke(out.events[0], reason="test of the seeds", by="t", at=datetime(2026, 1, 3, tzinfo=UTC))
+    sqlite = reg.sqlite_path is not None
+    with reg._reading() as query:
+        stored = query("SELECT id, key FROM version WHERE key LIKE '%~%'")
+        assert stored
+        for vid, key in stored:
+            text = key.split("~", 1)[0]
+            seeds = search.seed_sql(text, sqlite=sqlite)
+            assert vid in {r[0] for r in query(seeds)}, key
+            if sqlite:
+                plan = " ".join(str(r[-1]) for r in query("EXPLAIN QUERY PLAN " + seeds))
+                assert "SCAN version" not in plan, plan
+        # pattern characters in the text are themselves, not wildcards
+        text = stored[0][1].split("~", 1)[0]
+        for odd in (text[:-1] + "?", text[:-1] + "*", text[:-1] + "_", text[:-1] + "%", "[" + text[1:]):
+            if sqlite:
+                assert stored[0][0] not in {r[0] for r in query(search.seed_sql(odd, sqlite=True))}, odd
+            query(search.seed_sql(odd, sqlite=sqlite))  # and no SQL error
+
+
+def test_territory_walks_seek_the_index_on_an_analysed_register(national_sqlite_path: Path, tmp_path: Path) -> None:
+    """Once ANALYZE has run (the benchmarks' registers, a department's), SQLite reckons ~23 versions
+    under each parent and scanned the version table for a walk step over ~450 ids or more (Hải
+    Phòng's territory: 2-5 ms a step against 0.1 ms). cache.walk asks in pieces it seeks."""
+    import shutil
+    import sqlite3
+
+    from merger import partial
+
+    path = tmp_path / "analysed.sqlite"
+    shutil.copy(national_sqlite_path, path)
+    with sqlite3.connect(path) as con:
+        con.execute("ANALYZE")
+    reg = Register.open(str(path))
+    plans: list[str] = []
+    longest = 0
+    with reg._reading() as query:
+        def planned(sql: str) -> list:
+            nonlocal longest
+            longest = max(longest, sql.count(","))
+            plans.append(" ".join(str(r[-1]) for r in query("EXPLAIN QUERY PLAN " + sql)) + " :: " + sql[:60])
+            return query(sql)
+
+        unit = query("SELECT unit_id FROM version WHERE name = 'Hải Phòng' AND level = 'province'")[0][0]
+        assert len(partial.territory(planned, unit)) > 500
+    assert not [p for p in plans if "SCAN version" in p or "SCAN link" in p]
+    assert longest > 300  # steps of hundreds of ids were taken

@@ -189,6 +189,12 @@ def refresh_columns(columns: Columns, query: Query, *, in_place: bool = False) -
 # reference and compares.
 
 
+# Ids asked for in one statement of a walk. With the register's statistics SQLite reckons ~23
+# versions under each parent, so for a longer list (~450 ids and up, most of them communes with
+# nothing under them) it scans the table instead of seeking the index: 2-5 ms against 0.1 ms.
+WALK_STEP = 400
+
+
 def walk(query: Query, start: set[int], src: str, dst: str, table: str = "link") -> set[int]:
     """``start`` and every id reached from it, step by step: the ``dst`` of the rows of ``table``
     whose ``src`` is one reached, as far as they go. Through links forward: ``predecessor_id`` to
@@ -196,8 +202,11 @@ def walk(query: Query, start: set[int], src: str, dst: str, table: str = "link")
     ``unit_id`` (every unit ever under them)."""
     seen, frontier = set(start), set(start)
     while frontier:
-        found = {r[0] for r in query(f"SELECT DISTINCT {dst} FROM {table} WHERE {src} IN ({_ids(frontier)}) "
-                                     f"AND {dst} IS NOT NULL")}
+        found: set[int] = set()
+        ordered = sorted(frontier)
+        for i in range(0, len(ordered), WALK_STEP):
+            found.update(r[0] for r in query(f"SELECT {dst} FROM {table} WHERE {src} IN ({_ids(ordered[i:i + WALK_STEP])}) "
+                                             f"AND {dst} IS NOT NULL"))
         frontier = found - seen
         seen |= frontier
     return seen
@@ -208,11 +217,11 @@ def above(query: Query, vids: set[int]) -> set[int]:
     if not vids:
         return set()
     units: set[int] = set()
-    frontier = {r[0] for r in query(f"SELECT DISTINCT parent_unit_id FROM version WHERE id IN ({_ids(vids)})")
+    frontier = {r[0] for r in query(f"SELECT parent_unit_id FROM version WHERE id IN ({_ids(vids)})")
                 if r[0] is not None}
     while frontier:
         units |= frontier
-        frontier = {r[0] for r in query(f"SELECT DISTINCT parent_unit_id FROM version WHERE unit_id IN "
+        frontier = {r[0] for r in query(f"SELECT parent_unit_id FROM version WHERE unit_id IN "
                                         f"({_ids(frontier)}) AND parent_unit_id IS NOT NULL")} - units
     return {r[0] for r in query(f"SELECT id FROM version WHERE unit_id IN ({_ids(units)})")} if units else set()
 

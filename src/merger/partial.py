@@ -84,7 +84,7 @@ def territory(query: Query, unit_id: int) -> set[int]:
     reached = _lineage(query, here)
     reached |= _unit_versions(query, reached)
     above = reached | _up(query, reached)
-    wholes = _set(query, f"SELECT DISTINCT unit_id FROM version WHERE id IN ({_ids(above)}) "
+    wholes = _set(query, f"SELECT unit_id FROM version WHERE id IN ({_ids(above)}) "
                          "AND level IN ('province', 'district')") if above else set()
     inner = _down(query, wholes)
     whole_versions = _set(query, f"SELECT id FROM version WHERE unit_id IN ({_ids(wholes)})") if wholes else set()
@@ -330,4 +330,4 @@ def holders(query: Query, unit_ids: set[int]) -> set[int]:
     """Which of these units have (had) units under them (``--within`` prefers those)."""
     if not unit_ids:
         return set()
-    return _set(query, f"SELECT DISTINCT parent_unit_id FROM version WHERE parent_unit_id IN ({_ids(unit_ids)})")
+    return _set(query, f"SELECT parent_unit_id FROM version WHERE parent_unit_id IN ({_ids(unit_ids)})")

@@ -365,7 +365,7 @@ class Register:
         """A snapshot of what a question about ``query`` needs: the versions it may name and their
         neighbourhood (merger.cache.read_around), read through indexes instead of the whole
         register; the whole snapshot when that is in memory already or the query cannot be seeded."""
-        seeds = search.seed_sql(query)
+        seeds = search.seed_sql(query, sqlite=self.sqlite_path is not None)
         if self._snapshot is not None or seeds is None:
             return self.snapshot
         return self._around(seeds)
@@ -468,7 +468,7 @@ class Register:
         name resolved on its neighbourhood (units that hold others preferred, as ``--within``
         does), then the unit's territory (merger.partial.territory). Where the name is not
         found or stays ambiguous there, the whole register answers (its suggestions, its list)."""
-        seeds = search.seed_sql(within)
+        seeds = search.seed_sql(within, sqlite=self.sqlite_path is not None)
         if self._snapshot is None and seeds is not None:
             with self._reading() as q:
                 gen = self._generation_in(q)
