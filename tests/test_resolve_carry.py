@@ -105,6 +105,12 @@ def test_a_rename_a_merge_and_a_split_are_carried_as_a_full_build_makes_them(wri
     carried = resolve_carry.carry(_fresh(reg), DAY)
     assert carried.why == "" and carried.names is not None
     assert path.read_bytes() == built
+    # the carried names (made without decoding the note: names_of) are what reading the note gives
+    noted = resolve_names.read(_fresh(reg), DAY)
+    assert noted is not None
+    for attr in ("generation", "first", "last", "undated", "types", "level", "type", "unit", "parent", "cdist",
+                 "cprov", "vf", "vt", "answer", "fkey", "later", "blob", "ends", "_indexes"):
+        assert getattr(carried.names, attr) == getattr(noted, attr), attr
 
 
 def test_answers_by_spelling_kept_across_writes_are_the_resolvers_for_every_way_of_writing(

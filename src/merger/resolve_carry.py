@@ -145,12 +145,12 @@ def carry(register: Register, day: date) -> Carried:
         return Carried(None, why)
     first, last = max(first, why[0]), min(last, why[1])
     try:
-        note = parts.note(first, last, False)
+        header, text, cols, ends = parts.encoded(first, last, False)
     except (KeyError, TypeError, ValueError, IndexError):  # an index kept as it was proved damaged
         return Carried(None, "damaged")
-    note[0]["since"] = mark_now
-    resolve_names.write(register, now, note)
-    return Carried(resolve_names.decode(now, *note), "", old_generation, frozenset(keys))
+    header["since"] = mark_now
+    resolve_names.write(register, now, (header, text))
+    return Carried(resolve_names.names_of(now, (header, text), cols, ends), "", old_generation, frozenset(keys))
 
 
 def _added(value: object, new: list[tuple[str, list[int]]], n: int) -> tuple[list[str], dict[str, int]]:

@@ -38,7 +38,7 @@ import re
 import sys
 from array import array
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from merger.addresses import COMMUNE_TYPES, DISTRICT_TYPES, PROVINCE_ALIASES, PROVINCE_TYPES, Resolved, _norm
 from merger.i18n import _, fdate
@@ -485,6 +485,13 @@ class Parts(NamedTuple):
 
     def note(self, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes]:
         """The header and text of the note (answers numbered in row order, each text once)."""
+        header, text, _cols, _ends = self.encoded(first, last, undated)
+        return header, text
+
+    def encoded(self, first: date, last: date, undated: bool) -> tuple[dict[str, object], bytes,
+                                                                       dict[str, array[int]], array[int]]:
+        """``note``'s header and text, and its columns and answers' ends as arrays (``names_of``:
+        the names of a note just made, without decoding its header again)."""
         n = len(self.texts)
         fkey = self.fkey if self.fkey is not None else self._positions(n)
         answers: dict[bytes, int] = {}
@@ -492,8 +499,8 @@ class Parts(NamedTuple):
         for row, key in enumerate(fkey):
             if key == _NONE:  # not under a full name (one holding a separator): the resolver answers
                 answer[row] = _NONE
-        cols = {**self.cols, "answer": answer, "fkey": fkey}
-        ends, at = [], 0
+        cols = {c: array("i", col) for c, col in {**self.cols, "answer": answer, "fkey": fkey}.items()}
+        ends, at = array("i"), 0  # (array: OverflowError past 2**31, as _ints)
         for blob in answers:
             at += len(blob)
             ends.append(at)
@@ -501,7 +508,7 @@ class Parts(NamedTuple):
                   "undated": undated, "types": list(self.types), "columns": {c: _ints(cols[c]) for c in _COLUMNS},
                   "indexes": [_encode_index(index) if isinstance(index, dict) else index for index in self.indexes],
                   "later": self.later, "ends": _ints(ends)}
-        return header, b"".join(answers) + _RS.encode("utf-8").join(self.labels)
+        return header, b"".join(answers) + _RS.encode("utf-8").join(self.labels), cols, ends
 
     def _positions(self, n: int) -> list[int]:
         """Each row's position in its level's full index (``fkey``)."""
@@ -547,6 +554,16 @@ def decode(generation: str, header: object, text: bytes) -> Names | None:
                      header["undated"] is not False, types, cols, indexes, later, text, ends)
     except (KeyError, TypeError, ValueError):  # binascii.Error is a ValueError
         return None
+
+
+def names_of(generation: str, note: tuple[dict[str, Any], bytes], cols: dict[str, array[int]],
+             ends: array[int]) -> Names:
+    """The names of a note just made (``Parts.encoded``): what ``decode`` gives for it, without
+    decoding its columns again (~7 ms at the national size)."""
+    header, text = note
+    later = {int(unit): frozenset(int(u) for u in units) for unit, units in header["later"]}
+    return Names(generation, date.fromisoformat(header["first"]), date.fromisoformat(header["last"]),
+                 header["undated"] is not False, header["types"], cols, header["indexes"], later, text, ends)
 
 
 def note_path(register: Register) -> Path | None:
