@@ -233,10 +233,14 @@ def test_a_damaged_foreign_or_other_day_note_is_ignored(national_copy: Register)
     good = path.read_bytes()
     # tampered answers: a wrong unit in a kept shape is trusted (the user's own file, like the
     # cache); a broken shape is a miss, answered by the resolver
-    note = json.loads(good)
-    note["value"]["answers"] = note["value"]["answers"].replace(resolve_index._US, resolve_index._RS, 3)
-    for bad in (b"{not json", json.dumps(note).encode(), good.replace(b'"format": ', b'"format": 1', 1),
-                json.dumps({**json.loads(good), "generation": "other"}).encode()):
+    end = good.index(b"\n", len(resolve_index.MAGIC))
+    head = json.loads(good[len(resolve_index.MAGIC):end])
+    answers_at = end + 1 + 4 * head["keys"] + head["key_bytes"]
+    us, rs = resolve_index._US.encode(), resolve_index._RS.encode()
+    other = resolve_index.MAGIC + json.dumps({**head, "generation": "other"}).encode() + good[end:]
+    for bad in (b"{not json", good[:answers_at] + good[answers_at:].replace(us, rs, 3),
+                good.replace(b'"format": ', b'"format": 1', 1), other, good[: len(good) // 2],
+                good[:end + 3] + good[end + 5:]):
         path.write_bytes(bad)
         os.chmod(path, 0o600)
         got = resolve_index.resolve_batch(Register.open(_target(reg)), texts, today=AFTER)
@@ -327,3 +331,28 @@ def test_days_alike_are_the_days_with_the_same_versions_valid(national: Register
         assert {v.id for v in snap.versions.values() if v.valid_on(first - timedelta(days=1))} != valid
     if last < date.max:
         assert {v.id for v in snap.versions.values() if v.valid_on(last + timedelta(days=1))} != valid
+
+
+_NO_RS = st.text(st.characters(blacklist_characters=resolve_index._RS, blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(answers=st.lists(_NO_RS, min_size=1, max_size=8), keys=st.lists(_NO_RS, max_size=8, unique=True),
+       data=st.data())
+def test_a_note_of_answers_reads_back_as_written(answers: list[str], keys: list[str], data: st.DataObject) -> None:
+    table = resolve_index.Table("g~1", date(2025, 7, 1), date(2026, 1, 1),
+                                keys={k: data.draw(st.integers(0, len(answers) - 1)) for k in keys},
+                                answers=answers)
+    table.undated = data.draw(st.booleans())
+    got = resolve_index.decode("g~1", resolve_index.encode(table))
+    assert got is not None and got.keys == table.keys and got.answers == answers
+    assert (got.first, got.last, got.undated) == (table.first, table.last, table.undated)
+    assert resolve_index.decode("g~2", resolve_index.encode(table)) is None  # another generation's
+
+
+@given(tail=st.binary(max_size=300), cut=st.integers(0, 400))
+def test_a_note_of_answers_of_any_bytes_is_a_table_or_a_miss(tail: bytes, cut: int) -> None:
+    good = resolve_index.encode(resolve_index.Table("g", date(2025, 7, 1), date(2026, 1, 1),
+                                                    keys={"a\x1fb": 0, "c\x1fd": 1}, answers=["x", "y"]))
+    for data in (tail, resolve_index.MAGIC + tail, good[:cut] + tail, good + tail):
+        got = resolve_index.decode("g", data)
+        assert got is None or isinstance(got, resolve_index.Table)

@@ -662,14 +662,20 @@ def read_note(path: Path, generation: str) -> Any:
 
 def write_note(path: Path, generation: str, value: Any) -> None:
     """Save a small JSON value for this generation, atomically, readable by this user only."""
+    write_atomic(path, json.dumps({"format": FORMAT, "generation": generation, "value": value},
+                                  ensure_ascii=False).encode("utf-8"))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file of this writer's own (mode 0600, as
+    mkstemp makes it) put in place in one step: a reader sees the old file or the new one."""
     import tempfile
 
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps({"format": FORMAT, "generation": generation, "value": value},
-                                ensure_ascii=False).encode("utf-8"))
+            fh.write(data)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

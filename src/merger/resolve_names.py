@@ -609,9 +609,8 @@ def write(register: Register, generation: str, note: tuple[dict[str, object], by
     """Note the names atomically, readable by this user only (a read-only location only costs
     speed next time)."""
     import json
-    import os
-    import tempfile
-    from pathlib import Path
+
+    from merger import cache
 
     path = note_path(register)
     if path is None:
@@ -621,12 +620,4 @@ def write(register: Register, generation: str, note: tuple[dict[str, object], by
                                separators=(",", ":")).encode("utf-8", "surrogatepass") + b"\n"
             + text)
     with contextlib.suppress(OSError):
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        cache.write_atomic(path, data)
