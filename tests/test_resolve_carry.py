@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from array import array
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from copies import private_copy
 from merger import resolve_carry, resolve_index, resolve_names
@@ -88,8 +91,23 @@ def _carried_as_built(reg: Register, texts: list[str]) -> None:
     resolve_index.note_path(reg).unlink()  # type: ignore[union-attr]
     again = resolve_index.resolve_batch(_fresh(reg), texts, today=DAY)
     assert again.names == "built (carry: no note)"
-    assert path.read_bytes() == carried
+    assert _rows(path.read_bytes()) == _rows(carried)
     assert again.cells == got.cells
+
+
+def _rows(note: bytes) -> tuple:
+    """What a names note holds, row for row, whatever the numbering of its answers' texts: its
+    days and type words, each row's columns with its answer's text and its label, the indexes and
+    the provinces each became."""
+    header, body = _note_parts(note)
+    cols = {c: resolve_names._unints(header["columns"][c]) for c in resolve_names._COLUMNS}
+    ends = resolve_names._unints(header["ends"])
+    labels = body[ends[-1] if ends else 0:].split(resolve_names._RS.encode())
+    rows = [(*(cols[c][r] for c in resolve_names._COLUMNS if c != "answer"),
+             None if cols["answer"][r] == resolve_names._NONE else body[ends[cols["answer"][r] - 1] if cols["answer"][r] else 0: ends[cols["answer"][r]]],
+             labels[r]) for r in range(len(cols["id"]))]
+    return (header["first"], header["last"], header["undated"], header["types"], rows, header["indexes"],
+            header["later"], header.get("since"))
 
 
 def test_a_rename_a_merge_and_a_split_are_carried_as_a_full_build_makes_them(written: Register, first_note: bytes,
@@ -112,7 +130,7 @@ def test_a_rename_a_merge_and_a_split_are_carried_as_a_full_build_makes_them(wri
     os.chmod(path, 0o600)
     carried = resolve_carry.carry(_fresh(reg), DAY)
     assert carried.why == "" and carried.names is not None
-    assert path.read_bytes() == built
+    assert _rows(path.read_bytes()) == _rows(built)
     # the carried names (made without decoding the note: names_of) are what reading the note gives
     noted = resolve_names.read(_fresh(reg), DAY)
     assert noted is not None
@@ -244,3 +262,68 @@ def test_writes_that_are_not_carried(planted: Register, texts: list[str], change
     got = resolve_index.resolve_batch(_fresh(reg), sample, today=DAY)
     assert got.names == f"built (carry: {why})"
     assert got.cells == _reference(_fresh(reg), sample, DAY)
+
+
+def _note_parts(note: bytes) -> tuple[dict, bytes]:
+    end = note.index(b"\n", len(resolve_names.MAGIC))
+    return json.loads(note[len(resolve_names.MAGIC):end]), note[end + 1:]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_carried_note_holds_what_the_full_build_holds_row_for_row(first_note: bytes, data: st.DataObject) -> None:
+    """resolve_carry._Note.encoded keeps the noted bytes and numbers a text made again after them;
+    resolve_names.Parts.encoded (what build uses) makes every answer's text again. On the real
+    note, with rows made again (an old answer's text, another row's, none, a new one, the same new
+    one twice) and rows added: the same rows, answers and labels; only the numbering may differ."""
+    header, body = _note_parts(first_note)
+    note, first, last, undated = resolve_carry._parts(header, body)  # noqa: SLF001
+    n = len(note.cols["id"])
+    texts = [None if a == resolve_names._NONE else note.body[note.ends[a - 1] if a else 0: note.ends[a]]
+             for a in note.answer]
+    news = [b"new answer \xe1\xba\xa1", b"another new one"]
+
+    def a_text() -> bytes | None:
+        return data.draw(st.one_of(st.none(), st.sampled_from(news), st.integers(0, n - 1).map(lambda r: texts[r])))
+
+    for row in data.draw(st.lists(st.integers(0, n - 1), max_size=12, unique=True)):
+        note.texts[row] = texts[row] = a_text()
+    for _ in range(data.draw(st.integers(0, 3))):
+        for name, col in note.cols.items():
+            col.append(col[0] if name != "id" else max(col) + 1)
+        note.fkey.append(data.draw(st.sampled_from([resolve_names._NONE, 0])))
+        note.labels.append(b"label")
+        note.texts[len(texts)] = a_text()
+        texts.append(note.texts[len(texts)])
+    reference = resolve_names.Parts(list(note.types), {c: list(col) for c, col in note.cols.items()}, texts,
+                                    list(note.labels), list(note.indexes), note.later, array("i", note.fkey))
+
+    def noted(made: tuple[dict, bytes]) -> bytes:
+        return resolve_names.MAGIC + json.dumps(made[0]).encode() + b"\n" + made[1]
+
+    carried = note.encoded(first, last, undated)
+    assert _rows(noted(carried[:2])) == _rows(noted(reference.encoded(first, last, undated)[:2]))
+    names = resolve_names.names_of("g", carried[:2], *carried[2:])
+    assert names.answer == carried[2]["answer"] and names.blob == carried[1]
+
+
+def test_the_keys_dropped_are_those_that_may_read_a_changed_key(texts: list[str]) -> None:
+    """resolve_index._dropped (each part looked at once) drops exactly the keys _may_read names,
+    on the NSO addresses' keys, for changed keys made from real names (and a number)."""
+    import random
+
+    from merger.addresses import split_parts
+    from merger.names import fold
+
+    keys = list(dict.fromkeys(resolve_index._US.join(split_parts(t)[-k:]).casefold() for t in texts for k in (2, 3)))
+    rng = random.Random(5)
+    for _ in range(12):
+        names = [fold(split_parts(t)[0]) for t in rng.sample(texts, 4)] + [rng.choice(["1", "5", "ky son", "an"])]
+        changed: dict[str, list[str]] = {}
+        for name in names:
+            for k in {name, name.rsplit(" ", 1)[-1]}:
+                changed.setdefault(k.rpartition(" ")[2], []).append(k)
+        lasts: dict[str, str] = {}
+        expected = [k for k in keys if resolve_index._may_read(k, changed, lasts)]
+        assert resolve_index._dropped(keys, changed) == expected
+        assert expected  # something to drop

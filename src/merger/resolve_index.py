@@ -33,7 +33,7 @@ import json
 import re
 import sys
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -286,9 +286,8 @@ def carry_table(register: Register, carried: Carried, names: Names, day: date) -
     changed: dict[str, list[str]] = {}
     for key in carried.keys:
         changed.setdefault(key.rpartition(" ")[2], []).append(key)
-    lasts: dict[str, str] = {}  # each last token's folded last word (tokens repeat across names)
     # those that may read a changed key are answered by the names, and kept anew
-    dropped = [key for key in old.keys if _may_read(key, changed, lasts)] if changed else []
+    dropped = _dropped(old.keys, changed) if changed else []
     table.keys, table.answers = old.keys, old.answers  # (decoded for this call: ours to change)
     for key in dropped:
         del table.keys[key]
@@ -300,6 +299,24 @@ def carry_table(register: Register, carried: Carried, names: Names, day: date) -
     table._index = {text: i for i, text in enumerate(table.answers)}  # noqa: SLF001
     table.carried = table.learned = len(table.keys)  # of this generation now: noted
     return table
+
+
+def _dropped(keys: Iterable[str], changed: dict[str, list[str]]) -> list[str]:
+    """The keys ``_may_read`` finds may read a changed key, each part looked at once (a district
+    or province part is in hundreds of keys, and most communes are in one)."""
+    lasts: dict[str, str] = {}
+    seen: dict[str, bool] = {}
+    out = []
+    for key in keys:
+        parts = key.split(_US)
+        for part in parts[:-1]:  # not the province: its indexes are not changed by a carried write
+            hit = seen.get(part)
+            if hit is None:
+                hit = seen[part] = _may_read(part + _US, changed, lasts)
+            if hit:
+                out.append(key)
+                break
+    return out
 
 
 def _may_read(key: str, changed: dict[str, list[str]], lasts: dict[str, str]) -> bool:
