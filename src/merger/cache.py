@@ -666,23 +666,24 @@ def write_note(path: Path, generation: str, value: Any) -> None:
                                   ensure_ascii=False).encode("utf-8"))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file of this writer's own (mode 0600, as
-    mkstemp makes it) put in place in one step: a reader sees the old file or the new one."""
+def write_atomic(path: Path, *chunks: bytes) -> None:
+    """Write the chunks to ``path`` through a temporary file of this writer's own (mode 0600, as
+    mkstemp makes it) put in place in one step: a reader sees the old file or the new one. (In
+    chunks: joining megabytes first costs a copy.)"""
     import tempfile
 
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            fh.writelines(chunks)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def read_any_note(path: Path, magic: bytes) -> tuple[dict[str, Any], bytes] | None:
+def read_any_note(path: Path, magic: bytes) -> tuple[dict[str, Any], memoryview] | None:
     """A note of the form MAGIC, one line of JSON, then bytes (``merger.resolve_names``) as it is,
     whatever generation it was written for: its header and the bytes after it (None: absent,
     foreign, damaged). For a reader that carries a note across a write (``merger.resolve_carry``)
@@ -697,4 +698,4 @@ def read_any_note(path: Path, magic: bytes) -> tuple[dict[str, Any], bytes] | No
         header = json.loads(data[len(magic):end])
     except (OSError, ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
-    return (header, data[end + 1:]) if isinstance(header, dict) else None
+    return (header, memoryview(data)[end + 1:]) if isinstance(header, dict) else None  # (a view: no copy)

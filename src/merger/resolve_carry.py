@@ -198,7 +198,7 @@ class _Note:
     cols: dict[str, array[int]]
     fkey: array[int]
     answer: array[int]
-    body: bytes
+    body: bytes | memoryview  # (a view of the note as read: no copy)
     ends: array[int]
     labels: list[bytes]
     indexes: list[Any]
@@ -235,7 +235,7 @@ class _Note:
         return header, b"".join([body, *added, _RS.encode("utf-8").join(self.labels)]), cols, ends
 
 
-def _parts(header: dict[str, Any], body: bytes) -> tuple[_Note, date, date, bool]:
+def _parts(header: dict[str, Any], body: bytes | memoryview) -> tuple[_Note, date, date, bool]:
     """A note's parts as carrying keeps them (ValueError and the like: damaged)."""
     cols = {c: _unints(header["columns"][c]) for c in _COLUMNS}  # arrays: appended to and set in place
     n = len(cols["id"])
@@ -253,7 +253,7 @@ def _parts(header: dict[str, Any], body: bytes) -> tuple[_Note, date, date, bool
     if fkey.count(_NONE) and any(level == 0 and key == _NONE for level, key in zip(cols["level"], fkey, strict=True)):
         raise ValueError("a commune under no full name: its answer is not noted")
     split = ends[-1] if ends else 0
-    labels = body[split:].split(_RS.encode("utf-8"))  # (UTF-8: a character's bytes are its own)
+    labels = bytes(body[split:]).split(_RS.encode("utf-8"))  # (UTF-8: a character's bytes are its own)
     if len(labels) != n:
         raise ValueError("labels")
     indexes = header["indexes"]  # decoded (and checked) where needed, else kept as they are

@@ -226,11 +226,12 @@ def decode(generation: str, data: bytes | None) -> Table | None:
         table = Table(generation, date.fromisoformat(head["first"]), date.fromisoformat(head["last"]))
         table.undated = head["undated"] is not False
         at = end + 1
+        view = memoryview(data)  # (slices without copies of megabytes)
         index = array("i")
-        index.frombytes(data[at: at + 4 * count])
+        index.frombytes(view[at: at + 4 * count])
         at += 4 * count
-        names = data[at: at + size].decode("utf-8", "surrogatepass")
-        answers = data[at + size:].decode("utf-8", "surrogatepass")
+        names = str(view[at: at + size], "utf-8", "surrogatepass")
+        answers = str(view[at + size:], "utf-8", "surrogatepass")
     except (KeyError, TypeError, ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError: ValueErrors
         return None
     table.answers = answers.split(_RS) if many else []  # (counted: one empty text is not none)

@@ -616,8 +616,7 @@ def write(register: Register, generation: str, note: tuple[dict[str, object], by
     if path is None:
         return
     header, text = note
-    data = (MAGIC + json.dumps({"format": FORMAT, "generation": generation, **header}, ensure_ascii=False,
-                               separators=(",", ":")).encode("utf-8", "surrogatepass") + b"\n"
-            + text)
+    line = json.dumps({"format": FORMAT, "generation": generation, **header}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8", "surrogatepass")
     with contextlib.suppress(OSError):
-        cache.write_atomic(path, data)
+        cache.write_atomic(path, MAGIC, line, b"\n", text)
