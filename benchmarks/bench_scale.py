@@ -13,9 +13,10 @@ record. Peak memory (max RSS) of ``lineage`` comes from /usr/bin/time when prese
 --peers (at 1x) resolves the 10,035 old-commune addresses of the NSO list with ``merger resolve
 --file`` and, in the same rounds, with the peers vietnamadminunits 1.0.4 and
 vietnam-address-converter 1.0.5 (PyPI; ``pip install -e '.[bench]'``), each a whole process.
-Ours three ways: with the notes of the warm-up round current; the same addresses without marks
-in lower case, the note of answers by spelling removed before each run (a first run of a
-spelling not seen before: the names noted for the generation answer); and with both notes
+Ours four ways: with the notes current (the same command run once before, not timed: the
+rounds may record events); the same addresses without marks in lower case, the note of answers
+by spelling removed before each run (a first run of a spelling not seen before: the names
+noted for the generation answer); and with both notes
 removed before each run (as the first run after a write, which notes the names again); and
 after a rename recorded before each run (not timed), the first run after a real write (the
 names note of the generation before carried across it, merger.resolve_carry).
@@ -95,6 +96,15 @@ def import_times(db: str, env: dict[str, str], args: tuple[str, ...] = ("lineage
 
 
 AFTER_WRITE = "resolve --file, first run after a write"
+
+
+def notes_current(resolve: list[str], env: dict[str, str]) -> object:
+    """Before each run, not timed: the same command once (where the rounds record events, the
+    notes of the register's generation are then current, as the label says); then the command."""
+    def cmd() -> list[str]:
+        subprocess.run(resolve, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        return resolve
+    return cmd
 
 
 def chain_end(target: str, prefix: str, start: date, first: str) -> tuple[list[date], list[str]]:
@@ -209,7 +219,6 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
             for r in rows:
                 w.writerow([", ".join(fold(r[k]) for k in ("Tên", "Quận Huyện", "Tỉnh / Thành Phố"))])
         cached = Path(db + ".snapshot") if sqlite else None
-        resolve = [*merger, "resolve", "--column", "dia_chi", "--out", str(out), "--file"]
 
         def first_run(path: Path, *suffixes: str) -> Callable[[str], object]:
             """The command on a register, after removing its notes named (a first run: nothing
@@ -222,7 +231,8 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
                 return cmd
             return on
 
-        tasks[f"resolve --file ({len(rows):,} old-commune addresses), notes current"] = [*resolve, str(texts)]
+        tasks[f"resolve --file ({len(rows):,} old-commune addresses), notes current"] = \
+            notes_current(resolve_on(db, texts, out), env)
         if cached is not None:
             again["resolve --file, first run of a new spelling (no marks)"] = first_run(plain, ".resolve")
             again["resolve --file, no notes (the first run after a write)"] = first_run(texts, ".resolve", ".resolve-names")
@@ -242,6 +252,8 @@ def measure(db: str, runs: int, env: dict[str, str], *, sqlite: bool, peers: boo
                 continue
             if label == AFTER_WRITE:  # its own chain of renames, on the earlier code's register
                 cmd = after_write(old_db, resolve_on(old_db, texts, out), old_env)  # type: ignore[arg-type]
+            elif label.endswith(", notes current"):
+                cmd = notes_current(resolve_on(old_db, texts, out), old_env)  # type: ignore[arg-type]
             elif label in again:  # its notes removed beside the earlier code's register, not this one's
                 cmd = again[label](old_db)
             elif label in old_tasks:
