@@ -21,7 +21,8 @@ an answer from here is the resolver's answer (tests/test_resolve_first.py compar
 The note is built from a resolver that has the snapshot already (the first ``resolve --file``
 of a generation that asks the resolver about more than ``resolve_index.NAMES_AFTER`` addresses),
 or carried from the note of the generation before across the writes since
-(``merger.resolve_carry``: the same rows as a build, byte for byte), once per generation and days alike
+(``merger.resolve_carry``: the same rows, answers and labels as a build, row for row; its
+answers' texts numbered otherwise), once per generation and days alike
 (``resolve_index.days_alike``), and trusted on the cache's terms (``merger.cache.trusted``:
 this user's regular file, writable by no one else; then the right format and generation); a
 stale, foreign or damaged note is only a miss. It is a line of JSON holding texts and stdlib
