@@ -275,6 +275,28 @@ def test_escape_sequences_in_stored_names_are_shown_not_obeyed(national_copy: Re
         assert "␛[2J" in res.stdout
 
 
+def test_machine_output_on_a_terminal_shows_control_characters(national_copy: Register, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """CSV and JSON on stdout keep the data as given into a pipe or a file; on a terminal an ESC,
+    a BEL or a C1 control (which JSON does not escape) in a stored name or in a cell of the user's
+    file is drawn, never obeyed (resolve --file echoed the file's cells raw to the terminal)."""
+    from merger.cli import common
+
+    restyle(national_copy, AN_LU, name="Phường An\x1b[2J Lư\x9b", full_name="Phường An\x1b[2J Lư\x9b")
+    table = tmp_path / "in.csv"
+    table.write_text("dia_chi\nSố 1\x1b]0;x\x07, Phường Hòa Bình, Thành phố Hải Phòng\n", encoding="utf-8")
+    runs = [("search", "11533", "--csv"), ("show", AN_LU, "--json"), ("lineage", AN_LU, "--json"),
+            ("resolve", "--file", str(table), "--column", "dia_chi")]
+    piped = {args: run(national_copy.url, *args) for args in runs}
+    monkeypatch.setattr(common, "is_terminal", lambda stream: True)
+    for args in runs:
+        shown = run(national_copy.url, *args)
+        assert shown.exit_code == 0 == piped[args].exit_code, shown.stderr
+        assert not any(c in shown.stdout for c in "\x1b\x07\x9b"), (args, shown.stdout[:300])
+        assert ("<U+009B>" if "--json" in args else "␛") in shown.stdout, args  # (JSON spells ESC \u001b itself)
+        assert ("\x9b" if "--json" in args else "\x1b") in piped[args].stdout, args  # as given into a pipe
+
+
 def test_messages_cut_long_inputs_and_show_control_characters(national_path: str) -> None:
     long_name = "Xã " + "Ầ" * 10_000
     line = one_error(run(national_path, "show", long_name))

@@ -32,6 +32,7 @@ from merger.cli.common import (
     print_table,
     raw_csv,
     state,
+    stdout_stream,
     write_text,
 )
 from merger.i18n import _
@@ -509,7 +510,7 @@ def _resolve_rows(reg, day, header: list[str], rows: list[list[str]], source: st
 
     to_stdout = out is None or out == "-"
     if to_stdout:
-        write(sys.stdout)
+        write(stdout_stream())  # on a terminal the cells' control characters drawn, never obeyed
         sys.stdout.flush()
     else:
         assert out is not None

@@ -435,7 +435,7 @@ def write_text(text: str, out: Any = None) -> None:
     """Text to stdout (``out`` None or "-") or to a file, written whole or not at all."""
 
     if out is None or str(out) == "-":
-        sys.stdout.write(text)
+        stdout_text(text)
         return
     from merger.outputs import check_out, writing
 
@@ -447,7 +447,38 @@ def write_text(text: str, out: Any = None) -> None:
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    stdout_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def stdout_text(text: str) -> None:
+    """Machine output (CSV, JSON, text) on stdout: as it is into a pipe or a file; on a terminal
+    with its control characters drawn (``visible``), never obeyed: a cell of the user's file or a
+    stored name holding ESC[2J must not clear the screen, nor a C1 control survive in JSON."""
+    sys.stdout.write(visible(text) if is_terminal(sys.stdout) else text)
+
+
+def stdout_stream() -> Any:
+    """stdout for machine output written piece by piece (a CSV of many rows): itself into a pipe
+    or a file, on a terminal a writer that draws control characters (as ``stdout_text``)."""
+    return _Drawn(sys.stdout) if is_terminal(sys.stdout) else sys.stdout
+
+
+class _Drawn:
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(visible(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
 
 
 def raw_csv() -> bool:
@@ -473,7 +504,7 @@ def emit_csv(header: list[str], rows: list[list[Any]]) -> None:
     w = SafeWriter(buf, raw_csv())
     w.writerow(header)
     w.writerows([csv_cell(x) for x in row] for row in rows)
-    sys.stdout.write(buf.getvalue())
+    stdout_text(buf.getvalue())
 
 
 def out_path(path: Path | None, suffixes: tuple[str, ...] = ()) -> Path | None:

@@ -27,6 +27,7 @@ from merger.cli.common import (
     parse_date,
     raw_csv,
     state,
+    stdout_text,
 )
 from merger.i18n import N_, _, fdate, fnum, fpct
 
@@ -481,7 +482,7 @@ def _locate_file(loc, file: Path, lon_column: str, lat_column: str, out: Path | 
     with errors():
         done = locate_file(loc, file, lon_column, lat_column, raw=raw_csv())
     if out is None:
-        sys.stdout.write(done.text)
+        stdout_text(done.text)
         return
     from merger.outputs import writing
 
