@@ -645,3 +645,16 @@ def test_fuzz_hostile_input_through_the_cli(national_copy: Register, tmp_path_fa
         assert "\x1b" not in res.stderr
         assert generation(national_copy) == before, args
     assert not list(work.glob("*.tmp")) and not list(work.glob(".*.tmp"))
+
+
+def test_a_file_of_a_header_alone_is_resolved_to_no_addresses(national_path: str, tmp_path: Path) -> None:
+    """A file with its header and no rows: the header written back, and a summary that says so in
+    either language (it read "0 addresses → out.csv: " with nothing after the colon)."""
+    table = tmp_path / "in.csv"
+    table.write_text("dia_chi\n", encoding="utf-8")
+    for env, said in (({}, "no addresses → "), ({"MERGER_LANG": "vi"}, "không có địa chỉ nào → ")):
+        out = tmp_path / "out.csv"
+        res = CliRunner().invoke(app, ["--db", national_path, "resolve", "--file", str(table), "--out", str(out)], env=env)
+        assert res.exit_code == 0, res.stderr
+        assert res.stdout.strip() == said + str(out)
+        assert out.read_text(encoding="utf-8").splitlines()[0].startswith("dia_chi,")

@@ -531,9 +531,11 @@ def _resolve_rows(reg, day, header: list[str], rows: list[list[str]], source: st
         return not bad
     from merger.i18n import fnum
 
+    shown = _("standard output") if to_stdout else where
     line = _("{n} addresses → {where}: {counts}").format(
-        n=fnum(len(rows)), where=_("standard output") if to_stdout else where,
-        counts=", ".join(f"{status_label(k)} {fnum(v)}" for k, v in sorted(counts.items())))
+        n=fnum(len(rows)), where=shown,
+        counts=", ".join(f"{status_label(k)} {fnum(v)}" for k, v in sorted(counts.items()))) if counts else \
+        _("no addresses → {where}").format(where=shown)  # a file of a header alone
     print(line, file=sys.stderr if to_stdout else sys.stdout)
     return not bad
 
