@@ -93,3 +93,35 @@ def test_a_damaged_snapshot_cache_is_only_a_miss(national: Register, damage: byt
     finally:
         path.write_bytes(good)
     reg.close()
+
+
+def test_a_factory_register_copied_by_build_holds_what_a_load_writes(build, new_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The ``build`` fixture copies a bundle's first load (tests/conftest.py ``Loaded``): each copy
+    holds what Builder.build, loading the files into a new database, writes (every row and the
+    schema; on PostgreSQL each sequence's position too), the build time in meta aside; and a write
+    to one copy is not seen by the next."""
+    from factories import register_fingerprint, tiny_reform
+
+    def content(reg: Register) -> dict[str, list[str]]:
+        found = register_fingerprint(reg)
+        found["meta"] = [row for row in found["meta"] if "built_at" not in row]
+        if reg.sqlite_path is None:
+            with reg.engine.connect() as conn:
+                names = conn.exec_driver_sql("SELECT oid::regclass::text FROM pg_class WHERE relkind = 'S'").scalars()
+                found["(sequences)"] = sorted(
+                    f"{name} {conn.exec_driver_sql(f'SELECT last_value, is_called FROM {name}').one()}"
+                    for name in names.all())
+        return found
+
+    loaded = tiny_reform().build(tmp_path / "loaded", url=new_db("loaded"))
+    try:
+        expected = content(loaded)
+    finally:
+        loaded.close()
+    copies = [build(tiny_reform(), f"copy-{n}") for n in range(3)]  # a load, then copies on either store
+    assert content(copies[0]) == expected
+    from merger.recording import Spec
+
+    assert copies[1].record(Spec("rename", date(2026, 1, 1), units=["Xã An Bình"], to="Xã An Bình Mới"), by="t").written
+    assert content(copies[1]) != expected
+    assert content(copies[2]) == expected
