@@ -68,6 +68,86 @@ def private_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     patch.undo()
 
 
+class Assembled:
+    """Whole-register snapshots this process has assembled from a current cache file, kept for
+    the next Register that reads the same file at the same generation (another CLI invocation,
+    another copy of the national register): each invocation reads the register anew, and at the
+    national size decoding the cache and assembling the snapshot cost ~60 ms each, thousands of
+    times in a run.
+
+    A snapshot is kept only when Register.snapshot read it from the cache file as it is (the
+    file's generation is the register's, the file trusted, and unchanged by the read), so it is
+    what that read gives again for the same bytes, generation and ``as_recorded``: the file is
+    read and compared byte for byte before a kept one is handed out, and every other case (no
+    cache, a stale or damaged one, a file the read rewrote, --db :memory:) runs Register.snapshot
+    itself. Partial reads (Register.around, _part, _territory) are untouched: they never ask for
+    the whole snapshot, and a register holds one only after asking, as before."""
+
+    KEEP = 4  # snapshots (~32 MB each at the national size)
+
+    def __init__(self) -> None:
+        from collections import OrderedDict
+
+        self.kept: OrderedDict[tuple[str, object], tuple[bytes, object]] = OrderedDict()
+        self.hits = 0
+
+    def snapshot(self, reg: Register, read: Callable[[Register], object]) -> object:
+        from merger import store
+
+        gen = reg.generation()
+        held = reg._snapshot
+        if held is not None and held.generation == gen:
+            return held
+        if store.is_memory(reg.url):
+            return read(reg)
+        path = reg.cache_path()
+        before = _current_cache(path, gen)
+        key = (gen, reg.as_recorded)
+        if before is not None and key in self.kept and self.kept[key][0] == before:
+            self.kept.move_to_end(key)
+            self.hits += 1
+            reg._snapshot = self.kept[key][1]  # type: ignore[assignment]
+            return reg._snapshot
+        snap = read(reg)
+        if before is not None and getattr(snap, "generation", None) == gen and _current_cache(path, gen) == before:
+            self.kept[key] = (before, snap)
+            self.kept.move_to_end(key)
+            while len(self.kept) > self.KEEP:
+                self.kept.popitem(last=False)
+        return snap
+
+
+def _current_cache(path: Path, gen: str) -> bytes | None:
+    """The bytes of the snapshot cache at ``path`` when Register.snapshot would read it (trusted)
+    and it is of generation ``gen``; else None."""
+    import json
+
+    from merger import cache
+
+    if not cache.trusted(path):
+        return None
+    try:
+        data = path.read_bytes()
+        end = data.find(b"\n", len(cache.MAGIC))
+        if not data.startswith(cache.MAGIC) or end < 0 or str(json.loads(data[len(cache.MAGIC):end])["generation"]) != gen:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return data
+
+
+@pytest.fixture(scope="session", autouse=True)
+def assembled() -> Iterator[Assembled]:
+    """Register.snapshot through ``Assembled`` for the whole run (a test that replaces
+    Register.snapshot itself replaces this too, and gets it back afterwards)."""
+    found = Assembled()
+    read = Register.snapshot.fget  # type: ignore[attr-defined]
+    patch = pytest.MonkeyPatch()
+    patch.setattr(Register, "snapshot", property(lambda reg: found.snapshot(reg, read)))
+    yield found
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A PostgreSQL server URL (role may create databases): $MERGER_TEST_PG, or one the project
