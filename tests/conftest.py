@@ -68,6 +68,86 @@ def private_user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     patch.undo()
 
 
+class Assembled:
+    """Whole-register snapshots this process has assembled from a current cache file, kept for
+    the next Register that reads the same file at the same generation (another CLI invocation,
+    another copy of the national register): each invocation reads the register anew, and at the
+    national size decoding the cache and assembling the snapshot cost ~60 ms each, thousands of
+    times in a run.
+
+    A snapshot is kept only when Register.snapshot read it from the cache file as it is (the
+    file's generation is the register's, the file trusted, and unchanged by the read), so it is
+    what that read gives again for the same bytes, generation and ``as_recorded``: the file is
+    read and compared byte for byte before a kept one is handed out, and every other case (no
+    cache, a stale or damaged one, a file the read rewrote, --db :memory:) runs Register.snapshot
+    itself. Partial reads (Register.around, _part, _territory) are untouched: they never ask for
+    the whole snapshot, and a register holds one only after asking, as before."""
+
+    KEEP = 4  # snapshots (~32 MB each at the national size)
+
+    def __init__(self) -> None:
+        from collections import OrderedDict
+
+        self.kept: OrderedDict[tuple[str, object], tuple[bytes, object]] = OrderedDict()
+        self.hits = 0
+
+    def snapshot(self, reg: Register, read: Callable[[Register], object]) -> object:
+        from merger import store
+
+        gen = reg.generation()
+        held = reg._snapshot
+        if held is not None and held.generation == gen:
+            return held
+        if store.is_memory(reg.url):
+            return read(reg)
+        path = reg.cache_path()
+        before = _current_cache(path, gen)
+        key = (gen, reg.as_recorded)
+        if before is not None and key in self.kept and self.kept[key][0] == before:
+            self.kept.move_to_end(key)
+            self.hits += 1
+            reg._snapshot = self.kept[key][1]  # type: ignore[assignment]
+            return reg._snapshot
+        snap = read(reg)
+        if before is not None and getattr(snap, "generation", None) == gen and _current_cache(path, gen) == before:
+            self.kept[key] = (before, snap)
+            self.kept.move_to_end(key)
+            while len(self.kept) > self.KEEP:
+                self.kept.popitem(last=False)
+        return snap
+
+
+def _current_cache(path: Path, gen: str) -> bytes | None:
+    """The bytes of the snapshot cache at ``path`` when Register.snapshot would read it (trusted)
+    and it is of generation ``gen``; else None."""
+    import json
+
+    from merger import cache
+
+    if not cache.trusted(path):
+        return None
+    try:
+        data = path.read_bytes()
+        end = data.find(b"\n", len(cache.MAGIC))
+        if not data.startswith(cache.MAGIC) or end < 0 or str(json.loads(data[len(cache.MAGIC):end])["generation"]) != gen:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return data
+
+
+@pytest.fixture(scope="session", autouse=True)
+def assembled() -> Iterator[Assembled]:
+    """Register.snapshot through ``Assembled`` for the whole run (a test that replaces
+    Register.snapshot itself replaces this too, and gets it back afterwards)."""
+    found = Assembled()
+    read = Register.snapshot.fget  # type: ignore[attr-defined]
+    patch = pytest.MonkeyPatch()
+    patch.setattr(Register, "snapshot", property(lambda reg: found.snapshot(reg, read)))
+    yield found
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A PostgreSQL server URL (role may create databases): $MERGER_TEST_PG, or one the project
@@ -281,16 +361,93 @@ def new_db(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
         pg.drop_database(url)
 
 
+class Loaded:
+    """This process's factory registers as first loaded, one per store and bundle (the bytes of
+    its files), for a later ``build`` of the same bundle to copy instead of loading the files
+    again: on SQLite a copy of the file (~3 ms, not ~22 ms: the first load is copied right after
+    it is made); on PostgreSQL CREATE DATABASE ... TEMPLATE of a database loaded for the purpose
+    when a bundle comes a second time, in place of CREATE DATABASE, create_all and the inserts
+    (~0.1 s a register, for the ~150 small registers of the PostgreSQL halves; a bundle built only
+    once is loaded as before, not copied). A copy holds what a load writes, rows, sequences and
+    text index alike; only ``built_at`` in meta is the first load's time, not the test's."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[tuple[str, str], str] = {}  # (store, digest of the bundle) -> file or template URL
+        self.seen: set[tuple[str, str]] = set()  # PostgreSQL bundles loaded once so far, with no template
+
+
+@pytest.fixture(scope="session")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    import pg
+
+    found = Loaded(tmp_path_factory.mktemp("factory-templates"))
+    yield found
+    for (kind, _), where in found.made.items():
+        if kind == "postgresql":
+            pg.drop_database(where)
+
+
+def _bundle_digest(folder: Path) -> str:
+    """What a load reads from a written factories.Builder bundle: each file's name and bytes."""
+    import hashlib
+
+    from merger import bundle
+
+    h = hashlib.sha256()
+    for name in bundle.BUNDLE_FILES:
+        data = (folder / f"{name}.csv").read_bytes()
+        h.update(f"{name}:{len(data)}:".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
 @pytest.fixture
-def build(new_db: Callable[[str], str], tmp_path: Path) -> Iterator[Callable[..., Register]]:
-    """``build(builder)``: a factories.Builder register loaded into a new database on this run's store."""
+def build(store_kind: str, tmp_path: Path, loaded: Loaded,
+          request: pytest.FixtureRequest) -> Iterator[Callable[..., Register]]:
+    """``build(builder)``: a factories.Builder register loaded into a new database on this run's
+    store (or a copy of the same bundle's load, see ``Loaded``)."""
+    import pg
+    from merger import store
+
     opened: list[Register] = []
+    made: list[str] = []
 
     def make(builder, name: str = "factory") -> Register:  # type: ignore[no-untyped-def]
-        reg = builder.build(tmp_path / name, url=new_db(name))
+        key = (store_kind, _bundle_digest(builder.write(tmp_path / name / "bundle")))
+        first = loaded.made.get(key)
+        if store_kind == "sqlite":
+            path = tmp_path / f"{name}.sqlite"
+            url = f"sqlite:///{path}"
+            if first is None:
+                builder.build(tmp_path / name, url=url).close()
+                left = [p.name for p in path.parent.glob(f"{path.name}-*")]
+                assert not left, f"a closed SQLite register left {left}: a copy of the file alone would lose them"
+                first = loaded.made[key] = str(loaded.folder / f"{len(loaded.made)}.sqlite")
+                shutil.copyfile(path, first)
+            else:
+                shutil.copyfile(first, path)
+        else:
+            prefix = name.replace("-", "_")[:20]
+            if first is None and key not in loaded.seen:
+                loaded.seen.add(key)
+                url = pg.create_database(request.getfixturevalue("pg_url"), prefix)
+                made.append(url)
+                reg = builder.build(tmp_path / name, url=url)
+                opened.append(reg)
+                return reg
+            if first is None:
+                first = pg.create_database(request.getfixturevalue("pg_url"), "factory")
+                loaded.made[key] = first
+                builder.build(loaded.folder / str(len(loaded.made)), url=first).close()
+            url = pg.copy_database(first, prefix)
+            made.append(url)
+        reg = Register(url, store.make_engine(url))
         opened.append(reg)
         return reg
 
     yield make
     for reg in opened:
         reg.close()
+    for url in made:
+        pg.drop_database(url)

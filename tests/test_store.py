@@ -93,3 +93,76 @@ def test_a_damaged_snapshot_cache_is_only_a_miss(national: Register, damage: byt
     finally:
         path.write_bytes(good)
     reg.close()
+
+
+def test_a_factory_register_copied_by_build_holds_what_a_load_writes(build, new_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The ``build`` fixture copies a bundle's first load (tests/conftest.py ``Loaded``): each copy
+    holds what Builder.build, loading the files into a new database, writes (every row and the
+    schema; on PostgreSQL each sequence's position too), the build time in meta aside; and a write
+    to one copy is not seen by the next."""
+    from factories import register_fingerprint, tiny_reform
+
+    def content(reg: Register) -> dict[str, list[str]]:
+        found = register_fingerprint(reg)
+        found["meta"] = [row for row in found["meta"] if "built_at" not in row]
+        if reg.sqlite_path is None:
+            with reg.engine.connect() as conn:
+                names = conn.exec_driver_sql("SELECT oid::regclass::text FROM pg_class WHERE relkind = 'S'").scalars()
+                found["(sequences)"] = sorted(
+                    f"{name} {conn.exec_driver_sql(f'SELECT last_value, is_called FROM {name}').one()}"
+                    for name in names.all())
+        return found
+
+    loaded = tiny_reform().build(tmp_path / "loaded", url=new_db("loaded"))
+    try:
+        expected = content(loaded)
+    finally:
+        loaded.close()
+    copies = [build(tiny_reform(), f"copy-{n}") for n in range(3)]  # a load, then copies on either store
+    assert content(copies[0]) == expected
+    from merger.recording import Spec
+
+    assert copies[1].record(Spec("rename", date(2026, 1, 1), units=["Xã An Bình"], to="Xã An Bình Mới"), by="t").written
+    assert content(copies[1]) != expected
+    assert content(copies[2]) == expected
+
+
+def test_a_kept_snapshot_is_the_one_the_cache_file_gives(national_copy: Register, assembled) -> None:  # type: ignore[no-untyped-def]
+    """tests/conftest.py ``Assembled``: a second Register reading the same current cache file is
+    handed the snapshot kept from the first read, equal to the one decoded and assembled from the
+    file again; a cache file changed in place (same generation, other bytes), a stale one after a
+    write, and another ``as_recorded`` are read as Register.snapshot reads them, not kept ones."""
+    from datetime import UTC, datetime
+
+    from merger import cache, graph
+    from merger.recording import Spec
+
+    def fresh(reg: Register) -> graph.Snapshot:
+        gen, columns = cache.read_columns(reg.cache_path())  # type: ignore[misc]
+        assert gen == reg.generation()
+        return graph.from_columns(gen, columns, reg.as_recorded)
+
+    def same(a: graph.Snapshot, b: graph.Snapshot) -> bool:
+        return (a.generation, a.versions, a.events, a.links, a.stats) == (b.generation, b.versions, b.events, b.links, b.stats)
+
+    first = Register(national_copy.url).snapshot
+    hits = assembled.hits
+    second = Register(national_copy.url).snapshot
+    assert second is first and assembled.hits == hits + 1
+    assert same(second, fresh(national_copy))
+    recorded = Register(national_copy.url, as_recorded=datetime(2025, 7, 1, tzinfo=UTC)).snapshot
+    assert recorded is not first and assembled.hits == hits + 1
+
+    path = national_copy.cache_path()
+    data = path.read_bytes()
+    at = data.index("Hải Phòng".encode())
+    path.write_bytes(data[:at] + "Hải Phong".encode() + data[at + len("Hải Phòng".encode()):])  # same length
+    changed = Register(national_copy.url).snapshot
+    assert changed is not first and assembled.hits == hits + 1
+    assert any(v.name == "Hải Phong" for v in changed.versions.values())  # read from the file as it is now
+
+    national_copy.record(Spec("rename", date(2026, 1, 1), units=["Phường Hòa Bình, Hải Phòng"], to="Phường Thử Nghiệm",
+                              act="TEST/2026"), by="t")
+    after = Register(national_copy.url).snapshot
+    assert after is not changed and assembled.hits == hits + 1
+    assert any(v.name == "Thử Nghiệm" for v in after.versions.values())
