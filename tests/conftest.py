@@ -103,11 +103,13 @@ class Assembled:
         path = reg.cache_path()
         before = _current_cache(path, gen)
         key = (gen, reg.as_recorded)
-        if before is not None and key in self.kept and self.kept[key][0] == before:
+        found = self.kept.get(key)
+        if before is not None and found is not None and found[0] == before:
+            self.kept[key] = found  # the most recently used
             self.kept.move_to_end(key)
             self.hits += 1
-            reg._snapshot = self.kept[key][1]  # type: ignore[assignment]
-            return reg._snapshot
+            reg._snapshot = found[1]  # type: ignore[assignment]
+            return found[1]
         snap = read(reg)
         if before is not None and getattr(snap, "generation", None) == gen and _current_cache(path, gen) == before:
             self.kept[key] = (before, snap)
