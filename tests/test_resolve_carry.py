@@ -306,13 +306,15 @@ def test_a_carried_note_holds_what_the_full_build_holds_row_for_row(first_note: 
     assert names.answer == carried[2]["answer"] and names.blob == carried[1]
 
 
-def test_the_keys_dropped_are_those_that_may_read_a_changed_key(texts: list[str]) -> None:
-    """resolve_index._dropped (each part looked at once) drops exactly the keys _may_read names,
-    on the NSO addresses' keys, for changed keys made from real names (and a number)."""
+def test_the_keys_dropped_are_those_that_may_read_a_changed_key(sources: Path) -> None:
+    """resolve_index._dropped (one loop) drops exactly the keys _may_read names, on the NSO
+    addresses' keys, for changed keys made from real names (and a number). (No register: once.)"""
     import random
 
     from merger.addresses import split_parts
     from merger.names import fold
+
+    texts = _nso(sources)
 
     keys = list(dict.fromkeys(resolve_index._US.join(split_parts(t)[-k:]).casefold() for t in texts for k in (2, 3)))
     rng = random.Random(5)
