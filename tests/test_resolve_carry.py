@@ -191,14 +191,13 @@ def planted(national_copy: Register, first_note: bytes) -> Register:
 
 
 def _header(note: bytes) -> dict[str, object]:
-    rest = note[len(resolve_names.MAGIC):]
-    return json.loads(rest.partition(b"\n")[0])
+    return _note_parts(note)[0]
 
 
 def _with_header(note: bytes, **changes: object) -> bytes:
-    rest = note[len(resolve_names.MAGIC):]
-    head, _nl, text = rest.partition(b"\n")
-    return resolve_names.MAGIC + json.dumps({**json.loads(head), **changes}, ensure_ascii=False).encode() + b"\n" + text
+    header, text = _note_parts(note)
+    line, sections = resolve_names.pack({**header, **changes})
+    return b"".join([resolve_names.MAGIC, line, b"\n", *sections, text])
 
 
 def test_notes_that_are_not_carried(planted: Register, first_note: bytes, texts: list[str]) -> None:
@@ -216,7 +215,7 @@ def test_notes_that_are_not_carried(planted: Register, first_note: bytes, texts:
         "generation": (_with_header(first_note, generation="other|build|5|0005|0"), DAY),
         "format": (_with_header(first_note, format=2), DAY),
         "no since": (_with_header(first_note, since=None), DAY),
-        "damaged": (_with_header(first_note, ends="!!"), DAY),
+        "damaged": (_with_header(first_note, ends=array("i", [-5])), DAY),
         "no note": (first_note[: len(resolve_names.MAGIC) + 40], DAY),  # cut short
     }
     for why, (note, day) in cases.items():
@@ -227,7 +226,7 @@ def test_notes_that_are_not_carried(planted: Register, first_note: bytes, texts:
     os.chmod(path, 0o620)  # writable by the group: never read
     assert resolve_carry.carry(_fresh(reg), DAY).why == "no note"
     # a damaged note: the full build, the resolver's answers
-    path.write_bytes(_with_header(first_note, columns={**header["columns"], "vt": "!!"}))  # type: ignore[dict-item]
+    path.write_bytes(_with_header(first_note, columns={**header["columns"], "vt": array("i", [1, 2])}))  # type: ignore[dict-item]
     os.chmod(path, 0o600)
     sample = texts[::40]
     got = resolve_index.resolve_batch(_fresh(reg), sample, today=DAY)
@@ -267,8 +266,10 @@ def test_writes_that_are_not_carried(planted: Register, texts: list[str], change
 
 
 def _note_parts(note: bytes) -> tuple[dict, bytes]:
+    """A names note's header (its sections as arrays and texts) and the text after them."""
     end = note.index(b"\n", len(resolve_names.MAGIC))
-    return json.loads(note[len(resolve_names.MAGIC):end]), note[end + 1:]
+    header, text = resolve_names.unpack(json.loads(note[len(resolve_names.MAGIC):end]), note[end + 1:])
+    return header, bytes(text)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import random
+from array import array
 from datetime import date
 from pathlib import Path
 
@@ -216,27 +217,30 @@ def test_a_damaged_foreign_or_other_day_names_note_is_ignored(national_copy: Reg
     assert path is not None and resolve_names.read(Register.open(_target(reg)), AFTER) is not None
     good = path.read_bytes()
     magic, rest = good[:len(resolve_names.MAGIC)], good[len(resolve_names.MAGIC):]
-    head, _nl, text = rest.partition(b"\n")
-    header = json.loads(head)
+    head, _nl, body = rest.partition(b"\n")
+    header, text = resolve_names.unpack(json.loads(head), body)
 
     def with_header(**changes: object) -> bytes:
-        return magic + json.dumps({**header, **changes}, ensure_ascii=False).encode() + b"\n" + text
+        line, sections = resolve_names.pack({**header, **changes})
+        return b"".join([magic, line, b"\n", *sections, text])
 
+    assert with_header() == good  # (packed again as written)
     columns = dict(header["columns"])
-    columns["type"] = columns["type"][:-8]  # a column shorter than the others
+    columns["type"] = columns["type"][:-2]  # a column shorter than the others
     index = [list(x) for x in header["indexes"]]
     index[0][2] = resolve_names._ints([10**8])  # the communes' index, read by every run: a row past the end
+    sections_cut = magic + json.dumps({**json.loads(head), "sections": [7, *json.loads(head)["sections"][1:]]}).encode()
     for bad in (b"", b"{not json", b"merger snapshot cache\n" + rest, magic + b"{" + rest, good[: len(good) // 2],
                 with_header(generation="other"), with_header(format=99), with_header(byteorder="middle"),
-                with_header(columns=columns), with_header(indexes=index[:5]), with_header(ends="!!"),
-                with_header(types=[1, 2])):
+                with_header(columns=columns), with_header(indexes=index[:5]), with_header(ends=array("i", [-5])),
+                with_header(types=[1, 2]), sections_cut + b"\n" + body, with_header(sections=[1, 2])[:400]):
         path.write_bytes(bad)
         os.chmod(path, 0o600)
         assert resolve_names.read(Register.open(_target(reg)), AFTER) is None, bad[:80]
     # parts decoded when first asked (an index, the answers' text): damaged, the resolver answers
     # the rest and the names are noted anew
     index[1][2] = resolve_names._ints([10**8])  # the districts' index: a row past the end
-    at = len(good) - len(text)  # where the answers begin
+    at = len(good) - len(text)  # where the answers begin (after the sections)
     for bad in (with_header(indexes=index), good[:at] + b"\xff" * 3_000_000 + good[at + 3_000_000:]):
         path.write_bytes(bad)
         os.chmod(path, 0o600)
@@ -286,3 +290,18 @@ def test_folding_and_the_i_y_rule_are_the_resolvers(text: str) -> None:
     y = re.compile(r"\b(qu|ph|th|ch|tr|[bdhklmnrstv])y\b")
     if not text[:1].isdigit():
         assert _norm(text) == y.sub(r"\1i", text)
+
+
+@given(body=st.binary(max_size=400), sizes=st.lists(st.integers(-3, 60), max_size=40),
+       extra=st.dictionaries(st.sampled_from(["types", "later", "first", "last", "undated", "byteorder"]),
+                             st.one_of(st.none(), st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=3))))
+def test_a_names_note_of_any_bytes_is_read_or_refused(body: bytes, sizes: list[int], extra: dict) -> None:
+    """resolve_names.unpack reads any sections' sizes over any bytes, or refuses them with
+    ValueError, TypeError or KeyError (a miss); decode then gives names or None, never raises."""
+    try:
+        header, text = resolve_names.unpack({"sections": sizes, **extra}, body)
+    except (ValueError, TypeError, KeyError):
+        return
+    assert all(isinstance(col, array) for col in header["columns"].values())
+    names = resolve_names.decode("g", header, text)
+    assert names is None or isinstance(names, resolve_names.Names)

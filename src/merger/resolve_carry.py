@@ -94,7 +94,7 @@ def carry(register: Register, day: date) -> Carried:
     if not isinstance(old_generation, str) or not isinstance(mark, dict):
         return Carried(None, "no since")
     try:
-        parts, first, last, undated = _parts(header, body)
+        parts, first, last, undated = _parts(*resolve_names.unpack(header, body))
     except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError):
         return Carried(None, "damaged")
     if undated:
