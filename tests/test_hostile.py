@@ -658,3 +658,13 @@ def test_a_file_of_a_header_alone_is_resolved_to_no_addresses(national_path: str
         assert res.exit_code == 0, res.stderr
         assert res.stdout.strip() == said + str(out)
         assert out.read_text(encoding="utf-8").splitlines()[0].startswith("dia_chi,")
+
+
+def test_one_address_is_said_in_the_singular(national_path: str, tmp_path: Path) -> None:
+    """"1 address", not "1 addresses" (ngettext; Vietnamese has one form)."""
+    table = tmp_path / "in.csv"
+    table.write_text('dia_chi\n"Phường Hòa Bình, Thành phố Hải Phòng"\n', encoding="utf-8")
+    out = tmp_path / "out.csv"
+    for env, said in (({}, "1 address → "), ({"MERGER_LANG": "vi"}, "1 địa chỉ → ")):
+        res = CliRunner().invoke(app, ["--db", national_path, "resolve", "--file", str(table), "--out", str(out)], env=env)
+        assert res.exit_code == 0 and res.stdout.startswith(said + str(out) + ": "), res.stdout

@@ -529,10 +529,10 @@ def _resolve_rows(reg, day, header: list[str], rows: list[list[str]], source: st
         text = json.dumps(dict(file=source, out=where, rows=len(rows), statuses=counts), ensure_ascii=False, indent=2)
         print(text, file=sys.stderr if to_stdout else sys.stdout)
         return not bad
-    from merger.i18n import fnum
+    from merger.i18n import fnum, ngettext
 
     shown = _("standard output") if to_stdout else where
-    line = _("{n} addresses → {where}: {counts}").format(
+    line = ngettext("{n} address → {where}: {counts}", "{n} addresses → {where}: {counts}", len(rows)).format(
         n=fnum(len(rows)), where=shown,
         counts=", ".join(f"{status_label(k)} {fnum(v)}" for k, v in sorted(counts.items()))) if counts else \
         _("no addresses → {where}").format(where=shown)  # a file of a header alone
