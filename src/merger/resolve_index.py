@@ -271,7 +271,7 @@ def carry_table(register: Register, carried: Carried, names: Names, day: date) -
     of the versions whose rows were made again or added; the province indexes are never changed
     by a carried write), for the days both hold. An answer's lookups read only the keys its parts
     fold to (``AddressResolver._lookup``: the part in full, or the name after a type word or an
-    abbreviation: a suffix of the folded part; ``_may_read``), and the rows under the others are
+    abbreviation: a suffix of the folded part; ``_dropped``), and the rows under the others are
     as they were: what is kept is what the names answer now (tests/test_resolve_carry.py).
     Without a table of that generation answering on ``day`` (one written by a run on another
     day holds for other days): an empty one."""
@@ -301,8 +301,14 @@ def carry_table(register: Register, carried: Carried, names: Names, day: date) -
 
 
 def _dropped(keys: Iterable[str], changed: dict[str, list[str]]) -> list[str]:
-    """The keys ``_may_read`` finds may read a changed key, in one loop (a call per key cost
-    ~20 ms at the national size): each part's last word found once per last token."""
+    """The keys whose lookup of the commune or district part may read one of the changed index
+    keys (``changed``: by their last word). Every key a lookup reads is the part's name after a
+    type word or an abbreviation, folded (``_norm(fold(...))``): the part folded, or what follows
+    a space in it (fold turns punctuation into spaces), with y and i spelt as ``_norm`` spells
+    them (word by word) and a number alone unpadded; so its last word is the last word of the
+    part folded, which is in the part's last token (folding makes no whitespace). One loop, each
+    last token's last word found once (a call per key or per part cost 3-20 ms more at the
+    national size; tests/test_resolve_carry.py keeps the call per key as the reference)."""
     lasts: dict[str, str] = {}
     out = []
     for key in keys:
@@ -318,35 +324,10 @@ def _dropped(keys: Iterable[str], changed: dict[str, list[str]]) -> list[str]:
                     lasts[token] = last
                 else:  # a token of punctuation alone: the part's own last word
                     last = _last_word(part)
-            if last in changed and _reads(part, changed[last]):
+            if last in changed and _reads(part, changed[last]):  # (rare: a changed key ends with it)
                 out.append(key)
                 break
     return out
-
-
-def _may_read(key: str, changed: dict[str, list[str]], lasts: dict[str, str]) -> bool:
-    """Whether a lookup of the key's commune or district part may read one of the changed index
-    keys (``changed``: by their last word). Every key a lookup reads is the part's name after a
-    type word or an abbreviation, folded (``_norm(fold(...))``): the part folded, or what follows
-    a space in it (fold turns punctuation into spaces), with y and i spelt as ``_norm`` spells
-    them (word by word) and a number alone unpadded; so its last word is the last word of the
-    part folded, which is in the part's last token (folding makes no whitespace)."""
-    parts = key.split(_US)
-    parts.pop()  # the province: its indexes are not changed by a carried write
-    for part in parts:
-        tokens = part.rsplit(None, 1)
-        token = tokens[-1] if tokens else ""
-        last = lasts.get(token)
-        if last is None:
-            last = _last_word(token)
-            if last:
-                lasts[token] = last
-            else:  # a token of punctuation alone: the part's own last word
-                last = _last_word(part)
-        keys = changed.get(last)
-        if keys is not None and _reads(part, keys):  # (rare: a changed key ends with the part's last word)
-            return True
-    return False
 
 
 def _reads(part: str, keys: list[str]) -> bool:
