@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from merger import cache
-from merger.resolve_names import _COLUMNS, _NONE, _RS, _UNDATED_TO, FORMAT, LEVELS, MAGIC, _ints, _unints
+from merger.resolve_names import _COLUMNS, _NONE, _RS, _UNDATED_TO, FORMAT, LEVELS, MAGIC, _unints, header_of
 
 if TYPE_CHECKING:
     from merger.graph import Snapshot
@@ -230,9 +230,7 @@ class _Note:
                 if key == _NONE:
                     answer[row] = _NONE
         cols = {**self.cols, "answer": answer, "fkey": fkey}
-        header = {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(),
-                  "undated": undated, "types": list(self.types), "columns": {c: _ints(cols[c]) for c in _COLUMNS},
-                  "indexes": self.indexes, "later": self.later, "ends": _ints(ends)}
+        header = header_of(first, last, undated, self.types, cols, self.indexes, self.later, ends)
         return header, b"".join([body, *added, _RS.encode("utf-8").join(self.labels)]), cols, ends
 
 

@@ -419,6 +419,14 @@ FORMAT = 4  # 1: answers' offsets in characters; 2: no version ids, no "since"; 
 _BIG = ("columns", "ends", "indexes")  # the header's values held as sections, not in its JSON line
 
 
+def header_of(first: date, last: date, undated: bool, types: list[str], cols: dict[str, array[int]],
+              indexes: list[Any], later: list[Any], ends: array[int]) -> dict[str, Any]:
+    """A note's header (``pack`` writes it), for a build (``Parts.encoded``) and a carry alike."""
+    return {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(), "undated": undated,
+            "types": list(types), "columns": {c: cols[c] for c in _COLUMNS}, "indexes": indexes, "later": later,
+            "ends": ends}
+
+
 def pack(header: dict[str, Any]) -> tuple[bytes, list[bytes]]:
     """A note's header as its JSON line and its sections (``unpack`` reads them back)."""
     small = {k: v for k, v in header.items() if k not in _BIG}
@@ -546,10 +554,8 @@ class Parts(NamedTuple):
         for blob in answers:
             at += len(blob)
             ends.append(at)
-        header = {"byteorder": sys.byteorder, "first": first.isoformat(), "last": last.isoformat(),
-                  "undated": undated, "types": list(self.types), "columns": {c: _ints(cols[c]) for c in _COLUMNS},
-                  "indexes": [_encode_index(index) if isinstance(index, dict) else index for index in self.indexes],
-                  "later": self.later, "ends": _ints(ends)}
+        indexes = [_encode_index(index) if isinstance(index, dict) else index for index in self.indexes]
+        header = header_of(first, last, undated, self.types, cols, indexes, self.later, ends)
         return header, b"".join(answers) + _RS.encode("utf-8").join(self.labels), cols, ends
 
     def _positions(self, n: int) -> list[int]:
