@@ -446,3 +446,18 @@ def test_territory_walks_seek_the_index_on_an_analysed_register(national_sqlite_
         assert len(partial.territory(planned, unit)) > 500
     assert not [p for p in plans if "SCAN version" in p or "SCAN link" in p]
     assert longest > 300  # steps of hundreds of ids were taken
+
+
+def test_a_note_of_another_generation_is_stale_from_its_first_bytes(tmp_path: Path) -> None:
+    """cache.stale_note reads only the start of a note: of its generation (as either note writer
+    puts it first) not stale; of another, absent, or writable by others, stale."""
+    from merger import resolve_index
+
+    path = tmp_path / "note"
+    table = resolve_index.Table("gen|a|1", date(2025, 7, 1), date(2026, 1, 1), keys={"x\x1fy": 0}, answers=["z" * 10**6])
+    cache.write_atomic(path, resolve_index.encode(table))
+    assert not cache.stale_note(path, "gen|a|1", resolve_index.MAGIC)
+    assert cache.stale_note(path, "gen|a|2", resolve_index.MAGIC) and cache.stale_note(path, "gen|a|11")
+    assert cache.stale_note(tmp_path / "absent", "gen|a|1")
+    os.chmod(path, 0o620)
+    assert cache.stale_note(path, "gen|a|1", resolve_index.MAGIC)

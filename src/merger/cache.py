@@ -683,6 +683,21 @@ def write_atomic(path: Path, *chunks: bytes) -> None:
         raise
 
 
+def stale_note(path: Path, generation: str, magic: bytes = b"") -> bool:
+    """Whether a note is surely not of this generation, seen from its first bytes (its writer
+    puts the generation near the start of its JSON line): a note of another generation (megabytes
+    at the national size: the first run after each write) is then not read whole. Absent or not
+    trusted: stale too (a miss)."""
+    if not trusted(path):
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(magic) + 64 + 4 * len(generation))
+    except OSError:
+        return True
+    return json.dumps(generation, ensure_ascii=False).encode("utf-8", "surrogatepass") not in head
+
+
 def read_any_note(path: Path, magic: bytes) -> tuple[dict[str, Any], memoryview] | None:
     """A note of the form MAGIC, one line of JSON, then bytes (``merger.resolve_names``) as it is,
     whatever generation it was written for: its header and the bytes after it (None: absent,

@@ -188,7 +188,7 @@ def note_path(register: Register) -> Path | None:
     return path.with_name(path.name + NOTE_SUFFIX)
 
 
-# The note: MAGIC, one line of JSON (the format and the generation first, so ``_stale`` reads a
+# The note: MAGIC, one line of JSON (the format and the generation first, so ``cache.stale_note`` reads a
 # few bytes of it; the days; the counts of keys and answers, the length of the keys), then each key's
 # answer number (native ints), the keys and the answers in UTF-8, joined by RS. JSON for all of
 # it spelt every separator as an escape: ~16.5 ms to write at the national size, ~5.6 ms now;
@@ -247,7 +247,9 @@ def decode(generation: str, data: bytes | None) -> Table | None:
 def _read_note(path: Path, generation: str) -> Table | None:
     """The table noted at ``path`` for ``generation``: a miss if absent, not trusted (on the cache's
     terms: this user's regular file, writable by no one else), of another generation or damaged."""
-    if _stale(path, generation):
+    from merger import cache
+
+    if cache.stale_note(path, generation, MAGIC):  # (encode writes the generation first)
         return None
     try:
         return decode(generation, path.read_bytes())
@@ -345,23 +347,6 @@ def _last_word(text: str) -> str:
 
 
 _LAST_WORD = re.compile(r"(\w+)\W*$")  # fold's last word (punctuation is a space to it)
-
-
-def _stale(path: Path, generation: str) -> bool:
-    """Whether the note is surely not of this generation, seen from its first bytes
-    (``encode`` writes the format and the generation first): the note of another generation
-    (~3.5 MB at the national size, the first run after each write) is then not read whole.
-    Absent, not trusted, or written otherwise: stale (a miss)."""
-    from merger import cache
-
-    if not cache.trusted(path):
-        return True
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(64 + 4 * len(generation))
-    except OSError:
-        return True
-    return ('"generation": ' + json.dumps(generation, ensure_ascii=False)).encode("utf-8") not in head
 
 
 def write(register: Register, table: Table) -> None:
