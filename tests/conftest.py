@@ -42,8 +42,18 @@ def pytest_configure(config: pytest.Config) -> None:
     Python does by default, to the ``__pycache__`` folders .gitignore leaves out, so a module is
     compiled about once a run. (``PYTHONPYCACHEPREFIX`` would keep them out of the checkout, but
     it moves the installed packages' bytecode too: every library was compiled again.)"""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    # The run's temporary folders in RAM where the machine has room (tests/pg.py, ram_folder: file
+    # creation on this disk is slow once many files have come and gone), unless the user chose
+    # where (--basetemp, TMPDIR, PYTEST_DEBUG_TEMPROOT).
+    if config.option.basetemp is None and not {"TMPDIR", "PYTEST_DEBUG_TEMPROOT"} & set(os.environ):
+        import pg
+
+        ram = pg.ram_folder()
+        if ram is not None:
+            os.environ["PYTEST_DEBUG_TEMPROOT"] = str(ram)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
