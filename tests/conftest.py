@@ -66,11 +66,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto`` (pyproject's addopts): one worker more than the cores this process may use.
-    Workers wait a fair share of the run on the PostgreSQL server and on the subprocesses of the
-    SIGKILL and concurrency tests; a third worker on two cores keeps both busy meanwhile (README
-    command, quiet machine: 305 s with two workers, 275 s with three, 292 s with four)."""
-    return len(os.sched_getaffinity(0)) + 1
+    """``-n auto`` (pyproject's addopts): one worker per core this process may use. A third
+    worker on two cores once filled the time workers spent waiting on the PostgreSQL server (305 s
+    with two, 275 s with three); since the server and the run's files live in RAM
+    (pytest_configure) there is little waiting left, and a third worker's own share of the
+    collection, its module fixtures and its collector cost more than it gained (this VM, README
+    command: 189 s with two workers, 197 s with three, in paired runs)."""
+    return len(os.sched_getaffinity(0))
 
 
 # --- the stores ------------------------------------------------------------------------------
