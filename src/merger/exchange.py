@@ -229,8 +229,6 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
 
 
 def _import(register: Register, source: Path) -> dict[str, int]:
-    from sqlalchemy import func, inspect, select, text
-    from sqlmodel import SQLModel
 
     try:
         payload = json.loads(source.read_text(encoding="utf-8"))
@@ -245,8 +243,25 @@ def _import(register: Register, source: Path) -> dict[str, int]:
         raise DataError(_("{source} has schema version {found}; this program reads exports of versions 2 to "
                           "{schema_version}").format(source=source, found=found, schema_version=store.SCHEMA_VERSION))
     tables = _tables()
+    with _engine_of(register) as engine:
+        counts = _import_rows(engine, payload, tables, source, found)
+        if engine.dialect.name == "postgresql":
+            store._analyse(engine)  # the planner's statistics, as `merger init` leaves them
+    register.invalidate()
+    path_db = register.sqlite_path
+    if path_db is not None:
+        Path(str(path_db) + ".snapshot").unlink(missing_ok=True)
+    return counts
+
+
+def _import_rows(engine: Engine, payload: dict[str, Any], tables: dict[str, Any], source: Path,
+                 found: int) -> dict[str, int]:
+    """The export's rows into the empty database, in one transaction (store._insert: in bulk)."""
+    from sqlalchemy import func, inspect, select, text
+    from sqlmodel import SQLModel
+
     counts: dict[str, int] = {}
-    with _engine_of(register) as engine, engine.begin() as conn:
+    with engine.begin() as conn:
         if inspect(conn).has_table("version") and conn.execute(
                 select(func.count()).select_from(tables["version"])).scalar():
             raise StoreError(_("the register already holds data; import into an empty database"))
@@ -260,8 +275,7 @@ def _import(register: Register, source: Path) -> dict[str, int]:
             convert = [_in(table.columns[c]) for c in columns]  # per column, not per cell
             rows = [{c: v if f is None or v is None else f(v) for c, f, v in zip(columns, convert, r, strict=True)}
                     for r in block["rows"]]
-            if rows:
-                conn.execute(table.insert(), rows)
+            store._insert(conn, table.insert(), rows)
             counts[name] = len(rows)
         from merger import textindex
 
@@ -275,8 +289,4 @@ def _import(register: Register, source: Path) -> dict[str, int]:
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                     f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
                 ))
-    register.invalidate()
-    path_db = register.sqlite_path
-    if path_db is not None:
-        Path(str(path_db) + ".snapshot").unlink(missing_ok=True)
     return counts
