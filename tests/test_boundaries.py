@@ -320,6 +320,40 @@ def national_check(national_sqlite, layer):  # type: ignore[no-untyped-def]
     return boundaries.check(national_sqlite, as_of=NEW, boundaries=layer)
 
 
+def test_a_check_again_reads_the_unions_it_computed(national_sqlite_path, layer, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A check keeps each union of children in a note (merger.geo.unions); a check of the same
+    children reads it back instead of computing it, and finds exactly the same. A damaged note,
+    one others may write and one of another GEOS version are not read: the unions are computed
+    again, with the same findings, and the note written anew."""
+    import shutil
+
+    from merger.register import Register
+
+    path = tmp_path / "register.sqlite"
+    shutil.copy(national_sqlite_path, path)
+    reg = Register.open(str(path))
+    first = boundaries.check(reg, as_of=NEW, within="Hải Phòng", boundaries=layer).to_dict()
+    note = path.with_name(path.name + ".snapshot.unions")
+    assert note.exists() and first["gaps"]
+    computed: list[int] = []
+    union_all = shapely.union_all
+    monkeypatch.setattr(shapely, "union_all", lambda *a, **k: computed.append(1) or union_all(*a, **k))
+
+    def again() -> list[int]:
+        computed.clear()
+        assert boundaries.check(reg, as_of=NEW, within="Hải Phòng", boundaries=layer).to_dict() == first
+        return list(computed)
+
+    assert again() == []  # read back
+    note.write_bytes(note.read_bytes()[:-100])  # cut short
+    assert again() and again() == []  # computed, written anew, then read
+    note.chmod(0o666)  # others may write it
+    assert again()
+    held = note.read_bytes()
+    note.write_bytes(held.replace(shapely.geos_version_string.encode(), b"0.0.0-other", 1))
+    assert again()
+
+
 def test_bundle_covers_the_whole_country(hp) -> None:  # type: ignore[no-untyped-def]
     reg, b = hp
     snap = reg.snapshot

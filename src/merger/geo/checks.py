@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from merger import counts
 from merger.errors import Violation
+from merger.geo import unions
 from merger.graph import LEVEL_ORDER, V
 from merger.i18n import _
 
@@ -239,6 +240,8 @@ def check(register: Register, boundaries: Boundaries, *, as_of: date, within: st
             report.overlaps.append(Overlap(lv, a.key, a.full_name, b.key, b.full_name, round(inter.area, 1),
                                            pt.x, pt.y, inter.area > tol.overlap_m2))
     # gaps: each parent with a geometry against the union of its children at the next checked level
+    # (each union read from the note of a check before where its children are the same)
+    kept = unions.beside(register)
     order = sorted(checked, key=lambda lv: LEVEL_ORDER.get(lv, 9))
     for upper, lower in zip(order, order[1:], strict=False):
         parents = {v.unit_id: v for v in with_geom if v.level == upper}
@@ -251,7 +254,8 @@ def check(register: Register, boundaries: Boundaries, *, as_of: date, within: st
                         break
         for uid, parent in parents.items():
             if kids.get(uid):
-                report.gaps.extend(_gaps(parent, kids[uid], metric, tol))
+                report.gaps.extend(_gaps(parent, kids[uid], metric, tol, kept))
+    kept.save()
     # areas against the official figures
     for v in with_geom:
         st = snap.stats.get(v.id) or {}
@@ -341,13 +345,13 @@ def _to_lonlat(items: list[Any]) -> None:
         it.lon, it.lat = round(float(p[0]), 5), round(float(p[1]), 5)
 
 
-def _gaps(parent: V, kids: list[V], metric: dict[str, Any], tol: Tolerances) -> list[Gap]:
+def _gaps(parent: V, kids: list[V], metric: dict[str, Any], tol: Tolerances, kept: unions.Unions) -> list[Gap]:
     import numpy as np
     import shapely
 
     outline = metric[parent.key]
     kid_geoms = np.array([metric[k.key] for k in kids], dtype=object)
-    union = shapely.union_all(kid_geoms)
+    union = kept.union(kid_geoms)
     tree = shapely.STRtree(kid_geoms)
     boundary = outline.boundary
     out = []
