@@ -229,7 +229,6 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
 
 
 def _import(register: Register, source: Path) -> dict[str, int]:
-
     try:
         payload = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -33,11 +33,15 @@ class Unions:
 
         self.path = path
         self.geos = shapely.geos_version_string
-        self.found: dict[str, bytes] = {}
+        self._found: dict[str, bytes] | None = None  # read at the first union asked (a check may ask none)
         self.used: dict[str, bytes] = {}
         self.computed = 0
-        if path is not None:
-            self.found = self._read(path)
+
+    @property
+    def found(self) -> dict[str, bytes]:
+        if self._found is None:
+            self._found = self._read(self.path) if self.path is not None else {}
+        return self._found
 
     def _read(self, path: Path) -> dict[str, bytes]:
         if not cache.trusted(path):
