@@ -94,6 +94,21 @@ def test_trees_print_as_rich_prints_them(tree: draw.Tree) -> None:
     assert _printed(tree) == _by_rich(tree)
 
 
+@pytest.mark.parametrize("header", [False, True])
+@pytest.mark.parametrize(("columns", "rows"), [
+    ([""], [["\n"]]), ([""], [["\n"], ["\n\n"]]), (["", ""], [["\n", "ab"]]), (["", ""], [["\n\n", "a\nb"]]),
+    ([""], [["[bold]\n[/bold]"]]), ([""], [["\n"], ["x"]])])
+def test_a_column_with_no_room_draws_each_cell_on_one_line(columns, rows, header) -> None:  # type: ignore[no-untyped-def]
+    """Found by the drawn tables: rich lays out a cell of a column of width 0 as one line, newlines
+    or not (the plain drawing gave "\n" two)."""
+    table = draw.Table(show_header=header)
+    for name in columns:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*row)
+    assert _printed(table) == _by_rich(table)
+
+
 def test_a_table_without_a_cell_is_left_to_rich() -> None:
     table = draw.Table(title="t", show_header=False)
     table.add_column("a")

@@ -167,6 +167,9 @@ def _table_lines(table: Table) -> list[str] | None:
         pads = _ratio_distribute(table.min_width - extra - sum(widths), widths)
         widths = [w + p for w, p in zip(widths, pads, strict=True)]
     width = sum(widths) + extra
+    for c, w in enumerate(widths):
+        if w == 2:  # a column with no room: rich lays each of its cells out as one line, "\n" or not
+            cells[c] = [[""] for _cell in cells[c]]
     lines: list[str] = []
     if table.title:
         title = plain_markup(table.title)
