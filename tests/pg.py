@@ -20,6 +20,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import pgkeep
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "postgres-test-server"
 ENV = "MERGER_TEST_PG"
@@ -193,6 +195,7 @@ def _retry(conn, database: str, statement: str, attempts: int = 20) -> None:  # 
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
+    pgkeep.forget(database)
     for attempt in range(attempts):
         _terminate_own(conn, database)
         try:
@@ -414,6 +417,7 @@ def end_sessions(url: str) -> None:
     behind, holding a lock), as DROP DATABASE would, so a reused copy starts with none."""
     from sqlalchemy.engine import make_url
 
+    pgkeep.forget(make_url(url).database)
     with _server(url) as conn:
         _terminate_own(conn, make_url(url).database)
 

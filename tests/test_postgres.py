@@ -260,6 +260,7 @@ def test_no_postgresql_is_a_reason_not_a_pass(tmp_path, monkeypatch) -> None:  #
         pass
 
 
+@pytest.mark.usefixtures("unkept_pg_connections")
 def test_a_register_reads_through_one_connection_and_reconnects(national_pg: Register) -> None:
     """The reads of one Register share a psycopg connection (not one per read: ~6 ms and a server
     process each); one the server ended is replaced at the next read, and close() closes it."""
