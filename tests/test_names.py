@@ -113,6 +113,36 @@ def test_unknown_name_lists_suggestions(national) -> None:  # type: ignore[no-un
     assert "Thành phố Hải Phòng" in exc.value.suggestions
 
 
+WORDS = st.text("abnghiotu ", max_size=12)  # few letters: many ties and near misses
+
+
+@given(WORDS, st.lists(WORDS, max_size=40), st.integers(1, 6), st.sampled_from([0.0, 0.3, 0.6, 0.8, 1.0]))
+def test_close_matches_are_difflibs(word: str, names: list[str], n: int, cutoff: float) -> None:
+    """search.close_matches stops early (the quick bound below the n-th best): the same list,
+    in the same order, as difflib.get_close_matches."""
+    import difflib
+
+    from merger.search import close_matches
+
+    assert close_matches(word, names, n, cutoff) == difflib.get_close_matches(word, names, n, cutoff)
+
+
+def test_close_matches_on_the_real_names_are_difflibs(national) -> None:  # type: ignore[no-untyped-def]
+    import difflib
+
+    from merger.search import close_matches
+
+    names = list(national.snapshot.by_fold)
+    for word in ("hai phongg", "an lu", "hoa binh", "xa khong co that", "nowhere", "phuong hong bang x", ""):
+        assert close_matches(word, names, 5, 0.6) == difflib.get_close_matches(word, names, 5, 0.6), word
+
+
+def test_a_name_not_found_near_is_suggested_from_the_whole_register(national) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFound) as exc:
+        national.lineage("Hai Phongg")
+    assert "Thành phố Hải Phòng" in exc.value.suggestions
+
+
 def test_exact_marks_pick_between_folded_twins(national) -> None:  # type: ignore[no-untyped-def]
     assert national.resolve("Xã Cẩm Giàng, Hải Phòng").version.code == "10903"
     assert national.resolve("Xã Cẩm Giang, Hải Phòng").version.code == "10888"

@@ -399,7 +399,8 @@ class Register:
         register (for the suggestions of close names)."""
         snap = self.around(query)
         try:
-            match = search.resolve(snap, query, as_of=as_of)
+            # close names only when this is the whole register: otherwise it is asked next
+            match = search.resolve(snap, query, as_of=as_of, suggestions=snap is self._snapshot)
         except NotFound:
             if snap is self._snapshot:
                 raise
@@ -476,7 +477,7 @@ class Register:
                     near = graph.from_tables(gen, cache.read_around(q, seeds), self.as_recorded)
                     holders = partial.holders(q, set(near.by_unit))
                     try:
-                        match = search.resolve(near, within, containers=True, holders=holders)
+                        match = search.resolve(near, within, containers=True, holders=holders, suggestions=False)
                     except (NotFound, Ambiguous):
                         match = None
                     if match is not None:

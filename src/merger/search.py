@@ -8,6 +8,7 @@ them, never a guess; nothing matching lists the closest names.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -134,11 +135,14 @@ def resolve(
     kind: str | None = None,
     containers: bool = False,
     holders: set[int] | None = None,
+    suggestions: bool = True,
 ) -> Match:
     """The one unit ``query`` names (on ``as_of`` if given), or a NotFound/Ambiguous error.
 
     ``containers`` prefers units that have children (for ``--within``) when a name is shared;
-    ``holders``: the ids of the units that have children, when ``snap`` is only part of the register.
+    ``holders``: the ids of the units that have children, when ``snap`` is only part of the register;
+    ``suggestions=False``: a NotFound without the close names (a caller that looks again in the
+    whole register when part of it has no such name).
     """
     if not query.strip():
         raise BadInput(_("empty unit name"))
@@ -153,7 +157,7 @@ def resolve(
     if kind:
         versions = [v for v in versions if v.kind == kind]
     if not versions:
-        raise NotFound(query, suggest(snap, query), on=as_of)
+        raise NotFound(query, suggest(snap, query) if suggestions else [], on=as_of)
     units = _group(versions)
     if len(units) > 1 and as_of is None and _is_code(snap, query):
         # A code reused over time names the unit holding it now (older holders: by key or --as-of).
@@ -213,12 +217,46 @@ def describe(snap: Snapshot, v: V) -> str:
 def suggest(snap: Snapshot, query: str, n: int = 5) -> list[str]:
     """Closest known names to a query that matched nothing."""
     target = parse_query(query).target[-1].name if query.strip() else ""
-    names = difflib.get_close_matches(target, list(snap.by_fold), n=n, cutoff=0.6)
+    names = close_matches(target, snap.by_fold, n=n, cutoff=0.6)
     out: list[str] = []
     for name in names:
         v = snap.by_fold[name][-1]
         out.append(v.full_name)
     return list(dict.fromkeys(out))
+
+
+def close_matches(word: str, possibilities: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """``difflib.get_close_matches(word, possibilities, n, cutoff)``, the same list, found sooner.
+
+    difflib computes the similarity ``ratio()`` of every name whose quick upper bound of it
+    (``quick_ratio()``) reaches the cutoff: ~750 of the register's ~4,000 folded names for a
+    typical query, half of a "did you mean" (~50 ms). Here the names are taken by that bound,
+    best first, and the search stops once the bound falls below the n-th best ratio found: no
+    name left could enter. The result is ordered as difflib orders it (ratio, then the name)."""
+    import heapq
+
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(word)
+    bounded: list[tuple[float, str]] = []
+    for x in possibilities:
+        matcher.set_seq1(x)
+        if matcher.real_quick_ratio() >= cutoff:
+            bound = matcher.quick_ratio()
+            if bound >= cutoff:
+                bounded.append((bound, x))
+    bounded.sort(reverse=True)
+    best: list[tuple[float, str]] = []  # the n best (ratio, name) so far, smallest first
+    for bound, x in bounded:
+        if len(best) == n and bound < best[0][0]:
+            break
+        matcher.set_seq1(x)
+        score = matcher.ratio()
+        if score >= cutoff:
+            if len(best) < n:
+                heapq.heappush(best, (score, x))
+            elif (score, x) > best[0]:
+                heapq.heapreplace(best, (score, x))
+    return [x for _score, x in sorted(best, reverse=True)]
 
 
 def search(snap: Snapshot, text: str, *, limit: int = 50, as_of: date | None = None) -> list[V]:
