@@ -229,8 +229,8 @@ def close_matches(word: str, possibilities: Iterable[str], n: int = 3, cutoff: f
     """``difflib.get_close_matches(word, possibilities, n, cutoff)``, the same list, found sooner.
 
     difflib computes the similarity ``ratio()`` of every name whose quick upper bound of it
-    (``quick_ratio()``) reaches the cutoff: ~750 of the register's ~4,000 folded names for a
-    typical query, half of a "did you mean" (~50 ms). Here the names are taken by that bound,
+    (``quick_ratio()``) reaches the cutoff: 700-2,400 of the national register's 7,918 folded
+    names for the typos tried, up to half of a "did you mean". Here the names are taken by that bound,
     best first, and the search stops once the bound falls below the n-th best ratio found: no
     name left could enter. The result is ordered as difflib orders it (ratio, then the name)."""
     import heapq
