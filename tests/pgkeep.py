@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import select
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -35,6 +36,7 @@ class Keeper:
         self.limit = limit
         self.made = self.reused = 0
         self._leases = 0
+        self._lock = threading.Lock()  # the suite runs no threads; a product that did stays safe
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         context = kwargs.get("context")
@@ -43,20 +45,29 @@ class Keeper:
             hash(key)
         except TypeError:
             return self._connect(*args, **kwargs)
-        for ident, (found, conn) in reversed(self._idle.items()):
+        with self._lock:
+            taken = self._take(key)
+        if taken is not None:
+            _adapters(taken, context)
+            return taken
+        conn = self._connect(*args, **kwargs)
+        conn._kept_autocommit = conn.autocommit
+        with self._lock:
+            self.made += 1
+            return self._lend(conn, key)
+
+    def _take(self, key: Any) -> Any:
+        """An idle connection made with ``key``, lent; None when there is none alive."""
+        for ident, (found, conn) in reversed(list(self._idle.items())):
             if found != key:
                 continue
             del self._idle[ident]
             if not _alive(conn):
                 _really_close(conn)
                 continue
-            _adapters(conn, context)
             self.reused += 1
             return self._lend(conn, key)
-        conn = self._connect(*args, **kwargs)
-        self.made += 1
-        conn._kept_autocommit = conn.autocommit
-        return self._lend(conn, key)
+        return None
 
     def _lend(self, conn: Any, key: Any) -> Any:
         """``conn`` with a ``close`` that gives it back, for this loan only: a second close, or one
@@ -70,9 +81,10 @@ class Keeper:
         """``conn.close()``: keep the connection, reset as connect made it (or close it)."""
         from psycopg import pq
 
-        if conn._kept_lease != lease:
-            return
-        conn._kept_lease = None
+        with self._lock:
+            if conn._kept_lease != lease:
+                return
+            conn._kept_lease = None
         if conn.closed or conn.broken:
             _really_close(conn)
             return
@@ -91,22 +103,26 @@ class Keeper:
         except Exception:  # any trouble: not kept
             _really_close(conn)
             return
-        self._idle[id(conn)] = (key, conn)
-        while len(self._idle) > self.limit:
-            _ident, (_key, oldest) = self._idle.popitem(last=False)
+        with self._lock:
+            self._idle[id(conn)] = (key, conn)
+            evicted = [self._idle.popitem(last=False)[1][1] for _ in range(len(self._idle) - self.limit)]
+        for oldest in evicted:
             _really_close(oldest)
 
     def forget(self, database: str) -> None:
         """Close the idle connections to ``database`` (before it is dropped or copied: sessions of
         another role than the test's own would hold it; the test's own are ended by the server)."""
-        for ident, (_key, conn) in list(self._idle.items()):
-            if conn.closed or conn.info.dbname == database:
-                del self._idle[ident]
-                _really_close(conn)
+        with self._lock:
+            gone = [ident for ident, (_key, conn) in self._idle.items() if conn.closed or conn.info.dbname == database]
+            conns = [self._idle.pop(ident)[1] for ident in gone]
+        for conn in conns:
+            _really_close(conn)
 
     def close_all(self) -> None:
-        while self._idle:
-            _ident, (_key, conn) = self._idle.popitem()
+        with self._lock:
+            conns = [conn for _key, conn in self._idle.values()]
+            self._idle.clear()
+        for conn in conns:
             _really_close(conn)
 
 

@@ -69,7 +69,14 @@ def test_other_arguments_and_ended_sessions_get_new_connections(conninfo: str) -
     fresh.close()  # a second close does nothing: the connection is not given out twice
     given, new = keeper.connect(conninfo, autocommit=True), keeper.connect(conninfo, autocommit=True)
     assert given is fresh and new is not fresh
+    pids = {given.info.backend_pid, new.info.backend_pid}
     given.close()
     new.close()
+    with psycopg.connect(conninfo, autocommit=True) as admin:  # both kept ones ended
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+    third = keeper.connect(conninfo, autocommit=True)
+    assert third.info.backend_pid not in pids and given.closed and new.closed
+    third.close()
     keeper.close_all()
-    assert given.closed and new.closed
+    assert third.closed
