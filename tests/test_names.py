@@ -125,6 +125,9 @@ def test_close_matches_are_difflibs(word: str, names: list[str], n: int, cutoff:
     from merger.search import close_matches
 
     assert close_matches(word, names, n, cutoff) == difflib.get_close_matches(word, names, n, cutoff)
+    for bad in ((0, 0.6), (1, 1.5), (1, -0.1)):
+        with pytest.raises(ValueError):
+            close_matches(word, names, *bad)
 
 
 def test_close_matches_on_the_real_names_are_difflibs(national) -> None:  # type: ignore[no-untyped-def]

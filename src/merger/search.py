@@ -235,6 +235,8 @@ def close_matches(word: str, possibilities: Iterable[str], n: int = 3, cutoff: f
     name left could enter. The result is ordered as difflib orders it (ratio, then the name)."""
     import heapq
 
+    if n <= 0 or not 0.0 <= cutoff <= 1.0:
+        raise ValueError(f"n must be > 0 and cutoff in [0.0, 1.0]: {n!r}, {cutoff!r}")  # as difflib
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(word)
     bounded: list[tuple[float, str]] = []
