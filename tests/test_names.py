@@ -6,7 +6,7 @@ import unicodedata
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from merger.errors import Ambiguous, NotFound
@@ -116,6 +116,12 @@ def test_unknown_name_lists_suggestions(national) -> None:  # type: ignore[no-un
 WORDS = st.text("abnghiotu ", max_size=12)  # few letters: many ties and near misses
 
 
+# Found on the real names: a later name with the fifth best's ratio, and a greater spelling, takes
+# its place (stopping at a bound equal to the fifth best ratio would miss it).
+@example("xa khong co that", ["xuan huong da lat", "pham hong thai", "hoang hoa tham", "hong thai", "hong chau",
+                              "hoang cat"], 5, 0.6)
+@example("phuong hong bang x", ["phuong khoan", "thuong hong", "phuong hung", "phuong dong", "huong phong",
+                                "phuong cong"], 5, 0.6)
 @given(WORDS, st.lists(WORDS, max_size=40), st.integers(1, 6), st.sampled_from([0.0, 0.3, 0.6, 0.8, 1.0]))
 def test_close_matches_are_difflibs(word: str, names: list[str], n: int, cutoff: float) -> None:
     """search.close_matches stops early (the quick bound below the n-th best): the same list,
