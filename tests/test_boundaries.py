@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("geopandas")
 shapely = pytest.importorskip("shapely")
+np = pytest.importorskip("numpy")
 
 from factories import tiny_reform  # noqa: E402
 from merger import boundaries  # noqa: E402
@@ -352,6 +353,26 @@ def test_a_check_again_reads_the_unions_it_computed(national_sqlite_path, layer,
     held = note.read_bytes()
     note.write_bytes(held.replace(shapely.geos_version_string.encode(), b"0.0.0-other", 1))
     assert again()
+
+
+def test_the_unions_note_keeps_at_most_keep_unions(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A check with more unions than KEEP keeps KEEP of them, its own first, and the note reads
+    back as those. (The bundled layer asks at most 63 in one check, the provinces of 2024 over
+    their districts; a layer of one's own with finer levels may ask more.)"""
+    from merger.geo import unions
+
+    monkeypatch.setattr(unions, "KEEP", 3)
+    note = tmp_path / "r.snapshot.unions"
+    squares = [shapely.box(i, 0, i + 1, 1) for i in range(10)]
+    old = unions.Unions(note)
+    old.union(np.array(squares[8:], dtype=object))
+    old.save()
+    kept = unions.Unions(note)
+    for i in range(0, 8, 2):  # four unions in one check
+        kept.union(np.array(squares[i:i + 2], dtype=object))
+    kept.save()
+    again = unions.Unions(note)
+    assert len(again.found) == 3 and set(again.found) <= set(kept.used)
 
 
 def test_bundle_covers_the_whole_country(hp) -> None:  # type: ignore[no-untyped-def]

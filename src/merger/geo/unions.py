@@ -8,13 +8,14 @@ holds the coordinates exactly, so the findings are the same to the last digit.
 
 The note is data (WKB, read by GEOS), read only when trusted (``cache.trusted``: this user's,
 writable by no one else) and ignored whole when anything in it does not read; it keeps at most
-``KEEP`` unions, those of the last check first.
+``KEEP`` unions in all, those of the last check first (a check with more keeps KEEP of its own).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,8 @@ class Unions:
         write to only means the next check computes again)."""
         if self.path is None or not self.computed:
             return
-        entries = dict(self.used)
-        for digest, held in self.found.items():
+        entries: dict[str, bytes] = {}
+        for digest, held in itertools.chain(self.used.items(), self.found.items()):  # this check's first
             if len(entries) >= KEEP:
                 break
             entries.setdefault(digest, held)
