@@ -492,13 +492,15 @@ def _without(text: str, data: list[str]) -> str:
     def grams(s: str, n: int) -> set[str]:
         return {s[i:i + n] for i in range(len(s) - n + 1)}
 
+    def may_hold(source: str, present: set[str], n: int) -> bool:
+        """Every n-th of the source's n-grams, and its last, are among the text's."""
+        return source[-n:] in present and all(source[i:i + n] in present for i in range(0, len(source) - n + 1, n))
+
     # supersets of the text's threes and sixes: a stale one costs a search, no more
     threes, sixes = grams(text, 3), grams(text, 6)
     for source in data:
-        n = len(source)
-        if not source or (n >= 6 and not (source[-6:] in sixes and all(
-                source[i:i + 6] in sixes for i in range(0, n - 5, 6)))) or (3 <= n < 6 and not (
-                source[-3:] in threes and all(source[i:i + 3] in threes for i in range(0, n - 2, 3)))):
+        if not source or (len(source) >= 6 and not may_hold(source, sixes, 6)) or (
+                3 <= len(source) < 6 and not may_hold(source, threes, 3)):
             continue
         parts = text.split(source)
         if len(parts) > 1:
