@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from merger import citation
 from merger.errors import BadInput, DataError, ValidationFailed, Violation
 from merger.i18n import _
+from merger.parse_errors import csv_problem, yaml_problem
 from merger.recording import BASES, EVENT_TYPES, Outcome, Spec, parse_shares
 
 if TYPE_CHECKING:
@@ -84,12 +85,17 @@ def _row(row: dict[str, Any], line: int, defaults: dict[str, Any]) -> tuple[Spec
         if values.get(key) in (None, "") and defaults.get(key) not in (None, ""):
             values[key] = defaults[key]
     problems: list[str] = []
+    faulty: set[str] = set()  # the columns a problem was found in
+
+    def said(column: str, detail: object) -> None:
+        problems.append(_("field {column}: {exc}").format(column=column, exc=detail))
+        faulty.add(column)
 
     def check(column: str, read: Any) -> Any:
         try:
             return read()
         except (BadInput, ValueError) as exc:
-            problems.append(f"field {column}: {exc}")
+            said(column, exc)
             return None
 
     plain = all(isinstance(v, str) for v in values.values())
@@ -98,28 +104,28 @@ def _row(row: dict[str, Any], line: int, defaults: dict[str, Any]) -> tuple[Spec
                           <= MAX_CELL else values.items()):
         for text in (value if isinstance(value, list) else [value]):
             if isinstance(text, str) and _CONTROL.search(text):
-                problems.append(f"field {column}: contains an invisible or control character")
+                said(column, _("contains an invisible or control character"))
                 break
             if isinstance(text, str) and len(text) > MAX_CELL:
-                problems.append(f"field {column}: {len(text):,} characters; at most {MAX_CELL:,}")
+                said(column, _("{count:,} characters; at most {most:,}").format(count=len(text), most=MAX_CELL))
                 break
             if text is not None and not isinstance(text, str | int | float | date):
-                problems.append(f"field {column}: expected text, not a {type(text).__name__}")
+                said(column, _("expected text, not a {kind}").format(kind=type(text).__name__))
                 break
     kind = str(values.get("event") or "").strip().casefold()
     if not kind:
-        problems.append("field event: the event column is empty")
+        said("event", _("the event column is empty"))
     elif kind not in EVENT_TYPES:
-        problems.append(f"field event: unknown event {kind!r} (one of {', '.join(EVENT_TYPES)})")
+        said("event", _("unknown event {kind} (one of {known})").format(kind=repr(kind), known=", ".join(EVENT_TYPES)))
     effective = check("effective", lambda: _date(values.get("effective"), "effective"))
-    if effective is None and not any(p.startswith("field effective") for p in problems):
-        problems.append("field effective: no effective date (column effective, or --effective)")
+    if effective is None and "effective" not in faulty:
+        said("effective", _("no effective date (column effective, or --effective)"))
     shares = check("shares", lambda: parse_shares(_many(values.get("shares"))))
     act_date = check("act_date", lambda: _date(values.get("act_date"), "act_date"))
     act_effective = check("act_effective", lambda: _date(values.get("act_effective"), "act_effective"))
     basis = str(values.get("basis") or "").strip().casefold() or None
     if basis is not None and basis not in BASES:
-        problems.append(f"field basis: {basis!r} is not one of {', '.join(BASES)}")
+        said("basis", _("{basis} is not one of {known}").format(basis=repr(basis), known=", ".join(BASES)))
     clause = str(values.get("clause") or "").strip() or None
     check("clause", lambda: citation.parse(clause))
     if problems:
@@ -194,7 +200,7 @@ def _read_yaml(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[Viola
             raise ValidationFailed([Violation("annex", _("the YAML is nested too deeply to be an annex"))]) from None
         mark = getattr(exc, "problem_mark", None)
         where = _("line {line}: ").format(line=mark.line + 1) if mark else ""
-        raise ValidationFailed([Violation("annex", _("{where}not valid YAML ({getattr})").format(where=where, getattr=getattr(exc, 'problem', exc)))]) from None
+        raise ValidationFailed([Violation("annex", _("{where}not valid YAML ({getattr})").format(where=where, getattr=yaml_problem(exc)))]) from None
     except ValueError as exc:  # a YAML date that is no date: effective: 2025-02-30
         raise ValidationFailed([Violation("annex", _("not a valid annex: {exc} (a date such as 2025-02-30?)").format(exc=exc))]) from None
     defaults: dict[str, Any] = {}
@@ -246,7 +252,7 @@ def read(path: Path, defaults: dict[str, Any] | None = None) -> tuple[list[Spec]
     except UnicodeDecodeError:
         raise BadInput(_("{path} is not UTF-8 text; save it as UTF-8 (in a spreadsheet: CSV UTF-8)").format(path=path)) from None
     except csv.Error as exc:
-        raise BadInput(_("{name} is not a readable CSV annex ({exc})").format(name=path.name, exc=exc)) from None
+        raise BadInput(_("{name} is not a readable CSV annex ({exc})").format(name=path.name, exc=csv_problem(exc))) from None
     except OSError as exc:
         raise BadInput(_("cannot read {path}: {value}").format(path=path, value=exc.strerror or exc)) from None
     merged = {**file_defaults, **{k: v for k, v in (defaults or {}).items() if v not in (None, "")}}

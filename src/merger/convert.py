@@ -22,6 +22,7 @@ from merger.crosswalk import WEIGHTS, Composer, Row, district_overlay, fallback_
 from merger.errors import Ambiguous, BadInput, NotFound, ValidationFailed, Violation
 from merger.graph import V
 from merger.i18n import _
+from merger.parse_errors import csv_problem
 
 if TYPE_CHECKING:
     from merger.register import Register
@@ -173,7 +174,7 @@ def read_table(path: Path | str) -> tuple[list[str], list[list[str]]]:
     except UnicodeDecodeError:
         raise BadInput(_("{path} is not UTF-8 text; save it as CSV UTF-8").format(path=path)) from None
     except csv.Error as exc:  # e.g. a cell over the csv module's field size limit (131,072 characters)
-        raise BadInput(_("{path} is not a CSV table merger can read: {exc}").format(path=path, exc=exc)) from None
+        raise BadInput(_("{path} is not a CSV table merger can read: {exc}").format(path=path, exc=csv_problem(exc))) from None
     if not header:
         raise BadInput(_("{path} is empty").format(path=path))
     header = [h.strip().lstrip("\ufeff") for h in header]

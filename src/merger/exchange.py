@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from merger import store
 from merger.errors import DataError, StoreError
 from merger.i18n import _
+from merger.parse_errors import json_problem
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -231,8 +232,10 @@ def import_register(register: Register, path: str | Path) -> dict[str, int]:
 def _import(register: Register, source: Path) -> dict[str, int]:
     try:
         payload = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
         raise DataError(_("cannot read {source}: {exc}").format(source=source, exc=exc)) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise DataError(_("cannot read {source}: {exc}").format(source=source, exc=json_problem(exc))) from None
     except RecursionError:
         raise DataError(_("cannot read {source}: nested too deeply").format(source=source)) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or not isinstance(payload.get("tables"), dict):
