@@ -722,3 +722,21 @@ def test_database_connection_failures_in_vietnamese(pg_url: str) -> None:
     res = CliRunner().invoke(app, ["--db", urlunsplit(parts._replace(netloc=f"{user}:wrong-secret@127.0.0.1:1")),
                                    "counts"], env={**VI, "LANG": "C.UTF-8"})
     assert res.exit_code == 1 and "Connection refused" in res.stderr, res.stderr
+
+
+def test_refusals_that_were_english_f_strings_are_said_in_vietnamese(national_path: str) -> None:
+    """Regression: a clause that is no citation (`record … --clause`, an annex's clause column) and
+    `summary --kind` of no kind were refused in English in a Vietnamese run (f-strings, not
+    messages); English keeps its words."""
+    runner = CliRunner()
+    clause = ["--db", national_path, "record", "rename", "Phường An Lư", "--to", "Phường X", "--act", "1/NQ",
+              "--clause", "zzz", "--effective", "2026-01-01", "--dry-run"]
+    vi = runner.invoke(app, clause, env=VI)
+    assert vi.exit_code == 1 and vi.stderr.startswith("Lỗi: trích dẫn 'zzz' không đúng dạng: hãy viết"), vi.stderr
+    en = runner.invoke(app, clause, env={"MERGER_LANG": "en"})
+    assert en.exit_code == 1 and en.stderr.startswith("Error: clause 'zzz' is not a citation"), en.stderr
+    kind = ["--db", national_path, "summary", "--kind", "xx"]
+    vi = runner.invoke(app, kind, env=VI)
+    assert vi.exit_code == 1 and vi.stderr.strip() == "Lỗi: loại không xác định 'xx'; hãy dùng admin hoặc agency", vi.stderr
+    en = runner.invoke(app, kind, env={"MERGER_LANG": "en"})
+    assert en.stderr.strip() == "Error: unknown kind 'xx'; use admin or agency", en.stderr

@@ -70,8 +70,10 @@ def parse(text: str | None) -> Citation | None:
     else:
         if found and not folded[pos:].strip(" .,;"):
             return Citation(found.get("diem"), found.get("khoan"), found.get("dieu"))
-    raise ValueError(f"clause {text!r} is not a citation: write it as 'khoản 2 Điều 3', 'k2 Đ3', "
-                     "'điểm a khoản 2 Điều 3' or '2' (khoản 2)")
+    from merger.i18n import _
+
+    raise ValueError(_("clause {text} is not a citation: write it as 'khoản 2 Điều 3', 'k2 Đ3', "
+                       "'điểm a khoản 2 Điều 3' or '2' (khoản 2)").format(text=repr(text)))
 
 
 def canonical(text: str | None) -> str | None:

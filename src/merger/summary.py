@@ -151,7 +151,9 @@ def summarize(reg: Register, *, within: str | None = None, kind: str | None = No
     from merger import report
 
     if kind is not None and kind not in KINDS:
-        raise BadInput(f"unknown kind {kind!r}; use admin or agency")
+        from merger.i18n import _
+
+        raise BadInput(_("unknown kind {kind!r}; use admin or agency").format(kind=kind))
     parts = []
     for k in ([kind] if kind else KINDS):
         c = reg.counts(before=start, after=end, within=within, kind=k)
@@ -378,5 +380,7 @@ def to_docx(title: str, sections: list[Section], out: Path, lang: str = "vi") ->
         tmp.replace(out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
+        from merger.i18n import _
+
+        raise BadInput(_("cannot write {out}: {value}").format(out=out, value=exc)) from None
     return out

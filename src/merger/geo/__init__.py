@@ -25,15 +25,19 @@ class GeoUnavailable(MergerError):
     """The optional geo extra is not installed; the message names the command that installs it."""
 
 
+def _missing(name: str) -> str:
+    from merger.i18n import _
+
+    return _("this command needs the optional geo extra ({name} is not installed): {hint}").format(name=name, hint=EXTRA_HINT)
+
+
 def require(*modules: str) -> None:
     """Fail with one clear line when a geo dependency is missing (default: all of the extra)."""
     for name in modules or ("shapely", "pyproj", "geopandas", "pyogrio", "matplotlib"):
         try:
             importlib.import_module(name)
         except ImportError:
-            raise GeoUnavailable(
-                f"this command needs the optional geo extra ({name} is not installed): {EXTRA_HINT}"
-            ) from None
+            raise GeoUnavailable(_missing(name)) from None
 
 
 def installed(*modules: str) -> None:
@@ -41,4 +45,4 @@ def installed(*modules: str) -> None:
     one located point (merger.geo.point) does not need."""
     for name in modules:
         if importlib.util.find_spec(name) is None:
-            raise GeoUnavailable(f"this command needs the optional geo extra ({name} is not installed): {EXTRA_HINT}")
+            raise GeoUnavailable(_missing(name))

@@ -362,7 +362,10 @@ def render_overview(register: Register, boundaries: Boundaries, out: Path, *, le
                                                                  day=fdate(day))
     drawn = sorted((v for v in versions if v.key in boundaries), key=lambda v: v.code)
     if not drawn:
-        raise BadInput(f"no {level} with a boundary on {day}" + ("" if country else f" within {within!r}"))
+        if country:
+            raise BadInput(_("no {level} with a boundary on {day}").format(level=level, day=day))
+        raise BadInput(_("no {level} with a boundary on {day} within {within}").format(level=level, day=day,
+                                                                                       within=repr(within)))
     geoms = boundaries.metric([v.key for v in drawn])
     fills = _colours(geoms)
     far = _far(geoms)

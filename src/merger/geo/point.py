@@ -26,6 +26,7 @@ from merger.errors import DataError
 from merger.geo.data import BBOX, LAYER, _wkb
 from merger.geo.data import carried as carried_on
 from merger.geo.locate import LEVELS, Hit, infer_commune
+from merger.i18n import _
 
 if TYPE_CHECKING:
     from merger.cache import Query
@@ -176,9 +177,9 @@ def locate_point(register: Register, paths: list[Path], lon: float, lat: float, 
     except Unsupported:
         return None
     except (struct.error, IndexError):
-        raise DataError(f"cannot read {reading}: a boundary's geometry is not valid WKB") from None
+        raise DataError(_("cannot read {path}: a boundary's geometry is not valid WKB").format(path=reading)) from None
     except sqlite3.Error as exc:
-        raise DataError(f"cannot read {reading}: {exc}") from None
+        raise DataError(_("cannot read {path}: {exc}").format(path=reading, exc=exc)) from None
     finally:
         for layer in layers:
             layer.close()

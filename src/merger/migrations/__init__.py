@@ -91,10 +91,10 @@ def upgrade(engine: Engine, progress: Callable[[str], None] | None = None) -> tu
     with engine.begin() as conn:
         found = stored_revision(conn)
         if found is None:
-            raise StoreError("this database holds no register; run 'merger init' to build one")
+            raise StoreError(_("this database holds no register; run 'merger init' to build one"))
         if found not in REVISIONS:
-            raise StoreError(f"this register's schema (revision {found}) is newer than this program's "
-                             f"({HEAD}); upgrade merger")
+            raise StoreError(_("this register's schema (revision {revision}) is newer than this program's ({head}); "
+                               "upgrade merger").format(revision=found, head=HEAD))
         if found == HEAD and is_stamped(conn):
             return found, HEAD
         cfg = config()
