@@ -99,6 +99,21 @@ def test_docx_opens_with_python_docx_and_holds_the_sentences(run, tmp_path) -> N
     assert any(p.startswith("Cấp xã:") for p in paragraphs)
 
 
+def test_a_docx_that_cannot_be_written_is_one_error_line(national_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a folder in the way of the temporary file (`OUT.tmp`) made cleaning up raise
+    again, and the user read "Is a directory (…/bao_cao.docx.tmp)" instead of the refusal; in a
+    Vietnamese run the reason is the system's words translated."""
+    pytest.importorskip("docx")
+    out = tmp_path / "bao_cao.docx"
+    (tmp_path / "bao_cao.docx.tmp").mkdir()
+    args = ["--db", str(national_path), "summary", "--within", "Hải Phòng", "--format", "docx", "--out", str(out)]
+    en = CliRunner().invoke(app, args, env={"MERGER_LANG": "en"})
+    assert en.exit_code == 1 and en.stderr == f"Error: cannot write {out}: Is a directory\n", en.stderr
+    vi = CliRunner().invoke(app, args, env={"MERGER_LANG": "vi"})
+    assert vi.exit_code == 1 and vi.stderr == f"Lỗi: không ghi được {out}: Là một thư mục\n", vi.stderr
+    assert not out.exists() and (tmp_path / "bao_cao.docx.tmp").is_dir()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--format", "docx"], "needs --out"),
     (["--format", "pdf"], "not a format"),

@@ -12,6 +12,7 @@ them; until a compiled catalogue carries them, the Vietnamese wording below (``_
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 from collections import Counter
 from collections.abc import Callable
@@ -358,10 +359,12 @@ def to_markdown(title: str, sections: list[Section]) -> str:
 
 def to_docx(title: str, sections: list[Section], out: Path, lang: str = "vi") -> Path:
     """A Word document the Department can paste from (needs python-docx: merger[docs])."""
+    from merger.i18n import _  # the interface's language (this module's own ``_`` is the summary's)
+
     try:
         import docx
     except ImportError:
-        raise BadInput("writing .docx needs python-docx: pip install 'merger[docs]'") from None
+        raise BadInput(_("writing .docx needs python-docx: pip install 'merger[docs]'")) from None
     from docx.shared import Pt
 
     document = docx.Document()
@@ -379,8 +382,7 @@ def to_docx(title: str, sections: list[Section], out: Path, lang: str = "vi") ->
         document.save(str(tmp))
         tmp.replace(out)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        from merger.i18n import _
-
-        raise BadInput(_("cannot write {out}: {value}").format(out=out, value=exc)) from None
+        with contextlib.suppress(OSError):  # (a folder in the way of the temporary file stays)
+            tmp.unlink(missing_ok=True)
+        raise BadInput(_("cannot write {out}: {value}").format(out=out, value=exc.strerror or exc)) from None
     return out
